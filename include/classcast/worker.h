@@ -1,0 +1,106 @@
+/* classcast: an SFU worker: one thread, one epoll loop over one UDP port, a
+ * timerfd tick and a mailbox. It owns its peers (ICE/DTLS/SRTP) and drives
+ * them; what happens to media is decided by the worker's application
+ * (cc_worker_app: echo for the transport proof, rooms for lessons).
+ * Thread: cc_worker_new/start/stop/free and cc_worker_post from the control
+ * thread; every callback and cc_worker_send_* run on the worker thread.
+ * Counters may be read from any thread (relaxed atomics). */
+#ifndef CLASSCAST_WORKER_H
+#define CLASSCAST_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/addr.h"
+#include "classcast/clock.h"
+#include "classcast/mailbox.h"
+#include "classcast/peer.h"
+
+typedef struct cc_worker cc_worker;
+typedef struct cc_wpeer cc_wpeer;
+
+/* Every drop has a counter (shared/DESIGN.md). Names match GET /stats. */
+#define CC_WORKER_COUNTERS(X)                                                  \
+    X(udp_rx) X(udp_tx) X(udp_rx_truncated) X(udp_tx_dropped)                  \
+    X(demux_unknown) X(stun_malformed) X(stun_no_peer) X(stun_bad_integrity)   \
+    X(stun_other_drop) X(dtls_no_peer) X(dtls_error) X(rtp_no_peer)            \
+    X(rtp_malformed) X(srtp_auth_fail) X(media_before_keys)                    \
+    X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(drops_total)       \
+    X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)
+
+typedef struct cc_worker_counters {
+#define CC_X(name) uint64_t name;
+    CC_WORKER_COUNTERS(CC_X)
+#undef CC_X
+} cc_worker_counters;
+
+typedef enum {
+    CC_DROP_RTP_MALFORMED,
+    CC_DROP_RTP_UNKNOWN_SSRC,
+    CC_DROP_RTCP_MALFORMED,
+} cc_worker_drop;
+
+typedef struct cc_worker_app {
+    /* Decrypted RTP/RTCP from a connected peer; buf is writable scratch. */
+    void (*on_rtp)(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
+                   cc_time_us now);
+    void (*on_rtcp)(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
+                    cc_time_us now);
+    void (*on_connected)(cc_worker *w, cc_wpeer *wp, cc_time_us now);
+    /* Every tick (about 10 ms) for every connected peer. */
+    void (*on_tick)(cc_worker *w, cc_wpeer *wp, cc_time_us now);
+    /* The peer is going away: free the app state. */
+    void (*on_closed)(cc_worker *w, cc_wpeer *wp);
+} cc_worker_app;
+
+typedef struct cc_worker_config {
+    cc_addr bind;               /* UDP address (port 0: any) */
+    const cc_worker_app *app;
+    void *app_ud;
+    cc_time_us tick;            /* 0: 10 ms */
+} cc_worker_config;
+
+/* Control -> worker: add a peer. Built by cc_worker_msg_add_peer, posted
+ * with cc_worker_post; the worker owns it and app_state afterwards. */
+typedef struct cc_worker_msg_add {
+    cc_msg hdr;
+    char local_ufrag[CC_ICE_MAX_CRED], local_pwd[CC_ICE_MAX_CRED];
+    char remote_ufrag[CC_ICE_MAX_CRED], remote_pwd[CC_ICE_MAX_CRED];
+    char fp_alg[16], fp[160];
+    int dtls_client;
+    void *app_state;
+    void (*free_app_state)(void *); /* used if the worker never takes it */
+} cc_worker_msg_add;
+
+enum { CC_WMSG_ADD_PEER = 1, CC_WMSG_REMOVE_PEER, CC_WMSG_STOP };
+
+int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
+                  cc_dtls_ctx *dtls_ctx);
+int cc_worker_start(cc_worker *w);
+/* Stops and joins the thread; frees remaining peers. */
+void cc_worker_stop(cc_worker *w);
+void cc_worker_free(cc_worker *w);
+const cc_addr *cc_worker_local(const cc_worker *w);
+
+cc_worker_msg_add *cc_worker_msg_add_new(void);
+/* Remove a peer by its local ufrag. */
+int cc_worker_remove_peer(cc_worker *w, const char *local_ufrag);
+int cc_worker_post(cc_worker *w, cc_msg *m);
+
+/* Snapshot of the counters (any thread) and the live peer count. */
+void cc_worker_get_counters(const cc_worker *w, cc_worker_counters *out);
+uint32_t cc_worker_peer_count(const cc_worker *w);
+
+/* Worker thread only: */
+void *cc_wpeer_app_state(cc_wpeer *wp);
+cc_peer *cc_wpeer_peer(cc_wpeer *wp);
+const char *cc_wpeer_ufrag(const cc_wpeer *wp);
+void *cc_worker_app_ud(cc_worker *w);
+/* Protect and queue for sending to the peer (flushed with the batch). */
+int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp,
+                       size_t len);
+int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp,
+                        size_t len);
+void cc_worker_count_drop(cc_worker *w, cc_worker_drop what);
+
+#endif

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Build classcast twice (plain and ASan+UBSan), run every meson test in both,
+# then the end-to-end tests in headless Chromium. The last line printed is
+# "N passed, N failed". Exit 0 only when nothing failed and something passed.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+REPO=$(pwd)
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+T_START=$(date +%s)
+BUDGET_S=${CC_TEST_BUDGET_S:-840}   # whole script must stay under 15 min
+ART=tests/e2e/artifacts
+
+log() { printf '== %s\n' "$*"; }
+fail_step() { FAILED=$((FAILED + 1)); printf '== FAILED: %s\n' "$*"; }
+elapsed() { echo $(( $(date +%s) - T_START )); }
+
+# --- dependencies --------------------------------------------------------------
+log "install-deps"
+if ! ./scripts/install-deps.sh; then
+  fail_step "scripts/install-deps.sh"
+fi
+
+# --- builds ----------------------------------------------------------------------
+# setup_build DIR [meson options...]
+setup_build() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    CC=gcc meson setup --reconfigure "$dir" "$@"
+  else
+    rm -rf "$dir"
+    CC=gcc meson setup "$dir" "$@"
+  fi
+}
+
+declare -A BUILT=()
+build() {
+  local dir=$1; shift
+  log "build $dir ($(elapsed)s)"
+  if setup_build "$dir" "$@" && ninja -C "$dir"; then
+    BUILT[$dir]=1
+  else
+    fail_step "build $dir"
+  fi
+}
+
+build build
+build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+
+# --- meson tests -----------------------------------------------------------------
+# Counts one meson testlog.json (one JSON object per line).
+count_meson() {
+  local json=$1
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  node -e '
+    const fs = require("fs");
+    let p = 0, f = 0, s = 0;
+    const bad = [];
+    for (const line of fs.readFileSync(process.argv[1], "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let o;
+      try { o = JSON.parse(line); } catch { f++; bad.push("(unparsable line)"); continue; }
+      const r = o.result;
+      if (r === "OK" || r === "EXPECTEDFAIL") p++;
+      else if (r === "SKIP") s++;
+      else { f++; bad.push(`${o.name}: ${r}`); }
+    }
+    for (const b of bad) console.error(`   failed: ${b}`);
+    console.log(`${p} ${f} ${s}`);
+  ' "$json"
+}
+
+run_meson_tests() {
+  local dir=$1
+  local json=$dir/meson-logs/testlog.json
+  log "meson test -C $dir ($(elapsed)s)"
+  rm -f "$json"
+  meson test -C "$dir" --num-processes 2 --print-errorlogs
+  local rc=$?
+  if [ ! -f "$json" ]; then
+    fail_step "meson test -C $dir wrote no testlog.json (rc $rc)"
+    return
+  fi
+  local counts p f s
+  if ! counts=$(count_meson "$json"); then
+    fail_step "could not read $json"
+    return
+  fi
+  read -r p f s <<<"$counts"
+  log "meson test -C $dir: $p passed, $f failed, $s skipped"
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+  if [ "$f" -eq 0 ] && [ "$rc" -ne 0 ]; then
+    fail_step "meson test -C $dir exited $rc with no failed test in the log"
+  fi
+}
+
+for d in build build-asan; do
+  if [ -n "${BUILT[$d]:-}" ]; then
+    run_meson_tests "$d"
+  fi
+done
+
+# --- end-to-end ------------------------------------------------------------------
+# run_e2e LABEL BINARY FILES...: runs node's test runner with TAP output and
+# adds its "# pass N" / "# fail N" / "# cancelled N" to the totals.
+run_e2e() {
+  local label=$1 bin=$2; shift 2
+  local tap="$ART/$label.tap"
+  log "e2e $label: CC_BIN=$bin $* ($(elapsed)s)"
+  CC_BIN="$bin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-300}" \
+    node --test --test-reporter=tap --test-concurrency=1 "$@" 2>&1 | tee "$tap"
+  local rc=${PIPESTATUS[0]}
+  local p f c
+  p=$(awk '/^# pass /{n=$3} END{print n+0}' "$tap")
+  f=$(awk '/^# fail /{n=$3} END{print n+0}' "$tap")
+  c=$(awk '/^# cancelled /{n=$3} END{print n+0}' "$tap")
+  log "e2e $label: $p passed, $f failed, $c cancelled (node exit $rc)"
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f + c))
+  if [ "$f" -eq 0 ] && [ "$c" -eq 0 ] && [ "$rc" -ne 0 ]; then
+    fail_step "e2e $label: node exited $rc (timeout or crash) with no failed test counted"
+  fi
+}
+
+mkdir -p "$ART"
+if [ -n "${BUILT[build]:-}" ] && [ -x build/classcast ]; then
+  e2e_t0=$(date +%s)
+  run_e2e e2e "$REPO/build/classcast" tests/e2e/
+  e2e_dt=$(( $(date +%s) - e2e_t0 ))
+  # Once more on the sanitizer build, echo test only, if it fits the budget
+  # (allow 3x the plain run for ASan's slowdown).
+  if [ -n "${BUILT[build-asan]:-}" ] && [ -x build-asan/classcast ]; then
+    if [ $(( $(elapsed) + 3 * e2e_dt + 30 )) -lt "$BUDGET_S" ]; then
+      run_e2e e2e-asan "$REPO/build-asan/classcast" tests/e2e/echo.test.mjs
+    else
+      log "e2e on build-asan skipped: $(elapsed)s used, plain e2e took ${e2e_dt}s, budget ${BUDGET_S}s"
+    fi
+  fi
+else
+  fail_step "e2e: build/classcast was not built"
+fi
+
+log "done in $(elapsed)s ($SKIPPED skipped)"
+echo "$PASSED passed, $FAILED failed"
+if [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]; then
+  exit 0
+fi
+exit 1

@@ -1,0 +1,220 @@
+/* classcast: command line. `serve` runs the signalling/HTTP control thread
+ * (this one) and one SFU worker thread. */
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classcast/dtls.h"
+#include "classcast/err.h"
+#include "classcast/http.h"
+#include "classcast/log.h"
+#include "classcast/srtp.h"
+#include "classcast/worker.h"
+
+#define CC_VERSION "0.1.0"
+
+static volatile int g_stop;
+static cc_http *g_http;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_http)
+        cc_http_wake(g_http);
+}
+
+static void usage_serve(FILE *f)
+{
+    fprintf(f,
+            "usage: classcast serve [options]\n"
+            "\n"
+            "Runs the classcast server: web pages and HTTP API on one TCP port,\n"
+            "all WebRTC media on one UDP port.\n"
+            "\n"
+            "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
+            "  --http-port N       HTTP port (default 8080; 0 picks a free one)\n"
+            "  --udp-port N        UDP media port (default 50000; 0 picks one)\n"
+            "  --candidate ADDR    address to announce to browsers (repeatable;\n"
+            "                      default: the bind address, or every interface\n"
+            "                      address when bound to 0.0.0.0)\n"
+            "  --web-root DIR      directory of the web pages (default ./web)\n"
+            "  --log-level LEVEL   error, warn, info (default) or debug\n"
+            "  -h, --help          this help\n");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: classcast <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  serve     run the server (classcast serve --help)\n"
+            "  version   print the version\n");
+}
+
+/* Candidates for a wildcard bind: every up, non-loopback IPv4 address, or
+ * 127.0.0.1 if there is none. */
+static void collect_candidates(cc_echo_params *ep, uint16_t port)
+{
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) == 0) {
+        for (struct ifaddrs *i = ifa; i && ep->n_candidates < CC_SDP_MAX_CANDIDATES; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+                !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+                continue;
+            cc_addr a;
+            if (cc_addr_set(&a, i->ifa_addr, sizeof(struct sockaddr_in)) == 0) {
+                a.u.in4.sin_port = htons(port);
+                ep->candidates[ep->n_candidates++] = a;
+            }
+        }
+        freeifaddrs(ifa);
+    }
+    if (ep->n_candidates == 0)
+        cc_addr_from_string(&ep->candidates[ep->n_candidates++], "127.0.0.1", port);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *bind = "127.0.0.1", *web_root = "web";
+    const char *cands[CC_SDP_MAX_CANDIDATES];
+    int n_cands = 0, http_port = 8080, udp_port = 50000;
+    static const struct option opts[] = {
+        {"bind", required_argument, 0, 'b'},
+        {"http-port", required_argument, 0, 'p'},
+        {"udp-port", required_argument, 0, 'u'},
+        {"candidate", required_argument, 0, 'c'},
+        {"web-root", required_argument, 0, 'w'},
+        {"log-level", required_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': bind = optarg; break;
+        case 'p': http_port = atoi(optarg); break;
+        case 'u': udp_port = atoi(optarg); break;
+        case 'w': web_root = optarg; break;
+        case 'c':
+            if (n_cands < CC_SDP_MAX_CANDIDATES)
+                cands[n_cands++] = optarg;
+            break;
+        case 'l': {
+            cc_log_level lvl;
+            if (cc_log_parse_level(optarg, &lvl) != 0) {
+                fprintf(stderr, "classcast: unknown log level '%s' (error, warn, info, debug)\n", optarg);
+                return 2;
+            }
+            cc_log_set_level(lvl);
+            break;
+        }
+        case 'h': usage_serve(stdout); return 0;
+        default: usage_serve(stderr); return 2;
+        }
+    }
+    if (http_port < 0 || http_port > 65535 || udp_port < 0 || udp_port > 65535) {
+        fprintf(stderr, "classcast: ports must be between 0 and 65535\n");
+        return 2;
+    }
+
+    cc_worker_config wc = {.app = &cc_echo_app};
+    if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
+        fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
+        return 2;
+    }
+    if (cc_srtp_global_init() != 0) {
+        fprintf(stderr, "classcast: libsrtp failed to initialise\n");
+        return 1;
+    }
+    cc_dtls_ctx *dtls = NULL;
+    if (cc_dtls_ctx_new(&dtls) != 0) {
+        fprintf(stderr, "classcast: could not create the DTLS certificate\n");
+        return 1;
+    }
+    cc_worker *worker = NULL;
+    int rc = cc_worker_new(&worker, &wc, dtls);
+    if (rc != 0) {
+        fprintf(stderr, "classcast: cannot open UDP %s:%d: %s\n", bind, udp_port, cc_strerror(rc));
+        cc_dtls_ctx_free(dtls);
+        return 1;
+    }
+    uint16_t real_udp = cc_addr_port(cc_worker_local(worker));
+
+    cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root, .worker = worker};
+    hc.echo.fingerprint = cc_dtls_ctx_fingerprint(dtls);
+    for (int i = 0; i < n_cands; i++) {
+        if (cc_addr_from_string(&hc.echo.candidates[hc.echo.n_candidates], cands[i], real_udp) != 0) {
+            fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);
+            cc_worker_free(worker);
+            cc_dtls_ctx_free(dtls);
+            return 2;
+        }
+        hc.echo.n_candidates++;
+    }
+    if (hc.echo.n_candidates == 0) {
+        const cc_addr *l = cc_worker_local(worker);
+        int wildcard = (l->u.sa.sa_family == AF_INET && l->u.in4.sin_addr.s_addr == 0) ||
+                       (l->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&l->u.in6.sin6_addr));
+        if (wildcard)
+            collect_candidates(&hc.echo, real_udp);
+        else
+            hc.echo.candidates[hc.echo.n_candidates++] = *l;
+    }
+
+    rc = cc_http_new(&g_http, &hc);
+    if (rc != 0) {
+        fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
+        cc_worker_free(worker);
+        cc_dtls_ctx_free(dtls);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cc_worker_start(worker);
+    char ub[64];
+    fprintf(stderr, "classcast: listening http://%s:%d udp %s\n", bind,
+            cc_http_port(g_http), cc_addr_to_string(cc_worker_local(worker), ub, sizeof ub));
+    fflush(stderr);
+    rc = cc_http_run(g_http, &g_stop);
+    CC_INFO("main", "shutting down");
+    cc_worker_stop(worker);
+    cc_http_free(g_http);
+    g_http = NULL;
+    cc_worker_free(worker);
+    cc_dtls_ctx_free(dtls);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("classcast %s\n", CC_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "classcast: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,175 @@
+/* The only place datagrams touch a socket (shared/DESIGN.md: only src/net
+ * does I/O). Batching with recvmmsg/sendmmsg is what keeps a fan-out's
+ * syscall cost per packet small. */
+#include "classcast/udp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "classcast/err.h"
+#include "classcast/log.h"
+
+struct cc_udp {
+    int fd;
+    cc_addr local;
+    /* receive batch */
+    struct mmsghdr rx_msgs[CC_UDP_BATCH];
+    struct iovec rx_iov[CC_UDP_BATCH];
+    struct sockaddr_storage rx_names[CC_UDP_BATCH];
+    cc_udp_dgram rx_dgrams[CC_UDP_BATCH];
+    uint8_t rx_buf[CC_UDP_BATCH][CC_UDP_RX_BUF];
+    /* send batch */
+    struct mmsghdr tx_msgs[CC_UDP_BATCH];
+    struct iovec tx_iov[CC_UDP_BATCH];
+    cc_addr tx_to[CC_UDP_BATCH];
+    uint8_t tx_buf[CC_UDP_BATCH][CC_UDP_TX_BUF];
+    int tx_n;
+    cc_udp_stats stats;
+};
+
+static void set_buffer(int fd, int opt, int force_opt, int bytes)
+{
+    /* The *FORCE variants pass rmem_max/wmem_max when running as root. */
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0)
+        setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+int cc_udp_open(cc_udp **out, const cc_addr *bind_addr)
+{
+    *out = NULL;
+    cc_udp *u = calloc(1, sizeof *u);
+    if (!u)
+        return CC_ENOMEM;
+    u->fd = socket(bind_addr->u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->fd < 0) {
+        free(u);
+        return CC_EIO;
+    }
+    set_buffer(u->fd, SO_RCVBUF, SO_RCVBUFFORCE, 8 << 20);
+    set_buffer(u->fd, SO_SNDBUF, SO_SNDBUFFORCE, 8 << 20);
+    if (bind(u->fd, &bind_addr->u.sa, bind_addr->len) != 0) {
+        CC_ERROR("udp", "bind failed: %s", strerror(errno));
+        close(u->fd);
+        free(u);
+        return CC_EIO;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(u->fd, (struct sockaddr *)&ss, &sl);
+    cc_addr_set(&u->local, (struct sockaddr *)&ss, sl);
+    for (int i = 0; i < CC_UDP_BATCH; i++) {
+        u->rx_iov[i].iov_base = u->rx_buf[i];
+        u->rx_iov[i].iov_len = CC_UDP_RX_BUF;
+        u->tx_iov[i].iov_base = u->tx_buf[i];
+    }
+    *out = u;
+    return 0;
+}
+
+void cc_udp_close(cc_udp *u)
+{
+    if (!u)
+        return;
+    close(u->fd);
+    free(u);
+}
+
+int cc_udp_fd(const cc_udp *u) { return u->fd; }
+const cc_addr *cc_udp_local(const cc_udp *u) { return &u->local; }
+const cc_udp_stats *cc_udp_get_stats(const cc_udp *u) { return &u->stats; }
+
+int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
+{
+    for (int i = 0; i < CC_UDP_BATCH; i++) {
+        struct msghdr *h = &u->rx_msgs[i].msg_hdr;
+        memset(h, 0, sizeof *h);
+        h->msg_name = &u->rx_names[i];
+        h->msg_namelen = sizeof u->rx_names[i];
+        h->msg_iov = &u->rx_iov[i];
+        h->msg_iovlen = 1;
+    }
+    int n = recvmmsg(u->fd, u->rx_msgs, CC_UDP_BATCH, MSG_DONTWAIT, NULL);
+    u->stats.rx_syscalls++;
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        return CC_EIO;
+    }
+    for (int i = 0; i < n; i++) {
+        cc_udp_dgram *d = &u->rx_dgrams[i];
+        struct msghdr *h = &u->rx_msgs[i].msg_hdr;
+        d->data = u->rx_buf[i];
+        d->len = u->rx_msgs[i].msg_len;
+        d->truncated = (h->msg_flags & MSG_TRUNC) != 0;
+        if (cc_addr_set(&d->from, (struct sockaddr *)&u->rx_names[i], h->msg_namelen) != 0)
+            memset(&d->from, 0, sizeof d->from);
+        u->stats.rx_packets++;
+        u->stats.rx_bytes += d->len;
+        if (d->truncated)
+            u->stats.rx_truncated++;
+    }
+    *batch = u->rx_dgrams;
+    return n;
+}
+
+uint8_t *cc_udp_tx_slot(cc_udp *u)
+{
+    if (u->tx_n == CC_UDP_BATCH)
+        cc_udp_flush(u);
+    return u->tx_buf[u->tx_n];
+}
+
+void cc_udp_tx_commit(cc_udp *u, size_t len, const cc_addr *to)
+{
+    if (len == 0 || len > CC_UDP_TX_BUF || to->len == 0) {
+        u->stats.tx_dropped++;
+        return;
+    }
+    int i = u->tx_n;
+    u->tx_to[i] = *to;
+    u->tx_iov[i].iov_len = len;
+    struct msghdr *h = &u->tx_msgs[i].msg_hdr;
+    memset(h, 0, sizeof *h);
+    h->msg_name = &u->tx_to[i].u.sa;
+    h->msg_namelen = u->tx_to[i].len;
+    h->msg_iov = &u->tx_iov[i];
+    h->msg_iovlen = 1;
+    u->tx_n++;
+    if (u->tx_n == CC_UDP_BATCH)
+        cc_udp_flush(u);
+}
+
+void cc_udp_flush(cc_udp *u)
+{
+    int off = 0, tries = 0;
+    while (off < u->tx_n && tries < 2) {
+        int n = sendmmsg(u->fd, u->tx_msgs + off, (unsigned)(u->tx_n - off), MSG_DONTWAIT);
+        u->stats.tx_syscalls++;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* One bad destination (e.g. EINVAL, ENETUNREACH) must not
+                 * stall the rest of the batch: skip it. */
+                CC_LOG_RL(CC_LOG_WARN, "udp", "sendmmsg: %s", strerror(errno));
+                u->stats.tx_dropped++;
+                off++;
+                continue;
+            }
+            tries++;
+            continue;
+        }
+        for (int i = off; i < off + n; i++) {
+            u->stats.tx_packets++;
+            u->stats.tx_bytes += u->tx_iov[i].iov_len;
+        }
+        off += n;
+    }
+    if (off < u->tx_n)
+        u->stats.tx_dropped += (uint64_t)(u->tx_n - off);
+    u->tx_n = 0;
+}

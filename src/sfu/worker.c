@@ -1,0 +1,580 @@
+/* The SFU worker loop (shared/DESIGN.md "data plane"): epoll over the UDP
+ * socket, a timerfd tick and the mailbox. Everything a peer owns is touched
+ * only here, so forwarding takes no locks. */
+#include "classcast/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "classcast/demux.h"
+#include "classcast/err.h"
+#include "classcast/log.h"
+#include "classcast/stun.h"
+#include "classcast/udp.h"
+
+/* Lookup tables are chained hash tables with a fixed bucket count: a worker
+ * holds a few thousand peers at most, each with a handful of addresses. */
+#define CC_WORKER_BUCKETS 4096
+#define CC_WPEER_MAX_ADDRS 8
+/* Input batches handled before timers and the mailbox get a turn. */
+#define CC_WORKER_RX_ROUNDS 16
+
+struct cc_wpeer {
+    cc_peer *peer;
+    void *app_state;
+    char ufrag[CC_ICE_MAX_CRED];
+    int connected_reported;
+    cc_time_us deadline;
+    cc_addr addrs[CC_WPEER_MAX_ADDRS];
+    int n_addrs;
+    cc_wpeer *next_all, *prev_all;
+    cc_wpeer *next_ufrag;
+};
+
+typedef struct addr_entry {
+    cc_addr addr;
+    cc_wpeer *wp;
+    struct addr_entry *next;
+} addr_entry;
+
+struct cc_worker {
+    cc_worker_config cfg;
+    cc_worker_app app;
+    cc_dtls_ctx *dtls_ctx;
+    cc_udp *udp;
+    cc_mailbox *mb;
+    int epfd, tfd;
+    pthread_t thread;
+    int running;
+    int stop;
+    cc_wpeer *all;
+    uint32_t n_peers;
+    cc_wpeer *by_ufrag[CC_WORKER_BUCKETS];
+    addr_entry *by_addr[CC_WORKER_BUCKETS];
+    cc_worker_counters c;
+    uint64_t last_udp_tx, last_udp_tx_dropped;
+};
+
+#define INC(w, field) __atomic_store_n(&(w)->c.field, (w)->c.field + 1, __ATOMIC_RELAXED)
+#define DROP(w, field)                                                         \
+    do {                                                                       \
+        INC(w, field);                                                         \
+        INC(w, drops_total);                                                   \
+    } while (0)
+
+static uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+static cc_wpeer *find_ufrag(cc_worker *w, const char *ufrag)
+{
+    for (cc_wpeer *wp = w->by_ufrag[str_hash(ufrag) % CC_WORKER_BUCKETS]; wp;
+         wp = wp->next_ufrag)
+        if (strcmp(wp->ufrag, ufrag) == 0)
+            return wp;
+    return NULL;
+}
+
+static cc_wpeer *find_addr(cc_worker *w, const cc_addr *a)
+{
+    for (addr_entry *e = w->by_addr[cc_addr_hash(a) % CC_WORKER_BUCKETS]; e;
+         e = e->next)
+        if (cc_addr_equal(&e->addr, a))
+            return e->wp;
+    return NULL;
+}
+
+static void unbind_addr(cc_worker *w, const cc_addr *a)
+{
+    addr_entry **pp = &w->by_addr[cc_addr_hash(a) % CC_WORKER_BUCKETS];
+    while (*pp) {
+        if (cc_addr_equal(&(*pp)->addr, a)) {
+            addr_entry *e = *pp;
+            *pp = e->next;
+            free(e);
+            return;
+        }
+        pp = &(*pp)->next;
+    }
+}
+
+/* Bind an address that passed an ICE check to the peer. An address moving
+ * to another peer (a restarted browser reusing a port) is taken over. */
+static void bind_addr(cc_worker *w, cc_wpeer *wp, const cc_addr *a)
+{
+    cc_wpeer *cur = find_addr(w, a);
+    if (cur == wp)
+        return;
+    if (cur) {
+        unbind_addr(w, a);
+        for (int i = 0; i < cur->n_addrs; i++)
+            if (cc_addr_equal(&cur->addrs[i], a)) {
+                cur->addrs[i] = cur->addrs[--cur->n_addrs];
+                break;
+            }
+    }
+    if (wp->n_addrs == CC_WPEER_MAX_ADDRS) {
+        unbind_addr(w, &wp->addrs[0]);
+        memmove(wp->addrs, wp->addrs + 1, sizeof(cc_addr) * (CC_WPEER_MAX_ADDRS - 1));
+        wp->n_addrs--;
+    }
+    addr_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->addr = *a;
+    e->wp = wp;
+    uint32_t b = cc_addr_hash(a) % CC_WORKER_BUCKETS;
+    e->next = w->by_addr[b];
+    w->by_addr[b] = e;
+    wp->addrs[wp->n_addrs++] = *a;
+}
+
+static void remove_peer(cc_worker *w, cc_wpeer *wp)
+{
+    if (w->app.on_closed)
+        w->app.on_closed(w, wp);
+    for (int i = 0; i < wp->n_addrs; i++)
+        unbind_addr(w, &wp->addrs[i]);
+    cc_wpeer **pp = &w->by_ufrag[str_hash(wp->ufrag) % CC_WORKER_BUCKETS];
+    while (*pp && *pp != wp)
+        pp = &(*pp)->next_ufrag;
+    if (*pp)
+        *pp = wp->next_ufrag;
+    if (wp->prev_all)
+        wp->prev_all->next_all = wp->next_all;
+    else
+        w->all = wp->next_all;
+    if (wp->next_all)
+        wp->next_all->prev_all = wp->prev_all;
+    CC_INFO("worker", "peer %s removed (%s)", wp->ufrag,
+            cc_peer_state_name(cc_peer_get_state(wp->peer)));
+    cc_peer_free(wp->peer);
+    free(wp);
+    w->n_peers--;
+    __atomic_store_n(&w->c.peers_closed, w->c.peers_closed + 1, __ATOMIC_RELAXED);
+}
+
+static void free_add_msg(cc_msg *m)
+{
+    cc_worker_msg_add *a = (cc_worker_msg_add *)m;
+    if (a->app_state && a->free_app_state)
+        a->free_app_state(a->app_state);
+    free(a);
+}
+
+cc_worker_msg_add *cc_worker_msg_add_new(void)
+{
+    cc_worker_msg_add *m = calloc(1, sizeof *m);
+    if (m) {
+        m->hdr.type = CC_WMSG_ADD_PEER;
+        m->hdr.free_fn = free_add_msg;
+    }
+    return m;
+}
+
+typedef struct remove_msg {
+    cc_msg hdr;
+    char ufrag[CC_ICE_MAX_CRED];
+} remove_msg;
+
+static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
+{
+    if (find_ufrag(w, m->local_ufrag)) {
+        CC_WARN("worker", "peer %s exists already", m->local_ufrag);
+        return;
+    }
+    cc_peer_config pc = {
+        .dtls_ctx = w->dtls_ctx,
+        .local_ufrag = m->local_ufrag,
+        .local_pwd = m->local_pwd,
+        .remote_ufrag = m->remote_ufrag,
+        .remote_pwd = m->remote_pwd,
+        .remote_fp_alg = m->fp_alg,
+        .remote_fp = m->fp,
+        .dtls_client = m->dtls_client,
+    };
+    cc_wpeer *wp = calloc(1, sizeof *wp);
+    if (!wp)
+        return;
+    int rc = cc_peer_new(&wp->peer, &pc, now);
+    if (rc != 0) {
+        CC_WARN("worker", "peer %s: %s", m->local_ufrag, cc_strerror(rc));
+        free(wp);
+        return;
+    }
+    snprintf(wp->ufrag, sizeof wp->ufrag, "%s", m->local_ufrag);
+    wp->app_state = m->app_state;
+    m->app_state = NULL; /* the worker owns it now */
+    wp->deadline = cc_peer_deadline(wp->peer, now);
+    uint32_t b = str_hash(wp->ufrag) % CC_WORKER_BUCKETS;
+    wp->next_ufrag = w->by_ufrag[b];
+    w->by_ufrag[b] = wp;
+    wp->next_all = w->all;
+    if (w->all)
+        w->all->prev_all = wp;
+    w->all = wp;
+    w->n_peers++;
+    __atomic_store_n(&w->c.peers_added, w->c.peers_added + 1, __ATOMIC_RELAXED);
+    CC_INFO("worker", "peer %s added", wp->ufrag);
+}
+
+/* Send what the peer's ICE and DTLS want to send. */
+static void drain_peer_output(cc_worker *w, cc_wpeer *wp)
+{
+    for (int i = 0; i < 64; i++) {
+        uint8_t *slot = cc_udp_tx_slot(w->udp);
+        size_t len;
+        cc_addr to;
+        if (cc_peer_poll_transmit(wp->peer, slot, CC_UDP_TX_BUF, &len, &to) != 0)
+            break;
+        cc_udp_tx_commit(w->udp, len, &to);
+    }
+}
+
+static void check_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
+{
+    if (!wp->connected_reported && cc_peer_get_state(wp->peer) == CC_PEER_CONNECTED) {
+        wp->connected_reported = 1;
+        if (w->app.on_connected)
+            w->app.on_connected(w, wp, now);
+    }
+}
+
+static void handle_stun(cc_worker *w, uint8_t *buf, size_t len,
+                        const cc_addr *from, cc_time_us now)
+{
+    cc_stun_msg msg;
+    char ufrag[CC_ICE_MAX_CRED];
+    if (cc_stun_parse(&msg, buf, len) != 0) {
+        DROP(w, stun_malformed);
+        return;
+    }
+    /* Peers are found by the USERNAME's local part first (WEBRTC-NOTES). */
+    cc_wpeer *wp = NULL;
+    if (cc_ice_username_local(&msg, ufrag, sizeof ufrag) == 0)
+        wp = find_ufrag(w, ufrag);
+    if (!wp) {
+        DROP(w, stun_no_peer);
+        return;
+    }
+    size_t plain;
+    int rc = cc_peer_handle(wp->peer, CC_DEMUX_STUN, buf, len, from, now, &plain);
+    if (rc < 0) {
+        if (rc == CC_EAUTH)
+            DROP(w, stun_bad_integrity);
+        else
+            DROP(w, stun_other_drop);
+        return;
+    }
+    bind_addr(w, wp, from);
+    drain_peer_output(w, wp);
+    wp->deadline = cc_peer_deadline(wp->peer, now);
+}
+
+static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
+{
+    INC(w, udp_rx);
+    if (d->truncated) {
+        DROP(w, udp_rx_truncated);
+        return;
+    }
+    cc_demux_kind kind = cc_demux_classify(d->data, d->len);
+    if (kind == CC_DEMUX_STUN) {
+        handle_stun(w, d->data, d->len, &d->from, now);
+        return;
+    }
+    if (kind != CC_DEMUX_DTLS && kind != CC_DEMUX_RTP && kind != CC_DEMUX_RTCP) {
+        DROP(w, demux_unknown);
+        return;
+    }
+    cc_wpeer *wp = find_addr(w, &d->from);
+    if (!wp) {
+        if (kind == CC_DEMUX_DTLS)
+            DROP(w, dtls_no_peer);
+        else if (kind == CC_DEMUX_RTP)
+            DROP(w, rtp_no_peer);
+        else
+            DROP(w, rtcp_no_peer);
+        return;
+    }
+    size_t plain = 0;
+    int rc = cc_peer_handle(wp->peer, kind, d->data, d->len, &d->from, now, &plain);
+    if (kind == CC_DEMUX_DTLS) {
+        if (rc < 0)
+            DROP(w, dtls_error);
+        drain_peer_output(w, wp);
+        wp->deadline = cc_peer_deadline(wp->peer, now);
+        check_connected(w, wp, now);
+        return;
+    }
+    if (rc < 0) {
+        if (rc == CC_ESTATE)
+            DROP(w, media_before_keys);
+        else
+            DROP(w, srtp_auth_fail);
+        return;
+    }
+    if (rc == CC_PEER_IN_RTP && w->app.on_rtp)
+        w->app.on_rtp(w, wp, d->data, plain, now);
+    else if (rc == CC_PEER_IN_RTCP && w->app.on_rtcp)
+        w->app.on_rtcp(w, wp, d->data, plain, now);
+}
+
+static void on_tick(cc_worker *w, cc_time_us now)
+{
+    cc_wpeer *next;
+    for (cc_wpeer *wp = w->all; wp; wp = next) {
+        next = wp->next_all;
+        if (wp->deadline <= now) {
+            cc_peer_handle_timeout(wp->peer, now);
+            drain_peer_output(w, wp);
+            check_connected(w, wp, now);
+            wp->deadline = cc_peer_deadline(wp->peer, now);
+        }
+        cc_peer_state st = cc_peer_get_state(wp->peer);
+        if (st == CC_PEER_CLOSED || st == CC_PEER_FAILED) {
+            remove_peer(w, wp);
+            continue;
+        }
+        if (st == CC_PEER_CONNECTED && w->app.on_tick)
+            w->app.on_tick(w, wp, now);
+    }
+}
+
+static void publish_udp_counters(cc_worker *w)
+{
+    const cc_udp_stats *s = cc_udp_get_stats(w->udp);
+    __atomic_store_n(&w->c.udp_tx, s->tx_packets, __ATOMIC_RELAXED);
+    if (s->tx_dropped != w->last_udp_tx_dropped) {
+        uint64_t delta = s->tx_dropped - w->last_udp_tx_dropped;
+        w->last_udp_tx_dropped = s->tx_dropped;
+        __atomic_store_n(&w->c.udp_tx_dropped, s->tx_dropped, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->c.drops_total, w->c.drops_total + delta, __ATOMIC_RELAXED);
+    }
+}
+
+static void handle_mail(cc_worker *w, cc_time_us now)
+{
+    for (cc_msg *m = cc_mailbox_drain(w->mb); m;) {
+        cc_msg *next = m->next;
+        if (m->type == CC_WMSG_ADD_PEER)
+            add_peer(w, (cc_worker_msg_add *)m, now);
+        else if (m->type == CC_WMSG_REMOVE_PEER) {
+            cc_wpeer *wp = find_ufrag(w, ((remove_msg *)m)->ufrag);
+            if (wp)
+                remove_peer(w, wp);
+        } else if (m->type == CC_WMSG_STOP)
+            w->stop = 1;
+        cc_msg_free(m);
+        m = next;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    cc_worker *w = arg;
+    struct epoll_event evs[8];
+    while (!w->stop) {
+        int n = epoll_wait(w->epfd, evs, 8, 1000);
+        if (n < 0 && errno != EINTR) {
+            CC_ERROR("worker", "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            cc_time_us now = cc_clock_mono_us();
+            if (fd == cc_udp_fd(w->udp)) {
+                for (int round = 0; round < CC_WORKER_RX_ROUNDS; round++) {
+                    cc_udp_dgram *batch;
+                    int got = cc_udp_recv(w->udp, &batch);
+                    if (got <= 0)
+                        break;
+                    now = cc_clock_mono_us();
+                    for (int k = 0; k < got; k++)
+                        handle_dgram(w, &batch[k], now);
+                    /* One sendmmsg for everything this batch produced. */
+                    cc_udp_flush(w->udp);
+                }
+            } else if (fd == w->tfd) {
+                uint64_t expirations;
+                ssize_t r = read(w->tfd, &expirations, sizeof expirations);
+                (void)r;
+                on_tick(w, now);
+                cc_udp_flush(w->udp);
+            } else if (fd == cc_mailbox_fd(w->mb)) {
+                handle_mail(w, now);
+                cc_udp_flush(w->udp);
+            }
+        }
+        publish_udp_counters(w);
+    }
+    return NULL;
+}
+
+int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
+                  cc_dtls_ctx *dtls_ctx)
+{
+    *out = NULL;
+    cc_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return CC_ENOMEM;
+    w->cfg = *cfg;
+    if (cfg->app)
+        w->app = *cfg->app;
+    w->dtls_ctx = dtls_ctx;
+    w->epfd = w->tfd = -1;
+    int rc = cc_udp_open(&w->udp, &cfg->bind);
+    if (rc == 0)
+        rc = cc_mailbox_new(&w->mb);
+    if (rc == 0) {
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (w->epfd < 0 || w->tfd < 0)
+            rc = CC_EIO;
+    }
+    if (rc == 0) {
+        cc_time_us tick = cfg->tick > 0 ? cfg->tick : 10 * CC_USEC_PER_MSEC;
+        struct itimerspec its = {
+            .it_interval = {tick / CC_USEC_PER_SEC, (tick % CC_USEC_PER_SEC) * 1000},
+            .it_value = {tick / CC_USEC_PER_SEC, (tick % CC_USEC_PER_SEC) * 1000},
+        };
+        timerfd_settime(w->tfd, 0, &its, NULL);
+        int fds[3] = {cc_udp_fd(w->udp), w->tfd, cc_mailbox_fd(w->mb)};
+        for (int i = 0; i < 3; i++) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
+            if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
+                rc = CC_EIO;
+        }
+    }
+    if (rc != 0) {
+        cc_worker_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int cc_worker_start(cc_worker *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return CC_EIO;
+    w->running = 1;
+    return 0;
+}
+
+void cc_worker_stop(cc_worker *w)
+{
+    if (!w || !w->running)
+        return;
+    cc_msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->type = CC_WMSG_STOP;
+        if (cc_mailbox_post(w->mb, m) != 0)
+            free(m);
+    }
+    pthread_join(w->thread, NULL);
+    w->running = 0;
+    cc_mailbox_close(w->mb);
+}
+
+void cc_worker_free(cc_worker *w)
+{
+    if (!w)
+        return;
+    cc_worker_stop(w);
+    while (w->all)
+        remove_peer(w, w->all);
+    cc_mailbox_free(w->mb);
+    cc_udp_close(w->udp);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    if (w->tfd >= 0)
+        close(w->tfd);
+    free(w);
+}
+
+const cc_addr *cc_worker_local(const cc_worker *w) { return cc_udp_local(w->udp); }
+
+int cc_worker_post(cc_worker *w, cc_msg *m) { return cc_mailbox_post(w->mb, m); }
+
+int cc_worker_remove_peer(cc_worker *w, const char *local_ufrag)
+{
+    remove_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return CC_ENOMEM;
+    m->hdr.type = CC_WMSG_REMOVE_PEER;
+    snprintf(m->ufrag, sizeof m->ufrag, "%s", local_ufrag);
+    int rc = cc_mailbox_post(w->mb, &m->hdr);
+    if (rc != 0)
+        free(m);
+    return rc;
+}
+
+void cc_worker_get_counters(const cc_worker *w, cc_worker_counters *out)
+{
+#define CC_X(name) out->name = __atomic_load_n(&w->c.name, __ATOMIC_RELAXED);
+    CC_WORKER_COUNTERS(CC_X)
+#undef CC_X
+}
+
+uint32_t cc_worker_peer_count(const cc_worker *w)
+{
+    uint64_t a = __atomic_load_n(&w->c.peers_added, __ATOMIC_RELAXED);
+    uint64_t c = __atomic_load_n(&w->c.peers_closed, __ATOMIC_RELAXED);
+    return (uint32_t)(a - c);
+}
+
+void *cc_wpeer_app_state(cc_wpeer *wp) { return wp->app_state; }
+cc_peer *cc_wpeer_peer(cc_wpeer *wp) { return wp->peer; }
+const char *cc_wpeer_ufrag(const cc_wpeer *wp) { return wp->ufrag; }
+void *cc_worker_app_ud(cc_worker *w) { return w->cfg.app_ud; }
+
+static int send_media(cc_worker *w, cc_wpeer *wp, const uint8_t *data,
+                      size_t len, int rtcp)
+{
+    const cc_addr *to = cc_peer_media_addr(wp->peer);
+    if (!to || len + CC_SRTP_MAX_TRAILER > CC_UDP_TX_BUF)
+        return CC_EINVAL;
+    uint8_t *slot = cc_udp_tx_slot(w->udp);
+    memcpy(slot, data, len);
+    size_t out;
+    int rc = rtcp ? cc_peer_protect_rtcp(wp->peer, slot, len, CC_UDP_TX_BUF, &out)
+                  : cc_peer_protect_rtp(wp->peer, slot, len, CC_UDP_TX_BUF, &out);
+    if (rc != 0)
+        return rc;
+    cc_udp_tx_commit(w->udp, out, to);
+    if (rtcp)
+        INC(w, rtcp_sent);
+    else
+        INC(w, rtp_forwarded);
+    return 0;
+}
+
+int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp, size_t len)
+{
+    return send_media(w, wp, rtp, len, 0);
+}
+
+int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp, size_t len)
+{
+    return send_media(w, wp, rtcp, len, 1);
+}
+
+void cc_worker_count_drop(cc_worker *w, cc_worker_drop what)
+{
+    switch (what) {
+    case CC_DROP_RTP_MALFORMED: DROP(w, rtp_malformed); break;
+    case CC_DROP_RTP_UNKNOWN_SSRC: DROP(w, rtp_unknown_ssrc); break;
+    case CC_DROP_RTCP_MALFORMED: DROP(w, rtcp_malformed); break;
+    }
+}

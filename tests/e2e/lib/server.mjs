@@ -1,0 +1,161 @@
+// Start a real classcast server for one test, on free loopback ports, and
+// check on stop() that it neither crashed nor reported a sanitizer error.
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ARTIFACTS = path.join(REPO, 'tests', 'e2e', 'artifacts');
+export const CC_BIN = path.resolve(REPO, process.env.CC_BIN || 'build/classcast');
+
+const READY_RE = /classcast: listening http:\/\/(\S+?):(\d+)\S* udp (\S+):(\d+)/;
+const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer|MemorySanitizer)|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error: /;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export function artifactPath(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
+
+async function freeTcpPort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function freeUdpPort(avoid) {
+  for (let i = 0; i < 20; i++) {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    const { port } = s.address();
+    await new Promise((r) => s.close(r));
+    if (port !== avoid) return port;
+  }
+  throw new Error('no free UDP port');
+}
+
+// Starts `classcast serve`. name: used for the log file (<name>.server.log).
+// Returns {url, httpPort, udpPort, proc, stderr(), alive(), stats(), stop()}.
+export async function startServer(name, { extraArgs = [], logLevel } = {}) {
+  if (!existsSync(CC_BIN)) throw new Error(`server binary not found: ${CC_BIN} (build it, or set CC_BIN)`);
+  let lastErr;
+  // A port found free can be taken again before the server binds it; retry.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const httpPort = await freeTcpPort();
+    const udpPort = await freeUdpPort(httpPort);
+    try {
+      return await spawnServer(name, httpPort, udpPort, extraArgs, logLevel || process.env.CC_LOG_LEVEL || 'info');
+    } catch (e) {
+      lastErr = e;
+      if (!/address already in use|EADDRINUSE|bind/i.test(String(e.message))) throw e;
+    }
+  }
+  throw lastErr;
+}
+
+async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
+  const logFile = artifactPath(`${name}.server.log`);
+  const log = createWriteStream(logFile);
+  const args = ['serve', '--bind', '127.0.0.1', '--http-port', String(httpPort),
+    '--udp-port', String(udpPort), '--web-root', path.join(REPO, 'web'),
+    '--log-level', logLevel, ...extraArgs];
+  log.write(`# ${CC_BIN} ${args.join(' ')}\n`);
+  const env = {
+    ...process.env,
+    ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=0:halt_on_error=1',
+    UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
+  };
+  const proc = spawn(CC_BIN, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  let stderr = '';
+  let exit = null; // {code, signal} once exited
+  const exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
+    proc.on('error', (err) => { exit = { code: -1, signal: null, err }; resolve(exit); });
+  });
+  const capture = (buf) => {
+    const s = buf.toString();
+    if (stderr.length < 4 * 1024 * 1024) stderr += s;
+    log.write(buf);
+  };
+  proc.stderr.on('data', capture);
+  proc.stdout.on('data', capture);
+
+  // Wait for the ready line, an early exit, or the timeout.
+  const ready = await new Promise((resolve) => {
+    const timer = setTimeout(() => { cleanup(); resolve({ timeout: true }); }, READY_TIMEOUT_MS);
+    const onData = () => {
+      const m = READY_RE.exec(stderr);
+      if (m) { cleanup(); resolve({ m }); }
+    };
+    const onExit = () => { cleanup(); resolve({ exited: true }); };
+    function cleanup() {
+      clearTimeout(timer);
+      proc.stderr.off('data', onData);
+      proc.stdout.off('data', onData);
+      proc.off('exit', onExit);
+    }
+    proc.stderr.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.on('exit', onExit);
+    onData();
+    if (exit) onExit();
+  });
+  if (!ready.m) {
+    if (!exit) { proc.kill('SIGKILL'); await exited; }
+    await new Promise((r) => log.end(r));
+    const why = ready.timeout ? `no ready line within ${READY_TIMEOUT_MS} ms`
+      : `exited early (code ${exit.code}, signal ${exit.signal}${exit.err ? `, ${exit.err.message}` : ''})`;
+    throw new Error(`classcast did not start: ${why}\n--- stderr (${logFile}) ---\n${stderr.slice(-4000)}`);
+  }
+
+  const url = `http://127.0.0.1:${httpPort}`;
+  let stopped = false;
+
+  return {
+    url,
+    httpPort,
+    udpPort,
+    proc,
+    logFile,
+    stderr: () => stderr,
+    alive: () => exit === null,
+    async stats() {
+      const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) throw new Error(`/stats: HTTP ${res.status}`);
+      return res.json();
+    },
+    // Stops the server and throws if it had crashed, did not stop in time, or
+    // a sanitizer reported something. Safe to call twice.
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const diedBefore = exit !== null;
+      if (!diedBefore) proc.kill('SIGTERM');
+      const res = await Promise.race([exited,
+        new Promise((r) => setTimeout(() => r(null), STOP_TIMEOUT_MS).unref())]);
+      let hung = false;
+      if (res === null) { hung = true; proc.kill('SIGKILL'); await exited; }
+      await new Promise((r) => log.end(r));
+      const problems = [];
+      if (diedBefore) problems.push(`server exited on its own before stop() (code ${exit.code}, signal ${exit.signal})`);
+      else if (hung) problems.push(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+      else if (exit.signal && exit.signal !== 'SIGTERM') problems.push(`server died by ${exit.signal}`);
+      else if (exit.code !== null && exit.code !== 0) problems.push(`server exited with code ${exit.code} after SIGTERM`);
+      const san = SANITIZER_RE.exec(stderr);
+      if (san) problems.push(`sanitizer report on stderr: "${san[0]}"`);
+      if (problems.length) {
+        throw new Error(`${problems.join('; ')}\n--- stderr tail (${logFile}) ---\n${stderr.slice(-6000)}`);
+      }
+    },
+  };
+}
