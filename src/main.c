@@ -10,6 +10,7 @@
 
 #include "classcast/dtls.h"
 #include "classcast/err.h"
+#include "classcast/control.h"
 #include "classcast/http.h"
 #include "classcast/log.h"
 #include "classcast/srtp.h"
@@ -24,6 +25,13 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+    if (g_http)
+        cc_http_wake(g_http);
+}
+
+static void wake_http(void *ud)
+{
+    (void)ud;
     if (g_http)
         cc_http_wake(g_http);
 }
@@ -59,24 +67,24 @@ static void usage(FILE *f)
 
 /* Candidates for a wildcard bind: every up, non-loopback IPv4 address, or
  * 127.0.0.1 if there is none. */
-static void collect_candidates(cc_echo_params *ep, uint16_t port)
+static void collect_candidates(cc_addr *cands, int *n, uint16_t port)
 {
     struct ifaddrs *ifa = NULL;
     if (getifaddrs(&ifa) == 0) {
-        for (struct ifaddrs *i = ifa; i && ep->n_candidates < CC_SDP_MAX_CANDIDATES; i = i->ifa_next) {
+        for (struct ifaddrs *i = ifa; i && *n < CC_SDP_MAX_CANDIDATES; i = i->ifa_next) {
             if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
                 !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
                 continue;
             cc_addr a;
             if (cc_addr_set(&a, i->ifa_addr, sizeof(struct sockaddr_in)) == 0) {
                 a.u.in4.sin_port = htons(port);
-                ep->candidates[ep->n_candidates++] = a;
+                cands[(*n)++] = a;
             }
         }
         freeifaddrs(ifa);
     }
-    if (ep->n_candidates == 0)
-        cc_addr_from_string(&ep->candidates[ep->n_candidates++], "127.0.0.1", port);
+    if (*n == 0)
+        cc_addr_from_string(&cands[(*n)++], "127.0.0.1", port);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -124,7 +132,12 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
 
-    cc_worker_config wc = {.app = &cc_echo_app};
+    cc_mailbox *events = NULL;
+    if (cc_mailbox_new(&events) != 0) {
+        fprintf(stderr, "classcast: out of memory\n");
+        return 1;
+    }
+    cc_worker_config wc = {.events = events, .wake = wake_http};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
         return 2;
@@ -147,34 +160,43 @@ static int cmd_serve(int argc, char **argv)
     }
     uint16_t real_udp = cc_addr_port(cc_worker_local(worker));
 
-    cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root, .worker = worker};
-    hc.echo.fingerprint = cc_dtls_ctx_fingerprint(dtls);
+    cc_control_config cc = {.worker = worker, .events = events,
+                            .fingerprint = cc_dtls_ctx_fingerprint(dtls)};
     for (int i = 0; i < n_cands; i++) {
-        if (cc_addr_from_string(&hc.echo.candidates[hc.echo.n_candidates], cands[i], real_udp) != 0) {
+        if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
             fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);
             cc_worker_free(worker);
             cc_dtls_ctx_free(dtls);
             return 2;
         }
-        hc.echo.n_candidates++;
+        cc.n_candidates++;
     }
-    if (hc.echo.n_candidates == 0) {
+    if (cc.n_candidates == 0) {
         const cc_addr *l = cc_worker_local(worker);
         int wildcard = (l->u.sa.sa_family == AF_INET && l->u.in4.sin_addr.s_addr == 0) ||
                        (l->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&l->u.in6.sin6_addr));
         if (wildcard)
-            collect_candidates(&hc.echo, real_udp);
+            collect_candidates(cc.candidates, &cc.n_candidates, real_udp);
         else
-            hc.echo.candidates[hc.echo.n_candidates++] = *l;
+            cc.candidates[cc.n_candidates++] = *l;
     }
-
-    rc = cc_http_new(&g_http, &hc);
-    if (rc != 0) {
-        fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
+    cc_control *control = NULL;
+    if (cc_control_new(&control, &cc) != 0) {
         cc_worker_free(worker);
         cc_dtls_ctx_free(dtls);
         return 1;
     }
+    cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
+                         .hooks = cc_control_http_hooks(control)};
+    rc = cc_http_new(&g_http, &hc);
+    if (rc != 0) {
+        fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
+        cc_control_free(control);
+        cc_worker_free(worker);
+        cc_dtls_ctx_free(dtls);
+        return 1;
+    }
+    cc_control_set_http(control, g_http);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -193,6 +215,8 @@ static int cmd_serve(int argc, char **argv)
     cc_http_free(g_http);
     g_http = NULL;
     cc_worker_free(worker);
+    cc_control_free(control);
+    cc_mailbox_free(events);
     cc_dtls_ctx_free(dtls);
     return rc == 0 ? 0 : 1;
 }

@@ -74,6 +74,12 @@ int cc_dtls_ctx_new_with_profiles(cc_dtls_ctx **out, const char *profiles);
  * CC_DTLS_CLOSED; no-op in other states. */
 int cc_dtls_close(cc_dtls *d);
 
+/* RFC 5705 exporter output for `label` (no context) once connected:
+ * tests use it to check the RFC 5764 key layout independently of
+ * cc_dtls_get_srtp_keys. 0, CC_ESTATE or CC_ECRYPTO. */
+int cc_dtls_export_keying_material(const cc_dtls *d, const char *label,
+                                   uint8_t *out, size_t len);
+
 typedef struct cc_dtls_stats {
     uint64_t in_datagrams;   /* handed to OpenSSL */
     uint64_t in_malformed;   /* not a sequence of whole DTLS records: dropped */

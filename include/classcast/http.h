@@ -1,33 +1,75 @@
-/* classcast: the HTTP front door on libwebsockets: static files from the
- * web root, POST /echo (SDP offer in, SDP answer out: the transport proof),
- * GET /stats (the worker's counters as JSON), GET /healthz.
- * Thread: the control thread (libwebsockets service loop). */
+/* classcast: the HTTP and WebSocket front door on libwebsockets: static files
+ * from the web root, the WebSocket /ws, and every other request (API routes)
+ * handed to the application through cc_http_hooks. This module is transport
+ * only; what requests mean lives in src/signal/control.c.
+ * Thread: the control thread (libwebsockets service loop); cc_http_wake from
+ * any thread. */
 #ifndef CLASSCAST_HTTP_H
 #define CLASSCAST_HTTP_H
 
-#include "classcast/echo.h"
-#include "classcast/worker.h"
+#include <stddef.h>
+#include <stdint.h>
 
-/* Largest request body accepted (an SDP offer is a few KiB). */
+/* Largest request body and WebSocket message accepted. */
 #define CC_HTTP_MAX_BODY (64 * 1024)
+/* Messages queued to one WebSocket before it counts as stuck and is closed. */
+#define CC_HTTP_MAX_QUEUE 512
 
 typedef struct cc_http cc_http;
+
+typedef struct cc_http_request {
+    const char *method;        /* "GET", "POST", "DELETE", "OPTIONS" */
+    const char *path;          /* without the query string */
+    const char *authorization; /* "" if absent */
+    const char *content_type;  /* "" if absent */
+    const char *body;          /* NUL-terminated, may be "" */
+    size_t body_len;
+    int body_too_big;          /* body exceeded CC_HTTP_MAX_BODY (dropped) */
+    int from_loopback;         /* peer address is 127.0.0.0/8 or ::1 */
+} cc_http_request;
+
+typedef struct cc_http_response {
+    int status;
+    char content_type[64];
+    char location[256];        /* "" for none */
+    char *body;                /* malloc'd; freed by the server */
+    size_t body_len;
+    int cors;                  /* add CORS headers (WHIP/WHEP) */
+} cc_http_response;
+
+typedef struct cc_http_hooks {
+    void *ud;
+    /* 1 if the path is an API route (handled by api()), 0 for static files. */
+    int (*is_api)(void *ud, const char *method, const char *path);
+    void (*api)(void *ud, const cc_http_request *rq, cc_http_response *resp);
+    void (*ws_open)(void *ud, uint64_t sid, int from_loopback);
+    /* One whole text message (too_big: it was over the limit and dropped).
+     * Returns 1 if it was a bad frame (counted; too many closes the socket). */
+    int (*ws_message)(void *ud, uint64_t sid, const char *text, size_t len,
+                      int too_big);
+    void (*ws_close)(void *ud, uint64_t sid);
+    void (*wake)(void *ud);   /* after cc_http_wake: drain cross-thread events */
+    void (*tick)(void *ud);   /* about once a second */
+} cc_http_hooks;
 
 typedef struct cc_http_config {
     const char *bind;        /* "127.0.0.1", "0.0.0.0" ... */
     int port;                /* 0: any */
     const char *web_root;    /* directory served at / */
-    cc_worker *worker;
-    cc_echo_params echo;     /* fingerprint + candidates for answers */
+    cc_http_hooks hooks;
 } cc_http_config;
 
 int cc_http_new(cc_http **out, const cc_http_config *cfg);
-/* The port actually bound. */
 int cc_http_port(const cc_http *h);
-/* Serve until *stop becomes non-zero (checked at least every 100 ms). */
+/* Serve until *stop becomes non-zero. */
 int cc_http_run(cc_http *h, volatile int *stop);
-/* Wake the service loop (any thread, signal-safe enough for SIGINT). */
+/* Wake the service loop; calls hooks.wake on the control thread. Any thread. */
 void cc_http_wake(cc_http *h);
+/* Queue a text message to a WebSocket (takes ownership of json, a malloc'd
+ * NUL-terminated string); unknown sid: freed and ignored. */
+void cc_http_ws_send(cc_http *h, uint64_t sid, char *json);
+/* Close a WebSocket after its queued messages are sent. */
+void cc_http_ws_close(cc_http *h, uint64_t sid);
 void cc_http_free(cc_http *h);
 
 #endif

@@ -55,9 +55,13 @@ typedef struct cc_worker_app {
 
 typedef struct cc_worker_config {
     cc_addr bind;               /* UDP address (port 0: any) */
-    const cc_worker_app *app;
-    void *app_ud;
+    void *app_ud;               /* shared by every app: cc_worker_app_ud() */
     cc_time_us tick;            /* 0: 10 ms */
+    /* Events from the worker to the control thread (cc_worker_emit): posted
+     * to this mailbox, then wake(wake_ud) (e.g. lws_cancel_service). */
+    cc_mailbox *events;
+    void (*wake)(void *wake_ud);
+    void *wake_ud;
 } cc_worker_config;
 
 /* Control -> worker: add a peer. Built by cc_worker_msg_add_peer, posted
@@ -68,11 +72,16 @@ typedef struct cc_worker_msg_add {
     char remote_ufrag[CC_ICE_MAX_CRED], remote_pwd[CC_ICE_MAX_CRED];
     char fp_alg[16], fp[160];
     int dtls_client;
+    const cc_worker_app *app;       /* what this peer's media does */
     void *app_state;
     void (*free_app_state)(void *); /* used if the worker never takes it */
 } cc_worker_msg_add;
 
-enum { CC_WMSG_ADD_PEER = 1, CC_WMSG_REMOVE_PEER, CC_WMSG_STOP };
+/* Control -> worker: run fn(w, arg) on the worker thread; the worker then
+ * frees arg with free_arg (also if the worker is stopping). */
+typedef void (*cc_worker_fn)(cc_worker *w, void *arg, cc_time_us now);
+
+enum { CC_WMSG_ADD_PEER = 1, CC_WMSG_REMOVE_PEER, CC_WMSG_STOP, CC_WMSG_CALL };
 
 int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
                   cc_dtls_ctx *dtls_ctx);
@@ -86,6 +95,10 @@ cc_worker_msg_add *cc_worker_msg_add_new(void);
 /* Remove a peer by its local ufrag. */
 int cc_worker_remove_peer(cc_worker *w, const char *local_ufrag);
 int cc_worker_post(cc_worker *w, cc_msg *m);
+/* Run fn(w, arg) on the worker thread. Returns 0, or CC_ECLOSED / CC_ENOMEM
+ * and frees arg itself. */
+int cc_worker_call(cc_worker *w, cc_worker_fn fn, void *arg,
+                   void (*free_arg)(void *));
 
 /* Snapshot of the counters (any thread) and the live peer count. */
 void cc_worker_get_counters(const cc_worker *w, cc_worker_counters *out);
@@ -101,6 +114,20 @@ int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp,
                        size_t len);
 int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp,
                         size_t len);
+/* Zero-copy variant for fan-out: write the plaintext RTP/RTCP straight
+ * into the socket's next batch slot (CC_UDP_TX_BUF bytes, of which the last
+ * CC_SRTP_MAX_TRAILER are reserved for SRTP), then commit its length: the
+ * worker protects it in place and queues it to the peer's media address. */
+uint8_t *cc_worker_tx_begin(cc_worker *w);
+int cc_worker_tx_commit_rtp(cc_worker *w, cc_wpeer *wp, size_t len);
+int cc_worker_tx_commit_rtcp(cc_worker *w, cc_wpeer *wp, size_t len);
 void cc_worker_count_drop(cc_worker *w, cc_worker_drop what);
+/* Post an event to the control thread (config.events) and wake it; frees m
+ * if there is no event sink. */
+void cc_worker_emit(cc_worker *w, cc_msg *m);
+/* Find a live peer by local ufrag (NULL if gone). */
+cc_wpeer *cc_worker_find_peer(cc_worker *w, const char *local_ufrag);
+/* Close a peer from the worker thread; it is removed on the next tick. */
+void cc_worker_close_peer(cc_worker *w, cc_wpeer *wp);
 
 #endif

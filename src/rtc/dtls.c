@@ -689,6 +689,18 @@ int cc_dtls_close(cc_dtls *d)
     return 0;
 }
 
+int cc_dtls_export_keying_material(const cc_dtls *d, const char *label,
+                                   uint8_t *out, size_t len)
+{
+    if (!d || !label || !out) return CC_EINVAL;
+    if (d->state != CC_DTLS_CONNECTED) return CC_ESTATE;
+    ERR_clear_error();
+    int ok = SSL_export_keying_material(d->ssl, out, len, label,
+                                        strlen(label), NULL, 0, 0);
+    ERR_clear_error();
+    return ok == 1 ? 0 : CC_ECRYPTO;
+}
+
 const cc_dtls_stats *cc_dtls_get_stats(const cc_dtls *d)
 {
     return d ? &d->stats : NULL;

@@ -311,6 +311,7 @@ int cc_echo_prepare(const char *offer_text, size_t len, const cc_echo_params *p,
         goto out;
     }
     msg->dtls_client = 0;
+    msg->app = &cc_echo_app;
     msg->app_state = st;
     msg->free_app_state = free;
     st = NULL;

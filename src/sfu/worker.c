@@ -27,6 +27,7 @@
 
 struct cc_wpeer {
     cc_peer *peer;
+    const cc_worker_app *app;
     void *app_state;
     char ufrag[CC_ICE_MAX_CRED];
     int connected_reported;
@@ -45,7 +46,6 @@ typedef struct addr_entry {
 
 struct cc_worker {
     cc_worker_config cfg;
-    cc_worker_app app;
     cc_dtls_ctx *dtls_ctx;
     cc_udp *udp;
     cc_mailbox *mb;
@@ -141,8 +141,8 @@ static void bind_addr(cc_worker *w, cc_wpeer *wp, const cc_addr *a)
 
 static void remove_peer(cc_worker *w, cc_wpeer *wp)
 {
-    if (w->app.on_closed)
-        w->app.on_closed(w, wp);
+    if (wp->app && wp->app->on_closed)
+        wp->app->on_closed(w, wp);
     for (int i = 0; i < wp->n_addrs; i++)
         unbind_addr(w, &wp->addrs[i]);
     cc_wpeer **pp = &w->by_ufrag[str_hash(wp->ufrag) % CC_WORKER_BUCKETS];
@@ -187,6 +187,63 @@ typedef struct remove_msg {
     char ufrag[CC_ICE_MAX_CRED];
 } remove_msg;
 
+typedef struct call_msg {
+    cc_msg hdr;
+    cc_worker_fn fn;
+    void *arg;
+    void (*free_arg)(void *);
+} call_msg;
+
+static void free_call_msg(cc_msg *m)
+{
+    call_msg *c = (call_msg *)m;
+    if (c->free_arg && c->arg)
+        c->free_arg(c->arg);
+    free(c);
+}
+
+int cc_worker_call(cc_worker *w, cc_worker_fn fn, void *arg,
+                   void (*free_arg)(void *))
+{
+    call_msg *c = calloc(1, sizeof *c);
+    if (!c) {
+        if (free_arg && arg)
+            free_arg(arg);
+        return CC_ENOMEM;
+    }
+    c->hdr.type = CC_WMSG_CALL;
+    c->hdr.free_fn = free_call_msg;
+    c->fn = fn;
+    c->arg = arg;
+    c->free_arg = free_arg;
+    int rc = cc_mailbox_post(w->mb, &c->hdr);
+    if (rc != 0)
+        free_call_msg(&c->hdr);
+    return rc;
+}
+
+void cc_worker_emit(cc_worker *w, cc_msg *m)
+{
+    if (!w->cfg.events || cc_mailbox_post(w->cfg.events, m) != 0) {
+        cc_msg_free(m);
+        return;
+    }
+    if (w->cfg.wake)
+        w->cfg.wake(w->cfg.wake_ud);
+}
+
+cc_wpeer *cc_worker_find_peer(cc_worker *w, const char *local_ufrag)
+{
+    return find_ufrag(w, local_ufrag);
+}
+
+void cc_worker_close_peer(cc_worker *w, cc_wpeer *wp)
+{
+    (void)w;
+    cc_peer_close(wp->peer);
+    wp->deadline = 0; /* handled on the next tick */
+}
+
 static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
 {
     if (find_ufrag(w, m->local_ufrag)) {
@@ -213,6 +270,7 @@ static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
         return;
     }
     snprintf(wp->ufrag, sizeof wp->ufrag, "%s", m->local_ufrag);
+    wp->app = m->app;
     wp->app_state = m->app_state;
     m->app_state = NULL; /* the worker owns it now */
     wp->deadline = cc_peer_deadline(wp->peer, now);
@@ -245,8 +303,8 @@ static void check_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
 {
     if (!wp->connected_reported && cc_peer_get_state(wp->peer) == CC_PEER_CONNECTED) {
         wp->connected_reported = 1;
-        if (w->app.on_connected)
-            w->app.on_connected(w, wp, now);
+        if (wp->app && wp->app->on_connected)
+            wp->app->on_connected(w, wp, now);
     }
 }
 
@@ -324,10 +382,10 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
             DROP(w, srtp_auth_fail);
         return;
     }
-    if (rc == CC_PEER_IN_RTP && w->app.on_rtp)
-        w->app.on_rtp(w, wp, d->data, plain, now);
-    else if (rc == CC_PEER_IN_RTCP && w->app.on_rtcp)
-        w->app.on_rtcp(w, wp, d->data, plain, now);
+    if (rc == CC_PEER_IN_RTP && wp->app && wp->app->on_rtp)
+        wp->app->on_rtp(w, wp, d->data, plain, now);
+    else if (rc == CC_PEER_IN_RTCP && wp->app && wp->app->on_rtcp)
+        wp->app->on_rtcp(w, wp, d->data, plain, now);
 }
 
 static void on_tick(cc_worker *w, cc_time_us now)
@@ -346,8 +404,8 @@ static void on_tick(cc_worker *w, cc_time_us now)
             remove_peer(w, wp);
             continue;
         }
-        if (st == CC_PEER_CONNECTED && w->app.on_tick)
-            w->app.on_tick(w, wp, now);
+        if (st == CC_PEER_CONNECTED && wp->app && wp->app->on_tick)
+            wp->app->on_tick(w, wp, now);
     }
 }
 
@@ -373,6 +431,9 @@ static void handle_mail(cc_worker *w, cc_time_us now)
             cc_wpeer *wp = find_ufrag(w, ((remove_msg *)m)->ufrag);
             if (wp)
                 remove_peer(w, wp);
+        } else if (m->type == CC_WMSG_CALL) {
+            call_msg *c = (call_msg *)m;
+            c->fn(w, c->arg, now);
         } else if (m->type == CC_WMSG_STOP)
             w->stop = 1;
         cc_msg_free(m);
@@ -429,8 +490,6 @@ int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
     if (!w)
         return CC_ENOMEM;
     w->cfg = *cfg;
-    if (cfg->app)
-        w->app = *cfg->app;
     w->dtls_ctx = dtls_ctx;
     w->epfd = w->tfd = -1;
     int rc = cc_udp_open(&w->udp, &cfg->bind);
@@ -539,14 +598,14 @@ cc_peer *cc_wpeer_peer(cc_wpeer *wp) { return wp->peer; }
 const char *cc_wpeer_ufrag(const cc_wpeer *wp) { return wp->ufrag; }
 void *cc_worker_app_ud(cc_worker *w) { return w->cfg.app_ud; }
 
-static int send_media(cc_worker *w, cc_wpeer *wp, const uint8_t *data,
-                      size_t len, int rtcp)
+static int commit_media(cc_worker *w, cc_wpeer *wp, size_t len, int rtcp)
 {
     const cc_addr *to = cc_peer_media_addr(wp->peer);
     if (!to || len + CC_SRTP_MAX_TRAILER > CC_UDP_TX_BUF)
         return CC_EINVAL;
+    /* The slot is still the one cc_udp_tx_slot returned: nothing was
+     * committed in between on this thread. */
     uint8_t *slot = cc_udp_tx_slot(w->udp);
-    memcpy(slot, data, len);
     size_t out;
     int rc = rtcp ? cc_peer_protect_rtcp(wp->peer, slot, len, CC_UDP_TX_BUF, &out)
                   : cc_peer_protect_rtp(wp->peer, slot, len, CC_UDP_TX_BUF, &out);
@@ -560,6 +619,15 @@ static int send_media(cc_worker *w, cc_wpeer *wp, const uint8_t *data,
     return 0;
 }
 
+static int send_media(cc_worker *w, cc_wpeer *wp, const uint8_t *data,
+                      size_t len, int rtcp)
+{
+    if (len + CC_SRTP_MAX_TRAILER > CC_UDP_TX_BUF)
+        return CC_EINVAL;
+    memcpy(cc_udp_tx_slot(w->udp), data, len);
+    return commit_media(w, wp, len, rtcp);
+}
+
 int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp, size_t len)
 {
     return send_media(w, wp, rtp, len, 0);
@@ -568,6 +636,18 @@ int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp, size_t le
 int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp, size_t len)
 {
     return send_media(w, wp, rtcp, len, 1);
+}
+
+uint8_t *cc_worker_tx_begin(cc_worker *w) { return cc_udp_tx_slot(w->udp); }
+
+int cc_worker_tx_commit_rtp(cc_worker *w, cc_wpeer *wp, size_t len)
+{
+    return commit_media(w, wp, len, 0);
+}
+
+int cc_worker_tx_commit_rtcp(cc_worker *w, cc_wpeer *wp, size_t len)
+{
+    return commit_media(w, wp, len, 1);
 }
 
 void cc_worker_count_drop(cc_worker *w, cc_worker_drop what)

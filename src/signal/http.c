@@ -1,10 +1,11 @@
-/* HTTP on libwebsockets. Static files are a file mount; the API routes are
- * callback mounts into one protocol handler. Request bodies are bounded
- * (CC_HTTP_MAX_BODY) and every error answers with a status and a plain-text
- * reason. */
+/* HTTP and WebSocket transport on libwebsockets. Static files are a file
+ * mount; API routes and /ws go through one protocol callback. Bodies and
+ * messages are bounded (CC_HTTP_MAX_BODY); a WebSocket that stops reading
+ * is closed once CC_HTTP_MAX_QUEUE messages wait for it. */
 #include "classcast/http.h"
 
-#include <jansson.h>
+#include <arpa/inet.h>
+#include <glib.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,187 +13,413 @@
 #include "classcast/err.h"
 #include "classcast/log.h"
 
+#define CC_WS_MAX_BAD_FRAMES 100
+
+typedef struct out_msg {
+    struct out_msg *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE headroom + message */
+} out_msg;
+
+/* Per-connection state: an HTTP request or a WebSocket session. */
+typedef struct conn {
+    int is_ws;
+    /* HTTP */
+    char method[8];
+    char path[512];
+    char auth[512];
+    char ctype[128];
+    char *body;
+    size_t body_len;
+    int too_big;
+    int from_loopback;
+    unsigned char *resp; /* LWS_PRE + body */
+    size_t resp_len;
+    /* WebSocket */
+    uint64_t sid;
+    struct lws *wsi;
+    char *rx;
+    size_t rx_len;
+    int rx_too_big;
+    out_msg *q_head, *q_tail;
+    int q_len;
+    int closing;
+    int bad_frames;
+} conn;
+
 struct cc_http {
     cc_http_config cfg;
     char web_root[1024];
     struct lws_context *ctx;
-    struct lws_http_mount mounts[4];
+    struct lws_http_mount mounts[8];
     struct lws_protocols protocols[2];
     int port;
+    uint64_t next_sid;
+    GHashTable *sessions; /* sid -> conn* */
+    lws_sorted_usec_list_t tick_sul;
 };
-
-typedef enum { ROUTE_NONE, ROUTE_ECHO, ROUTE_STATS, ROUTE_HEALTH } route;
-
-/* Per-request state (libwebsockets allocates per_session_data_size). */
-typedef struct req {
-    route r;
-    int method_post;
-    char *body;        /* request body, NUL-terminated */
-    size_t body_len;
-    int too_big;
-    /* response */
-    unsigned char *resp;   /* LWS_PRE bytes of headroom + body */
-    size_t resp_len;
-} req;
 
 static cc_http *http_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
 }
 
-static void req_reset(req *q)
+static int peer_is_loopback(struct lws *wsi)
 {
-    free(q->body);
-    free(q->resp);
-    memset(q, 0, sizeof *q);
+    char ip[64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+           strncmp(ip, "::ffff:127.", 11) == 0;
 }
 
-/* Queue a response: headers now, body when writable. */
-static int respond(struct lws *wsi, req *q, unsigned status, const char *ctype,
-                   const char *body, size_t len, const char *location)
+static void conn_reset_http(conn *c)
 {
-    unsigned char hdr[LWS_PRE + 1024], *start = &hdr[LWS_PRE], *p = start,
+    free(c->body);
+    free(c->resp);
+    c->body = NULL;
+    c->resp = NULL;
+    c->body_len = c->resp_len = 0;
+    c->too_big = 0;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value,
+                      unsigned char **p, unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value,
+                                       (int)strlen(value), p, end);
+}
+
+/* Headers now, body when writable. */
+static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
+{
+    unsigned char hdr[LWS_PRE + 2048], *start = &hdr[LWS_PRE], *p = start,
                                        *end = &hdr[sizeof hdr - 1];
-    free(q->resp);
-    q->resp = malloc(LWS_PRE + len + 1);
-    if (!q->resp)
+    size_t len = r->body ? r->body_len : 0;
+    free(c->resp);
+    c->resp = malloc(LWS_PRE + len + 1);
+    if (!c->resp)
         return -1;
-    memcpy(q->resp + LWS_PRE, body, len);
-    q->resp_len = len;
-    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end))
+    if (len)
+        memcpy(c->resp + LWS_PRE, r->body, len);
+    c->resp_len = len;
+    const char *ct = r->content_type[0] ? r->content_type : "text/plain; charset=utf-8";
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, ct, (lws_filepos_t)len, &p, end))
         return -1;
-    if (location &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
-                                    (const unsigned char *)location,
-                                    (int)strlen(location), &p, end))
+    if (r->location[0] && add_header(wsi, "location:", r->location, &p, end))
         return -1;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+    if (add_header(wsi, "cache-control:", "no-store", &p, end))
         return -1;
+    if (r->cors) {
+        /* RFC 9725 section 4.1 (WHIP) and the WHEP draft: browsers on another
+         * origin need CORS, with Location exposed. */
+        if (add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
+            add_header(wsi, "access-control-allow-methods:", "POST, DELETE, OPTIONS", &p, end) ||
+            add_header(wsi, "access-control-allow-headers:", "Authorization, Content-Type", &p, end) ||
+            add_header(wsi, "access-control-expose-headers:", "Location", &p, end))
+            return -1;
+    }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
     return 0;
 }
 
-static int respond_text(struct lws *wsi, req *q, unsigned status, const char *msg)
-{
-    return respond(wsi, q, status, "text/plain; charset=utf-8", msg, strlen(msg), NULL);
-}
-
-static int do_stats(struct lws *wsi, req *q)
+static int dispatch_api(struct lws *wsi, conn *c)
 {
     cc_http *h = http_of(wsi);
-    cc_worker_counters c;
-    cc_worker_get_counters(h->cfg.worker, &c);
-    json_t *counters = json_object();
-#define CC_X(name) json_object_set_new(counters, #name, json_integer((json_int_t)c.name));
-    CC_WORKER_COUNTERS(CC_X)
-#undef CC_X
-    json_t *root = json_pack("{s:i, s:o}", "peers",
-                             (json_int_t)cc_worker_peer_count(h->cfg.worker),
-                             "counters", counters);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    if (!text)
-        return respond_text(wsi, q, 500, "could not encode statistics");
-    int rc = respond(wsi, q, 200, "application/json", text, strlen(text), NULL);
-    free(text);
+    cc_http_request rq = {
+        .method = c->method,
+        .path = c->path,
+        .authorization = c->auth,
+        .content_type = c->ctype,
+        .body = c->body ? c->body : "",
+        .body_len = c->body_len,
+        .body_too_big = c->too_big,
+        .from_loopback = c->from_loopback,
+    };
+    cc_http_response r;
+    memset(&r, 0, sizeof r);
+    r.status = 500;
+    if (h->cfg.hooks.api)
+        h->cfg.hooks.api(h->cfg.hooks.ud, &rq, &r);
+    int rc = send_response(wsi, c, &r);
+    free(r.body);
     return rc;
 }
 
-static int do_echo(struct lws *wsi, req *q)
+static void copy_hdr(struct lws *wsi, char *dst, size_t cap, enum lws_token_indexes t)
+{
+    dst[0] = 0;
+    if (lws_hdr_total_length(wsi, t) > 0 && lws_hdr_copy(wsi, dst, (int)cap, t) < 0)
+        dst[0] = 0;
+}
+
+/* Which method, and the path (without query). 0 if the request has none of
+ * the methods classcast serves. */
+static int read_request_line(struct lws *wsi, conn *c)
+{
+    static const struct {
+        enum lws_token_indexes tok;
+        const char *name;
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, "GET"},
+        {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_DELETE_URI, "DELETE"},
+        {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+            snprintf(c->method, sizeof c->method, "%s", methods[i].name);
+            copy_hdr(wsi, c->path, sizeof c->path, methods[i].tok);
+            char *q = strchr(c->path, '?');
+            if (q)
+                *q = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- WebSocket sessions ---- */
+
+static void ws_queue(conn *c, char *json)
+{
+    size_t len = strlen(json);
+    out_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m) {
+        free(json);
+        return;
+    }
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, json, len);
+    free(json);
+    if (c->q_tail)
+        c->q_tail->next = m;
+    else
+        c->q_head = m;
+    c->q_tail = m;
+    c->q_len++;
+    if (c->q_len > CC_HTTP_MAX_QUEUE) {
+        CC_WARN("http", "websocket %llu is not reading; closing it",
+                (unsigned long long)c->sid);
+        c->closing = 1;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+static void ws_free_queue(conn *c)
+{
+    out_msg *m = c->q_head;
+    while (m) {
+        out_msg *n = m->next;
+        free(m);
+        m = n;
+    }
+    c->q_head = c->q_tail = NULL;
+    c->q_len = 0;
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+}
+
+void cc_http_ws_send(cc_http *h, uint64_t sid, char *json)
+{
+    if (!json)
+        return;
+    conn *c = g_hash_table_lookup(h->sessions, &sid);
+    if (!c || c->closing) {
+        free(json);
+        return;
+    }
+    ws_queue(c, json);
+}
+
+void cc_http_ws_close(cc_http *h, uint64_t sid)
+{
+    conn *c = g_hash_table_lookup(h->sessions, &sid);
+    if (!c)
+        return;
+    c->closing = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
+static int ws_receive(struct lws *wsi, conn *c, const void *in, size_t len)
 {
     cc_http *h = http_of(wsi);
-    if (q->too_big)
-        return respond_text(wsi, q, 413, "SDP offer too large");
-    if (!q->body || q->body_len == 0)
-        return respond_text(wsi, q, 400, "empty body: POST an SDP offer");
-    char *answer = NULL;
-    cc_worker_msg_add *msg = NULL;
-    char err[256] = "";
-    int rc = cc_echo_prepare(q->body, q->body_len, &h->cfg.echo, &answer, &msg,
-                             err, sizeof err);
-    if (rc != 0) {
-        CC_INFO("http", "POST /echo refused: %s", err);
-        return respond_text(wsi, q, 400, err);
+    if (!c->rx_too_big) {
+        if (c->rx_len + len > CC_HTTP_MAX_BODY) {
+            c->rx_too_big = 1;
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_len = 0;
+        } else {
+            char *nb = realloc(c->rx, c->rx_len + len + 1);
+            if (!nb)
+                return -1;
+            c->rx = nb;
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+            c->rx[c->rx_len] = 0;
+        }
     }
-    char location[300];
-    snprintf(location, sizeof location, "/echo/%s", msg->local_ufrag);
-    if (cc_worker_post(h->cfg.worker, &msg->hdr) != 0) {
-        cc_msg_free(&msg->hdr);
-        free(answer);
-        return respond_text(wsi, q, 503, "server is shutting down");
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+        return 0;
+    int bad = 0;
+    if (lws_frame_is_binary(wsi) && !c->rx_too_big) {
+        /* The protocol is JSON text; a binary frame is a bad frame. */
+        bad = h->cfg.hooks.ws_message
+                  ? h->cfg.hooks.ws_message(h->cfg.hooks.ud, c->sid, "", 0, 0)
+                  : 1;
+    } else if (h->cfg.hooks.ws_message) {
+        bad = h->cfg.hooks.ws_message(h->cfg.hooks.ud, c->sid,
+                                      c->rx ? c->rx : "", c->rx_len, c->rx_too_big);
     }
-    rc = respond(wsi, q, 201, "application/sdp", answer, strlen(answer), location);
-    free(answer);
-    return rc;
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    c->rx_too_big = 0;
+    if (bad && ++c->bad_frames > CC_WS_MAX_BAD_FRAMES) {
+        CC_WARN("http", "websocket %llu sent too many bad frames; closing",
+                (unsigned long long)c->sid);
+        c->closing = 1;
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+static int ws_writeable(struct lws *wsi, conn *c)
+{
+    out_msg *m = c->q_head;
+    if (m) {
+        int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        if (n < (int)m->len)
+            return -1;
+        c->q_head = m->next;
+        if (!c->q_head)
+            c->q_tail = NULL;
+        c->q_len--;
+        free(m);
+        if (c->q_head) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    }
+    if (c->closing) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    cc_http *h = lws_container_of(sul, cc_http, tick_sul);
+    if (h->cfg.hooks.tick)
+        h->cfg.hooks.tick(h->cfg.hooks.ud);
+    lws_sul_schedule(h->ctx, 0, &h->tick_sul, tick_cb, LWS_US_PER_SEC);
 }
 
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
                    void *user, void *in, size_t len)
 {
-    req *q = user;
+    conn *c = user;
+    cc_http *h;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        /* WebSocket upgrades only on /ws. */
+        char uri[64];
+        copy_hdr(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+        return strcmp(uri, "/ws") == 0 ? 0 : -1;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        h = http_of(wsi);
+        memset(c, 0, sizeof *c);
+        c->is_ws = 1;
+        c->wsi = wsi;
+        c->sid = ++h->next_sid;
+        c->from_loopback = peer_is_loopback(wsi);
+        g_hash_table_insert(h->sessions, &c->sid, c);
+        if (h->cfg.hooks.ws_open)
+            h->cfg.hooks.ws_open(h->cfg.hooks.ud, c->sid, c->from_loopback);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(wsi, c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED:
+        h = http_of(wsi);
+        if (c && c->is_ws) {
+            g_hash_table_remove(h->sessions, &c->sid);
+            if (h->cfg.hooks.ws_close)
+                h->cfg.hooks.ws_close(h->cfg.hooks.ud, c->sid);
+            ws_free_queue(c);
+            c->is_ws = 0;
+        }
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        h = lws_context_user(lws_get_context(wsi));
+        if (h && h->cfg.hooks.wake)
+            h->cfg.hooks.wake(h->cfg.hooks.ud);
+        return 0;
     case LWS_CALLBACK_HTTP: {
-        req_reset(q);
-        char uri[256];
-        int is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-        if (lws_hdr_copy(wsi, uri, sizeof uri, is_post ? WSI_TOKEN_POST_URI
-                                                       : WSI_TOKEN_GET_URI) < 0)
-            uri[0] = 0;
-        q->method_post = is_post;
-        if (strcmp(uri, "/echo") == 0)
-            q->r = ROUTE_ECHO;
-        else if (strcmp(uri, "/stats") == 0)
-            q->r = ROUTE_STATS;
-        else if (strcmp(uri, "/healthz") == 0)
-            q->r = ROUTE_HEALTH;
-        if (q->r == ROUTE_ECHO && !is_post)
-            return respond_text(wsi, q, 405, "use POST with an SDP offer");
-        if (q->r == ROUTE_STATS && !is_post)
-            return do_stats(wsi, q);
-        if (q->r == ROUTE_HEALTH && !is_post)
-            return respond_text(wsi, q, 200, "ok\n");
-        if (q->r == ROUTE_NONE)
-            return respond_text(wsi, q, 404, "not found");
-        if (!is_post)
-            return respond_text(wsi, q, 405, "method not allowed");
-        if (q->r != ROUTE_ECHO)
-            return respond_text(wsi, q, 405, "method not allowed");
-        return 0; /* wait for the body */
+        h = http_of(wsi);
+        conn_reset_http(c);
+        c->is_ws = 0;
+        if (!read_request_line(wsi, c)) {
+            cc_http_response r = {.status = 405};
+            r.body = strdup("method not allowed");
+            r.body_len = strlen(r.body);
+            int rc = send_response(wsi, c, &r);
+            free(r.body);
+            return rc;
+        }
+        if (!h->cfg.hooks.is_api || !h->cfg.hooks.is_api(h->cfg.hooks.ud, c->method, c->path)) {
+            cc_http_response r = {.status = 404};
+            r.body = strdup("not found");
+            r.body_len = strlen(r.body);
+            int rc = send_response(wsi, c, &r);
+            free(r.body);
+            return rc;
+        }
+        copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+        copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
+        c->from_loopback = peer_is_loopback(wsi);
+        if (strcmp(c->method, "POST") == 0)
+            return 0; /* wait for the body */
+        return dispatch_api(wsi, c);
     }
     case LWS_CALLBACK_HTTP_BODY:
-        if (q->too_big || q->body_len + len > CC_HTTP_MAX_BODY) {
-            q->too_big = 1;
+        if (c->too_big || c->body_len + len > CC_HTTP_MAX_BODY) {
+            c->too_big = 1;
             return 0;
         } else {
-            char *nb = realloc(q->body, q->body_len + len + 1);
+            char *nb = realloc(c->body, c->body_len + len + 1);
             if (!nb)
                 return -1;
-            q->body = nb;
-            memcpy(q->body + q->body_len, in, len);
-            q->body_len += len;
-            q->body[q->body_len] = 0;
+            c->body = nb;
+            memcpy(c->body + c->body_len, in, len);
+            c->body_len += len;
+            c->body[c->body_len] = 0;
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (q->r == ROUTE_ECHO)
-            return do_echo(wsi, q);
-        return respond_text(wsi, q, 404, "not found");
+        return dispatch_api(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!q->resp)
+        if (!c->resp)
             break;
-        if (lws_write(wsi, q->resp + LWS_PRE, q->resp_len, LWS_WRITE_HTTP_FINAL) !=
-            (int)q->resp_len)
+        if (lws_write(wsi, c->resp + LWS_PRE, c->resp_len, LWS_WRITE_HTTP_FINAL) !=
+            (int)c->resp_len)
             return -1;
-        free(q->resp);
-        q->resp = NULL;
+        free(c->resp);
+        c->resp = NULL;
         if (lws_http_transaction_completed(wsi))
             return -1;
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-        req_reset(q);
+        if (c && !c->is_ws)
+            conn_reset_http(c);
         break;
     default:
         break;
@@ -216,25 +443,29 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
         return CC_ENOMEM;
     h->cfg = *cfg;
     snprintf(h->web_root, sizeof h->web_root, "%s", cfg->web_root ? cfg->web_root : "web");
+    h->sessions = g_hash_table_new(g_int64_hash, g_int64_equal);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
     h->protocols[0] = (struct lws_protocols){
-        .name = "http",
+        .name = "classcast",
         .callback = http_cb,
-        .per_session_data_size = sizeof(req),
+        .per_session_data_size = sizeof(conn),
+        .rx_buffer_size = 16384,
     };
-    /* API routes first (callback mounts), then the static web root. */
-    static const char *api[] = {"/echo", "/stats", "/healthz"};
-    for (int i = 0; i < 3; i++) {
+    /* API prefixes are callback mounts into http_cb; everything else is the
+     * static web root. */
+    static const char *api[] = {"/echo", "/stats", "/healthz", "/whip", "/whep"};
+    int n = (int)(sizeof api / sizeof api[0]);
+    for (int i = 0; i < n; i++) {
         h->mounts[i] = (struct lws_http_mount){
             .mountpoint = api[i],
             .mountpoint_len = (unsigned char)strlen(api[i]),
-            .origin = "http",
+            .origin = "classcast",
             .origin_protocol = LWSMPRO_CALLBACK,
             .mount_next = &h->mounts[i + 1],
         };
     }
-    h->mounts[3] = (struct lws_http_mount){
+    h->mounts[n] = (struct lws_http_mount){
         .mountpoint = "/",
         .mountpoint_len = 1,
         .origin = h->web_root,
@@ -252,11 +483,13 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
     h->ctx = lws_create_context(&info);
     if (!h->ctx) {
         CC_ERROR("http", "could not listen on %s:%d", cfg->bind, cfg->port);
+        g_hash_table_destroy(h->sessions);
         free(h);
         return CC_EIO;
     }
     struct lws_vhost *vh = lws_get_vhost_by_name(h->ctx, "default");
     h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
+    lws_sul_schedule(h->ctx, 0, &h->tick_sul, tick_cb, LWS_US_PER_SEC);
     *out = h;
     return 0;
 }
@@ -278,5 +511,6 @@ void cc_http_free(cc_http *h)
     if (!h)
         return;
     lws_context_destroy(h->ctx);
+    g_hash_table_destroy(h->sessions);
     free(h);
 }

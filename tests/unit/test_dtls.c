@@ -4,6 +4,7 @@
  * retransmission timer reads the real clock, so the loss tests sleep until
  * the deadline the module reports. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -111,6 +112,21 @@ static void check_keys(const pair *p, cc_srtp_profile want, size_t salt)
     CC_CHECK_MEM(sk.local_salt, ck.remote_salt, salt);
     CC_CHECK_MEM(sk.remote_salt, ck.local_salt, salt);
     CC_CHECK(memcmp(sk.local_key, sk.remote_key, 16) != 0);
+
+    /* Role check against the raw exporter output (a swap on both sides
+     * would still pass the crosswise checks above but not interoperate):
+     * client_key | server_key | client_salt | server_salt. */
+    uint8_t km[60], km2[60];
+    size_t n = 2 * (16 + salt);
+    CC_CHECK_EQ(cc_dtls_export_keying_material(p->server, "EXTRACTOR-dtls_srtp",
+                                               km, n), 0);
+    CC_CHECK_EQ(cc_dtls_export_keying_material(p->client, "EXTRACTOR-dtls_srtp",
+                                               km2, n), 0);
+    CC_CHECK_MEM(km, km2, n);
+    CC_CHECK_MEM(ck.local_key, km, 16);
+    CC_CHECK_MEM(sk.local_key, km + 16, 16);
+    CC_CHECK_MEM(ck.local_salt, km + 32, salt);
+    CC_CHECK_MEM(sk.local_salt, km + 32 + salt, salt);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -566,6 +582,39 @@ static void test_many_handshakes(void)
            (double)(t1 - t0) / 1000.0 / n);
 }
 
+/* Workers may create contexts concurrently (header: made once, shared). */
+static void *ctx_thread(void *arg)
+{
+    cc_dtls_ctx **out = arg;
+    return (void *)(intptr_t)cc_dtls_ctx_new(out);
+}
+
+static void test_ctx_threads(void)
+{
+    pthread_t th[4];
+    cc_dtls_ctx *ctx[4] = {0};
+    for (int i = 0; i < 4; i++)
+        CC_CHECK_EQ(pthread_create(&th[i], NULL, ctx_thread, &ctx[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rc = NULL;
+        pthread_join(th[i], &rc);
+        CC_CHECK_EQ((intptr_t)rc, 0);
+        CC_CHECK(ctx[i] != NULL);
+    }
+    for (int i = 1; i < 4; i++)
+        CC_CHECK(ctx[i] && ctx[0] && strcmp(cc_dtls_ctx_fingerprint(ctx[0]),
+                                            cc_dtls_ctx_fingerprint(ctx[i])) != 0);
+    if (ctx[0] && ctx[1]) {
+        pair p;
+        make_pair(&p, ctx[0], ctx[1], NULL, NULL);
+        cc_dtls_start(p.client, 0);
+        run(&p);
+        CC_CHECK_EQ(cc_dtls_get_state(p.client), CC_DTLS_CONNECTED);
+        free_pair(&p);
+    }
+    for (int i = 0; i < 4; i++) cc_dtls_ctx_free(ctx[i]);
+}
+
 int main(void)
 {
     cc_clock_init_manual(&g_clk, 1000 * CC_USEC_PER_SEC);
@@ -587,6 +636,7 @@ int main(void)
     CC_RUN(test_client_hello_two_datagrams);
     CC_RUN(test_small_poll_buffer);
     CC_RUN(test_many_handshakes);
+    CC_RUN(test_ctx_threads);
 
     printf("# largest datagram: %zu bytes\n", g_max_dgram);
     CC_CHECK(g_max_dgram > 0 && g_max_dgram <= CC_DTLS_MTU);

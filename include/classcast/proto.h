@@ -1,0 +1,111 @@
+/* classcast: the WebSocket signalling protocol of docs/protocol.md, JSON text
+ * <-> C structs, with jansson. Pure: no I/O, no state, no clock.
+ * Thread: the control thread (any thread works: nothing is shared). */
+#ifndef CLASSCAST_PROTO_H
+#define CLASSCAST_PROTO_H
+
+#include <stddef.h>
+
+#include "classcast/slot.h"
+
+/* A frame larger than this is refused with too_big, without parsing. */
+#define CC_PROTO_MAX_FRAME 65536
+/* Limits counted in Unicode code points (docs/protocol.md). */
+#define CC_PROTO_NAME_MAX_CP 64
+#define CC_PROTO_TITLE_MAX_CP 120
+#define CC_PROTO_ID_MAX_CP 64
+#define CC_PROTO_MAX_TRACKS 8
+
+/* Buffer sizes (bytes, with the NUL). A code point is at most 4 bytes of
+ * UTF-8; in a re-encoded JSON string at most 6 ("\u001f"), plus 2 quotes. */
+#define CC_PROTO_NAME_CAP (CC_PROTO_NAME_MAX_CP * 4 + 4)   /* 260 */
+#define CC_PROTO_TITLE_CAP (CC_PROTO_TITLE_MAX_CP * 4 + 20) /* 500 */
+#define CC_PROTO_ID_CAP (CC_PROTO_ID_MAX_CP * 6 + 16)     /* 400 */
+#define CC_PROTO_CODE_CAP 17   /* lesson codes: 1..16 of [0-9A-Za-z] */
+#define CC_PROTO_TOKEN_CAP 80  /* tokens: 1..79 of [0-9A-Za-z_-] */
+#define CC_PROTO_MID_CAP 64    /* mids: 1..63 printable ASCII, no space */
+
+typedef enum {
+    CC_PROTO_NONE = -1, /* only after a failed parse: type missing/unknown */
+    CC_PROTO_CREATE = 0,
+    CC_PROTO_RESUME,
+    CC_PROTO_JOIN,
+    CC_PROTO_START,
+    CC_PROTO_END,
+    CC_PROTO_PUBLISH,
+    CC_PROTO_SUBSCRIBE,
+    CC_PROTO_RENEGOTIATE,
+    CC_PROTO_UNPUBLISH,
+    CC_PROTO_LEAVE,
+    CC_PROTO_PING,
+    CC_PROTO_TYPE_COUNT
+} cc_proto_type;
+
+typedef struct cc_proto_track {
+    char mid[CC_PROTO_MID_CAP];
+    int slot; /* cc_slot */
+} cc_proto_track;
+
+/* One parsed client request. Which fields are set depends on the type:
+ *   create: name, title          resume: code, token      join: code, name
+ *   publish / subscribe / renegotiate: sdp, for_publish, tracks
+ * Every other field is zero / "" / NULL. */
+typedef struct cc_proto_req {
+    cc_proto_type type;
+    /* The request's "id" re-encoded as compact JSON ("\"abc\"" or "42"),
+     * "" if it had none. Pass it as is to the builders below. */
+    char id[CC_PROTO_ID_CAP];
+    char name[CC_PROTO_NAME_CAP];
+    char title[CC_PROTO_TITLE_CAP];
+    char code[CC_PROTO_CODE_CAP];
+    char token[CC_PROTO_TOKEN_CAP];
+    char *sdp;       /* malloc'd offer, or NULL; cc_proto_req_free frees it */
+    int for_publish; /* publish: 1, subscribe: 0, renegotiate: its "for" */
+    cc_proto_track tracks[CC_PROTO_MAX_TRACKS]; /* in the order of the JSON */
+    int n_tracks;    /* 0 for a subscribe without tracks: default mapping */
+} cc_proto_req;
+
+/* Parse one text frame. Returns 0, or a negative CC_E* code with *err_code
+ * set to the protocol error code ("bad_json", "too_big", "unknown_type",
+ * "bad_request", or "server_error" when out of memory) and an English
+ * sentence in msg (truncated to msgcap). Even on failure req->type (or
+ * CC_PROTO_NONE) and req->id are filled in as far as they could be read, so
+ * the error reply can carry ref and id:
+ *     cc_proto_build_error(code, msg, cc_proto_type_name(req.type), req.id)
+ * Always call cc_proto_req_free afterwards (safe after a failure). */
+int cc_proto_parse(const char *text, size_t len, cc_proto_req *req,
+                   const char **err_code, char *msg, size_t msgcap);
+void cc_proto_req_free(cc_proto_req *req);
+
+/* Wire name of a request type ("create" ...); NULL for CC_PROTO_NONE or out
+ * of range, which the error builder turns into "ref":null. */
+const char *cc_proto_type_name(cc_proto_type t);
+
+/* Builders of server -> client messages. Each returns malloc'd compact JSON
+ * text (free() it), or NULL when out of memory or when a string argument is
+ * not valid UTF-8. `id` is cc_proto_req.id ("" or NULL: no "id" member). */
+char *cc_proto_build_error(const char *code, const char *message,
+                           const char *ref, const char *id);
+char *cc_proto_build_ok(const char *ref, const char *id);
+char *cc_proto_build_pong(const char *id);
+char *cc_proto_build_created(const char *code, const char *title,
+                             const char *token, const char *viewer_token,
+                             const char *member, const char *id);
+/* state: "waiting" | "live" (| "ended"); role: "teacher" | "student" */
+char *cc_proto_build_joined(const char *code, const char *title,
+                            const char *teacher, const char *state,
+                            const char *member, const char *role,
+                            const char *id);
+char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id);
+char *cc_proto_build_lesson(const char *state, const char *title,
+                            const char *teacher);
+char *cc_proto_build_media(int camera, int screen, int mic);
+/* state "connected" if connected, else "closed" */
+char *cc_proto_build_transport(int for_publish, int connected);
+
+struct cc_lesson; /* include/classcast/lesson.h */
+/* {"type":"members","members":[{"id","name","role","watching"}...]} in
+ * join order, teachers included. */
+char *cc_proto_build_members(const struct cc_lesson *l);
+
+#endif
