@@ -737,6 +737,67 @@ static void test_is_rtcp(void)
     CC_CHECK_EQ(cc_rtcp_is_rtcp(b, sizeof b), 0);
 }
 
+/* Compounds Chromium 156 really sent (tests/vectors/chromium-rtcp.txt,
+ * captured decrypted from the echo endpoint): every one parses completely,
+ * SR/RR come first (RFC 3550 section 6.1), SDES carries the sender's CNAME,
+ * and the SR's NTP time is a plausible 2026 wall clock. */
+static void test_chromium_captured(void)
+{
+    char path[4096];
+    const char *root = getenv("CC_SOURCE_ROOT");
+    snprintf(path, sizeof path, "%s/tests/vectors/chromium-rtcp.txt", root ? root : ".");
+    size_t flen = 0;
+    char *text = cc_test_read_file(path, &flen);
+    CC_CHECK(text != NULL);
+    if (!text)
+        return;
+    int compounds = 0, srs = 0, rrs = 0, sdes = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#' || line[0] == 0)
+            continue;
+        uint8_t pkt[1500];
+        size_t n = cc_test_hex(line, pkt, sizeof pkt);
+        CC_CHECK(n >= 8 && n <= sizeof pkt);
+        cc_rtcp_iter it;
+        cc_rtcp_pkt p;
+        int rc, first = 1;
+        uint32_t sender = 0;
+        cc_rtcp_iter_init(&it, pkt, n);
+        while ((rc = cc_rtcp_next(&it, &p)) == 1) {
+            if (first)
+                CC_CHECK(p.pt == CC_RTCP_SR || p.pt == CC_RTCP_RR);
+            first = 0;
+            if (p.pt == CC_RTCP_SR) {
+                cc_rtcp_sr sr;
+                CC_CHECK_EQ(cc_rtcp_parse_sr(&p, &sr), 0);
+                sender = sr.ssrc;
+                /* NTP seconds of 2026: between 2025 and 2040 */
+                uint32_t secs = (uint32_t)(sr.ntp >> 32);
+                CC_CHECK(secs > 3944678400u && secs < 4102444800u);
+                CC_CHECK(sr.packet_count > 0);
+                srs++;
+            } else if (p.pt == CC_RTCP_RR) {
+                cc_rtcp_rr rr;
+                CC_CHECK_EQ(cc_rtcp_parse_rr(&p, &rr), 0);
+                CC_CHECK_EQ(rr.n_reports, 1);
+                rrs++;
+            } else if (p.pt == CC_RTCP_SDES) {
+                cc_rtcp_sdes sd;
+                CC_CHECK_EQ(cc_rtcp_parse_sdes(&p, &sd), 0);
+                CC_CHECK_EQ(sd.n_chunks, 1);
+                CC_CHECK_EQ(sd.chunks[0].ssrc, sender);
+                CC_CHECK_EQ(strlen(sd.chunks[0].cname), 16);
+                sdes++;
+            }
+        }
+        CC_CHECK_EQ(rc, 0);
+        compounds++;
+    }
+    CC_CHECK(compounds >= 8);
+    CC_CHECK(srs >= 4 && rrs >= 4 && sdes == srs);
+    free(text);
+}
+
 int main(void)
 {
     CC_RUN(test_sr_sdes);
@@ -749,5 +810,6 @@ int main(void)
     CC_RUN(test_nack_packing);
     CC_RUN(test_pli_fir_remb_roundtrip);
     CC_RUN(test_is_rtcp);
+    CC_RUN(test_chromium_captured);
     CC_TEST_DONE();
 }

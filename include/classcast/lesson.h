@@ -1,0 +1,171 @@
+/* classcast: the lesson registry and its rules (docs/protocol.md): codes,
+ * tokens, states and their timeouts, members and roles, limits.
+ * Pure: explicit `now`, no I/O, no threads, no clock.
+ * Thread: the control thread only (nothing here is locked).
+ *
+ * Ownership: the registry owns its lessons, a lesson owns its members.
+ * A cc_lesson pointer stays valid until the lesson is forgotten (reported by
+ * cc_lessons_tick with CC_LESSON_FORGET, or cc_lessons_free); a cc_member
+ * pointer until cc_lesson_leave on it or its lesson is forgotten. Other
+ * threads (the SFU) know a lesson only by its room_id. */
+#ifndef CLASSCAST_LESSON_H
+#define CLASSCAST_LESSON_H
+
+#include <stdint.h>
+
+#include "classcast/clock.h"
+#include "classcast/proto.h"
+
+typedef enum {
+    CC_LESSON_WAITING = 0,
+    CC_LESSON_LIVE = 1,
+    CC_LESSON_ENDED = 2,
+} cc_lesson_state;
+
+typedef enum {
+    CC_ROLE_TEACHER = 0,
+    CC_ROLE_STUDENT = 1,
+} cc_role;
+
+/* cc_member.flags */
+#define CC_MEMBER_WATCHING 0x1u   /* receiving media (a subscribe transport) */
+#define CC_MEMBER_PUBLISHING 0x2u /* sending media (a publish transport) */
+
+/* 32 random bytes as unpadded base64url */
+#define CC_LESSON_TOKEN_LEN 43
+
+typedef struct cc_member {
+    uint32_t id;            /* unique in the registry, never 0 */
+    char id_str[12];        /* "m<id>", the wire form */
+    char name[CC_PROTO_NAME_CAP];
+    cc_role role;
+    uint64_t session;       /* opaque owner id given by the caller */
+    unsigned flags;         /* CC_MEMBER_* */
+} cc_member;
+
+/* Fields are read-only for callers; change them through the functions. */
+typedef struct cc_lesson {
+    char code[CC_PROTO_CODE_CAP];
+    char title[CC_PROTO_TITLE_CAP];
+    char teacher_name[CC_PROTO_NAME_CAP];
+    cc_lesson_state state;
+    uint32_t room_id;       /* unique among existing lessons, never 0 */
+    char teacher_token[CC_LESSON_TOKEN_LEN + 1];
+    char viewer_token[CC_LESSON_TOKEN_LEN + 1];
+    unsigned media;         /* bit (1u << cc_slot) per slot being published */
+    int pinned;             /* fixed-code lesson (demo): no absence timeouts */
+    cc_member **members;    /* n_members, in join order */
+    int n_members, n_teachers, n_students;
+    cc_time_us created_at;
+    cc_time_us teacher_gone_at; /* last teacher left; CC_TIME_NEVER if one is here */
+    cc_time_us ended_at;        /* CC_TIME_NEVER unless ended */
+    int cap_members;        /* internal */
+} cc_lesson;
+
+typedef struct cc_lessons cc_lessons;
+
+typedef struct cc_lessons_config {
+    int max_lessons;       /* existing lessons, ended ones included */
+    int max_students;      /* student members per lesson */
+    int max_teachers;      /* teacher members (tabs) per lesson */
+    cc_time_us waiting_grace; /* no teacher in a waiting lesson -> ended */
+    cc_time_us live_grace;    /* no teacher in a live lesson -> ended */
+    cc_time_us ended_keep;    /* ended -> forgotten */
+} cc_lessons_config;
+
+/* 1000 lessons, 200 students, 8 teachers; 60 s, 30 min, 10 min. */
+void cc_lessons_config_default(cc_lessons_config *cfg);
+
+/* cfg NULL: defaults. NULL when out of memory. */
+cc_lessons *cc_lessons_new(const cc_lessons_config *cfg);
+/* Frees every lesson and member (no callbacks). */
+void cc_lessons_free(cc_lessons *r);
+int cc_lessons_count(const cc_lessons *r);
+/* The i-th lesson (0 <= i < count), for stats; order is unspecified. */
+cc_lesson *cc_lessons_at(cc_lessons *r, int i);
+
+/* `create`: a new waiting lesson with a fresh 6-digit code, tokens, room id,
+ * and its creator as the first teacher member (session). name and title as
+ * validated by cc_proto_parse. Returns 0, CC_ENOSPC (max lessons: answer
+ * server_busy), CC_ECRYPTO, CC_ENOMEM or CC_EINVAL. */
+int cc_lessons_create(cc_lessons *r, const char *teacher_name,
+                      const char *title, uint64_t session, cc_time_us now,
+                      cc_lesson **out_lesson, cc_member **out_member);
+/* A lesson with a fixed code (e.g. "demo": 1..16 of [0-9A-Za-z]) and no
+ * member; pinned, so teacher absence never ends it. CC_EINVAL if the code
+ * is malformed or already in use. */
+int cc_lessons_create_fixed(cc_lessons *r, const char *code,
+                            const char *teacher_name, const char *title,
+                            cc_time_us now, cc_lesson **out_lesson);
+
+cc_lesson *cc_lessons_find(cc_lessons *r, const char *code);
+cc_lesson *cc_lessons_find_room(cc_lessons *r, uint32_t room_id);
+/* The member with that session in any lesson: 0, or CC_ENOTFOUND. */
+int cc_lessons_find_session(cc_lessons *r, uint64_t session,
+                            cc_lesson **out_lesson, cc_member **out_member);
+
+/* `resume`: a new teacher member. CC_ENOTFOUND (no_such_lesson), CC_EAUTH
+ * (bad_token), CC_ECLOSED (lesson_ended), CC_ENOSPC (server_busy). The
+ * token is checked before the state, so only the teacher learns "ended". */
+int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
+                      uint64_t session, cc_time_us now,
+                      cc_lesson **out_lesson, cc_member **out_member);
+/* `join`: a new student member. CC_ENOTFOUND, CC_ECLOSED, CC_ENOSPC. */
+int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
+                    uint64_t session, cc_time_us now,
+                    cc_lesson **out_lesson, cc_member **out_member);
+
+/* `leave` or socket closed: removes and frees m. When the last teacher
+ * leaves, the absence clock of docs/protocol.md starts. */
+void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now);
+cc_member *cc_lesson_member(cc_lesson *l, uint32_t member_id);
+
+/* 1 if the state changed (tell everyone: `lesson`), 0 if it already was
+ * live, CC_ECLOSED if the lesson has ended. */
+int cc_lesson_start(cc_lesson *l, cc_time_us now);
+/* 1 if the state changed, 0 if it had already ended. */
+int cc_lesson_end(cc_lesson *l, cc_time_us now);
+/* 1 if the flags changed (teachers get a new `members`), else 0. */
+int cc_lesson_set_flags(cc_lesson *l, cc_member *m, unsigned flags);
+/* media: bit (1u << cc_slot) per published slot. 1 if changed (everyone
+ * gets `media`), else 0. */
+int cc_lesson_set_media(cc_lesson *l, unsigned media);
+
+/* Token checks in constant time (CRYPTO_memcmp); 1 if token is right.
+ * Teacher token: resume and WHIP; viewer token: WHEP. */
+int cc_lesson_check_teacher(const cc_lesson *l, const char *token);
+int cc_lesson_check_viewer(const cc_lesson *l, const char *token);
+
+typedef enum {
+    CC_LESSON_EV_ENDED,  /* a timeout ended it; members are still there */
+    CC_LESSON_EV_FORGET, /* about to be freed with its members: drop links */
+} cc_lesson_event;
+/* The callback may read the lesson but must not call cc_lessons_* or
+ * cc_lesson_leave. */
+typedef void (*cc_lesson_event_fn)(void *ud, cc_lesson *l, cc_lesson_event ev);
+
+/* Apply the timeouts at `now`: end lessons whose teacher has been gone too
+ * long, forget lessons ended long enough ago. fn may be NULL. Returns the
+ * number of events reported. */
+int cc_lessons_tick(cc_lessons *r, cc_time_us now, cc_lesson_event_fn fn,
+                    void *ud);
+/* When cc_lessons_tick next has something to do; CC_TIME_NEVER if nothing. */
+cc_time_us cc_lessons_deadline(const cc_lessons *r);
+
+/* The role rules, in one place. m is the socket's member (NULL if it has
+ * not joined) and l its lesson (NULL with m). Returns 1 if the request may
+ * go on, or 0 with *err_code set: "not_joined", "already_joined",
+ * "forbidden" or "lesson_ended". for_publish matters for renegotiate. */
+int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
+                  int for_publish, const char **err_code);
+
+/* Protocol error code for a negative return of the functions above:
+ * CC_ENOTFOUND "no_such_lesson", CC_EAUTH "bad_token", CC_ECLOSED
+ * "lesson_ended", CC_ENOSPC "server_busy", CC_EINVAL "bad_request",
+ * anything else "server_error". */
+const char *cc_lesson_err_code(int err);
+
+const char *cc_lesson_state_name(cc_lesson_state s); /* "waiting" ... */
+const char *cc_role_name(cc_role r);                 /* "teacher" ... */
+
+#endif

@@ -1,0 +1,481 @@
+/* The signalling protocol of docs/protocol.md: parse client frames into
+ * cc_proto_req, build server messages. jansson does the JSON and validates
+ * UTF-8; this file adds the protocol's rules (types, fields, limits). */
+#include "classcast/proto.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classcast/err.h"
+#include "classcast/lesson.h"
+
+static const char *const type_names[CC_PROTO_TYPE_COUNT] = {
+    [CC_PROTO_CREATE] = "create",       [CC_PROTO_RESUME] = "resume",
+    [CC_PROTO_JOIN] = "join",           [CC_PROTO_START] = "start",
+    [CC_PROTO_END] = "end",             [CC_PROTO_PUBLISH] = "publish",
+    [CC_PROTO_SUBSCRIBE] = "subscribe", [CC_PROTO_RENEGOTIATE] = "renegotiate",
+    [CC_PROTO_UNPUBLISH] = "unpublish", [CC_PROTO_LEAVE] = "leave",
+    [CC_PROTO_PING] = "ping",
+};
+
+static const char *const slot_names[CC_SLOT_COUNT] = {
+    [CC_SLOT_CAMERA] = "camera", [CC_SLOT_SCREEN] = "screen",
+    [CC_SLOT_MIC] = "mic",
+};
+
+const char *cc_proto_type_name(cc_proto_type t)
+{
+    if ((int)t < 0 || t >= CC_PROTO_TYPE_COUNT)
+        return NULL;
+    return type_names[t];
+}
+
+const char *cc_slot_name(int slot)
+{
+    if (slot < 0 || slot >= CC_SLOT_COUNT)
+        return NULL;
+    return slot_names[slot];
+}
+
+int cc_slot_from_name(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (strcmp(s, slot_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+typedef struct perr {
+    const char **code;
+    char *msg;
+    size_t cap;
+} perr;
+
+__attribute__((format(printf, 4, 5)))
+static int fail(perr *e, int rc, const char *code, const char *fmt, ...)
+{
+    if (e->code)
+        *e->code = code;
+    if (e->msg && e->cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, e->cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+#define BAD(e, ...) fail((e), CC_EPROTO, "bad_request", __VA_ARGS__)
+
+/* Code points in valid UTF-8 (jansson has checked it): count the bytes that
+ * are not continuation bytes. *ctrl is set if a C0 control or DEL occurs. */
+static size_t utf8_count(const char *s, size_t n, int *ctrl)
+{
+    size_t cp = 0;
+    *ctrl = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) != 0x80)
+            cp++;
+        if (c < 0x20 || c == 0x7F)
+            *ctrl = 1;
+    }
+    return cp;
+}
+
+/* A display text (name, title): a JSON string of min..max code points, no
+ * control characters; a name must not be blank. */
+static int get_text(perr *e, json_t *obj, const char *key, int required,
+                    size_t min_cp, size_t max_cp, int not_blank, char *out,
+                    size_t cap)
+{
+    json_t *v = json_object_get(obj, key);
+    out[0] = 0;
+    if (!v) {
+        if (required)
+            return BAD(e, "The field \"%s\" is missing.", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return BAD(e, "The field \"%s\" must be a string.", key);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    int ctrl;
+    size_t cp = utf8_count(s, n, &ctrl);
+    if (cp < min_cp)
+        return BAD(e, "The field \"%s\" is empty.", key);
+    if (cp > max_cp)
+        return BAD(e, "The field \"%s\" is longer than %zu characters.", key,
+                   max_cp);
+    if (ctrl)
+        return BAD(e, "The field \"%s\" contains control characters.", key);
+    if (n >= cap) /* cannot happen with the caps of proto.h; stay safe */
+        return BAD(e, "The field \"%s\" is too long.", key);
+    if (not_blank) {
+        size_t i = 0;
+        while (i < n && s[i] == ' ')
+            i++;
+        if (i == n)
+            return BAD(e, "The field \"%s\" is blank.", key);
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static int token_char(unsigned char c, int allow_url)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+        (c >= 'a' && c <= 'z'))
+        return 1;
+    return allow_url && (c == '-' || c == '_');
+}
+
+/* code / token: a required string of 1..cap-1 restricted ASCII chars. */
+static int get_word(perr *e, json_t *obj, const char *key, int allow_url,
+                    char *out, size_t cap)
+{
+    json_t *v = json_object_get(obj, key);
+    out[0] = 0;
+    if (!v)
+        return BAD(e, "The field \"%s\" is missing.", key);
+    if (!json_is_string(v))
+        return BAD(e, "The field \"%s\" must be a string.", key);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0)
+        return BAD(e, "The field \"%s\" is empty.", key);
+    if (n >= cap)
+        return BAD(e, "The field \"%s\" is longer than %zu characters.", key,
+                   cap - 1);
+    for (size_t i = 0; i < n; i++)
+        if (!token_char((unsigned char)s[i], allow_url))
+            return BAD(e, "The field \"%s\" contains a character that is not "
+                          "allowed.", key);
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static int get_sdp(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "sdp");
+    if (!v)
+        return BAD(e, "The field \"sdp\" is missing.");
+    if (!json_is_string(v))
+        return BAD(e, "The field \"sdp\" must be a string.");
+    size_t n = json_string_length(v);
+    if (n == 0)
+        return BAD(e, "The field \"sdp\" is empty.");
+    req->sdp = malloc(n + 1);
+    if (!req->sdp)
+        return fail(e, CC_ENOMEM, "server_error", "Out of memory.");
+    memcpy(req->sdp, json_string_value(v), n + 1);
+    return 0;
+}
+
+/* "tracks": {"<mid>": "camera" | "screen" | "mic", ...}; mids are unique
+ * (duplicate keys are refused by the JSON parser), slots too. */
+static int get_tracks(perr *e, json_t *obj, int required, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "tracks");
+    if (!v) {
+        if (required)
+            return BAD(e, "The field \"tracks\" is missing.");
+        return 0;
+    }
+    if (!json_is_object(v))
+        return BAD(e, "The field \"tracks\" must be an object mapping mids to "
+                      "\"camera\", \"screen\" or \"mic\".");
+    if (json_object_size(v) > CC_PROTO_MAX_TRACKS)
+        return BAD(e, "The field \"tracks\" has more than %d entries.",
+                   CC_PROTO_MAX_TRACKS);
+    if (required && json_object_size(v) == 0)
+        return BAD(e, "The field \"tracks\" is empty.");
+    const char *mid;
+    json_t *slot;
+    unsigned seen = 0;
+    json_object_foreach(v, mid, slot)
+    {
+        size_t n = strlen(mid);
+        if (n == 0 || n >= CC_PROTO_MID_CAP)
+            return BAD(e, "A mid in \"tracks\" is empty or too long.");
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)mid[i] <= 0x20 || (unsigned char)mid[i] >= 0x7F)
+                return BAD(e, "A mid in \"tracks\" contains a character that "
+                              "is not allowed.");
+        int s = json_is_string(slot) ? cc_slot_from_name(json_string_value(slot))
+                                     : -1;
+        if (s < 0)
+            return BAD(e, "The track \"%s\" must be \"camera\", \"screen\" or "
+                          "\"mic\".", mid);
+        if (seen & (1u << s))
+            return BAD(e, "Two tracks are mapped to \"%s\".", cc_slot_name(s));
+        seen |= 1u << s;
+        cc_proto_track *t = &req->tracks[req->n_tracks++];
+        memcpy(t->mid, mid, n + 1);
+        t->slot = s;
+    }
+    return 0;
+}
+
+/* "id": a string of at most 64 code points or an integer, re-encoded. */
+static int get_id(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "id");
+    if (!v)
+        return 0;
+    if (json_is_string(v)) {
+        int ctrl;
+        if (utf8_count(json_string_value(v), json_string_length(v), &ctrl) >
+            CC_PROTO_ID_MAX_CP)
+            return BAD(e, "The field \"id\" is longer than %d characters.",
+                       CC_PROTO_ID_MAX_CP);
+    } else if (!json_is_integer(v)) {
+        return BAD(e, "The field \"id\" must be a string or an integer.");
+    }
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s)
+        return fail(e, CC_ENOMEM, "server_error", "Out of memory.");
+    size_t n = strlen(s);
+    int rc = 0;
+    if (n >= sizeof req->id) /* cannot happen: see CC_PROTO_ID_CAP */
+        rc = BAD(e, "The field \"id\" is too long.");
+    else
+        memcpy(req->id, s, n + 1);
+    free(s);
+    return rc;
+}
+
+static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
+{
+    int rc = 0;
+    switch (req->type) {
+    case CC_PROTO_CREATE:
+        if ((rc = get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP, 1,
+                           req->name, sizeof req->name)))
+            return rc;
+        return get_text(e, root, "title", 0, 0, CC_PROTO_TITLE_MAX_CP, 0,
+                        req->title, sizeof req->title);
+    case CC_PROTO_RESUME:
+        if ((rc = get_word(e, root, "code", 0, req->code, sizeof req->code)))
+            return rc;
+        return get_word(e, root, "token", 1, req->token, sizeof req->token);
+    case CC_PROTO_JOIN:
+        if ((rc = get_word(e, root, "code", 0, req->code, sizeof req->code)))
+            return rc;
+        return get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP, 1,
+                        req->name, sizeof req->name);
+    case CC_PROTO_PUBLISH:
+    case CC_PROTO_SUBSCRIBE:
+    case CC_PROTO_RENEGOTIATE:
+        req->for_publish = req->type == CC_PROTO_PUBLISH;
+        if (req->type == CC_PROTO_RENEGOTIATE) {
+            json_t *f = json_object_get(root, "for");
+            const char *fs = json_is_string(f) ? json_string_value(f) : NULL;
+            if (fs && strcmp(fs, "publish") == 0)
+                req->for_publish = 1;
+            else if (fs && strcmp(fs, "subscribe") == 0)
+                req->for_publish = 0;
+            else
+                return BAD(e, "The field \"for\" must be \"publish\" or "
+                              "\"subscribe\".");
+        }
+        if ((rc = get_sdp(e, root, req)))
+            return rc;
+        /* A publisher must say which mid is which slot; a subscriber may
+         * rely on the default order. */
+        return get_tracks(e, root, req->for_publish, req);
+    default: /* no fields; unknown members are ignored */
+        return 0;
+    }
+}
+
+int cc_proto_parse(const char *text, size_t len, cc_proto_req *req,
+                   const char **err_code, char *msg, size_t msgcap)
+{
+    perr e = {err_code, msg, msgcap};
+    memset(req, 0, sizeof *req);
+    req->type = CC_PROTO_NONE;
+    if (msg && msgcap)
+        msg[0] = 0;
+    if (len > CC_PROTO_MAX_FRAME)
+        return fail(&e, CC_ENOSPC, "too_big",
+                    "The message is larger than %d bytes.", CC_PROTO_MAX_FRAME);
+    if (!text || len == 0)
+        return fail(&e, CC_EINVAL, "bad_json", "The message is empty.");
+
+    json_error_t jerr;
+    /* Without JSON_ALLOW_NUL jansson refuses "\u0000" and raw NUL bytes, and
+     * it refuses invalid UTF-8: every string we copy out is a C string. */
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fail(&e, CC_EINVAL, "bad_json",
+                    "The message is not valid JSON (%s at line %d, column %d).",
+                    jerr.text, jerr.line, jerr.column);
+    int rc;
+    if (!json_is_object(root)) {
+        rc = fail(&e, CC_EINVAL, "bad_json",
+                  "The message must be a JSON object.");
+        goto out;
+    }
+    /* Read the id first so that even an error reply can echo it. */
+    int id_rc = get_id(&e, root, req);
+    if (id_rc)
+        req->id[0] = 0;
+
+    json_t *t = json_object_get(root, "type");
+    if (!json_is_string(t)) {
+        rc = fail(&e, CC_EUNSUPPORTED, "unknown_type",
+                  "The message has no string \"type\".");
+        goto out;
+    }
+    const char *ts = json_string_value(t);
+    for (int i = 0; i < CC_PROTO_TYPE_COUNT; i++)
+        if (strcmp(ts, type_names[i]) == 0)
+            req->type = (cc_proto_type)i;
+    if (req->type == CC_PROTO_NONE) {
+        rc = fail(&e, CC_EUNSUPPORTED, "unknown_type",
+                  "The message type is not known.");
+        goto out;
+    }
+    if (id_rc) {
+        /* get_id filled err_code and msg */
+        rc = id_rc;
+        goto out;
+    }
+    rc = parse_fields(&e, root, req);
+out:
+    json_decref(root);
+    if (rc) {
+        free(req->sdp);
+        req->sdp = NULL;
+    }
+    return rc;
+}
+
+void cc_proto_req_free(cc_proto_req *req)
+{
+    if (!req)
+        return;
+    free(req->sdp);
+    req->sdp = NULL;
+}
+
+/* ---- building --------------------------------------------------------- */
+
+/* Steals obj. Adds "id" (a JSON text from cc_proto_req.id) if given. */
+static char *finish(json_t *obj, const char *id)
+{
+    char *out = NULL;
+    if (!obj)
+        return NULL;
+    if (id && id[0]) {
+        json_t *v = json_loads(id, JSON_DECODE_ANY, NULL);
+        if (!v || json_object_set_new(obj, "id", v) != 0)
+            goto out;
+    }
+    out = json_dumps(obj, JSON_COMPACT);
+out:
+    json_decref(obj);
+    return out;
+}
+
+/* json_pack fails (returns NULL) on a NULL "s" or invalid UTF-8, which
+ * makes the builders return NULL: the caller answers server_error. */
+
+char *cc_proto_build_error(const char *code, const char *message,
+                           const char *ref, const char *id)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s?}", "type", "error", "code",
+                            code, "message", message ? message : "", "ref", ref),
+                  id);
+}
+
+char *cc_proto_build_ok(const char *ref, const char *id)
+{
+    return finish(json_pack("{s:s, s:s}", "type", "ok", "ref", ref), id);
+}
+
+char *cc_proto_build_pong(const char *id)
+{
+    return finish(json_pack("{s:s}", "type", "pong"), id);
+}
+
+char *cc_proto_build_created(const char *code, const char *title,
+                             const char *token, const char *viewer_token,
+                             const char *member, const char *id)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+                            "created", "code", code, "title",
+                            title ? title : "", "token", token, "viewer_token",
+                            viewer_token, "member", member, "role", "teacher"),
+                  id);
+}
+
+char *cc_proto_build_joined(const char *code, const char *title,
+                            const char *teacher, const char *state,
+                            const char *member, const char *role,
+                            const char *id)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+                            "joined", "code", code, "title", title ? title : "",
+                            "teacher", teacher ? teacher : "", "state", state,
+                            "member", member, "role", role),
+                  id);
+}
+
+char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id)
+{
+    return finish(json_pack("{s:s, s:s, s:s}", "type", "answer", "for",
+                            for_publish ? "publish" : "subscribe", "sdp", sdp),
+                  id);
+}
+
+char *cc_proto_build_lesson(const char *state, const char *title,
+                            const char *teacher)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s}", "type", "lesson", "state",
+                            state, "title", title ? title : "", "teacher",
+                            teacher ? teacher : ""),
+                  NULL);
+}
+
+char *cc_proto_build_media(int camera, int screen, int mic)
+{
+    return finish(json_pack("{s:s, s:b, s:b, s:b}", "type", "media", "camera",
+                            camera != 0, "screen", screen != 0, "mic", mic != 0),
+                  NULL);
+}
+
+char *cc_proto_build_transport(int for_publish, int connected)
+{
+    return finish(json_pack("{s:s, s:s, s:s}", "type", "transport", "for",
+                            for_publish ? "publish" : "subscribe", "state",
+                            connected ? "connected" : "closed"),
+                  NULL);
+}
+
+char *cc_proto_build_members(const struct cc_lesson *l)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    for (int i = 0; l && i < l->n_members; i++) {
+        const cc_member *m = l->members[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "id", m->id_str, "name",
+                              m->name, "role", cc_role_name(m->role),
+                              "watching", (m->flags & CC_MEMBER_WATCHING) != 0);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return finish(json_pack("{s:s, s:o}", "type", "members", "members", arr),
+                  NULL);
+}
