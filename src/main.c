@@ -12,6 +12,7 @@
 #include "classcast/err.h"
 #include "classcast/control.h"
 #include "classcast/http.h"
+#include "classcast/sfu.h"
 #include "classcast/log.h"
 #include "classcast/srtp.h"
 #include "classcast/worker.h"
@@ -52,6 +53,8 @@ static void usage_serve(FILE *f)
             "                      address when bound to 0.0.0.0)\n"
             "  --web-root DIR      directory of the web pages (default ./web)\n"
             "  --log-level LEVEL   error, warn, info (default) or debug\n"
+            "  --demo              open a demo lesson with the code 'demo' (WHEP\n"
+            "                      without a token from localhost)\n"
             "  -h, --help          this help\n");
 }
 
@@ -91,7 +94,7 @@ static int cmd_serve(int argc, char **argv)
 {
     const char *bind = "127.0.0.1", *web_root = "web";
     const char *cands[CC_SDP_MAX_CANDIDATES];
-    int n_cands = 0, http_port = 8080, udp_port = 50000;
+    int n_cands = 0, http_port = 8080, udp_port = 50000, demo = 0;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -99,6 +102,7 @@ static int cmd_serve(int argc, char **argv)
         {"candidate", required_argument, 0, 'c'},
         {"web-root", required_argument, 0, 'w'},
         {"log-level", required_argument, 0, 'l'},
+        {"demo", no_argument, 0, 'd'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -123,6 +127,7 @@ static int cmd_serve(int argc, char **argv)
             cc_log_set_level(lvl);
             break;
         }
+        case 'd': demo = 1; break;
         case 'h': usage_serve(stdout); return 0;
         default: usage_serve(stderr); return 2;
         }
@@ -137,7 +142,12 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "classcast: out of memory\n");
         return 1;
     }
-    cc_worker_config wc = {.events = events, .wake = wake_http};
+    cc_sfu *sfu = NULL;
+    if (cc_sfu_new(&sfu) != 0) {
+        fprintf(stderr, "classcast: out of memory\n");
+        return 1;
+    }
+    cc_worker_config wc = {.events = events, .wake = wake_http, .app_ud = sfu};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
         return 2;
@@ -160,7 +170,8 @@ static int cmd_serve(int argc, char **argv)
     }
     uint16_t real_udp = cc_addr_port(cc_worker_local(worker));
 
-    cc_control_config cc = {.worker = worker, .events = events,
+    cc_control_config cc = {.worker = worker, .events = events, .sfu = sfu,
+                            .demo_lesson = demo,
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls)};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
@@ -216,6 +227,7 @@ static int cmd_serve(int argc, char **argv)
     g_http = NULL;
     cc_worker_free(worker);
     cc_control_free(control);
+    cc_sfu_free(sfu);
     cc_mailbox_free(events);
     cc_dtls_ctx_free(dtls);
     return rc == 0 ? 0 : 1;

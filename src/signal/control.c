@@ -5,16 +5,105 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <glib.h>
 
 #include "classcast/clock.h"
 #include "classcast/err.h"
+#include "classcast/lesson.h"
 #include "classcast/log.h"
+#include "classcast/proto.h"
+#include "classcast/sfu.h"
+
+/* A WebSocket session as the control plane sees it. The member it stands
+ * for is found through the lesson registry (cc_member.session == sid). */
+typedef struct sess {
+    uint64_t sid;
+    int from_loopback;
+    char pub_ufrag[CC_ICE_MAX_CRED];  /* current publish transport, "" none */
+    char sub_ufrag[CC_ICE_MAX_CRED];  /* current subscribe transport */
+} sess;
+
+/* A WHIP or WHEP session (no WebSocket behind it). */
+typedef struct resource {
+    char ufrag[CC_ICE_MAX_CRED];
+    char code[CC_PROTO_CODE_CAP];
+    uint32_t room_id;
+    int publisher;
+} resource;
 
 struct cc_control {
     cc_control_config cfg;
     cc_http *http;
     cc_echo_params echo;
+    cc_sfu_params sfu;
+    cc_lessons *lessons;
+    GHashTable *sessions;   /* sid -> sess* */
+    GHashTable *resources;  /* ufrag -> resource* */
 };
+
+static cc_time_us now_us(void) { return cc_clock_mono_us(); }
+
+/* ---- sending ---- */
+
+static void send_json(cc_control *c, uint64_t sid, char *json)
+{
+    if (json)
+        cc_http_ws_send(c->http, sid, json);
+}
+
+static void send_error(cc_control *c, uint64_t sid, const char *code,
+                       const char *message, const char *ref, const char *id)
+{
+    send_json(c, sid, cc_proto_build_error(code, message, ref, id));
+}
+
+/* To every member of the lesson (teachers_only: the member list). */
+static void broadcast(cc_control *c, cc_lesson *l, const char *json, int teachers_only)
+{
+    if (!json)
+        return;
+    for (int i = 0; i < l->n_members; i++) {
+        cc_member *m = l->members[i];
+        if (teachers_only && m->role != CC_ROLE_TEACHER)
+            continue;
+        send_json(c, m->session, strdup(json));
+    }
+}
+
+static void broadcast_members(cc_control *c, cc_lesson *l)
+{
+    char *j = cc_proto_build_members(l);
+    broadcast(c, l, j, 1);
+    free(j);
+}
+
+static void broadcast_lesson(cc_control *c, cc_lesson *l)
+{
+    char *j = cc_proto_build_lesson(cc_lesson_state_name(l->state), l->title, l->teacher_name);
+    broadcast(c, l, j, 0);
+    free(j);
+}
+
+static void broadcast_media(cc_control *c, cc_lesson *l)
+{
+    char *j = cc_proto_build_media(!!(l->media & (1u << CC_SLOT_CAMERA)),
+                                   !!(l->media & (1u << CC_SLOT_SCREEN)),
+                                   !!(l->media & (1u << CC_SLOT_MIC)));
+    broadcast(c, l, j, 0);
+    free(j);
+}
+
+/* After joined/created: where the lesson stands. */
+static void send_state(cc_control *c, uint64_t sid, cc_lesson *l)
+{
+    send_json(c, sid, cc_proto_build_lesson(cc_lesson_state_name(l->state), l->title,
+                                            l->teacher_name));
+    send_json(c, sid, cc_proto_build_media(!!(l->media & (1u << CC_SLOT_CAMERA)),
+                                           !!(l->media & (1u << CC_SLOT_SCREEN)),
+                                           !!(l->media & (1u << CC_SLOT_MIC))));
+}
 
 static void set_text(cc_http_response *r, int status, const char *msg)
 {
@@ -83,6 +172,321 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
     set_body(r, 201, "application/sdp", answer);
 }
 
+
+/* ---- transports ---- */
+
+static void close_transport(cc_control *c, char *ufrag)
+{
+    if (ufrag[0]) {
+        cc_worker_remove_peer(c->cfg.worker, ufrag);
+        ufrag[0] = 0;
+    }
+}
+
+/* Publish or subscribe: SDP offer -> answer, peer handed to the worker.
+ * Returns 0 and *answer, or a negative code with err filled. */
+static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
+                          int publisher, const char *sdp,
+                          const cc_proto_track *tracks, int n_tracks,
+                          char **answer, char *ufrag_out, char *err, size_t errcap)
+{
+    cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
+    for (int i = 0; i < n_tracks && i < CC_PROTO_MAX_TRACKS; i++) {
+        snprintf(map[i].mid, sizeof map[i].mid, "%s", tracks[i].mid);
+        map[i].slot = tracks[i].slot;
+    }
+    cc_worker_msg_add *msg = NULL;
+    size_t len = strlen(sdp);
+    int rc = publisher
+                 ? cc_sfu_prepare_publisher(sdp, len, &c->sfu, l->room_id, member_id,
+                                            n_tracks ? map : NULL, n_tracks, answer,
+                                            &msg, err, errcap)
+                 : cc_sfu_prepare_subscriber(sdp, len, &c->sfu, l->room_id, member_id,
+                                             n_tracks ? map : NULL, n_tracks, answer,
+                                             &msg, err, errcap);
+    if (rc != 0)
+        return rc;
+    snprintf(ufrag_out, CC_ICE_MAX_CRED, "%s", msg->local_ufrag);
+    if (cc_worker_post(c->cfg.worker, &msg->hdr) != 0) {
+        cc_msg_free(&msg->hdr);
+        free(*answer);
+        *answer = NULL;
+        snprintf(err, errcap, "the server is shutting down");
+        return CC_ECLOSED;
+    }
+    return 0;
+}
+
+/* ---- WebSocket requests ---- */
+
+static void member_left(cc_control *c, sess *s, cc_lesson *l, cc_member *m)
+{
+    close_transport(c, s->pub_ufrag);
+    close_transport(c, s->sub_ufrag);
+    cc_lesson_leave(l, m, now_us());
+    broadcast_members(c, l);
+}
+
+static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
+                      const char *id)
+{
+    send_json(c, sid, cc_proto_build_joined(l->code, l->title, l->teacher_name,
+                                            cc_lesson_state_name(l->state), m->id_str,
+                                            cc_role_name(m->role), id));
+    send_state(c, sid, l);
+    broadcast_members(c, l);
+}
+
+static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
+{
+    const char *ref = cc_proto_type_name(rq->type);
+    cc_lesson *l = NULL;
+    cc_member *m = NULL;
+    cc_time_us now = now_us();
+    const char *ecode = NULL;
+    cc_lessons_find_session(c->lessons, s->sid, &l, &m);
+    if (!cc_lesson_may(l, m, rq->type, rq->for_publish, &ecode)) {
+        static const char *why[][2] = {
+            {"not_joined", "create, join or resume a lesson first"},
+            {"already_joined", "this connection is already in a lesson"},
+            {"forbidden", "your role may not do that in this lesson"},
+            {"lesson_ended", "the lesson has ended"},
+        };
+        const char *msg = "request refused";
+        for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+            if (strcmp(why[i][0], ecode) == 0)
+                msg = why[i][1];
+        send_error(c, s->sid, ecode, msg, ref, rq->id);
+        return;
+    }
+    int rc;
+    switch (rq->type) {
+    case CC_PROTO_PING:
+        send_json(c, s->sid, cc_proto_build_pong(rq->id));
+        return;
+    case CC_PROTO_CREATE:
+        rc = cc_lessons_create(c->lessons, rq->name, rq->title, s->sid, now, &l, &m);
+        if (rc != 0) {
+            send_error(c, s->sid, cc_lesson_err_code(rc), "could not create a lesson", ref, rq->id);
+            return;
+        }
+        cc_sfu_room_open(c->cfg.worker, l->room_id);
+        CC_INFO("control", "lesson %s created (room %u)", l->code, l->room_id);
+        send_json(c, s->sid, cc_proto_build_created(l->code, l->title, l->teacher_token,
+                                                    l->viewer_token, m->id_str, rq->id));
+        send_state(c, s->sid, l);
+        broadcast_members(c, l);
+        return;
+    case CC_PROTO_RESUME:
+        rc = cc_lessons_resume(c->lessons, rq->code, rq->token, s->sid, now, &l, &m);
+        if (rc != 0) {
+            send_error(c, s->sid, cc_lesson_err_code(rc),
+                       rc == CC_EAUTH ? "wrong teacher token" :
+                       rc == CC_ENOTFOUND ? "no lesson has this code" : "cannot resume this lesson",
+                       ref, rq->id);
+            return;
+        }
+        on_joined(c, s->sid, l, m, rq->id);
+        return;
+    case CC_PROTO_JOIN:
+        rc = cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
+        if (rc != 0) {
+            send_error(c, s->sid, cc_lesson_err_code(rc),
+                       rc == CC_ENOTFOUND ? "no lesson has this code" :
+                       rc == CC_ECLOSED ? "the lesson has ended" : "cannot join this lesson",
+                       ref, rq->id);
+            return;
+        }
+        on_joined(c, s->sid, l, m, rq->id);
+        return;
+    case CC_PROTO_START:
+        rc = cc_lesson_start(l, now);
+        if (rc < 0) {
+            send_error(c, s->sid, "lesson_ended", "the lesson has ended", ref, rq->id);
+            return;
+        }
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        if (rc == 1)
+            broadcast_lesson(c, l);
+        return;
+    case CC_PROTO_END:
+        rc = cc_lesson_end(l, now);
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        if (rc == 1) {
+            broadcast_lesson(c, l);
+            cc_sfu_room_close(c->cfg.worker, l->room_id);
+            CC_INFO("control", "lesson %s ended by the teacher", l->code);
+        }
+        return;
+    case CC_PROTO_PUBLISH:
+    case CC_PROTO_SUBSCRIBE:
+    case CC_PROTO_RENEGOTIATE: {
+        int publisher = rq->for_publish;
+        char *answer = NULL, ufrag[CC_ICE_MAX_CRED], err[256] = "";
+        if (!rq->sdp) {
+            send_error(c, s->sid, "bad_request", "sdp is missing", ref, rq->id);
+            return;
+        }
+        /* A new transport of the same kind replaces the old one (a reloaded
+         * or renegotiating page). */
+        close_transport(c, publisher ? s->pub_ufrag : s->sub_ufrag);
+        rc = open_transport(c, l, m->id, publisher, rq->sdp, rq->tracks, rq->n_tracks,
+                            &answer, ufrag, err, sizeof err);
+        if (rc != 0) {
+            send_error(c, s->sid, rc == CC_ECLOSED ? "server_error" : "bad_sdp", err, ref, rq->id);
+            return;
+        }
+        snprintf(publisher ? s->pub_ufrag : s->sub_ufrag, CC_ICE_MAX_CRED, "%s", ufrag);
+        send_json(c, s->sid, cc_proto_build_answer(publisher, answer, rq->id));
+        free(answer);
+        return;
+    }
+    case CC_PROTO_UNPUBLISH:
+        close_transport(c, s->pub_ufrag);
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        return;
+    case CC_PROTO_LEAVE:
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        member_left(c, s, l, m);
+        cc_http_ws_close(c->http, s->sid);
+        return;
+    default:
+        send_error(c, s->sid, "unknown_type", "unknown message type", ref, rq->id);
+        return;
+    }
+}
+
+/* ---- events from the SFU worker ---- */
+
+static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
+{
+    cc_lesson *l = cc_lessons_find_room(c->lessons, ev->room_id);
+    if (!l)
+        return;
+    if (ev->kind == CC_SFU_EV_MEDIA) {
+        if (cc_lesson_set_media(l, ev->active_slots) == 1)
+            broadcast_media(c, l);
+        return;
+    }
+    cc_member *m = ev->member_id ? cc_lesson_member(l, ev->member_id) : NULL;
+    if (!m)
+        return;
+    sess *s = g_hash_table_lookup(c->sessions, &m->session);
+    const char *cur = s ? (ev->publisher ? s->pub_ufrag : s->sub_ufrag) : "";
+    int current = s && strcmp(cur, ev->ufrag) == 0;
+    int connected = ev->kind == CC_SFU_EV_CONNECTED;
+    if (!current && connected)
+        return; /* a transport that was replaced meanwhile */
+    if (current) {
+        send_json(c, m->session, cc_proto_build_transport(ev->publisher, connected));
+        if (!connected)
+            (ev->publisher ? s->pub_ufrag : s->sub_ufrag)[0] = 0;
+    }
+    unsigned bit = ev->publisher ? CC_MEMBER_PUBLISHING : CC_MEMBER_WATCHING;
+    unsigned flags = connected ? (m->flags | bit) : (current ? (m->flags & ~bit) : m->flags);
+    if (cc_lesson_set_flags(l, m, flags) == 1)
+        broadcast_members(c, l);
+}
+
+static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
+{
+    cc_control *c = ud;
+    if (ev == CC_LESSON_EV_ENDED) {
+        CC_INFO("control", "lesson %s ended: the teacher did not come back", l->code);
+        broadcast_lesson(c, l);
+        cc_sfu_room_close(c->cfg.worker, l->room_id);
+    }
+}
+
+/* ---- WHIP / WHEP (RFC 9725 and the WHEP draft) ---- */
+
+static const char *bearer(const char *auth)
+{
+    if (strncasecmp(auth, "Bearer ", 7) != 0)
+        return NULL;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return auth;
+}
+
+static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_response *r)
+{
+    int publisher = strncmp(rq->path, "/whip/", 6) == 0;
+    char code[CC_PROTO_CODE_CAP + 1] = "", res[CC_ICE_MAX_CRED] = "";
+    const char *rest = rq->path + 6;
+    const char *slash = strchr(rest, '/');
+    size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+    r->cors = 1;
+    if (clen == 0 || clen >= sizeof code) {
+        set_text(r, 404, "no such lesson");
+        return;
+    }
+    memcpy(code, rest, clen);
+    if (slash)
+        snprintf(res, sizeof res, "%s", slash + 1);
+    if (strcmp(rq->method, "OPTIONS") == 0) {
+        set_text(r, 204, "");
+        return;
+    }
+    if (strcmp(rq->method, "DELETE") == 0) {
+        resource *rs = res[0] ? g_hash_table_lookup(c->resources, res) : NULL;
+        if (!rs || strcmp(rs->code, code) != 0 || rs->publisher != publisher) {
+            set_text(r, 404, "no such session");
+            return;
+        }
+        cc_worker_remove_peer(c->cfg.worker, rs->ufrag);
+        g_hash_table_remove(c->resources, res);
+        set_text(r, 200, "session ended\n");
+        return;
+    }
+    if (strcmp(rq->method, "POST") != 0 || res[0]) {
+        set_text(r, 405, "use POST with an SDP offer, DELETE on the session URL");
+        return;
+    }
+    if (rq->body_too_big) {
+        set_text(r, 413, "SDP offer too large");
+        return;
+    }
+    if (strncasecmp(rq->content_type, "application/sdp", 15) != 0) {
+        set_text(r, 415, "the offer must be sent as application/sdp");
+        return;
+    }
+    cc_lesson *l = cc_lessons_find(c->lessons, code);
+    if (!l) {
+        set_text(r, 404, "no lesson has this code");
+        return;
+    }
+    if (l->state == CC_LESSON_ENDED) {
+        set_text(r, 404, "the lesson has ended");
+        return;
+    }
+    const char *tok = bearer(rq->authorization);
+    int open_demo = !publisher && l->pinned && rq->from_loopback;
+    int ok = tok && (publisher ? cc_lesson_check_teacher(l, tok) : cc_lesson_check_viewer(l, tok));
+    if (!ok && !open_demo) {
+        set_text(r, 401, tok ? "wrong token" : "an Authorization: Bearer token is required");
+        return;
+    }
+    char *answer = NULL, ufrag[CC_ICE_MAX_CRED], err[256] = "";
+    if (open_transport(c, l, 0, publisher, rq->body, NULL, 0, &answer, ufrag, err,
+                       sizeof err) != 0) {
+        set_text(r, 400, err);
+        return;
+    }
+    resource *rs = calloc(1, sizeof *rs);
+    if (rs) {
+        snprintf(rs->ufrag, sizeof rs->ufrag, "%s", ufrag);
+        snprintf(rs->code, sizeof rs->code, "%s", code);
+        rs->room_id = l->room_id;
+        rs->publisher = publisher;
+        g_hash_table_replace(c->resources, rs->ufrag, rs);
+    }
+    snprintf(r->location, sizeof r->location, "/%s/%.16s/%.64s", publisher ? "whip" : "whep",
+             code, ufrag);
+    set_body(r, 201, "application/sdp", answer);
+}
+
 static int hook_is_api(void *ud, const char *method, const char *path)
 {
     (void)ud;
@@ -101,31 +505,62 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         api_stats(c, r);
     else if (strcmp(rq->path, "/healthz") == 0 && strcmp(rq->method, "GET") == 0)
         set_text(r, 200, "ok\n");
+    else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
+        api_whip_whep(c, rq, r);
     else
         set_text(r, 404, "not found");
 }
 
 static void hook_ws_open(void *ud, uint64_t sid, int from_loopback)
 {
-    (void)ud;
-    (void)sid;
-    (void)from_loopback;
+    cc_control *c = ud;
+    sess *s = calloc(1, sizeof *s);
+    if (!s)
+        return;
+    s->sid = sid;
+    s->from_loopback = from_loopback;
+    g_hash_table_replace(c->sessions, &s->sid, s);
 }
 
 static int hook_ws_message(void *ud, uint64_t sid, const char *text, size_t len, int too_big)
 {
     cc_control *c = ud;
-    (void)text;
-    (void)len;
-    (void)too_big;
-    cc_http_ws_send(c->http, sid, strdup("{\"type\":\"error\",\"code\":\"server_error\",\"message\":\"lessons are not available yet\",\"ref\":null}"));
-    return 1;
+    sess *s = g_hash_table_lookup(c->sessions, &sid);
+    if (!s)
+        return 1;
+    if (too_big) {
+        send_error(c, sid, "too_big", "messages are limited to 64 KiB", NULL, NULL);
+        return 1;
+    }
+    cc_proto_req rq;
+    const char *ecode = NULL;
+    char msg[256];
+    int bad = 0;
+    if (cc_proto_parse(text, len, &rq, &ecode, msg, sizeof msg) != 0) {
+        send_error(c, sid, ecode, msg, cc_proto_type_name(rq.type), rq.id);
+        bad = 1;
+    } else {
+        handle_request(c, s, &rq);
+    }
+    cc_proto_req_free(&rq);
+    return bad;
 }
 
 static void hook_ws_close(void *ud, uint64_t sid)
 {
-    (void)ud;
-    (void)sid;
+    cc_control *c = ud;
+    sess *s = g_hash_table_lookup(c->sessions, &sid);
+    if (!s)
+        return;
+    cc_lesson *l;
+    cc_member *m;
+    if (cc_lessons_find_session(c->lessons, sid, &l, &m) == 0)
+        member_left(c, s, l, m);
+    else {
+        close_transport(c, s->pub_ufrag);
+        close_transport(c, s->sub_ufrag);
+    }
+    g_hash_table_remove(c->sessions, &sid);
 }
 
 static void hook_wake(void *ud)
@@ -135,12 +570,18 @@ static void hook_wake(void *ud)
         return;
     for (cc_msg *m = cc_mailbox_drain(c->cfg.events); m;) {
         cc_msg *next = m->next;
+        if (m->type == CC_SFU_EVENT)
+            handle_sfu_event(c, (const cc_sfu_event *)m);
         cc_msg_free(m);
         m = next;
     }
 }
 
-static void hook_tick(void *ud) { (void)ud; }
+static void hook_tick(void *ud)
+{
+    cc_control *c = ud;
+    cc_lessons_tick(c->lessons, now_us(), on_lesson_event, c);
+}
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg)
 {
@@ -152,6 +593,24 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     c->echo.fingerprint = cfg->fingerprint;
     c->echo.n_candidates = cfg->n_candidates;
     memcpy(c->echo.candidates, cfg->candidates, sizeof c->echo.candidates);
+    c->sfu.fingerprint = cfg->fingerprint;
+    c->sfu.n_candidates = cfg->n_candidates;
+    memcpy(c->sfu.candidates, cfg->candidates, sizeof c->sfu.candidates);
+    c->lessons = cc_lessons_new(NULL);
+    c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+    if (!c->lessons) {
+        cc_control_free(c);
+        return CC_ENOMEM;
+    }
+    if (cfg->demo_lesson) {
+        cc_lesson *l;
+        if (cc_lessons_create_fixed(c->lessons, "demo", "Giáo viên", "Lớp học mẫu / Demo class",
+                                    now_us(), &l) == 0) {
+            cc_lesson_start(l, now_us());
+            cc_sfu_room_open(cfg->worker, l->room_id);
+        }
+    }
     *out = c;
     return 0;
 }
@@ -175,5 +634,12 @@ cc_http_hooks cc_control_http_hooks(cc_control *c)
 
 void cc_control_free(cc_control *c)
 {
+    if (!c)
+        return;
+    cc_lessons_free(c->lessons);
+    if (c->sessions)
+        g_hash_table_destroy(c->sessions);
+    if (c->resources)
+        g_hash_table_destroy(c->resources);
     free(c);
 }

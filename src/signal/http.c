@@ -145,6 +145,10 @@ static int dispatch_api(struct lws *wsi, conn *c)
         h->cfg.hooks.api(h->cfg.hooks.ud, &rq, &r);
     int rc = send_response(wsi, c, &r);
     free(r.body);
+    /* The request body is done with; keep-alive connections may idle long. */
+    free(c->body);
+    c->body = NULL;
+    c->body_len = 0;
     return rc;
 }
 

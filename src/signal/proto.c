@@ -68,6 +68,12 @@ static int fail(perr *e, int rc, const char *code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(e->msg, e->cap, fmt, ap);
         va_end(ap);
+        /* jansson's error text quotes the input ("near '...'"), possibly cut
+         * inside a UTF-8 sequence: keep the sentence printable ASCII so it
+         * is safe to log and to put into the error reply. */
+        for (char *p = e->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
+                *p = '?';
     }
     return rc;
 }

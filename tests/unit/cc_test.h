@@ -83,12 +83,13 @@ static inline char *cc_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Path of a file under the shared vectors directory (env CC_SHARED_DIR). */
+/* Path of a captured test vector in tests/vectors/ (env CC_SOURCE_ROOT,
+ * set by meson). */
 static inline const char *cc_test_vector(const char *name)
 {
     static char path[4096];
-    const char *dir = getenv("CC_SHARED_DIR");
-    snprintf(path, sizeof path, "%s/vectors/%s", dir ? dir : "../shared", name);
+    const char *dir = getenv("CC_SOURCE_ROOT");
+    snprintf(path, sizeof path, "%s/tests/vectors/%s", dir ? dir : ".", name);
     return path;
 }
 

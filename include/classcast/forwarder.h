@@ -1,0 +1,102 @@
+/* classcast: the rewrite state of one outgoing stream of one subscriber
+ * (one slot: camera, screen or mic). The subscriber's stream has one SSRC
+ * for its whole life; sources (publisher streams) come and go under it.
+ * For each source "epoch" the forwarder keeps offsets so that
+ *   out_seq = in_seq + seq_off, out_ts = in_ts + ts_off,
+ *   out_picture_id = in_picture_id + pid_off, out_tl0 = in_tl0 + tl0_off,
+ * and when the source changes it re-bases them so the subscriber sees the
+ * numbers continue (RFC 7667 section 3.7 "media-switching mixer" behaviour):
+ * seq +1, timestamp advanced by the wall time since the last packet,
+ * PictureID/TL0PICIDX +1. A video epoch starts only on a keyframe (RFC 7741
+ * section 4.3), so the decoder never sees an inter frame from a source it
+ * has no reference for; audio starts at once.
+ * Pure: writes the rewritten packet into a caller buffer (the socket's send
+ * slot). No allocation, no I/O. Thread: any (one owner). */
+#ifndef CLASSCAST_FORWARDER_H
+#define CLASSCAST_FORWARDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/clock.h"
+#include "classcast/rtp.h"
+#include "classcast/vp8.h"
+
+/* cc_fwd_write results (>= 0; negative values are CC_E* errors). */
+enum {
+    CC_FWD_SEND = 0,          /* *out_len bytes written: send them */
+    CC_FWD_WAIT_KEYFRAME = 1, /* dropped: video epoch waits for a keyframe */
+    CC_FWD_DROP_OLD = 2,      /* dropped: older than the epoch's first packet */
+};
+
+typedef struct cc_fwd_config {
+    uint32_t ssrc;            /* the subscriber's SSRC (from its answer) */
+    uint8_t pt;               /* the subscriber's payload type */
+    int video;                /* VP8: keyframe wait, PictureID rewrite */
+    int clock_rate;           /* 90000 / 48000 */
+    /* Where the first epoch starts (RFC 3550 5.1: random initial values). */
+    uint16_t initial_seq;
+    uint32_t initial_ts;
+    uint16_t initial_picture_id;
+    uint8_t initial_tl0;
+} cc_fwd_config;
+
+/* One incoming packet, parsed once and offered to every subscriber. */
+typedef struct cc_fwd_pkt {
+    uint32_t source;          /* id of the source (track), never 0 */
+    const uint8_t *buf;       /* the whole RTP packet */
+    const cc_rtp_hdr *h;      /* its parsed header */
+    const cc_vp8_desc *vp8;   /* video: the parsed descriptor, else NULL */
+    int keyframe;             /* first packet of a keyframe */
+} cc_fwd_pkt;
+
+typedef struct cc_fwd {
+    cc_fwd_config cfg;
+    uint32_t source;          /* current source, 0 none yet */
+    int waiting;              /* epoch not started (video: keyframe) */
+    int started;              /* anything sent ever */
+    uint16_t seq_off;
+    uint32_t ts_off;
+    uint16_t pid_off;
+    uint8_t tl0_off;
+    uint16_t base_in_seq;     /* first source seq of this epoch */
+    uint16_t last_in_seq;     /* newest source seq forwarded in this epoch */
+    /* Newest packet sent (by sequence number). */
+    uint16_t last_seq;
+    uint32_t last_ts;
+    cc_time_us last_at;
+    uint16_t last_pid;
+    uint8_t last_tl0;
+    /* For RTCP SR (RFC 3550 6.4.1): packets and payload octets sent. */
+    uint32_t packets;
+    uint32_t octets;
+    uint32_t epochs;          /* epochs started (source switches + 1) */
+} cc_fwd;
+
+void cc_fwd_init(cc_fwd *f, const cc_fwd_config *cfg);
+
+/* Offer a packet: returns CC_FWD_SEND with out[0..*out_len) set to the
+ * rewritten packet (12-byte header with the subscriber's SSRC/PT/seq/ts, no
+ * CSRCs, no header extensions, payload with PictureID/TL0PICIDX rewritten,
+ * padding dropped; a padding-only packet shrinks to one padding octet so the
+ * sequence stays gap-free), CC_FWD_WAIT_KEYFRAME / CC_FWD_DROP_OLD, or
+ * CC_ENOSPC if cap is too small. A packet from another source than the
+ * current one starts a new epoch. */
+int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
+                 uint8_t *out, size_t cap, size_t *out_len);
+
+/* Map a subscriber's NACKed sequence number back to the source's: 0 with
+ * *in_seq set, or CC_ENOTFOUND if it was not sent in the current epoch. */
+int cc_fwd_map_seq(const cc_fwd *f, uint16_t out_seq, uint16_t *in_seq);
+
+/* Rewrite a cached packet of the current source exactly as it was sent (a
+ * NACK answer, same SSRC and seq: no RTX). No state changes. 0, CC_ENOTFOUND
+ * (another source / outside the epoch) or CC_ENOSPC. */
+int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
+                       size_t cap, size_t *out_len);
+
+/* RTP timestamp for a sender report at `now`: the last sent timestamp
+ * extrapolated by the elapsed time (RFC 3550 6.4.1). */
+uint32_t cc_fwd_sr_ts(const cc_fwd *f, cc_time_us now);
+
+#endif

@@ -1,0 +1,110 @@
+/* classcast: the SFU application of a worker: lesson rooms, each with three
+ * slots (camera, screen, mic) that a publisher (the teacher) feeds and every
+ * subscriber (students, the teacher's own preview, WHEP viewers) receives.
+ *
+ * Threads:
+ * - cc_sfu_new / cc_sfu_free / cc_sfu_prepare_* / cc_sfu_room_open/close /
+ *   cc_sfu_get_stats: the control thread.
+ * - cc_sfu_app callbacks: the worker thread that owns the rooms.
+ * A cc_sfu is the worker's cc_worker_config.app_ud.
+ *
+ * Life cycle: cc_sfu_new, cc_worker_new(.app_ud = sfu), start; per lesson
+ * cc_sfu_room_open, then for each offer cc_sfu_prepare_* + cc_worker_post of
+ * the add-peer message; cc_sfu_room_close at the end. Shut down with
+ * cc_worker_stop AND cc_worker_free (it closes the remaining peers, whose
+ * on_closed still uses the sfu and emits events), then cc_sfu_free. */
+#ifndef CLASSCAST_SFU_H
+#define CLASSCAST_SFU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/ice.h"
+#include "classcast/sdp.h"
+#include "classcast/slot.h" /* cc_slot: camera, screen, mic */
+#include "classcast/worker.h"
+
+typedef struct cc_sfu cc_sfu; /* lives on the worker: cc_worker_config.app_ud */
+
+int cc_sfu_new(cc_sfu **out);
+void cc_sfu_free(cc_sfu *s); /* after cc_worker_free */
+
+/* The worker app of every room peer (set in the add-peer message by the
+ * prepare functions; exposed for tests). */
+extern const cc_worker_app cc_sfu_app;
+
+typedef struct cc_sfu_params {
+    const char *fingerprint;                   /* our DTLS sha-256 */
+    cc_addr candidates[CC_SDP_MAX_CANDIDATES];
+    int n_candidates;
+} cc_sfu_params;
+
+typedef struct cc_sfu_track_map {
+    char mid[64];
+    int slot; /* cc_slot, or -1 to reject that m-line */
+} cc_sfu_track_map;
+
+/* Control thread: parse the offer, choose codecs, write the answer (*answer
+ * malloc'd) and build the add-peer message (msg->app = cc_sfu_app,
+ * msg->app_state = the peer's state). map may be NULL / n_map 0: default
+ * mapping by m-line order (first video camera, second video screen, first
+ * audio mic); with a map, m-lines whose mid it does not name are rejected.
+ * An m-line whose kind does not fit its slot, a slot used twice, or a
+ * direction that cannot carry media the right way is rejected (port 0).
+ * On error: negative code + English reason in err. */
+int cc_sfu_prepare_publisher(const char *offer, size_t len,
+                             const cc_sfu_params *p, uint32_t room_id,
+                             uint32_t member_id, const cc_sfu_track_map *map,
+                             int n_map, char **answer, cc_worker_msg_add **msg,
+                             char *err, size_t errcap);
+int cc_sfu_prepare_subscriber(const char *offer, size_t len,
+                              const cc_sfu_params *p, uint32_t room_id,
+                              uint32_t member_id, const cc_sfu_track_map *map,
+                              int n_map, char **answer,
+                              cc_worker_msg_add **msg, char *err,
+                              size_t errcap);
+
+/* Control thread -> worker (cc_worker_call). Open a room before posting its
+ * peers (the mailbox keeps order); a peer whose room does not exist when it
+ * connects is closed and counted (drop_no_room). */
+int cc_sfu_room_open(cc_worker *w, uint32_t room_id);
+/* Closes every connected peer of the room and forgets the room. */
+int cc_sfu_room_close(cc_worker *w, uint32_t room_id);
+
+/* Events to the control thread (cc_worker_emit into config.events). */
+enum { CC_SFU_EVENT = 100 };
+enum {
+    CC_SFU_EV_CONNECTED = 1, /* ICE + DTLS done: media flows */
+    CC_SFU_EV_CLOSED,        /* the peer is gone (any reason) */
+    CC_SFU_EV_MEDIA,         /* the room's set of live slots changed */
+};
+
+typedef struct cc_sfu_event {
+    cc_msg hdr;
+    int kind;                   /* CC_SFU_EV_* */
+    uint32_t room_id, member_id;
+    int publisher;
+    char ufrag[CC_ICE_MAX_CRED]; /* the peer's local ufrag (msg->local_ufrag) */
+    /* MEDIA: bitmask (1 << cc_slot) of slots with a live source; member_id /
+     * ufrag are the publisher whose change caused it. */
+    unsigned active_slots;
+} cc_sfu_event;
+
+/* Worker-side counters, readable from any thread (relaxed atomics). */
+#define CC_SFU_COUNTERS(X)                                                     \
+    X(rooms) X(publishers) X(subscribers) X(rtp_in) X(rtp_out)                 \
+    X(nack_received) X(rtx_sent) X(nack_cache_miss) X(nack_sent) X(pli_sent)   \
+    X(keyframe_waits) X(drop_from_subscriber) X(drop_no_room)                  \
+    X(drop_unknown_ssrc) X(drop_superseded) X(drop_malformed)                  \
+    X(cache_alloc_fail) X(source_switches) X(sr_sent) X(rr_sent)               \
+    X(remb_sent) X(pli_received)
+
+typedef struct cc_sfu_stats {
+#define CC_X(name) uint64_t name;
+    CC_SFU_COUNTERS(CC_X)
+#undef CC_X
+} cc_sfu_stats;
+
+void cc_sfu_get_stats(const cc_sfu *s, cc_sfu_stats *out);
+
+#endif

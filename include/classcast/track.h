@@ -1,0 +1,90 @@
+/* classcast: one stream a publisher sends to the SFU (a "source"): a ring of
+ * recent packets for answering subscribers' NACKs, receive statistics for
+ * the receiver reports classcast sends back (RFC 3550 appendix A.1, A.3,
+ * A.8), the last sender report (for LSR/DLSR and A/V sync), loss tracking
+ * towards the publisher (cc_nack) and the keyframe-request throttle.
+ * Pure apart from cc_pkt refcounting: explicit `now`, no I/O, no malloc.
+ * Thread: the worker that owns the room. */
+#ifndef CLASSCAST_TRACK_H
+#define CLASSCAST_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/clock.h"
+#include "classcast/nack.h"
+#include "classcast/pkt.h"
+#include "classcast/rtcp.h"
+
+/* Packets kept per video track: ~2 s of 30 fps video at ~8 packets per
+ * frame, or a large screen-share keyframe with room to spare. A power of
+ * two so the slot is seq & (size - 1). */
+#define CC_TRACK_CACHE 512
+
+typedef struct cc_track_rx {
+    int started;
+    uint16_t max_seq;
+    uint32_t cycles;          /* shifted count of seq wraps (A.1) */
+    uint32_t base_seq;
+    uint64_t received;
+    uint32_t expected_prior;
+    uint64_t received_prior;
+    int64_t last_transit;     /* in RTP units, A.8 */
+    int have_transit;
+    uint32_t jitter_q4;       /* jitter * 16 (A.8 fixed point) */
+    uint64_t bytes;
+} cc_track_rx;
+
+typedef struct cc_track {
+    uint32_t id;              /* unique source id (never reused by the sfu) */
+    uint32_t ssrc;            /* publisher's SSRC, 0 until known */
+    int slot;                 /* cc_slot */
+    int video;
+    int clock_rate;
+    int nack_enabled;         /* the publisher accepted "nack" feedback */
+    cc_time_us last_pli;      /* keyframe request throttle */
+    cc_time_us last_rx;
+    cc_track_rx rx;
+    cc_nack nack;
+    /* Last SR from the publisher (RFC 3550 6.4.1). */
+    int have_sr;
+    uint32_t sr_lsr;          /* middle 32 bits of its NTP timestamp */
+    cc_time_us sr_at;         /* our monotonic time when it arrived */
+    cc_time_us sr_unix_us;    /* its NTP time, as Unix microseconds */
+    uint32_t sr_rtp;
+    /* NACK cache: ring indexed by seq. */
+    cc_pkt *cache[CC_TRACK_CACHE];
+} cc_track;
+
+void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
+                   int clock_rate);
+/* Release every cached packet. */
+void cc_track_clear(cc_track *t);
+
+/* Keep p (the track takes the caller's reference) as packet `seq`; an older
+ * packet in the same ring slot is released. */
+void cc_track_cache_put(cc_track *t, uint16_t seq, cc_pkt *p);
+/* The cached packet with this seq (borrowed: valid until the next put), or
+ * NULL. The packet's RTP header is checked, so a slot reused by a newer seq
+ * is a miss. */
+cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq);
+
+/* Receive statistics for one packet (RFC 3550 A.1 sequence, A.8 jitter). */
+void cc_track_on_rtp(cc_track *t, uint16_t seq, uint32_t rtp_ts, size_t bytes,
+                     cc_time_us now);
+/* A sender report from the publisher for this track. */
+void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now);
+/* A report block about this track for our RR (RFC 3550 A.3 loss fraction,
+ * cumulative loss, extended highest seq, jitter, LSR/DLSR). Advances the
+ * "prior" counters: call once per report. 0, or CC_EAGAIN if nothing was
+ * received yet. */
+int cc_track_report(cc_track *t, cc_time_us now, cc_rtcp_report_block *out);
+
+/* Keyframe-request throttle: 1 (and the time is taken) if a PLI may be sent
+ * now, i.e. none in the last `min_gap`. */
+int cc_track_pli_allowed(cc_track *t, cc_time_us now, cc_time_us min_gap);
+
+/* NTP (RFC 3550 section 4) to Unix microseconds. */
+cc_time_us cc_track_ntp_to_unix_us(uint64_t ntp);
+
+#endif

@@ -1,0 +1,170 @@
+/* classcast: per-subscriber stream rewriting. See forwarder.h. */
+#include "classcast/forwarder.h"
+
+#include <string.h>
+
+#include "classcast/err.h"
+
+#define PID_MASK 0x7fff
+
+void cc_fwd_init(cc_fwd *f, const cc_fwd_config *cfg)
+{
+    memset(f, 0, sizeof *f);
+    f->cfg = *cfg;
+    if (f->cfg.clock_rate <= 0)
+        f->cfg.clock_rate = f->cfg.video ? 90000 : 48000;
+    f->waiting = 1;
+}
+
+/* Start an epoch on packet `in`: choose offsets that continue the
+ * subscriber's numbering. */
+static void rebase(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now)
+{
+    const cc_rtp_hdr *h = in->h;
+    uint16_t next_seq;
+    uint32_t next_ts;
+    uint16_t next_pid;
+    uint8_t next_tl0;
+    if (!f->started) {
+        next_seq = f->cfg.initial_seq;
+        next_ts = f->cfg.initial_ts;
+        next_pid = f->cfg.initial_picture_id & PID_MASK;
+        next_tl0 = f->cfg.initial_tl0;
+    } else {
+        next_seq = (uint16_t)(f->last_seq + 1);
+        /* The gap the subscriber's jitter buffer sees should match the wall
+         * time that passed, so playout neither stalls nor rushes; at least
+         * one tick so the timestamp moves forward (RFC 3550 5.1). */
+        int64_t dt = (now - f->last_at) * (int64_t)f->cfg.clock_rate /
+                     CC_USEC_PER_SEC;
+        if (dt < 1)
+            dt = 1;
+        if (dt > 0x7fffffff)
+            dt = 0x7fffffff;
+        next_ts = f->last_ts + (uint32_t)dt;
+        next_pid = (uint16_t)((f->last_pid + 1) & PID_MASK);
+        next_tl0 = (uint8_t)(f->last_tl0 + 1);
+    }
+    f->seq_off = (uint16_t)(next_seq - h->seq);
+    f->ts_off = next_ts - h->ts;
+    if (in->vp8 && in->vp8->has_picture_id)
+        f->pid_off = (uint16_t)((next_pid - in->vp8->picture_id) & PID_MASK);
+    if (in->vp8 && in->vp8->has_tl0)
+        f->tl0_off = (uint8_t)(next_tl0 - in->vp8->tl0picidx);
+    f->base_in_seq = h->seq;
+    f->last_in_seq = h->seq;
+    f->waiting = 0;
+    f->epochs++;
+}
+
+static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
+                     size_t cap, size_t *out_len, uint16_t *pid, uint8_t *tl0)
+{
+    const cc_rtp_hdr *h = in->h;
+    size_t plen = h->payload_len;
+    /* A padding-only packet (Chromium's bandwidth probes on the media SSRC
+     * when RTX is not negotiated) keeps its sequence number but carries a
+     * single padding octet (RFC 3550 5.1: the last octet counts the
+     * padding, itself included). */
+    int pad_only = plen == 0;
+    size_t need = CC_RTP_HEADER_MIN + plen + (pad_only ? 1 : 0);
+    if (need > cap)
+        return CC_ENOSPC;
+    out[0] = (uint8_t)(0x80 | (pad_only ? 0x20 : 0));
+    out[1] = (uint8_t)((h->marker ? 0x80 : 0) | (f->cfg.pt & 0x7f));
+    cc_rtp_set_seq(out, (uint16_t)(h->seq + f->seq_off));
+    cc_rtp_set_ts(out, h->ts + f->ts_off);
+    cc_rtp_set_ssrc(out, f->cfg.ssrc);
+    if (pad_only) {
+        out[CC_RTP_HEADER_MIN] = 1;
+    } else {
+        memcpy(out + CC_RTP_HEADER_MIN, h->payload, plen);
+        const cc_vp8_desc *d = in->vp8;
+        if (d && (d->has_picture_id || d->has_tl0)) {
+            uint16_t p = (uint16_t)((d->picture_id + f->pid_off) & PID_MASK);
+            uint8_t t = (uint8_t)(d->tl0picidx + f->tl0_off);
+            cc_vp8_rewrite(out + CC_RTP_HEADER_MIN, d, p, t);
+            if (pid)
+                *pid = p;
+            if (tl0)
+                *tl0 = t;
+        }
+    }
+    *out_len = need;
+    return 0;
+}
+
+int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
+                 uint8_t *out, size_t cap, size_t *out_len)
+{
+    const cc_rtp_hdr *h = in->h;
+    *out_len = 0;
+    if (in->source != f->source) {
+        /* A new source: its numbers are unrelated to the old one's. */
+        f->source = in->source;
+        f->waiting = 1;
+    }
+    if (f->waiting) {
+        if (f->cfg.video && !in->keyframe)
+            return CC_FWD_WAIT_KEYFRAME;
+        rebase(f, in, now);
+    } else if (cc_seq_newer(f->base_in_seq, h->seq)) {
+        /* Before the epoch began (e.g. reordered packets of the frame before
+         * the keyframe): their output numbers would collide with the
+         * previous epoch's. */
+        return CC_FWD_DROP_OLD;
+    }
+    uint16_t pid = f->last_pid;
+    uint8_t tl0 = f->last_tl0;
+    int rc = write_pkt(f, in, out, cap, out_len, &pid, &tl0);
+    if (rc != 0)
+        return rc;
+    uint16_t oseq = (uint16_t)(h->seq + f->seq_off);
+    if (!f->started || cc_seq_newer(oseq, f->last_seq) || oseq == f->last_seq) {
+        f->last_seq = oseq;
+        f->last_ts = h->ts + f->ts_off;
+        f->last_at = now;
+        f->last_in_seq = h->seq;
+        if (in->vp8 && in->vp8->has_picture_id)
+            f->last_pid = pid;
+        if (in->vp8 && in->vp8->has_tl0)
+            f->last_tl0 = tl0;
+    }
+    f->started = 1;
+    f->packets++;
+    f->octets += (uint32_t)h->payload_len;
+    return CC_FWD_SEND;
+}
+
+int cc_fwd_map_seq(const cc_fwd *f, uint16_t out_seq, uint16_t *in_seq)
+{
+    if (!f->started || f->waiting || f->source == 0)
+        return CC_ENOTFOUND;
+    uint16_t s = (uint16_t)(out_seq - f->seq_off);
+    /* Inside [base_in_seq, last_in_seq] in sequence-number space. */
+    if (cc_seq_newer(f->base_in_seq, s) || cc_seq_newer(s, f->last_in_seq))
+        return CC_ENOTFOUND;
+    *in_seq = s;
+    return 0;
+}
+
+int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
+                       size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (in->source != f->source || f->waiting || !f->started)
+        return CC_ENOTFOUND;
+    uint16_t s = in->h->seq;
+    if (cc_seq_newer(f->base_in_seq, s) || cc_seq_newer(s, f->last_in_seq))
+        return CC_ENOTFOUND;
+    return write_pkt(f, in, out, cap, out_len, NULL, NULL);
+}
+
+uint32_t cc_fwd_sr_ts(const cc_fwd *f, cc_time_us now)
+{
+    int64_t dt = (now - f->last_at) * (int64_t)f->cfg.clock_rate /
+                 CC_USEC_PER_SEC;
+    if (dt < 0)
+        dt = 0;
+    return f->last_ts + (uint32_t)dt;
+}

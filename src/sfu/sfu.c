@@ -1,0 +1,1088 @@
+/* classcast: the SFU application (issue "SFU data plane"): lesson rooms on a
+ * worker, publishers feeding three slots, every subscriber receiving each
+ * slot on its own fixed SSRC. See include/classcast/sfu.h.
+ *
+ * Packet path (worker thread, no malloc, no GLib, no jansson):
+ *   publisher RTP -> parse once (RTP header, VP8 descriptor) -> receive stats
+ *   + loss tracking + NACK cache (one cc_pkt copy) -> for every subscriber of
+ *   the room: cc_fwd_write straight into the socket's next send slot ->
+ *   cc_worker_tx_commit_rtp (SRTP in place, queued for the worker's one
+ *   sendmmsg after the receive batch).
+ * Ownership: worker > sfu > room > (publisher list, subscriber list). The
+ * per-peer state (sfu_peer) is the worker peer's app_state: made by the
+ * prepare functions on the control thread, owned by the worker afterwards,
+ * freed in on_closed, which also unlinks it from its room. */
+#include "classcast/sfu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classcast/err.h"
+#include "classcast/forwarder.h"
+#include "classcast/log.h"
+#include "classcast/rand.h"
+#include "classcast/rtcp.h"
+#include "classcast/rtp.h"
+#include "classcast/srtp.h"
+#include "classcast/track.h"
+#include "classcast/udp.h"
+#include "classcast/vp8.h"
+
+#define SFU_ROOM_BUCKETS 64
+/* Keyframe requests to one publisher track: at most one per 300 ms. A
+ * Chromium encoder answers a PLI with a keyframe within a frame or two; a
+ * class of students joining within a second costs a few keyframes, not one
+ * each. */
+#define SFU_PLI_GAP (300 * CC_USEC_PER_MSEC)
+/* RFC 3550 6.2 scales the interval with the session size; WebRTC endpoints
+ * report about once a second (and so do we), which keeps RTT and A/V sync
+ * fresh at a negligible cost. */
+#define SFU_REPORT_INTERVAL CC_USEC_PER_SEC
+/* REMB cap sent to a publisher (camera + screen together). Without
+ * transport-cc feedback a Chromium sender has only its loss-based
+ * estimate, which starts low and grows slowly; a REMB tells its bandwidth
+ * estimator how much the receiver side can take, so the encoders ramp up
+ * promptly to classroom quality, and the value also caps them so one
+ * teacher cannot saturate a school's uplink. */
+#define SFU_REMB_BPS 2500000u
+/* Packet pool shared by every NACK cache of the worker. calloc'd once;
+ * pages never touched stay unmapped, so the size is a ceiling. */
+#define SFU_POOL_PKTS 16384
+#define SFU_TX_CAP (CC_UDP_TX_BUF - CC_SRTP_MAX_TRAILER)
+
+typedef struct sfu_room sfu_room;
+typedef struct sfu_peer sfu_peer;
+
+/* Publisher side: one incoming stream. */
+typedef struct sfu_in {
+    int active;
+    char mid[64];
+    int pt;
+    cc_track *track;
+} sfu_in;
+
+/* Subscriber side: one outgoing stream. */
+typedef struct sfu_out {
+    int active;
+    char mid[64];
+    cc_fwd fwd;
+} sfu_out;
+
+struct sfu_peer {
+    uint32_t room_id, member_id;
+    int publisher;
+    char ufrag[CC_ICE_MAX_CRED];
+    char cname[24];
+    uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
+    int ext_mid;          /* BUNDLE: one extension id space per transport */
+    int remb;             /* the publisher accepted goog-remb */
+    cc_wpeer *wp;
+    sfu_room *room;       /* NULL when not linked */
+    uint64_t order;       /* connect order: the newest publisher wins a slot */
+    sfu_peer *next, *prev;
+    cc_time_us next_report;
+    sfu_in in[CC_SLOT_COUNT];
+    sfu_out out[CC_SLOT_COUNT];
+};
+
+struct sfu_room {
+    uint32_t id;
+    sfu_peer *pubs, *subs;
+    /* The source each slot forwards now (a publisher's sfu_in). */
+    sfu_peer *src_peer[CC_SLOT_COUNT];
+    unsigned active;      /* last MEDIA mask emitted */
+    sfu_room *next;
+};
+
+struct cc_sfu {
+    cc_pkt_pool *pool;
+    sfu_room *rooms[SFU_ROOM_BUCKETS];
+    uint64_t order;
+    uint32_t next_track_id;
+    cc_sfu_stats c;
+};
+
+/* Single writer (the worker), any reader: relaxed atomic stores. */
+#define ADD(s, f, n) __atomic_store_n(&(s)->c.f, (s)->c.f + (n), __ATOMIC_RELAXED)
+#define INC(s, f) ADD(s, f, 1)
+#define DEC(s, f) __atomic_store_n(&(s)->c.f, (s)->c.f - 1, __ATOMIC_RELAXED)
+
+static const char *const slot_names[CC_SLOT_COUNT] = {"camera", "screen", "mic"};
+
+static int slot_is_video(int slot) { return slot != CC_SLOT_MIC; }
+
+/* ------------------------------------------------------------------ */
+/* sfu object and room table                                           */
+/* ------------------------------------------------------------------ */
+
+int cc_sfu_new(cc_sfu **out)
+{
+    *out = NULL;
+    cc_sfu *s = calloc(1, sizeof *s);
+    if (!s)
+        return CC_ENOMEM;
+    int rc = cc_pkt_pool_new(&s->pool, SFU_POOL_PKTS);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void cc_sfu_free(cc_sfu *s)
+{
+    if (!s)
+        return;
+    for (int b = 0; b < SFU_ROOM_BUCKETS; b++) {
+        sfu_room *r = s->rooms[b];
+        while (r) {
+            sfu_room *n = r->next;
+            /* Peers are the worker's and already gone (cc_worker_free). */
+            free(r);
+            r = n;
+        }
+    }
+    cc_pkt_pool_free(s->pool);
+    free(s);
+}
+
+void cc_sfu_get_stats(const cc_sfu *s, cc_sfu_stats *out)
+{
+#define CC_X(name) out->name = __atomic_load_n(&s->c.name, __ATOMIC_RELAXED);
+    CC_SFU_COUNTERS(CC_X)
+#undef CC_X
+}
+
+static sfu_room *room_find(cc_sfu *s, uint32_t id)
+{
+    for (sfu_room *r = s->rooms[id % SFU_ROOM_BUCKETS]; r; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+static void emit(cc_worker *w, const sfu_peer *pp, int kind, unsigned active)
+{
+    /* Rare (connect, close, a slot appearing): allocation is fine here. */
+    cc_sfu_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->hdr.type = CC_SFU_EVENT;
+    e->kind = kind;
+    e->room_id = pp->room_id;
+    e->member_id = pp->member_id;
+    e->publisher = pp->publisher;
+    snprintf(e->ufrag, sizeof e->ufrag, "%s", pp->ufrag);
+    e->active_slots = active;
+    cc_worker_emit(w, &e->hdr);
+}
+
+static unsigned room_mask(const sfu_room *r)
+{
+    unsigned m = 0;
+    for (int s = 0; s < CC_SLOT_COUNT; s++)
+        if (r->src_peer[s])
+            m |= 1u << s;
+    return m;
+}
+
+static void room_update_mask(cc_worker *w, sfu_room *r, const sfu_peer *cause)
+{
+    unsigned m = room_mask(r);
+    if (m != r->active) {
+        r->active = m;
+        emit(w, cause, CC_SFU_EV_MEDIA, m);
+    }
+}
+
+static void list_add(sfu_peer **head, sfu_peer *p)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+static void list_del(sfu_peer **head, sfu_peer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+}
+
+typedef struct room_call {
+    uint32_t id;
+} room_call;
+
+static void do_room_open(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    cc_sfu *s = cc_worker_app_ud(w);
+    uint32_t id = ((room_call *)arg)->id;
+    if (!s || room_find(s, id))
+        return;
+    sfu_room *r = calloc(1, sizeof *r);
+    if (!r) {
+        CC_ERROR("sfu", "room %u: out of memory", id);
+        return;
+    }
+    r->id = id;
+    r->next = s->rooms[id % SFU_ROOM_BUCKETS];
+    s->rooms[id % SFU_ROOM_BUCKETS] = r;
+    INC(s, rooms);
+    CC_INFO("sfu", "room %u open", id);
+}
+
+static void unlink_peer(cc_sfu *s, sfu_peer *pp)
+{
+    sfu_room *r = pp->room;
+    if (!r)
+        return;
+    if (pp->publisher) {
+        list_del(&r->pubs, pp);
+        DEC(s, publishers);
+    } else {
+        list_del(&r->subs, pp);
+        DEC(s, subscribers);
+    }
+    pp->room = NULL;
+}
+
+static void do_room_close(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    cc_sfu *s = cc_worker_app_ud(w);
+    uint32_t id = ((room_call *)arg)->id;
+    sfu_room **pr = s ? &s->rooms[id % SFU_ROOM_BUCKETS] : NULL;
+    while (pr && *pr && (*pr)->id != id)
+        pr = &(*pr)->next;
+    if (!pr || !*pr)
+        return;
+    sfu_room *r = *pr;
+    *pr = r->next;
+    sfu_peer *lists[2] = {r->pubs, r->subs};
+    for (int k = 0; k < 2; k++) {
+        for (sfu_peer *p = lists[k], *n; p; p = n) {
+            n = p->next;
+            unlink_peer(s, p);
+            cc_worker_close_peer(w, p->wp);
+        }
+    }
+    free(r);
+    DEC(s, rooms);
+    CC_INFO("sfu", "room %u closed", id);
+}
+
+static int room_call_post(cc_worker *w, uint32_t id, cc_worker_fn fn)
+{
+    room_call *c = malloc(sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    c->id = id;
+    return cc_worker_call(w, fn, c, free);
+}
+
+int cc_sfu_room_open(cc_worker *w, uint32_t room_id)
+{
+    return room_call_post(w, room_id, do_room_open);
+}
+
+int cc_sfu_room_close(cc_worker *w, uint32_t room_id)
+{
+    return room_call_post(w, room_id, do_room_close);
+}
+
+/* ------------------------------------------------------------------ */
+/* feedback towards a publisher                                         */
+/* ------------------------------------------------------------------ */
+
+/* RFC 4585 section 6.3.1 PLI for one publisher track, throttled. */
+static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
+                             sfu_in *in, cc_time_us now)
+{
+    cc_track *t = in->track;
+    if (!t || !t->video || !t->ssrc || !pub->wp)
+        return;
+    if (!cc_track_pli_allowed(t, now, SFU_PLI_GAP))
+        return;
+    uint8_t buf[16];
+    int n = cc_rtcp_write_pli(buf, sizeof buf, pub->rtcp_ssrc, t->ssrc);
+    if (n > 0 && cc_worker_send_rtcp(w, pub->wp, buf, (size_t)n) == 0)
+        INC(s, pli_sent);
+}
+
+/* ------------------------------------------------------------------ */
+/* RTP from a publisher: fan-out                                         */
+/* ------------------------------------------------------------------ */
+
+static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, const uint8_t *buf)
+{
+    (void)buf;
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->in[i].active && pp->in[i].track->ssrc == h->ssrc)
+            return &pp->in[i];
+    /* Not signalled with a=ssrc: bind by the RFC 8843 section 15 mid
+     * header extension of the first packet. */
+    const uint8_t *v;
+    size_t vl;
+    if (!pp->ext_mid || cc_rtp_find_ext(h, pp->ext_mid, &v, &vl) != 0)
+        return NULL;
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        sfu_in *in = &pp->in[i];
+        if (in->active && in->track->ssrc == 0 && strlen(in->mid) == vl &&
+            memcmp(in->mid, v, vl) == 0) {
+            in->track->ssrc = h->ssrc;
+            return in;
+        }
+    }
+    return NULL;
+}
+
+/* Is `pp` allowed to feed `slot` now? Takes the slot over when it is free
+ * or pp connected after the current source's publisher (a reloaded teacher
+ * page replaces the old one). */
+static int claim_slot(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
+                      int slot)
+{
+    sfu_peer *cur = r->src_peer[slot];
+    if (cur == pp)
+        return 1;
+    if (cur && cur->order > pp->order)
+        return 0;
+    r->src_peer[slot] = pp;
+    INC(s, source_switches);
+    CC_INFO("sfu", "room %u: %s now from member %u (ssrc %u)", r->id,
+            slot_names[slot], pp->member_id, pp->in[slot].track->ssrc);
+    room_update_mask(w, r, pp);
+    return 1;
+}
+
+static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
+                       size_t len, cc_time_us now)
+{
+    sfu_room *r = pp->room;
+    if (!r) {
+        INC(s, drop_no_room);
+        return;
+    }
+    cc_rtp_hdr h;
+    if (cc_rtp_parse(buf, len, &h) != 0) {
+        INC(s, drop_malformed);
+        cc_worker_count_drop(w, CC_DROP_RTP_MALFORMED);
+        return;
+    }
+    sfu_in *in = find_in(pp, &h, buf);
+    if (!in || h.pt != in->pt) {
+        INC(s, drop_unknown_ssrc);
+        cc_worker_count_drop(w, CC_DROP_RTP_UNKNOWN_SSRC);
+        return;
+    }
+    cc_track *t = in->track;
+    int slot = t->slot;
+    cc_vp8_desc d;
+    const cc_vp8_desc *dp = NULL;
+    if (t->video && h.payload_len > 0) {
+        if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0) {
+            INC(s, drop_malformed);
+            cc_worker_count_drop(w, CC_DROP_RTP_MALFORMED);
+            return;
+        }
+        dp = &d;
+    }
+    cc_track_on_rtp(t, h.seq, h.ts, len, now);
+    if (t->nack_enabled)
+        cc_nack_on_packet(&t->nack, h.seq, now);
+    if (t->video) {
+        /* Keep a copy for subscribers' NACKs: the receive buffer is reused
+         * by the next recvmmsg. Audio is not cached: Opus has in-band FEC
+         * and a late audio packet is useless to the jitter buffer anyway. */
+        cc_pkt *p = cc_pkt_alloc(s->pool);
+        if (p) {
+            memcpy(p->data, buf, len <= CC_PKT_CAP ? len : CC_PKT_CAP);
+            p->len = (uint16_t)(len <= CC_PKT_CAP ? len : CC_PKT_CAP);
+            p->time = now;
+            cc_track_cache_put(t, h.seq, p);
+        } else {
+            INC(s, cache_alloc_fail);
+        }
+    }
+    INC(s, rtp_in);
+    if (!claim_slot(w, s, r, pp, slot)) {
+        INC(s, drop_superseded);
+        return;
+    }
+    cc_fwd_pkt fp = {
+        .source = t->id,
+        .buf = buf,
+        .h = &h,
+        .vp8 = dp,
+        .keyframe = dp ? dp->keyframe : 0,
+    };
+    int want_key = 0;
+    uint64_t sent = 0;
+    for (sfu_peer *sub = r->subs; sub; sub = sub->next) {
+        sfu_out *o = &sub->out[slot];
+        if (!o->active)
+            continue;
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        size_t n;
+        int rc = cc_fwd_write(&o->fwd, &fp, now, slotbuf, SFU_TX_CAP, &n);
+        if (rc == CC_FWD_SEND) {
+            if (cc_worker_tx_commit_rtp(w, sub->wp, n) == 0)
+                sent++;
+        } else if (rc == CC_FWD_WAIT_KEYFRAME) {
+            want_key = 1;
+        }
+    }
+    if (sent)
+        ADD(s, rtp_out, sent);
+    if (want_key) {
+        INC(s, keyframe_waits);
+        request_keyframe(w, s, pp, in, now);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* RTCP                                                                 */
+/* ------------------------------------------------------------------ */
+
+static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc, int *slot)
+{
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->out[i].active && pp->out[i].fwd.cfg.ssrc == ssrc) {
+            *slot = i;
+            return &pp->out[i];
+        }
+    return NULL;
+}
+
+/* The publisher input currently feeding a subscriber's slot. */
+static sfu_in *slot_source(sfu_room *r, int slot, sfu_peer **pub)
+{
+    if (!r || !r->src_peer[slot])
+        return NULL;
+    *pub = r->src_peer[slot];
+    return &(*pub)->in[slot];
+}
+
+/* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
+ * back to the source's seq, taken from the track's cache and sent again
+ * exactly as first sent (same SSRC and seq, no RTX: libsrtp's
+ * allow_repeat_tx lets the repeat through). */
+static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                        const cc_rtcp_fb *fb)
+{
+    uint16_t lost[128];
+    size_t n = 0;
+    int slot;
+    if (cc_rtcp_parse_nack(fb, lost, 128, &n) != 0)
+        return;
+    ADD(s, nack_received, n);
+    sfu_out *o = out_by_ssrc(sp, fb->media_ssrc, &slot);
+    sfu_peer *pub = NULL;
+    sfu_in *in = o ? slot_source(sp->room, slot, &pub) : NULL;
+    if (!in || !in->track) {
+        ADD(s, nack_cache_miss, n);
+        return;
+    }
+    uint64_t sent = 0, miss = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t src_seq;
+        cc_pkt *p;
+        cc_rtp_hdr h;
+        if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0 ||
+            !(p = cc_track_cache_get(in->track, src_seq)) ||
+            cc_rtp_parse(p->data, p->len, &h) != 0) {
+            miss++;
+            continue;
+        }
+        cc_vp8_desc d;
+        int has_d = in->track->video && h.payload_len > 0 &&
+                    cc_vp8_parse(h.payload, h.payload_len, &d) == 0;
+        cc_fwd_pkt fp = {.source = in->track->id, .buf = p->data, .h = &h,
+                         .vp8 = has_d ? &d : NULL};
+        size_t len;
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        if (cc_fwd_write_again(&o->fwd, &fp, slotbuf, SFU_TX_CAP, &len) != 0) {
+            miss++;
+            continue;
+        }
+        if (cc_worker_tx_commit_rtp(w, sp->wp, len) == 0)
+            sent++;
+    }
+    ADD(s, rtx_sent, sent);
+    ADD(s, nack_cache_miss, miss);
+}
+
+/* A subscriber's PLI or FIR for one of its SSRCs becomes a throttled PLI to
+ * the publisher feeding that slot (RFC 4585 6.3.1, RFC 5104 4.3.1). */
+static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                                 uint32_t ssrc, cc_time_us now)
+{
+    int slot;
+    sfu_peer *pub = NULL;
+    INC(s, pli_received);
+    if (!out_by_ssrc(sp, ssrc, &slot))
+        return;
+    sfu_in *in = slot_source(sp->room, slot, &pub);
+    if (in)
+        request_keyframe(w, s, pub, in, now);
+}
+
+static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                        const cc_rtcp_pkt *p, cc_time_us now)
+{
+    cc_rtcp_fb fb;
+    if (p->pt == CC_RTCP_RTPFB && p->count == CC_RTPFB_NACK) {
+        if (cc_rtcp_parse_fb(p, &fb) == 0)
+            sub_on_nack(w, s, sp, &fb);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_PLI) {
+        if (cc_rtcp_parse_fb(p, &fb) == 0)
+            sub_keyframe_request(w, s, sp, fb.media_ssrc, now);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_FIR) {
+        cc_rtcp_fir_entry e[4];
+        size_t n = 0;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 &&
+            cc_rtcp_parse_fir(&fb, e, 4, &n) == 0)
+            for (size_t i = 0; i < n; i++)
+                sub_keyframe_request(w, s, sp, e[i].ssrc, now);
+    }
+    /* RR, SDES, REMB, transport-cc from a subscriber: nothing to do yet
+     * (no per-subscriber congestion control in this issue). */
+}
+
+static void pub_on_rtcp(sfu_peer *pp, const cc_rtcp_pkt *p, cc_time_us now)
+{
+    if (p->pt != CC_RTCP_SR)
+        return;
+    cc_rtcp_sr sr;
+    if (cc_rtcp_parse_sr(p, &sr) != 0)
+        return;
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->in[i].active && pp->in[i].track->ssrc == sr.ssrc)
+            cc_track_on_sr(pp->in[i].track, sr.ntp, sr.rtp_ts, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* worker callbacks                                                     */
+/* ------------------------------------------------------------------ */
+
+static void sfu_on_rtp(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
+                       cc_time_us now)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    if (!pp->publisher) {
+        /* A student may not publish: never forwarded (the answer said
+         * sendonly, so a browser should not even send). */
+        INC(s, drop_from_subscriber);
+        return;
+    }
+    pub_on_rtp(w, s, pp, buf, len, now);
+}
+
+static void sfu_on_rtcp(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
+                        cc_time_us now)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    if (!pp->room)
+        return;
+    cc_rtcp_iter it;
+    cc_rtcp_pkt p;
+    int rc;
+    cc_rtcp_iter_init(&it, buf, len);
+    while ((rc = cc_rtcp_next(&it, &p)) == 1) {
+        if (pp->publisher)
+            pub_on_rtcp(pp, &p, now);
+        else
+            sub_on_rtcp(w, s, pp, &p, now);
+    }
+    if (rc < 0)
+        cc_worker_count_drop(w, CC_DROP_RTCP_MALFORMED);
+}
+
+static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    pp->wp = wp;
+    sfu_room *r = s ? room_find(s, pp->room_id) : NULL;
+    if (!r) {
+        CC_WARN("sfu", "peer %s: room %u is not open; closing", pp->ufrag,
+                pp->room_id);
+        if (s)
+            INC(s, drop_no_room);
+        cc_worker_close_peer(w, wp);
+        return;
+    }
+    pp->room = r;
+    pp->order = ++s->order;
+    /* Spread the reports of peers that connect together. */
+    pp->next_report = now + SFU_REPORT_INTERVAL / 2 +
+                      (cc_time_us)(cc_rand_u32() % (SFU_REPORT_INTERVAL / 2));
+    if (pp->publisher) {
+        for (int i = 0; i < CC_SLOT_COUNT; i++)
+            if (pp->in[i].active)
+                pp->in[i].track->id = ++s->next_track_id;
+        list_add(&r->pubs, pp);
+        INC(s, publishers);
+    } else {
+        list_add(&r->subs, pp);
+        INC(s, subscribers);
+        /* Keyframe on join: every forwarder starts waiting for one. */
+        for (int i = 0; i < CC_SLOT_COUNT; i++) {
+            sfu_peer *pub = NULL;
+            sfu_in *in = pp->out[i].active ? slot_source(r, i, &pub) : NULL;
+            if (in)
+                request_keyframe(w, s, pub, in, now);
+        }
+    }
+    CC_INFO("sfu", "room %u: %s %u connected (%s)", r->id,
+            pp->publisher ? "publisher" : "subscriber", pp->member_id, pp->ufrag);
+    emit(w, pp, CC_SFU_EV_CONNECTED, room_mask(r));
+}
+
+/* RR + SDES (+ REMB) to a publisher; NACKs for its losses. */
+static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
+        if (!t || !t->nack_enabled || !t->ssrc ||
+            cc_nack_deadline(&t->nack) > now)
+            continue;
+        uint16_t seqs[64];
+        size_t n = cc_nack_poll(&t->nack, now, seqs, 64);
+        uint8_t buf[512];
+        int len = n ? cc_rtcp_write_nack(buf, sizeof buf, pp->rtcp_ssrc,
+                                         t->ssrc, seqs, n)
+                    : 0;
+        if (len > 0 && cc_worker_send_rtcp(w, pp->wp, buf, (size_t)len) == 0)
+            ADD(s, nack_sent, n);
+    }
+    if (now < pp->next_report)
+        return;
+    pp->next_report = now + SFU_REPORT_INTERVAL;
+    cc_rtcp_rr rr = {.ssrc = pp->rtcp_ssrc};
+    uint32_t video[CC_SLOT_COUNT];
+    int nv = 0;
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
+        if (t && t->ssrc && cc_track_report(t, now, &rr.reports[rr.n_reports]) == 0)
+            rr.n_reports++;
+        if (t && t->ssrc && t->video)
+            video[nv++] = t->ssrc;
+    }
+    /* RFC 3550 6.1: a compound starts with SR/RR and carries SDES CNAME. */
+    uint8_t buf[512];
+    int a = cc_rtcp_write_rr(buf, sizeof buf, &rr);
+    int b = a > 0 ? cc_rtcp_write_sdes_cname(buf + a, sizeof buf - (size_t)a,
+                                             pp->rtcp_ssrc, pp->cname)
+                  : -1;
+    if (b <= 0)
+        return;
+    size_t len = (size_t)(a + b);
+    int remb = 0;
+    if (pp->remb && nv > 0) {
+        int c = cc_rtcp_write_remb(buf + len, sizeof buf - len, pp->rtcp_ssrc,
+                                   SFU_REMB_BPS, video, nv);
+        if (c > 0) {
+            len += (size_t)c;
+            remb = 1;
+        }
+    }
+    if (cc_worker_send_rtcp(w, pp->wp, buf, len) == 0) {
+        INC(s, rr_sent);
+        if (remb)
+            INC(s, remb_sent);
+    }
+}
+
+/* RTP timestamp for an SR of a subscriber's stream. With a sender report
+ * from the publisher for the current source, map through it: the
+ * publisher's SRs of audio and video share one clock, so every
+ * subscriber's audio and video SRs keep the capture-time relation Chromium
+ * needs for lip sync (RFC 3550 6.4.1), whatever the offset between the
+ * publisher's clock and ours. Else (or if the mapping is implausible)
+ * extrapolate from the last packet sent. */
+static uint32_t sr_rtp_ts(const cc_fwd *f, const sfu_in *src, cc_time_us now,
+                          cc_time_us wall)
+{
+    uint32_t extrap = cc_fwd_sr_ts(f, now);
+    const cc_track *t = src ? src->track : NULL;
+    if (!t || !t->have_sr || t->id != f->source || f->waiting)
+        return extrap;
+    int64_t dt = (wall - t->sr_unix_us) * (int64_t)t->clock_rate / CC_USEC_PER_SEC;
+    uint32_t mapped = t->sr_rtp + f->ts_off + (uint32_t)dt;
+    int32_t diff = (int32_t)(mapped - extrap);
+    if (diff > 5 * t->clock_rate || diff < -5 * t->clock_rate)
+        return extrap;
+    return mapped;
+}
+
+static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (now < sp->next_report)
+        return;
+    sp->next_report = now + SFU_REPORT_INTERVAL;
+    cc_time_us wall = cc_clock_wall_us();
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        sfu_out *o = &sp->out[i];
+        if (!o->active || !o->fwd.started)
+            continue;
+        sfu_peer *pub = NULL;
+        sfu_in *src = slot_source(sp->room, i, &pub);
+        cc_rtcp_sr sr = {0};
+        sr.ssrc = o->fwd.cfg.ssrc;
+        sr.ntp = cc_clock_ntp_from_unix_us(wall);
+        sr.rtp_ts = sr_rtp_ts(&o->fwd, src, now, wall);
+        sr.packet_count = o->fwd.packets;
+        sr.octet_count = o->fwd.octets;
+        uint8_t buf[256];
+        int a = cc_rtcp_write_sr(buf, sizeof buf, &sr);
+        int b = a > 0 ? cc_rtcp_write_sdes_cname(buf + a, sizeof buf - (size_t)a,
+                                                 sr.ssrc, sp->cname)
+                      : -1;
+        if (b > 0 && cc_worker_send_rtcp(w, sp->wp, buf, (size_t)(a + b)) == 0)
+            INC(s, sr_sent);
+    }
+}
+
+static void sfu_on_tick(cc_worker *w, cc_wpeer *wp, cc_time_us now)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    if (!pp->room)
+        return;
+    if (pp->publisher)
+        pub_tick(w, s, pp, now);
+    else
+        sub_tick(w, s, pp, now);
+}
+
+static void peer_state_free(void *arg)
+{
+    sfu_peer *pp = arg;
+    if (!pp)
+        return;
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->in[i].track) {
+            cc_track_clear(pp->in[i].track);
+            free(pp->in[i].track);
+        }
+    free(pp);
+}
+
+static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    if (!pp)
+        return;
+    sfu_room *r = pp->room;
+    if (r && s) {
+        unlink_peer(s, pp);
+        if (pp->publisher) {
+            /* Slots this publisher fed fall back to the newest other
+             * publisher that has sent on them, else go quiet
+             * (subscribers' streams freeze, keeping their SSRCs). */
+            for (int i = 0; i < CC_SLOT_COUNT; i++) {
+                if (r->src_peer[i] != pp)
+                    continue;
+                sfu_peer *best = NULL;
+                for (sfu_peer *q = r->pubs; q; q = q->next)
+                    if (q->in[i].active && q->in[i].track->rx.started &&
+                        (!best || q->order > best->order))
+                        best = q;
+                r->src_peer[i] = best;
+                if (best)
+                    INC(s, source_switches);
+            }
+            room_update_mask(w, r, pp);
+        }
+        CC_INFO("sfu", "room %u: %s %u closed", r->id,
+                pp->publisher ? "publisher" : "subscriber", pp->member_id);
+    }
+    emit(w, pp, CC_SFU_EV_CLOSED, r ? room_mask(r) : 0);
+    peer_state_free(pp);
+}
+
+const cc_worker_app cc_sfu_app = {
+    .on_rtp = sfu_on_rtp,
+    .on_rtcp = sfu_on_rtcp,
+    .on_connected = sfu_on_connected,
+    .on_tick = sfu_on_tick,
+    .on_closed = sfu_on_closed,
+};
+
+/* ------------------------------------------------------------------ */
+/* control thread: offers and answers                                   */
+/* ------------------------------------------------------------------ */
+
+static uint32_t fresh_ssrc(const sfu_peer *pp, const cc_sdp_offer *o)
+{
+    for (;;) {
+        uint32_t v = cc_rand_u32();
+        int clash = v == 0;
+        for (int i = 0; i < CC_SLOT_COUNT; i++)
+            clash |= pp->out[i].active && pp->out[i].fwd.cfg.ssrc == v;
+        clash |= pp->rtcp_ssrc == v;
+        for (int m = 0; m < o->n_media; m++)
+            for (int k = 0; k < o->media[m].n_ssrcs; k++)
+                clash |= o->media[m].ssrcs[k] == v;
+        if (!clash)
+            return v;
+    }
+}
+
+/* Which slot an m-line feeds (publisher) or receives (subscriber); -1 to
+ * reject it. */
+static void map_slots(const cc_sdp_offer *o, int publisher,
+                      const cc_sfu_track_map *map, int n_map,
+                      int slot_of[CC_SDP_MAX_MEDIA])
+{
+    int used[CC_SLOT_COUNT] = {0};
+    int nvideo = 0, naudio = 0;
+    for (int i = 0; i < CC_SDP_MAX_MEDIA; i++)
+        slot_of[i] = -1;
+    for (int i = 0; i < o->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+        const cc_sdp_media *m = &o->media[i];
+        int slot = -1;
+        if (map && n_map > 0) {
+            for (int k = 0; k < n_map; k++)
+                if (strcmp(map[k].mid, m->mid) == 0)
+                    slot = map[k].slot;
+        } else if (m->kind == CC_MEDIA_VIDEO) {
+            slot = nvideo == 0 ? CC_SLOT_CAMERA : nvideo == 1 ? CC_SLOT_SCREEN : -1;
+        } else if (m->kind == CC_MEDIA_AUDIO) {
+            slot = naudio == 0 ? CC_SLOT_MIC : -1;
+        }
+        if (m->kind == CC_MEDIA_VIDEO)
+            nvideo++;
+        else if (m->kind == CC_MEDIA_AUDIO)
+            naudio++;
+        if (slot < 0 || slot >= CC_SLOT_COUNT || used[slot])
+            continue;
+        int video = m->kind == CC_MEDIA_VIDEO, audio = m->kind == CC_MEDIA_AUDIO;
+        if (slot_is_video(slot) ? !video : !audio)
+            continue;
+        /* The browser must send on a published line and receive on a
+         * subscribed one (RFC 3264 6.1). */
+        int ok = publisher ? (m->direction == CC_DIR_SENDONLY ||
+                              m->direction == CC_DIR_SENDRECV)
+                           : (m->direction == CC_DIR_RECVONLY ||
+                              m->direction == CC_DIR_SENDRECV);
+        if (!ok)
+            continue;
+        slot_of[i] = slot;
+        used[slot] = 1;
+    }
+}
+
+static int prepare(int publisher, const char *offer_text, size_t len,
+                   const cc_sfu_params *p, uint32_t room_id,
+                   uint32_t member_id, const cc_sfu_track_map *map, int n_map,
+                   char **answer, cc_worker_msg_add **msg_out, char *err,
+                   size_t errcap)
+{
+    *answer = NULL;
+    *msg_out = NULL;
+    if (errcap)
+        err[0] = 0;
+    cc_sdp_offer *offer = calloc(1, sizeof *offer);
+    cc_sdp_answer_params *ap = calloc(1, sizeof *ap);
+    sfu_peer *pp = calloc(1, sizeof *pp);
+    cc_worker_msg_add *msg = cc_worker_msg_add_new();
+    cc_sdp_choice choices[CC_SDP_MAX_MEDIA];
+    int slot_of[CC_SDP_MAX_MEDIA];
+    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
+    int rc = CC_ENOMEM;
+    if (!offer || !ap || !pp || !msg) {
+        snprintf(err, errcap, "out of memory");
+        goto out;
+    }
+    if (!p || !p->fingerprint || !offer_text) {
+        rc = CC_EINVAL;
+        snprintf(err, errcap, "missing offer or server parameters");
+        goto out;
+    }
+    rc = cc_sdp_parse(offer_text, len, offer);
+    if (rc != 0) {
+        snprintf(err, errcap, "bad SDP offer: %s", offer->error);
+        goto out;
+    }
+    pp->publisher = publisher;
+    pp->room_id = room_id;
+    pp->member_id = member_id;
+    cc_ice_make_credentials(ufrag, pwd);
+    cc_rand_ice_string(pp->cname, 16);
+    snprintf(pp->ufrag, sizeof pp->ufrag, "%s", ufrag);
+    ap->ice_ufrag = ufrag;
+    ap->ice_pwd = pwd;
+    ap->fingerprint = p->fingerprint;
+    ap->cname = pp->cname;
+    ap->n_candidates = p->n_candidates;
+    memcpy(ap->candidates, p->candidates, sizeof ap->candidates);
+    /* Publishers: REMB (see SFU_REMB_BPS); no RTX: losses are repaired by
+     * NACK on the media SSRC. Subscribers: no RTX either (retransmissions
+     * reuse the subscriber's SSRC and seq). */
+    ap->enable_remb = publisher;
+    ap->want_rtx = 0;
+    ap->enable_twcc = 0;
+    map_slots(offer, publisher, map, n_map, slot_of);
+    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
+        ap->send[i] = !publisher && slot_of[i] >= 0;
+    rc = cc_sdp_choose(offer, ap, choices);
+    int n_ok = 0;
+    for (int i = 0; rc == 0 && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+        if (slot_of[i] < 0 || !choices[i].accepted) {
+            choices[i].accepted = 0;
+            slot_of[i] = -1;
+            continue;
+        }
+        n_ok++;
+        /* Forwarded packets carry no header extensions (ids are per
+         * transport and must not leak from the publisher's to a
+         * subscriber's), so do not promise abs-send-time/audio-level;
+         * mid stays (a publisher's unsignalled SSRCs bind by it). */
+        choices[i].ext_abs_send_time = 0;
+        choices[i].ext_twcc = 0;
+        if (!publisher) {
+            choices[i].ext_audio_level = 0;
+            /* RFC 3264 6.1: a sendrecv offer may be answered sendonly: a
+             * student's browser then sends nothing. */
+            choices[i].direction = CC_DIR_SENDONLY;
+        }
+    }
+    if (rc != 0 || n_ok == 0) {
+        rc = CC_EUNSUPPORTED;
+        snprintf(err, errcap,
+                 publisher ? "the offer has no sendable VP8 video or Opus audio "
+                             "m-line for the camera, screen or mic slot"
+                           : "the offer has no receivable VP8 video or Opus "
+                             "audio m-line for the camera, screen or mic slot");
+        goto out;
+    }
+    if (publisher)
+        pp->rtcp_ssrc = fresh_ssrc(pp, offer);
+    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+        int slot = slot_of[i];
+        if (slot < 0)
+            continue;
+        const cc_sdp_media *m = &offer->media[i];
+        int clock_rate = 0;
+        for (int c = 0; c < m->n_codecs; c++)
+            if (m->codecs[c].pt == choices[i].pt)
+                clock_rate = m->codecs[c].clock_rate;
+        if (choices[i].ext_mid)
+            pp->ext_mid = choices[i].ext_mid;
+        if (publisher) {
+            sfu_in *in = &pp->in[slot];
+            in->track = calloc(1, sizeof *in->track);
+            if (!in->track) {
+                rc = CC_ENOMEM;
+                snprintf(err, errcap, "out of memory");
+                goto out;
+            }
+            in->active = 1;
+            in->pt = choices[i].pt;
+            snprintf(in->mid, sizeof in->mid, "%s", m->mid);
+            cc_track_init(in->track, 0, slot, slot_is_video(slot), clock_rate);
+            in->track->ssrc = m->fid_primary ? m->fid_primary
+                                             : (m->n_ssrcs ? m->ssrcs[0] : 0);
+            in->track->nack_enabled = (choices[i].fb & CC_FB_NACK) != 0;
+            if (choices[i].fb & CC_FB_REMB)
+                pp->remb = 1;
+        } else {
+            sfu_out *o = &pp->out[slot];
+            cc_fwd_config fc = {
+                .ssrc = fresh_ssrc(pp, offer),
+                .pt = (uint8_t)choices[i].pt,
+                .video = slot_is_video(slot),
+                .clock_rate = clock_rate,
+                .initial_seq = (uint16_t)cc_rand_u32(),
+                .initial_ts = cc_rand_u32(),
+                .initial_picture_id = (uint16_t)(cc_rand_u32() & 0x7fff),
+                .initial_tl0 = (uint8_t)cc_rand_u32(),
+            };
+            cc_fwd_init(&o->fwd, &fc);
+            o->active = 1;
+            snprintf(o->mid, sizeof o->mid, "%s", m->mid);
+            /* RFC 8830: one MediaStream per lesson, so the browser
+             * synchronises the camera and the mic (one sync group). */
+            ap->streams[i].ssrc = fc.ssrc;
+            snprintf(ap->streams[i].stream_id, sizeof ap->streams[i].stream_id,
+                     "lesson-%u", room_id);
+            snprintf(ap->streams[i].track_id, sizeof ap->streams[i].track_id,
+                     "%s", slot_names[slot]);
+        }
+    }
+    rc = cc_sdp_write_answer(offer, ap, choices, answer);
+    if (rc != 0) {
+        snprintf(err, errcap, "could not write the SDP answer: %s", cc_strerror(rc));
+        goto out;
+    }
+    /* RFC 8843 section 7: the first bundled m-line's credentials carry the
+     * whole transport. */
+    const cc_sdp_media *tm = NULL;
+    for (int i = 0; i < offer->n_media && !tm; i++)
+        if (choices[i].accepted)
+            tm = &offer->media[i];
+    if (!tm || strcmp(tm->setup, "passive") == 0) {
+        rc = CC_EUNSUPPORTED;
+        snprintf(err, errcap, "offers with a=setup:passive are not supported");
+        goto out;
+    }
+    snprintf(msg->local_ufrag, sizeof msg->local_ufrag, "%s", ufrag);
+    snprintf(msg->local_pwd, sizeof msg->local_pwd, "%s", pwd);
+    snprintf(msg->remote_ufrag, sizeof msg->remote_ufrag, "%s", tm->ice_ufrag);
+    snprintf(msg->remote_pwd, sizeof msg->remote_pwd, "%s", tm->ice_pwd);
+    snprintf(msg->fp_alg, sizeof msg->fp_alg, "%s", tm->fp_alg);
+    snprintf(msg->fp, sizeof msg->fp, "%s", tm->fp);
+    msg->dtls_client = 0; /* RFC 5763 5: we answer a=setup:passive */
+    msg->app = &cc_sfu_app;
+    msg->app_state = pp;
+    msg->free_app_state = peer_state_free;
+    pp = NULL;
+    *msg_out = msg;
+    msg = NULL;
+    rc = 0;
+out:
+    if (rc != 0) {
+        free(*answer);
+        *answer = NULL;
+    }
+    free(offer);
+    free(ap);
+    peer_state_free(pp);
+    if (msg)
+        cc_msg_free(&msg->hdr);
+    return rc;
+}
+
+int cc_sfu_prepare_publisher(const char *offer, size_t len,
+                             const cc_sfu_params *p, uint32_t room_id,
+                             uint32_t member_id, const cc_sfu_track_map *map,
+                             int n_map, char **answer, cc_worker_msg_add **msg,
+                             char *err, size_t errcap)
+{
+    return prepare(1, offer, len, p, room_id, member_id, map, n_map, answer,
+                   msg, err, errcap);
+}
+
+int cc_sfu_prepare_subscriber(const char *offer, size_t len,
+                              const cc_sfu_params *p, uint32_t room_id,
+                              uint32_t member_id, const cc_sfu_track_map *map,
+                              int n_map, char **answer,
+                              cc_worker_msg_add **msg, char *err, size_t errcap)
+{
+    return prepare(0, offer, len, p, room_id, member_id, map, n_map, answer,
+                   msg, err, errcap);
+}

@@ -1,0 +1,152 @@
+/* classcast: a publisher's stream as the SFU sees it. See track.h. */
+#include "classcast/track.h"
+
+#include <string.h>
+
+#include "classcast/err.h"
+#include "classcast/rtp.h"
+
+/* Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
+#define NTP_UNIX_OFFSET 2208988800ull
+
+void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
+                   int clock_rate)
+{
+    memset(t, 0, sizeof *t);
+    t->id = id;
+    t->slot = slot;
+    t->video = video;
+    t->clock_rate = clock_rate > 0 ? clock_rate : (video ? 90000 : 48000);
+    t->last_pli = -CC_USEC_PER_SEC * 3600;
+    cc_nack_init(&t->nack, NULL);
+}
+
+void cc_track_clear(cc_track *t)
+{
+    for (int i = 0; i < CC_TRACK_CACHE; i++) {
+        cc_pkt_unref(t->cache[i]);
+        t->cache[i] = NULL;
+    }
+}
+
+void cc_track_cache_put(cc_track *t, uint16_t seq, cc_pkt *p)
+{
+    cc_pkt **slot = &t->cache[seq & (CC_TRACK_CACHE - 1)];
+    cc_pkt_unref(*slot);
+    *slot = p;
+}
+
+cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq)
+{
+    cc_pkt *p = t->cache[seq & (CC_TRACK_CACHE - 1)];
+    if (!p || p->len < CC_RTP_HEADER_MIN)
+        return NULL;
+    uint16_t s = (uint16_t)(p->data[2] << 8 | p->data[3]);
+    return s == seq ? p : NULL;
+}
+
+void cc_track_on_rtp(cc_track *t, uint16_t seq, uint32_t rtp_ts, size_t bytes,
+                     cc_time_us now)
+{
+    cc_track_rx *r = &t->rx;
+    t->last_rx = now;
+    r->bytes += bytes;
+    if (!r->started) {
+        /* RFC 3550 A.1 init_seq (without the probation: the SRTP context
+         * already vouches for the source). */
+        r->started = 1;
+        r->base_seq = seq;
+        r->max_seq = seq;
+        r->cycles = 0;
+        r->received = 1;
+        r->expected_prior = 0;
+        r->received_prior = 0;
+    } else {
+        uint16_t udelta = (uint16_t)(seq - r->max_seq);
+        if (udelta != 0 && udelta < 0x8000) {
+            if (seq < r->max_seq)
+                r->cycles += 1u << 16; /* wrapped */
+            r->max_seq = seq;
+        }
+        r->received++;
+        if (udelta == 0 || udelta >= 0x8000)
+            return; /* duplicate or late: no jitter sample (A.8 uses order) */
+    }
+    /* RFC 3550 A.8: transit = arrival - timestamp in RTP units;
+     * J += (|D| - J) / 16, kept scaled by 16. */
+    int64_t arrival = now * (int64_t)t->clock_rate / CC_USEC_PER_SEC;
+    int64_t transit = arrival - (int64_t)rtp_ts;
+    if (r->have_transit) {
+        int64_t d = transit - r->last_transit;
+        /* rtp_ts is 32-bit: fold the difference back into range. */
+        d = (int32_t)(uint32_t)d;
+        if (d < 0)
+            d = -d;
+        int64_t j = (int64_t)r->jitter_q4 + d - (((int64_t)r->jitter_q4 + 8) >> 4);
+        r->jitter_q4 = j < 0 ? 0 : (uint32_t)(j > UINT32_MAX ? UINT32_MAX : j);
+    }
+    r->last_transit = transit;
+    r->have_transit = 1;
+}
+
+cc_time_us cc_track_ntp_to_unix_us(uint64_t ntp)
+{
+    uint64_t sec = ntp >> 32;
+    uint64_t frac = ntp & 0xffffffffu;
+    int64_t us = ((int64_t)sec - (int64_t)NTP_UNIX_OFFSET) * CC_USEC_PER_SEC;
+    return us + (int64_t)((frac * 1000000u) >> 32);
+}
+
+void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now)
+{
+    t->have_sr = 1;
+    /* RFC 3550 6.4.1: LSR is the middle 32 bits of the NTP timestamp. */
+    t->sr_lsr = (uint32_t)(ntp >> 16);
+    t->sr_at = now;
+    t->sr_unix_us = cc_track_ntp_to_unix_us(ntp);
+    t->sr_rtp = rtp_ts;
+}
+
+int cc_track_report(cc_track *t, cc_time_us now, cc_rtcp_report_block *out)
+{
+    cc_track_rx *r = &t->rx;
+    if (!r->started)
+        return CC_EAGAIN;
+    memset(out, 0, sizeof *out);
+    out->ssrc = t->ssrc;
+    /* RFC 3550 A.3. */
+    uint32_t ext_max = r->cycles + r->max_seq;
+    uint32_t expected = ext_max - r->base_seq + 1;
+    int64_t lost = (int64_t)expected - (int64_t)r->received;
+    /* 24-bit signed field: clamp (6.4.1). */
+    if (lost > 0x7fffff)
+        lost = 0x7fffff;
+    if (lost < -0x800000)
+        lost = -0x800000;
+    uint32_t expected_interval = expected - r->expected_prior;
+    r->expected_prior = expected;
+    uint64_t received_interval = r->received - r->received_prior;
+    r->received_prior = r->received;
+    int64_t lost_interval = (int64_t)expected_interval - (int64_t)received_interval;
+    if (expected_interval == 0 || lost_interval <= 0)
+        out->fraction_lost = 0;
+    else
+        out->fraction_lost = (uint8_t)((lost_interval << 8) / expected_interval);
+    out->cumulative_lost = (int32_t)lost;
+    out->ext_highest_seq = ext_max;
+    out->jitter = r->jitter_q4 >> 4;
+    if (t->have_sr) {
+        out->lsr = t->sr_lsr;
+        /* DLSR in units of 1/65536 s (6.4.1). */
+        out->dlsr = (uint32_t)((now - t->sr_at) * 65536 / CC_USEC_PER_SEC);
+    }
+    return 0;
+}
+
+int cc_track_pli_allowed(cc_track *t, cc_time_us now, cc_time_us min_gap)
+{
+    if (now - t->last_pli < min_gap)
+        return 0;
+    t->last_pli = now;
+    return 1;
+}

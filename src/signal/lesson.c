@@ -1,0 +1,570 @@
+/* Lesson registry: see include/classcast/lesson.h and docs/protocol.md
+ * ("Lesson states", "Roles"). Sizes are classroom-scale (hundreds of
+ * lessons), so lookups are linear scans over an array of pointers. */
+#include "classcast/lesson.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classcast/err.h"
+#include "classcast/rand.h"
+
+struct cc_lessons {
+    cc_lessons_config cfg;
+    cc_lesson **lessons;
+    int n, cap;
+    uint32_t next_member_id;
+    uint32_t next_room_id;
+};
+
+void cc_lessons_config_default(cc_lessons_config *cfg)
+{
+    cfg->max_lessons = 1000;
+    cfg->max_students = 200;
+    cfg->max_teachers = 8;
+    cfg->waiting_grace = 60 * CC_USEC_PER_SEC;
+    cfg->live_grace = 30 * 60 * CC_USEC_PER_SEC;
+    cfg->ended_keep = 10 * 60 * CC_USEC_PER_SEC;
+}
+
+cc_lessons *cc_lessons_new(const cc_lessons_config *cfg)
+{
+    cc_lessons *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (cfg)
+        r->cfg = *cfg;
+    else
+        cc_lessons_config_default(&r->cfg);
+    r->next_member_id = 1;
+    r->next_room_id = 1;
+    return r;
+}
+
+static void lesson_free(cc_lesson *l)
+{
+    for (int i = 0; i < l->n_members; i++)
+        free(l->members[i]);
+    free(l->members);
+    free(l);
+}
+
+void cc_lessons_free(cc_lessons *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n; i++)
+        lesson_free(r->lessons[i]);
+    free(r->lessons);
+    free(r);
+}
+
+int cc_lessons_count(const cc_lessons *r) { return r->n; }
+
+cc_lesson *cc_lessons_at(cc_lessons *r, int i)
+{
+    return i >= 0 && i < r->n ? r->lessons[i] : NULL;
+}
+
+cc_lesson *cc_lessons_find(cc_lessons *r, const char *code)
+{
+    if (!code)
+        return NULL;
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->lessons[i]->code, code) == 0)
+            return r->lessons[i];
+    return NULL;
+}
+
+cc_lesson *cc_lessons_find_room(cc_lessons *r, uint32_t room_id)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->lessons[i]->room_id == room_id)
+            return r->lessons[i];
+    return NULL;
+}
+
+int cc_lessons_find_session(cc_lessons *r, uint64_t session,
+                            cc_lesson **out_lesson, cc_member **out_member)
+{
+    for (int i = 0; i < r->n; i++) {
+        cc_lesson *l = r->lessons[i];
+        for (int j = 0; j < l->n_members; j++)
+            if (l->members[j]->session == session) {
+                if (out_lesson)
+                    *out_lesson = l;
+                if (out_member)
+                    *out_member = l->members[j];
+                return 0;
+            }
+    }
+    return CC_ENOTFOUND;
+}
+
+/* ---- creation --------------------------------------------------------- */
+
+/* 32 random bytes, unpadded base64url (RFC 4648 section 5): 43 chars. */
+static int make_token(char out[CC_LESSON_TOKEN_LEN + 1])
+{
+    static const char b64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char b[33] = {0};
+    if (cc_rand_bytes(b, 32) != 0)
+        return CC_ECRYPTO;
+    int o = 0;
+    for (int i = 0; i < 33; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+        for (int k = 0; k < 4 && o < CC_LESSON_TOKEN_LEN; k++)
+            out[o++] = b64url[(v >> (18 - 6 * k)) & 63];
+    }
+    out[o] = 0;
+    OPENSSL_cleanse(b, sizeof b);
+    return 0;
+}
+
+/* 6 random digits, uniform (rejection sampling avoids the modulo bias),
+ * not the code of any existing lesson (ended ones included). */
+static int make_code(cc_lessons *r, char out[CC_PROTO_CODE_CAP])
+{
+    const uint32_t limit = UINT32_MAX - UINT32_MAX % 1000000u;
+    for (int tries = 0; tries < 10000; tries++) {
+        uint32_t v;
+        if (cc_rand_bytes(&v, sizeof v) != 0)
+            return CC_ECRYPTO;
+        if (v >= limit)
+            continue;
+        snprintf(out, CC_PROTO_CODE_CAP, "%06u", (unsigned)(v % 1000000u));
+        if (!cc_lessons_find(r, out))
+            return 0;
+    }
+    return CC_ENOSPC;
+}
+
+static uint32_t make_room_id(cc_lessons *r)
+{
+    for (;;) {
+        uint32_t id = r->next_room_id++;
+        if (id != 0 && !cc_lessons_find_room(r, id))
+            return id;
+    }
+}
+
+static int valid_code(const char *code)
+{
+    size_t n = code ? strlen(code) : 0;
+    if (n == 0 || n >= CC_PROTO_CODE_CAP)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = code[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+              (c >= 'a' && c <= 'z')))
+            return 0;
+    }
+    return 1;
+}
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        return CC_EINVAL;
+    memcpy(dst, src ? src : "", n + 1);
+    return 0;
+}
+
+static int new_lesson(cc_lessons *r, const char *code, const char *teacher_name,
+                      const char *title, cc_time_us now, cc_lesson **out)
+{
+    if (r->n >= r->cfg.max_lessons)
+        return CC_ENOSPC;
+    if (r->n == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 16;
+        cc_lesson **a = realloc(r->lessons, (size_t)cap * sizeof *a);
+        if (!a)
+            return CC_ENOMEM;
+        r->lessons = a;
+        r->cap = cap;
+    }
+    cc_lesson *l = calloc(1, sizeof *l);
+    if (!l)
+        return CC_ENOMEM;
+    int rc;
+    if ((rc = copy_str(l->teacher_name, sizeof l->teacher_name, teacher_name)) ||
+        (rc = copy_str(l->title, sizeof l->title, title)))
+        goto fail;
+    if (code)
+        rc = copy_str(l->code, sizeof l->code, code);
+    else
+        rc = make_code(r, l->code);
+    if (rc || (rc = make_token(l->teacher_token)) ||
+        (rc = make_token(l->viewer_token)))
+        goto fail;
+    l->state = CC_LESSON_WAITING;
+    l->room_id = make_room_id(r);
+    l->created_at = now;
+    /* No teacher yet: the creator is added by the caller right away, and a
+     * fixed lesson is pinned, so this start of the clock never fires. */
+    l->teacher_gone_at = now;
+    l->ended_at = CC_TIME_NEVER;
+    r->lessons[r->n++] = l;
+    *out = l;
+    return 0;
+fail:
+    free(l);
+    return rc;
+}
+
+static void remove_lesson(cc_lessons *r, cc_lesson *l)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->lessons[i] == l) {
+            r->lessons[i] = r->lessons[--r->n];
+            return;
+        }
+}
+
+static int add_member(cc_lessons *r, cc_lesson *l, cc_role role,
+                      const char *name, uint64_t session, cc_member **out)
+{
+    if (role == CC_ROLE_TEACHER ? l->n_teachers >= r->cfg.max_teachers
+                                : l->n_students >= r->cfg.max_students)
+        return CC_ENOSPC;
+    if (l->n_members == l->cap_members) {
+        int cap = l->cap_members ? l->cap_members * 2 : 8;
+        cc_member **a = realloc(l->members, (size_t)cap * sizeof *a);
+        if (!a)
+            return CC_ENOMEM;
+        l->members = a;
+        l->cap_members = cap;
+    }
+    cc_member *m = calloc(1, sizeof *m);
+    if (!m)
+        return CC_ENOMEM;
+    if (copy_str(m->name, sizeof m->name, name) != 0) {
+        free(m);
+        return CC_EINVAL;
+    }
+    m->id = r->next_member_id++;
+    if (m->id == 0) /* wrapped after 4 billion members */
+        m->id = r->next_member_id++;
+    snprintf(m->id_str, sizeof m->id_str, "m%u", (unsigned)m->id);
+    m->role = role;
+    m->session = session;
+    l->members[l->n_members++] = m;
+    if (role == CC_ROLE_TEACHER) {
+        l->n_teachers++;
+        l->teacher_gone_at = CC_TIME_NEVER;
+    } else {
+        l->n_students++;
+    }
+    *out = m;
+    return 0;
+}
+
+int cc_lessons_create(cc_lessons *r, const char *teacher_name,
+                      const char *title, uint64_t session, cc_time_us now,
+                      cc_lesson **out_lesson, cc_member **out_member)
+{
+    cc_lesson *l;
+    cc_member *m;
+    if (!teacher_name || !teacher_name[0])
+        return CC_EINVAL;
+    int rc = new_lesson(r, NULL, teacher_name, title, now, &l);
+    if (rc)
+        return rc;
+    rc = add_member(r, l, CC_ROLE_TEACHER, teacher_name, session, &m);
+    if (rc) {
+        remove_lesson(r, l);
+        lesson_free(l);
+        return rc;
+    }
+    if (out_lesson)
+        *out_lesson = l;
+    if (out_member)
+        *out_member = m;
+    return 0;
+}
+
+int cc_lessons_create_fixed(cc_lessons *r, const char *code,
+                            const char *teacher_name, const char *title,
+                            cc_time_us now, cc_lesson **out_lesson)
+{
+    cc_lesson *l;
+    if (!valid_code(code) || cc_lessons_find(r, code))
+        return CC_EINVAL;
+    int rc = new_lesson(r, code, teacher_name, title, now, &l);
+    if (rc)
+        return rc;
+    l->pinned = 1;
+    if (out_lesson)
+        *out_lesson = l;
+    return 0;
+}
+
+/* ---- tokens ----------------------------------------------------------- */
+
+/* The length of our tokens is public (always 43); only their content is
+ * secret, so a length mismatch may return early. */
+static int token_eq(const char *want, const char *given)
+{
+    if (!given || strlen(given) != CC_LESSON_TOKEN_LEN)
+        return 0;
+    return CRYPTO_memcmp(want, given, CC_LESSON_TOKEN_LEN) == 0;
+}
+
+int cc_lesson_check_teacher(const cc_lesson *l, const char *token)
+{
+    return token_eq(l->teacher_token, token);
+}
+
+int cc_lesson_check_viewer(const cc_lesson *l, const char *token)
+{
+    return token_eq(l->viewer_token, token);
+}
+
+/* ---- members ---------------------------------------------------------- */
+
+int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
+                      uint64_t session, cc_time_us now,
+                      cc_lesson **out_lesson, cc_member **out_member)
+{
+    (void)now;
+    cc_lesson *l = cc_lessons_find(r, code);
+    cc_member *m;
+    if (!l)
+        return CC_ENOTFOUND;
+    if (!cc_lesson_check_teacher(l, token))
+        return CC_EAUTH;
+    if (l->state == CC_LESSON_ENDED)
+        return CC_ECLOSED;
+    int rc = add_member(r, l, CC_ROLE_TEACHER, l->teacher_name, session, &m);
+    if (rc)
+        return rc;
+    if (out_lesson)
+        *out_lesson = l;
+    if (out_member)
+        *out_member = m;
+    return 0;
+}
+
+int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
+                    uint64_t session, cc_time_us now,
+                    cc_lesson **out_lesson, cc_member **out_member)
+{
+    (void)now;
+    cc_lesson *l = cc_lessons_find(r, code);
+    cc_member *m;
+    if (!l)
+        return CC_ENOTFOUND;
+    if (l->state == CC_LESSON_ENDED)
+        return CC_ECLOSED;
+    if (!name || !name[0])
+        return CC_EINVAL;
+    int rc = add_member(r, l, CC_ROLE_STUDENT, name, session, &m);
+    if (rc)
+        return rc;
+    if (out_lesson)
+        *out_lesson = l;
+    if (out_member)
+        *out_member = m;
+    return 0;
+}
+
+void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now)
+{
+    for (int i = 0; i < l->n_members; i++) {
+        if (l->members[i] != m)
+            continue;
+        /* keep join order for the member list */
+        memmove(&l->members[i], &l->members[i + 1],
+                (size_t)(l->n_members - i - 1) * sizeof *l->members);
+        l->n_members--;
+        if (m->role == CC_ROLE_TEACHER) {
+            if (--l->n_teachers == 0)
+                l->teacher_gone_at = now;
+        } else {
+            l->n_students--;
+        }
+        free(m);
+        return;
+    }
+}
+
+cc_member *cc_lesson_member(cc_lesson *l, uint32_t member_id)
+{
+    for (int i = 0; i < l->n_members; i++)
+        if (l->members[i]->id == member_id)
+            return l->members[i];
+    return NULL;
+}
+
+int cc_lesson_set_flags(cc_lesson *l, cc_member *m, unsigned flags)
+{
+    (void)l;
+    if (m->flags == flags)
+        return 0;
+    m->flags = flags;
+    return 1;
+}
+
+int cc_lesson_set_media(cc_lesson *l, unsigned media)
+{
+    media &= (1u << CC_SLOT_COUNT) - 1;
+    if (l->media == media)
+        return 0;
+    l->media = media;
+    return 1;
+}
+
+/* ---- states ----------------------------------------------------------- */
+
+int cc_lesson_start(cc_lesson *l, cc_time_us now)
+{
+    (void)now;
+    if (l->state == CC_LESSON_ENDED)
+        return CC_ECLOSED;
+    if (l->state == CC_LESSON_LIVE)
+        return 0;
+    l->state = CC_LESSON_LIVE;
+    return 1;
+}
+
+int cc_lesson_end(cc_lesson *l, cc_time_us now)
+{
+    if (l->state == CC_LESSON_ENDED)
+        return 0;
+    l->state = CC_LESSON_ENDED;
+    l->ended_at = now;
+    return 1;
+}
+
+/* When lesson l next changes by itself (end or forget). */
+static cc_time_us lesson_deadline(const cc_lessons_config *cfg,
+                                  const cc_lesson *l)
+{
+    if (l->state == CC_LESSON_ENDED)
+        return l->ended_at + cfg->ended_keep;
+    if (l->pinned || l->n_teachers > 0 || l->teacher_gone_at == CC_TIME_NEVER)
+        return CC_TIME_NEVER;
+    return l->teacher_gone_at + (l->state == CC_LESSON_WAITING
+                                     ? cfg->waiting_grace
+                                     : cfg->live_grace);
+}
+
+cc_time_us cc_lessons_deadline(const cc_lessons *r)
+{
+    cc_time_us d = CC_TIME_NEVER;
+    for (int i = 0; i < r->n; i++) {
+        cc_time_us t = lesson_deadline(&r->cfg, r->lessons[i]);
+        if (t < d)
+            d = t;
+    }
+    return d;
+}
+
+int cc_lessons_tick(cc_lessons *r, cc_time_us now, cc_lesson_event_fn fn,
+                    void *ud)
+{
+    int events = 0;
+    for (int i = 0; i < r->n;) {
+        cc_lesson *l = r->lessons[i];
+        if (lesson_deadline(&r->cfg, l) > now) {
+            i++;
+            continue;
+        }
+        if (l->state != CC_LESSON_ENDED) {
+            /* The teacher stayed away too long: ended as of the deadline, so
+             * a late tick does not stretch the 10 minutes. */
+            cc_time_us at = lesson_deadline(&r->cfg, l);
+            l->state = CC_LESSON_ENDED;
+            l->ended_at = at;
+            events++;
+            if (fn)
+                fn(ud, l, CC_LESSON_EV_ENDED);
+            continue; /* look at it again: it may be due for forgetting */
+        }
+        r->lessons[i] = r->lessons[--r->n]; /* i now holds an unseen one */
+        events++;
+        if (fn)
+            fn(ud, l, CC_LESSON_EV_FORGET);
+        lesson_free(l);
+    }
+    return events;
+}
+
+/* ---- rules ------------------------------------------------------------ */
+
+int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
+                  int for_publish, const char **err_code)
+{
+    const char *code = NULL;
+    switch (action) {
+    case CC_PROTO_PING:
+        break;
+    case CC_PROTO_CREATE:
+    case CC_PROTO_JOIN:
+    case CC_PROTO_RESUME:
+        if (m)
+            code = "already_joined";
+        break;
+    case CC_PROTO_LEAVE:
+        if (!m)
+            code = "not_joined";
+        break;
+    case CC_PROTO_START:
+    case CC_PROTO_END:
+    case CC_PROTO_PUBLISH:
+    case CC_PROTO_UNPUBLISH:
+    case CC_PROTO_SUBSCRIBE:
+    case CC_PROTO_RENEGOTIATE: {
+        int teacher_only = action != CC_PROTO_SUBSCRIBE &&
+                           !(action == CC_PROTO_RENEGOTIATE && !for_publish);
+        /* After the end, nothing new may start; ending again and
+         * unpublishing are harmless. */
+        int refused_when_ended = action != CC_PROTO_END &&
+                                 action != CC_PROTO_UNPUBLISH;
+        if (!m || !l)
+            code = "not_joined";
+        else if (teacher_only && m->role != CC_ROLE_TEACHER)
+            code = "forbidden";
+        else if (refused_when_ended && l->state == CC_LESSON_ENDED)
+            code = "lesson_ended";
+        break;
+    }
+    default:
+        code = "unknown_type";
+        break;
+    }
+    if (err_code)
+        *err_code = code;
+    return code == NULL;
+}
+
+const char *cc_lesson_err_code(int err)
+{
+    switch (err) {
+    case CC_ENOTFOUND: return "no_such_lesson";
+    case CC_EAUTH: return "bad_token";
+    case CC_ECLOSED: return "lesson_ended";
+    case CC_ENOSPC: return "server_busy";
+    case CC_EINVAL: return "bad_request";
+    default: return "server_error";
+    }
+}
+
+const char *cc_lesson_state_name(cc_lesson_state s)
+{
+    switch (s) {
+    case CC_LESSON_WAITING: return "waiting";
+    case CC_LESSON_LIVE: return "live";
+    case CC_LESSON_ENDED: return "ended";
+    }
+    return "unknown";
+}
+
+const char *cc_role_name(cc_role r)
+{
+    return r == CC_ROLE_TEACHER ? "teacher" : "student";
+}

@@ -1,0 +1,73 @@
+// Helpers for the lesson pages (web/teacher.html, web/student.html).
+import { launch } from './chromium.mjs';
+
+export { launch };
+
+// A new browser context (its own storage, like another tablet) and page.
+export async function newPage(browser, url, { log = [], locale = 'en-US', viewport = { width: 1024, height: 768 }, tag = '' } = {}) {
+  const context = await browser.newContext({ viewport, locale, hasTouch: viewport.width < 1100 });
+  const page = await context.newPage();
+  const p = tag ? `${tag} ` : '';
+  page.on('console', (m) => log.push(`${p}[console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`${p}[pageerror] ${e.message}`));
+  page.on('requestfailed', (r) => log.push(`${p}[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
+  if (url) await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  return { context, page, log };
+}
+
+// Per-slot receive stats of a student page: {camera, screen, mic, state,
+// lessonState, connectionState, timing}. Slots map by mid / track id that
+// the page records in ccStudent.slots.
+export function studentStats(page) {
+  return page.evaluate(async () => {
+    const cc = window.ccStudent;
+    const out = {
+      state: cc?.state, lessonState: cc?.lessonState, error: cc?.error, media: cc?.media,
+      connectionState: cc?.pc?.connectionState || null, timing: cc?.timing,
+      camera: null, screen: null, mic: null,
+    };
+    if (!cc || !cc.pc) return out;
+    const report = await cc.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      for (const slot of ['camera', 'screen', 'mic']) {
+        const m = cc.slots[slot];
+        if (!m) continue;
+        if ((s.mid !== undefined && s.mid === m.mid) || (s.trackIdentifier && s.trackIdentifier === m.trackId)) {
+          out[slot] = {
+            packetsReceived: s.packetsReceived || 0,
+            framesDecoded: s.framesDecoded || 0,
+            frameWidth: s.frameWidth || 0,
+            frameHeight: s.frameHeight || 0,
+            packetsLost: s.packetsLost || 0,
+            ssrc: s.ssrc,
+          };
+        }
+      }
+    });
+    return out;
+  });
+}
+
+// Send-side stats of the teacher page per slot (outbound-rtp by mid).
+export function teacherStats(page) {
+  return page.evaluate(async () => {
+    const cc = window.ccTeacher;
+    const out = { state: cc?.state, lessonState: cc?.lessonState, sendState: cc?.sendState, error: cc?.error,
+      connectionState: cc?.pc?.connectionState || null, out: {} };
+    if (!cc || !cc.pc) return out;
+    const mids = {};
+    for (const tx of cc.pc.getTransceivers()) {
+      const tr = tx.sender.track;
+      if (!tr || tx.mid === null) continue;
+      mids[tx.mid] = tr === cc.tracks.camera ? 'camera' : tr === cc.tracks.screen ? 'screen' : tr === cc.tracks.mic ? 'mic' : '?';
+    }
+    const report = await cc.pc.getStats();
+    report.forEach((s) => {
+      if (s.type === 'outbound-rtp' && mids[s.mid]) {
+        out.out[mids[s.mid]] = { packetsSent: s.packetsSent || 0, framesEncoded: s.framesEncoded || 0, keyFramesEncoded: s.keyFramesEncoded || 0 };
+      }
+    });
+    return out;
+  });
+}

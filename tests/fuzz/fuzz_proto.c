@@ -1,0 +1,110 @@
+/* libFuzzer target for src/signal/proto.c: any bytes go through
+ * cc_proto_parse. Invariants: a failure names a protocol error code and
+ * a sentence; a success has a known type and bounded, NUL-terminated fields;
+ * either way the reply a server would send (error, ok/pong/answer/created/
+ * joined) builds, and re-parses as a JSON object that echoes the id. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classcast/proto.h"
+
+#define INVARIANT(c)                                                           \
+    do {                                                                       \
+        if (!(c))                                                              \
+            __builtin_trap();                                                  \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_reply(char *text, const cc_proto_req *req)
+{
+    INVARIANT(text != NULL);
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    INVARIANT(json_is_object(o));
+    json_t *id = json_object_get(o, "id");
+    if (req->id[0]) {
+        INVARIANT(id != NULL);
+        char *back = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+        INVARIANT(back && strcmp(back, req->id) == 0);
+        free(back);
+    } else {
+        INVARIANT(id == NULL);
+    }
+    json_decref(o);
+    free(text);
+}
+
+static int known_code(const char *c)
+{
+    static const char *const codes[] = {"bad_json", "too_big", "unknown_type",
+                                        "bad_request", "server_error"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (c && strcmp(c, codes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static cc_proto_req req;
+    const char *code = NULL;
+    char msg[200];
+    int rc = cc_proto_parse((const char *)data, size, &req, &code, msg,
+                            sizeof msg);
+    INVARIANT(memchr(req.id, 0, sizeof req.id) != NULL);
+    if (rc != 0) {
+        INVARIANT(rc < 0 && known_code(code) && msg[0]);
+        INVARIANT(req.sdp == NULL);
+        check_reply(cc_proto_build_error(code, msg, cc_proto_type_name(req.type),
+                                         req.id), &req);
+        cc_proto_req_free(&req);
+        return 0;
+    }
+    const char *ref = cc_proto_type_name(req.type);
+    INVARIANT(ref != NULL);
+    INVARIANT(memchr(req.name, 0, sizeof req.name) != NULL);
+    INVARIANT(memchr(req.title, 0, sizeof req.title) != NULL);
+    INVARIANT(memchr(req.code, 0, sizeof req.code) != NULL);
+    INVARIANT(memchr(req.token, 0, sizeof req.token) != NULL);
+    INVARIANT(req.n_tracks >= 0 && req.n_tracks <= CC_PROTO_MAX_TRACKS);
+    unsigned slots = 0;
+    for (int i = 0; i < req.n_tracks; i++) {
+        const cc_proto_track *t = &req.tracks[i];
+        INVARIANT(t->slot >= 0 && t->slot < CC_SLOT_COUNT);
+        INVARIANT(!(slots & (1u << t->slot)));
+        slots |= 1u << t->slot;
+        INVARIANT(t->mid[0] && memchr(t->mid, 0, sizeof t->mid) != NULL);
+    }
+    switch (req.type) {
+    case CC_PROTO_CREATE:
+        INVARIANT(req.name[0]);
+        check_reply(cc_proto_build_created("123456", req.title, "tok", "view",
+                                           "m1", req.id), &req);
+        break;
+    case CC_PROTO_JOIN:
+    case CC_PROTO_RESUME:
+        INVARIANT(req.code[0]);
+        check_reply(cc_proto_build_joined(req.code, "t", req.name[0] ? req.name
+                                                                    : "x",
+                                          "live", "m2", "student", req.id),
+                    &req);
+        break;
+    case CC_PROTO_PUBLISH:
+    case CC_PROTO_SUBSCRIBE:
+    case CC_PROTO_RENEGOTIATE:
+        INVARIANT(req.sdp != NULL && req.sdp[0]);
+        check_reply(cc_proto_build_answer(req.for_publish, req.sdp, req.id),
+                    &req);
+        break;
+    case CC_PROTO_PING:
+        check_reply(cc_proto_build_pong(req.id), &req);
+        break;
+    default:
+        check_reply(cc_proto_build_ok(ref, req.id), &req);
+        break;
+    }
+    cc_proto_req_free(&req);
+    return 0;
+}

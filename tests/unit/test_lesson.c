@@ -1,0 +1,502 @@
+/* docs/protocol.md "Roles" and "Lesson states": codes, tokens, joins,
+ * role rules, timeouts with a manual clock, limits. */
+#include "cc_test.h"
+#include "classcast/clock.h"
+#include "classcast/err.h"
+#include "classcast/lesson.h"
+
+#define SEC CC_USEC_PER_SEC
+#define T0 ((cc_time_us)1000 * SEC)
+
+static int is_digits6(const char *s)
+{
+    if (strlen(s) != 6)
+        return 0;
+    for (int i = 0; i < 6; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int is_b64url(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+              (c >= 'a' && c <= 'z') || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static void test_create_codes_tokens(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    enum { N = 500 };
+    static cc_lesson *ls[N];
+    int digit_seen[6][10] = {{0}};
+    for (int i = 0; i < N; i++) {
+        cc_member *m;
+        CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", (uint64_t)i + 1, T0,
+                                      &ls[i], &m), 0);
+        CC_CHECK(is_digits6(ls[i]->code));
+        for (int k = 0; k < 6; k++)
+            digit_seen[k][ls[i]->code[k] - '0']++;
+        CC_CHECK(is_b64url(ls[i]->teacher_token, CC_LESSON_TOKEN_LEN));
+        CC_CHECK(is_b64url(ls[i]->viewer_token, CC_LESSON_TOKEN_LEN));
+        CC_CHECK(strcmp(ls[i]->teacher_token, ls[i]->viewer_token) != 0);
+        CC_CHECK(ls[i]->room_id != 0);
+        CC_CHECK_EQ(ls[i]->state, CC_LESSON_WAITING);
+        CC_CHECK(strcmp(ls[i]->title, "Toán") == 0);
+        CC_CHECK(strcmp(ls[i]->teacher_name, "Cô Hạnh") == 0);
+        CC_CHECK_EQ(ls[i]->n_members, 1);
+        CC_CHECK_EQ(ls[i]->n_teachers, 1);
+        CC_CHECK_EQ(m->role, CC_ROLE_TEACHER);
+        CC_CHECK_EQ(m->session, (uint64_t)i + 1);
+        CC_CHECK(m->id_str[0] == 'm' && (uint32_t)atol(m->id_str + 1) == m->id);
+        CC_CHECK(cc_lessons_find(r, ls[i]->code) == ls[i]);
+        CC_CHECK(cc_lessons_find_room(r, ls[i]->room_id) == ls[i]);
+    }
+    CC_CHECK_EQ(cc_lessons_count(r), N);
+    /* unique codes, tokens, room ids */
+    int dup_code = 0, dup_tok = 0, dup_room = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++) {
+            dup_code += strcmp(ls[i]->code, ls[j]->code) == 0;
+            dup_tok += strcmp(ls[i]->teacher_token, ls[j]->teacher_token) == 0;
+            dup_tok += strcmp(ls[i]->viewer_token, ls[j]->viewer_token) == 0;
+            dup_room += ls[i]->room_id == ls[j]->room_id;
+        }
+    CC_CHECK_EQ(dup_code, 0);
+    CC_CHECK_EQ(dup_tok, 0);
+    CC_CHECK_EQ(dup_room, 0);
+    /* random, not a counter: every digit value shows up in every position
+     * (500 draws; the chance that one of 60 cells stays empty is ~1e-21) */
+    int empty = 0;
+    for (int k = 0; k < 6; k++)
+        for (int d = 0; d < 10; d++)
+            empty += digit_seen[k][d] == 0;
+    CC_CHECK_EQ(empty, 0);
+
+    cc_lesson *l;
+    cc_member *m;
+    CC_CHECK(cc_lessons_find(r, "nope") == NULL);
+    CC_CHECK(cc_lessons_find(r, NULL) == NULL);
+    CC_CHECK_EQ(cc_lessons_find_session(r, 17, &l, &m), 0);
+    CC_CHECK(l == ls[16] && m->session == 17);
+    CC_CHECK_EQ(cc_lessons_find_session(r, 99999, &l, &m), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_lessons_create(r, "", "x", 1, T0, &l, &m), CC_EINVAL);
+    cc_lessons_free(r);
+}
+
+static void test_fixed(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l, *l2;
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "demo", "classcast", "Demo", T0, &l), 0);
+    CC_CHECK(strcmp(l->code, "demo") == 0);
+    CC_CHECK(l->pinned);
+    CC_CHECK_EQ(l->n_members, 0);
+    CC_CHECK(cc_lessons_find(r, "demo") == l);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "demo", "x", "y", T0, &l2), CC_EINVAL);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "de mo", "x", "y", T0, &l2), CC_EINVAL);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "", "x", "y", T0, &l2), CC_EINVAL);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "12345678901234567", "x", "y", T0, &l2),
+                CC_EINVAL);
+    /* pinned: no teacher for hours, still waiting */
+    CC_CHECK_EQ(cc_lessons_tick(r, T0 + 10 * 3600 * SEC, NULL, NULL), 0);
+    CC_CHECK_EQ(l->state, CC_LESSON_WAITING);
+    CC_CHECK_EQ(cc_lessons_deadline(r), CC_TIME_NEVER);
+    /* the server resumes it with its token, like any lesson */
+    cc_member *m;
+    CC_CHECK_EQ(cc_lessons_resume(r, "demo", l->teacher_token, 5, T0, NULL, &m), 0);
+    CC_CHECK(strcmp(m->name, "classcast") == 0);
+    cc_lessons_free(r);
+}
+
+static void test_tokens(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l, *l2;
+    cc_member *t, *m;
+    CC_CHECK_EQ(cc_lessons_create(r, "Thầy Minh", "", 1, T0, &l, &t), 0);
+    char tok[CC_LESSON_TOKEN_LEN + 2];
+    strcpy(tok, l->teacher_token);
+    CC_CHECK(cc_lesson_check_teacher(l, tok));
+    CC_CHECK(!cc_lesson_check_viewer(l, tok));
+    CC_CHECK(cc_lesson_check_viewer(l, l->viewer_token));
+    CC_CHECK(!cc_lesson_check_teacher(l, l->viewer_token));
+    /* one character off, at the start and the end */
+    tok[0] = tok[0] == 'A' ? 'B' : 'A';
+    CC_CHECK(!cc_lesson_check_teacher(l, tok));
+    strcpy(tok, l->teacher_token);
+    tok[CC_LESSON_TOKEN_LEN - 1] ^= 1;
+    CC_CHECK(!cc_lesson_check_teacher(l, tok));
+    /* prefix, extension, empty, NULL */
+    strcpy(tok, l->teacher_token);
+    tok[CC_LESSON_TOKEN_LEN - 1] = 0;
+    CC_CHECK(!cc_lesson_check_teacher(l, tok));
+    strcpy(tok, l->teacher_token);
+    strcat(tok, "A");
+    CC_CHECK(!cc_lesson_check_teacher(l, tok));
+    CC_CHECK(!cc_lesson_check_teacher(l, ""));
+    CC_CHECK(!cc_lesson_check_teacher(l, NULL));
+
+    /* resume: wrong code, bad token, then the right one */
+    CC_CHECK_EQ(cc_lessons_resume(r, "000000x", l->teacher_token, 2, T0, &l2, &m),
+                CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_lessons_resume(r, l->code, l->viewer_token, 2, T0, &l2, &m),
+                CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_resume(r, l->code, "", 2, T0, &l2, &m), CC_EAUTH);
+    CC_CHECK_EQ(l->n_members, 1);
+    CC_CHECK_EQ(cc_lessons_resume(r, l->code, l->teacher_token, 2, T0, &l2, &m), 0);
+    CC_CHECK(l2 == l);
+    CC_CHECK_EQ(m->role, CC_ROLE_TEACHER);
+    CC_CHECK(strcmp(m->name, "Thầy Minh") == 0);
+    CC_CHECK(m->id != t->id);
+    CC_CHECK_EQ(l->n_teachers, 2);
+    CC_CHECK_EQ(strcmp(cc_lesson_err_code(CC_EAUTH), "bad_token"), 0);
+    cc_lessons_free(r);
+}
+
+static void test_join_leave(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l, *l2;
+    cc_member *t, *s1, *s2, *x;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", 1, T0, &l, &t), 0);
+    char wrong[8];
+    strcpy(wrong, l->code);
+    wrong[5] = wrong[5] == '9' ? '0' : wrong[5] + 1;
+    CC_CHECK_EQ(cc_lessons_join(r, wrong, "An", 2, T0, &l2, &x), CC_ENOTFOUND);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_ENOTFOUND), "no_such_lesson") == 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Nguyễn Thị Lan", 2, T0, &l2, &s1), 0);
+    CC_CHECK(l2 == l);
+    CC_CHECK_EQ(s1->role, CC_ROLE_STUDENT);
+    CC_CHECK(strcmp(s1->name, "Nguyễn Thị Lan") == 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, T0, NULL, &s2), 0);
+    CC_CHECK_EQ(l->n_members, 3);
+    CC_CHECK_EQ(l->n_students, 2);
+    CC_CHECK(cc_lesson_member(l, s1->id) == s1);
+    CC_CHECK(s1->id != s2->id && s1->id != t->id);
+
+    /* flags and media report changes */
+    CC_CHECK_EQ(cc_lesson_set_flags(l, s1, CC_MEMBER_WATCHING), 1);
+    CC_CHECK_EQ(cc_lesson_set_flags(l, s1, CC_MEMBER_WATCHING), 0);
+    CC_CHECK_EQ(s1->flags, CC_MEMBER_WATCHING);
+    CC_CHECK_EQ(cc_lesson_set_media(l, 1u << CC_SLOT_SCREEN), 1);
+    CC_CHECK_EQ(cc_lesson_set_media(l, 1u << CC_SLOT_SCREEN), 0);
+    CC_CHECK_EQ(l->media, 1u << CC_SLOT_SCREEN);
+
+    /* leave keeps join order */
+    uint32_t id1 = s1->id;
+    cc_lesson_leave(l, s1, T0);
+    CC_CHECK(cc_lesson_member(l, id1) == NULL);
+    CC_CHECK_EQ(l->n_members, 2);
+    CC_CHECK(l->members[0] == t && l->members[1] == s2);
+    CC_CHECK_EQ(l->n_students, 1);
+    CC_CHECK_EQ(l->teacher_gone_at, CC_TIME_NEVER); /* a student left */
+
+    /* states */
+    CC_CHECK_EQ(cc_lesson_start(l, T0), 1);
+    CC_CHECK_EQ(l->state, CC_LESSON_LIVE);
+    CC_CHECK_EQ(cc_lesson_start(l, T0), 0);
+    CC_CHECK_EQ(cc_lesson_end(l, T0 + SEC), 1);
+    CC_CHECK_EQ(l->state, CC_LESSON_ENDED);
+    CC_CHECK_EQ(cc_lesson_end(l, T0 + 2 * SEC), 0);
+    CC_CHECK_EQ(l->ended_at, T0 + SEC);
+    CC_CHECK_EQ(cc_lesson_start(l, T0), CC_ECLOSED);
+
+    /* an ended lesson refuses joins (lesson_ended), and resumes after the
+     * token check */
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Cường", 4, T0, &l2, &x), CC_ECLOSED);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_ECLOSED), "lesson_ended") == 0);
+    CC_CHECK_EQ(cc_lessons_resume(r, l->code, "nope", 4, T0, &l2, &x), CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_resume(r, l->code, l->teacher_token, 4, T0, &l2, &x),
+                CC_ECLOSED);
+    CC_CHECK_EQ(l->n_members, 2);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "", 4, T0, &l2, &x), CC_ECLOSED);
+    cc_lessons_free(r);
+}
+
+static void test_roles(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *s;
+    const char *code;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "", 1, T0, &l, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "An", 2, T0, NULL, &s), 0);
+
+    /* not joined: only create / join / resume / ping */
+    static const cc_proto_type open[] = {CC_PROTO_CREATE, CC_PROTO_JOIN,
+                                         CC_PROTO_RESUME, CC_PROTO_PING};
+    for (size_t i = 0; i < 4; i++)
+        CC_CHECK(cc_lesson_may(NULL, NULL, open[i], 0, &code));
+    static const cc_proto_type closed[] = {
+        CC_PROTO_START, CC_PROTO_END, CC_PROTO_PUBLISH, CC_PROTO_SUBSCRIBE,
+        CC_PROTO_RENEGOTIATE, CC_PROTO_UNPUBLISH, CC_PROTO_LEAVE};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
+        code = NULL;
+        CC_CHECK(!cc_lesson_may(NULL, NULL, closed[i], 0, &code));
+        CC_CHECK(code && strcmp(code, "not_joined") == 0);
+    }
+    /* joined: no second create / join / resume */
+    for (size_t i = 0; i < 3; i++) {
+        code = NULL;
+        CC_CHECK(!cc_lesson_may(l, s, open[i], 0, &code));
+        CC_CHECK(code && strcmp(code, "already_joined") == 0);
+        CC_CHECK(!cc_lesson_may(l, t, open[i], 0, &code));
+    }
+    /* teacher may do everything else */
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
+        code = "x";
+        CC_CHECK(cc_lesson_may(l, t, closed[i], 1, &code));
+        CC_CHECK(code == NULL);
+    }
+    /* student: subscribe, renegotiate the subscription, leave, ping */
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_SUBSCRIBE, 0, &code));
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_RENEGOTIATE, 0, &code));
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_LEAVE, 0, &code));
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_PING, 0, &code));
+    static const cc_proto_type teacher_only[] = {
+        CC_PROTO_START, CC_PROTO_END, CC_PROTO_PUBLISH, CC_PROTO_UNPUBLISH,
+        CC_PROTO_RENEGOTIATE};
+    for (size_t i = 0; i < sizeof teacher_only / sizeof teacher_only[0]; i++) {
+        code = NULL;
+        CC_CHECK(!cc_lesson_may(l, s, teacher_only[i], 1, &code));
+        CC_CHECK(code && strcmp(code, "forbidden") == 0);
+    }
+    /* ended: nothing new starts; end, unpublish, leave, ping still work;
+     * a student publishing is still "forbidden" */
+    cc_lesson_end(l, T0);
+    static const cc_proto_type no_more[] = {CC_PROTO_START, CC_PROTO_PUBLISH,
+                                            CC_PROTO_SUBSCRIBE,
+                                            CC_PROTO_RENEGOTIATE};
+    for (size_t i = 0; i < 4; i++) {
+        code = NULL;
+        CC_CHECK(!cc_lesson_may(l, t, no_more[i], 1, &code));
+        CC_CHECK(code && strcmp(code, "lesson_ended") == 0);
+    }
+    CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_SUBSCRIBE, 0, &code));
+    CC_CHECK(code && strcmp(code, "lesson_ended") == 0);
+    CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_PUBLISH, 1, &code));
+    CC_CHECK(code && strcmp(code, "forbidden") == 0);
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_END, 0, &code));
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_UNPUBLISH, 0, &code));
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_LEAVE, 0, &code));
+    CC_CHECK(cc_lesson_may(l, s, CC_PROTO_PING, 0, &code));
+    /* err_code may be NULL; unknown actions are refused */
+    CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_NONE, 0, NULL));
+    CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_TYPE_COUNT, 0, &code));
+    cc_lessons_free(r);
+}
+
+typedef struct events {
+    int ended, forgot;
+    cc_lesson *last;
+    char last_code[CC_PROTO_CODE_CAP];
+    int members_at_forget;
+} events;
+
+static void on_event(void *ud, cc_lesson *l, cc_lesson_event ev)
+{
+    events *e = ud;
+    e->last = l;
+    strcpy(e->last_code, l->code);
+    if (ev == CC_LESSON_EV_ENDED) {
+        e->ended++;
+        CC_CHECK_EQ(l->state, CC_LESSON_ENDED);
+    } else {
+        e->forgot++;
+        e->members_at_forget = l->n_members;
+    }
+}
+
+static void test_timeouts(void)
+{
+    cc_clock clk;
+    cc_clock_init_manual(&clk, T0);
+    cc_lessons *r = cc_lessons_new(NULL);
+    events ev = {0};
+    cc_lesson *w, *v, *x;
+    cc_member *tw, *tv, *tx, *sw, *m;
+    char wcode[CC_PROTO_CODE_CAP];
+
+    CC_CHECK_EQ(cc_lessons_create(r, "A", "waiting", 1, T0, &w, &tw), 0);
+    CC_CHECK_EQ(cc_lessons_create(r, "B", "live", 2, T0, &v, &tv), 0);
+    CC_CHECK_EQ(cc_lessons_create(r, "C", "comes back", 3, T0, &x, &tx), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, w->code, "An", 4, T0, NULL, &sw), 0);
+    strcpy(wcode, w->code);
+    CC_CHECK_EQ(cc_lesson_start(v, T0), 1);
+    CC_CHECK_EQ(cc_lessons_deadline(r), CC_TIME_NEVER); /* teachers present */
+    CC_CHECK_EQ(cc_lessons_tick(r, T0 + 3600 * SEC, on_event, &ev), 0);
+
+    /* teachers disconnect at T0 + 10 s */
+    cc_clock_advance(&clk, 10 * SEC);
+    cc_time_us gone = cc_clock_now(&clk);
+    cc_lesson_leave(w, tw, gone);
+    cc_lesson_leave(v, tv, gone);
+    cc_lesson_leave(x, tx, gone);
+    CC_CHECK_EQ(w->teacher_gone_at, gone);
+    CC_CHECK_EQ(cc_lessons_deadline(r), gone + 60 * SEC);
+
+    /* x's teacher reloads the page 20 s later: clock stops */
+    cc_clock_advance(&clk, 20 * SEC);
+    CC_CHECK_EQ(cc_lessons_resume(r, x->code, x->teacher_token, 5,
+                                  cc_clock_now(&clk), NULL, &m), 0);
+    CC_CHECK_EQ(x->teacher_gone_at, CC_TIME_NEVER);
+
+    /* 59.999999 s after: nothing; 60 s: the waiting lesson ends */
+    cc_clock_advance(&clk, 40 * SEC - 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 0);
+    CC_CHECK_EQ(w->state, CC_LESSON_WAITING);
+    cc_clock_advance(&clk, 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 1);
+    CC_CHECK_EQ(ev.ended, 1);
+    CC_CHECK(ev.last == w);
+    CC_CHECK_EQ(w->state, CC_LESSON_ENDED);
+    CC_CHECK_EQ(w->ended_at, gone + 60 * SEC);
+    CC_CHECK_EQ(v->state, CC_LESSON_LIVE); /* live: 30 min */
+    CC_CHECK_EQ(x->state, CC_LESSON_WAITING);
+    /* its student still sees it, new students get lesson_ended */
+    CC_CHECK_EQ(w->n_members, 1);
+    CC_CHECK_EQ(cc_lessons_join(r, wcode, "Bình", 6, cc_clock_now(&clk), NULL, &m),
+                CC_ECLOSED);
+    CC_CHECK_EQ(cc_lessons_deadline(r), gone + 60 * SEC + 10 * 60 * SEC);
+    /* the code is not reused while the ended lesson exists */
+    CC_CHECK(cc_lessons_find(r, wcode) == w);
+
+    /* the ended waiting lesson is forgotten 10 min after it ended */
+    cc_clock_advance(&clk, 10 * 60 * SEC - 1); /* now gone + 11 min - 1 us */
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 0);
+    CC_CHECK(cc_lessons_find(r, wcode) == w);
+    cc_clock_advance(&clk, 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 1);
+    CC_CHECK_EQ(ev.forgot, 1);
+    CC_CHECK_EQ(ev.members_at_forget, 1); /* the server detaches them */
+    CC_CHECK(cc_lessons_find(r, wcode) == NULL);
+    CC_CHECK_EQ(cc_lessons_count(r), 2);
+    CC_CHECK_EQ(cc_lessons_deadline(r), gone + 30 * 60 * SEC);
+
+    /* the live lesson ends 30 min after its teacher left */
+    cc_clock_advance(&clk, 19 * 60 * SEC - 1); /* gone + 30 min - 1 us */
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 0);
+    CC_CHECK_EQ(v->state, CC_LESSON_LIVE);
+    cc_clock_advance(&clk, 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 1);
+    CC_CHECK_EQ(ev.ended, 2);
+    CC_CHECK(ev.last == v);
+    CC_CHECK_EQ(v->state, CC_LESSON_ENDED);
+    CC_CHECK_EQ(x->state, CC_LESSON_WAITING); /* its teacher came back */
+
+    /* explicit end by the teacher 5 min later, forgotten 10 min after */
+    cc_clock_advance(&clk, 5 * 60 * SEC);
+    CC_CHECK_EQ(cc_lesson_end(x, cc_clock_now(&clk)), 1);
+    cc_time_us x_end = cc_clock_now(&clk);
+    char xcode[CC_PROTO_CODE_CAP];
+    strcpy(xcode, x->code);
+    cc_clock_advance(&clk, 5 * 60 * SEC); /* v forgotten */
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 1);
+    CC_CHECK_EQ(ev.forgot, 2);
+    CC_CHECK_EQ(cc_lessons_deadline(r), x_end + 10 * 60 * SEC);
+    cc_clock_advance(&clk, 5 * 60 * SEC - 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 0);
+    CC_CHECK(cc_lessons_find(r, xcode) == x);
+    cc_clock_advance(&clk, 1);
+    CC_CHECK_EQ(cc_lessons_tick(r, cc_clock_now(&clk), on_event, &ev), 1);
+    CC_CHECK(cc_lessons_find(r, xcode) == NULL);
+    CC_CHECK(strcmp(ev.last_code, xcode) == 0);
+    CC_CHECK_EQ(ev.forgot, 3);
+    CC_CHECK_EQ(cc_lessons_count(r), 0);
+    CC_CHECK_EQ(cc_lessons_deadline(r), CC_TIME_NEVER);
+    cc_lessons_free(r);
+}
+
+/* A tick long after the deadline ends and forgets in one go, with the
+ * 10 minutes counted from when the lesson should have ended. */
+static void test_late_tick(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t;
+    events ev = {0};
+    CC_CHECK_EQ(cc_lessons_create(r, "A", "", 1, T0, &l, &t), 0);
+    cc_lesson_leave(l, t, T0);
+    CC_CHECK_EQ(cc_lessons_tick(r, T0 + 11 * 60 * SEC, on_event, &ev), 2);
+    CC_CHECK_EQ(ev.ended, 1);
+    CC_CHECK_EQ(ev.forgot, 1);
+    CC_CHECK_EQ(cc_lessons_count(r), 0);
+    cc_lessons_free(r);
+}
+
+static void test_limits(void)
+{
+    cc_lessons_config cfg;
+    cc_lessons_config_default(&cfg);
+    CC_CHECK_EQ(cfg.waiting_grace, 60 * SEC);
+    CC_CHECK_EQ(cfg.live_grace, 30 * 60 * SEC);
+    CC_CHECK_EQ(cfg.ended_keep, 10 * 60 * SEC);
+    cfg.max_lessons = 3;
+    cfg.max_students = 2;
+    cfg.max_teachers = 2;
+    cc_lessons *r = cc_lessons_new(&cfg);
+    cc_lesson *l[3], *x;
+    cc_member *m, *s[3];
+    for (int i = 0; i < 2; i++)
+        CC_CHECK_EQ(cc_lessons_create(r, "T", "", (uint64_t)i, T0, &l[i], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "demo", "T", "", T0, &l[2]), 0);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 9, T0, &x, &m), CC_ENOSPC);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_ENOSPC), "server_busy") == 0);
+    CC_CHECK_EQ(cc_lessons_create_fixed(r, "demo2", "T", "", T0, &x), CC_ENOSPC);
+    CC_CHECK_EQ(cc_lessons_count(r), 3);
+
+    CC_CHECK_EQ(cc_lessons_join(r, l[0]->code, "a", 10, T0, NULL, &s[0]), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l[0]->code, "b", 11, T0, NULL, &s[1]), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l[0]->code, "c", 12, T0, NULL, &s[2]), CC_ENOSPC);
+    /* a full class does not lock the teacher out */
+    CC_CHECK_EQ(cc_lessons_resume(r, l[0]->code, l[0]->teacher_token, 13, T0,
+                                  NULL, &m), 0);
+    CC_CHECK_EQ(cc_lessons_resume(r, l[0]->code, l[0]->teacher_token, 14, T0,
+                                  NULL, &m), CC_ENOSPC);
+    /* a place frees up when someone leaves */
+    cc_lesson_leave(l[0], s[0], T0);
+    CC_CHECK_EQ(cc_lessons_join(r, l[0]->code, "c", 12, T0, NULL, &s[2]), 0);
+    /* other lessons have their own limit */
+    CC_CHECK_EQ(cc_lessons_join(r, l[1]->code, "a", 20, T0, NULL, &m), 0);
+
+    /* a forgotten lesson frees a place */
+    cc_lesson_end(l[1], T0);
+    cc_lessons_tick(r, T0 + 10 * 60 * SEC, NULL, NULL);
+    CC_CHECK_EQ(cc_lessons_count(r), 2);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 9, T0, &x, &m), 0);
+    CC_CHECK(x->room_id != l[0]->room_id && x->room_id != l[2]->room_id);
+    cc_lessons_free(r);
+}
+
+static void test_names(void)
+{
+    CC_CHECK(strcmp(cc_lesson_state_name(CC_LESSON_WAITING), "waiting") == 0);
+    CC_CHECK(strcmp(cc_lesson_state_name(CC_LESSON_LIVE), "live") == 0);
+    CC_CHECK(strcmp(cc_lesson_state_name(CC_LESSON_ENDED), "ended") == 0);
+    CC_CHECK(strcmp(cc_role_name(CC_ROLE_TEACHER), "teacher") == 0);
+    CC_CHECK(strcmp(cc_role_name(CC_ROLE_STUDENT), "student") == 0);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_EINVAL), "bad_request") == 0);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_ENOMEM), "server_error") == 0);
+}
+
+int main(void)
+{
+    CC_RUN(test_create_codes_tokens);
+    CC_RUN(test_fixed);
+    CC_RUN(test_tokens);
+    CC_RUN(test_join_leave);
+    CC_RUN(test_roles);
+    CC_RUN(test_timeouts);
+    CC_RUN(test_late_tick);
+    CC_RUN(test_limits);
+    CC_RUN(test_names);
+    CC_TEST_DONE();
+}

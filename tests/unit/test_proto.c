@@ -1,0 +1,560 @@
+/* docs/protocol.md, client -> server: every request type from realistic
+ * frames, every parse error, id echo; server -> client: every builder's
+ * output re-parsed by jansson. */
+#include <jansson.h>
+
+#include "cc_test.h"
+#include "classcast/err.h"
+#include "classcast/lesson.h"
+#include "classcast/proto.h"
+
+static cc_proto_req req;
+static const char *code;
+static char msg[256];
+
+/* Parse a C string; returns the rc and leaves req/code/msg for checks. */
+static int parse(const char *s)
+{
+    cc_proto_req_free(&req);
+    code = NULL;
+    int rc = cc_proto_parse(s, strlen(s), &req, &code, msg, sizeof msg);
+    if (rc == 0)
+        CC_CHECK(code == NULL);
+    else
+        CC_CHECK(code != NULL && msg[0] != 0);
+    return rc;
+}
+
+static int parse_err(const char *s, const char *want)
+{
+    int rc = parse(s);
+    CC_CHECK(rc < 0);
+    int ok = rc < 0 && code && strcmp(code, want) == 0;
+    if (!ok)
+        fprintf(stderr, "input %.80s: got %s (%s), want %s\n", s,
+                code ? code : "(none)", msg, want);
+    CC_CHECK(ok);
+    return ok;
+}
+
+/* A Chrome-like sendonly offer, abridged. */
+static const char offer_json[] =
+    "v=0\\r\\no=- 4611731400430051336 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\n"
+    "a=group:BUNDLE 0 1 2\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\n"
+    "c=IN IP4 0.0.0.0\\r\\na=mid:0\\r\\na=sendonly\\r\\na=rtpmap:96 VP8/90000\\r\\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96\\r\\na=mid:1\\r\\na=sendonly\\r\\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\na=mid:2\\r\\na=sendonly\\r\\n"
+    "a=rtpmap:111 opus/48000/2\\r\\n";
+
+static void test_create_join_resume(void)
+{
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"Cô Hạnh\","
+                      "\"title\":\"Toán lớp 5 – Phân số\",\"id\":\"c1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CREATE);
+    CC_CHECK(strcmp(req.name, "Cô Hạnh") == 0);
+    CC_CHECK(strcmp(req.title, "Toán lớp 5 – Phân số") == 0);
+    CC_CHECK(strcmp(req.id, "\"c1\"") == 0);
+    CC_CHECK(req.sdp == NULL);
+
+    /* title is optional (0..120) */
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"An\"}"), 0);
+    CC_CHECK_EQ(req.title[0], 0);
+    CC_CHECK_EQ(req.id[0], 0);
+
+    CC_CHECK_EQ(parse("{\"id\":7,\"type\":\"join\",\"code\":\"482913\","
+                      "\"name\":\"Nguyễn Thị Lan\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_JOIN);
+    CC_CHECK(strcmp(req.code, "482913") == 0);
+    CC_CHECK(strcmp(req.name, "Nguyễn Thị Lan") == 0);
+    CC_CHECK(strcmp(req.id, "7") == 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"demo\",\"name\":\"Bình\"}"), 0);
+    CC_CHECK(strcmp(req.code, "demo") == 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"resume\",\"code\":\"482913\",\"token\":"
+                      "\"q7Z-2vX_a9bC0dEfGhIjKlMnOpQrStUvWxYz0123456\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_RESUME);
+    CC_CHECK(strcmp(req.token, "q7Z-2vX_a9bC0dEfGhIjKlMnOpQrStUvWxYz0123456") == 0);
+}
+
+static void test_simple_types(void)
+{
+    static const struct { const char *json; cc_proto_type t; } cases[] = {
+        {"{\"type\":\"start\"}", CC_PROTO_START},
+        {"{\"type\":\"end\",\"id\":\"e\"}", CC_PROTO_END},
+        {"{\"type\":\"unpublish\"}", CC_PROTO_UNPUBLISH},
+        {"{\"type\":\"leave\"}", CC_PROTO_LEAVE},
+        /* unknown members are ignored (forward compatible) */
+        {" {\"type\":\"ping\",\"t\":1712345678901} \n", CC_PROTO_PING},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CC_CHECK_EQ(parse(cases[i].json), 0);
+        CC_CHECK_EQ(req.type, cases[i].t);
+        const char *n = cc_proto_type_name(req.type);
+        CC_CHECK(n && strncmp(strstr(cases[i].json, "\"type\":\"") + 8, n,
+                              strlen(n)) == 0);
+    }
+    for (int t = 0; t < CC_PROTO_TYPE_COUNT; t++) {
+        char buf[64];
+        const char *n = cc_proto_type_name((cc_proto_type)t);
+        CC_CHECK(n != NULL);
+        snprintf(buf, sizeof buf, "{\"type\":\"%s\"}", n);
+        /* every type parses back to itself, or fails only on its fields */
+        int rc = parse(buf);
+        CC_CHECK_EQ(req.type, t);
+        CC_CHECK(rc == 0 || strcmp(code, "bad_request") == 0);
+    }
+    CC_CHECK(cc_proto_type_name(CC_PROTO_NONE) == NULL);
+    CC_CHECK(cc_proto_type_name(CC_PROTO_TYPE_COUNT) == NULL);
+}
+
+static void test_media_requests(void)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"publish\",\"id\":\"p1\",\"sdp\":\"%s\","
+             "\"tracks\":{\"0\":\"camera\",\"1\":\"screen\",\"2\":\"mic\"}}",
+             offer_json);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_PUBLISH);
+    CC_CHECK_EQ(req.for_publish, 1);
+    CC_CHECK(req.sdp && strncmp(req.sdp, "v=0\r\no=- ", 9) == 0);
+    CC_CHECK(req.sdp && strstr(req.sdp, "a=mid:2\r\n") != NULL);
+    CC_CHECK_EQ(req.n_tracks, 3);
+    CC_CHECK(strcmp(req.tracks[0].mid, "0") == 0);
+    CC_CHECK_EQ(req.tracks[0].slot, CC_SLOT_CAMERA);
+    CC_CHECK(strcmp(req.tracks[1].mid, "1") == 0);
+    CC_CHECK_EQ(req.tracks[1].slot, CC_SLOT_SCREEN);
+    CC_CHECK(strcmp(req.tracks[2].mid, "2") == 0);
+    CC_CHECK_EQ(req.tracks[2].slot, CC_SLOT_MIC);
+
+    /* subscribe: tracks optional (default mapping) */
+    CC_CHECK_EQ(parse("{\"type\":\"subscribe\",\"sdp\":\"v=0\\r\\n\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_SUBSCRIBE);
+    CC_CHECK_EQ(req.for_publish, 0);
+    CC_CHECK_EQ(req.n_tracks, 0);
+    CC_CHECK(req.sdp && strcmp(req.sdp, "v=0\r\n") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"subscribe\",\"sdp\":\"v=0\","
+                      "\"tracks\":{\"a\":\"screen\",\"b\":\"camera\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 2);
+    CC_CHECK_EQ(req.tracks[0].slot, CC_SLOT_SCREEN);
+    CC_CHECK_EQ(req.tracks[1].slot, CC_SLOT_CAMERA);
+
+    CC_CHECK_EQ(parse("{\"type\":\"renegotiate\",\"for\":\"publish\","
+                      "\"sdp\":\"v=0\",\"tracks\":{\"3\":\"screen\"}}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_RENEGOTIATE);
+    CC_CHECK_EQ(req.for_publish, 1);
+    CC_CHECK_EQ(req.n_tracks, 1);
+    CC_CHECK_EQ(parse("{\"type\":\"renegotiate\",\"for\":\"subscribe\","
+                      "\"sdp\":\"v=0\"}"), 0);
+    CC_CHECK_EQ(req.for_publish, 0);
+
+    /* field errors */
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\"}", "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{}}", "bad_request");
+    parse_err("{\"type\":\"publish\",\"tracks\":{\"0\":\"camera\"}}", "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"\",\"tracks\":{\"0\":\"camera\"}}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":42,\"tracks\":{\"0\":\"camera\"}}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":[\"camera\"]}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"webcam\"}}",
+              "bad_request");
+    CC_CHECK(strstr(msg, "camera") != NULL);
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"0\":1}}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"Camera\"}}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\","
+              "\"tracks\":{\"0\":\"camera\",\"1\":\"camera\"}}", "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"\":\"mic\"}}",
+              "bad_request");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"a b\":\"mic\"}}",
+              "bad_request");
+    parse_err("{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"camera\","
+              "\"1\":\"screen\",\"2\":\"mic\",\"3\":\"x\",\"4\":\"x\",\"5\":\"x\","
+              "\"6\":\"x\",\"7\":\"x\",\"8\":\"x\"}}", "bad_request");
+    parse_err("{\"type\":\"renegotiate\",\"sdp\":\"v=0\"}", "bad_request");
+    parse_err("{\"type\":\"renegotiate\",\"for\":\"both\",\"sdp\":\"v=0\"}",
+              "bad_request");
+    CC_CHECK(req.sdp == NULL); /* nothing leaks on failure */
+
+    /* a long mid is refused, 63 bytes pass */
+    char mid[80];
+    memset(mid, 'x', 63);
+    mid[63] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"subscribe\",\"sdp\":\"v\","
+             "\"tracks\":{\"%s\":\"mic\"}}", mid);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK(strcmp(req.tracks[0].mid, mid) == 0);
+    snprintf(buf, sizeof buf, "{\"type\":\"subscribe\",\"sdp\":\"v\","
+             "\"tracks\":{\"%sx\":\"mic\"}}", mid);
+    parse_err(buf, "bad_request");
+}
+
+static void test_field_errors(void)
+{
+    parse_err("{\"type\":\"create\"}", "bad_request");
+    CC_CHECK_EQ(req.type, CC_PROTO_CREATE); /* ref of the error reply */
+    parse_err("{\"type\":\"create\",\"name\":\"\"}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":\"   \"}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":42}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":null}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":[\"An\"]}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":\"An\",\"title\":5}", "bad_request");
+    parse_err("{\"type\":\"create\",\"name\":\"A\\nB\"}", "bad_request");
+    parse_err("{\"type\":\"join\",\"name\":\"An\"}", "bad_request");
+    parse_err("{\"type\":\"join\",\"code\":482913,\"name\":\"An\"}", "bad_request");
+    parse_err("{\"type\":\"join\",\"code\":\"48 29 13\",\"name\":\"An\"}",
+              "bad_request");
+    parse_err("{\"type\":\"join\",\"code\":\"12345678901234567\",\"name\":\"An\"}",
+              "bad_request");
+    parse_err("{\"type\":\"join\",\"code\":\"482913\"}", "bad_request");
+    parse_err("{\"type\":\"resume\",\"code\":\"482913\"}", "bad_request");
+    parse_err("{\"type\":\"resume\",\"code\":\"482913\",\"token\":\"a/b\"}",
+              "bad_request");
+    parse_err("{\"type\":\"resume\",\"code\":\"482913\",\"token\":true}",
+              "bad_request");
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"type\":\"resume\",\"code\":\"1\",\"token\":"
+             "\"%080d\"}", 0);
+    parse_err(buf, "bad_request");
+}
+
+/* Name limits count Unicode code points: 64 Vietnamese letters of 3 bytes
+ * (192 bytes) pass, 65 are refused; the same for title at 120. */
+static void test_code_point_limits(void)
+{
+    char name[65 * 3 + 1], buf[1024];
+    for (int i = 0; i < 65; i++)
+        memcpy(name + 3 * i, "ễ", 3); /* U+1EC5 */
+    name[64 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"code\":\"1\",\"name\":\"%s\"}",
+             name);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.name), 192);
+    name[64 * 3] = "ễ"[0];
+    name[65 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"code\":\"1\",\"name\":\"%s\"}",
+             name);
+    parse_err(buf, "bad_request");
+    /* 4-byte code points (emoji) count once too */
+    char emoji[64 * 4 + 1];
+    for (int i = 0; i < 64; i++)
+        memcpy(emoji + 4 * i, "\xF0\x9F\x98\x80", 4);
+    emoji[256] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"create\",\"name\":\"%s\"}", emoji);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.name), 256);
+    /* 65 ASCII letters */
+    snprintf(buf, sizeof buf, "{\"type\":\"create\",\"name\":\"%065d\"}", 0);
+    parse_err(buf, "bad_request");
+
+    char title[121 * 2 + 1];
+    for (int i = 0; i < 121; i++)
+        memcpy(title + 2 * i, "ơ", 2); /* U+01A1 */
+    title[120 * 2] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"create\",\"name\":\"An\","
+             "\"title\":\"%s\"}", title);
+    CC_CHECK_EQ(parse(buf), 0);
+    title[120 * 2] = "ơ"[0];
+    title[121 * 2] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"create\",\"name\":\"An\","
+             "\"title\":\"%s\"}", title);
+    parse_err(buf, "bad_request");
+    /* escaped code points count the same */
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"Nguy\\u1ec5n\"}"), 0);
+    CC_CHECK(strcmp(req.name, "Nguyễn") == 0);
+}
+
+static void test_frame_errors(void)
+{
+    parse_err("", "bad_json");
+    parse_err("hello", "bad_json");
+    parse_err("{\"type\":\"ping\"", "bad_json");
+    parse_err("[{\"type\":\"ping\"}]", "bad_json");
+    parse_err("\"ping\"", "bad_json");
+    parse_err("42", "bad_json");
+    parse_err("null", "bad_json");
+    parse_err("{\"type\":\"ping\"} {}", "bad_json");
+    /* duplicate keys, at the top and nested */
+    parse_err("{\"type\":\"ping\",\"type\":\"start\"}", "bad_json");
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v\",\"tracks\":{\"0\":\"camera\","
+              "\"0\":\"mic\"}}", "bad_json");
+    /* invalid UTF-8 (a lone Latin-1 byte) */
+    parse_err("{\"type\":\"create\",\"name\":\"Nguy\xe9n\"}", "bad_json");
+    /* NUL: escaped, raw inside a string, raw after the object */
+    parse_err("{\"type\":\"create\",\"name\":\"A\\u0000B\"}", "bad_json");
+    static const char raw[] = "{\"type\":\"create\",\"name\":\"A\0B\"}";
+    cc_proto_req_free(&req);
+    CC_CHECK(cc_proto_parse(raw, sizeof raw - 1, &req, &code, msg, sizeof msg) < 0);
+    CC_CHECK(code && strcmp(code, "bad_json") == 0);
+    static const char tail[] = "{\"type\":\"ping\"}\0";
+    CC_CHECK(cc_proto_parse(tail, sizeof tail - 1, &req, &code, msg, sizeof msg) < 0);
+    CC_CHECK(code && strcmp(code, "bad_json") == 0);
+    /* jansson's error text quotes the input; the message stays ASCII so
+     * that the error reply can be built (found by fuzz_proto) */
+    parse_err("{\"id\":\"x\\\xe1\x91\xa3\xa3\"}", "bad_json");
+    for (const char *p = msg; *p; p++)
+        CC_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7F);
+    char *reply = cc_proto_build_error(code, msg, NULL, req.id);
+    CC_CHECK(reply != NULL);
+    free(reply);
+    /* NULL text */
+    CC_CHECK(cc_proto_parse(NULL, 0, &req, &code, msg, sizeof msg) < 0);
+
+    /* type */
+    parse_err("{}", "unknown_type");
+    CC_CHECK_EQ(req.type, CC_PROTO_NONE);
+    parse_err("{\"name\":\"An\"}", "unknown_type");
+    parse_err("{\"type\":\"dance\"}", "unknown_type");
+    parse_err("{\"type\":\"PING\"}", "unknown_type");
+    parse_err("{\"type\":5}", "unknown_type");
+    parse_err("{\"type\":null}", "unknown_type");
+    parse_err("{\"type\":[\"ping\"]}", "unknown_type");
+
+    /* size: over 64 KiB is too_big without parsing; exactly 64 KiB parses */
+    size_t big = CC_PROTO_MAX_FRAME;
+    char *b = malloc(big + 2);
+    const char *head = "{\"type\":\"ping\",\"pad\":\"";
+    memset(b, 'a', big + 1);
+    memcpy(b, head, strlen(head));
+    memcpy(b + big - 2, "\"}", 2);
+    cc_proto_req_free(&req);
+    CC_CHECK_EQ(cc_proto_parse(b, big, &req, &code, msg, sizeof msg), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_PING);
+    memcpy(b + big - 1, "\"}", 2);
+    CC_CHECK(cc_proto_parse(b, big + 1, &req, &code, msg, sizeof msg) < 0);
+    CC_CHECK(code && strcmp(code, "too_big") == 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_NONE);
+    CC_CHECK_EQ(req.id[0], 0);
+    /* too_big wins even over garbage */
+    memset(b, 0xff, big + 1);
+    CC_CHECK(cc_proto_parse(b, big + 1, &req, &code, msg, sizeof msg) < 0);
+    CC_CHECK(code && strcmp(code, "too_big") == 0);
+    free(b);
+
+    /* a small msg buffer is truncated, never overrun */
+    char tiny[8];
+    memset(tiny, 'Z', sizeof tiny);
+    CC_CHECK(cc_proto_parse("[]", 2, &req, &code, tiny, 4) < 0);
+    CC_CHECK_EQ(tiny[3], 0);
+    CC_CHECK_EQ(tiny[4], 'Z');
+    /* NULL err_code / msg are allowed */
+    CC_CHECK(cc_proto_parse("[]", 2, &req, NULL, NULL, 0) < 0);
+}
+
+static void test_id(void)
+{
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":\"abc\"}"), 0);
+    CC_CHECK(strcmp(req.id, "\"abc\"") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":42}"), 0);
+    CC_CHECK(strcmp(req.id, "42") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":-9007199254740993}"), 0);
+    CC_CHECK(strcmp(req.id, "-9007199254740993") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":\"\"}"), 0);
+    CC_CHECK(strcmp(req.id, "\"\"") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":\"q\\\"\\\\\\n\"}"), 0);
+    CC_CHECK(strcmp(req.id, "\"q\\\"\\\\\\n\"") == 0);
+
+    /* 64 code points, each escaped to 6 bytes, fit; 65 do not */
+    char buf[1024], id[65 * 6 + 1];
+    for (int i = 0; i < 65; i++)
+        memcpy(id + 6 * i, "\\u0001", 6);
+    id[64 * 6] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"ping\",\"id\":\"%s\"}", id);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.id), 64 * 6 + 2);
+    id[64 * 6] = '\\';
+    id[65 * 6] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"ping\",\"id\":\"%s\"}", id);
+    parse_err(buf, "bad_request");
+    CC_CHECK_EQ(req.type, CC_PROTO_PING);
+    CC_CHECK_EQ(req.id[0], 0);
+
+    parse_err("{\"type\":\"ping\",\"id\":1.5}", "bad_request");
+    parse_err("{\"type\":\"ping\",\"id\":{}}", "bad_request");
+    parse_err("{\"type\":\"ping\",\"id\":null}", "bad_request");
+    parse_err("{\"type\":\"ping\",\"id\":true}", "bad_request");
+
+    /* the id is kept when a later check fails, for the error reply */
+    parse_err("{\"type\":\"dance\",\"id\":\"d1\"}", "unknown_type");
+    CC_CHECK(strcmp(req.id, "\"d1\"") == 0);
+    parse_err("{\"id\":9,\"type\":\"join\",\"code\":\"1\"}", "bad_request");
+    CC_CHECK(strcmp(req.id, "9") == 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_JOIN);
+}
+
+static void test_slots(void)
+{
+    CC_CHECK(strcmp(cc_slot_name(CC_SLOT_CAMERA), "camera") == 0);
+    CC_CHECK(strcmp(cc_slot_name(CC_SLOT_SCREEN), "screen") == 0);
+    CC_CHECK(strcmp(cc_slot_name(CC_SLOT_MIC), "mic") == 0);
+    CC_CHECK(cc_slot_name(CC_SLOT_COUNT) == NULL);
+    CC_CHECK(cc_slot_name(-1) == NULL);
+    for (int s = 0; s < CC_SLOT_COUNT; s++)
+        CC_CHECK_EQ(cc_slot_from_name(cc_slot_name(s)), s);
+    CC_CHECK_EQ(cc_slot_from_name("audio"), -1);
+    CC_CHECK_EQ(cc_slot_from_name(""), -1);
+    CC_CHECK_EQ(cc_slot_from_name(NULL), -1);
+}
+
+/* Re-parse a builder's output; returns the object (caller decrefs). */
+static json_t *reparse(char *text, const char *type)
+{
+    CC_CHECK(text != NULL);
+    if (!text)
+        return NULL;
+    CC_CHECK(strchr(text, '\n') == NULL && strstr(text, ", ") == NULL);
+    json_error_t e;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+    free(text);
+    CC_CHECK(json_is_object(o));
+    CC_CHECK(o && strcmp(json_string_value(json_object_get(o, "type")), type) == 0);
+    return o;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "(not a string)";
+}
+
+static void test_builders(void)
+{
+    json_t *o = reparse(cc_proto_build_error("bad_token", "The token is wrong.",
+                                             "resume", "\"r1\""), "error");
+    CC_CHECK(strcmp(str(o, "code"), "bad_token") == 0);
+    CC_CHECK(strcmp(str(o, "message"), "The token is wrong.") == 0);
+    CC_CHECK(strcmp(str(o, "ref"), "resume") == 0);
+    CC_CHECK(strcmp(str(o, "id"), "r1") == 0);
+    json_decref(o);
+
+    /* an error for a frame without type: ref null, integer id echoed */
+    o = reparse(cc_proto_build_error("unknown_type", "No.",
+                                     cc_proto_type_name(CC_PROTO_NONE), "42"),
+                "error");
+    CC_CHECK(json_is_null(json_object_get(o, "ref")));
+    CC_CHECK(json_integer_value(json_object_get(o, "id")) == 42);
+    json_decref(o);
+    o = reparse(cc_proto_build_error("too_big", "Big.", NULL, ""), "error");
+    CC_CHECK(json_object_get(o, "id") == NULL);
+    json_decref(o);
+
+    /* round trip: a parsed request's id comes back unchanged */
+    CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":\"Lớp 5A \\\"x\\\"\"}"), 0);
+    o = reparse(cc_proto_build_pong(req.id), "pong");
+    CC_CHECK(strcmp(str(o, "id"), "Lớp 5A \"x\"") == 0);
+    json_decref(o);
+    CC_CHECK_EQ(parse("{\"type\":\"leave\",\"id\":123456789012}"), 0);
+    o = reparse(cc_proto_build_ok(cc_proto_type_name(req.type), req.id), "ok");
+    CC_CHECK(strcmp(str(o, "ref"), "leave") == 0);
+    CC_CHECK(json_integer_value(json_object_get(o, "id")) == 123456789012LL);
+    json_decref(o);
+    o = reparse(cc_proto_build_pong(NULL), "pong");
+    CC_CHECK_EQ(json_object_size(o), 1);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_created("482913", "Toán", "TTTT", "VVVV", "m1",
+                                       "\"c\""), "created");
+    CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
+    CC_CHECK(strcmp(str(o, "title"), "Toán") == 0);
+    CC_CHECK(strcmp(str(o, "token"), "TTTT") == 0);
+    CC_CHECK(strcmp(str(o, "viewer_token"), "VVVV") == 0);
+    CC_CHECK(strcmp(str(o, "member"), "m1") == 0);
+    CC_CHECK(strcmp(str(o, "role"), "teacher") == 0);
+    CC_CHECK(strcmp(str(o, "id"), "c") == 0);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "waiting",
+                                      "m2", "student", NULL), "joined");
+    CC_CHECK(strcmp(str(o, "teacher"), "Cô Hạnh") == 0);
+    CC_CHECK(strcmp(str(o, "state"), "waiting") == 0);
+    CC_CHECK(strcmp(str(o, "member"), "m2") == 0);
+    CC_CHECK(strcmp(str(o, "role"), "student") == 0);
+    CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
+    CC_CHECK(strcmp(str(o, "title"), "Toán") == 0);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_answer(1, "v=0\r\na=mid:0\r\n", "5"), "answer");
+    CC_CHECK(strcmp(str(o, "for"), "publish") == 0);
+    CC_CHECK(strcmp(str(o, "sdp"), "v=0\r\na=mid:0\r\n") == 0);
+    CC_CHECK(json_integer_value(json_object_get(o, "id")) == 5);
+    json_decref(o);
+    o = reparse(cc_proto_build_answer(0, "v=0", NULL), "answer");
+    CC_CHECK(strcmp(str(o, "for"), "subscribe") == 0);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_lesson("live", "Toán", "Cô Hạnh"), "lesson");
+    CC_CHECK(strcmp(str(o, "state"), "live") == 0);
+    CC_CHECK(strcmp(str(o, "title"), "Toán") == 0);
+    CC_CHECK(strcmp(str(o, "teacher"), "Cô Hạnh") == 0);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_media(1, 0, 7), "media");
+    CC_CHECK(json_is_true(json_object_get(o, "camera")));
+    CC_CHECK(json_is_false(json_object_get(o, "screen")));
+    CC_CHECK(json_is_true(json_object_get(o, "mic")));
+    json_decref(o);
+
+    o = reparse(cc_proto_build_transport(0, 1), "transport");
+    CC_CHECK(strcmp(str(o, "for"), "subscribe") == 0);
+    CC_CHECK(strcmp(str(o, "state"), "connected") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_transport(1, 0), "transport");
+    CC_CHECK(strcmp(str(o, "for"), "publish") == 0);
+    CC_CHECK(strcmp(str(o, "state"), "closed") == 0);
+    json_decref(o);
+
+    /* invalid UTF-8 or NULL where a string is required: NULL, no crash */
+    CC_CHECK(cc_proto_build_lesson("live", "\xff", "x") == NULL);
+    CC_CHECK(cc_proto_build_answer(1, NULL, NULL) == NULL);
+    CC_CHECK(cc_proto_build_ok("ping", "not json") == NULL);
+}
+
+static void test_members_builder(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *s1, *s2;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", 1, 0, &l, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Nguyễn Thị Lan", 2, 0, NULL, &s1), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, 0, NULL, &s2), 0);
+    cc_lesson_set_flags(l, s2, CC_MEMBER_WATCHING);
+    json_t *o = reparse(cc_proto_build_members(l), "members");
+    json_t *a = json_object_get(o, "members");
+    CC_CHECK(json_is_array(a));
+    CC_CHECK_EQ(json_array_size(a), 3);
+    json_t *m0 = json_array_get(a, 0), *m1 = json_array_get(a, 1),
+           *m2 = json_array_get(a, 2);
+    CC_CHECK(strcmp(str(m0, "id"), t->id_str) == 0);
+    CC_CHECK(strcmp(str(m0, "role"), "teacher") == 0);
+    CC_CHECK(strcmp(str(m1, "name"), "Nguyễn Thị Lan") == 0);
+    CC_CHECK(strcmp(str(m1, "role"), "student") == 0);
+    CC_CHECK(json_is_false(json_object_get(m1, "watching")));
+    CC_CHECK(strcmp(str(m2, "id"), s2->id_str) == 0);
+    CC_CHECK(json_is_true(json_object_get(m2, "watching")));
+    json_decref(o);
+    cc_lesson_leave(l, s1, 0);
+    o = reparse(cc_proto_build_members(l), "members");
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "members")), 2);
+    json_decref(o);
+    cc_lessons_free(r);
+}
+
+int main(void)
+{
+    CC_RUN(test_create_join_resume);
+    CC_RUN(test_simple_types);
+    CC_RUN(test_media_requests);
+    CC_RUN(test_field_errors);
+    CC_RUN(test_code_point_limits);
+    CC_RUN(test_frame_errors);
+    CC_RUN(test_id);
+    CC_RUN(test_slots);
+    CC_RUN(test_builders);
+    CC_RUN(test_members_builder);
+    cc_proto_req_free(&req);
+    CC_TEST_DONE();
+}

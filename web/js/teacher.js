@@ -1,0 +1,785 @@
+// Teacher page: create (or resume) a lesson over /ws, show its code, start and
+// end it, list the students, and publish camera, microphone and screen on one
+// RTCPeerConnection (docs/protocol.md).
+//
+// Publishing is non-trickle: the offer is sent once ICE gathering completes
+// (at most 3 s). The first offer goes out as `publish`; later changes (screen
+// shared or stopped, camera or microphone turned on or off) go out as
+// `renegotiate` {for: "publish"} on the same connection. If the server will
+// not take a renegotiation, the page falls back to a fresh connection and a
+// new `publish` (which the protocol says replaces the old one).
+//
+// A reload resumes: the teacher token lives in sessionStorage (per tab, gone
+// when the tab closes), so the page sends `resume` and then `publish` again
+// with the camera and microphone that were on. Screen sharing needs a click
+// (getDisplayMedia requires a user gesture), so after a reload the page says
+// to press "Share screen" again.
+//
+// Tests read window.ccTeacher = {pc, code, token, viewerToken, members, state,
+// lessonState, sendState, error, media}.
+
+import { t, apply, mountSwitch, onChange } from '../i18n.js';
+import {
+  Signal, SignalError, errorText, waitGatheringComplete, backoffMs, sleep,
+  $, remember, recall,
+} from './signal.js';
+
+const SESSION_KEY = 'classcast.teacher.session';
+const NAME_KEY = 'classcast.teacher.name';
+const CAM_KEY = 'classcast.camera';
+const MIC_KEY = 'classcast.mic';
+const SLOTS = ['camera', 'screen', 'mic'];
+
+const ui = {
+  conn: $('conn'), connText: $('conn-text'),
+  error: $('error'), notice: $('notice'),
+  create: $('create'), createForm: $('create-form'), createBtn: $('create-btn'),
+  titleIn: $('lesson-title'), nameIn: $('teacher-name'),
+  lesson: $('lesson'), titleView: $('lesson-title-view'),
+  lessonState: $('lesson-state'), lessonStateText: $('lesson-state-text'),
+  code: $('code'), link: $('student-link'), copy: $('copy'),
+  start: $('start'), end: $('end'), newLesson: $('new-lesson'),
+  camToggle: $('cam-toggle'), camLabel: $('cam-label'),
+  micToggle: $('mic-toggle'), micLabel: $('mic-label'),
+  screenToggle: $('screen-toggle'), screenLabel: $('screen-label'),
+  camSelect: $('cam-select'), micSelect: $('mic-select'),
+  sendState: $('send-state'), sendStateText: $('send-state-text'),
+  camTile: $('cam-tile'), camPreview: $('cam-preview'),
+  screenTile: $('screen-tile'), screenPreview: $('screen-preview'),
+  previewNone: $('preview-none'),
+  members: $('members'), membersCount: $('members-count'),
+  endDialog: $('end-dialog'),
+};
+
+// Live state, also for tests and the console.
+const cc = {
+  state: 'idle', // idle | connecting | joined | reconnecting | ended
+  lessonState: null, // waiting | live | ended
+  sendState: 'idle', // idle | connecting | connected | failed
+  code: null, token: null, viewerToken: null, member: null, title: '', teacher: '',
+  members: [],
+  pc: null,
+  error: null,
+  media: { camera: false, screen: false, mic: false }, // what the server says students get
+  tracks: { camera: null, screen: null, mic: null },
+  sig: null,
+};
+window.ccTeacher = cc;
+
+const want = { camera: true, mic: true }; // the teacher's on/off choice
+let txs = {}; // slot -> RTCRtpTransceiver on cc.pc
+let published = false; // cc.pc has a server answer for a publish
+let errorShown = null; // {key, vars} or {code}
+let noticeShown = null;
+let reconnectAttempt = 0;
+
+// ---------------------------------------------------------------------------
+// Messages on screen
+
+function renderError() {
+  if (!errorShown) { ui.error.hidden = true; ui.error.textContent = ''; return; }
+  ui.error.textContent = errorShown.code ? errorText(errorShown.code) : t(errorShown.key, errorShown.vars);
+  ui.error.hidden = false;
+}
+function showError(e) {
+  if (e instanceof SignalError) errorShown = { code: e.code };
+  else if (typeof e === 'string') errorShown = { key: e };
+  else errorShown = { code: 'server_error' };
+  cc.error = e instanceof SignalError ? e.code : String(e && (e.message || e));
+  renderError();
+}
+function clearError() { errorShown = null; cc.error = null; renderError(); }
+
+function showNotice(key, vars) {
+  noticeShown = key ? { key, vars } : null;
+  ui.notice.hidden = !noticeShown;
+  ui.notice.textContent = noticeShown ? t(key, vars) : '';
+}
+
+function setConn(state) {
+  ui.conn.dataset.state = state;
+  ui.connText.dataset.i18n = `conn.${state}`;
+  ui.connText.textContent = t(`conn.${state}`);
+}
+
+function setState(state) {
+  cc.state = state;
+  setConn(state === 'joined' ? 'online'
+    : state === 'reconnecting' ? 'reconnecting'
+      : state === 'connecting' ? 'connecting' : 'offline');
+  render();
+}
+
+function setSendState(s) {
+  cc.sendState = s;
+  render();
+}
+
+function render() {
+  const inLesson = !!cc.code;
+  ui.create.hidden = inLesson || cc.state === 'connecting';
+  ui.lesson.hidden = !inLesson;
+  if (!inLesson) return;
+
+  ui.titleView.textContent = cc.title || t('teacher.title');
+  ui.code.textContent = cc.code;
+  ui.link.value = new URL(`student.html?code=${encodeURIComponent(cc.code)}`, location.href).href;
+
+  const ls = cc.lessonState || 'waiting';
+  ui.lessonState.dataset.state = ls;
+  ui.lessonStateText.textContent = t(`teacher.state.${ls}`);
+  const joined = cc.state === 'joined';
+  ui.start.hidden = ls !== 'waiting';
+  ui.end.hidden = ls !== 'live';
+  ui.start.disabled = !joined;
+  ui.end.disabled = !joined;
+  ui.newLesson.hidden = ls !== 'ended';
+
+  const ended = ls === 'ended';
+  $('media-card').hidden = ended;
+  setToggle(ui.camToggle, ui.camLabel, !!cc.tracks.camera, 'teacher.cam_off', 'teacher.cam_on');
+  setToggle(ui.micToggle, ui.micLabel, !!cc.tracks.mic, 'teacher.mic_off', 'teacher.mic_on');
+  setToggle(ui.screenToggle, ui.screenLabel, !!cc.tracks.screen, 'teacher.screen_off', 'teacher.screen_on');
+  ui.camTile.hidden = !cc.tracks.camera;
+  ui.screenTile.hidden = !cc.tracks.screen;
+  ui.previewNone.hidden = !!(cc.tracks.camera || cc.tracks.screen);
+
+  ui.sendState.dataset.state = cc.sendState;
+  ui.sendStateText.textContent = t(`teacher.send.${cc.sendState}`);
+
+  renderMembers();
+}
+
+function setToggle(btn, label, on, onKey, offKey) {
+  btn.setAttribute('aria-pressed', String(on));
+  btn.classList.toggle('is-on', on);
+  label.textContent = t(on ? onKey : offKey);
+}
+
+function renderMembers() {
+  const students = cc.members.filter((m) => m.id !== cc.member && m.role !== 'teacher');
+  const watching = students.filter((m) => m.watching).length;
+  ui.membersCount.textContent = students.length
+    ? t('teacher.members_count', { n: students.length, w: watching })
+    : t('teacher.members_empty');
+  ui.members.textContent = '';
+  for (const m of students) {
+    const li = document.createElement('li');
+    li.className = 'member';
+    li.dataset.watching = String(!!m.watching);
+    li.dataset.id = m.id;
+    const name = document.createElement('span');
+    name.className = 'member-name';
+    name.textContent = m.name;
+    const st = document.createElement('span');
+    st.className = 'member-state';
+    st.textContent = t(m.watching ? 'teacher.watching' : 'teacher.not_watching');
+    li.append(name, st);
+    ui.members.append(li);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Session storage (resume after reload)
+
+function saveSession() {
+  if (!cc.code || !cc.token) return;
+  const s = {
+    code: cc.code, token: cc.token, viewerToken: cc.viewerToken, title: cc.title,
+    want: { camera: want.camera, mic: want.mic }, screen: !!cc.tracks.screen,
+  };
+  try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); } catch (_) { /* ignore */ }
+}
+function loadSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    if (s && typeof s.code === 'string' && typeof s.token === 'string') return s;
+  } catch (_) { /* ignore */ }
+  return null;
+}
+function dropSession() {
+  try { sessionStorage.removeItem(SESSION_KEY); } catch (_) { /* ignore */ }
+}
+
+// ---------------------------------------------------------------------------
+// Signalling
+
+async function openSignal() {
+  const sig = new Signal();
+  await sig.connect();
+  sig.on('lesson', (m) => {
+    cc.lessonState = m.state;
+    if (typeof m.title === 'string') cc.title = m.title;
+    if (m.state === 'ended') onEnded();
+    else if (m.state === 'live' && hasTracks() && !published) negotiate();
+    render();
+  });
+  sig.on('members', (m) => { cc.members = Array.isArray(m.members) ? m.members : []; render(); });
+  sig.on('media', (m) => { cc.media = { camera: !!m.camera, screen: !!m.screen, mic: !!m.mic }; });
+  sig.on('transport', (m) => {
+    if (m.for !== 'publish') return;
+    if (m.state === 'connected') setSendState('connected');
+    else if (m.state === 'closed' && published && cc.state === 'joined' && hasTracks()) {
+      // The server dropped our publish transport: publish again.
+      restartPublish();
+    }
+  });
+  sig.on('error', (m) => {
+    // An error without a request of ours waiting for it: show it.
+    showError(new SignalError(m.code, m.message, m.ref));
+  });
+  sig.onclose = () => { if (cc.sig === sig) onSocketLost(); };
+  cc.sig = sig;
+  return sig;
+}
+
+async function createLesson(title, name) {
+  clearError();
+  setState('connecting');
+  try {
+    const sig = await openSignal();
+    const r = await sig.request({ type: 'create', name, title });
+    cc.code = String(r.code);
+    cc.token = r.token;
+    cc.viewerToken = r.viewer_token || null;
+    cc.member = r.member || null;
+    cc.title = typeof r.title === 'string' ? r.title : title;
+    cc.teacher = name;
+    cc.lessonState = cc.lessonState || 'waiting';
+    reconnectAttempt = 0;
+    saveSession();
+    setState('joined');
+    // Camera and microphone on by default: the teacher sees the preview
+    // (and answers the browser's permission question) right away.
+    await applyMedia();
+  } catch (e) {
+    if (cc.sig) cc.sig.close();
+    cc.sig = null;
+    cc.code = null;
+    setState('idle');
+    showError(e);
+  }
+}
+
+// Resume after a reload or a lost connection. Returns true when back in.
+async function resumeLesson(session, { quiet } = {}) {
+  if (!quiet) setState('connecting');
+  const sig = await openSignal();
+  const r = await sig.request({ type: 'resume', code: session.code, token: session.token });
+  cc.code = String(r.code || session.code);
+  cc.token = session.token;
+  cc.viewerToken = session.viewerToken || cc.viewerToken;
+  cc.member = r.member || null;
+  if (typeof r.title === 'string') cc.title = r.title;
+  else cc.title = session.title || '';
+  if (r.teacher) cc.teacher = r.teacher;
+  if (r.state) cc.lessonState = r.state;
+  reconnectAttempt = 0;
+  setState('joined');
+  return true;
+}
+
+function onSocketLost() {
+  if (cc.lessonState === 'ended' || !cc.code) return;
+  cc.sig = null;
+  setState('reconnecting');
+  closePc();
+  setSendState('idle');
+  reconnectLoop();
+}
+
+let reconnecting = false;
+async function reconnectLoop() {
+  if (reconnecting) return;
+  reconnecting = true;
+  try {
+    while (cc.code && cc.lessonState !== 'ended' && cc.state !== 'joined') {
+      await sleep(backoffMs(reconnectAttempt++));
+      const session = loadSession() || { code: cc.code, token: cc.token, viewerToken: cc.viewerToken };
+      try {
+        await resumeLesson(session, { quiet: true });
+        clearError();
+        await applyMedia();
+        return;
+      } catch (e) {
+        if (cc.sig) { cc.sig.close(); cc.sig = null; }
+        if (e instanceof SignalError && ['bad_token', 'no_such_lesson', 'lesson_ended'].includes(e.code)) {
+          gone(e);
+          return;
+        }
+        setState('reconnecting');
+      }
+    }
+  } finally {
+    reconnecting = false;
+  }
+}
+
+// The lesson cannot be resumed: back to the create form.
+function gone(e) {
+  dropSession();
+  stopAllTracks();
+  closePc();
+  if (e && e.code === 'lesson_ended') {
+    cc.lessonState = 'ended';
+    setState('ended');
+    showError(e);
+    return;
+  }
+  cc.code = null;
+  cc.token = null;
+  cc.lessonState = null;
+  cc.members = [];
+  setState('idle');
+  if (e) showError(e);
+}
+
+function onEnded() {
+  dropSession();
+  stopAllTracks();
+  closePc();
+  setSendState('idle');
+  // The socket stays open (the `ok` to our `end` may still be on its way);
+  // onSocketLost ignores its close once the lesson has ended.
+  setState('ended');
+}
+
+// ---------------------------------------------------------------------------
+// Media
+
+function hasTracks() { return SLOTS.some((s) => cc.tracks[s]); }
+
+function stopTrack(slot) {
+  const tr = cc.tracks[slot];
+  if (tr) { tr.onended = null; tr.stop(); }
+  cc.tracks[slot] = null;
+}
+function stopAllTracks() { for (const s of SLOTS) stopTrack(s); updatePreviews(); }
+
+function updatePreviews() {
+  const cam = cc.tracks.camera;
+  const scr = cc.tracks.screen;
+  const camSrc = ui.camPreview.srcObject;
+  if (!cam) ui.camPreview.srcObject = null;
+  else if (!camSrc || camSrc.getVideoTracks()[0] !== cam) ui.camPreview.srcObject = new MediaStream([cam]);
+  const scrSrc = ui.screenPreview.srcObject;
+  if (!scr) ui.screenPreview.srcObject = null;
+  else if (!scrSrc || scrSrc.getVideoTracks()[0] !== scr) ui.screenPreview.srcObject = new MediaStream([scr]);
+  for (const v of [ui.camPreview, ui.screenPreview]) if (v.srcObject) v.play().catch(() => {});
+  render();
+}
+
+function cameraConstraints() {
+  const id = ui.camSelect.value || recall(CAM_KEY);
+  // A teacher's face does not need HD; keep the shared Wi-Fi for the screen.
+  const c = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } };
+  if (id) c.deviceId = { ideal: id };
+  return c;
+}
+function micConstraints() {
+  const id = ui.micSelect.value || recall(MIC_KEY);
+  const c = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  if (id) c.deviceId = { ideal: id };
+  return c;
+}
+
+// Bring the local tracks in line with `want` (camera / mic), then publish.
+async function applyMedia() {
+  const needCam = want.camera && !cc.tracks.camera;
+  const needMic = want.mic && !cc.tracks.mic;
+  if (!want.camera) stopTrack('camera');
+  if (!want.mic) stopTrack('mic');
+  if (needCam || needMic) {
+    if (!navigator.mediaDevices?.getUserMedia) {
+      showError('err.nowebrtc');
+    } else {
+      try {
+        const s = await navigator.mediaDevices.getUserMedia({
+          video: needCam ? cameraConstraints() : false,
+          audio: needMic ? micConstraints() : false,
+        });
+        adoptTrack('camera', s.getVideoTracks()[0]);
+        adoptTrack('mic', s.getAudioTracks()[0]);
+      } catch (e) {
+        // Try each on its own: one missing device should not block the other.
+        if (needCam && needMic) {
+          await getOne('camera');
+          await getOne('mic');
+        } else {
+          showError(needCam ? 'err.camera' : 'err.mic');
+          if (needCam) want.camera = false; else want.mic = false;
+        }
+      }
+    }
+    await refreshDevices();
+  }
+  updatePreviews();
+  saveSession();
+  negotiate();
+}
+
+async function getOne(slot) {
+  try {
+    const s = await navigator.mediaDevices.getUserMedia(slot === 'camera'
+      ? { video: cameraConstraints() } : { audio: micConstraints() });
+    adoptTrack(slot, slot === 'camera' ? s.getVideoTracks()[0] : s.getAudioTracks()[0]);
+  } catch (_) {
+    showError(slot === 'camera' ? 'err.camera' : 'err.mic');
+    if (slot === 'camera') want.camera = false; else want.mic = false;
+  }
+}
+
+function adoptTrack(slot, track) {
+  if (!track) return;
+  stopTrack(slot);
+  cc.tracks[slot] = track;
+  if (slot === 'screen' && 'contentHint' in track) track.contentHint = 'detail';
+  track.onended = () => {
+    // The browser's own "Stop sharing" bar, or a camera unplugged.
+    if (cc.tracks[slot] !== track) return;
+    cc.tracks[slot] = null;
+    if (slot === 'camera') want.camera = false;
+    if (slot === 'mic') want.mic = false;
+    updatePreviews();
+    saveSession();
+    negotiate();
+  };
+  const id = track.getSettings ? track.getSettings().deviceId : null;
+  if (id && slot === 'camera') remember(CAM_KEY, id);
+  if (id && slot === 'mic') remember(MIC_KEY, id);
+}
+
+async function shareScreen() {
+  if (!navigator.mediaDevices?.getDisplayMedia) { showError('err.noscreen'); return; }
+  try {
+    // Getting the screen must stay the first await after the click: the
+    // browser only allows it inside the user's gesture.
+    const s = await navigator.mediaDevices.getDisplayMedia({
+      video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } },
+      audio: false,
+    });
+    adoptTrack('screen', s.getVideoTracks()[0]);
+    clearError();
+    showNotice(null);
+  } catch (e) {
+    if (!(e && e.name === 'NotAllowedError')) showError('err.screen');
+    return;
+  }
+  updatePreviews();
+  saveSession();
+  negotiate();
+}
+
+async function switchDevice(slot) {
+  if (!cc.tracks[slot]) return;
+  try {
+    const s = await navigator.mediaDevices.getUserMedia(slot === 'camera'
+      ? { video: { ...cameraConstraints(), deviceId: { exact: ui.camSelect.value } } }
+      : { audio: { ...micConstraints(), deviceId: { exact: ui.micSelect.value } } });
+    const track = slot === 'camera' ? s.getVideoTracks()[0] : s.getAudioTracks()[0];
+    const old = cc.tracks[slot];
+    adoptTrack(slot, track);
+    if (old && old !== track) old.stop();
+    // Same slot, same m-line: no renegotiation needed.
+    const tx = txs[slot];
+    if (tx && published) await tx.sender.replaceTrack(track);
+    else negotiate();
+    updatePreviews();
+  } catch (_) {
+    showError(slot === 'camera' ? 'err.camera' : 'err.mic');
+  }
+}
+
+async function refreshDevices() {
+  if (!navigator.mediaDevices?.enumerateDevices) return;
+  let list = [];
+  try { list = await navigator.mediaDevices.enumerateDevices(); } catch (_) { return; }
+  fillSelect(ui.camSelect, list.filter((d) => d.kind === 'videoinput'), 'camera', 'teacher.camera');
+  fillSelect(ui.micSelect, list.filter((d) => d.kind === 'audioinput'), 'mic', 'teacher.mic');
+}
+
+function fillSelect(sel, devices, slot, kindKey) {
+  const current = cc.tracks[slot]?.getSettings?.().deviceId || sel.value;
+  sel.textContent = '';
+  devices.forEach((d, i) => {
+    const o = document.createElement('option');
+    o.value = d.deviceId;
+    o.textContent = d.label || t('teacher.device_n', { kind: t(kindKey), n: i + 1 });
+    if (d.deviceId === current) o.selected = true;
+    sel.append(o);
+  });
+  sel.disabled = devices.length === 0;
+}
+
+// ---------------------------------------------------------------------------
+// Publishing
+
+function closePc() {
+  if (cc.pc) {
+    const pc = cc.pc;
+    pc.onconnectionstatechange = null;
+    pc.oniceconnectionstatechange = null;
+    pc.close();
+  }
+  cc.pc = null;
+  txs = {};
+  published = false;
+}
+
+function newPc() {
+  closePc();
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+  cc.pc = pc;
+  const onState = () => {
+    if (cc.pc !== pc) return;
+    const s = pc.connectionState || pc.iceConnectionState;
+    if (s === 'connected' || s === 'completed') setSendState('connected');
+    else if (s === 'failed') {
+      setSendState('failed');
+      restartPublish();
+    }
+  };
+  pc.onconnectionstatechange = onState;
+  pc.oniceconnectionstatechange = onState;
+  return pc;
+}
+
+let negotiating = false;
+let negotiateAgain = false;
+
+// Bring cc.pc in line with cc.tracks and tell the server. Serialized: a
+// change during a negotiation runs one more round when it finishes.
+async function negotiate() {
+  if (negotiating) { negotiateAgain = true; return; }
+  negotiating = true;
+  try {
+    do {
+      negotiateAgain = false;
+      await negotiateOnce();
+    } while (negotiateAgain && cc.state === 'joined');
+  } finally {
+    negotiating = false;
+  }
+}
+
+async function negotiateOnce() {
+  if (cc.state !== 'joined' || !cc.sig || cc.lessonState === 'ended') return;
+  if (!hasTracks()) {
+    if (cc.pc) {
+      try { await cc.sig.request({ type: 'unpublish' }); } catch (_) { /* the pc closes anyway */ }
+      closePc();
+    }
+    setSendState('idle');
+    return;
+  }
+  if (typeof RTCPeerConnection === 'undefined') { showError('err.nowebrtc'); return; }
+  const fresh = !cc.pc || !published;
+  const pc = fresh ? newPc() : cc.pc;
+  let changed = fresh;
+  for (const slot of SLOTS) {
+    const track = cc.tracks[slot];
+    let tx = txs[slot];
+    if (track && !tx) {
+      tx = pc.addTransceiver(track, { direction: 'sendonly' });
+      txs[slot] = tx;
+      changed = true;
+    } else if (tx) {
+      if (tx.sender.track !== track) await tx.sender.replaceTrack(track);
+      const dir = track ? 'sendonly' : 'inactive';
+      if (tx.direction !== dir) { tx.direction = dir; changed = true; }
+    }
+  }
+  if (!changed) return;
+  if (fresh) setSendState('connecting');
+  try {
+    await offerAnswer(pc, fresh ? 'publish' : 'renegotiate');
+  } catch (e) {
+    if (cc.pc !== pc) return;
+    if (!fresh && !(e instanceof SignalError && e.code === 'network')) {
+      // The server would not renegotiate: start over with a new publish.
+      console.warn('renegotiate failed, publishing afresh:', e && (e.code || e.message));
+      closePc();
+      try {
+        const pc2 = newPc();
+        for (const slot of SLOTS) {
+          if (cc.tracks[slot]) txs[slot] = pc2.addTransceiver(cc.tracks[slot], { direction: 'sendonly' });
+        }
+        setSendState('connecting');
+        await offerAnswer(pc2, 'publish');
+        return;
+      } catch (e2) {
+        e = e2;
+      }
+    }
+    if (cc.state !== 'joined') return;
+    closePc();
+    setSendState('failed');
+    showError(e);
+  }
+}
+
+async function offerAnswer(pc, kind) {
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  await waitGatheringComplete(pc, 3000);
+  if (cc.pc !== pc) throw new SignalError('network', 'superseded');
+  const tracks = {};
+  for (const slot of SLOTS) {
+    const tx = txs[slot];
+    if (tx && tx.mid !== null && cc.tracks[slot]) tracks[tx.mid] = slot;
+  }
+  const msg = kind === 'publish'
+    ? { type: 'publish', sdp: pc.localDescription.sdp, tracks }
+    : { type: 'renegotiate', for: 'publish', sdp: pc.localDescription.sdp, tracks };
+  const r = await cc.sig.request(msg);
+  if (cc.pc !== pc) throw new SignalError('network', 'superseded');
+  await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
+  published = true;
+  const s = pc.connectionState || pc.iceConnectionState;
+  if (s === 'connected' || s === 'completed') setSendState('connected');
+}
+
+let restartTimer = null;
+function restartPublish() {
+  if (restartTimer) return;
+  restartTimer = setTimeout(() => {
+    restartTimer = null;
+    if (cc.state !== 'joined') return;
+    closePc();
+    negotiate();
+  }, 1000);
+}
+
+// ---------------------------------------------------------------------------
+// Buttons
+
+ui.createForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const name = ui.nameIn.value.trim().replace(/\s+/g, ' ');
+  const title = ui.titleIn.value.trim();
+  if (!name) {
+    errorShown = { key: 'index.err_name' };
+    renderError();
+    ui.nameIn.focus();
+    return;
+  }
+  remember(NAME_KEY, name);
+  createLesson(title, name);
+});
+
+ui.start.addEventListener('click', async () => {
+  clearError();
+  ui.start.disabled = true;
+  try {
+    await cc.sig.request({ type: 'start' });
+    cc.lessonState = 'live'; // the `lesson` message confirms it
+  } catch (e) { showError(e); }
+  render();
+});
+
+async function endLesson() {
+  clearError();
+  try {
+    await cc.sig.request({ type: 'end' });
+    cc.lessonState = 'ended';
+    onEnded();
+  } catch (e) { showError(e); }
+  render();
+}
+
+ui.end.addEventListener('click', () => {
+  const d = ui.endDialog;
+  if (d && typeof d.showModal === 'function') {
+    d.returnValue = '';
+    d.showModal();
+  } else if (window.confirm(`${t('teacher.end_confirm_h')}\n${t('teacher.end_confirm')}`)) {
+    endLesson();
+  }
+});
+ui.endDialog.addEventListener('close', () => {
+  if (ui.endDialog.returnValue === 'yes') endLesson();
+});
+
+ui.newLesson.addEventListener('click', () => {
+  clearError();
+  cc.code = null; cc.token = null; cc.viewerToken = null; cc.lessonState = null; cc.members = [];
+  want.camera = true; want.mic = true;
+  setState('idle');
+});
+
+ui.camToggle.addEventListener('click', () => { want.camera = !cc.tracks.camera; clearError(); applyMedia(); });
+ui.micToggle.addEventListener('click', () => { want.mic = !cc.tracks.mic; clearError(); applyMedia(); });
+ui.screenToggle.addEventListener('click', () => {
+  if (cc.tracks.screen) {
+    stopTrack('screen');
+    updatePreviews();
+    saveSession();
+    negotiate();
+  } else {
+    shareScreen();
+  }
+});
+ui.camSelect.addEventListener('change', () => { remember(CAM_KEY, ui.camSelect.value); switchDevice('camera'); });
+ui.micSelect.addEventListener('change', () => { remember(MIC_KEY, ui.micSelect.value); switchDevice('mic'); });
+navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
+
+ui.copy.addEventListener('click', async () => {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(ui.link.value);
+    ok = true;
+  } catch (_) {
+    // Plain http on a school LAN is not a secure context: no clipboard API.
+    ui.link.select();
+    try { ok = document.execCommand('copy'); } catch (_) { ok = false; }
+  }
+  if (ok) {
+    ui.copy.textContent = t('teacher.copied');
+    setTimeout(() => { ui.copy.textContent = t('teacher.copy'); }, 2000);
+  }
+});
+
+window.addEventListener('pagehide', () => {
+  // A reload keeps the session (sessionStorage) and resumes; nothing to send.
+  closePc();
+});
+
+// ---------------------------------------------------------------------------
+// Start
+
+onChange(() => {
+  render();
+  renderError();
+  if (noticeShown) ui.notice.textContent = t(noticeShown.key, noticeShown.vars);
+  setConn(ui.conn.dataset.state);
+  refreshDevices();
+});
+mountSwitch($('lang-switch'));
+apply();
+ui.nameIn.value = recall(NAME_KEY);
+
+(async () => {
+  const session = loadSession();
+  if (!session) {
+    setState('idle');
+    return;
+  }
+  cc.code = session.code; // show the code at once, even before the server answers
+  cc.title = session.title || '';
+  want.camera = session.want ? !!session.want.camera : true;
+  want.mic = session.want ? !!session.want.mic : true;
+  try {
+    await resumeLesson(session);
+    showNotice(session.screen ? 'teacher.screen_again' : 'teacher.resumed', { code: cc.code });
+    await applyMedia();
+  } catch (e) {
+    if (cc.sig) { cc.sig.close(); cc.sig = null; }
+    if (e instanceof SignalError && (e.code === 'network' || e.code === 'timeout' || e.code === 'server_busy' || e.code === 'server_error')) {
+      // The server is not reachable right now: keep trying.
+      setState('reconnecting');
+      reconnectLoop();
+      return;
+    }
+    gone(e);
+  }
+})();
