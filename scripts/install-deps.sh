@@ -12,6 +12,9 @@ PKGS=(
   libvpx-dev libssl-dev libjansson-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-tools xvfb chromium
+  # capture: ximagesink draws test content on Xvfb; alsasrc (mic-alsa.pipe);
+  # pipewiresrc (screen-pipewire.pipe); xeyes for moving screen content
+  gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire x11-apps
 )
 # The machine may ship Node.js outside apt; never install Debian's over it.
 if ! command -v node >/dev/null 2>&1; then

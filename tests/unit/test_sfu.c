@@ -204,12 +204,13 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
             b->bad_video++;
         else if (b->n_rtp_video == 0)
             b->first_video_key = d.keyframe;
-        if (b->n_rtp_video > 0 && h.seq != (uint16_t)(b->last_video_seq + 1) &&
-            h.seq != b->last_video_seq) {
-            fprintf(stderr, "%s: seq %u after %u\n", b->ufrag, h.seq, b->last_video_seq);
-            b->bad_video++;
+        /* Continuous numbering: each new packet is the next seq (a repair
+         * fills an older one). */
+        if (b->n_rtp_video == 0 || cc_seq_newer(h.seq, b->last_video_seq)) {
+            if (b->n_rtp_video > 0 && h.seq != (uint16_t)(b->last_video_seq + 1))
+                b->bad_video++;
+            b->last_video_seq = h.seq;
         }
-        b->last_video_seq = h.seq;
         b->n_rtp_video++;
         memcpy(b->last_pkt, buf, len);
         b->last_len = len;
