@@ -9,12 +9,12 @@ PKGS=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libwebsockets-dev libsrtp2-dev libopus-dev
-  libvpx-dev libssl-dev libjansson-dev
+  libvpx-dev libssl-dev libjansson-dev libcurl4-openssl-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-tools xvfb chromium
-  # capture: ximagesink draws test content on Xvfb; alsasrc (mic-alsa.pipe);
-  # pipewiresrc (screen-pipewire.pipe); xeyes for moving screen content
-  gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire x11-apps
+  # capture: ximagesink draws moving test content on Xvfb; alsasrc
+  # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
+  gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire
 )
 # The machine may ship Node.js outside apt; never install Debian's over it.
 if ! command -v node >/dev/null 2>&1; then

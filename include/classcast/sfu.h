@@ -57,6 +57,23 @@ int cc_sfu_prepare_publisher(const char *offer, size_t len,
                              uint32_t member_id, const cc_sfu_track_map *map,
                              int n_map, char **answer, cc_worker_msg_add **msg,
                              char *err, size_t errcap);
+/* Renegotiation on the same transport (a browser that added or removed a
+ * track on its RTCPeerConnection keeps its ICE and DTLS session): answers
+ * with the transport's existing credentials, and *msg carries the new
+ * publisher state for cc_sfu_update_publisher. RFC 8829 section 5.3.2:
+ * the ICE credentials stay unless the offer restarts ICE. */
+int cc_sfu_prepare_publisher_update(const char *offer, size_t len,
+                                    const cc_sfu_params *p, uint32_t room_id,
+                                    uint32_t member_id,
+                                    const cc_sfu_track_map *map, int n_map,
+                                    const char *local_ufrag,
+                                    const char *local_pwd, char **answer,
+                                    cc_worker_msg_add **msg, char *err,
+                                    size_t errcap);
+/* Control thread -> worker: apply an update built above to the live
+ * publisher peer msg->local_ufrag (slots kept by mid keep their state; new
+ * ones start; removed ones fall back or go quiet). Takes ownership of msg. */
+int cc_sfu_update_publisher(cc_worker *w, cc_worker_msg_add *msg);
 int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               const cc_sfu_params *p, uint32_t room_id,
                               uint32_t member_id, const cc_sfu_track_map *map,

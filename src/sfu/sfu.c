@@ -780,6 +780,23 @@ static void peer_state_free(void *arg)
     free(pp);
 }
 
+/* Slot i no longer comes from pp: fall back to the newest other publisher
+ * that has sent on it, else go quiet (subscribers' streams freeze, keeping
+ * their SSRCs). */
+static void slot_fallback(cc_sfu *s, sfu_room *r, const sfu_peer *pp, int i)
+{
+    if (r->src_peer[i] != pp)
+        return;
+    sfu_peer *best = NULL;
+    for (sfu_peer *q = r->pubs; q; q = q->next)
+        if (q != pp && q->in[i].active && q->in[i].track->rx.started &&
+            (!best || q->order > best->order))
+            best = q;
+    r->src_peer[i] = best;
+    if (best)
+        INC(s, source_switches);
+}
+
 static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
 {
     cc_sfu *s = cc_worker_app_ud(w);
@@ -793,18 +810,8 @@ static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
             /* Slots this publisher fed fall back to the newest other
              * publisher that has sent on them, else go quiet
              * (subscribers' streams freeze, keeping their SSRCs). */
-            for (int i = 0; i < CC_SLOT_COUNT; i++) {
-                if (r->src_peer[i] != pp)
-                    continue;
-                sfu_peer *best = NULL;
-                for (sfu_peer *q = r->pubs; q; q = q->next)
-                    if (q->in[i].active && q->in[i].track->rx.started &&
-                        (!best || q->order > best->order))
-                        best = q;
-                r->src_peer[i] = best;
-                if (best)
-                    INC(s, source_switches);
-            }
+            for (int i = 0; i < CC_SLOT_COUNT; i++)
+                slot_fallback(s, r, pp, i);
             room_update_mask(w, r, pp);
         }
         CC_INFO("sfu", "room %u: %s %u closed", r->id,
@@ -889,6 +896,7 @@ static void map_slots(const cc_sdp_offer *o, int publisher,
 static int prepare(int publisher, const char *offer_text, size_t len,
                    const cc_sfu_params *p, uint32_t room_id,
                    uint32_t member_id, const cc_sfu_track_map *map, int n_map,
+                   const char *reuse_ufrag, const char *reuse_pwd,
                    char **answer, cc_worker_msg_add **msg_out, char *err,
                    size_t errcap)
 {
@@ -902,7 +910,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     cc_worker_msg_add *msg = cc_worker_msg_add_new();
     cc_sdp_choice choices[CC_SDP_MAX_MEDIA];
     int slot_of[CC_SDP_MAX_MEDIA];
-    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
+    char ufrag[CC_ICE_MAX_CRED], pwd[CC_ICE_MAX_CRED];
     int rc = CC_ENOMEM;
     if (!offer || !ap || !pp || !msg) {
         snprintf(err, errcap, "out of memory");
@@ -921,7 +929,15 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     pp->publisher = publisher;
     pp->room_id = room_id;
     pp->member_id = member_id;
-    cc_ice_make_credentials(ufrag, pwd);
+    if (reuse_ufrag && reuse_pwd) {
+        snprintf(ufrag, sizeof ufrag, "%s", reuse_ufrag);
+        snprintf(pwd, sizeof pwd, "%s", reuse_pwd);
+    } else {
+        char u[CC_ICE_UFRAG_LEN + 1], pw[CC_ICE_PWD_LEN + 1];
+        cc_ice_make_credentials(u, pw);
+        snprintf(ufrag, sizeof ufrag, "%s", u);
+        snprintf(pwd, sizeof pwd, "%s", pw);
+    }
     cc_rand_ice_string(pp->cname, 16);
     snprintf(pp->ufrag, sizeof pp->ufrag, "%s", ufrag);
     ap->ice_ufrag = ufrag;
@@ -1073,8 +1089,75 @@ int cc_sfu_prepare_publisher(const char *offer, size_t len,
                              int n_map, char **answer, cc_worker_msg_add **msg,
                              char *err, size_t errcap)
 {
-    return prepare(1, offer, len, p, room_id, member_id, map, n_map, answer,
-                   msg, err, errcap);
+    return prepare(1, offer, len, p, room_id, member_id, map, n_map, NULL,
+                   NULL, answer, msg, err, errcap);
+}
+
+int cc_sfu_prepare_publisher_update(const char *offer, size_t len,
+                                    const cc_sfu_params *p, uint32_t room_id,
+                                    uint32_t member_id,
+                                    const cc_sfu_track_map *map, int n_map,
+                                    const char *local_ufrag,
+                                    const char *local_pwd, char **answer,
+                                    cc_worker_msg_add **msg, char *err,
+                                    size_t errcap)
+{
+    if (!local_ufrag || !local_pwd) {
+        snprintf(err, errcap, "no transport to renegotiate");
+        return CC_EINVAL;
+    }
+    return prepare(1, offer, len, p, room_id, member_id, map, n_map,
+                   local_ufrag, local_pwd, answer, msg, err, errcap);
+}
+
+/* Worker: merge a renegotiated publisher state into the live one. */
+static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    cc_worker_msg_add *msg = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *np = msg->app_state;
+    cc_wpeer *wp = cc_worker_find_peer(w, msg->local_ufrag);
+    sfu_peer *op = wp ? cc_wpeer_app_state(wp) : NULL;
+    if (!s || !np || !op || !op->publisher || op->room_id != np->room_id) {
+        CC_INFO("sfu", "update for %s: no such live publisher", msg->local_ufrag);
+        return;
+    }
+    sfu_room *r = op->room;
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        sfu_in *o = &op->in[i], *n = &np->in[i];
+        if (o->active && n->active && strcmp(o->mid, n->mid) == 0) {
+            o->pt = n->pt; /* same m-line: keep its track and source state */
+            o->track->nack_enabled = n->track->nack_enabled;
+            continue;
+        }
+        if (o->active) {
+            if (r)
+                slot_fallback(s, r, op, i);
+            cc_track_clear(o->track);
+            free(o->track);
+            memset(o, 0, sizeof *o);
+        }
+        if (n->active) {
+            *o = *n;
+            memset(n, 0, sizeof *n);
+            if (r)
+                o->track->id = ++s->next_track_id;
+        }
+    }
+    op->ext_mid = np->ext_mid;
+    op->remb = np->remb;
+    if (r)
+        room_update_mask(w, r, op);
+    CC_INFO("sfu", "room %u: publisher %u renegotiated (%s)", op->room_id,
+            op->member_id, op->ufrag);
+}
+
+static void free_update_msg(void *arg) { cc_msg_free(&((cc_worker_msg_add *)arg)->hdr); }
+
+int cc_sfu_update_publisher(cc_worker *w, cc_worker_msg_add *msg)
+{
+    return cc_worker_call(w, do_update_publisher, msg, free_update_msg);
 }
 
 int cc_sfu_prepare_subscriber(const char *offer, size_t len,
@@ -1083,6 +1166,6 @@ int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               int n_map, char **answer,
                               cc_worker_msg_add **msg, char *err, size_t errcap)
 {
-    return prepare(0, offer, len, p, room_id, member_id, map, n_map, answer,
-                   msg, err, errcap);
+    return prepare(0, offer, len, p, room_id, member_id, map, n_map, NULL,
+                   NULL, answer, msg, err, errcap);
 }

@@ -22,6 +22,8 @@ typedef struct sess {
     uint64_t sid;
     int from_loopback;
     char pub_ufrag[CC_ICE_MAX_CRED];  /* current publish transport, "" none */
+    char pub_pwd[CC_ICE_MAX_CRED];    /* its local ICE password */
+    char pub_remote[CC_ICE_MAX_CRED]; /* the browser's ufrag on it */
     char sub_ufrag[CC_ICE_MAX_CRED];  /* current subscribe transport */
 } sess;
 
@@ -188,7 +190,8 @@ static void close_transport(cc_control *c, char *ufrag)
 static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
                           int publisher, const char *sdp,
                           const cc_proto_track *tracks, int n_tracks,
-                          char **answer, char *ufrag_out, char *err, size_t errcap)
+                          char **answer, char *ufrag_out, char *pwd_out,
+                          char *remote_out, char *err, size_t errcap)
 {
     cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
     for (int i = 0; i < n_tracks && i < CC_PROTO_MAX_TRACKS; i++) {
@@ -207,6 +210,10 @@ static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
     if (rc != 0)
         return rc;
     snprintf(ufrag_out, CC_ICE_MAX_CRED, "%s", msg->local_ufrag);
+    if (pwd_out)
+        snprintf(pwd_out, CC_ICE_MAX_CRED, "%s", msg->local_pwd);
+    if (remote_out)
+        snprintf(remote_out, CC_ICE_MAX_CRED, "%s", msg->remote_ufrag);
     if (cc_worker_post(c->cfg.worker, &msg->hdr) != 0) {
         cc_msg_free(&msg->hdr);
         free(*answer);
@@ -215,6 +222,47 @@ static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
         return CC_ECLOSED;
     }
     return 0;
+}
+
+/* 1 if the offer continues the ICE session whose remote ufrag is `remote`
+ * (RFC 8839 section 4.4.1.1: a changed ufrag means an ICE restart). */
+static int same_ice_session(const char *sdp, const char *remote)
+{
+    if (!remote[0])
+        return 0;
+    cc_sdp_offer *o = calloc(1, sizeof *o);
+    int same = 0;
+    if (o && cc_sdp_parse(sdp, strlen(sdp), o) == 0) {
+        for (int i = 0; i < o->n_media && !same; i++)
+            if (o->media[i].port != 0)
+                same = strcmp(o->media[i].ice_ufrag, remote) == 0;
+    }
+    free(o);
+    return same;
+}
+
+static int update_publisher(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
+                            const cc_proto_req *rq, char **answer, char *err, size_t errcap)
+{
+    cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
+    for (int i = 0; i < rq->n_tracks && i < CC_PROTO_MAX_TRACKS; i++) {
+        snprintf(map[i].mid, sizeof map[i].mid, "%s", rq->tracks[i].mid);
+        map[i].slot = rq->tracks[i].slot;
+    }
+    cc_worker_msg_add *msg = NULL;
+    int rc = cc_sfu_prepare_publisher_update(rq->sdp, strlen(rq->sdp), &c->sfu, l->room_id,
+                                             member_id, rq->n_tracks ? map : NULL,
+                                             rq->n_tracks, s->pub_ufrag, s->pub_pwd,
+                                             answer, &msg, err, errcap);
+    if (rc != 0)
+        return rc;
+    rc = cc_sfu_update_publisher(c->cfg.worker, msg);
+    if (rc != 0) {
+        free(*answer);
+        *answer = NULL;
+        snprintf(err, errcap, "the server is shutting down");
+    }
+    return rc;
 }
 
 /* ---- WebSocket requests ---- */
@@ -327,11 +375,23 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             send_error(c, s->sid, "bad_request", "sdp is missing", ref, rq->id);
             return;
         }
-        /* A new transport of the same kind replaces the old one (a reloaded
-         * or renegotiating page). */
+        /* A browser renegotiating on the same RTCPeerConnection keeps its
+         * ICE ufrag and DTLS session: update the live transport. */
+        if (publisher && s->pub_ufrag[0] && same_ice_session(rq->sdp, s->pub_remote)) {
+            if (update_publisher(c, s, l, m->id, rq, &answer, err, sizeof err) != 0) {
+                send_error(c, s->sid, "bad_sdp", err, ref, rq->id);
+                return;
+            }
+            send_json(c, s->sid, cc_proto_build_answer(1, answer, rq->id));
+            free(answer);
+            return;
+        }
+        /* Otherwise a new transport of the same kind replaces the old one
+         * (a reloaded page, or a new RTCPeerConnection). */
         close_transport(c, publisher ? s->pub_ufrag : s->sub_ufrag);
         rc = open_transport(c, l, m->id, publisher, rq->sdp, rq->tracks, rq->n_tracks,
-                            &answer, ufrag, err, sizeof err);
+                            &answer, ufrag, publisher ? s->pub_pwd : NULL,
+                            publisher ? s->pub_remote : NULL, err, sizeof err);
         if (rc != 0) {
             send_error(c, s->sid, rc == CC_ECLOSED ? "server_error" : "bad_sdp", err, ref, rq->id);
             return;
@@ -361,6 +421,8 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
 static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
 {
     cc_lesson *l = cc_lessons_find_room(c->lessons, ev->room_id);
+    CC_DEBUG("control", "sfu event %d room %u member %u %s slots 0x%x%s", ev->kind,
+             ev->room_id, ev->member_id, ev->ufrag, ev->active_slots, l ? "" : " (no lesson)");
     if (!l)
         return;
     if (ev->kind == CC_SFU_EV_MEDIA) {
@@ -469,8 +531,8 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         return;
     }
     char *answer = NULL, ufrag[CC_ICE_MAX_CRED], err[256] = "";
-    if (open_transport(c, l, 0, publisher, rq->body, NULL, 0, &answer, ufrag, err,
-                       sizeof err) != 0) {
+    if (open_transport(c, l, 0, publisher, rq->body, NULL, 0, &answer, ufrag, NULL,
+                       NULL, err, sizeof err) != 0) {
         set_text(r, 400, err);
         return;
     }

@@ -157,7 +157,10 @@ describe('lesson pages (scripted signalling, no media)', { timeout: 120_000 }, (
     assert.equal(await text(page, '#overlay-title'), 'Đang chờ giáo viên…');
     assert.equal(await text(page, '#teacher-name'), 'Giáo viên: Cô Hoa');
     // Subscribe: recvonly, three transceivers, tracks mid -> slot.
-    const sub = mock.received.find((m) => m.type === 'subscribe');
+    // The subscribe follows `joined` once ICE gathering is done.
+    const subR = await pollUntil(() => Promise.resolve(mock.received.find((m) => m.type === 'subscribe')), Boolean,
+      { timeoutMs: 5000, intervalMs: 100 });
+    const sub = subR.value;
     assert.ok(sub, 'no subscribe');
     assert.deepEqual(Object.values(sub.tracks), ['camera', 'screen', 'mic']);
     assert.equal((sub.sdp.match(/^m=video/mg) || []).length, 2);

@@ -1,0 +1,74 @@
+/* classcast: the client side of SDP (RFC 8829, RFC 8866): the offer a WHIP
+ * publisher or WHEP viewer sends (written with GStreamer's GstSDPMessage)
+ * and what it needs from the server's answer (read with cc_sdp_parse, plus
+ * the a=candidate lines, which cc_sdp_parse does not keep).
+ * Pure: text in, structs out. Thread: any (uses GLib allocation). */
+#ifndef CLASSCAST_SDP_OFFER_H
+#define CLASSCAST_SDP_OFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/addr.h"
+
+/* Payload types and extension ids this offer uses (the answer must echo
+ * the offer's, RFC 8829 section 5.3.1). */
+#define CC_OFFER_PT_VP8 96
+#define CC_OFFER_PT_OPUS 111
+#define CC_OFFER_EXT_MID 1
+#define CC_OFFER_EXT_ABS_SEND_TIME 2
+
+typedef struct cc_sdp_offer_params {
+    const char *ice_ufrag;      /* >= 4 ice-chars */
+    const char *ice_pwd;        /* >= 22 ice-chars */
+    const char *fingerprint;    /* sha-256 "AB:CD:..." of our certificate */
+    int send;                   /* 1: sendonly (WHIP), 0: recvonly (WHEP) */
+    int video, audio;           /* m-lines to include (video first) */
+    /* send == 1: the streams, signalled with a=msid and a=ssrc. */
+    uint32_t video_ssrc, audio_ssrc;
+    const char *cname;
+    const char *stream_id;
+    /* Our host candidate (optional: an ICE-lite server needs none). */
+    const cc_addr *candidate;
+} cc_sdp_offer_params;
+
+/* Writes a BUNDLE offer: a=setup:actpass (RFC 8842 section 5.2), rtcp-mux,
+ * rtcp-rsize, VP8 with nack / nack pli / ccm fir, Opus with
+ * minptime=10;useinbandfec=1, extmaps mid and abs-send-time. *out is
+ * malloc'd; the caller frees it. 0, CC_EINVAL or CC_ENOMEM. */
+int cc_sdp_offer_write(const cc_sdp_offer_params *p, char **out);
+
+/* One m-line of the answer, as the client needs it. */
+typedef struct cc_sdp_answer_media {
+    int present;                /* accepted (port != 0) */
+    char mid[64];
+    int pt;                     /* VP8 / opus as answered, -1 none */
+    int clock_rate;
+    unsigned fb;                /* CC_FB_* for pt */
+    uint32_t ssrc;              /* the server's a=ssrc (recvonly offer) */
+    int ext_mid;                /* 0: not negotiated */
+    int ext_abs_send_time;
+    int direction;              /* cc_direction of the answer */
+} cc_sdp_answer_media;
+
+typedef struct cc_sdp_answer_info {
+    char ice_ufrag[256], ice_pwd[256];
+    char fp_alg[16], fp[160];
+    char setup[16];             /* "passive" (usual) or "active" */
+    int ice_lite;
+    cc_addr candidate;          /* first UDP host candidate, component 1 */
+    cc_sdp_answer_media video, audio;
+    char error[160];
+} cc_sdp_answer_info;
+
+/* Parse an answer to an offer from cc_sdp_offer_write. Returns 0, or
+ * CC_EINVAL with info->error set (unparsable, no accepted m-line, no
+ * usable candidate ...). */
+int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info);
+
+/* The first "a=candidate:" line with component 1, transport UDP and an
+ * IPv4/IPv6 address (typ host preferred, else the first). 0 or
+ * CC_ENOTFOUND. */
+int cc_sdp_find_candidate(const char *text, size_t len, cc_addr *out);
+
+#endif

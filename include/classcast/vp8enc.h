@@ -1,0 +1,97 @@
+/* classcast: VP8 encoder on libvpx for live classroom sources.
+ *
+ * Realtime deadline, CBR, no lag, error resilient; optionally three temporal
+ * layers in the 0-2-1-2 pattern (RFC 7741 section 4.2 TID / Y semantics are
+ * reported per frame so the packetizer and the SFU's layer selection can use
+ * them); screen-content tuning for screen sources; keyframe on the very next
+ * frame after a request; target bitrate changeable while running.
+ *
+ * Reference structure of the temporal pattern (why: every TL1 frame and the
+ * first TL2 frame of each period reference only TL0, so a subscriber can be
+ * switched up at any TL1 frame or at every fourth frame for TL2):
+ *
+ *   pattern pos  0 (TL0): refs LAST            updates LAST
+ *   pattern pos  1 (TL2): refs LAST            updates nothing  (Y=1, N=1)
+ *   pattern pos  2 (TL1): refs LAST            updates GOLDEN   (Y=1)
+ *   pattern pos  3 (TL2): refs LAST + GOLDEN   updates nothing  (Y=0, N=1)
+ *
+ * LAST always holds the newest TL0 frame, GOLDEN the newest TL1 frame (or a
+ * keyframe). A keyframe restarts the pattern at position 0, so keyframes are
+ * always TL0. Keyframes come on request and, as a safety net, every
+ * keyframe_interval_ms of capture time; libvpx never places them itself.
+ *
+ * No I/O; the caller supplies capture times. Thread: cc_vp8enc_encode,
+ * _new and _free from the encoder thread only; cc_vp8enc_request_keyframe,
+ * cc_vp8enc_set_bitrate and cc_vp8enc_get_stats from any thread (they post
+ * to atomics the encoder thread applies before its next frame). */
+#ifndef CLASSCAST_VP8ENC_H
+#define CLASSCAST_VP8ENC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classcast/clock.h"
+
+typedef struct cc_vp8enc cc_vp8enc;
+
+typedef struct cc_vp8enc_config {
+    int width, height;       /* even, > 0 */
+    int fps;                 /* nominal frame rate (rate control), > 0 */
+    int bitrate_kbps;        /* target, > 0 */
+    int screen_content;      /* 1: screen source (text, static areas) */
+    int temporal_layers;     /* 1 or 3 */
+    int threads;             /* 0: 1 below 1280x720, else 2 */
+    int cpu_used;            /* 0: default (-8 camera, -12 screen); libvpx
+                                realtime range -16..-1 (faster when larger) */
+    int keyframe_interval_ms;/* safety keyframe interval; 0: 10000 */
+} cc_vp8enc_config;
+
+/* One encoded frame. data is owned by the encoder and valid until the next
+ * cc_vp8enc_encode or cc_vp8enc_free call. */
+typedef struct cc_vp8enc_frame {
+    const uint8_t *data;
+    size_t size;
+    int keyframe;
+    int tid;                 /* temporal layer id 0..2 (0 with one layer) */
+    int layer_sync;          /* Y: refs only TL0 frames (never set on TL0) */
+    int non_ref;             /* N: no later frame references this one */
+    cc_time_us pts;          /* capture time passed to cc_vp8enc_encode */
+} cc_vp8enc_frame;
+
+typedef struct cc_vp8enc_stats {
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t dropped;        /* rate control dropped the frame (camera) */
+    uint64_t keyframes;
+    uint64_t keyframe_requests;
+    uint64_t bytes_out;
+    uint64_t errors;
+    int bitrate_kbps;        /* target in force */
+} cc_vp8enc_stats;
+
+/* Fill cfg with defaults for a camera source of w x h at fps and kbps. */
+void cc_vp8enc_config_default(cc_vp8enc_config *cfg, int w, int h, int fps,
+                              int kbps);
+
+/* 0, CC_EINVAL (bad config) or CC_ENOMEM / CC_EUNSUPPORTED (libvpx init). */
+int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg);
+void cc_vp8enc_free(cc_vp8enc *e);
+
+/* Encode one I420 picture (planes Y, U, V with their strides; width x height
+ * of the config) captured at capture_time (monotonic microseconds, must
+ * increase). Returns 1 with *out filled, 0 if rate control dropped the
+ * frame (counted), or a negative CC_E* code. */
+int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
+                     const int strides[3], cc_time_us capture_time,
+                     cc_vp8enc_frame *out);
+
+/* The very next encoded frame is a keyframe (and TL0). Any thread. */
+void cc_vp8enc_request_keyframe(cc_vp8enc *e);
+
+/* New target bitrate, applied before the next frame. Any thread.
+ * 0 or CC_EINVAL (kbps <= 0). */
+int cc_vp8enc_set_bitrate(cc_vp8enc *e, int kbps);
+
+void cc_vp8enc_get_stats(cc_vp8enc *e, cc_vp8enc_stats *out);
+
+#endif

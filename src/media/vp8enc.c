@@ -1,0 +1,379 @@
+/* classcast: VP8 encoder on libvpx. See include/classcast/vp8enc.h. */
+#include "classcast/vp8enc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vpx/vp8cx.h>
+#include <vpx/vpx_encoder.h>
+
+#include "classcast/err.h"
+#include "classcast/log.h"
+
+#define MOD "vp8enc"
+
+/* Reference buffers of VP8 (RFC 6386 section 9.7): last, golden, altref. */
+enum { BUF_LAST = 0, BUF_GOLDEN = 1, BUF_ALTREF = 2, BUF_N = 3 };
+
+/* One position of the 0-2-1-2 pattern: layer, which buffers it may use as
+ * references and which it refreshes (bit i = buffer i). */
+typedef struct tl_step {
+    int tid;
+    unsigned refs;
+    unsigned updates;
+} tl_step;
+
+static const tl_step k_pattern3[4] = {
+    {0, 1u << BUF_LAST, 1u << BUF_LAST},
+    {2, 1u << BUF_LAST, 0},
+    {1, 1u << BUF_LAST, 1u << BUF_GOLDEN},
+    {2, (1u << BUF_LAST) | (1u << BUF_GOLDEN), 0},
+};
+
+/* Cumulative share of the target per layer (TL0, TL0+1, TL0+1+2), percent. */
+static const unsigned k_layer_pct[3] = {40, 60, 100};
+
+struct cc_vp8enc {
+    vpx_codec_ctx_t codec;
+    vpx_codec_enc_cfg_t vcfg;
+    cc_vp8enc_config cfg;
+    int codec_open;
+    unsigned pos;              /* next position in the temporal pattern */
+    int buf_tid[BUF_N];        /* layer of the frame each buffer holds */
+    int have_first;
+    cc_time_us first_capture;
+    cc_time_us last_capture;
+    cc_time_us last_keyframe;
+    int keyframe_pending;      /* encoder thread's own copy of a request */
+    atomic_int kf_request;     /* set by any thread */
+    atomic_int pending_kbps;   /* 0: none */
+    atomic_int bitrate_kbps;
+    atomic_uint_fast64_t frames_in, frames_out, dropped, keyframes,
+        keyframe_requests, bytes_out, errors;
+};
+
+void cc_vp8enc_config_default(cc_vp8enc_config *cfg, int w, int h, int fps,
+                              int kbps)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->width = w;
+    cfg->height = h;
+    cfg->fps = fps;
+    cfg->bitrate_kbps = kbps;
+    cfg->temporal_layers = 3;
+}
+
+static void set_layer_targets(vpx_codec_enc_cfg_t *v, int kbps)
+{
+    v->rc_target_bitrate = (unsigned)kbps;
+    if (v->ts_number_layers > 1) {
+        for (unsigned i = 0; i < v->ts_number_layers; i++) {
+            unsigned t = (unsigned)kbps * k_layer_pct[i] / 100;
+            v->ts_target_bitrate[i] = t ? t : 1;
+            v->layer_target_bitrate[i] = v->ts_target_bitrate[i];
+        }
+    }
+}
+
+static int ctrl(cc_vp8enc *e, int id, int val, const char *name)
+{
+    vpx_codec_err_t r = vpx_codec_control_(&e->codec, id, val);
+    if (r != VPX_CODEC_OK) {
+        CC_ERROR(MOD, "control %s=%d: %s", name, val, vpx_codec_error(&e->codec));
+        return CC_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
+{
+    if (!out || !cfg_in)
+        return CC_EINVAL;
+    *out = NULL;
+    cc_vp8enc_config c = *cfg_in;
+    if (c.width <= 0 || c.height <= 0 || (c.width & 1) || (c.height & 1) ||
+        c.width > 16383 || c.height > 16383 || c.fps <= 0 || c.fps > 240 ||
+        c.bitrate_kbps <= 0 ||
+        (c.temporal_layers != 1 && c.temporal_layers != 3) ||
+        c.threads < 0 || c.threads > 16 || c.cpu_used < -16 || c.cpu_used > 16 ||
+        c.keyframe_interval_ms < 0)
+        return CC_EINVAL;
+    if (c.threads == 0)
+        c.threads = (c.width * c.height >= 1280 * 720) ? 2 : 1;
+    if (c.cpu_used == 0)
+        c.cpu_used = c.screen_content ? -12 : -8;
+    if (c.keyframe_interval_ms == 0)
+        c.keyframe_interval_ms = 10000;
+
+    cc_vp8enc *e = calloc(1, sizeof *e);
+    if (!e)
+        return CC_ENOMEM;
+    e->cfg = c;
+    int err = CC_EUNSUPPORTED;
+
+    vpx_codec_enc_cfg_t *v = &e->vcfg;
+    if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), v, 0) != VPX_CODEC_OK)
+        goto fail;
+    v->g_w = (unsigned)c.width;
+    v->g_h = (unsigned)c.height;
+    /* Capture times are microseconds: libvpx derives the frame rate its
+     * rate control uses from the pts deltas, so real capture jitter and
+     * frame-rate changes are seen as they are. */
+    v->g_timebase.num = 1;
+    v->g_timebase.den = 1000000;
+    v->g_threads = (unsigned)c.threads;
+    v->g_lag_in_frames = 0;          /* realtime: no look-ahead */
+    v->g_pass = VPX_RC_ONE_PASS;
+    /* Each frame decodable after a loss of earlier non-reference data:
+     * entropy contexts are not carried between frames. */
+    v->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
+    v->rc_end_usage = VPX_CBR;
+    v->rc_resize_allowed = 0;
+    v->rc_min_quantizer = 2;
+    v->rc_max_quantizer = 56;
+    v->rc_undershoot_pct = 100;
+    v->rc_overshoot_pct = 15;
+    v->rc_buf_initial_sz = 500;
+    v->rc_buf_optimal_sz = 600;
+    v->rc_buf_sz = 1000;
+    /* A camera may skip a frame to stay on budget; a screen share must not
+     * lose the frame that shows the new slide. */
+    v->rc_dropframe_thresh = c.screen_content ? 0 : 30;
+    /* Keyframes only when this module asks (request or safety interval),
+     * so they always land on TL0. */
+    v->kf_mode = VPX_KF_DISABLED;
+    v->kf_min_dist = 0;
+    v->kf_max_dist = 0x7fffffff;
+
+    if (c.temporal_layers == 3) {
+        v->ts_number_layers = 3;
+        v->ts_periodicity = 4;
+        v->ts_layer_id[0] = 0;
+        v->ts_layer_id[1] = 2;
+        v->ts_layer_id[2] = 1;
+        v->ts_layer_id[3] = 2;
+        v->ts_rate_decimator[0] = 4;
+        v->ts_rate_decimator[1] = 2;
+        v->ts_rate_decimator[2] = 1;
+    } else {
+        v->ts_number_layers = 1;
+    }
+    set_layer_targets(v, c.bitrate_kbps);
+
+    if (vpx_codec_enc_init(&e->codec, vpx_codec_vp8_cx(), v, 0) !=
+        VPX_CODEC_OK) {
+        CC_ERROR(MOD, "init %dx%d: %s", c.width, c.height,
+                 vpx_codec_error(&e->codec));
+        goto fail;
+    }
+    e->codec_open = 1;
+
+    /* Keyframe size cap relative to an average frame: half the optimal
+     * buffer's worth of frames, never below 3 frames' worth. */
+    int intra_pct = (int)(v->rc_buf_optimal_sz * 0.5 * c.fps / 10);
+    if (intra_pct < 300)
+        intra_pct = 300;
+    if (ctrl(e, VP8E_SET_CPUUSED, c.cpu_used, "cpuused") ||
+        ctrl(e, VP8E_SET_NOISE_SENSITIVITY, 0, "noise") ||
+        ctrl(e, VP8E_SET_STATIC_THRESHOLD, c.screen_content ? 100 : 1,
+             "static") ||
+        ctrl(e, VP8E_SET_SCREEN_CONTENT_MODE, c.screen_content ? 1 : 0,
+             "screen") ||
+        ctrl(e, VP8E_SET_MAX_INTRA_BITRATE_PCT, intra_pct, "intra_pct") ||
+        ctrl(e, VP8E_SET_TOKEN_PARTITIONS,
+             c.threads > 1 ? VP8_TWO_TOKENPARTITION : VP8_ONE_TOKENPARTITION,
+             "partitions"))
+        goto fail;
+
+    atomic_store(&e->bitrate_kbps, c.bitrate_kbps);
+    e->keyframe_pending = 1; /* the first frame is a keyframe anyway */
+    *out = e;
+    return 0;
+fail:
+    cc_vp8enc_free(e);
+    return err;
+}
+
+void cc_vp8enc_free(cc_vp8enc *e)
+{
+    if (!e)
+        return;
+    if (e->codec_open)
+        vpx_codec_destroy(&e->codec);
+    free(e);
+}
+
+void cc_vp8enc_request_keyframe(cc_vp8enc *e)
+{
+    if (!e)
+        return;
+    atomic_store(&e->kf_request, 1);
+    atomic_fetch_add(&e->keyframe_requests, 1);
+}
+
+int cc_vp8enc_set_bitrate(cc_vp8enc *e, int kbps)
+{
+    if (!e || kbps <= 0 || kbps > 100000)
+        return CC_EINVAL;
+    atomic_store(&e->pending_kbps, kbps);
+    return 0;
+}
+
+void cc_vp8enc_get_stats(cc_vp8enc *e, cc_vp8enc_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!e)
+        return;
+    s->frames_in = atomic_load(&e->frames_in);
+    s->frames_out = atomic_load(&e->frames_out);
+    s->dropped = atomic_load(&e->dropped);
+    s->keyframes = atomic_load(&e->keyframes);
+    s->keyframe_requests = atomic_load(&e->keyframe_requests);
+    s->bytes_out = atomic_load(&e->bytes_out);
+    s->errors = atomic_load(&e->errors);
+    s->bitrate_kbps = atomic_load(&e->bitrate_kbps);
+}
+
+static int apply_bitrate(cc_vp8enc *e)
+{
+    int kbps = atomic_exchange(&e->pending_kbps, 0);
+    if (kbps <= 0 || kbps == atomic_load(&e->bitrate_kbps))
+        return 0;
+    vpx_codec_enc_cfg_t v = e->vcfg;
+    set_layer_targets(&v, kbps);
+    if (vpx_codec_enc_config_set(&e->codec, &v) != VPX_CODEC_OK) {
+        CC_LOG_RL(CC_LOG_WARN, MOD, "bitrate %d kbps: %s", kbps,
+                  vpx_codec_error(&e->codec));
+        atomic_fetch_add(&e->errors, 1);
+        return CC_EINVAL;
+    }
+    e->vcfg = v;
+    atomic_store(&e->bitrate_kbps, kbps);
+    return 0;
+}
+
+/* libvpx's per-frame flags for a pattern step: forbid every reference and
+ * refresh the step does not allow. */
+static vpx_enc_frame_flags_t step_flags(const tl_step *s)
+{
+    vpx_enc_frame_flags_t f = 0;
+    if (!(s->refs & (1u << BUF_LAST))) f |= VP8_EFLAG_NO_REF_LAST;
+    if (!(s->refs & (1u << BUF_GOLDEN))) f |= VP8_EFLAG_NO_REF_GF;
+    if (!(s->refs & (1u << BUF_ALTREF))) f |= VP8_EFLAG_NO_REF_ARF;
+    if (!(s->updates & (1u << BUF_LAST))) f |= VP8_EFLAG_NO_UPD_LAST;
+    if (!(s->updates & (1u << BUF_GOLDEN))) f |= VP8_EFLAG_NO_UPD_GF;
+    if (!(s->updates & (1u << BUF_ALTREF))) f |= VP8_EFLAG_NO_UPD_ARF;
+    return f;
+}
+
+int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
+                     const int strides[3], cc_time_us capture_time,
+                     cc_vp8enc_frame *out)
+{
+    if (!e || !planes || !strides || !out || !planes[0] || !planes[1] ||
+        !planes[2] || strides[0] < e->cfg.width ||
+        strides[1] < (e->cfg.width + 1) / 2 ||
+        strides[2] < (e->cfg.width + 1) / 2)
+        return CC_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (e->have_first && capture_time <= e->last_capture)
+        return CC_EINVAL; /* libvpx needs increasing pts */
+    if (!e->have_first) {
+        e->have_first = 1;
+        e->first_capture = capture_time;
+        e->last_keyframe = capture_time;
+    }
+    e->last_capture = capture_time;
+    atomic_fetch_add(&e->frames_in, 1);
+
+    apply_bitrate(e);
+    if (atomic_exchange(&e->kf_request, 0))
+        e->keyframe_pending = 1;
+    if (capture_time - e->last_keyframe >=
+        (cc_time_us)e->cfg.keyframe_interval_ms * 1000)
+        e->keyframe_pending = 1;
+
+    int layered = e->cfg.temporal_layers == 3;
+    vpx_enc_frame_flags_t flags = 0;
+    const tl_step *step = NULL;
+    if (e->keyframe_pending) {
+        flags |= VPX_EFLAG_FORCE_KF;
+        e->pos = 0; /* a keyframe restarts the pattern: it must be TL0 */
+    }
+    if (layered) {
+        step = &k_pattern3[e->pos & 3];
+        /* A keyframe refreshes all three buffers whatever the flags say
+         * (RFC 6386 section 9.7), so it takes no reference flags. */
+        if (!e->keyframe_pending)
+            flags |= step_flags(step);
+        if (vpx_codec_control(&e->codec, VP8E_SET_TEMPORAL_LAYER_ID,
+                              step->tid) != VPX_CODEC_OK) {
+            atomic_fetch_add(&e->errors, 1);
+            return CC_EUNSUPPORTED;
+        }
+    }
+
+    vpx_image_t img;
+    if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, (unsigned)e->cfg.width,
+                      (unsigned)e->cfg.height, 1, (unsigned char *)planes[0]))
+        return CC_EINVAL;
+    for (int i = 0; i < 3; i++) {
+        img.planes[i] = (unsigned char *)planes[i];
+        img.stride[i] = strides[i];
+    }
+
+    vpx_codec_pts_t pts = capture_time - e->first_capture;
+    unsigned long duration = (unsigned long)(1000000 / e->cfg.fps);
+    if (vpx_codec_encode(&e->codec, &img, pts, duration, flags,
+                         VPX_DL_REALTIME) != VPX_CODEC_OK) {
+        CC_LOG_RL(CC_LOG_WARN, MOD, "encode: %s", vpx_codec_error(&e->codec));
+        atomic_fetch_add(&e->errors, 1);
+        return CC_EIO;
+    }
+    e->pos = (e->pos + 1) & 3;
+
+    vpx_codec_iter_t iter = NULL;
+    const vpx_codec_cx_pkt_t *pkt;
+    int got = 0;
+    while ((pkt = vpx_codec_get_cx_data(&e->codec, &iter)) != NULL) {
+        if (pkt->kind != VPX_CODEC_CX_FRAME_PKT || got)
+            continue; /* lag 0 and no partition output: one frame at most */
+        got = 1;
+        out->data = pkt->data.frame.buf;
+        out->size = pkt->data.frame.sz;
+        out->keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+        out->pts = capture_time;
+    }
+    if (!got) {
+        /* Rate control skipped it. A pending keyframe stays pending. */
+        atomic_fetch_add(&e->dropped, 1);
+        return 0;
+    }
+
+    if (out->keyframe) {
+        e->keyframe_pending = 0;
+        e->last_keyframe = capture_time;
+        atomic_fetch_add(&e->keyframes, 1);
+        for (int i = 0; i < BUF_N; i++)
+            e->buf_tid[i] = 0; /* a keyframe refreshes every buffer */
+    }
+    if (layered) {
+        out->tid = step->tid;
+        if (!out->keyframe) {
+            /* RFC 7741 section 4.2 Y bit: the frame depends only on TL0. */
+            int only_tl0 = 1;
+            for (int i = 0; i < BUF_N; i++)
+                if ((step->refs & (1u << i)) && e->buf_tid[i] != 0)
+                    only_tl0 = 0;
+            out->layer_sync = step->tid > 0 && only_tl0;
+            out->non_ref = step->updates == 0;
+            for (int i = 0; i < BUF_N; i++)
+                if (step->updates & (1u << i))
+                    e->buf_tid[i] = step->tid;
+        }
+    }
+    atomic_fetch_add(&e->frames_out, 1);
+    atomic_fetch_add(&e->bytes_out, out->size);
+    return 1;
+}

@@ -1,0 +1,248 @@
+/* Client-side SDP: offers written with GstSDPMessage, answers read with
+ * cc_sdp_parse (src/rtc/sdp.c) plus a small a=candidate reader. */
+#include "classcast/sdp_offer.h"
+
+#include <gst/sdp/sdp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "classcast/err.h"
+#include "classcast/rand.h"
+#include "classcast/sdp.h"
+
+static void add_attr(GstSDPMedia *m, const char *k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_attr(GstSDPMedia *m, const char *k, const char *fmt, ...)
+{
+    char v[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    gst_sdp_media_add_attribute(m, k, v);
+}
+
+static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
+                        int video, const char *mid)
+{
+    GstSDPMedia gm;
+    memset(&gm, 0, sizeof gm);
+    gst_sdp_media_init(&gm);
+    int pt = video ? CC_OFFER_PT_VP8 : CC_OFFER_PT_OPUS;
+    char ptbuf[8];
+    snprintf(ptbuf, sizeof ptbuf, "%d", pt);
+    gst_sdp_media_set_media(&gm, video ? "video" : "audio");
+    /* RFC 8829 5.2.1: port 9 and 0.0.0.0 until candidates say otherwise. */
+    gst_sdp_media_set_port_info(&gm, 9, 1);
+    gst_sdp_media_set_proto(&gm, "UDP/TLS/RTP/SAVPF");
+    gst_sdp_media_add_format(&gm, ptbuf);
+    gst_sdp_media_add_connection(&gm, "IN", "IP4", "0.0.0.0", 0, 0);
+    gst_sdp_media_add_attribute(&gm, "mid", mid);
+    gst_sdp_media_add_attribute(&gm, "ice-ufrag", p->ice_ufrag);
+    gst_sdp_media_add_attribute(&gm, "ice-pwd", p->ice_pwd);
+    add_attr(&gm, "fingerprint", "sha-256 %s", p->fingerprint);
+    /* RFC 8842 section 5.2: an offer says actpass; a server answering
+     * passive makes us the DTLS client. */
+    gst_sdp_media_add_attribute(&gm, "setup", "actpass");
+    gst_sdp_media_add_attribute(&gm, p->send ? "sendonly" : "recvonly", NULL);
+    gst_sdp_media_add_attribute(&gm, "rtcp-mux", NULL);
+    gst_sdp_media_add_attribute(&gm, "rtcp-rsize", NULL);
+    add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_MID, CC_EXT_URI_MID);
+    add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_ABS_SEND_TIME,
+             CC_EXT_URI_ABS_SEND_TIME);
+    if (video) {
+        add_attr(&gm, "rtpmap", "%d VP8/90000", pt);
+        add_attr(&gm, "rtcp-fb", "%d nack", pt);
+        add_attr(&gm, "rtcp-fb", "%d nack pli", pt);
+        add_attr(&gm, "rtcp-fb", "%d ccm fir", pt);
+    } else {
+        add_attr(&gm, "rtpmap", "%d opus/48000/2", pt);
+        add_attr(&gm, "fmtp", "%d minptime=10;useinbandfec=1", pt);
+    }
+    if (p->send) {
+        /* RFC 8830: every sent stream is signalled (WEBRTC-NOTES.md). */
+        const char *stream = p->stream_id ? p->stream_id : "classcast";
+        const char *track = video ? "video" : "audio";
+        uint32_t ssrc = video ? p->video_ssrc : p->audio_ssrc;
+        add_attr(&gm, "msid", "%s %s", stream, track);
+        add_attr(&gm, "ssrc", "%u cname:%s", ssrc, p->cname ? p->cname : "classcast");
+        add_attr(&gm, "ssrc", "%u msid:%s %s", ssrc, stream, track);
+    }
+    if (p->candidate && p->candidate->len) {
+        char ip[64];
+        cc_addr_ip_string(p->candidate, ip, sizeof ip);
+        add_attr(&gm, "candidate", "1 1 udp 2130706431 %s %u typ host", ip,
+                 cc_addr_port(p->candidate));
+        gst_sdp_media_add_attribute(&gm, "end-of-candidates", NULL);
+    }
+    gst_sdp_message_add_media(msg, &gm); /* takes the contents */
+}
+
+int cc_sdp_offer_write(const cc_sdp_offer_params *p, char **out)
+{
+    *out = NULL;
+    if (!p || !p->ice_ufrag || !p->ice_pwd || !p->fingerprint ||
+        (!p->video && !p->audio))
+        return CC_EINVAL;
+    GstSDPMessage *msg = NULL;
+    if (gst_sdp_message_new(&msg) != GST_SDP_OK)
+        return CC_ENOMEM;
+    uint64_t sid = 0;
+    cc_rand_bytes(&sid, sizeof sid);
+    sid &= 0x7fffffffffffffffull; /* RFC 8829 5.2.1: top bit zero */
+    char sidbuf[24];
+    snprintf(sidbuf, sizeof sidbuf, "%llu", (unsigned long long)(sid ? sid : 1));
+    gst_sdp_message_set_version(msg, "0");
+    gst_sdp_message_set_origin(msg, "-", sidbuf, "2", "IN", "IP4", "127.0.0.1");
+    gst_sdp_message_set_session_name(msg, "-");
+    gst_sdp_message_add_time(msg, "0", "0", NULL);
+    char group[32];
+    snprintf(group, sizeof group, "BUNDLE%s%s", p->video ? " 0" : "",
+             p->audio ? (p->video ? " 1" : " 0") : "");
+    gst_sdp_message_add_attribute(msg, "group", group);
+    gst_sdp_message_add_attribute(msg, "msid-semantic", " WMS *");
+    if (p->video)
+        write_media(msg, p, 1, "0");
+    if (p->audio)
+        write_media(msg, p, 0, p->video ? "1" : "0");
+    gchar *text = gst_sdp_message_as_text(msg);
+    int rc = CC_ENOMEM;
+    if (text) {
+        *out = strdup(text);
+        g_free(text);
+        rc = *out ? 0 : CC_ENOMEM;
+    }
+    gst_sdp_message_free(msg);
+    return rc;
+}
+
+/* RFC 8839 section 5.1: candidate-attribute = "candidate" ":" foundation SP
+ * component-id SP transport SP priority SP connection-address SP port SP
+ * "typ" SP cand-type ... */
+static int parse_candidate(const char *line, size_t len, cc_addr *out,
+                           int *is_host)
+{
+    char buf[512];
+    if (len >= sizeof buf)
+        return CC_EINVAL;
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    char found[64], transport[16], ip[64], typ[8], type[16];
+    unsigned comp, port;
+    unsigned long prio;
+    if (sscanf(buf, "%63s %u %15s %lu %63s %u %7s %15s", found, &comp,
+               transport, &prio, ip, &port, typ, type) != 8)
+        return CC_EINVAL;
+    if (comp != 1 || strcasecmp(transport, "udp") != 0 ||
+        strcmp(typ, "typ") != 0 || port == 0 || port > 65535)
+        return CC_EINVAL;
+    if (cc_addr_from_string(out, ip, (uint16_t)port) != 0)
+        return CC_EINVAL; /* mDNS names and the like */
+    *is_host = strcmp(type, "host") == 0;
+    return 0;
+}
+
+int cc_sdp_find_candidate(const char *text, size_t len, cc_addr *out)
+{
+    const char *p = text, *end = text + len;
+    int have = 0;
+    memset(out, 0, sizeof *out);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        size_t ll = (size_t)(le - p);
+        if (ll && p[ll - 1] == '\r')
+            ll--;
+        if (ll > 12 && memcmp(p, "a=candidate:", 12) == 0) {
+            cc_addr a;
+            int host = 0;
+            if (parse_candidate(p + 12, ll - 12, &a, &host) == 0) {
+                if (host) {
+                    *out = a;
+                    return 0;
+                }
+                if (!have) {
+                    *out = a;
+                    have = 1;
+                }
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return have ? 0 : CC_ENOTFOUND;
+}
+
+static void read_media(const cc_sdp_media *m, cc_sdp_answer_media *am,
+                       const char *codec)
+{
+    memset(am, 0, sizeof *am);
+    am->pt = -1;
+    if (m->port == 0)
+        return;
+    const cc_sdp_codec *c = cc_sdp_find_codec(m, codec);
+    if (!c)
+        return;
+    am->present = 1;
+    snprintf(am->mid, sizeof am->mid, "%s", m->mid);
+    am->pt = c->pt;
+    am->clock_rate = c->clock_rate;
+    am->fb = c->fb;
+    am->ssrc = m->fid_primary ? m->fid_primary : (m->n_ssrcs ? m->ssrcs[0] : 0);
+    am->ext_mid = cc_sdp_find_extmap(m, CC_EXT_URI_MID);
+    am->ext_abs_send_time = cc_sdp_find_extmap(m, CC_EXT_URI_ABS_SEND_TIME);
+    am->direction = (int)m->direction;
+}
+
+int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->video.pt = info->audio.pt = -1;
+    cc_sdp_offer *o = calloc(1, sizeof *o);
+    if (!o)
+        return CC_ENOMEM;
+    int rc = cc_sdp_parse(text, len, o);
+    if (rc != 0) {
+        snprintf(info->error, sizeof info->error, "bad SDP answer: %.140s", o->error);
+        free(o);
+        return CC_EINVAL;
+    }
+    info->ice_lite = o->ice_lite;
+    const cc_sdp_media *first = NULL;
+    for (int i = 0; i < o->n_media; i++) {
+        const cc_sdp_media *m = &o->media[i];
+        if (m->port == 0)
+            continue;
+        if (!first)
+            first = m;
+        if (m->kind == CC_MEDIA_VIDEO && !info->video.present)
+            read_media(m, &info->video, "VP8");
+        else if (m->kind == CC_MEDIA_AUDIO && !info->audio.present)
+            read_media(m, &info->audio, "opus");
+    }
+    rc = CC_EINVAL;
+    if (!first) {
+        snprintf(info->error, sizeof info->error, "the answer rejected every m-line");
+    } else if (!info->video.present && !info->audio.present) {
+        snprintf(info->error, sizeof info->error, "the answer has neither VP8 nor Opus");
+    } else if (cc_sdp_find_candidate(text, len, &info->candidate) != 0) {
+        snprintf(info->error, sizeof info->error, "the answer has no usable UDP candidate");
+    } else {
+        /* RFC 8843 section 7: the first bundled m-line carries the
+         * transport's credentials and fingerprint. */
+        snprintf(info->ice_ufrag, sizeof info->ice_ufrag, "%s", first->ice_ufrag);
+        snprintf(info->ice_pwd, sizeof info->ice_pwd, "%s", first->ice_pwd);
+        snprintf(info->fp_alg, sizeof info->fp_alg, "%s", first->fp_alg);
+        snprintf(info->fp, sizeof info->fp, "%s", first->fp);
+        snprintf(info->setup, sizeof info->setup, "%s", first->setup);
+        if (strcmp(info->setup, "actpass") == 0)
+            snprintf(info->error, sizeof info->error,
+                     "the answer says a=setup:actpass (RFC 8842: must be active or passive)");
+        else
+            rc = 0;
+    }
+    free(o);
+    return rc;
+}
