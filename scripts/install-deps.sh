@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what classcast needs to build, run and test on Debian 12.
 # Idempotent: installs only missing packages; a second run installs nothing.
+# usage: scripts/install-deps.sh [--bench]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ PKGS=(
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire
 )
+# --bench: also what scripts/bench/ needs (Janus for the side-by-side runs,
+# gnuplot for the plot); the normal test run does not pay for it.
+if [ "${1:-}" = "--bench" ]; then
+  PKGS+=(janus gnuplot-nox jq curl iproute2)
+fi
 # The machine may ship Node.js outside apt; never install Debian's over it.
 if ! command -v node >/dev/null 2>&1; then
   PKGS+=(nodejs)

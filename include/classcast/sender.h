@@ -80,5 +80,8 @@ int cc_sender_poll(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
 cc_time_us cc_sender_deadline(const cc_sender *s, cc_time_us now);
 void cc_sender_handle_timeout(cc_sender *s, cc_time_us now);
 const cc_sender_stats *cc_sender_get_stats(const cc_sender *s);
+/* Stop (1) or resume (0) taking media from the sources; feedback, resends
+ * and reports go on (a load test's end: let in-flight losses repair). */
+void cc_sender_set_paused(cc_sender *s, int paused);
 
 #endif

@@ -133,9 +133,18 @@ static void api_stats(cc_control *c, cc_http_response *r)
 #define CC_X(name) json_object_set_new(counters, #name, json_integer((json_int_t)wc.name));
     CC_WORKER_COUNTERS(CC_X)
 #undef CC_X
-    json_t *root = json_pack("{s:i, s:o}", "peers",
-                             (json_int_t)cc_worker_peer_count(c->cfg.worker),
-                             "counters", counters);
+    json_t *sfu = json_object();
+    if (c->cfg.sfu) {
+        cc_sfu_stats ss;
+        cc_sfu_get_stats(c->cfg.sfu, &ss);
+#define CC_X(name) json_object_set_new(sfu, #name, json_integer((json_int_t)ss.name));
+        CC_SFU_COUNTERS(CC_X)
+#undef CC_X
+    }
+    json_t *root = json_pack("{s:i, s:i, s:o, s:o}", "peers",
+                             (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
+                             (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
+                             "sfu", sfu);
     set_body(r, 200, "application/json", json_dumps(root, JSON_COMPACT));
     json_decref(root);
     if (!r->body)

@@ -41,6 +41,7 @@ struct cc_sender {
     cc_client *client;
     stream st[CC_SENDER_STREAMS];
     int rr;                    /* round robin between streams */
+    int paused;
     hist *history;             /* video */
     uint16_t resend[RESEND_MAX];
     int n_resend;
@@ -359,6 +360,8 @@ int cc_sender_poll(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         return 0;
     if (poll_sr(s, now, buf, cap, len, to) == 0)
         return 0;
+    if (s->paused)
+        return CC_EAGAIN;
     return poll_media(s, now, buf, cap, len, to);
 }
 
@@ -371,6 +374,8 @@ cc_time_us cc_sender_deadline(const cc_sender *s, cc_time_us now)
         return now;
     if (s->next_sr < d)
         d = s->next_sr;
+    if (s->paused)
+        return d;
     for (int i = 0; i < CC_SENDER_STREAMS; i++)
         if (s->st[i].cfg.enabled && !s->st[i].ended && s->st[i].next_due < d)
             d = s->st[i].next_due;
@@ -383,3 +388,5 @@ void cc_sender_handle_timeout(cc_sender *s, cc_time_us now)
 }
 
 const cc_sender_stats *cc_sender_get_stats(const cc_sender *s) { return &s->stats; }
+
+void cc_sender_set_paused(cc_sender *s, int paused) { s->paused = paused ? 1 : 0; }
