@@ -148,4 +148,9 @@ int cc_capture_describe_pipeline(const char *dir, const char *name, char *buf,
 
 const char *cc_capture_state_name(cc_capture_state s);
 
+/* Pipeline instances abandoned because their streaming thread is parked
+ * after an X connection loss (see above), over the whole process. While
+ * nonzero, do not call gst_deinit(): it waits for every streaming thread. */
+unsigned cc_capture_parked_pipelines(void);
+
 #endif

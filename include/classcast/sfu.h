@@ -74,6 +74,29 @@ int cc_sfu_prepare_publisher_update(const char *offer, size_t len,
  * publisher peer msg->local_ufrag (slots kept by mid keep their state; new
  * ones start; removed ones fall back or go quiet). Takes ownership of msg. */
 int cc_sfu_update_publisher(cc_worker *w, cc_worker_msg_add *msg);
+/* A publisher inside this process (the media core: `serve --source`):
+ * plaintext RTP as cc_pkt (pkt->flags = the cc_slot) pushed by one media
+ * thread into `ring`, which writes `efd` (an eventfd) after pushing. No
+ * SRTP, no ICE. Keyframe requests for it call keyframe(ud, slot) on the
+ * worker thread (keep it to setting a flag). */
+typedef struct cc_sfu_local_config {
+    uint32_t room_id;
+    struct {
+        int active;
+        uint32_t ssrc;
+        int pt;
+        int clock_rate;
+    } slots[CC_SLOT_COUNT];
+    struct cc_ring *ring;
+    int efd;
+    void (*keyframe)(void *ud, int slot);
+    void *ud;
+} cc_sfu_local_config;
+/* Control thread -> worker. attach: the ring starts feeding the room.
+ * detach: blocks until the worker stopped reading the ring and released
+ * what was left in it; the caller may then free the ring. */
+int cc_sfu_local_attach(cc_worker *w, const cc_sfu_local_config *cfg);
+int cc_sfu_local_detach(cc_worker *w, struct cc_ring *ring);
 int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               const cc_sfu_params *p, uint32_t room_id,
                               uint32_t member_id, const cc_sfu_track_map *map,

@@ -125,6 +125,13 @@ void cc_worker_count_drop(cc_worker *w, cc_worker_drop what);
 /* Post an event to the control thread (config.events) and wake it; frees m
  * if there is no event sink. */
 void cc_worker_emit(cc_worker *w, cc_msg *m);
+/* Worker thread: watch a readable fd (e.g. an eventfd a media thread writes
+ * after pushing into a cc_ring); fn runs on the worker when it is readable
+ * and must drain it. At most CC_WORKER_MAX_WATCH fds. */
+#define CC_WORKER_MAX_WATCH 16
+typedef void (*cc_worker_fd_fn)(cc_worker *w, void *ud, cc_time_us now);
+int cc_worker_watch_fd(cc_worker *w, int fd, cc_worker_fd_fn fn, void *ud);
+void cc_worker_unwatch_fd(cc_worker *w, int fd);
 /* Find a live peer by local ufrag (NULL if gone). */
 cc_wpeer *cc_worker_find_peer(cc_worker *w, const char *local_ufrag);
 /* Close a peer from the worker thread; it is removed on the next tick. */

@@ -290,8 +290,11 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
     apply_bitrate(e);
     if (atomic_exchange(&e->kf_request, 0))
         e->keyframe_pending = 1;
+    /* Half a frame of slack so a 1 s interval at 30 fps lands on frame 30
+     * even though 30 frame periods of 33333 us fall 10 us short. */
     if (capture_time - e->last_keyframe >=
-        (cc_time_us)e->cfg.keyframe_interval_ms * 1000)
+        (cc_time_us)e->cfg.keyframe_interval_ms * 1000 -
+            500000 / e->cfg.fps)
         e->keyframe_pending = 1;
 
     int layered = e->cfg.temporal_layers == 3;

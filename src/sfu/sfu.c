@@ -14,15 +14,18 @@
  * freed in on_closed, which also unlinks it from its room. */
 #include "classcast/sfu.h"
 
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
 #include "classcast/log.h"
 #include "classcast/rand.h"
 #include "classcast/rtcp.h"
+#include "classcast/ring.h"
 #include "classcast/rtp.h"
 #include "classcast/srtp.h"
 #include "classcast/track.h"
@@ -69,7 +72,10 @@ typedef struct sfu_out {
     cc_fwd fwd;
 } sfu_out;
 
+typedef struct sfu_local sfu_local;
+
 struct sfu_peer {
+    sfu_local *local;     /* a publisher inside the process, else NULL */
     uint32_t room_id, member_id;
     int publisher;
     char ufrag[CC_ICE_MAX_CRED];
@@ -86,6 +92,15 @@ struct sfu_peer {
     sfu_out out[CC_SLOT_COUNT];
 };
 
+struct sfu_local {
+    sfu_peer pp;
+    cc_ring *ring;
+    int efd;
+    void (*keyframe)(void *ud, int slot);
+    void *ud;
+    sfu_local *next;
+};
+
 struct sfu_room {
     uint32_t id;
     sfu_peer *pubs, *subs;
@@ -96,6 +111,7 @@ struct sfu_room {
 };
 
 struct cc_sfu {
+    sfu_local *locals;    /* local publishers attached (worker thread) */
     cc_pkt_pool *pool;
     sfu_room *rooms[SFU_ROOM_BUCKETS];
     uint64_t order;
@@ -131,6 +147,7 @@ int cc_sfu_new(cc_sfu **out)
     return 0;
 }
 
+static void peer_state_free_tracks(sfu_peer *pp);
 void cc_sfu_free(cc_sfu *s)
 {
     if (!s)
@@ -143,6 +160,16 @@ void cc_sfu_free(cc_sfu *s)
             free(r);
             r = n;
         }
+    }
+    /* Local publishers never detached: release what their rings hold. */
+    while (s->locals) {
+        sfu_local *lp = s->locals;
+        s->locals = lp->next;
+        cc_pkt *p;
+        while ((p = cc_ring_pop(lp->ring)))
+            cc_pkt_unref(p);
+        peer_state_free_tracks(&lp->pp);
+        free(lp);
     }
     cc_pkt_pool_free(s->pool);
     free(s);
@@ -272,7 +299,10 @@ static void do_room_close(cc_worker *w, void *arg, cc_time_us now)
         for (sfu_peer *p = lists[k], *n; p; p = n) {
             n = p->next;
             unlink_peer(s, p);
-            cc_worker_close_peer(w, p->wp);
+            if (p->wp)
+                cc_worker_close_peer(w, p->wp);
+            /* a local publisher stays attached to its ring, roomless,
+             * until it is detached */
         }
     }
     free(r);
@@ -304,14 +334,21 @@ int cc_sfu_room_close(cc_worker *w, uint32_t room_id)
 /* ------------------------------------------------------------------ */
 
 /* RFC 4585 section 6.3.1 PLI for one publisher track, throttled. */
+static void local_keyframe(sfu_peer *pub, int slot);
+
 static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
                              sfu_in *in, cc_time_us now)
 {
     cc_track *t = in->track;
-    if (!t || !t->video || !t->ssrc || !pub->wp)
+    if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
         return;
     if (!cc_track_pli_allowed(t, now, SFU_PLI_GAP))
         return;
+    if (pub->local) {
+        local_keyframe(pub, t->slot);
+        INC(s, pli_sent);
+        return;
+    }
     uint8_t buf[16];
     int n = cc_rtcp_write_pli(buf, sizeof buf, pub->rtcp_ssrc, t->ssrc);
     if (n > 0 && cc_worker_send_rtcp(w, pub->wp, buf, (size_t)n) == 0)
@@ -767,16 +804,22 @@ static void sfu_on_tick(cc_worker *w, cc_wpeer *wp, cc_time_us now)
         sub_tick(w, s, pp, now);
 }
 
+static void peer_state_free_tracks(sfu_peer *pp)
+{
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->in[i].track) {
+            cc_track_clear(pp->in[i].track);
+            free(pp->in[i].track);
+            pp->in[i].track = NULL;
+        }
+}
+
 static void peer_state_free(void *arg)
 {
     sfu_peer *pp = arg;
     if (!pp)
         return;
-    for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->in[i].track) {
-            cc_track_clear(pp->in[i].track);
-            free(pp->in[i].track);
-        }
+    peer_state_free_tracks(pp);
     free(pp);
 }
 
@@ -1168,4 +1211,158 @@ int cc_sfu_prepare_subscriber(const char *offer, size_t len,
 {
     return prepare(0, offer, len, p, room_id, member_id, map, n_map, NULL,
                    NULL, answer, msg, err, errcap);
+}
+
+/* ------------------------------------------------------------------ */
+/* local publisher (the media core in this process)                     */
+/* ------------------------------------------------------------------ */
+
+
+static void local_keyframe(sfu_peer *pub, int slot)
+{
+    if (pub->local->keyframe)
+        pub->local->keyframe(pub->local->ud, slot);
+}
+
+static void local_drain(cc_worker *w, void *ud, cc_time_us now)
+{
+    sfu_local *lp = ud;
+    cc_sfu *s = cc_worker_app_ud(w);
+    uint64_t v;
+    ssize_t r = read(lp->efd, &v, sizeof v);
+    (void)r;
+    cc_time_us wall_minus_mono = cc_clock_wall_us() - cc_clock_mono_us();
+    cc_pkt *p;
+    /* Bounded: whatever the producer pushes meanwhile waits for the next
+     * wakeup, so one busy source cannot starve the socket. */
+    for (int i = 0; i < 512 && (p = cc_ring_pop(lp->ring)); i++) {
+        int slot = p->flags;
+        sfu_in *in = slot >= 0 && slot < CC_SLOT_COUNT ? &lp->pp.in[slot] : NULL;
+        if (in && in->active && lp->pp.room) {
+            /* The capture clock is ours: map RTP time to wall time exactly
+             * (what a remote publisher's SR tells), for lip sync in the
+             * subscribers' SRs. */
+            cc_rtp_hdr h;
+            if (cc_rtp_parse(p->data, p->len, &h) == 0) {
+                in->track->have_sr = 1;
+                in->track->sr_rtp = h.ts;
+                in->track->sr_unix_us = p->time + wall_minus_mono;
+            }
+            pub_on_rtp(w, s, &lp->pp, p->data, p->len, now);
+        }
+        cc_pkt_unref(p);
+    }
+    if (cc_ring_count(lp->ring) > 0) {
+        uint64_t one = 1;
+        r = write(lp->efd, &one, sizeof one); /* come back for the rest */
+    }
+}
+
+static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
+{
+    cc_sfu_local_config *cfg = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, cfg->room_id) : NULL;
+    if (!r) {
+        CC_WARN("sfu", "local publisher: room %u is not open", cfg->room_id);
+        return;
+    }
+    sfu_local *lp = calloc(1, sizeof *lp);
+    if (!lp)
+        return;
+    lp->ring = cfg->ring;
+    lp->efd = cfg->efd;
+    lp->keyframe = cfg->keyframe;
+    lp->ud = cfg->ud;
+    sfu_peer *pp = &lp->pp;
+    pp->local = lp;
+    pp->publisher = 1;
+    pp->room_id = cfg->room_id;
+    snprintf(pp->ufrag, sizeof pp->ufrag, "local");
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        if (!cfg->slots[i].active)
+            continue;
+        sfu_in *in = &pp->in[i];
+        in->track = calloc(1, sizeof *in->track);
+        if (!in->track)
+            continue;
+        cc_track_init(in->track, ++s->next_track_id, i, slot_is_video(i),
+                      cfg->slots[i].clock_rate);
+        in->track->ssrc = cfg->slots[i].ssrc;
+        in->pt = cfg->slots[i].pt;
+        in->active = 1;
+        snprintf(in->mid, sizeof in->mid, "local-%s", slot_names[i]);
+    }
+    pp->room = r;
+    pp->order = ++s->order;
+    pp->next_report = now;
+    list_add(&r->pubs, pp);
+    INC(s, publishers);
+    if (cc_worker_watch_fd(w, lp->efd, local_drain, lp) != 0) {
+        CC_ERROR("sfu", "local publisher: cannot watch its eventfd");
+        unlink_peer(s, pp);
+        peer_state_free_tracks(pp);
+        free(lp);
+        return;
+    }
+    lp->next = s->locals;
+    s->locals = lp;
+    CC_INFO("sfu", "room %u: local publisher attached", r->id);
+}
+
+typedef struct local_detach {
+    cc_ring *ring;
+    sem_t done;
+} local_detach;
+
+static void do_local_detach(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    local_detach *d = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_local **pl = s ? &s->locals : NULL;
+    while (pl && *pl && (*pl)->ring != d->ring)
+        pl = &(*pl)->next;
+    if (pl && *pl) {
+        sfu_local *lp = *pl;
+        *pl = lp->next;
+        cc_worker_unwatch_fd(w, lp->efd);
+        sfu_room *r = lp->pp.room;
+        if (r) {
+            unlink_peer(s, &lp->pp);
+            for (int i = 0; i < CC_SLOT_COUNT; i++)
+                slot_fallback(s, r, &lp->pp, i);
+            room_update_mask(w, r, &lp->pp);
+        }
+        cc_pkt *p;
+        while ((p = cc_ring_pop(lp->ring)))
+            cc_pkt_unref(p);
+        peer_state_free_tracks(&lp->pp);
+        free(lp);
+        CC_INFO("sfu", "local publisher detached");
+    }
+    sem_post(&d->done);
+}
+
+int cc_sfu_local_attach(cc_worker *w, const cc_sfu_local_config *cfg)
+{
+    cc_sfu_local_config *c = malloc(sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    *c = *cfg;
+    return cc_worker_call(w, do_local_attach, c, free);
+}
+
+static void local_detach_nofree(void *arg) { (void)arg; }
+
+int cc_sfu_local_detach(cc_worker *w, cc_ring *ring)
+{
+    local_detach d;
+    d.ring = ring;
+    sem_init(&d.done, 0, 0);
+    int rc = cc_worker_call(w, do_local_detach, &d, local_detach_nofree);
+    if (rc == 0)
+        sem_wait(&d.done);
+    sem_destroy(&d.done);
+    return rc;
 }

@@ -59,6 +59,12 @@ struct cc_worker {
     addr_entry *by_addr[CC_WORKER_BUCKETS];
     cc_worker_counters c;
     uint64_t last_udp_tx, last_udp_tx_dropped;
+    struct {
+        int fd;
+        cc_worker_fd_fn fn;
+        void *ud;
+    } watch[CC_WORKER_MAX_WATCH];
+    int n_watch;
 };
 
 #define INC(w, field) __atomic_store_n(&(w)->c.field, (w)->c.field + 1, __ATOMIC_RELAXED)
@@ -230,6 +236,30 @@ void cc_worker_emit(cc_worker *w, cc_msg *m)
     }
     if (w->cfg.wake)
         w->cfg.wake(w->cfg.wake_ud);
+}
+
+int cc_worker_watch_fd(cc_worker *w, int fd, cc_worker_fd_fn fn, void *ud)
+{
+    if (w->n_watch == CC_WORKER_MAX_WATCH)
+        return CC_ENOSPC;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return CC_EIO;
+    w->watch[w->n_watch].fd = fd;
+    w->watch[w->n_watch].fn = fn;
+    w->watch[w->n_watch].ud = ud;
+    w->n_watch++;
+    return 0;
+}
+
+void cc_worker_unwatch_fd(cc_worker *w, int fd)
+{
+    for (int k = 0; k < w->n_watch; k++)
+        if (w->watch[k].fd == fd) {
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+            w->watch[k] = w->watch[--w->n_watch];
+            return;
+        }
 }
 
 cc_wpeer *cc_worker_find_peer(cc_worker *w, const char *local_ufrag)
@@ -474,6 +504,13 @@ static void *worker_main(void *arg)
                 cc_udp_flush(w->udp);
             } else if (fd == cc_mailbox_fd(w->mb)) {
                 handle_mail(w, now);
+                cc_udp_flush(w->udp);
+            } else {
+                for (int k = 0; k < w->n_watch; k++)
+                    if (w->watch[k].fd == fd) {
+                        w->watch[k].fn(w, w->watch[k].ud, now);
+                        break;
+                    }
                 cc_udp_flush(w->udp);
             }
         }

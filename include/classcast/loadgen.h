@@ -1,0 +1,42 @@
+/* classcast: the load generator (`classcast loadgen`): one process that
+ * runs an optional WHIP publisher (a recorded VP8 + Opus RTP stream, see
+ * rtpfile.h) and N WHEP subscribers, each a full WebRTC client (ICE, DTLS
+ * client, SRTP: cc_client) on its own UDP socket, all in one epoll loop.
+ * Per subscriber it counts packets, bytes, losses (sequence gaps not filled
+ * by reordering or NACK repair), duplicates, and the added latency
+ * (publisher send -> subscriber receive on the same monotonic clock,
+ * matched by a fingerprint of the RTP payload, which the SFU forwards
+ * unchanged apart from the VP8 PictureID); it sends receiver reports every
+ * second and NACKs for gaps, as a browser does.
+ * Verification: the first `verify_sample` subscribers unprotect (SRTP
+ * authenticate) every packet; the rest count packets by the cleartext RTP
+ * header only (the report says which). Latency comes from the verified
+ * ones (the payload is encrypted for the others).
+ * Every loop is bounded: setup timeout + duration + a short drain.
+ * Thread: the caller's (blocking). */
+#ifndef CLASSCAST_LOADGEN_H
+#define CLASSCAST_LOADGEN_H
+
+typedef struct cc_loadgen_config {
+    const char *whep_url;        /* required */
+    const char *whep_token;      /* may be NULL */
+    const char *whip_url;        /* NULL: no publisher (someone else sends) */
+    const char *whip_token;
+    const char *video_file;      /* RFC 4571 RTP (rtpvp8pay ! rtpstreampay) */
+    const char *audio_file;      /* RFC 4571 RTP (rtpopuspay ! rtpstreampay) */
+    int subscribers;             /* N */
+    double duration_s;           /* measured time after setup */
+    double setup_timeout_s;      /* 0: 15 s */
+    const char *bind;            /* local address (default 127.0.0.1) */
+    int verify_sample;           /* K subscribers fully SRTP-checked */
+    const char *json_path;       /* NULL: no JSON */
+    int check;                   /* exit 1 if a subscriber failed, got no
+                                  * video or audio, or lost packets */
+    int per_subscriber;          /* print one line per subscriber */
+} cc_loadgen_config;
+
+/* Runs the test; prints the summary on stdout. Returns the process exit
+ * status: 0 (ok), 1 (a --check failed), 2 (setup error). */
+int cc_loadgen_run(const cc_loadgen_config *cfg);
+
+#endif

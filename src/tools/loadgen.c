@@ -1,0 +1,882 @@
+/* classcast loadgen: a WHIP publisher and N WHEP subscribers in one
+ * process, each a cc_client on its own UDP socket (the server binds a
+ * subscriber to its 5-tuple, so subscribers cannot share a local port),
+ * one epoll loop, recvmmsg/sendmmsg through cc_udp. */
+#include "classcast/loadgen.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+
+#include "classcast/client.h"
+#include "classcast/demux.h"
+#include "classcast/dtls.h"
+#include "classcast/err.h"
+#include "classcast/ice.h"
+#include "classcast/log.h"
+#include "classcast/nack.h"
+#include "classcast/rand.h"
+#include "classcast/rtcp.h"
+#include "classcast/rtp.h"
+#include "classcast/rtpfile.h"
+#include "classcast/sdp.h"
+#include "classcast/sdp_offer.h"
+#include "classcast/sender.h"
+#include "classcast/srtp.h"
+#include "classcast/track.h"
+#include "classcast/udp.h"
+#include "classcast/whipc.h"
+
+#define LG "loadgen"
+#define SEQ_WIN 4096                    /* dup detection window (packets) */
+#define RR_INTERVAL CC_USEC_PER_SEC
+#define DRAIN_US (800 * CC_USEC_PER_MSEC)
+#define LAT_TABLE 32768                 /* payload fingerprint -> send time */
+/* Latency histogram: 10 us buckets up to 100 ms, then 1 ms up to 10 s. */
+#define H_FINE 10000
+#define H_COARSE 9900
+#define H_N (H_FINE + H_COARSE + 1)
+
+typedef struct lat_hist {
+    uint32_t *b;    /* H_N buckets */
+    uint64_t n;
+    cc_time_us max, sum;
+} lat_hist;
+
+static void hist_add(lat_hist *h, cc_time_us us)
+{
+    if (us < 0)
+        us = 0;
+    size_t i = us < 100000 ? (size_t)(us / 10)
+                           : us < 10000000 ? H_FINE + (size_t)((us - 100000) / 1000)
+                                           : H_N - 1;
+    if (i >= H_N)
+        i = H_N - 1;
+    h->b[i]++;
+    h->n++;
+    h->sum += us;
+    if (us > h->max)
+        h->max = us;
+}
+
+/* Value (us) below which a fraction q of the samples lie. */
+static double hist_q(const lat_hist *h, double q)
+{
+    if (!h->n)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)h->n);
+    if (want >= h->n)
+        want = h->n - 1;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < H_N; i++) {
+        acc += h->b[i];
+        if (acc > want)
+            return i < H_FINE ? (double)(i * 10 + 5)
+                              : 100000.0 + (double)(i - H_FINE) * 1000 + 500;
+    }
+    return (double)h->max;
+}
+
+/* One received stream (the server's SSRC for video or audio). */
+typedef struct rx_stream {
+    int active;
+    uint32_t ssrc;
+    int video;
+    int started;
+    uint64_t ext_base, ext_max;         /* extended sequence numbers */
+    uint64_t seen[SEQ_WIN / 64];        /* bit per ext seq mod SEQ_WIN */
+    uint64_t packets;                   /* every arrival, duplicates too */
+    uint64_t unique;
+    uint64_t dups;
+    uint64_t too_old;                   /* older than the window: ignored */
+    uint64_t bytes;
+    cc_track tr;                        /* RR statistics (RFC 3550 A.3/A.8) */
+    cc_nack nack;                       /* browser-like NACK generation */
+} rx_stream;
+
+typedef struct ep {
+    int is_pub;
+    int idx;
+    int verify;                  /* SRTP-authenticate every packet */
+    cc_udp *udp;
+    cc_client *client;
+    cc_sender *sender;           /* publisher only */
+    char location[CC_WHIPC_URL_MAX];
+    char error[200];
+    cc_time_us post_at, answered_at;
+    uint32_t rtcp_ssrc;
+    char cname[17];
+    rx_stream rx[2];             /* 0 video, 1 audio */
+    cc_time_us next_rr;
+    uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
+    uint64_t rtp_auth_fail, lat_unmatched;
+    lat_hist lat;
+} ep;
+
+typedef struct lat_entry {
+    uint64_t key;
+    cc_time_us at;
+} lat_entry;
+
+typedef struct lg {
+    const cc_loadgen_config *cfg;
+    cc_dtls_ctx *dtls;
+    int epfd;
+    ep *pub;
+    ep *subs;
+    int n_subs, n_created;
+    lat_entry *lat_table;
+    cc_rtpfile *vfile, *afile;
+    uint64_t pub_sent;
+} lg;
+
+/* ---- latency: payload fingerprints ---- */
+
+/* FNV-1a over the payload length and its last 32 bytes. The SFU rewrites
+ * the RTP header and the VP8 PictureID at the start of the payload; the
+ * tail is forwarded untouched. */
+static uint64_t payload_key(const uint8_t *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)len;
+    size_t from = len > 32 ? len - 32 : 0;
+    for (size_t i = from; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
+static void on_pub_sent(void *ud, int stream, const uint8_t *pkt, size_t len,
+                        int resend, cc_time_us now)
+{
+    lg *g = ud;
+    (void)stream;
+    g->pub_sent++;
+    cc_rtp_hdr h;
+    if (resend || cc_rtp_parse(pkt, len, &h) != 0 || h.payload_len < 8)
+        return;
+    uint64_t k = payload_key(h.payload, h.payload_len);
+    lat_entry *e = &g->lat_table[k % LAT_TABLE];
+    e->key = k;
+    e->at = now;
+}
+
+/* ---- receive statistics ---- */
+
+static int seen_get(const rx_stream *r, uint64_t e)
+{
+    return (r->seen[(e % SEQ_WIN) / 64] >> (e % 64)) & 1;
+}
+
+static void seen_set(rx_stream *r, uint64_t e, int v)
+{
+    uint64_t bit = 1ull << (e % 64);
+    if (v)
+        r->seen[(e % SEQ_WIN) / 64] |= bit;
+    else
+        r->seen[(e % SEQ_WIN) / 64] &= ~bit;
+}
+
+/* Returns 1 for a first arrival, 0 for a duplicate or a too-old packet. */
+static int rx_on_seq(rx_stream *r, uint16_t seq, size_t bytes)
+{
+    r->packets++;
+    r->bytes += bytes;
+    if (!r->started) {
+        r->started = 1;
+        r->ext_base = r->ext_max = (1ull << 32) + seq; /* room below */
+        seen_set(r, r->ext_max, 1);
+        r->unique++;
+        return 1;
+    }
+    int16_t d = (int16_t)(seq - (uint16_t)r->ext_max);
+    uint64_t e = r->ext_max + (int64_t)d;
+    if (d > 0) {
+        uint64_t gap = e - r->ext_max;
+        if (gap >= SEQ_WIN) {
+            memset(r->seen, 0, sizeof r->seen);
+        } else {
+            for (uint64_t x = r->ext_max + 1; x < e; x++)
+                seen_set(r, x, 0);
+        }
+        seen_set(r, e, 1);
+        r->ext_max = e;
+        r->unique++;
+        return 1;
+    }
+    if (r->ext_max - e >= SEQ_WIN) {
+        r->too_old++;
+        return 0;
+    }
+    if (e < r->ext_base) {
+        /* Reordered before the first packet we saw: it belongs to the
+         * stream, so the expected range grows to include it. */
+        for (uint64_t x = e + 1; x < r->ext_base; x++)
+            seen_set(r, x, 0);
+        r->ext_base = e;
+        seen_set(r, e, 1);
+        r->unique++;
+        return 1;
+    }
+    if (seen_get(r, e)) {
+        r->dups++;
+        return 0;
+    }
+    seen_set(r, e, 1);
+    r->unique++;
+    return 1;
+}
+
+static uint64_t rx_expected(const rx_stream *r)
+{
+    return r->started ? r->ext_max - r->ext_base + 1 : 0;
+}
+
+static uint64_t rx_lost(const rx_stream *r)
+{
+    uint64_t exp = rx_expected(r);
+    return exp > r->unique ? exp - r->unique : 0;
+}
+
+/* ---- endpoints ---- */
+
+static int ep_open(lg *g, ep *e)
+{
+    cc_addr bind;
+    if (cc_addr_from_string(&bind, g->cfg->bind ? g->cfg->bind : "127.0.0.1", 0) != 0)
+        return CC_EINVAL;
+    int rc = cc_udp_open(&e->udp, &bind);
+    if (rc != 0)
+        return rc;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = e};
+    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, cc_udp_fd(e->udp), &ev) != 0)
+        return CC_EIO;
+    e->rtcp_ssrc = cc_rand_u32() | 1;
+    cc_rand_ice_string(e->cname, 16);
+    return 0;
+}
+
+static void ep_close(lg *g, ep *e)
+{
+    if (e->udp) {
+        epoll_ctl(g->epfd, EPOLL_CTL_DEL, cc_udp_fd(e->udp), NULL);
+        cc_udp_close(e->udp);
+    }
+    cc_sender_free(e->sender);
+    cc_client_free(e->client);
+    free(e->lat.b);
+    e->udp = NULL;
+    e->sender = NULL;
+    e->client = NULL;
+    e->lat.b = NULL;
+}
+
+/* Offer, POST, answer, client. Blocking for one HTTP round trip. */
+static int ep_setup(lg *g, ep *e, cc_time_us now)
+{
+    int rc = ep_open(g, e);
+    if (rc != 0) {
+        snprintf(e->error, sizeof e->error, "cannot open a UDP socket: %s", cc_strerror(rc));
+        return rc;
+    }
+    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
+    cc_ice_make_credentials(ufrag, pwd);
+    uint32_t vssrc = cc_rand_u32() | 2, assrc = cc_rand_u32() | 4;
+    cc_sdp_offer_params op = {
+        .ice_ufrag = ufrag, .ice_pwd = pwd,
+        .fingerprint = cc_dtls_ctx_fingerprint(g->dtls),
+        .send = e->is_pub,
+        .video = !e->is_pub || g->vfile != NULL,
+        .audio = !e->is_pub || g->afile != NULL,
+        .video_ssrc = vssrc, .audio_ssrc = assrc,
+        .cname = e->cname, .stream_id = "loadgen",
+        .candidate = cc_udp_local(e->udp),
+    };
+    char *offer = NULL;
+    if ((rc = cc_sdp_offer_write(&op, &offer)) != 0) {
+        snprintf(e->error, sizeof e->error, "could not write the offer");
+        return rc;
+    }
+    const char *url = e->is_pub ? g->cfg->whip_url : g->cfg->whep_url;
+    const char *tok = e->is_pub ? g->cfg->whip_token : g->cfg->whep_token;
+    cc_whipc_result res;
+    e->post_at = now;
+    rc = cc_whipc_post(url, tok, offer, 10000, &res);
+    free(offer);
+    e->answered_at = cc_clock_mono_us();
+    if (rc != 0) {
+        snprintf(e->error, sizeof e->error, "%.190s", res.error);
+        cc_whipc_result_clear(&res);
+        return rc;
+    }
+    snprintf(e->location, sizeof e->location, "%s", res.location);
+    cc_sdp_answer_info *ai = calloc(1, sizeof *ai);
+    if (!ai) {
+        cc_whipc_result_clear(&res);
+        return CC_ENOMEM;
+    }
+    rc = cc_sdp_answer_read(res.body, res.body_len, ai);
+    cc_whipc_result_clear(&res);
+    if (rc != 0) {
+        snprintf(e->error, sizeof e->error, "%.190s", ai->error);
+        free(ai);
+        return rc;
+    }
+    cc_client_config cc = {
+        .dtls_ctx = g->dtls,
+        .local_ufrag = ufrag, .local_pwd = pwd,
+        .remote_ufrag = ai->ice_ufrag, .remote_pwd = ai->ice_pwd,
+        .remote_fp_alg = ai->fp_alg, .remote_fp = ai->fp,
+        .remote = ai->candidate,
+        .dtls_server = strcmp(ai->setup, "active") == 0,
+        .connect_timeout = (cc_time_us)((g->cfg->setup_timeout_s > 0 ? g->cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC),
+    };
+    rc = cc_client_new(&e->client, &cc, e->answered_at);
+    if (rc != 0) {
+        snprintf(e->error, sizeof e->error, "bad answer credentials: %s", cc_strerror(rc));
+        free(ai);
+        return rc;
+    }
+    if (e->is_pub) {
+        cc_sender_config sc = {.client = e->client, .cname = e->cname,
+                               .on_sent = on_pub_sent, .ud = g};
+        cc_sender_stream_config *v = &sc.streams[CC_SENDER_VIDEO];
+        cc_sender_stream_config *a = &sc.streams[CC_SENDER_AUDIO];
+        if (g->vfile && ai->video.present) {
+            *v = (cc_sender_stream_config){
+                .enabled = 1, .ssrc = vssrc, .pt = (uint8_t)ai->video.pt,
+                .clock_rate = 90000, .mid = ai->video.mid,
+                .ext_mid = ai->video.ext_mid,
+                .ext_abs_send_time = ai->video.ext_abs_send_time,
+                .src = {.ud = g->vfile,
+                        .next = (int (*)(void *, cc_time_us, uint8_t *, size_t, size_t *,
+                                         cc_time_us *))cc_rtpfile_next,
+                        .keyframe = (void (*)(void *))cc_rtpfile_request_keyframe},
+            };
+        }
+        if (g->afile && ai->audio.present) {
+            *a = (cc_sender_stream_config){
+                .enabled = 1, .ssrc = assrc, .pt = (uint8_t)ai->audio.pt,
+                .clock_rate = 48000, .mid = ai->audio.mid,
+                .ext_mid = ai->audio.ext_mid,
+                .ext_abs_send_time = ai->audio.ext_abs_send_time,
+                .src = {.ud = g->afile,
+                        .next = (int (*)(void *, cc_time_us, uint8_t *, size_t, size_t *,
+                                         cc_time_us *))cc_rtpfile_next},
+            };
+        }
+        rc = cc_sender_new(&e->sender, &sc, e->answered_at);
+    } else {
+        for (int k = 0; k < 2; k++) {
+            const cc_sdp_answer_media *m = k == 0 ? &ai->video : &ai->audio;
+            rx_stream *r = &e->rx[k];
+            if (!m->present || !m->ssrc)
+                continue;
+            r->active = 1;
+            r->ssrc = m->ssrc;
+            r->video = k == 0;
+            cc_track_init(&r->tr, 0, 0, r->video, k == 0 ? 90000 : 48000);
+            r->tr.ssrc = m->ssrc;
+            cc_nack_init(&r->nack, NULL);
+        }
+        e->next_rr = e->answered_at + RR_INTERVAL;
+        if (e->verify && !(e->lat.b = calloc(H_N, sizeof *e->lat.b)))
+            rc = CC_ENOMEM;
+    }
+    free(ai);
+    return rc;
+}
+
+/* ---- packet path ---- */
+
+static void sub_on_rtcp(ep *e, const uint8_t *buf, size_t len, cc_time_us now)
+{
+    cc_rtcp_iter it;
+    cc_rtcp_pkt p;
+    cc_rtcp_iter_init(&it, buf, len);
+    while (cc_rtcp_next(&it, &p) == 1) {
+        cc_rtcp_sr sr;
+        if (p.pt != CC_RTCP_SR || cc_rtcp_parse_sr(&p, &sr) != 0)
+            continue;
+        e->sr_received++;
+        for (int k = 0; k < 2; k++)
+            if (e->rx[k].active && e->rx[k].ssrc == sr.ssrc)
+                cc_track_on_sr(&e->rx[k].tr, sr.ntp, sr.rtp_ts, now);
+    }
+}
+
+static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
+                       int decrypted, cc_time_us now)
+{
+    if (len < CC_RTP_HEADER_MIN)
+        return;
+    uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+                    (uint32_t)buf[10] << 8 | buf[11];
+    uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+    uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
+                  (uint32_t)buf[6] << 8 | buf[7];
+    rx_stream *r = NULL;
+    for (int k = 0; k < 2; k++)
+        if (e->rx[k].active && e->rx[k].ssrc == ssrc)
+            r = &e->rx[k];
+    if (!r) {
+        e->unknown_ssrc++;
+        return;
+    }
+    int first = rx_on_seq(r, seq, len);
+    cc_track_on_rtp(&r->tr, seq, ts, len, now);
+    if (r->video)
+        cc_nack_on_packet(&r->nack, seq, now);
+    if (!first || !decrypted || !e->lat.b)
+        return;
+    cc_rtp_hdr h;
+    if (cc_rtp_parse(buf, len, &h) != 0 || h.payload_len < 8)
+        return;
+    uint64_t k = payload_key(h.payload, h.payload_len);
+    const lat_entry *le = &g->lat_table[k % LAT_TABLE];
+    if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC)
+        hist_add(&e->lat, now - le->at);
+    else
+        e->lat_unmatched++;
+}
+
+static void ep_on_dgram(lg *g, ep *e, cc_udp_dgram *d, cc_time_us now)
+{
+    if (d->truncated || !e->client)
+        return;
+    cc_demux_kind kind = cc_demux_classify(d->data, d->len);
+    if (e->is_pub) {
+        cc_sender_handle(e->sender, kind, d->data, d->len, &d->from, now);
+        return;
+    }
+    if (kind == CC_DEMUX_RTP && !e->verify) {
+        /* Counted by the cleartext header only; the SRTP tag is not
+         * checked (the summary says how many subscribers are like this). */
+        if (cc_client_get_state(e->client) == CC_CLIENT_CONNECTED &&
+            cc_addr_equal(&d->from, cc_client_remote(e->client)))
+            sub_on_rtp(g, e, d->data, d->len, 0, now);
+        return;
+    }
+    size_t plain = 0;
+    int rc = cc_client_handle(e->client, kind, d->data, d->len, &d->from, now, &plain);
+    if (rc == CC_CLIENT_IN_RTP)
+        sub_on_rtp(g, e, d->data, plain, 1, now);
+    else if (rc == CC_CLIENT_IN_RTCP)
+        sub_on_rtcp(e, d->data, plain, now);
+    else if (rc < 0 && kind == CC_DEMUX_RTP)
+        e->rtp_auth_fail++;
+}
+
+static void send_rtcp(ep *e, uint8_t *buf, size_t len)
+{
+    uint8_t *slot = cc_udp_tx_slot(e->udp);
+    if (len + CC_SRTP_MAX_TRAILER > CC_UDP_TX_BUF)
+        return;
+    memcpy(slot, buf, len);
+    size_t out;
+    if (cc_client_protect_rtcp(e->client, slot, len, CC_UDP_TX_BUF, &out) == 0)
+        cc_udp_tx_commit(e->udp, out, cc_client_remote(e->client));
+}
+
+/* Browser-like feedback: NACKs as soon as cc_nack says (reorder delay, a
+ * few retries), a receiver report + SDES every second. */
+static void sub_feedback(ep *e, cc_time_us now)
+{
+    if (cc_client_get_state(e->client) != CC_CLIENT_CONNECTED)
+        return;
+    uint8_t buf[1200];
+    rx_stream *v = &e->rx[0];
+    if (v->active && cc_nack_deadline(&v->nack) <= now) {
+        uint16_t seqs[64];
+        size_t n = cc_nack_poll(&v->nack, now, seqs, 64);
+        int l = n ? cc_rtcp_write_nack(buf, 512, e->rtcp_ssrc, v->ssrc, seqs, n) : 0;
+        if (l > 0) {
+            send_rtcp(e, buf, (size_t)l);
+            e->nacks_sent++;
+            e->nack_seqs += n;
+        }
+    }
+    if (now < e->next_rr)
+        return;
+    e->next_rr = now + RR_INTERVAL;
+    cc_rtcp_rr rr = {.ssrc = e->rtcp_ssrc};
+    for (int k = 0; k < 2; k++)
+        if (e->rx[k].active && cc_track_report(&e->rx[k].tr, now, &rr.reports[rr.n_reports]) == 0)
+            rr.n_reports++;
+    int a = cc_rtcp_write_rr(buf, 512, &rr);
+    int b = a > 0 ? cc_rtcp_write_sdes_cname(buf + a, 512, e->rtcp_ssrc, e->cname) : -1;
+    if (b > 0) {
+        send_rtcp(e, buf, (size_t)(a + b));
+        e->rr_sent++;
+    }
+}
+
+static void ep_service(ep *e, cc_time_us now, int paused)
+{
+    if (!e->client)
+        return;
+    if (e->sender) {
+        cc_sender_set_paused(e->sender, paused);
+        if (cc_sender_deadline(e->sender, now) <= now)
+            cc_sender_handle_timeout(e->sender, now);
+        size_t len;
+        cc_addr to;
+        for (int i = 0; i < 256; i++) {
+            uint8_t *slot = cc_udp_tx_slot(e->udp);
+            if (cc_sender_poll(e->sender, now, slot, CC_UDP_TX_BUF, &len, &to) != 0)
+                break;
+            cc_udp_tx_commit(e->udp, len, &to);
+        }
+    } else {
+        if (cc_client_deadline(e->client, now) <= now)
+            cc_client_handle_timeout(e->client, now);
+        size_t len;
+        cc_addr to;
+        for (int i = 0; i < 16; i++) {
+            uint8_t *slot = cc_udp_tx_slot(e->udp);
+            if (cc_client_poll_transmit(e->client, slot, CC_UDP_TX_BUF, &len, &to) != 0)
+                break;
+            cc_udp_tx_commit(e->udp, len, &to);
+        }
+        sub_feedback(e, now);
+    }
+    cc_udp_flush(e->udp);
+}
+
+static void drain(lg *g, int timeout_ms)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(g->epfd, evs, 64, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        ep *e = evs[i].data.ptr;
+        for (int round = 0; round < 8; round++) {
+            cc_udp_dgram *batch;
+            int got = cc_udp_recv(e->udp, &batch);
+            if (got <= 0)
+                break;
+            cc_time_us now = cc_clock_mono_us();
+            for (int k = 0; k < got; k++)
+                ep_on_dgram(g, e, &batch[k], now);
+        }
+    }
+}
+
+static int connected(const ep *e)
+{
+    return e->client && cc_client_get_state(e->client) == CC_CLIENT_CONNECTED;
+}
+
+static int settled(const ep *e)
+{
+    return !e->client || cc_client_get_state(e->client) != CC_CLIENT_CHECKING &&
+                             cc_client_get_state(e->client) != CC_CLIENT_DTLS;
+}
+
+/* ---- report ---- */
+
+static const char *ep_state(const ep *e)
+{
+    if (!e->client)
+        return e->error[0] ? "setup-failed" : "not-started";
+    return cc_client_state_name(cc_client_get_state(e->client));
+}
+
+static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
+{
+    const cc_loadgen_config *cfg = g->cfg;
+    uint64_t pk[2] = {0}, bytes = 0, lost = 0, dups = 0, exp = 0, nacks = 0,
+             nseq = 0, auth_fail = 0, unmatched = 0, rr = 0, too_old = 0;
+    int n_conn = 0, n_fail = 0, n_empty = 0, n_lossy = 0, n_verified = 0;
+    lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
+    lat_hist conn = {.b = calloc(H_N, sizeof(uint32_t))};
+    json_t *jsubs = json_array();
+    for (int i = 0; i < g->n_subs; i++) {
+        ep *e = &g->subs[i];
+        int ok = e->client && cc_client_get_stats(e->client)->connected_at;
+        n_conn += ok;
+        n_fail += !ok;
+        uint64_t el = 0, ed = 0, ee = 0;
+        for (int k = 0; k < 2; k++) {
+            pk[k] += e->rx[k].packets;
+            bytes += e->rx[k].bytes;
+            el += rx_lost(&e->rx[k]);
+            ed += e->rx[k].dups;
+            ee += rx_expected(&e->rx[k]);
+            too_old += e->rx[k].too_old;
+        }
+        int empty = ok && (!e->rx[0].packets || !e->rx[1].packets);
+        n_empty += empty;
+        n_lossy += el > 0;
+        lost += el;
+        dups += ed;
+        exp += ee;
+        nacks += e->nacks_sent;
+        nseq += e->nack_seqs;
+        rr += e->rr_sent;
+        auth_fail += e->rtp_auth_fail;
+        unmatched += e->lat_unmatched;
+        n_verified += e->verify;
+        if (ok && e->lat.b && all.b && conn.b) {
+            for (size_t b = 0; b < H_N; b++)
+                all.b[b] += e->lat.b[b];
+            all.n += e->lat.n;
+            all.sum += e->lat.sum;
+            if (e->lat.max > all.max)
+                all.max = e->lat.max;
+        }
+        if (ok && conn.b)
+            hist_add(&conn, cc_client_get_stats(e->client)->connected_at - e->post_at);
+        if (cfg->per_subscriber)
+            printf("  sub %3d %-10s %s video %6llu audio %5llu lost %llu dup %llu nack %llu"
+                   " lat p50 %.2f ms%s%s\n",
+                   i, ep_state(e), e->verify ? "srtp-verified" : "seq-only     ",
+                   (unsigned long long)e->rx[0].packets, (unsigned long long)e->rx[1].packets,
+                   (unsigned long long)el, (unsigned long long)ed,
+                   (unsigned long long)e->nack_seqs, e->lat.b ? hist_q(&e->lat, 0.5) / 1000 : 0.0,
+                   e->error[0] ? " error: " : "", e->error);
+        json_t *js = json_pack("{s:i,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+                               "index", i, "state", ep_state(e), "srtp_verified", e->verify,
+                               "video_packets", (json_int_t)e->rx[0].packets,
+                               "audio_packets", (json_int_t)e->rx[1].packets,
+                               "bytes", (json_int_t)(e->rx[0].bytes + e->rx[1].bytes),
+                               "expected", (json_int_t)ee, "lost", (json_int_t)el,
+                               "duplicates", (json_int_t)ed,
+                               "nack_seqs", (json_int_t)e->nack_seqs,
+                               "rr_sent", (json_int_t)e->rr_sent, "error", e->error);
+        if (js && e->lat.b && e->lat.n) {
+            json_object_set_new(js, "latency_p50_ms", json_real(hist_q(&e->lat, 0.5) / 1000));
+            json_object_set_new(js, "latency_p99_ms", json_real(hist_q(&e->lat, 0.99) / 1000));
+        }
+        if (js)
+            json_array_append_new(jsubs, js);
+    }
+    const cc_sender_stats *ps = g->pub && g->pub->sender ? cc_sender_get_stats(g->pub->sender) : NULL;
+    printf("classcast loadgen: %d subscribers (%d connected, %d failed), measured %.1f s\n",
+           g->n_subs, n_conn, n_fail, measured_s);
+    if (ps)
+        printf("publisher: sent video %llu packets, audio %llu packets (%.0f kbit/s), "
+               "NACKed seqs %llu, resent %llu, PLI %llu\n",
+               (unsigned long long)ps->packets[0], (unsigned long long)ps->packets[1],
+               measured_s > 0 ? (double)(ps->bytes[0] + ps->bytes[1]) * 8 / 1000 /
+                                    (measured_s + 1e-9) : 0.0,
+               (unsigned long long)ps->nack_received, (unsigned long long)ps->resent,
+               (unsigned long long)ps->pli_received);
+    printf("srtp: %d subscriber(s) authenticated every packet (SRTP unprotect); %d counted by "
+           "RTP header sequence only (not authenticated)\n",
+           n_verified, g->n_subs - n_verified);
+    printf("received: %llu packets (video %llu, audio %llu), %.1f MB, expected %llu, "
+           "lost %llu (%.4f%%), duplicates %llu, too old %llu, auth failures %llu\n",
+           (unsigned long long)(pk[0] + pk[1]), (unsigned long long)pk[0],
+           (unsigned long long)pk[1], (double)bytes / 1e6, (unsigned long long)exp,
+           (unsigned long long)lost, exp ? 100.0 * (double)lost / (double)exp : 0.0,
+           (unsigned long long)dups, (unsigned long long)too_old,
+           (unsigned long long)auth_fail);
+    printf("feedback: %llu NACKs (%llu seqs), %llu receiver reports sent\n",
+           (unsigned long long)nacks, (unsigned long long)nseq, (unsigned long long)rr);
+    if (all.n)
+        printf("latency (publisher send -> subscriber receive, same clock, SRTP-verified "
+               "subscribers, %llu samples, %llu unmatched): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               (unsigned long long)all.n, (unsigned long long)unmatched,
+               hist_q(&all, 0.5) / 1000, hist_q(&all, 0.99) / 1000, (double)all.max / 1000);
+    else
+        printf("latency: no samples (%s)\n", g->pub ? "no SRTP-verified subscriber received media"
+                                                    : "needs the built-in publisher (--whip)");
+    if (conn.n)
+        printf("setup (POST -> SRTP keys): p50 %.1f ms, max %.1f ms\n",
+               hist_q(&conn, 0.5) / 1000, (double)conn.max / 1000);
+    printf("cpu: %.2f s (%.0f%% of one core over the run)\n", cpu_s,
+           measured_s > 0 ? 100.0 * cpu_s / measured_s : 0.0);
+    int fail = 0;
+    if (cfg->check) {
+        if (setup_failed || n_fail) {
+            printf("CHECK FAILED: %d subscriber(s) did not connect%s\n", n_fail,
+                   setup_failed ? " (or the publisher failed)" : "");
+            fail = 1;
+        }
+        if (n_empty) {
+            printf("CHECK FAILED: %d subscriber(s) received no video or no audio\n", n_empty);
+            fail = 1;
+        }
+        if (n_lossy) {
+            printf("CHECK FAILED: %d subscriber(s) lost packets (%llu in all)\n", n_lossy,
+                   (unsigned long long)lost);
+            fail = 1;
+        }
+        if (!fail)
+            printf("check passed: every subscriber connected, received video and audio, lost nothing\n");
+    }
+    if (cfg->json_path) {
+        json_t *root = json_pack(
+            "{s:i,s:i,s:i,s:f,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:o}",
+            "subscribers", g->n_subs, "connected", n_conn, "failed", n_fail,
+            "measured_s", measured_s, "srtp_verified_subscribers", n_verified,
+            "video_packets", (json_int_t)pk[0], "audio_packets", (json_int_t)pk[1],
+            "bytes", (json_int_t)bytes, "expected", (json_int_t)exp, "lost", (json_int_t)lost,
+            "duplicates", (json_int_t)dups, "cpu_s", cpu_s, "check_passed", !fail,
+            "per_subscriber", jsubs);
+        jsubs = NULL;
+        if (root && all.n) {
+            json_object_set_new(root, "latency_p50_ms", json_real(hist_q(&all, 0.5) / 1000));
+            json_object_set_new(root, "latency_p99_ms", json_real(hist_q(&all, 0.99) / 1000));
+            json_object_set_new(root, "latency_max_ms", json_real((double)all.max / 1000));
+            json_object_set_new(root, "latency_samples", json_integer((json_int_t)all.n));
+        }
+        if (root && ps) {
+            json_object_set_new(root, "publisher_video_packets", json_integer((json_int_t)ps->packets[0]));
+            json_object_set_new(root, "publisher_audio_packets", json_integer((json_int_t)ps->packets[1]));
+        }
+        json_object_set_new(root, "latency_method",
+                            json_string("publisher send time matched by RTP payload fingerprint"));
+        if (!root || json_dump_file(root, cfg->json_path, JSON_INDENT(2)) != 0)
+            fprintf(stderr, "loadgen: cannot write %s\n", cfg->json_path);
+        json_decref(root);
+    }
+    json_decref(jsubs);
+    free(all.b);
+    free(conn.b);
+    return fail;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int cc_loadgen_run(const cc_loadgen_config *cfg)
+{
+    lg g = {.cfg = cfg, .epfd = -1};
+    int status = 2, setup_failed = 0;
+    char err[256] = "";
+    if (!cfg->whep_url || cfg->subscribers < 0 || cfg->subscribers > 5000 ||
+        cfg->duration_s <= 0 || cfg->duration_s > 24 * 3600) {
+        fprintf(stderr, "loadgen: needs --whep URL, 0..5000 subscribers, a duration > 0\n");
+        return 2;
+    }
+    if (cfg->whip_url && !cfg->video_file && !cfg->audio_file) {
+        fprintf(stderr, "loadgen: --whip needs --video and/or --audio (recorded RTP files)\n");
+        return 2;
+    }
+    cc_srtp_global_init();
+    cc_whipc_global_init();
+    g.n_subs = cfg->subscribers;
+    g.subs = calloc((size_t)(g.n_subs ? g.n_subs : 1), sizeof *g.subs);
+    g.lat_table = calloc(LAT_TABLE, sizeof *g.lat_table);
+    g.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!g.subs || !g.lat_table || g.epfd < 0 || cc_dtls_ctx_new(&g.dtls) != 0) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        goto out;
+    }
+    for (int i = 0; i < g.n_subs; i++) {
+        g.subs[i].idx = i;
+        g.subs[i].verify = i < cfg->verify_sample;
+    }
+    if (cfg->video_file &&
+        cc_rtpfile_open(&g.vfile, cfg->video_file, 1, 90000, err, sizeof err) != 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        goto out;
+    }
+    if (cfg->audio_file &&
+        cc_rtpfile_open(&g.afile, cfg->audio_file, 0, 48000, err, sizeof err) != 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        goto out;
+    }
+    cc_time_us t0 = cc_clock_mono_us();
+    cc_time_us setup_deadline = t0 + (cc_time_us)((cfg->setup_timeout_s > 0 ? cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC);
+    double cpu0 = cpu_seconds();
+    if (cfg->whip_url) {
+        g.pub = calloc(1, sizeof *g.pub);
+        if (!g.pub)
+            goto out;
+        g.pub->is_pub = 1;
+        if (ep_setup(&g, g.pub, t0) != 0) {
+            fprintf(stderr, "loadgen: publisher: %s\n", g.pub->error);
+            goto out;
+        }
+        if (g.vfile)
+            cc_rtpfile_start(g.vfile, t0);
+        if (g.afile)
+            cc_rtpfile_start(g.afile, t0);
+        /* Publisher first, so subscribers join a running stream. */
+        while (!settled(g.pub) && cc_clock_mono_us() < setup_deadline) {
+            drain(&g, 2);
+            ep_service(g.pub, cc_clock_mono_us(), 0);
+        }
+        if (!connected(g.pub)) {
+            fprintf(stderr, "loadgen: publisher did not connect: %s\n",
+                    g.pub->client ? cc_client_error(g.pub->client) : g.pub->error);
+            goto out;
+        }
+        CC_INFO(LG, "publisher connected (%s)",
+                cc_srtp_profile_name(cc_client_srtp_profile(g.pub->client)));
+    }
+    /* Setup: one WHEP POST per loop turn, serving the rest meanwhile. */
+    cc_time_us measure_start = 0, stop_at = 0, end_at = 0;
+    for (;;) {
+        cc_time_us now = cc_clock_mono_us();
+        if (g.n_created < g.n_subs && now < setup_deadline) {
+            ep *e = &g.subs[g.n_created++];
+            if (ep_setup(&g, e, now) != 0)
+                CC_WARN(LG, "subscriber %d: %s", e->idx, e->error);
+        }
+        drain(&g, g.n_created < g.n_subs ? 0 : 2);
+        now = cc_clock_mono_us();
+        int paused = stop_at && now >= stop_at;
+        if (g.pub)
+            ep_service(g.pub, now, paused);
+        int all_settled = 1;
+        for (int i = 0; i < g.n_created; i++) {
+            ep_service(&g.subs[i], now, paused);
+            all_settled &= settled(&g.subs[i]);
+        }
+        if (!measure_start && ((g.n_created == g.n_subs && all_settled) || now >= setup_deadline)) {
+            measure_start = now;
+            stop_at = now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC);
+            end_at = stop_at + DRAIN_US;
+            int nc = 0;
+            for (int i = 0; i < g.n_subs; i++)
+                nc += connected(&g.subs[i]);
+            CC_INFO(LG, "%d/%d subscribers connected after %.2f s; measuring %.1f s", nc,
+                    g.n_subs, (double)(now - t0) / 1e6, cfg->duration_s);
+        }
+        if (end_at && now >= end_at)
+            break;
+        if (g.pub && !connected(g.pub)) {
+            fprintf(stderr, "loadgen: publisher transport %s: %s\n",
+                    cc_client_state_name(cc_client_get_state(g.pub->client)),
+                    cc_client_error(g.pub->client));
+            setup_failed = 1;
+            break;
+        }
+    }
+    double cpu = cpu_seconds() - cpu0;
+    double measured = measure_start ? (double)(stop_at - measure_start) / 1e6 : 0;
+    /* Polite teardown: DELETE every session (bounded by curl timeouts). */
+    for (int i = 0; i < g.n_created; i++)
+        if (g.subs[i].location[0])
+            cc_whipc_delete(g.subs[i].location, cfg->whep_token, 2000);
+    if (g.pub && g.pub->location[0])
+        cc_whipc_delete(g.pub->location, cfg->whip_token, 2000);
+    status = report(&g, measured, cpu, setup_failed);
+out:
+    if (g.pub)
+        ep_close(&g, g.pub);
+    free(g.pub);
+    for (int i = 0; g.subs && i < g.n_subs; i++)
+        ep_close(&g, &g.subs[i]);
+    free(g.subs);
+    free(g.lat_table);
+    cc_rtpfile_free(g.vfile);
+    cc_rtpfile_free(g.afile);
+    cc_dtls_ctx_free(g.dtls);
+    if (g.epfd >= 0)
+        close(g.epfd);
+    cc_whipc_global_cleanup();
+    return status;
+}
