@@ -13,6 +13,8 @@
 #include "classcast/control.h"
 #include "classcast/http.h"
 #include "classcast/sfu.h"
+#include "classcast/lesson.h"
+#include "classcast/loadgen.h"
 #include "classcast/log.h"
 #include "classcast/srtp.h"
 #include "classcast/worker.h"
@@ -55,6 +57,8 @@ static void usage_serve(FILE *f)
             "  --log-level LEVEL   error, warn, info (default) or debug\n"
             "  --demo              open a demo lesson with the code 'demo' (WHEP\n"
             "                      without a token from localhost)\n"
+            "  --demo-token TOKEN  give the demo lesson this teacher and viewer token\n"
+            "                      (43 of A-Z a-z 0-9 - _; tests WHIP into the demo)\n"
             "  -h, --help          this help\n");
 }
 
@@ -65,6 +69,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  serve     run the server (classcast serve --help)\n"
+            "  loadgen   WHIP publisher + N WHEP subscribers load test\n"
+            "            (classcast loadgen --help)\n"
             "  version   print the version\n");
 }
 
@@ -95,6 +101,7 @@ static int cmd_serve(int argc, char **argv)
     const char *bind = "127.0.0.1", *web_root = "web";
     const char *cands[CC_SDP_MAX_CANDIDATES];
     int n_cands = 0, http_port = 8080, udp_port = 50000, demo = 0;
+    const char *demo_token = NULL;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -103,6 +110,7 @@ static int cmd_serve(int argc, char **argv)
         {"web-root", required_argument, 0, 'w'},
         {"log-level", required_argument, 0, 'l'},
         {"demo", no_argument, 0, 'd'},
+        {"demo-token", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -128,6 +136,21 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
         case 'd': demo = 1; break;
+        case 'T': {
+            /* Lesson tokens are exactly CC_LESSON_TOKEN_LEN characters of
+             * A-Z a-z 0-9 - _ (cc_lesson_check_* compare that length). */
+            size_t tl = strlen(optarg);
+            if (tl != CC_LESSON_TOKEN_LEN || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                     "abcdefghijklmnopqrstuvwxyz"
+                                                     "0123456789-_") != tl) {
+                fprintf(stderr, "classcast: --demo-token must be %d of A-Z a-z 0-9 - _\n",
+                        CC_LESSON_TOKEN_LEN);
+                return 2;
+            }
+            demo_token = optarg;
+            demo = 1;
+            break;
+        }
         case 'h': usage_serve(stdout); return 0;
         default: usage_serve(stderr); return 2;
         }
@@ -172,6 +195,7 @@ static int cmd_serve(int argc, char **argv)
 
     cc_control_config cc = {.worker = worker, .events = events, .sfu = sfu,
                             .demo_lesson = demo,
+                            .demo_token = demo_token,
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls)};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
@@ -233,6 +257,101 @@ static int cmd_serve(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+static void usage_loadgen(FILE *f)
+{
+    fprintf(f,
+            "usage: classcast loadgen --whep URL [options]\n"
+            "\n"
+            "One process: an optional WHIP publisher sending a recorded VP8 + Opus\n"
+            "RTP stream, and N WHEP subscribers, each a full WebRTC peer (ICE, DTLS,\n"
+            "SRTP) that counts packets, losses, duplicates and latency and sends\n"
+            "receiver reports and NACKs like a browser. Stops by itself.\n"
+            "\n"
+            "  --whep URL          WHEP endpoint (e.g. http://127.0.0.1:8080/whep/demo)\n"
+            "  --token T           Bearer token for WHEP (viewer token)\n"
+            "  --whip URL          also publish to this WHIP endpoint\n"
+            "  --whip-token T      Bearer token for WHIP (default: --token)\n"
+            "  --video FILE        recorded VP8 RTP, RFC 4571 framed\n"
+            "                      (... ! rtpvp8pay ! rtpstreampay ! filesink)\n"
+            "  --audio FILE        recorded Opus RTP, RFC 4571 framed\n"
+            "  -n N                subscribers (default 10)\n"
+            "  --duration S        seconds to measure after setup (default 10)\n"
+            "  --setup-timeout S   seconds allowed for all sessions to connect (15)\n"
+            "  --bind ADDR         local address for the sockets (127.0.0.1)\n"
+            "  --verify-sample K   SRTP-authenticate every packet of K subscribers;\n"
+            "                      the rest are counted by RTP sequence only (default 1)\n"
+            "  --json FILE         write the results as JSON\n"
+            "  --check             exit 1 if a subscriber failed, got no video or\n"
+            "                      audio, or lost any packet\n"
+            "  --per-subscriber    one line per subscriber\n"
+            "  --log-level LEVEL   error, warn (default), info, debug\n"
+            "  -h, --help          this help\n");
+}
+
+static int cmd_loadgen(int argc, char **argv)
+{
+    cc_loadgen_config c = {.subscribers = 10, .duration_s = 10, .verify_sample = 1,
+                           .bind = "127.0.0.1"};
+    static const struct option opts[] = {
+        {"whep", required_argument, 0, 'e'},
+        {"token", required_argument, 0, 't'},
+        {"whip", required_argument, 0, 'i'},
+        {"whip-token", required_argument, 0, 'k'},
+        {"video", required_argument, 0, 'v'},
+        {"audio", required_argument, 0, 'a'},
+        {"duration", required_argument, 0, 'D'},
+        {"setup-timeout", required_argument, 0, 'S'},
+        {"bind", required_argument, 0, 'b'},
+        {"verify-sample", required_argument, 0, 'K'},
+        {"json", required_argument, 0, 'j'},
+        {"check", no_argument, 0, 'c'},
+        {"per-subscriber", no_argument, 0, 'P'},
+        {"log-level", required_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    cc_log_set_level(CC_LOG_WARN);
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'e': c.whep_url = optarg; break;
+        case 't': c.whep_token = optarg; break;
+        case 'i': c.whip_url = optarg; break;
+        case 'k': c.whip_token = optarg; break;
+        case 'v': c.video_file = optarg; break;
+        case 'a': c.audio_file = optarg; break;
+        case 'n': c.subscribers = atoi(optarg); break;
+        case 'D': c.duration_s = atof(optarg); break;
+        case 'S': c.setup_timeout_s = atof(optarg); break;
+        case 'b': c.bind = optarg; break;
+        case 'K': c.verify_sample = atoi(optarg); break;
+        case 'j': c.json_path = optarg; break;
+        case 'c': c.check = 1; break;
+        case 'P': c.per_subscriber = 1; break;
+        case 'l': {
+            cc_log_level lvl;
+            if (cc_log_parse_level(optarg, &lvl) != 0) {
+                fprintf(stderr, "classcast: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            cc_log_set_level(lvl);
+            break;
+        }
+        case 'h': usage_loadgen(stdout); return 0;
+        default: usage_loadgen(stderr); return 2;
+        }
+    }
+    if (!c.whep_url) {
+        usage_loadgen(stderr);
+        return 2;
+    }
+    if (!c.whip_token)
+        c.whip_token = c.whep_token;
+    signal(SIGPIPE, SIG_IGN);
+    return cc_loadgen_run(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -241,6 +360,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "loadgen") == 0)
+        return cmd_loadgen(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("classcast %s\n", CC_VERSION);
         return 0;

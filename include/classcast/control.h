@@ -22,6 +22,7 @@ typedef struct cc_control_config {
     cc_addr candidates[CC_SDP_MAX_CANDIDATES];
     int n_candidates;
     int demo_lesson;            /* open a lesson with code "demo" */
+    const char *demo_token;     /* NULL, or its teacher + viewer token (tests) */
 } cc_control_config;
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg);

@@ -86,8 +86,7 @@ up() {
   # subscriber sockets in cc-sub.
   ip netns exec "$NS_SUB" sysctl -q -w net.ipv4.ip_local_port_range="10000 60999" || true
   # Wait (bounded) until the link has carrier on both ends.
-  local i
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     if is_up; then
       echo "netns.sh: up: $NS_SRV $SRV_ADDR/$PREFIX <-> $NS_SUB $SUB_ADDR/$PREFIX"
       return 0

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "classcast/client.h"
 #include "classcast/demux.h"
@@ -132,6 +133,8 @@ typedef struct lg {
     lat_entry *lat_table;
     cc_rtpfile *vfile, *afile;
     uint64_t pub_sent;
+    int measuring;   /* latency samples only once setup is over (setup's
+                      * blocking HTTP calls would stall the loop) */
 } lg;
 
 /* ---- latency: payload fingerprints ---- */
@@ -275,6 +278,15 @@ static void ep_close(lg *g, ep *e)
     e->lat.b = NULL;
 }
 
+/* cc_rtp_source over a recorded file. */
+static int file_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
+                     size_t *len, cc_time_us *next_due)
+{
+    return cc_rtpfile_next(ud, now, buf, cap, len, next_due);
+}
+
+static void file_keyframe(void *ud) { cc_rtpfile_request_keyframe(ud); }
+
 /* Offer, POST, answer, client. Blocking for one HTTP round trip. */
 static int ep_setup(lg *g, ep *e, cc_time_us now)
 {
@@ -353,9 +365,7 @@ static int ep_setup(lg *g, ep *e, cc_time_us now)
                 .ext_mid = ai->video.ext_mid,
                 .ext_abs_send_time = ai->video.ext_abs_send_time,
                 .src = {.ud = g->vfile,
-                        .next = (int (*)(void *, cc_time_us, uint8_t *, size_t, size_t *,
-                                         cc_time_us *))cc_rtpfile_next,
-                        .keyframe = (void (*)(void *))cc_rtpfile_request_keyframe},
+                        .next = file_next, .keyframe = file_keyframe},
             };
         }
         if (g->afile && ai->audio.present) {
@@ -365,8 +375,7 @@ static int ep_setup(lg *g, ep *e, cc_time_us now)
                 .ext_mid = ai->audio.ext_mid,
                 .ext_abs_send_time = ai->audio.ext_abs_send_time,
                 .src = {.ud = g->afile,
-                        .next = (int (*)(void *, cc_time_us, uint8_t *, size_t, size_t *,
-                                         cc_time_us *))cc_rtpfile_next},
+                        .next = file_next},
             };
         }
         rc = cc_sender_new(&e->sender, &sc, e->answered_at);
@@ -431,7 +440,7 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
     cc_track_on_rtp(&r->tr, seq, ts, len, now);
     if (r->video)
         cc_nack_on_packet(&r->nack, seq, now);
-    if (!first || !decrypted || !e->lat.b)
+    if (!first || !decrypted || !e->lat.b || !g->measuring)
         return;
     cc_rtp_hdr h;
     if (cc_rtp_parse(buf, len, &h) != 0 || h.payload_len < 8)
@@ -572,8 +581,8 @@ static int connected(const ep *e)
 
 static int settled(const ep *e)
 {
-    return !e->client || cc_client_get_state(e->client) != CC_CLIENT_CHECKING &&
-                             cc_client_get_state(e->client) != CC_CLIENT_DTLS;
+    return !e->client || (cc_client_get_state(e->client) != CC_CLIENT_CHECKING &&
+                              cc_client_get_state(e->client) != CC_CLIENT_DTLS);
 }
 
 /* ---- report ---- */
@@ -837,6 +846,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         }
         if (!measure_start && ((g.n_created == g.n_subs && all_settled) || now >= setup_deadline)) {
             measure_start = now;
+            g.measuring = 1;
             stop_at = now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC);
             end_at = stop_at + DRAIN_US;
             int nc = 0;

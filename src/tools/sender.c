@@ -2,6 +2,7 @@
  * handling and header rewriting are here. */
 #include "classcast/sender.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,7 +246,7 @@ static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         uint16_t seq = s->resend[0];
         memmove(s->resend, s->resend + 1, (size_t)(--s->n_resend) * sizeof s->resend[0]);
         hist *hp = &s->history[seq % HISTORY];
-        if (!hp->valid || hp->seq != seq || hp->len + CC_SRTP_MAX_TRAILER > cap) {
+        if (!hp->valid || hp->seq != seq || (size_t)hp->len + CC_SRTP_MAX_TRAILER > cap) {
             s->stats.resend_miss++;
             continue;
         }

@@ -56,7 +56,6 @@ const cc = {
 window.ccStudent = cc;
 
 let reconnectAttempt = 0;
-let subscribedOnSocket = false; // a subscribe answer came on the current socket
 let wakeLock = null;
 
 // ---------------------------------------------------------------------------
@@ -128,7 +127,6 @@ async function openAndJoin() {
   await sig.connect();
   cc.sig = sig;
   cc.ws = sig.ws;
-  subscribedOnSocket = false;
   sig.on('lesson', (m) => {
     const was = cc.lessonState;
     cc.lessonState = m.state;
@@ -283,29 +281,14 @@ async function subscribe() {
     if (cc.pc !== pc) return;
     const tracks = {};
     for (const [slot, tx] of Object.entries(bySlot)) if (tx.mid !== null) tracks[tx.mid] = slot;
-    const sdp = pc.localDescription.sdp;
-    // A second subscribe transport on the same socket replaces the first
-    // through `renegotiate`; try the other form if the server disagrees.
-    const forms = subscribedOnSocket
-      ? [{ type: 'renegotiate', for: 'subscribe', sdp, tracks }, { type: 'subscribe', sdp, tracks }]
-      : [{ type: 'subscribe', sdp, tracks }, { type: 'renegotiate', for: 'subscribe', sdp, tracks }];
-    let r;
-    let lastErr;
-    for (const msg of forms) {
-      try {
-        r = await cc.sig.request(msg);
-        break;
-      } catch (e) {
-        lastErr = e;
-        if (!(e instanceof SignalError) || ['network', 'timeout', 'not_joined', 'lesson_ended', 'bad_sdp'].includes(e.code)) break;
-      }
-    }
-    if (!r) throw lastErr;
+    // Every subscribe is a new RTCPeerConnection, so always a plain
+    // `subscribe`: the server opens a new transport and closes the member's
+    // old one (`renegotiate` is for changes on the same connection).
+    const r = await cc.sig.request({ type: 'subscribe', sdp: pc.localDescription.sdp, tracks });
     if (cc.pc !== pc) return;
     cc.timing.answerAt = performance.now();
     cc.timing.firstFrame = { camera: null, screen: null };
     cc.timing.subscribes++;
-    subscribedOnSocket = true;
     await pc.setRemoteDescription({ type: 'answer', sdp: r.sdp });
     startProbe(pc);
     resetStall();

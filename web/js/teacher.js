@@ -579,6 +579,13 @@ async function negotiateOnce() {
   for (const slot of SLOTS) {
     const track = cc.tracks[slot];
     let tx = txs[slot];
+    if (tx && (tx.currentDirection === 'stopped' || tx.direction === 'stopped')) {
+      // The server rejected this m-line (a slot left out of `tracks`, e.g. a
+      // stopped screen share): the transceiver is stopped for good and its
+      // sender takes no track. A new share gets a new transceiver.
+      delete txs[slot];
+      tx = undefined;
+    }
     if (track && !tx) {
       tx = pc.addTransceiver(track, { direction: 'sendonly' });
       txs[slot] = tx;

@@ -10,7 +10,8 @@
 #   --addr A    the server namespace address (default 10.231.0.1, netns.sh's)
 #   --netns NS  namespace to run in (default cc-srv; made by netns.sh up)
 #   --out DIR   where the effective configs, janus.log and janus.pid go
-#               (default bench-results/janus)
+#               (default ${TMPDIR:-/tmp}/classcast-bench-janus: run-time files,
+#               never in the work tree)
 #   --wait S    seconds to wait for the API (default 20)
 #
 # `start` prints the API URL (http://A:8088/janus) on stdout and leaves Janus
@@ -19,13 +20,12 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 
 ADDR=10.231.0.1
 NETNS=cc-srv
-OUT=$ROOT/bench-results/janus
+OUT=${TMPDIR:-/tmp}/classcast-bench-janus
 WAIT=20
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -96,8 +96,7 @@ stop() {
   local pid
   if pid=$(running_pid); then
     kill -TERM "$pid"
-    local i
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done

@@ -71,3 +71,31 @@ export function teacherStats(page) {
     return out;
   });
 }
+
+// Every signalling frame a page sends or receives on its /ws socket, as
+// parsed JSON: [{dir: 'out' | 'in', msg, at}]. Kept across reloads of the
+// page. Read with the helpers below; the page itself is not touched.
+export function recordSignal(page) {
+  const frames = [];
+  page.on('websocket', (ws) => {
+    if (new URL(ws.url()).pathname !== '/ws') return;
+    const add = (dir) => ({ payload }) => {
+      if (typeof payload !== 'string') return;
+      try { frames.push({ dir, msg: JSON.parse(payload), at: Date.now() }); } catch (_) { /* not JSON */ }
+    };
+    ws.on('framesent', add('out'));
+    ws.on('framereceived', add('in'));
+  });
+  return frames;
+}
+
+// The reply (by id) to a message the page sent, or undefined. Looks only
+// after the sent frame: a reloaded page numbers its requests from 1 again.
+export function replyTo(frames, sent) {
+  if (!sent || sent.id === undefined) return undefined;
+  const i = frames.findIndex((f) => f.msg === sent);
+  return frames.slice(i + 1).find((f) => f.dir === 'in' && f.msg.id === sent.id)?.msg;
+}
+
+export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1] || null;
+export const icePwd = (sdp) => /^a=ice-pwd:(\S+)/m.exec(sdp || '')?.[1] || null;

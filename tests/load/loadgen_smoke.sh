@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Load-generator smoke test: a real `classcast serve --demo` on loopback
+# (free ports), `classcast loadgen` publishing a recorded VP8 + Opus stream
+# over WHIP into the demo lesson and 20 WHEP subscribers for 5 s. Fails if
+# any subscriber does not connect, receives no video or audio, or misses a
+# packet (loadgen --check). The media is recorded once with GStreamer
+# (videotestsrc zone plate, 640x360, real libvpx VP8; audiotestsrc, real
+# libopus) into RFC 4571 RTP files.
+# usage: loadgen_smoke.sh CLASSCAST_BINARY SOURCE_ROOT [SUBSCRIBERS] [SECONDS]
+set -u
+BIN=$1
+ROOT=$2
+N=${3:-20}
+SECS=${4:-5}
+
+if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
+  echo "loadgen_smoke: gst-launch-1.0 not installed (gstreamer1.0-tools): skipped"
+  exit 77
+fi
+
+TMP=$(mktemp -d /tmp/cc-loadgen-smoke.XXXXXX)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+timeout 60 gst-launch-1.0 -q videotestsrc is-live=false num-buffers=150 pattern=zone-plate kx2=20 ky2=20 kt=1 \
+  ! video/x-raw,width=640,height=360,framerate=30/1 \
+  ! vp8enc deadline=1 cpu-used=8 target-bitrate=800000 end-usage=cbr keyframe-max-dist=60 \
+  ! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit ! rtpstreampay \
+  ! filesink location="$TMP/video.rtp" || { echo "loadgen_smoke: recording video failed"; exit 1; }
+timeout 60 gst-launch-1.0 -q audiotestsrc is-live=false num-buffers=250 samplesperbuffer=960 wave=ticks \
+  ! audio/x-raw,rate=48000,channels=2 ! opusenc frame-size=20 bitrate=64000 \
+  ! rtpopuspay pt=111 ! rtpstreampay \
+  ! filesink location="$TMP/audio.rtp" || { echo "loadgen_smoke: recording audio failed"; exit 1; }
+
+# A 43-character token (CC_LESSON_TOKEN_LEN) for the demo lesson.
+TOKEN=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 43)
+while [ ${#TOKEN} -lt 43 ]; do TOKEN="${TOKEN}x"; done
+
+"$BIN" serve --demo-token "$TOKEN" --bind 127.0.0.1 --http-port 0 --udp-port 0 \
+  --web-root "$ROOT/web" --log-level warn 2>"$TMP/server.log" &
+SERVER_PID=$!
+PORT=
+for _ in $(seq 100); do
+  PORT=$(grep -o 'listening http://127.0.0.1:[0-9]*' "$TMP/server.log" | sed 's/.*://')
+  [ -n "$PORT" ] && break
+  sleep 0.05
+done
+if [ -z "$PORT" ]; then
+  echo "loadgen_smoke: the server did not start:"; cat "$TMP/server.log"; exit 1
+fi
+
+timeout $((SECS + 60)) "$BIN" loadgen \
+  --whip "http://127.0.0.1:$PORT/whip/demo" --whip-token "$TOKEN" \
+  --whep "http://127.0.0.1:$PORT/whep/demo" --token "$TOKEN" \
+  --video "$TMP/video.rtp" --audio "$TMP/audio.rtp" \
+  -n "$N" --duration "$SECS" --verify-sample 5 --check --per-subscriber \
+  --json "$TMP/loadgen.json"
+rc=$?
+if [ $rc -ne 0 ]; then
+  echo "loadgen_smoke: loadgen exited $rc; server log:"
+  tail -n 40 "$TMP/server.log"
+fi
+exit $rc
