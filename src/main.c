@@ -12,6 +12,7 @@
 #include "classcast/err.h"
 #include "classcast/control.h"
 #include "classcast/http.h"
+#include "classcast/localpub.h"
 #include "classcast/sfu.h"
 #include "classcast/lesson.h"
 #include "classcast/loadgen.h"
@@ -57,6 +58,13 @@ static void usage_serve(FILE *f)
             "  --log-level LEVEL   error, warn, info (default) or debug\n"
             "  --demo              open a demo lesson with the code 'demo' (WHEP\n"
             "                      without a token from localhost)\n"
+            "  --source LIST       publish local media into the demo lesson (implies\n"
+            "                      --demo): pipeline names from --pipelines, e.g.\n"
+            "                      test-video,test-audio or screen,camera,mic;\n"
+            "                      NAME:SLOT picks the slot (camera, screen, mic)\n"
+            "  --pipelines DIR     capture pipeline files (default ./pipelines)\n"
+            "  --display DISPLAY   X display for screen capture (default $DISPLAY)\n"
+            "  --video-size WxH    size of local video (default 1280x720)\n"
             "  --demo-token TOKEN  give the demo lesson this teacher and viewer token\n"
             "                      (43 of A-Z a-z 0-9 - _; tests WHIP into the demo)\n"
             "  -h, --help          this help\n");
@@ -102,6 +110,8 @@ static int cmd_serve(int argc, char **argv)
     const char *cands[CC_SDP_MAX_CANDIDATES];
     int n_cands = 0, http_port = 8080, udp_port = 50000, demo = 0;
     const char *demo_token = NULL;
+    const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
+    int vw = 1280, vh = 720;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -110,6 +120,10 @@ static int cmd_serve(int argc, char **argv)
         {"web-root", required_argument, 0, 'w'},
         {"log-level", required_argument, 0, 'l'},
         {"demo", no_argument, 0, 'd'},
+        {"source", required_argument, 0, 's'},
+        {"pipelines", required_argument, 0, 'P'},
+        {"display", required_argument, 0, 'X'},
+        {"video-size", required_argument, 0, 'V'},
         {"demo-token", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -136,6 +150,16 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
         case 'd': demo = 1; break;
+        case 's': sources = optarg; demo = 1; break;
+        case 'P': pipelines = optarg; break;
+        case 'X': display = optarg; break;
+        case 'V':
+            if (sscanf(optarg, "%dx%d", &vw, &vh) != 2 || vw < 16 || vh < 16 || vw > 7680 ||
+                vh > 4320 || (vw & 1) || (vh & 1)) {
+                fprintf(stderr, "classcast: --video-size wants WxH with even sizes, e.g. 1280x720\n");
+                return 2;
+            }
+            break;
         case 'T': {
             /* Lesson tokens are exactly CC_LESSON_TOKEN_LEN characters of
              * A-Z a-z 0-9 - _ (cc_lesson_check_* compare that length). */
@@ -240,12 +264,39 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     cc_worker_start(worker);
+    cc_localpub *localpub = NULL;
+    if (sources) {
+        char err[1024] = "";
+        cc_localpub_config lc = {
+            .worker = worker,
+            .room_id = cc_control_demo_room(control),
+            .pipelines_dir = pipelines,
+            .sources = sources,
+            .display = display,
+            .width = vw,
+            .height = vh,
+            .fps = 30,
+        };
+        if (cc_localpub_start(&localpub, &lc, err, sizeof err) != 0) {
+            fprintf(stderr, "classcast: %s\n", err);
+            cc_worker_stop(worker);
+            cc_http_free(g_http);
+            g_http = NULL;
+            cc_worker_free(worker);
+            cc_control_free(control);
+            cc_sfu_free(sfu);
+            cc_mailbox_free(events);
+            cc_dtls_ctx_free(dtls);
+            return 1;
+        }
+    }
     char ub[64];
     fprintf(stderr, "classcast: listening http://%s:%d udp %s\n", bind,
             cc_http_port(g_http), cc_addr_to_string(cc_worker_local(worker), ub, sizeof ub));
     fflush(stderr);
     rc = cc_http_run(g_http, &g_stop);
     CC_INFO("main", "shutting down");
+    cc_localpub_stop(localpub); /* before the worker: it detaches the rings */
     cc_worker_stop(worker);
     cc_http_free(g_http);
     g_http = NULL;
@@ -284,6 +335,8 @@ static void usage_loadgen(FILE *f)
             "  --check             exit 1 if a subscriber failed, got no video or\n"
             "                      audio, or lost any packet\n"
             "  --per-subscriber    one line per subscriber\n"
+            "  --impair-loss PCT   drop PCT%% of received video on purpose (seeded),\n"
+            "                      to exercise NACK repair\n"
             "  --log-level LEVEL   error, warn (default), info, debug\n"
             "  -h, --help          this help\n");
 }
@@ -306,6 +359,7 @@ static int cmd_loadgen(int argc, char **argv)
         {"json", required_argument, 0, 'j'},
         {"check", no_argument, 0, 'c'},
         {"per-subscriber", no_argument, 0, 'P'},
+        {"impair-loss", required_argument, 0, 'L'},
         {"log-level", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -329,6 +383,7 @@ static int cmd_loadgen(int argc, char **argv)
         case 'j': c.json_path = optarg; break;
         case 'c': c.check = 1; break;
         case 'P': c.per_subscriber = 1; break;
+        case 'L': c.impair_loss_pct = atof(optarg); break;
         case 'l': {
             cc_log_level lvl;
             if (cc_log_parse_level(optarg, &lvl) != 0) {

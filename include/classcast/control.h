@@ -30,6 +30,8 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg);
 void cc_control_set_http(cc_control *c, cc_http *h);
 /* Hooks for cc_http_config (ud = the cc_control). */
 cc_http_hooks cc_control_http_hooks(cc_control *c);
+/* Room id of the demo lesson (0 without one). */
+uint32_t cc_control_demo_room(cc_control *c);
 void cc_control_free(cc_control *c);
 
 #endif

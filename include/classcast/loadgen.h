@@ -33,6 +33,7 @@ typedef struct cc_loadgen_config {
     int check;                   /* exit 1 if a subscriber failed, got no
                                   * video or audio, or lost packets */
     int per_subscriber;          /* print one line per subscriber */
+    double impair_loss_pct;      /* drop this % of received video (seeded) */
 } cc_loadgen_config;
 
 /* Runs the test; prints the summary on stdout. Returns the process exit

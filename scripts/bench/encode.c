@@ -226,7 +226,17 @@ int main(int argc, char **argv)
            "screen -12), 2 threads at 720p and up; %d frames per case.\n",
            nframes);
     printf("# reproduce: scripts/bench/encode   (or: build/bench_encode "
-           "--frames %d)\n\n", nframes);
+           "--frames %d)\n", nframes);
+    /* Other load on the machine skews every number: say how much. */
+    FILE *la = fopen("/proc/loadavg", "r");
+    char load[64] = "?";
+    if (la) {
+        if (!fgets(load, sizeof load, la))
+            snprintf(load, sizeof load, "?");
+        fclose(la);
+    }
+    load[strcspn(load, "\n")] = 0;
+    printf("# load average at start: %s\n\n", load);
     printf("| content | size | target kbit/s | encode ms median | p99 | "
            "CPU ms/frame | CPU share at 30 fps (1 core) | max fps | "
            "out kbit/s | dropped |\n");

@@ -658,11 +658,11 @@ static int message_text(GstMessage *m, char *buf, size_t cap)
         gst_message_parse_warning(m, &e, &dbg);
     int rc = gerror_code(e);
     const char *src = GST_MESSAGE_SRC(m) ? GST_OBJECT_NAME(GST_MESSAGE_SRC(m)) : "?";
-    if (dbg) {
-        /* The debug string starts with a source path; keep its tail. */
-        const char *d = strrchr(dbg, '\n');
-        d = d ? d + 1 : dbg;
-        set_err(buf, cap, "%s: %s (%.200s)", src, e ? e->message : "error", d);
+    /* The debug string is "file(line): func (): /object/path:" and, after a
+     * newline, the detail (errno text ...): keep only the detail. */
+    const char *d = dbg ? strrchr(dbg, '\n') : NULL;
+    if (d && d[1]) {
+        set_err(buf, cap, "%s: %s (%.200s)", src, e ? e->message : "error", d + 1);
     } else {
         set_err(buf, cap, "%s: %s", src, e ? e->message : "error");
     }
@@ -1106,6 +1106,7 @@ void cc_capture_get_status(cc_capture *c, cc_capture_status *out)
     out->bad_format = c->bad_format;
     snprintf(out->last_error, sizeof out->last_error, "%s", c->last_error);
     uint32_t gen = c->generation;
+    int have_pipeline = c->pipeline != NULL;
     g_mutex_unlock(&c->lock);
     g_mutex_lock(&c->q->lock);
     out->buffers_in = c->q->buffers_in;
@@ -1113,7 +1114,7 @@ void cc_capture_get_status(cc_capture *c, cc_capture_status *out)
     out->dropped = c->q->dropped;
     /* The supervisor notices flow within 100 ms; say it at once. */
     if ((out->state == CC_CAPTURE_STARTING || out->state == CC_CAPTURE_RESTARTING) &&
-        c->q->last_gen_in == gen && c->q->buffers_in && c->pipeline)
+        c->q->last_gen_in == gen && c->q->buffers_in && have_pipeline)
         out->state = CC_CAPTURE_RUNNING;
     g_mutex_unlock(&c->q->lock);
 }

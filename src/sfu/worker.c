@@ -397,6 +397,11 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
     }
     size_t plain = 0;
     int rc = cc_peer_handle(wp->peer, kind, d->data, d->len, &d->from, now, &plain);
+    if (rc == CC_ECLOSED) {
+        /* In flight when the transport closed (a replaced or ended one). */
+        DROP(w, after_close);
+        return;
+    }
     if (kind == CC_DEMUX_DTLS) {
         if (rc < 0)
             DROP(w, dtls_error);

@@ -693,6 +693,12 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
 
 void cc_control_set_http(cc_control *c, cc_http *h) { c->http = h; }
 
+uint32_t cc_control_demo_room(cc_control *c)
+{
+    cc_lesson *l = cc_lessons_find(c->lessons, "demo");
+    return l ? l->room_id : 0;
+}
+
 cc_http_hooks cc_control_http_hooks(cc_control *c)
 {
     cc_http_hooks h = {

@@ -114,7 +114,7 @@ typedef struct ep {
     rx_stream rx[2];             /* 0 video, 1 audio */
     cc_time_us next_rr;
     uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
-    uint64_t rtp_auth_fail, lat_unmatched;
+    uint64_t rtp_auth_fail, lat_unmatched, impaired;
     lat_hist lat;
 } ep;
 
@@ -133,6 +133,7 @@ typedef struct lg {
     lat_entry *lat_table;
     cc_rtpfile *vfile, *afile;
     uint64_t pub_sent;
+    cc_prng impair;  /* seeded: --impair-loss drops of received video */
     int measuring;   /* latency samples only once setup is over (setup's
                       * blocking HTTP calls would stall the loop) */
 } lg;
@@ -462,6 +463,16 @@ static void ep_on_dgram(lg *g, ep *e, cc_udp_dgram *d, cc_time_us now)
         cc_sender_handle(e->sender, kind, d->data, d->len, &d->from, now);
         return;
     }
+    /* Seeded impairment of received video (exercises NACK repair; audio is
+     * left alone: the SFU does not keep audio for retransmission). */
+    if (kind == CC_DEMUX_RTP && g->cfg->impair_loss_pct > 0 && d->len >= 12 &&
+        e->rx[0].active && e->rx[0].started &&
+        ((uint32_t)d->data[8] << 24 | (uint32_t)d->data[9] << 16 |
+         (uint32_t)d->data[10] << 8 | d->data[11]) == e->rx[0].ssrc &&
+        cc_prng_below(&g->impair, 10000) < (uint32_t)(g->cfg->impair_loss_pct * 100)) {
+        e->impaired++;
+        return;
+    }
     if (kind == CC_DEMUX_RTP && !e->verify) {
         /* Counted by the cleartext header only; the SRTP tag is not
          * checked (the summary says how many subscribers are like this). */
@@ -598,7 +609,7 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
 {
     const cc_loadgen_config *cfg = g->cfg;
     uint64_t pk[2] = {0}, bytes = 0, lost = 0, dups = 0, exp = 0, nacks = 0,
-             nseq = 0, auth_fail = 0, unmatched = 0, rr = 0, too_old = 0;
+             nseq = 0, auth_fail = 0, unmatched = 0, rr = 0, too_old = 0, impaired = 0;
     int n_conn = 0, n_fail = 0, n_empty = 0, n_lossy = 0, n_verified = 0;
     lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
     lat_hist conn = {.b = calloc(H_N, sizeof(uint32_t))};
@@ -624,6 +635,7 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
         dups += ed;
         exp += ee;
         nacks += e->nacks_sent;
+        impaired += e->impaired;
         nseq += e->nack_seqs;
         rr += e->rr_sent;
         auth_fail += e->rtp_auth_fail;
@@ -686,11 +698,17 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
            (unsigned long long)auth_fail);
     printf("feedback: %llu NACKs (%llu seqs), %llu receiver reports sent\n",
            (unsigned long long)nacks, (unsigned long long)nseq, (unsigned long long)rr);
+    if (cfg->impair_loss_pct > 0)
+        printf("impairment: %llu received video packets dropped on purpose (%.2f%%); lost counts "
+               "what NACK repair did not bring back\n",
+               (unsigned long long)impaired, cfg->impair_loss_pct);
     if (all.n)
         printf("latency (publisher send -> subscriber receive, same clock, SRTP-verified "
-               "subscribers, %llu samples, %llu unmatched): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               "subscribers, %llu samples, %llu unmatched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+               "max %.2f ms\n",
                (unsigned long long)all.n, (unsigned long long)unmatched,
-               hist_q(&all, 0.5) / 1000, hist_q(&all, 0.99) / 1000, (double)all.max / 1000);
+               hist_q(&all, 0.5) / 1000, hist_q(&all, 0.9) / 1000, hist_q(&all, 0.99) / 1000,
+               (double)all.max / 1000);
     else
         printf("latency: no samples (%s)\n", g->pub ? "no SRTP-verified subscriber received media"
                                                     : "needs the built-in publisher (--whip)");
@@ -775,6 +793,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     cc_srtp_global_init();
     cc_whipc_global_init();
     g.n_subs = cfg->subscribers;
+    cc_prng_seed(&g.impair, 0x5eed1234);
     g.subs = calloc((size_t)(g.n_subs ? g.n_subs : 1), sizeof *g.subs);
     g.lat_table = calloc(LAT_TABLE, sizeof *g.lat_table);
     g.epfd = epoll_create1(EPOLL_CLOEXEC);

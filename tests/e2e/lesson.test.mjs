@@ -274,13 +274,33 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       assert.equal(await text(page, '#screen-label'), 'Chia sẻ màn hình');
       assert.ok((await box('#camera')).width > 3 * cam.width, 'camera large again');
 
-      // Share again: the same m-line comes back and the students decode it.
-      const before = await studentStats(sp);
+      // Share again: the stopped m-line cannot come back, so the page adds a
+      // new one; the students decode it on the subscription they have.
+      let before = await studentStats(sp);
       await page.click('#screen-toggle');
       await sp.waitForFunction(() => document.getElementById('stage').dataset.layout === 'screen-camera', null, { timeout: 8000 });
-      const r2 = await pollUntil(() => studentStats(sp), (s) => s.timing.subscribes !== before.timing.subscribes
-        || s.screen?.framesDecoded > (before.screen?.framesDecoded || 0) + 5, { timeoutMs: 10_000, intervalMs: 250 });
+      const r2 = await pollUntil(() => studentStats(sp),
+        (s) => s.screen?.framesDecoded > (before.screen?.framesDecoded || 0) + 5, { timeoutMs: 10_000, intervalMs: 250 });
       assert.ok(r2.ok, `the re-shared screen decodes${ctx(fmt(r2.value))}`);
+      assert.equal(r2.value.timing.subscribes, before.timing.subscribes, 'no new subscribe for a re-shared screen');
+
+      // The camera off and on again works the same way.
+      n0 = frames.length;
+      await page.click('#cam-toggle');
+      const camOff = (await frameWhere(frames, sent('renegotiate'), { from: n0 }))?.msg;
+      assert.deepEqual(camOff && Object.values(camOff.tracks).sort(), ['mic', 'screen']);
+      await sp.waitForFunction(() => document.getElementById('stage').dataset.layout === 'screen', null, { timeout: 5000 });
+      assert.equal(await text(page, '#cam-label'), 'Bật camera');
+      before = await studentStats(sp);
+      n0 = frames.length;
+      await page.click('#cam-toggle');
+      const camOn = (await frameWhere(frames, sent('renegotiate'), { from: n0 }))?.msg;
+      assert.deepEqual(camOn && Object.values(camOn.tracks).sort(), ['camera', 'mic', 'screen']);
+      await sp.waitForFunction(() => document.getElementById('stage').dataset.layout === 'screen-camera', null, { timeout: 5000 });
+      const r3 = await pollUntil(() => studentStats(sp),
+        (s) => s.camera?.framesDecoded > (before.camera?.framesDecoded || 0) + 5, { timeoutMs: 10_000, intervalMs: 250 });
+      assert.ok(r3.ok, `the camera decodes again${ctx(fmt(r3.value))}`);
+      assert.equal(r3.value.timing.subscribes, before.timing.subscribes, 'no new subscribe for a camera turned back on');
     });
 
     it('student: tap for sound (audio starts muted)', { timeout: 15_000 }, async () => {
@@ -587,9 +607,9 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       const afterSt = await Promise.all(students.map((s) => studentStats(s.page)));
       afterSt.forEach((a, i) => {
         const b = before[i];
-        const same = a.timing.subscribes === b.timing.subscribes;
-        assert.ok(!same || a.camera.framesDecoded > b.camera.framesDecoded + 10, `student ${i} camera kept decoding`);
-        assert.ok(!same || a.screen.framesDecoded > b.screen.framesDecoded + 5, `student ${i} screen kept decoding`);
+        assert.equal(a.timing.subscribes, b.timing.subscribes, `student ${i} kept its subscription`);
+        assert.ok(a.camera.framesDecoded > b.camera.framesDecoded + 10, `student ${i} camera kept decoding`);
+        assert.ok(a.screen.framesDecoded > b.screen.framesDecoded + 5, `student ${i} screen kept decoding`);
       });
       assert.ok(server.alive());
     });

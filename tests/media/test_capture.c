@@ -240,7 +240,7 @@ static void test_video(void)
         if (s.capture_us <= last) bad_ts++;
         /* The capture time is on the CLOCK_MONOTONIC time line: just before
          * the frame reached us. */
-        if (s.capture_us > now || now - s.capture_us > 300 * CC_USEC_PER_MSEC) late++;
+        if (s.capture_us > now || now - s.capture_us > 500 * CC_USEC_PER_MSEC) late++;
         if (!first_ts) first_ts = s.capture_us;
         if (frames && frames_differ(&s, prev)) differ++;
         copy_y(&s, prev);
@@ -355,6 +355,36 @@ static void test_missing_devices(void)
     printf("  %s\n", err);
     CC_CHECK(strstr(err, "X display :7777 is not running; screens: ") != NULL);
 
+    /* A path that exists but is no camera: the failure comes at start. */
+    const char *notcam[] = {"DEVICE=/dev/null", NULL};
+    CC_CHECK_EQ(new_capture(&c, "camera", notcam, err, sizeof err), 0);
+    if (c) {
+        CC_CHECK(cc_capture_start(c) < 0);
+        cc_capture_status st;
+        cc_capture_get_status(c, &st);
+        printf("  %s\n", st.last_error);
+        CC_CHECK_EQ(st.state, CC_CAPTURE_FAILED);
+        CC_CHECK(strstr(st.last_error, "camera: cannot start: ") != NULL);
+        CC_CHECK(strstr(st.last_error, "/dev/null") != NULL);
+        CC_CHECK(strstr(st.last_error, "cameras: ") != NULL);
+        cc_capture_free(c);
+    }
+
+    /* The default microphone: either it works (a sound server is running)
+     * or the failure says so and lists the microphones. */
+    CC_CHECK_EQ(new_capture(&c, "mic", NULL, err, sizeof err), 0);
+    if (c) {
+        int r = cc_capture_start(c);
+        cc_capture_status st;
+        cc_capture_get_status(c, &st);
+        printf("  mic: start %d %s\n", r, st.last_error);
+        if (r) {
+            CC_CHECK_EQ(st.state, CC_CAPTURE_FAILED);
+            CC_CHECK(strstr(st.last_error, "microphones: ") != NULL);
+        }
+        cc_capture_free(c);
+    }
+
     /* A device that exists by name only when opened: the failure comes at
      * start, with the same kind of listing. */
     const char *alsa[] = {"DEVICE=hw:77", NULL};
@@ -450,7 +480,7 @@ static void test_screen(void)
     int differ = count_moving(c, &frames);
     printf("  screen :%d: %d frames in 1 s at 1280x720, %d differ from the one "
            "before\n", g_display, frames, differ);
-    CC_CHECK(frames >= 12 && frames <= 18); /* FPS=15 */
+    CC_CHECK(frames >= 10 && frames <= 18); /* FPS=15 */
     CC_CHECK(differ >= frames / 2);
 
     /* The display disappears: an error is reported and restarts are tried. */
@@ -469,8 +499,13 @@ static void test_screen(void)
            (long long)((cc_clock_mono_us() - t_kill) / 1000),
            cc_capture_state_name(st.state), st.errors, st.last_error);
     CC_CHECK(st.state == CC_CAPTURE_RESTARTING);
-    sleep_ms(2500); /* retries at +0.5, +1.5 s ... all failing */
-    cc_capture_get_status(c, &st);
+    /* Retries at +0.5 s, +1.5 s, +3.5 s ... all failing (bounded wait:
+     * sanitizer builds build pipelines slowly). */
+    for (int i = 0; i < 80; i++) {
+        cc_capture_get_status(c, &st);
+        if (st.restarts >= 2) break;
+        sleep_ms(100);
+    }
     printf("  while gone: restarts %u, errors %u, last error: %s\n", st.restarts,
            st.errors, st.last_error);
     CC_CHECK(st.restarts >= 2);

@@ -5,7 +5,7 @@
  * libvpx's decoder); a keyframe comes out on the very next frame after a
  * request; the output bitrate follows a target change within 2 s; screen
  * mode keeps a static text-like picture sharp and cheap. */
-#include "cc_test.h"
+#include "../unit/cc_test.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>

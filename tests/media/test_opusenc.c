@@ -3,7 +3,7 @@
  * recovers lost frames (libopus decode_fec from the next packet beats
  * concealment without FEC), and the output bitrate follows a change
  * within 2 s. */
-#include "cc_test.h"
+#include "../unit/cc_test.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>

@@ -1,0 +1,93 @@
+// The media core end to end: classcast captures with GStreamer, encodes with
+// libvpx/libopus, and publishes into the demo lesson from inside the server
+// process (`serve --source`); a student page in headless Chromium decodes it.
+// 1. test sources: a moving test picture as the camera and a tone as the mic.
+// 2. a real X screen: Xvfb shows a moving picture (a GStreamer test pattern
+//    drawn into an X window), classcast captures that screen, and the student
+//    decodes the screen at its captured size, plus the test camera and mic.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { startServer, artifactPath } from './lib/server.mjs';
+import { launch, newPage, studentStats } from './lib/lesson.mjs';
+import { sleep, pollUntil } from './lib/webrtc.mjs';
+
+async function watchDemo(browser, srv, tag, log) {
+  const url = `${srv.url}/student.html?code=demo&name=${encodeURIComponent('Học sinh ' + tag)}`;
+  return newPage(browser, url, { log, tag });
+}
+
+describe('media core: local sources published into the demo lesson', { timeout: 120_000 }, () => {
+  let browser;
+  const log = [];
+  before(async () => { browser = await launch(); });
+  after(async () => { await browser?.close(); });
+
+  it('test camera and microphone: a student decodes the picture and receives the sound', { timeout: 45_000 }, async () => {
+    const srv = await startServer('media-test', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
+    try {
+      const { page, context } = await watchDemo(browser, srv, 'A', log);
+      const { value: st } = await pollUntil(() => studentStats(page),
+        (s) => s.camera?.framesDecoded > 60 && s.mic?.packetsReceived > 100,
+        { timeoutMs: 25_000 });
+      console.log('student stats:', JSON.stringify(st));
+      assert.ok(st.camera.framesDecoded > 60, 'camera frames decoded');
+      assert.equal(st.camera.frameWidth, 640);
+      assert.equal(st.camera.frameHeight, 360);
+      assert.ok(st.mic.packetsReceived > 100, 'audio packets received');
+      assert.deepEqual(st.media, { camera: true, screen: false, mic: true });
+      const stats = await (await fetch(`${srv.url}/stats`)).json();
+      assert.equal(stats.sfu.publishers, 2);
+      assert.ok(stats.sfu.rtp_out > 0);
+      await page.screenshot({ path: artifactPath('student-test-sources.png') });
+      await context.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('a real X screen (Xvfb) with a moving picture: the student decodes it at its captured size', { timeout: 60_000 }, async () => {
+    assert.ok(existsSync('/usr/bin/Xvfb'), 'Xvfb is installed by scripts/install-deps.sh');
+    const display = `:${90 + Math.floor(Math.random() * 9)}`;
+    const xvfb = spawn('Xvfb', [display, '-screen', '0', '960x540x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+    let painter;
+    let srv;
+    try {
+      await sleep(1000);
+      // A moving picture on that screen: a test pattern in an X window.
+      painter = spawn('gst-launch-1.0', ['-q', 'videotestsrc', 'is-live=true', 'pattern=ball', '!',
+        'video/x-raw,width=960,height=540,framerate=30/1', '!', 'videoconvert', '!', 'ximagesink', `display=${display}`],
+      { stdio: 'ignore', env: { ...process.env, DISPLAY: display } });
+      await sleep(1000);
+      srv = await startServer('media-screen', {
+        extraArgs: ['--source', 'screen,test-video,test-audio', '--display', display, '--video-size', '960x540'],
+      });
+      const { page, context } = await watchDemo(browser, srv, 'B', log);
+      const { value: st } = await pollUntil(() => studentStats(page),
+        (s) => s.screen?.framesDecoded > 60 && s.camera?.framesDecoded > 30 && s.mic?.packetsReceived > 100,
+        { timeoutMs: 35_000 });
+      console.log('student stats:', JSON.stringify(st));
+      assert.equal(st.screen.frameWidth, 960);
+      assert.equal(st.screen.frameHeight, 540);
+      assert.ok(st.mic.packetsReceived > 100);
+      assert.deepEqual(st.media, { camera: true, screen: true, mic: true });
+      // The picture moves: frames keep being decoded.
+      const before2 = st.screen.framesDecoded;
+      await sleep(2000);
+      const st2 = await studentStats(page);
+      assert.ok(st2.screen.framesDecoded > before2 + 20, `screen still decoding (${before2} -> ${st2.screen.framesDecoded})`);
+      await page.screenshot({ path: artifactPath('student-xvfb-screen.png') });
+      await context.close();
+    } finally {
+      await srv?.stop();
+      painter?.kill('SIGTERM');
+      xvfb.kill('SIGTERM');
+    }
+  });
+
+  it('no page threw', () => {
+    const bad = log.filter((l) => l.includes('[pageerror]'));
+    assert.deepEqual(bad, []);
+  });
+});
