@@ -13,6 +13,7 @@
 #include "classcast/control.h"
 #include "classcast/http.h"
 #include "classcast/localpub.h"
+#include "classcast/publish.h"
 #include "classcast/sfu.h"
 #include "classcast/lesson.h"
 #include "classcast/loadgen.h"
@@ -77,6 +78,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  serve     run the server (classcast serve --help)\n"
+            "  publish   send local camera/screen/mic to a WHIP endpoint\n"
             "  loadgen   WHIP publisher + N WHEP subscribers load test\n"
             "            (classcast loadgen --help)\n"
             "  version   print the version\n");
@@ -407,6 +409,91 @@ static int cmd_loadgen(int argc, char **argv)
     return cc_loadgen_run(&c);
 }
 
+static void usage_publish(FILE *f)
+{
+    fprintf(f,
+            "usage: classcast publish --whip URL [options]\n"
+            "\n"
+            "Captures local media (GStreamer pipelines), encodes it with libvpx and\n"
+            "libopus, and sends it to a WHIP endpoint (classcast, or any other).\n"
+            "\n"
+            "  --whip URL          WHIP endpoint, e.g. http://127.0.0.1:8080/whip/482913\n"
+            "  --token TOKEN       bearer token (a classcast lesson's teacher token)\n"
+            "  --source LIST       at most one video and one audio pipeline, e.g.\n"
+            "                      test-video,test-audio or screen,mic (default)\n"
+            "  --pipelines DIR     capture pipeline files (default ./pipelines)\n"
+            "  --display DISPLAY   X display for screen capture (default $DISPLAY)\n"
+            "  --video-size WxH    video size (default 1280x720)\n"
+            "  --video-kbps N      video bitrate (default 1500 screen, 1000 camera)\n"
+            "  --duration S        stop after S seconds (default: run until Ctrl-C)\n"
+            "  --bind ADDR         local UDP address (default 0.0.0.0)\n"
+            "  --log-level LEVEL   error, warn, info (default) or debug\n");
+}
+
+static int cmd_publish(int argc, char **argv)
+{
+    cc_publish_config c = {.sources = "screen,mic", .pipelines_dir = "pipelines",
+                           .display = getenv("DISPLAY"), .width = 1280, .height = 720,
+                           .fps = 30, .stop = &g_stop};
+    static const struct option opts[] = {
+        {"whip", required_argument, 0, 'w'},
+        {"token", required_argument, 0, 't'},
+        {"source", required_argument, 0, 's'},
+        {"pipelines", required_argument, 0, 'P'},
+        {"display", required_argument, 0, 'X'},
+        {"video-size", required_argument, 0, 'V'},
+        {"video-kbps", required_argument, 0, 'k'},
+        {"duration", required_argument, 0, 'D'},
+        {"bind", required_argument, 0, 'b'},
+        {"log-level", required_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'w': c.whip_url = optarg; break;
+        case 't': c.token = optarg; break;
+        case 's': c.sources = optarg; break;
+        case 'P': c.pipelines_dir = optarg; break;
+        case 'X': c.display = optarg; break;
+        case 'V':
+            if (sscanf(optarg, "%dx%d", &c.width, &c.height) != 2 || c.width < 16 ||
+                c.height < 16 || (c.width & 1) || (c.height & 1)) {
+                fprintf(stderr, "classcast publish: --video-size wants WxH with even sizes\n");
+                return 2;
+            }
+            break;
+        case 'k': c.video_kbps = atoi(optarg); break;
+        case 'D': c.duration_s = atof(optarg); break;
+        case 'b': c.bind = optarg; break;
+        case 'l': {
+            cc_log_level lvl;
+            if (cc_log_parse_level(optarg, &lvl) != 0) {
+                fprintf(stderr, "classcast publish: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            cc_log_set_level(lvl);
+            break;
+        }
+        case 'h': usage_publish(stdout); return 0;
+        default: usage_publish(stderr); return 2;
+        }
+    }
+    if (!c.whip_url) {
+        usage_publish(stderr);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return cc_publish_run(&c) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -417,6 +504,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "loadgen") == 0)
         return cmd_loadgen(argc - 1, argv + 1);
+    if (strcmp(argv[1], "publish") == 0)
+        return cmd_publish(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("classcast %s\n", CC_VERSION);
         return 0;

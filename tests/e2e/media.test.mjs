@@ -9,7 +9,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startServer, artifactPath } from './lib/server.mjs';
+import path from 'node:path';
+import { startServer, artifactPath, REPO } from './lib/server.mjs';
 import { launch, newPage, studentStats } from './lib/lesson.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
@@ -84,6 +85,40 @@ describe('media core: local sources published into the demo lesson', { timeout: 
       painter?.kill('SIGTERM');
       xvfb.kill('SIGTERM');
     }
+  });
+
+  it('classcast publish --whip into a running classcast: a student page decodes it', { timeout: 60_000 }, async () => {
+    // 43 characters of base64url: the shape of a lesson token.
+    const token = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 255)).toString('base64url');
+    const srv = await startServer('media-whip', { extraArgs: ['--demo-token', token] });
+    let pub;
+    let pubOut = '';
+    try {
+      const bin = process.env.CC_BIN ? path.resolve(REPO, process.env.CC_BIN) : path.join(REPO, 'build', 'classcast');
+      pub = spawn(bin, ['publish', '--whip', `${srv.url}/whip/demo`, '--token', token,
+        '--source', 'test-video,test-audio', '--video-size', '640x360', '--duration', '40'],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      pub.stderr.on('data', (d) => { pubOut += d.toString(); });
+      pub.stdout.on('data', (d) => { pubOut += d.toString(); });
+      const { page, context } = await watchDemo(browser, srv, 'C', log);
+      const { value: st } = await pollUntil(() => studentStats(page),
+        (v) => v.camera?.framesDecoded > 60 && v.mic?.packetsReceived > 100,
+        { timeoutMs: 30_000 });
+      console.log('student stats:', JSON.stringify(st));
+      console.log('publish says:', pubOut.trim());
+      assert.match(pubOut, /connected \(SRTP_AEAD_AES_128_GCM\)/);
+      assert.equal(st.camera.frameWidth, 640);
+      assert.ok(st.camera.framesDecoded > 60);
+      assert.ok(st.mic.packetsReceived > 100);
+      await context.close();
+    } finally {
+      if (pub && pub.exitCode === null) {
+        pub.kill('SIGINT');
+        await new Promise((r) => { const t = setTimeout(r, 5000); pub.on('exit', () => { clearTimeout(t); r(); }); });
+      }
+      await srv.stop();
+    }
+    assert.match(pubOut, /sent \d+ video and \d+ audio packets/, 'publish ended cleanly on SIGINT');
   });
 
   it('no page threw', () => {
