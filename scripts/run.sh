@@ -22,16 +22,13 @@ base="http://${BIND}:${HTTP_PORT}"
 cat <<MSG
 
 classcast is starting on ${BIND} (HTTP ${HTTP_PORT}, media UDP ${UDP_PORT}).
+A demo lesson (code: demo) is live with a moving test picture and a test tone.
 
-  Echo test (camera + microphone round trip): ${base}/echo.html
-  Server counters (JSON):                     ${base}/stats
-MSG
-# --- URLS: teacher and student pages ---------------------------------------------
-# When the classroom pages land, print them here, e.g.
-#   echo "  Teacher: ${base}/teacher.html"
-#   echo "  Students: ${base}/room.html"
-# ----------------------------------------------------------------------------------
-cat <<MSG
+  Teacher (start your own lesson):  ${base}/teacher.html
+  Students (watch the demo lesson): ${base}/student.html?code=demo
+  Join page (type a lesson code):   ${base}/
+  Connection self-test (echo):      ${base}/echo.html
+  Server counters (JSON):           ${base}/stats
 
 Press Ctrl-C to stop.
 
@@ -39,4 +36,4 @@ MSG
 
 # exec: the server gets Ctrl-C (SIGINT) directly and stops cleanly.
 exec build/classcast serve --bind "$BIND" --http-port "$HTTP_PORT" \
-  --udp-port "$UDP_PORT" --web-root web
+  --udp-port "$UDP_PORT" --web-root web --source test-video,test-audio

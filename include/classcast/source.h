@@ -29,6 +29,11 @@ typedef struct cc_source_config {
     cc_pkt_pool *pool;              /* where packets come from (borrowed) */
     void (*emit)(void *ud, cc_pkt *pkt);
     void *ud;
+    /* Optional, for benchmarks: after each encoded frame, on the source
+     * thread: its capture time, the encode time, and when its last packet
+     * was handed to emit (all monotonic microseconds). */
+    void (*on_frame)(void *ud, cc_time_us capture, cc_time_us encode_us,
+                     cc_time_us packetized, int keyframe, size_t bytes);
 } cc_source_config;
 
 typedef struct cc_source_stats {

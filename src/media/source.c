@@ -117,6 +117,9 @@ static void do_video(cc_source *s, const cc_capture_sample *smp)
     }
     for (int i = 0; i < n; i++)
         emit_packet(s, ptrs[i], lens[i], f.pts);
+    if (s->cfg.on_frame)
+        s->cfg.on_frame(s->cfg.ud, f.pts, s->st.encode_us_last, cc_clock_mono_us(),
+                        f.keyframe, f.size);
 }
 
 static void do_audio(cc_source *s, const cc_capture_sample *smp)
@@ -154,6 +157,8 @@ static void do_audio(cc_source *s, const cc_capture_sample *smp)
         if (cc_packetizer_opus(&s->pk, enc, elen, s->pcm_start, cc_clock_mono_us(), pkt,
                                sizeof pkt, &plen) == 0)
             emit_packet(s, pkt, plen, s->pcm_start);
+        if (s->cfg.on_frame)
+            s->cfg.on_frame(s->cfg.ud, s->pcm_start, 0, cc_clock_mono_us(), 0, elen);
     }
 }
 
