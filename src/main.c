@@ -321,13 +321,18 @@ static void usage_loadgen(FILE *f)
             "receiver reports and NACKs like a browser. Stops by itself.\n"
             "\n"
             "  --whep URL          WHEP endpoint (e.g. http://127.0.0.1:8080/whep/demo)\n"
+            "  --url BASE --lesson CODE\n"
+            "                      classcast server: WHEP BASE/whep/CODE and WHIP\n"
+            "                      BASE/whip/CODE (the publisher needs --video/--audio)\n"
             "  --token T           Bearer token for WHEP (viewer token)\n"
             "  --whip URL          also publish to this WHIP endpoint\n"
             "  --whip-token T      Bearer token for WHIP (default: --token)\n"
             "  --video FILE        recorded VP8 RTP, RFC 4571 framed\n"
             "                      (... ! rtpvp8pay ! rtpstreampay ! filesink)\n"
             "  --audio FILE        recorded Opus RTP, RFC 4571 framed\n"
-            "  -n N                subscribers (default 10)\n"
+            "  -n, --subscribers N subscribers (default 10)\n"
+            "  --video-kbps K      the video file's bit rate (a check: warns when the\n"
+            "                      publisher sent something else); --audio-kbps K too\n"
             "  --duration S        seconds to measure after setup (default 10)\n"
             "  --setup-timeout S   seconds allowed for all sessions to connect (15)\n"
             "  --bind ADDR         local address for the sockets (127.0.0.1)\n"
@@ -349,6 +354,11 @@ static int cmd_loadgen(int argc, char **argv)
                            .bind = "127.0.0.1"};
     static const struct option opts[] = {
         {"whep", required_argument, 0, 'e'},
+        {"url", required_argument, 0, 'U'},
+        {"lesson", required_argument, 0, 'C'},
+        {"subscribers", required_argument, 0, 'n'},
+        {"video-kbps", required_argument, 0, 'R'},
+        {"audio-kbps", required_argument, 0, 'A'},
         {"token", required_argument, 0, 't'},
         {"whip", required_argument, 0, 'i'},
         {"whip-token", required_argument, 0, 'k'},
@@ -367,11 +377,17 @@ static int cmd_loadgen(int argc, char **argv)
         {0, 0, 0, 0},
     };
     cc_log_set_level(CC_LOG_WARN);
+    const char *base = NULL, *lesson = NULL;
+    static char whep_buf[1024], whip_buf[1024];
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
         switch (o) {
         case 'e': c.whep_url = optarg; break;
+        case 'U': base = optarg; break;
+        case 'C': lesson = optarg; break;
+        case 'R': c.video_kbps = atof(optarg); break;
+        case 'A': c.audio_kbps = atof(optarg); break;
         case 't': c.whep_token = optarg; break;
         case 'i': c.whip_url = optarg; break;
         case 'k': c.whip_token = optarg; break;
@@ -398,6 +414,18 @@ static int cmd_loadgen(int argc, char **argv)
         case 'h': usage_loadgen(stdout); return 0;
         default: usage_loadgen(stderr); return 2;
         }
+    }
+    if (base) {
+        size_t bl = strlen(base);
+        while (bl > 0 && base[bl - 1] == '/')
+            bl--;
+        const char *code = lesson ? lesson : "demo";
+        snprintf(whep_buf, sizeof whep_buf, "%.*s/whep/%s", (int)bl, base, code);
+        snprintf(whip_buf, sizeof whip_buf, "%.*s/whip/%s", (int)bl, base, code);
+        if (!c.whep_url)
+            c.whep_url = whep_buf;
+        if (!c.whip_url && (c.video_file || c.audio_file))
+            c.whip_url = whip_buf;
     }
     if (!c.whep_url) {
         usage_loadgen(stderr);

@@ -34,6 +34,8 @@ typedef struct cc_loadgen_config {
                                   * video or audio, or lost packets */
     int per_subscriber;          /* print one line per subscriber */
     double impair_loss_pct;      /* drop this % of received video (seeded) */
+    double video_kbps, audio_kbps; /* the rates the media files should have
+                                  * (checked against what was sent; 0: any) */
 } cc_loadgen_config;
 
 /* Runs the test; prints the summary on stdout. Returns the process exit

@@ -93,6 +93,18 @@ void cc_worker_free(cc_worker *w);
 const cc_addr *cc_worker_local(const cc_worker *w);
 
 cc_worker_msg_add *cc_worker_msg_add_new(void);
+struct cc_sdp_offer;
+struct cc_sdp_choice;
+/* Fill the transport part of an add-peer message: our ICE credentials and
+ * the browser's, from the first accepted m-line of the offer (RFC 8843
+ * section 7: one transport for the whole bundle); classcast answers
+ * a=setup:passive (RFC 5763 section 5), so it is the DTLS server.
+ * 0, or CC_EUNSUPPORTED with a reason in err (no accepted m-line, or an
+ * offer that insists on a=setup:passive). */
+int cc_worker_msg_add_transport(cc_worker_msg_add *m, const char *ufrag,
+                                const char *pwd, const struct cc_sdp_offer *offer,
+                                const struct cc_sdp_choice *choices, char *err,
+                                size_t errcap);
 /* Remove a peer by its local ufrag. */
 int cc_worker_remove_peer(cc_worker *w, const char *local_ufrag);
 int cc_worker_post(cc_worker *w, cc_msg *m);

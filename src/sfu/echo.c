@@ -285,32 +285,9 @@ int cc_echo_prepare(const char *offer_text, size_t len, const cc_echo_params *p,
         snprintf(err, errcap, "could not write the SDP answer: %s", cc_strerror(rc));
         goto out;
     }
-    /* Credentials of the first bundled m-line carry the whole transport
-     * (RFC 8843 section 7: one transport for the bundle). */
-    const cc_sdp_media *tm = NULL;
-    for (int i = 0; i < offer->n_media && !tm; i++)
-        if (choices[i].accepted)
-            tm = &offer->media[i];
-    if (!tm) {
-        rc = CC_EUNSUPPORTED;
-        snprintf(err, errcap, "no usable m-line in the offer");
+    rc = cc_worker_msg_add_transport(msg, ufrag, pwd, offer, choices, err, errcap);
+    if (rc != 0)
         goto out;
-    }
-    snprintf(msg->local_ufrag, sizeof msg->local_ufrag, "%s", ufrag);
-    snprintf(msg->local_pwd, sizeof msg->local_pwd, "%s", pwd);
-    snprintf(msg->remote_ufrag, sizeof msg->remote_ufrag, "%s", tm->ice_ufrag);
-    snprintf(msg->remote_pwd, sizeof msg->remote_pwd, "%s", tm->ice_pwd);
-    snprintf(msg->fp_alg, sizeof msg->fp_alg, "%s", tm->fp_alg);
-    snprintf(msg->fp, sizeof msg->fp, "%s", tm->fp);
-    /* RFC 5763 section 5: the offerer says actpass (or active) and classcast
-     * answers passive, i.e. is the DTLS server. An offer that insists on
-     * being passive itself is not something a browser sends. */
-    if (strcmp(tm->setup, "passive") == 0) {
-        rc = CC_EUNSUPPORTED;
-        snprintf(err, errcap, "offers with a=setup:passive are not supported");
-        goto out;
-    }
-    msg->dtls_client = 0;
     msg->app = &cc_echo_app;
     msg->app_state = st;
     msg->free_app_state = free;

@@ -1088,24 +1088,9 @@ static int prepare(int publisher, const char *offer_text, size_t len,
         snprintf(err, errcap, "could not write the SDP answer: %s", cc_strerror(rc));
         goto out;
     }
-    /* RFC 8843 section 7: the first bundled m-line's credentials carry the
-     * whole transport. */
-    const cc_sdp_media *tm = NULL;
-    for (int i = 0; i < offer->n_media && !tm; i++)
-        if (choices[i].accepted)
-            tm = &offer->media[i];
-    if (!tm || strcmp(tm->setup, "passive") == 0) {
-        rc = CC_EUNSUPPORTED;
-        snprintf(err, errcap, "offers with a=setup:passive are not supported");
+    rc = cc_worker_msg_add_transport(msg, ufrag, pwd, offer, choices, err, errcap);
+    if (rc != 0)
         goto out;
-    }
-    snprintf(msg->local_ufrag, sizeof msg->local_ufrag, "%s", ufrag);
-    snprintf(msg->local_pwd, sizeof msg->local_pwd, "%s", pwd);
-    snprintf(msg->remote_ufrag, sizeof msg->remote_ufrag, "%s", tm->ice_ufrag);
-    snprintf(msg->remote_pwd, sizeof msg->remote_pwd, "%s", tm->ice_pwd);
-    snprintf(msg->fp_alg, sizeof msg->fp_alg, "%s", tm->fp_alg);
-    snprintf(msg->fp, sizeof msg->fp, "%s", tm->fp);
-    msg->dtls_client = 0; /* RFC 5763 5: we answer a=setup:passive */
     msg->app = &cc_sfu_app;
     msg->app_state = pp;
     msg->free_app_state = peer_state_free;

@@ -15,6 +15,7 @@
 #include "classcast/demux.h"
 #include "classcast/err.h"
 #include "classcast/log.h"
+#include "classcast/sdp.h"
 #include "classcast/stun.h"
 #include "classcast/udp.h"
 
@@ -186,6 +187,33 @@ cc_worker_msg_add *cc_worker_msg_add_new(void)
         m->hdr.free_fn = free_add_msg;
     }
     return m;
+}
+
+int cc_worker_msg_add_transport(cc_worker_msg_add *m, const char *ufrag,
+                                const char *pwd, const cc_sdp_offer *offer,
+                                const cc_sdp_choice *choices, char *err,
+                                size_t errcap)
+{
+    const cc_sdp_media *tm = NULL;
+    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA && !tm; i++)
+        if (choices[i].accepted)
+            tm = &offer->media[i];
+    if (!tm) {
+        snprintf(err, errcap, "no usable m-line in the offer");
+        return CC_EUNSUPPORTED;
+    }
+    if (strcmp(tm->setup, "passive") == 0) {
+        snprintf(err, errcap, "offers with a=setup:passive are not supported");
+        return CC_EUNSUPPORTED;
+    }
+    snprintf(m->local_ufrag, sizeof m->local_ufrag, "%s", ufrag);
+    snprintf(m->local_pwd, sizeof m->local_pwd, "%s", pwd);
+    snprintf(m->remote_ufrag, sizeof m->remote_ufrag, "%s", tm->ice_ufrag);
+    snprintf(m->remote_pwd, sizeof m->remote_pwd, "%s", tm->ice_pwd);
+    snprintf(m->fp_alg, sizeof m->fp_alg, "%s", tm->fp_alg);
+    snprintf(m->fp, sizeof m->fp, "%s", tm->fp);
+    m->dtls_client = 0;
+    return 0;
 }
 
 typedef struct remove_msg {

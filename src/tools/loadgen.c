@@ -6,11 +6,14 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "classcast/client.h"
@@ -36,6 +39,13 @@
 #define SEQ_WIN 4096                    /* dup detection window (packets) */
 #define RR_INTERVAL CC_USEC_PER_SEC
 #define DRAIN_US (800 * CC_USEC_PER_MSEC)
+/* Subscribers' timers (ICE/DTLS retransmits, consent, NACK, RR) are served
+ * every SERVICE_US, not on every loop turn: with 2000 subscribers a full
+ * pass per received batch would cost more than the receiving itself. */
+#define SERVICE_US (2 * CC_USEC_PER_MSEC)
+/* WHEP POSTs (and DELETEs) run on this many threads, blocking libcurl
+ * each, so that setup of thousands of subscribers takes seconds. */
+#define HTTP_THREADS 8
 #define LAT_TABLE 32768                 /* payload fingerprint -> send time */
 /* Latency histogram: 10 us buckets up to 100 ms, then 1 ms up to 10 s. */
 #define H_FINE 10000
@@ -94,6 +104,7 @@ typedef struct rx_stream {
     uint64_t unique;
     uint64_t dups;
     uint64_t too_old;                   /* older than the window: ignored */
+    uint64_t w_unique, w_expected, w_dups; /* at the window's start */
     uint64_t bytes;
     cc_track tr;                        /* RR statistics (RFC 3550 A.3/A.8) */
     cc_nack nack;                       /* browser-like NACK generation */
@@ -109,6 +120,14 @@ typedef struct ep {
     char location[CC_WHIPC_URL_MAX];
     char error[200];
     cc_time_us post_at, answered_at;
+    /* Setup split across threads: prepared here (socket, credentials,
+     * offer), POSTed on an HTTP thread, finished in the loop. */
+    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
+    uint32_t vssrc, assrc;
+    char *offer;
+    atomic_int post_done;        /* set (release) by the HTTP thread */
+    int post_rc, finished;
+    cc_whipc_result res;
     uint32_t rtcp_ssrc;
     char cname[17];
     rx_stream rx[2];             /* 0 video, 1 audio */
@@ -134,8 +153,13 @@ typedef struct lg {
     cc_rtpfile *vfile, *afile;
     uint64_t pub_sent;
     cc_prng impair;  /* seeded: --impair-loss drops of received video */
-    int measuring;   /* latency samples only once setup is over (setup's
-                      * blocking HTTP calls would stall the loop) */
+    int measuring;   /* latency samples only once setup is over */
+    atomic_int http_next;        /* next subscriber index for the HTTP threads */
+    int http_delete;             /* threads DELETE instead of POST */
+    /* The measurement window (the fan-out benchmark's contract). */
+    double window_start_unix, window_end_unix, setup_s;
+    int window_closed, n_connected_at_start;
+    uint64_t pub_w_packets, pub_w_bytes[2];
 } lg;
 
 /* ---- latency: payload fingerprints ---- */
@@ -273,6 +297,9 @@ static void ep_close(lg *g, ep *e)
     cc_sender_free(e->sender);
     cc_client_free(e->client);
     free(e->lat.b);
+    free(e->offer);
+    e->offer = NULL;
+    cc_whipc_result_clear(&e->res);
     e->udp = NULL;
     e->sender = NULL;
     e->client = NULL;
@@ -288,39 +315,55 @@ static int file_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
 
 static void file_keyframe(void *ud) { cc_rtpfile_request_keyframe(ud); }
 
-/* Offer, POST, answer, client. Blocking for one HTTP round trip. */
-static int ep_setup(lg *g, ep *e, cc_time_us now)
+/* Socket, ICE credentials and the offer (no network I/O). */
+static int ep_prepare(lg *g, ep *e)
 {
     int rc = ep_open(g, e);
     if (rc != 0) {
         snprintf(e->error, sizeof e->error, "cannot open a UDP socket: %s", cc_strerror(rc));
         return rc;
     }
-    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
-    cc_ice_make_credentials(ufrag, pwd);
-    uint32_t vssrc = cc_rand_u32() | 2, assrc = cc_rand_u32() | 4;
+    cc_ice_make_credentials(e->ufrag, e->pwd);
+    e->vssrc = cc_rand_u32() | 2;
+    e->assrc = cc_rand_u32() | 4;
     cc_sdp_offer_params op = {
-        .ice_ufrag = ufrag, .ice_pwd = pwd,
+        .ice_ufrag = e->ufrag, .ice_pwd = e->pwd,
         .fingerprint = cc_dtls_ctx_fingerprint(g->dtls),
         .send = e->is_pub,
         .video = !e->is_pub || g->vfile != NULL,
         .audio = !e->is_pub || g->afile != NULL,
-        .video_ssrc = vssrc, .audio_ssrc = assrc,
+        .video_ssrc = e->vssrc, .audio_ssrc = e->assrc,
         .cname = e->cname, .stream_id = "loadgen",
         .candidate = cc_udp_local(e->udp),
     };
-    char *offer = NULL;
-    if ((rc = cc_sdp_offer_write(&op, &offer)) != 0) {
+    if ((rc = cc_sdp_offer_write(&op, &e->offer)) != 0) {
         snprintf(e->error, sizeof e->error, "could not write the offer");
         return rc;
     }
+    return 0;
+}
+
+/* The blocking HTTP round trip: safe on any thread (touches only e). */
+static void ep_post(lg *g, ep *e)
+{
     const char *url = e->is_pub ? g->cfg->whip_url : g->cfg->whep_url;
     const char *tok = e->is_pub ? g->cfg->whip_token : g->cfg->whep_token;
-    cc_whipc_result res;
-    e->post_at = now;
-    rc = cc_whipc_post(url, tok, offer, 10000, &res);
-    free(offer);
+    e->post_at = cc_clock_mono_us();
+    e->post_rc = cc_whipc_post(url, tok, e->offer, 10000, &e->res);
     e->answered_at = cc_clock_mono_us();
+}
+
+/* Answer -> client (and sender or receive state). Loop thread. */
+static int ep_finish(lg *g, ep *e)
+{
+    int rc = e->post_rc;
+    cc_whipc_result res = e->res;
+    memset(&e->res, 0, sizeof e->res);
+    free(e->offer);
+    e->offer = NULL;
+    e->finished = 1;
+    uint32_t vssrc = e->vssrc, assrc = e->assrc;
+    const char *ufrag = e->ufrag, *pwd = e->pwd;
     if (rc != 0) {
         snprintf(e->error, sizeof e->error, "%.190s", res.error);
         cc_whipc_result_clear(&res);
@@ -768,6 +811,129 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
     return fail;
 }
 
+/* HTTP threads: POST (setup) or DELETE (teardown) subscribers by index. */
+static void *http_thread(void *ud)
+{
+    lg *g = ud;
+    for (;;) {
+        int i = atomic_fetch_add(&g->http_next, 1);
+        if (i >= g->n_subs)
+            return NULL;
+        ep *e = &g->subs[i];
+        if (g->http_delete) {
+            if (e->location[0])
+                cc_whipc_delete(e->location, g->cfg->whep_token, 2000);
+            continue;
+        }
+        if (e->offer)
+            ep_post(g, e);
+        atomic_store_explicit(&e->post_done, 1, memory_order_release);
+    }
+}
+
+static int http_threads_start(lg *g, pthread_t *t, int n)
+{
+    int started = 0;
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&t[started], NULL, http_thread, g) == 0)
+            started++;
+    return started;
+}
+
+static void http_threads_join(pthread_t *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+static double unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void raise_nofile(int need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)need + 256;
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        CC_WARN(LG, "RLIMIT_NOFILE %llu is below the %d sockets needed",
+                (unsigned long long)rl.rlim_cur, need);
+}
+
+/* The benchmark contract (scripts/bench/fanout): one JSON line on stdout,
+ * counted over the measurement window only. */
+static void print_contract_json(lg *g, double measured_s, double cpu_s)
+{
+    uint64_t rcv = 0, lost = 0, dup = 0;
+    int n_conn = 0, silent = 0;
+    lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
+    for (int i = 0; i < g->n_subs; i++) {
+        ep *e = &g->subs[i];
+        int ok = e->client && cc_client_get_stats(e->client)->connected_at;
+        if (!ok)
+            continue;
+        n_conn++;
+        uint64_t got = 0;
+        for (int k = 0; k < 2; k++) {
+            const rx_stream *r = &e->rx[k];
+            uint64_t u = r->unique - r->w_unique, x = rx_expected(r) - r->w_expected;
+            got += u;
+            rcv += u;
+            lost += x > u ? x - u : 0;
+            dup += r->dups - r->w_dups;
+        }
+        silent += got == 0;
+        if (e->lat.b && all.b) {
+            for (size_t b = 0; b < H_N; b++)
+                all.b[b] += e->lat.b[b];
+            all.n += e->lat.n;
+            if (e->lat.max > all.max)
+                all.max = e->lat.max;
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "subscribers", json_integer(n_conn));
+    json_object_set_new(o, "subscribers_failed", json_integer(g->n_subs - n_conn));
+    json_object_set_new(o, "subscribers_silent", json_integer(silent));
+    json_object_set_new(o, "packets_received", json_integer((json_int_t)rcv));
+    json_object_set_new(o, "lost", json_integer((json_int_t)lost));
+    json_object_set_new(o, "dup", json_integer((json_int_t)dup));
+    json_object_set_new(o, "latency_p50_us", all.n ? json_real(hist_q(&all, 0.5)) : json_null());
+    json_object_set_new(o, "latency_p99_us", all.n ? json_real(hist_q(&all, 0.99)) : json_null());
+    json_object_set_new(o, "latency_max_us", json_integer((json_int_t)all.max));
+    json_object_set_new(o, "latency_samples", json_integer((json_int_t)all.n));
+    json_object_set_new(o, "duration_s", json_real(measured_s));
+    json_object_set_new(o, "window_start_unix", json_real(g->window_start_unix));
+    json_object_set_new(o, "window_end_unix", json_real(g->window_end_unix));
+    json_object_set_new(o, "setup_s", json_real(g->setup_s));
+    if (g->pub) {
+        json_object_set_new(o, "packets_sent", json_integer((json_int_t)g->pub_w_packets));
+        if (measured_s > 0) {
+            json_object_set_new(o, "video_kbps", json_real((double)g->pub_w_bytes[0] * 8 / 1000 / measured_s));
+            json_object_set_new(o, "audio_kbps", json_real((double)g->pub_w_bytes[1] * 8 / 1000 / measured_s));
+        }
+    }
+    int nv = 0;
+    for (int i = 0; i < g->n_subs; i++)
+        nv += g->subs[i].verify;
+    json_object_set_new(o, "srtp_verified_subscribers", json_integer(nv));
+    json_object_set_new(o, "loadgen_cpu_s", json_real(cpu_s));
+    char *txt = json_dumps(o, JSON_COMPACT);
+    if (txt)
+        printf("%s\n", txt);
+    fflush(stdout);
+    free(txt);
+    json_decref(o);
+    free(all.b);
+}
+
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -801,9 +967,15 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         fprintf(stderr, "loadgen: out of memory\n");
         goto out;
     }
-    for (int i = 0; i < g.n_subs; i++) {
+    /* The SRTP-verified sample (which also gives the latency) is spread
+     * evenly over the subscribers: the server fans out in join order, so
+     * the first K alone would see only the shortest delays. */
+    int stride = cfg->verify_sample > 0 && g.n_subs > cfg->verify_sample
+                     ? g.n_subs / cfg->verify_sample : 1;
+    for (int i = 0, nv = 0; i < g.n_subs; i++) {
         g.subs[i].idx = i;
-        g.subs[i].verify = i < cfg->verify_sample;
+        g.subs[i].verify = nv < cfg->verify_sample && i % stride == 0;
+        nv += g.subs[i].verify;
     }
     if (cfg->video_file &&
         cc_rtpfile_open(&g.vfile, cfg->video_file, 1, 90000, err, sizeof err) != 0) {
@@ -815,6 +987,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         fprintf(stderr, "loadgen: %s\n", err);
         goto out;
     }
+    raise_nofile(g.n_subs + 1);
     cc_time_us t0 = cc_clock_mono_us();
     cc_time_us setup_deadline = t0 + (cc_time_us)((cfg->setup_timeout_s > 0 ? cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC);
     double cpu0 = cpu_seconds();
@@ -823,7 +996,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         if (!g.pub)
             goto out;
         g.pub->is_pub = 1;
-        if (ep_setup(&g, g.pub, t0) != 0) {
+        if (ep_prepare(&g, g.pub) == 0) {
+            ep_post(&g, g.pub);
+            ep_finish(&g, g.pub);
+        }
+        if (!g.pub->client || !g.pub->sender) {
             fprintf(stderr, "loadgen: publisher: %s\n", g.pub->error);
             goto out;
         }
@@ -844,35 +1021,95 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         CC_INFO(LG, "publisher connected (%s)",
                 cc_srtp_profile_name(cc_client_srtp_profile(g.pub->client)));
     }
-    /* Setup: one WHEP POST per loop turn, serving the rest meanwhile. */
-    cc_time_us measure_start = 0, stop_at = 0, end_at = 0;
-    for (;;) {
-        cc_time_us now = cc_clock_mono_us();
-        if (g.n_created < g.n_subs && now < setup_deadline) {
-            ep *e = &g.subs[g.n_created++];
-            if (ep_setup(&g, e, now) != 0)
-                CC_WARN(LG, "subscriber %d: %s", e->idx, e->error);
+    /* Setup: sockets and offers here, the WHEP POSTs on HTTP_THREADS
+     * threads; answers are applied in the loop as they come back. */
+    for (int i = 0; i < g.n_subs; i++)
+        if (ep_prepare(&g, &g.subs[i]) != 0)
+            CC_WARN(LG, "subscriber %d: %s", i, g.subs[i].error);
+    pthread_t threads[HTTP_THREADS];
+    int n_threads = http_threads_start(&g, threads, HTTP_THREADS);
+    if (n_threads == 0) { /* no threads: POST inline */
+        for (int i = 0; i < g.n_subs; i++) {
+            if (g.subs[i].offer)
+                ep_post(&g, &g.subs[i]);
+            atomic_store(&g.subs[i].post_done, 1);
         }
-        drain(&g, g.n_created < g.n_subs ? 0 : 2);
-        now = cc_clock_mono_us();
+    }
+    int threads_joined = 0, first_unfinished = 0;
+    cc_time_us measure_start = 0, stop_at = 0, end_at = 0, next_service = 0;
+    for (;;) {
+        drain(&g, 1);
+        cc_time_us now = cc_clock_mono_us();
         int paused = stop_at && now >= stop_at;
         if (g.pub)
             ep_service(g.pub, now, paused);
-        int all_settled = 1;
-        for (int i = 0; i < g.n_created; i++) {
+        /* Apply the answers that came back. */
+        while (first_unfinished < g.n_subs && g.subs[first_unfinished].finished)
+            first_unfinished++;
+        for (int i = first_unfinished; i < g.n_subs; i++) {
+            ep *e = &g.subs[i];
+            if (e->finished || !atomic_load_explicit(&e->post_done, memory_order_acquire))
+                continue;
+            if (!e->offer) {
+                e->finished = 1; /* prepare failed: error already set */
+                continue;
+            }
+            if (ep_finish(&g, e) != 0)
+                CC_WARN(LG, "subscriber %d: %s", e->idx, e->error);
+            ep_service(e, cc_clock_mono_us(), paused); /* first checks now */
+        }
+        if (!threads_joined && first_unfinished == g.n_subs) {
+            http_threads_join(threads, n_threads);
+            threads_joined = 1;
+        }
+        if (now < next_service && measure_start)
+            goto checks;
+        next_service = now + SERVICE_US;
+        int all_settled = first_unfinished == g.n_subs;
+        for (int i = 0; i < g.n_subs; i++) {
             ep_service(&g.subs[i], now, paused);
             all_settled &= settled(&g.subs[i]);
         }
-        if (!measure_start && ((g.n_created == g.n_subs && all_settled) || now >= setup_deadline)) {
+        if (!measure_start && (all_settled || now >= setup_deadline)) {
             measure_start = now;
             g.measuring = 1;
             stop_at = now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC);
             end_at = stop_at + DRAIN_US;
+            g.window_start_unix = unix_now();
+            g.window_end_unix = g.window_start_unix + cfg->duration_s;
+            g.setup_s = (double)(now - t0) / 1e6;
+            if (g.pub && g.pub->sender) {
+                const cc_sender_stats *ps = cc_sender_get_stats(g.pub->sender);
+                g.pub_w_packets = ps->packets[0] + ps->packets[1];
+                g.pub_w_bytes[0] = ps->bytes[0];
+                g.pub_w_bytes[1] = ps->bytes[1];
+            }
             int nc = 0;
-            for (int i = 0; i < g.n_subs; i++)
-                nc += connected(&g.subs[i]);
+            for (int i = 0; i < g.n_subs; i++) {
+                ep *e = &g.subs[i];
+                nc += connected(e);
+                for (int k = 0; k < 2; k++) {
+                    e->rx[k].w_unique = e->rx[k].unique;
+                    e->rx[k].w_expected = rx_expected(&e->rx[k]);
+                    e->rx[k].w_dups = e->rx[k].dups;
+                }
+            }
+            g.n_connected_at_start = nc;
             CC_INFO(LG, "%d/%d subscribers connected after %.2f s; measuring %.1f s", nc,
-                    g.n_subs, (double)(now - t0) / 1e6, cfg->duration_s);
+                    g.n_subs, g.setup_s, cfg->duration_s);
+            fprintf(stderr, "loadgen: %d/%d subscribers connected after %.2f s; measuring %.1f s\n",
+                    nc, g.n_subs, g.setup_s, cfg->duration_s);
+        }
+    checks:
+        if (stop_at && now >= stop_at && !g.window_closed) {
+            g.window_closed = 1;
+            g.window_end_unix = unix_now();
+            if (g.pub && g.pub->sender) {
+                const cc_sender_stats *ps = cc_sender_get_stats(g.pub->sender);
+                g.pub_w_packets = ps->packets[0] + ps->packets[1] - g.pub_w_packets;
+                g.pub_w_bytes[0] = ps->bytes[0] - g.pub_w_bytes[0];
+                g.pub_w_bytes[1] = ps->bytes[1] - g.pub_w_bytes[1];
+            }
         }
         if (end_at && now >= end_at)
             break;
@@ -884,15 +1121,30 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
             break;
         }
     }
+    if (!threads_joined)
+        http_threads_join(threads, n_threads);
     double cpu = cpu_seconds() - cpu0;
     double measured = measure_start ? (double)(stop_at - measure_start) / 1e6 : 0;
-    /* Polite teardown: DELETE every session (bounded by curl timeouts). */
-    for (int i = 0; i < g.n_created; i++)
-        if (g.subs[i].location[0])
-            cc_whipc_delete(g.subs[i].location, cfg->whep_token, 2000);
+    /* Polite teardown: DELETE every session, on the HTTP threads. */
+    atomic_store(&g.http_next, 0);
+    g.http_delete = 1;
+    n_threads = http_threads_start(&g, threads, HTTP_THREADS);
+    if (n_threads == 0)
+        for (int i = 0; i < g.n_subs; i++)
+            if (g.subs[i].location[0])
+                cc_whipc_delete(g.subs[i].location, cfg->whep_token, 2000);
+    http_threads_join(threads, n_threads);
     if (g.pub && g.pub->location[0])
         cc_whipc_delete(g.pub->location, cfg->whip_token, 2000);
     status = report(&g, measured, cpu, setup_failed);
+    if (!setup_failed && measure_start)
+        print_contract_json(&g, measured, cpu);
+    if (cfg->video_kbps > 0 && g.pub && measured > 0) {
+        double vk = (double)g.pub_w_bytes[0] * 8 / 1000 / measured;
+        if (vk < cfg->video_kbps * 0.75 || vk > cfg->video_kbps * 1.25)
+            fprintf(stderr, "loadgen: warning: the video file plays at %.0f kbit/s, not the %.0f asked for\n",
+                    vk, cfg->video_kbps);
+    }
 out:
     if (g.pub)
         ep_close(&g, g.pub);
