@@ -12,7 +12,6 @@
 #include "classcast/err.h"
 #include "classcast/control.h"
 #include "classcast/http.h"
-#include "classcast/localpub.h"
 #include "classcast/publish.h"
 #include "classcast/sfu.h"
 #include "classcast/lesson.h"
@@ -63,7 +62,8 @@ static void usage_serve(FILE *f)
             "                      --demo): pipeline names from --pipelines, e.g.\n"
             "                      test-video,test-audio or screen,camera,mic;\n"
             "                      NAME:SLOT picks the slot (camera, screen, mic)\n"
-            "  --pipelines DIR     capture pipeline files (default ./pipelines)\n"
+            "  --pipelines DIR     capture pipeline files (default ./pipelines); the\n"
+            "                      teacher page on this computer offers the same\n"
             "  --display DISPLAY   X display for screen capture (default $DISPLAY)\n"
             "  --video-size WxH    size of local video (default 1280x720)\n"
             "  --demo-token TOKEN  give the demo lesson this teacher and viewer token\n"
@@ -222,7 +222,9 @@ static int cmd_serve(int argc, char **argv)
     cc_control_config cc = {.worker = worker, .events = events, .sfu = sfu,
                             .demo_lesson = demo,
                             .demo_token = demo_token,
-                            .fingerprint = cc_dtls_ctx_fingerprint(dtls)};
+                            .fingerprint = cc_dtls_ctx_fingerprint(dtls),
+                            .pipelines_dir = pipelines, .display = display,
+                            .video_width = vw, .video_height = vh};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
             fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);
@@ -266,21 +268,14 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     cc_worker_start(worker);
-    cc_localpub *localpub = NULL;
     if (sources) {
+        /* The demo lesson's local publisher belongs to the control plane,
+         * like one a teacher starts from the page (capture_start), so the
+         * teacher page can stop or switch it. */
         char err[1024] = "";
-        cc_localpub_config lc = {
-            .worker = worker,
-            .room_id = cc_control_demo_room(control),
-            .pipelines_dir = pipelines,
-            .sources = sources,
-            .display = display,
-            .width = vw,
-            .height = vh,
-            .fps = 30,
-        };
-        if (cc_localpub_start(&localpub, &lc, err, sizeof err) != 0) {
+        if (cc_control_capture_start(control, "demo", sources, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "classcast: %s\n", err);
+            cc_control_shutdown(control);
             cc_worker_stop(worker);
             cc_http_free(g_http);
             g_http = NULL;
@@ -298,7 +293,8 @@ static int cmd_serve(int argc, char **argv)
     fflush(stderr);
     rc = cc_http_run(g_http, &g_stop);
     CC_INFO("main", "shutting down");
-    cc_localpub_stop(localpub); /* before the worker: it detaches the rings */
+    /* Local publishers first, while the worker runs: detaching waits on it. */
+    cc_control_shutdown(control);
     cc_worker_stop(worker);
     cc_http_free(g_http);
     g_http = NULL;

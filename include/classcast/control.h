@@ -23,6 +23,10 @@ typedef struct cc_control_config {
     int n_candidates;
     int demo_lesson;            /* open a lesson with code "demo" */
     const char *demo_token;     /* NULL, or its teacher + viewer token (tests) */
+    /* Local publishing (capture_* requests, serve --source): */
+    const char *pipelines_dir;  /* pipelines/<name>.pipe; NULL: "pipelines" */
+    const char *display;        /* default X display for screen pipelines */
+    int video_width, video_height; /* 0: 1280x720 */
 } cc_control_config;
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg);
@@ -32,6 +36,18 @@ void cc_control_set_http(cc_control *c, cc_http *h);
 cc_http_hooks cc_control_http_hooks(cc_control *c);
 /* Room id of the demo lesson (0 without one). */
 uint32_t cc_control_demo_room(cc_control *c);
+/* Local publishing into the lesson with this code (`serve --source` for the
+ * demo; the teacher page's capture_start goes the same way): replaces the
+ * lesson's running capture. sources: "test-video,test-audio" (NAME:SLOT
+ * allowed); display NULL: the configured default. On failure err says why
+ * (for a missing device, which devices exist); the previous capture, if any,
+ * was restarted as it was. Blocks while the pipelines start. */
+int cc_control_capture_start(cc_control *c, const char *code, const char *sources,
+                             const char *display, char *err, size_t errcap);
+/* Stops every lesson's local publishing. Call while the worker still runs
+ * (detaching waits on it), i.e. before cc_worker_stop; afterwards capture
+ * requests are refused. cc_control_free calls it too. */
+void cc_control_shutdown(cc_control *c);
 void cc_control_free(cc_control *c);
 
 #endif

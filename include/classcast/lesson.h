@@ -159,6 +159,17 @@ cc_time_us cc_lessons_deadline(const cc_lessons *r);
 int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
                   int for_publish, const char **err_code);
 
+/* Capture on the classroom computer (capture_list / capture_start /
+ * capture_stop) is teacher-only in cc_lesson_may, and in addition only for
+ * a connection from loopback: the teacher sitting at the machine that runs
+ * classcast, whose screen, camera and microphone are the ones captured.
+ * Returns 1 if the request may go on (any other action always may), or 0
+ * with *err_code "forbidden". Call after cc_lesson_may. */
+int cc_lesson_may_local(cc_proto_type action, int from_loopback,
+                        const char **err_code);
+/* 1 for capture_list, capture_start, capture_stop. */
+int cc_lesson_is_capture(cc_proto_type action);
+
 /* Protocol error code for a negative return of the functions above:
  * CC_ENOTFOUND "no_such_lesson", CC_EAUTH "bad_token", CC_ECLOSED
  * "lesson_ended", CC_ENOSPC "server_busy", CC_EINVAL "bad_request",

@@ -24,6 +24,13 @@
 #define CC_PROTO_CODE_CAP 17   /* lesson codes: 1..16 of [0-9A-Za-z] */
 #define CC_PROTO_TOKEN_CAP 80  /* tokens: 1..79 of [0-9A-Za-z_-] */
 #define CC_PROTO_MID_CAP 64    /* mids: 1..63 printable ASCII, no space */
+/* capture_start: 1..3 sources (one per slot), each "pipeline" or
+ * "pipeline:slot"; a pipeline name is 1..63 of [A-Za-z0-9_-]. A display is
+ * 1..63 of [A-Za-z0-9:._-] (":0", ":99.0"). */
+#define CC_PROTO_MAX_SOURCES CC_SLOT_COUNT
+#define CC_PROTO_PIPELINE_CAP 64
+#define CC_PROTO_SOURCE_CAP (CC_PROTO_PIPELINE_CAP + 8) /* + ":screen" */
+#define CC_PROTO_DISPLAY_CAP 64
 
 typedef enum {
     CC_PROTO_NONE = -1, /* only after a failed parse: type missing/unknown */
@@ -38,6 +45,10 @@ typedef enum {
     CC_PROTO_UNPUBLISH,
     CC_PROTO_LEAVE,
     CC_PROTO_PING,
+    /* local publishing on the classroom computer (teacher, loopback only) */
+    CC_PROTO_CAPTURE_LIST,
+    CC_PROTO_CAPTURE_START,
+    CC_PROTO_CAPTURE_STOP,
     CC_PROTO_TYPE_COUNT
 } cc_proto_type;
 
@@ -49,6 +60,7 @@ typedef struct cc_proto_track {
 /* One parsed client request. Which fields are set depends on the type:
  *   create: name, title          resume: code, token      join: code, name
  *   publish / subscribe / renegotiate: sdp, for_publish, tracks
+ *   capture_start: sources, n_sources, display ("" if not given)
  * Every other field is zero / "" / NULL. */
 typedef struct cc_proto_req {
     cc_proto_type type;
@@ -63,6 +75,9 @@ typedef struct cc_proto_req {
     int for_publish; /* publish: 1, subscribe: 0, renegotiate: its "for" */
     cc_proto_track tracks[CC_PROTO_MAX_TRACKS]; /* in the order of the JSON */
     int n_tracks;    /* 0 for a subscribe without tracks: default mapping */
+    char sources[CC_PROTO_MAX_SOURCES][CC_PROTO_SOURCE_CAP]; /* JSON order */
+    int n_sources;
+    char display[CC_PROTO_DISPLAY_CAP];
 } cc_proto_req;
 
 /* Parse one text frame. Returns 0, or a negative CC_E* code with *err_code
@@ -102,6 +117,31 @@ char *cc_proto_build_lesson(const char *state, const char *title,
 char *cc_proto_build_media(int camera, int screen, int mic);
 /* state "connected" if connected, else "closed" */
 char *cc_proto_build_transport(int for_publish, int connected);
+
+/* One capture pipeline (a pipelines/<name>.pipe file) for capture_list. */
+typedef struct cc_proto_pipeline {
+    char name[CC_PROTO_PIPELINE_CAP];
+    char description[256]; /* its first comment line, "" if none */
+    int slot;              /* cc_slot it publishes into by default */
+} cc_proto_pipeline;
+
+struct cc_device; /* include/classcast/devices.h */
+/* {"type":"capture_list","pipelines":[{"name","description","slot"}...],
+ *  "devices":{"cameras":[{"id","name","api"}...],"microphones":[...],
+ *  "screens":[...]},"running":["test-video",...],"display":":0"}
+ * running: the comma-separated sources of the lesson's local publisher
+ * (NULL or "": none); display: the server's default X display (NULL: the
+ * member is left out). */
+char *cc_proto_build_capture_list(const cc_proto_pipeline *pipelines,
+                                  int n_pipelines,
+                                  const struct cc_device *devices,
+                                  size_t n_devices, const char *running,
+                                  const char *display, const char *id);
+/* The capture_failed error: like cc_proto_build_error (ref
+ * "capture_start") plus "source": the pipeline that failed (left out if
+ * NULL or ""). */
+char *cc_proto_build_capture_failed(const char *message, const char *source,
+                                    const char *id);
 
 struct cc_lesson; /* include/classcast/lesson.h */
 /* {"type":"members","members":[{"id","name","role","watching"}...]} in

@@ -19,6 +19,10 @@
  * Cases: screen-WxH (pipelines/screen.pipe, ximagesrc on --display or
  * $DISPLAY; draw something moving there first) and camera-WxH
  * (pipelines/test-video.pipe: videotestsrc, a synthetic camera).
+ * --threads-ab: instead, pull the same case's captured frames (cc_capture)
+ * and encode each one with two of classcast's VP8 encoders configured like
+ * cc_source's, one with 1 libvpx thread and one with 2 (the default at 720p
+ * and up), in alternating order: encode ms median/p99 for each.
  * Not a test; run through scripts/bench/media, which provides the Xvfb
  * display and its moving content. Bounded: startup waits at most 15 s,
  * then 1 s warm-up and --seconds (default 10, at most 120) of measurement. */
@@ -41,6 +45,7 @@
 #include "classcast/pkt.h"
 #include "classcast/slot.h"
 #include "classcast/source.h"
+#include "classcast/vp8enc.h"
 
 #define MAX_THREADS 128
 
@@ -185,7 +190,8 @@ static void sleep_s(double s)
 
 typedef struct opts {
     int seconds, fps, kbps;
-    const char *display, *pipelines;
+    const char *display, *pipelines, *pattern;
+    char comm[32];                  /* the process's thread name */
 } opts;
 
 static int run_case(const char *spec, const opts *o)
@@ -230,6 +236,9 @@ static int run_case(const char *spec, const opts *o)
             return 1;
         }
         snprintf(dispvar, sizeof dispvar, "DISPLAY=%s", d);
+        sc.vars[0] = dispvar;
+    } else if (o->pattern) {
+        snprintf(dispvar, sizeof dispvar, "PATTERN=%s", o->pattern);
         sc.vars[0] = dispvar;
     }
     char err[1024] = "";
@@ -298,13 +307,38 @@ static int run_case(const char *spec, const opts *o)
     uint64_t q_drop = s1.capture.dropped - s0.capture.dropped;
     uint64_t pool_empty = s1.pool_empty - s0.pool_empty;
     double kbps = (double)(by1 - by0) * 8 / 1000 / wall;
+    /* CPU a full 30 fps would need, robust to a machine too busy to give
+     * it: encoder-side CPU (the source thread, and unnamed threads with the
+     * process's name: libvpx's workers and the sleeping main thread) per
+     * encoded frame, plus capture-side CPU (every other thread: GStreamer)
+     * per captured buffer, times fps. */
+    uint64_t cap_in = s1.capture.buffers_in - s0.capture.buffers_in;
+    double enc_side = 0, total_threads = 0;
+    for (int i = 0; i < nth1; i++) {
+        double before = 0;
+        for (int j = 0; j < nth0; j++)
+            if (th0[j].tid == th1[i].tid)
+                before = th0[j].cpu;
+        total_threads += th1[i].cpu - before;
+        if (!strcmp(th1[i].name, "cc-source") || !strcmp(th1[i].name, o->comm))
+            enc_side += th1[i].cpu - before;
+    }
+    double cap_side = total_threads - enc_side;
+    double need = -1;
+    if (frames > 0 && cap_in > 0)
+        need = (enc_side / (double)frames + cap_side / (double)cap_in) * o->fps * 100;
     double fps = (double)frames / wall;
     int target = o->kbps > 0 ? o->kbps : screen ? 1500 : 1000;
-    const char *what = screen ? "screen (Xvfb, ximagesrc)" : "camera (videotestsrc ball, synthetic)";
+    char what[96];
+    if (screen)
+        snprintf(what, sizeof what, "screen (Xvfb, ximagesrc)");
+    else
+        snprintf(what, sizeof what, "camera (videotestsrc %s, synthetic)",
+                 o->pattern ? o->pattern : "ball");
 
-    printf("| %s | %dx%d | %.1f | %.2f | %.2f | %.0f %% | %.0f %% | %.1f | %.1f | %.1f | "
+    printf("| %s | %dx%d | %.1f | %.2f | %.2f | %.0f %% | %.0f %% | %.0f %% | %.1f | %.1f | %.1f | "
            "%llu | %llu | %llu | %d | %.0f |\n",
-           what, w, h, fps, enc_med, enc_p99, share, src_share, lat_med, lat_p99,
+           what, w, h, fps, enc_med, enc_p99, share, src_share, need, lat_med, lat_p99,
            lat_max, (unsigned long long)frames, (unsigned long long)rc_drop,
            (unsigned long long)q_drop, target, kbps);
 
@@ -349,20 +383,22 @@ static int run_case(const char *spec, const opts *o)
     printf("{\"case\":\"%s\",\"source\":\"%s\",\"width\":%d,\"height\":%d,"
            "\"seconds\":%.2f,\"fps\":%.2f,\"encode_ms_median\":%.2f,"
            "\"encode_ms_p99\":%.2f,\"cpu_process_pct\":%.1f,"
-           "\"cpu_source_thread_pct\":%.1f,\"capture_to_packet_ms_median\":%.2f,"
+           "\"cpu_source_thread_pct\":%.1f,\"cpu_needed_at_fps_pct\":%.1f,"
+           "\"capture_to_packet_ms_median\":%.2f,"
            "\"capture_to_packet_ms_p99\":%.2f,\"capture_to_packet_ms_max\":%.2f,"
            "\"capture_to_encode_ms_median\":%.2f,\"capture_to_encode_ms_p99\":%.2f,"
            "\"frames_encoded\":%llu,\"frames_dropped_rate_control\":%llu,"
            "\"frames_dropped_queue\":%llu,\"keyframes\":%llu,\"packets\":%llu,"
            "\"pool_empty\":%llu,\"target_kbps\":%d,\"kbps\":%.0f,"
+           "\"capture_buffers\":%llu,"
            "\"cpu_by_thread_pct\":{%s}}\n",
            spec, screen ? "screen.pipe" : "test-video.pipe", w, h, wall, fps,
-           enc_med, enc_p99, share, src_share, lat_med, lat_p99, lat_max,
+           enc_med, enc_p99, share, src_share, need, lat_med, lat_p99, lat_max,
            pre_med, pre_p99,
            (unsigned long long)frames, (unsigned long long)rc_drop,
            (unsigned long long)q_drop, (unsigned long long)b.keyframes,
            (unsigned long long)(pk1 - pk0), (unsigned long long)pool_empty, target,
-           kbps, tl);
+           kbps, (unsigned long long)cap_in, tl);
     fflush(stdout);
     free(b.enc);
     free(b.lat);
@@ -371,20 +407,150 @@ static int run_case(const char *spec, const opts *o)
     return 0;
 }
 
+/* --threads-ab: classcast's encoder with 1 and 2 libvpx threads on the same
+ * captured frames. Frames that arrive while both encode are dropped by the
+ * capture queue; every pulled frame goes through both encoders. */
+static int run_threads_ab(const char *spec, const opts *o)
+{
+    char kind[16];
+    int w = 0, h = 0;
+    if (sscanf(spec, "%15[a-z]-%dx%d", kind, &w, &h) != 3 || w < 16 || h < 16 ||
+        w > 4096 || h > 4096 || (w & 1) || (h & 1) ||
+        (strcmp(kind, "screen") && strcmp(kind, "camera"))) {
+        fprintf(stderr, "bad case '%s' (screen-WxH or camera-WxH)\n", spec);
+        return 2;
+    }
+    int screen = !strcmp(kind, "screen");
+    char v0[300], v1[32], v2[32], v3[32];
+    cc_capture_config cc = {.pipelines_dir = o->pipelines,
+                            .name = screen ? "screen" : "test-video"};
+    int nv = 0;
+    if (screen) {
+        const char *d = o->display ? o->display : getenv("DISPLAY");
+        if (!d) {
+            fprintf(stderr, "%s: no X display (--display or $DISPLAY)\n", spec);
+            return 1;
+        }
+        snprintf(v0, sizeof v0, "DISPLAY=%s", d);
+        cc.vars[nv++] = v0;
+    } else if (o->pattern) {
+        snprintf(v0, sizeof v0, "PATTERN=%s", o->pattern);
+        cc.vars[nv++] = v0;
+    }
+    snprintf(v1, sizeof v1, "WIDTH=%d", w);
+    snprintf(v2, sizeof v2, "HEIGHT=%d", h);
+    snprintf(v3, sizeof v3, "FPS=%d", o->fps);
+    cc.vars[nv++] = v1;
+    cc.vars[nv++] = v2;
+    cc.vars[nv++] = v3;
+    char err[1024] = "";
+    cc_capture *cap;
+    if (cc_capture_new(&cap, &cc, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", spec, err);
+        return 1;
+    }
+    cc_vp8enc *enc[2] = {NULL, NULL};
+    for (int t = 0; t < 2; t++) {
+        cc_vp8enc_config vc; /* as cc_source_new configures it */
+        cc_vp8enc_config_default(&vc, w, h, o->fps,
+                                 o->kbps > 0 ? o->kbps : screen ? 1500 : 1000);
+        vc.screen_content = screen;
+        if (screen)
+            vc.temporal_layers = 1;
+        vc.threads = t + 1;
+        if (cc_vp8enc_new(&enc[t], &vc) != 0) {
+            fprintf(stderr, "%s: encoder init failed\n", spec);
+            cc_vp8enc_free(enc[0]);
+            cc_capture_free(cap);
+            return 1;
+        }
+    }
+    if (cc_capture_start(cap) != 0) {
+        cc_capture_status st;
+        cc_capture_get_status(cap, &st);
+        fprintf(stderr, "%s: capture did not start: %s\n", spec, st.last_error);
+        cc_vp8enc_free(enc[0]);
+        cc_vp8enc_free(enc[1]);
+        cc_capture_free(cap);
+        return 1;
+    }
+    size_t cap_n = (size_t)(o->seconds + 2) * (size_t)o->fps;
+    cc_time_us *t_ms[2] = {calloc(cap_n, sizeof(cc_time_us)),
+                           calloc(cap_n, sizeof(cc_time_us))};
+    size_t n = 0;
+    double t0 = mono_s(), start = -1;
+    while (mono_s() - t0 < 15 + 1 + o->seconds && n < cap_n && t_ms[0] && t_ms[1]) {
+        cc_capture_sample smp;
+        int rc = cc_capture_pull(cap, &smp, 200);
+        if (rc == CC_ETIMEOUT)
+            continue;
+        if (rc != 0)
+            break;
+        if (start < 0)
+            start = mono_s();
+        int measure = mono_s() - start >= 1.0; /* 1 s warm-up */
+        if (smp.kind == CC_CAPTURE_VIDEO && smp.width == w && smp.height == h) {
+            for (int k = 0; k < 2; k++) {
+                int t = (int)((n + (size_t)k) & 1); /* alternate who goes first */
+                cc_vp8enc_frame f;
+                cc_time_us a = cc_clock_mono_us();
+                cc_vp8enc_encode(enc[t], smp.plane, smp.stride, smp.capture_us, &f);
+                if (measure)
+                    t_ms[t][n] = cc_clock_mono_us() - a;
+            }
+            if (measure)
+                n++;
+        }
+        cc_capture_sample_release(&smp);
+        if (start >= 0 && mono_s() - start >= 1.0 + o->seconds)
+            break;
+    }
+    cc_capture_stop(cap);
+    cc_capture_free(cap);
+    cc_vp8enc_free(enc[0]);
+    cc_vp8enc_free(enc[1]);
+    if (!t_ms[0] || !t_ms[1] || n == 0) {
+        fprintf(stderr, "%s: no frames\n", spec);
+        free(t_ms[0]);
+        free(t_ms[1]);
+        return 1;
+    }
+    for (int t = 0; t < 2; t++)
+        qsort(t_ms[t], n, sizeof(cc_time_us), cmp_time);
+    printf("| %s | %dx%d | %zu | %.2f | %.2f | %.2f | %.2f |\n", screen ? "screen" : "camera",
+           w, h, n, pct(t_ms[0], n, 0.5), pct(t_ms[0], n, 0.99), pct(t_ms[1], n, 0.5),
+           pct(t_ms[1], n, 0.99));
+    printf("{\"case\":\"%s\",\"mode\":\"threads-ab\",\"frames\":%zu,"
+           "\"threads1_encode_ms_median\":%.2f,\"threads1_encode_ms_p99\":%.2f,"
+           "\"threads2_encode_ms_median\":%.2f,\"threads2_encode_ms_p99\":%.2f}\n",
+           spec, n, pct(t_ms[0], n, 0.5), pct(t_ms[0], n, 0.99), pct(t_ms[1], n, 0.5),
+           pct(t_ms[1], n, 0.99));
+    fflush(stdout);
+    free(t_ms[0]);
+    free(t_ms[1]);
+    return 0;
+}
+
+static void header_ab(void)
+{
+    printf("| source | size | frames | 1 thread: encode ms median | p99 | "
+           "2 threads: encode ms median | p99 |\n|---|---|---|---|---|---|---|\n");
+}
+
 static void header(void)
 {
     printf("| source | size | fps | encode ms median | encode ms p99 | "
            "CPU, process (1 core = 100 %%) | CPU, source thread | "
-           "capture-to-packet ms median | p99 | max | frames encoded | "
+           "CPU needed for full fps (est.) | capture-to-packet ms median | p99 | max | frames encoded | "
            "dropped (rate control) | dropped (encoder behind) | target kbit/s | "
            "kbit/s |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 }
 
 int main(int argc, char **argv)
 {
     opts o = {.seconds = 10, .fps = 30, .pipelines = "pipelines"};
-    int no_header = 0, ncases = 0;
+    int no_header = 0, ncases = 0, ab = 0;
     const char *cases[16];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
@@ -395,8 +561,12 @@ int main(int argc, char **argv)
             o.kbps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--display") && i + 1 < argc)
             o.display = argv[++i];
+        else if (!strcmp(argv[i], "--pattern") && i + 1 < argc)
+            o.pattern = argv[++i];
         else if (!strcmp(argv[i], "--pipelines") && i + 1 < argc)
             o.pipelines = argv[++i];
+        else if (!strcmp(argv[i], "--threads-ab"))
+            ab = 1;
         else if (!strcmp(argv[i], "--no-header"))
             no_header = 1;
         else if (argv[i][0] != '-' && ncases < 16)
@@ -404,9 +574,9 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--seconds N] [--fps N] [--kbps N] [--display :N]\n"
-                    "       [--pipelines DIR] [--no-header] CASE...\n"
+                    "       [--pattern P] [--pipelines DIR] [--no-header] [--threads-ab] CASE...\n"
                     "CASE: screen-WxH (ximagesrc on the display) or camera-WxH\n"
-                    "(videotestsrc); default: camera-1280x720 camera-1920x1080\n",
+                    "(videotestsrc, --pattern: ball (default), smpte, snow ...); default: camera-1280x720 camera-1920x1080\n",
                     argv[0]);
             return 2;
         }
@@ -419,12 +589,22 @@ int main(int argc, char **argv)
         cases[ncases++] = "camera-1280x720";
         cases[ncases++] = "camera-1920x1080";
     }
+    FILE *cf = fopen("/proc/self/comm", "r");
+    if (!cf || !fgets(o.comm, sizeof o.comm, cf))
+        snprintf(o.comm, sizeof o.comm, "bench_media");
+    if (cf)
+        fclose(cf);
+    o.comm[strcspn(o.comm, "\n")] = 0;
     cc_log_set_level(CC_LOG_WARN);
-    if (!no_header)
-        header();
+    if (!no_header) {
+        if (ab)
+            header_ab();
+        else
+            header();
+    }
     int rc = 0;
     for (int i = 0; i < ncases; i++)
-        if (run_case(cases[i], &o) != 0)
+        if ((ab ? run_threads_ab(cases[i], &o) : run_case(cases[i], &o)) != 0)
             rc = 1;
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
@@ -99,8 +100,16 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         c.threads < 0 || c.threads > 16 || c.cpu_used < -16 || c.cpu_used > 16 ||
         c.keyframe_interval_ms < 0)
         return CC_EINVAL;
-    if (c.threads == 0)
-        c.threads = (c.width * c.height >= 1280 * 720) ? 2 : 1;
+    if (c.threads == 0) {
+        /* libvpx's encoder threads wait for each other in busy loops: with
+         * two of them on a 2-core machine that also captures (and often
+         * draws the screen being captured) they burn the CPU the other work
+         * needs. Measured with scripts/bench/media --threads-ab: 1080p screen
+         * median 35 ms per frame with 1 thread, 133 ms with 2 (docs/bench-
+         * media.md). So: 2 threads only with cores to spare. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        c.threads = (c.width * c.height >= 1280 * 720 && ncpu > 2) ? 2 : 1;
+    }
     if (c.cpu_used == 0)
         c.cpu_used = c.screen_content ? -12 : -8;
     if (c.keyframe_interval_ms == 0)

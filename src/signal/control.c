@@ -9,12 +9,16 @@
 
 #include <glib.h>
 
+#include "classcast/capture.h"
 #include "classcast/clock.h"
+#include "classcast/devices.h"
 #include "classcast/err.h"
 #include "classcast/lesson.h"
+#include "classcast/localpub.h"
 #include "classcast/log.h"
 #include "classcast/proto.h"
 #include "classcast/sfu.h"
+#include "classcast/source.h"
 
 /* A WebSocket session as the control plane sees it. The member it stands
  * for is found through the lesson registry (cc_member.session == sid). */
@@ -35,6 +39,14 @@ typedef struct resource {
     int publisher;
 } resource;
 
+/* A lesson's local publisher (capture on the classroom computer). */
+#define CAPTURE_SOURCES_CAP (CC_PROTO_MAX_SOURCES * (CC_PROTO_SOURCE_CAP + 1))
+typedef struct capture_run {
+    cc_localpub *lp;
+    char sources[CAPTURE_SOURCES_CAP];  /* "screen,test-audio" */
+    char display[CC_PROTO_DISPLAY_CAP]; /* "" : the default */
+} capture_run;
+
 struct cc_control {
     cc_control_config cfg;
     cc_http *http;
@@ -43,6 +55,8 @@ struct cc_control {
     cc_lessons *lessons;
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* ufrag -> resource* */
+    GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
+    int shut;               /* cc_control_shutdown ran: no new capture */
 };
 
 static cc_time_us now_us(void) { return cc_clock_mono_us(); }
@@ -274,6 +288,187 @@ static int update_publisher(cc_control *c, sess *s, cc_lesson *l, uint32_t membe
     return rc;
 }
 
+/* ---- local publishing (capture on the classroom computer) ---- */
+
+static void capture_run_free(void *p)
+{
+    capture_run *r = p;
+    /* Detaching waits for the worker: it must still be running. */
+    cc_localpub_stop(r->lp);
+    free(r);
+}
+
+static capture_run *capture_of(cc_control *c, uint32_t room_id)
+{
+    return c->captures ? g_hash_table_lookup(c->captures, GUINT_TO_POINTER(room_id)) : NULL;
+}
+
+/* Stop the lesson's capture, if any. 1 if one ran. */
+static int capture_stop_room(cc_control *c, uint32_t room_id)
+{
+    if (!capture_of(c, room_id))
+        return 0;
+    g_hash_table_remove(c->captures, GUINT_TO_POINTER(room_id));
+    CC_INFO("control", "room %u: local capture stopped", room_id);
+    return 1;
+}
+
+static int capture_launch(cc_control *c, uint32_t room_id, const char *sources,
+                          const char *display, cc_localpub **out, char *err, size_t errcap)
+{
+    cc_localpub_config lc = {
+        .worker = c->cfg.worker,
+        .room_id = room_id,
+        .pipelines_dir = c->cfg.pipelines_dir ? c->cfg.pipelines_dir : "pipelines",
+        .sources = sources,
+        .display = display && display[0] ? display : c->cfg.display,
+        .width = c->cfg.video_width > 0 ? c->cfg.video_width : 1280,
+        .height = c->cfg.video_height > 0 ? c->cfg.video_height : 720,
+        .fps = 30,
+    };
+    return cc_localpub_start(out, &lc, err, errcap);
+}
+
+/* Replace the room's capture with `sources`. On failure the previous one is
+ * started again as it was (best effort) and err says what failed. */
+static int capture_replace(cc_control *c, uint32_t room_id, const char *sources,
+                           const char *display, char *err, size_t errcap)
+{
+    if (c->shut) {
+        snprintf(err, errcap, "the server is shutting down");
+        return CC_ECLOSED;
+    }
+    capture_run *old = capture_of(c, room_id);
+    char old_sources[CAPTURE_SOURCES_CAP] = "", old_display[CC_PROTO_DISPLAY_CAP] = "";
+    if (old) {
+        snprintf(old_sources, sizeof old_sources, "%s", old->sources);
+        snprintf(old_display, sizeof old_display, "%s", old->display);
+        /* The new sources may want the same devices: stop first. */
+        capture_stop_room(c, room_id);
+    }
+    capture_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errcap, "out of memory");
+        return CC_ENOMEM;
+    }
+    snprintf(r->sources, sizeof r->sources, "%s", sources);
+    snprintf(r->display, sizeof r->display, "%s", display ? display : "");
+    int rc = capture_launch(c, room_id, sources, display, &r->lp, err, errcap);
+    if (rc != 0) {
+        CC_WARN("control", "room %u: capture %s failed: %s", room_id, sources, err);
+        snprintf(r->sources, sizeof r->sources, "%s", old_sources);
+        snprintf(r->display, sizeof r->display, "%s", old_display);
+        char err2[512];
+        if (!old_sources[0] ||
+            capture_launch(c, room_id, old_sources, old_display, &r->lp, err2, sizeof err2) != 0) {
+            if (old_sources[0]) {
+                size_t el = strlen(err);
+                snprintf(err + el, errcap - el, " (the previous sources %s did not restart: %s)",
+                         old_sources, err2);
+            }
+            free(r);
+            return rc;
+        }
+        CC_INFO("control", "room %u: previous capture %s restarted", room_id, old_sources);
+        size_t el = strlen(err);
+        snprintf(err + el, errcap - el, " (still publishing the previous sources: %s)",
+                 old_sources);
+        g_hash_table_replace(c->captures, GUINT_TO_POINTER(room_id), r);
+        return rc;
+    }
+    g_hash_table_replace(c->captures, GUINT_TO_POINTER(room_id), r);
+    CC_INFO("control", "room %u: local capture %s started", room_id, sources);
+    return 0;
+}
+
+/* The pipeline named in a localpub error ("source 'camera': ..."), or "". */
+static void failed_source(const char *err, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *p = strstr(err, "source '");
+    if (!p)
+        return;
+    p += 8;
+    size_t n = strcspn(p, "'");
+    if (p[n] == '\'' && n > 0 && n < cap) {
+        memcpy(out, p, n);
+        out[n] = 0;
+    }
+}
+
+#define CAPTURE_MAX_PIPELINES 32
+#define CAPTURE_MAX_DEVICES 32
+
+static char *capture_list_json(cc_control *c, uint32_t room_id, const char *id)
+{
+    const char *dir = c->cfg.pipelines_dir ? c->cfg.pipelines_dir : "pipelines";
+    cc_proto_pipeline *pl = calloc(CAPTURE_MAX_PIPELINES, sizeof *pl);
+    cc_device *dv = calloc(CAPTURE_MAX_DEVICES, sizeof *dv);
+    char names[2048] = "";
+    int np = 0;
+    size_t nd = 0;
+    char *out = NULL;
+    if (!pl || !dv)
+        goto done;
+    if (cc_capture_list_pipelines(dir, names, sizeof names) < 0)
+        CC_WARN("control", "capture_list: cannot read the pipelines directory %s", dir);
+    /* "camera, mic, screen" */
+    char *save = NULL;
+    for (char *tok = strtok_r(names, ", ", &save); tok && np < CAPTURE_MAX_PIPELINES;
+         tok = strtok_r(NULL, ", ", &save)) {
+        cc_proto_pipeline *p = &pl[np];
+        if (strlen(tok) >= sizeof p->name)
+            continue;
+        snprintf(p->name, sizeof p->name, "%s", tok);
+        if (cc_capture_describe_pipeline(dir, tok, p->description, sizeof p->description) != 0)
+            p->description[0] = 0;
+        p->slot = cc_source_default_slot(tok);
+        np++;
+    }
+    if (cc_devices_list(CC_DEVICE_ALL, dv, CAPTURE_MAX_DEVICES, &nd) != 0)
+        nd = 0;
+    if (nd > CAPTURE_MAX_DEVICES)
+        nd = CAPTURE_MAX_DEVICES;
+    capture_run *r = capture_of(c, room_id);
+    out = cc_proto_build_capture_list(pl, np, dv, nd, r ? r->sources : NULL, c->cfg.display, id);
+done:
+    free(pl);
+    free(dv);
+    return out;
+}
+
+static void handle_capture(cc_control *c, sess *s, cc_lesson *l, cc_proto_req *rq)
+{
+    const char *ref = cc_proto_type_name(rq->type);
+    if (rq->type == CC_PROTO_CAPTURE_LIST) {
+        char *j = capture_list_json(c, l->room_id, rq->id);
+        if (!j)
+            send_error(c, s->sid, "server_error", "could not list the capture pipelines", ref,
+                       rq->id);
+        send_json(c, s->sid, j);
+        return;
+    }
+    if (rq->type == CC_PROTO_CAPTURE_STOP) {
+        capture_stop_room(c, l->room_id);
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        return;
+    }
+    char sources[CAPTURE_SOURCES_CAP] = "";
+    size_t used = 0;
+    for (int i = 0; i < rq->n_sources; i++)
+        used += (size_t)snprintf(sources + used, sizeof sources - used, "%s%s", i ? "," : "",
+                                 rq->sources[i]);
+    char err[1024] = "";
+    int rc = capture_replace(c, l->room_id, sources, rq->display, err, sizeof err);
+    if (rc != 0) {
+        char src[CC_PROTO_PIPELINE_CAP];
+        failed_source(err, src, sizeof src);
+        send_json(c, s->sid, cc_proto_build_capture_failed(err, src, rq->id));
+        return;
+    }
+    send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+}
+
 /* ---- WebSocket requests ---- */
 
 static void member_left(cc_control *c, sess *s, cc_lesson *l, cc_member *m)
@@ -314,6 +509,13 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             if (strcmp(why[i][0], ecode) == 0)
                 msg = why[i][1];
         send_error(c, s->sid, ecode, msg, ref, rq->id);
+        return;
+    }
+    if (!cc_lesson_may_local(rq->type, s->from_loopback, &ecode)) {
+        send_error(c, s->sid, ecode,
+                   "capture runs only on the classroom computer itself: open the teacher "
+                   "page in a browser on the computer that runs classcast",
+                   ref, rq->id);
         return;
     }
     int rc;
@@ -371,6 +573,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
         if (rc == 1) {
             broadcast_lesson(c, l);
+            capture_stop_room(c, l->room_id);
             cc_sfu_room_close(c->cfg.worker, l->room_id);
             CC_INFO("control", "lesson %s ended by the teacher", l->code);
         }
@@ -419,6 +622,11 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         member_left(c, s, l, m);
         cc_http_ws_close(c->http, s->sid);
         return;
+    case CC_PROTO_CAPTURE_LIST:
+    case CC_PROTO_CAPTURE_START:
+    case CC_PROTO_CAPTURE_STOP:
+        handle_capture(c, s, l, rq);
+        return;
     default:
         send_error(c, s->sid, "unknown_type", "unknown message type", ref, rq->id);
         return;
@@ -465,7 +673,10 @@ static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
     if (ev == CC_LESSON_EV_ENDED) {
         CC_INFO("control", "lesson %s ended: the teacher did not come back", l->code);
         broadcast_lesson(c, l);
+        capture_stop_room(c, l->room_id);
         cc_sfu_room_close(c->cfg.worker, l->room_id);
+    } else if (ev == CC_LESSON_EV_FORGET) {
+        capture_stop_room(c, l->room_id);
     }
 }
 
@@ -670,6 +881,7 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     c->lessons = cc_lessons_new(NULL);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+    c->captures = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, capture_run_free);
     if (!c->lessons) {
         cc_control_free(c);
         return CC_ENOMEM;
@@ -699,6 +911,26 @@ uint32_t cc_control_demo_room(cc_control *c)
     return l ? l->room_id : 0;
 }
 
+int cc_control_capture_start(cc_control *c, const char *code, const char *sources,
+                             const char *display, char *err, size_t errcap)
+{
+    cc_lesson *l = cc_lessons_find(c->lessons, code);
+    if (!l || l->state == CC_LESSON_ENDED) {
+        snprintf(err, errcap, "no open lesson has the code '%s'", code);
+        return CC_ENOTFOUND;
+    }
+    return capture_replace(c, l->room_id, sources, display, err, errcap);
+}
+
+void cc_control_shutdown(cc_control *c)
+{
+    if (!c)
+        return;
+    c->shut = 1;
+    if (c->captures)
+        g_hash_table_remove_all(c->captures);
+}
+
 cc_http_hooks cc_control_http_hooks(cc_control *c)
 {
     cc_http_hooks h = {
@@ -718,6 +950,9 @@ void cc_control_free(cc_control *c)
 {
     if (!c)
         return;
+    cc_control_shutdown(c);
+    if (c->captures)
+        g_hash_table_destroy(c->captures);
     cc_lessons_free(c->lessons);
     if (c->sessions)
         g_hash_table_destroy(c->sessions);

@@ -518,13 +518,18 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
     case CC_PROTO_PUBLISH:
     case CC_PROTO_UNPUBLISH:
     case CC_PROTO_SUBSCRIBE:
-    case CC_PROTO_RENEGOTIATE: {
+    case CC_PROTO_RENEGOTIATE:
+    case CC_PROTO_CAPTURE_LIST:
+    case CC_PROTO_CAPTURE_START:
+    case CC_PROTO_CAPTURE_STOP: {
         int teacher_only = action != CC_PROTO_SUBSCRIBE &&
                            !(action == CC_PROTO_RENEGOTIATE && !for_publish);
-        /* After the end, nothing new may start; ending again and
-         * unpublishing are harmless. */
+        /* After the end, nothing new may start; ending again, unpublishing
+         * and stopping or listing capture are harmless. */
         int refused_when_ended = action != CC_PROTO_END &&
-                                 action != CC_PROTO_UNPUBLISH;
+                                 action != CC_PROTO_UNPUBLISH &&
+                                 action != CC_PROTO_CAPTURE_LIST &&
+                                 action != CC_PROTO_CAPTURE_STOP;
         if (!m || !l)
             code = "not_joined";
         else if (teacher_only && m->role != CC_ROLE_TEACHER)
@@ -537,6 +542,23 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
         code = "unknown_type";
         break;
     }
+    if (err_code)
+        *err_code = code;
+    return code == NULL;
+}
+
+int cc_lesson_is_capture(cc_proto_type action)
+{
+    return action == CC_PROTO_CAPTURE_LIST || action == CC_PROTO_CAPTURE_START ||
+           action == CC_PROTO_CAPTURE_STOP;
+}
+
+int cc_lesson_may_local(cc_proto_type action, int from_loopback,
+                        const char **err_code)
+{
+    const char *code = NULL;
+    if (cc_lesson_is_capture(action) && !from_loopback)
+        code = "forbidden";
     if (err_code)
         *err_code = code;
     return code == NULL;

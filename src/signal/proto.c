@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classcast/devices.h"
 #include "classcast/err.h"
 #include "classcast/lesson.h"
 
@@ -18,7 +19,9 @@ static const char *const type_names[CC_PROTO_TYPE_COUNT] = {
     [CC_PROTO_END] = "end",             [CC_PROTO_PUBLISH] = "publish",
     [CC_PROTO_SUBSCRIBE] = "subscribe", [CC_PROTO_RENEGOTIATE] = "renegotiate",
     [CC_PROTO_UNPUBLISH] = "unpublish", [CC_PROTO_LEAVE] = "leave",
-    [CC_PROTO_PING] = "ping",
+    [CC_PROTO_PING] = "ping",           [CC_PROTO_CAPTURE_LIST] = "capture_list",
+    [CC_PROTO_CAPTURE_START] = "capture_start",
+    [CC_PROTO_CAPTURE_STOP] = "capture_stop",
 };
 
 static const char *const slot_names[CC_SLOT_COUNT] = {
@@ -258,6 +261,84 @@ static int get_id(perr *e, json_t *obj, cc_proto_req *req)
     return rc;
 }
 
+static int pipeline_char(unsigned char c)
+{
+    return token_char(c, 1);
+}
+
+/* capture_start "sources": ["screen", "test-video:camera", ...]: 1..3
+ * distinct entries, each a pipeline name with an optional ":slot". */
+static int get_sources(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "sources");
+    if (!v)
+        return BAD(e, "The field \"sources\" is missing.");
+    if (!json_is_array(v))
+        return BAD(e, "The field \"sources\" must be an array of pipeline "
+                      "names.");
+    size_t n = json_array_size(v);
+    if (n == 0)
+        return BAD(e, "The field \"sources\" is empty.");
+    if (n > CC_PROTO_MAX_SOURCES)
+        return BAD(e, "The field \"sources\" has more than %d entries.",
+                   (int)CC_PROTO_MAX_SOURCES);
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(v, i);
+        if (!json_is_string(it))
+            return BAD(e, "Each source must be a string.");
+        const char *s = json_string_value(it);
+        size_t len = json_string_length(it);
+        const char *colon = memchr(s, ':', len);
+        size_t name_len = colon ? (size_t)(colon - s) : len;
+        if (name_len == 0 || name_len >= CC_PROTO_PIPELINE_CAP)
+            return BAD(e, "A source name is empty or longer than %d "
+                          "characters.", CC_PROTO_PIPELINE_CAP - 1);
+        for (size_t k = 0; k < name_len; k++)
+            if (!pipeline_char((unsigned char)s[k]))
+                return BAD(e, "A source name contains a character that is "
+                              "not allowed (A-Z a-z 0-9 - _).");
+        if (colon) {
+            size_t sl = len - name_len - 1;
+            char slot[8];
+            if (sl == 0 || sl >= sizeof slot)
+                return BAD(e, "A source's slot must be \"camera\", "
+                              "\"screen\" or \"mic\".");
+            memcpy(slot, colon + 1, sl);
+            slot[sl] = 0;
+            if (strlen(slot) != sl || cc_slot_from_name(slot) < 0)
+                return BAD(e, "A source's slot must be \"camera\", "
+                              "\"screen\" or \"mic\".");
+        }
+        for (int k = 0; k < req->n_sources; k++)
+            if (strcmp(req->sources[k], s) == 0)
+                return BAD(e, "The source \"%s\" is named twice.", s);
+        memcpy(req->sources[req->n_sources++], s, len + 1);
+    }
+    return 0;
+}
+
+/* capture_start "display": optional, 1..63 of [A-Za-z0-9:._-]. */
+static int get_display(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "display");
+    if (!v)
+        return 0;
+    if (!json_is_string(v))
+        return BAD(e, "The field \"display\" must be a string.");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n >= sizeof req->display)
+        return BAD(e, "The field \"display\" is empty or too long.");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!token_char(c, 1) && c != ':' && c != '.')
+            return BAD(e, "The field \"display\" contains a character that "
+                          "is not allowed.");
+    }
+    memcpy(req->display, s, n + 1);
+    return 0;
+}
+
 static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
 {
     int rc = 0;
@@ -297,6 +378,10 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
         /* A publisher must say which mid is which slot; a subscriber may
          * rely on the default order. */
         return get_tracks(e, root, req->for_publish, req);
+    case CC_PROTO_CAPTURE_START:
+        if ((rc = get_sources(e, root, req)))
+            return rc;
+        return get_display(e, root, req);
     default: /* no fields; unknown members are ignored */
         return 0;
     }
@@ -484,4 +569,85 @@ char *cc_proto_build_members(const struct cc_lesson *l)
     }
     return finish(json_pack("{s:s, s:o}", "type", "members", "members", arr),
                   NULL);
+}
+
+/* [{"id","name","api"}...] of the devices of one kind. */
+static json_t *device_array(const cc_device *d, size_t n, cc_device_kind kind)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        if (d[i].kind != kind)
+            continue;
+        json_t *o = json_pack("{s:s, s:s, s:s}", "id", d[i].id, "name",
+                              d[i].name, "api", d[i].api);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+char *cc_proto_build_capture_list(const cc_proto_pipeline *pipelines,
+                                  int n_pipelines,
+                                  const struct cc_device *devices,
+                                  size_t n_devices, const char *running,
+                                  const char *display, const char *id)
+{
+    json_t *pl = json_array();
+    json_t *run = json_array();
+    json_t *devs = json_pack("{s:o*, s:o*, s:o*}", "cameras",
+                             device_array(devices, n_devices, CC_DEVICE_CAMERA),
+                             "microphones",
+                             device_array(devices, n_devices, CC_DEVICE_MIC),
+                             "screens",
+                             device_array(devices, n_devices, CC_DEVICE_SCREEN));
+    if (!pl || !run || !devs || json_object_size(devs) != 3)
+        goto fail;
+    for (int i = 0; i < n_pipelines; i++) {
+        const char *slot = cc_slot_name(pipelines[i].slot);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "name", pipelines[i].name,
+                              "description", pipelines[i].description, "slot",
+                              slot ? slot : "camera");
+        if (!o || json_array_append_new(pl, o) != 0)
+            goto fail;
+    }
+    /* "a,b:screen" -> ["a", "b:screen"] */
+    for (const char *p = running; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0) {
+            json_t *s = json_stringn(p, n);
+            if (!s || json_array_append_new(run, s) != 0)
+                goto fail;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "type", "capture_list",
+                          "pipelines", pl, "devices", devs, "running", run);
+    if (o && display && display[0] &&
+        json_object_set_new(o, "display", json_string(display)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return finish(o, id);
+fail:
+    json_decref(pl);
+    json_decref(run);
+    json_decref(devs);
+    return NULL;
+}
+
+char *cc_proto_build_capture_failed(const char *message, const char *source,
+                                    const char *id)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "code",
+                          "capture_failed", "message", message ? message : "",
+                          "ref", "capture_start");
+    if (o && source && source[0] &&
+        json_object_set_new(o, "source", json_string(source)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return finish(o, id);
 }

@@ -160,6 +160,8 @@ typedef struct lg {
     double window_start_unix, window_end_unix, setup_s;
     int window_closed, n_connected_at_start;
     uint64_t pub_w_packets, pub_w_bytes[2];
+    double pace_bps;             /* video pacer rate (0: none) */
+    cc_time_us pace_next;
 } lg;
 
 /* ---- latency: payload fingerprints ---- */
@@ -313,7 +315,31 @@ static int file_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
     return cc_rtpfile_next(ud, now, buf, cap, len, next_due);
 }
 
-static void file_keyframe(void *ud) { cc_rtpfile_request_keyframe(ud); }
+static void file_keyframe(void *ud) { cc_rtpfile_request_keyframe(((lg *)ud)->vfile); }
+
+/* Video through a browser-like pacer (libwebrtc paces at 2.5x the target
+ * rate): a keyframe leaves as a train of packets over tens of ms, not as
+ * one burst, so the fan-out's added latency is the server's, not the
+ * queue a 60-packet burst times N subscribers would build. The send time
+ * used for latency is the paced one (on_sent). */
+#define PACE_FACTOR 2.5
+#define PACE_BURST_US (2 * CC_USEC_PER_MSEC)
+static int video_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
+                      size_t *len, cc_time_us *next_due)
+{
+    lg *g = ud;
+    if (g->pace_bps > 0 && now + PACE_BURST_US < g->pace_next) {
+        *next_due = g->pace_next - PACE_BURST_US;
+        return CC_EAGAIN;
+    }
+    int rc = cc_rtpfile_next(g->vfile, now, buf, cap, len, next_due);
+    if (rc == 0 && g->pace_bps > 0) {
+        if (g->pace_next < now)
+            g->pace_next = now;
+        g->pace_next += (cc_time_us)((double)*len * 8 * 1e6 / g->pace_bps);
+    }
+    return rc;
+}
 
 /* Socket, ICE credentials and the offer (no network I/O). */
 static int ep_prepare(lg *g, ep *e)
@@ -408,8 +434,8 @@ static int ep_finish(lg *g, ep *e)
                 .clock_rate = 90000, .mid = ai->video.mid,
                 .ext_mid = ai->video.ext_mid,
                 .ext_abs_send_time = ai->video.ext_abs_send_time,
-                .src = {.ud = g->vfile,
-                        .next = file_next, .keyframe = file_keyframe},
+                .src = {.ud = g,
+                        .next = video_next, .keyframe = file_keyframe},
             };
         }
         if (g->afile && ai->audio.present) {
@@ -871,7 +897,7 @@ static void raise_nofile(int need)
  * counted over the measurement window only. */
 static void print_contract_json(lg *g, double measured_s, double cpu_s)
 {
-    uint64_t rcv = 0, lost = 0, dup = 0;
+    uint64_t rcv = 0, lost = 0, dup = 0, lost_seq = 0, undelivered = 0;
     int n_conn = 0, silent = 0;
     lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
     for (int i = 0; i < g->n_subs; i++) {
@@ -880,15 +906,23 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
         if (!ok)
             continue;
         n_conn++;
-        uint64_t got = 0;
+        uint64_t got = 0, gap = 0;
         for (int k = 0; k < 2; k++) {
             const rx_stream *r = &e->rx[k];
             uint64_t u = r->unique - r->w_unique, x = rx_expected(r) - r->w_expected;
             got += u;
             rcv += u;
-            lost += x > u ? x - u : 0;
+            gap += x > u ? x - u : 0;
             dup += r->dups - r->w_dups;
         }
+        /* Sequence gaps miss what never arrived at all: a subscriber whose
+         * packets still sit in a queue (or were dropped after its last
+         * arrival) at the end of the drain. Every packet the publisher
+         * sent in the window should have arrived by then. */
+        uint64_t shortfall = g->pub && g->pub_w_packets > got ? g->pub_w_packets - got : 0;
+        lost_seq += gap;
+        undelivered += shortfall;
+        lost += gap > shortfall ? gap : shortfall;
         silent += got == 0;
         if (e->lat.b && all.b) {
             for (size_t b = 0; b < H_N; b++)
@@ -905,6 +939,8 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
     json_object_set_new(o, "packets_received", json_integer((json_int_t)rcv));
     json_object_set_new(o, "lost", json_integer((json_int_t)lost));
     json_object_set_new(o, "dup", json_integer((json_int_t)dup));
+    json_object_set_new(o, "lost_seq_gaps", json_integer((json_int_t)lost_seq));
+    json_object_set_new(o, "undelivered", json_integer((json_int_t)undelivered));
     json_object_set_new(o, "latency_p50_us", all.n ? json_real(hist_q(&all, 0.5)) : json_null());
     json_object_set_new(o, "latency_p99_us", all.n ? json_real(hist_q(&all, 0.99)) : json_null());
     json_object_set_new(o, "latency_max_us", json_integer((json_int_t)all.max));
@@ -960,6 +996,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     cc_whipc_global_init();
     g.n_subs = cfg->subscribers;
     cc_prng_seed(&g.impair, 0x5eed1234);
+    g.pace_bps = PACE_FACTOR * (cfg->video_kbps > 0 ? cfg->video_kbps : 1500) * 1000;
     g.subs = calloc((size_t)(g.n_subs ? g.n_subs : 1), sizeof *g.subs);
     g.lat_table = calloc(LAT_TABLE, sizeof *g.lat_table);
     g.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1137,6 +1174,8 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     if (g.pub && g.pub->location[0])
         cc_whipc_delete(g.pub->location, cfg->whip_token, 2000);
     status = report(&g, measured, cpu, setup_failed);
+    if (setup_failed && status == 0)
+        status = 2; /* the publisher's transport failed: the run is void */
     if (!setup_failed && measure_start)
         print_contract_json(&g, measured, cpu);
     if (cfg->video_kbps > 0 && g.pub && measured > 0) {

@@ -52,7 +52,7 @@ const sent = (type, extra = () => true) => (f) => f.dir === 'out' && f.msg.type 
 
 // The error codes of docs/protocol.md.
 const ERROR_CODES = ['bad_json', 'too_big', 'unknown_type', 'bad_request', 'not_joined', 'already_joined',
-  'no_such_lesson', 'bad_token', 'lesson_ended', 'forbidden', 'bad_sdp', 'server_busy', 'server_error'];
+  'no_such_lesson', 'bad_token', 'lesson_ended', 'forbidden', 'bad_sdp', 'capture_failed', 'server_busy', 'server_error'];
 
 // Lesson codes the pages created in this file, and a 6-digit code that is
 // none of them (for "wrong code" checks).

@@ -288,9 +288,59 @@ static void test_roles(void)
     CC_CHECK(cc_lesson_may(l, t, CC_PROTO_UNPUBLISH, 0, &code));
     CC_CHECK(cc_lesson_may(l, s, CC_PROTO_LEAVE, 0, &code));
     CC_CHECK(cc_lesson_may(l, s, CC_PROTO_PING, 0, &code));
+    /* capture: stopping and listing stay harmless after the end, a new
+     * start is refused; a student is refused as before */
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_CAPTURE_STOP, 0, &code));
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_CAPTURE_LIST, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, t, CC_PROTO_CAPTURE_START, 0, &code));
+    CC_CHECK(code && strcmp(code, "lesson_ended") == 0);
+    CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_CAPTURE_STOP, 0, &code));
+    CC_CHECK(code && strcmp(code, "forbidden") == 0);
     /* err_code may be NULL; unknown actions are refused */
     CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_NONE, 0, NULL));
     CC_CHECK(!cc_lesson_may(l, s, CC_PROTO_TYPE_COUNT, 0, &code));
+    cc_lessons_free(r);
+}
+
+/* capture_list / capture_start / capture_stop: teacher only, and only from
+ * the classroom computer itself (a loopback connection). */
+static void test_capture_roles(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *s;
+    const char *code;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "", 1, T0, &l, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "An", 2, T0, NULL, &s), 0);
+    static const cc_proto_type cap[] = {CC_PROTO_CAPTURE_LIST, CC_PROTO_CAPTURE_START,
+                                        CC_PROTO_CAPTURE_STOP};
+    for (size_t i = 0; i < 3; i++) {
+        CC_CHECK(cc_lesson_is_capture(cap[i]));
+        code = "x";
+        CC_CHECK(cc_lesson_may(l, t, cap[i], 0, &code));
+        CC_CHECK(code == NULL);
+        CC_CHECK(!cc_lesson_may(l, s, cap[i], 0, &code));
+        CC_CHECK(code && strcmp(code, "forbidden") == 0);
+        CC_CHECK(!cc_lesson_may(NULL, NULL, cap[i], 0, &code));
+        CC_CHECK(code && strcmp(code, "not_joined") == 0);
+        /* the loopback rule */
+        code = "x";
+        CC_CHECK(cc_lesson_may_local(cap[i], 1, &code));
+        CC_CHECK(code == NULL);
+        CC_CHECK(!cc_lesson_may_local(cap[i], 0, &code));
+        CC_CHECK(code && strcmp(code, "forbidden") == 0);
+        CC_CHECK(!cc_lesson_may_local(cap[i], 0, NULL));
+    }
+    /* every other request is not concerned by where it comes from */
+    for (int a = 0; a < CC_PROTO_TYPE_COUNT; a++) {
+        if (cc_lesson_is_capture((cc_proto_type)a))
+            continue;
+        code = "x";
+        CC_CHECK(cc_lesson_may_local((cc_proto_type)a, 0, &code));
+        CC_CHECK(code == NULL);
+    }
+    CC_CHECK(!cc_lesson_is_capture(CC_PROTO_PUBLISH));
+    CC_CHECK(!cc_lesson_is_capture(CC_PROTO_NONE));
     cc_lessons_free(r);
 }
 
@@ -494,6 +544,7 @@ int main(void)
     CC_RUN(test_tokens);
     CC_RUN(test_join_leave);
     CC_RUN(test_roles);
+    CC_RUN(test_capture_roles);
     CC_RUN(test_timeouts);
     CC_RUN(test_late_tick);
     CC_RUN(test_limits);

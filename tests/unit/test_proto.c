@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "cc_test.h"
+#include "classcast/devices.h"
 #include "classcast/err.h"
 #include "classcast/lesson.h"
 #include "classcast/proto.h"
@@ -543,6 +544,136 @@ static void test_members_builder(void)
     cc_lessons_free(r);
 }
 
+/* Local publishing on the classroom computer: capture_list / capture_start /
+ * capture_stop. */
+static void test_capture_requests(void)
+{
+    CC_CHECK_EQ(parse("{\"type\":\"capture_list\",\"id\":\"l1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CAPTURE_LIST);
+    CC_CHECK(strcmp(cc_proto_type_name(req.type), "capture_list") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"capture_stop\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CAPTURE_STOP);
+
+    CC_CHECK_EQ(parse("{\"type\":\"capture_start\",\"id\":3,"
+                      "\"sources\":[\"screen\",\"mic\"]}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CAPTURE_START);
+    CC_CHECK_EQ(req.n_sources, 2);
+    CC_CHECK(strcmp(req.sources[0], "screen") == 0);
+    CC_CHECK(strcmp(req.sources[1], "mic") == 0);
+    CC_CHECK_EQ(req.display[0], 0);
+    CC_CHECK(strcmp(req.id, "3") == 0);
+
+    /* a slot may be named; a display may be given */
+    CC_CHECK_EQ(parse("{\"type\":\"capture_start\",\"sources\":[\"test-video:screen\","
+                      "\"mic_alsa\",\"test-video\"],\"display\":\":99.0\"}"), 0);
+    CC_CHECK_EQ(req.n_sources, 3);
+    CC_CHECK(strcmp(req.sources[0], "test-video:screen") == 0);
+    CC_CHECK(strcmp(req.sources[1], "mic_alsa") == 0);
+    CC_CHECK(strcmp(req.display, ":99.0") == 0);
+
+    /* a 63-character name passes, 64 do not */
+    char name[80], buf[256];
+    memset(name, 'a', 63);
+    name[63] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"capture_start\",\"sources\":[\"%s:mic\"]}", name);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK(strncmp(req.sources[0], name, 63) == 0);
+    snprintf(buf, sizeof buf, "{\"type\":\"capture_start\",\"sources\":[\"%sa\"]}", name);
+    parse_err(buf, "bad_request");
+
+    static const char *const bad[] = {
+        "{\"type\":\"capture_start\"}",
+        "{\"type\":\"capture_start\",\"sources\":\"screen,mic\"}",
+        "{\"type\":\"capture_start\",\"sources\":[]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"a\",\"b\",\"c\",\"d\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[1]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\":mic\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"../etc/passwd\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen pattern=snow\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen!\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"Màn hình\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen:\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen:webcam\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen:screen:mic\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"screen\",\"screen\"]}",
+        "{\"type\":\"capture_start\",\"sources\":[\"mic\"],\"display\":\"\"}",
+        "{\"type\":\"capture_start\",\"sources\":[\"mic\"],\"display\":99}",
+        "{\"type\":\"capture_start\",\"sources\":[\"mic\"],\"display\":\":0 ! fakesink\"}",
+        "{\"type\":\"capture_start\",\"sources\":[\"mic\"],\"display\":\"${HOME}\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse_err(bad[i], "bad_request");
+        CC_CHECK_EQ(req.type, CC_PROTO_CAPTURE_START); /* ref of the error */
+    }
+    /* a NUL inside a source name is refused by the JSON layer already */
+    parse_err("{\"type\":\"capture_start\",\"sources\":[\"mic\\u0000x\"]}", "bad_json");
+}
+
+static void test_capture_builders(void)
+{
+    cc_proto_pipeline pl[3] = {
+        {.name = "screen", .description = "screen: an X11 display", .slot = CC_SLOT_SCREEN},
+        {.name = "test-video", .description = "", .slot = CC_SLOT_CAMERA},
+        {.name = "mic", .description = "mic: “Micrô”", .slot = CC_SLOT_MIC},
+    };
+    cc_device dv[3] = {
+        {.kind = CC_DEVICE_SCREEN, .id = ":99", .name = "X display :99", .api = "x11"},
+        {.kind = CC_DEVICE_MIC, .id = "default", .name = "Default", .api = "alsa"},
+        {.kind = CC_DEVICE_SCREEN, .id = ":0", .name = "X display :0", .api = "x11"},
+    };
+    json_t *o = reparse(cc_proto_build_capture_list(pl, 3, dv, 3, "test-video,test-audio:mic",
+                                                    ":99", "\"l\""), "capture_list");
+    json_t *a = json_object_get(o, "pipelines");
+    CC_CHECK_EQ(json_array_size(a), 3);
+    CC_CHECK(strcmp(str(json_array_get(a, 0), "name"), "screen") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 0), "slot"), "screen") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 0), "description"), "screen: an X11 display") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 1), "slot"), "camera") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 2), "description"), "mic: “Micrô”") == 0);
+    json_t *d = json_object_get(o, "devices");
+    CC_CHECK_EQ(json_array_size(json_object_get(d, "cameras")), 0);
+    CC_CHECK(json_is_array(json_object_get(d, "cameras")));
+    CC_CHECK_EQ(json_array_size(json_object_get(d, "microphones")), 1);
+    json_t *scr = json_object_get(d, "screens");
+    CC_CHECK_EQ(json_array_size(scr), 2);
+    CC_CHECK(strcmp(str(json_array_get(scr, 1), "id"), ":0") == 0);
+    CC_CHECK(strcmp(str(json_array_get(scr, 0), "name"), "X display :99") == 0);
+    CC_CHECK(strcmp(str(json_array_get(scr, 0), "api"), "x11") == 0);
+    json_t *run = json_object_get(o, "running");
+    CC_CHECK_EQ(json_array_size(run), 2);
+    CC_CHECK(strcmp(json_string_value(json_array_get(run, 1)), "test-audio:mic") == 0);
+    CC_CHECK(strcmp(str(o, "display"), ":99") == 0);
+    CC_CHECK(strcmp(str(o, "id"), "l") == 0);
+    json_decref(o);
+
+    /* nothing at all: empty arrays, no display */
+    o = reparse(cc_proto_build_capture_list(NULL, 0, NULL, 0, NULL, NULL, NULL),
+                "capture_list");
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "pipelines")), 0);
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "running")), 0);
+    CC_CHECK(json_is_array(json_object_get(json_object_get(o, "devices"), "screens")));
+    CC_CHECK(json_object_get(o, "display") == NULL);
+    CC_CHECK(json_object_get(o, "id") == NULL);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_capture_failed("source 'camera': cameras: none found",
+                                              "camera", "7"), "error");
+    CC_CHECK(strcmp(str(o, "code"), "capture_failed") == 0);
+    CC_CHECK(strcmp(str(o, "ref"), "capture_start") == 0);
+    CC_CHECK(strcmp(str(o, "source"), "camera") == 0);
+    CC_CHECK(strstr(str(o, "message"), "none found") != NULL);
+    CC_CHECK(json_integer_value(json_object_get(o, "id")) == 7);
+    json_decref(o);
+    o = reparse(cc_proto_build_capture_failed("no source named", "", NULL), "error");
+    CC_CHECK(json_object_get(o, "source") == NULL);
+    json_decref(o);
+    /* invalid UTF-8 from a device name: NULL, no crash */
+    cc_device badd = {.kind = CC_DEVICE_CAMERA, .id = "/dev/video0", .name = "\xff", .api = "v4l2"};
+    CC_CHECK(cc_proto_build_capture_list(NULL, 0, &badd, 1, NULL, NULL, NULL) == NULL);
+    CC_CHECK(cc_proto_build_capture_failed("\xff", NULL, NULL) == NULL);
+}
+
 int main(void)
 {
     CC_RUN(test_create_join_resume);
@@ -555,6 +686,8 @@ int main(void)
     CC_RUN(test_slots);
     CC_RUN(test_builders);
     CC_RUN(test_members_builder);
+    CC_RUN(test_capture_requests);
+    CC_RUN(test_capture_builders);
     cc_proto_req_free(&req);
     CC_TEST_DONE();
 }

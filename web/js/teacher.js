@@ -15,8 +15,18 @@
 // (getDisplayMedia requires a user gesture), so after a reload the page says
 // to press "Share screen" again.
 //
+// On the computer that runs classcast (the page's WebSocket comes from
+// loopback) the server answers `capture_list`, and the page shows a "This
+// classroom computer" section: the server itself captures that computer's
+// screen, camera and microphone (pipelines/*.pipe) and publishes them into
+// the lesson (`capture_start` / `capture_stop`). Picking another source
+// while it runs switches at once (a new capture_start replaces the old).
+// Starting it turns off the browser's own camera / microphone / screen
+// share for those slots, so the devices are free and students get one
+// picture per slot.
+//
 // Tests read window.ccTeacher = {pc, code, token, viewerToken, members, state,
-// lessonState, sendState, error, media}.
+// lessonState, sendState, error, media, local}.
 
 import { t, apply, mountSwitch, onChange } from '../i18n.js';
 import {
@@ -49,6 +59,11 @@ const ui = {
   previewNone: $('preview-none'),
   members: $('members'), membersCount: $('members-count'),
   endDialog: $('end-dialog'),
+  localCard: $('local-card'), localStart: $('local-start'), localStop: $('local-stop'),
+  localState: $('local-state'), localStateText: $('local-state-text'),
+  localError: $('local-error'), localHint: $('local-hint'),
+  localSel: { screen: $('local-screen'), camera: $('local-camera'), mic: $('local-mic') },
+  localDisplay: $('local-display'), localDisplayField: $('local-display-field'),
 };
 
 // Live state, also for tests and the console.
@@ -63,6 +78,16 @@ const cc = {
   media: { camera: false, screen: false, mic: false }, // what the server says students get
   tracks: { camera: null, screen: null, mic: null },
   sig: null,
+  // Capture on the classroom computer (only when the server allows it here).
+  local: {
+    available: false,
+    state: 'stopped', // stopped | starting | running | stopping
+    running: [], // sources the server runs for this lesson ("screen", "test-video:camera")
+    pipelines: [], // [{name, description, slot}]
+    devices: { cameras: [], microphones: [], screens: [] },
+    display: null, // the server's default X display
+    error: null, // {code, message, source} of the last failure
+  },
 };
 window.ccTeacher = cc;
 
@@ -148,6 +173,7 @@ function render() {
   ui.sendStateText.textContent = t(`teacher.send.${cc.sendState}`);
 
   renderMembers();
+  renderLocal();
 }
 
 function setToggle(btn, label, on, onKey, offKey) {
@@ -249,6 +275,7 @@ async function createLesson(title, name) {
     reconnectAttempt = 0;
     saveSession();
     setState('joined');
+    refreshLocal();
     // Camera and microphone on by default: the teacher sees the preview
     // (and answers the browser's permission question) right away.
     await applyMedia();
@@ -276,6 +303,7 @@ async function resumeLesson(session, { quiet } = {}) {
   if (r.state) cc.lessonState = r.state;
   reconnectAttempt = 0;
   setState('joined');
+  refreshLocal();
   return true;
 }
 
@@ -657,6 +685,238 @@ function restartPublish() {
   }, 1000);
 }
 
+
+// ---------------------------------------------------------------------------
+// This classroom computer: capture by the server itself (capture_*)
+
+const LOCAL_SLOTS = ['screen', 'camera', 'mic'];
+const DEVICE_LIST = { camera: 'cameras', mic: 'microphones', screen: 'screens' };
+let localBusy = false;
+
+// "test-video:screen" -> {name: "test-video", slot: "screen"}
+function parseSource(src) {
+  const [name, slot] = String(src).split(':');
+  const p = cc.local.pipelines.find((x) => x.name === name);
+  return { name, slot: slot || (p ? p.slot : 'camera') };
+}
+
+function pipelineLabel(name) {
+  const key = `local.pipe.${name}`;
+  const s = t(key);
+  return s === key ? name : s;
+}
+
+// Ask the server what this computer can capture. A `forbidden` (the page is
+// not on that computer) or an older server: the section stays hidden.
+async function refreshLocal() {
+  if (!cc.sig || cc.state !== 'joined') return false;
+  let r;
+  try {
+    r = await cc.sig.request({ type: 'capture_list' });
+  } catch (_) {
+    cc.local.available = false;
+    renderLocal();
+    return false;
+  }
+  const L = cc.local;
+  L.available = true;
+  L.pipelines = Array.isArray(r.pipelines) ? r.pipelines.filter((p) => p && typeof p.name === 'string') : [];
+  const d = r.devices || {};
+  L.devices = {
+    cameras: Array.isArray(d.cameras) ? d.cameras : [],
+    microphones: Array.isArray(d.microphones) ? d.microphones : [],
+    screens: Array.isArray(d.screens) ? d.screens : [],
+  };
+  L.display = typeof r.display === 'string' ? r.display : null;
+  L.running = Array.isArray(r.running) ? r.running.map(String) : [];
+  if (L.state !== 'starting' && L.state !== 'stopping') L.state = L.running.length ? 'running' : 'stopped';
+  fillLocalSelects();
+  renderLocal();
+  return true;
+}
+
+function fillLocalSelects() {
+  const L = cc.local;
+  const running = {};
+  for (const src of L.running) { const p = parseSource(src); running[p.slot] = p.name; }
+  const first = !ui.localSel.screen.options.length;
+  for (const slot of LOCAL_SLOTS) {
+    const sel = ui.localSel[slot];
+    const keep = slot in running ? running[slot] : sel.value;
+    const names = L.pipelines.filter((p) => p.slot === slot).map((p) => p.name);
+    if (running[slot] && !names.includes(running[slot])) names.push(running[slot]);
+    sel.textContent = '';
+    const none = document.createElement('option');
+    none.value = '';
+    none.textContent = t('local.none');
+    sel.append(none);
+    for (const n of names) {
+      const o = document.createElement('option');
+      o.value = n;
+      o.textContent = pipelineLabel(n);
+      const p = L.pipelines.find((x) => x.name === n);
+      if (p && p.description) o.title = p.description;
+      sel.append(o);
+    }
+    let v = keep;
+    if (first && !L.running.length) {
+      // A first guess: the usual device of the slot, if this computer has one.
+      const usual = { screen: 'screen', camera: 'camera', mic: 'mic' }[slot];
+      v = names.includes(usual) && L.devices[DEVICE_LIST[slot]].length ? usual : '';
+    }
+    sel.value = names.includes(v) ? v : '';
+  }
+  // Which X display, when there is a choice.
+  const disp = ui.localDisplay;
+  const keepD = disp.value;
+  disp.textContent = '';
+  const def = document.createElement('option');
+  def.value = '';
+  def.textContent = L.display ? t('local.display_default', { d: L.display }) : t('local.display_auto');
+  disp.append(def);
+  for (const sc of L.devices.screens) {
+    if (!sc || typeof sc.id !== 'string' || sc.id === L.display) continue;
+    const o = document.createElement('option');
+    o.value = sc.id;
+    o.textContent = sc.name || sc.id;
+    disp.append(o);
+  }
+  disp.value = [...disp.options].some((o) => o.value === keepD) ? keepD : '';
+}
+
+function localChoice() {
+  const sources = [];
+  for (const slot of LOCAL_SLOTS) {
+    const n = ui.localSel[slot].value;
+    if (!n) continue;
+    const p = cc.local.pipelines.find((x) => x.name === n);
+    sources.push(p && p.slot === slot ? n : `${n}:${slot}`);
+  }
+  return sources;
+}
+
+function renderLocal() {
+  const L = cc.local;
+  ui.localCard.hidden = !L.available || !cc.code || cc.lessonState === 'ended';
+  if (ui.localCard.hidden) return;
+  const running = L.running.length > 0;
+  const busy = L.state === 'starting' || L.state === 'stopping';
+  ui.localStart.hidden = running;
+  ui.localStop.hidden = !running;
+  ui.localStart.disabled = busy || localChoice().length === 0 || cc.state !== 'joined';
+  ui.localStop.disabled = busy || cc.state !== 'joined';
+  for (const slot of LOCAL_SLOTS) ui.localSel[slot].disabled = busy;
+  ui.localDisplay.disabled = busy;
+  ui.localDisplayField.hidden = !ui.localSel.screen.value || ui.localDisplay.options.length < 2;
+  ui.localState.dataset.state = L.state;
+  const list = L.running.map((src) => {
+    const p = parseSource(src);
+    return `${t(`local.${p.slot}`)}: ${pipelineLabel(p.name)}`;
+  }).join(', ');
+  ui.localStateText.textContent = t(`local.state.${L.state}`, { list });
+  ui.localHint.hidden = !running;
+  renderLocalError();
+}
+
+// The failure in the teacher's language: what could not be opened, the
+// devices of that kind this computer has, and the server's technical line.
+function renderLocalError() {
+  const e = cc.local.error;
+  const box = ui.localError;
+  box.textContent = '';
+  box.hidden = !e;
+  if (!e) return;
+  const line = (text, cls) => {
+    const p = document.createElement('p');
+    if (cls) p.className = cls;
+    p.textContent = text;
+    box.append(p);
+  };
+  const src = e.source ? parseSource(e.source) : null;
+  if (e.code !== 'capture_failed') {
+    line(errorText(e.code));
+  } else if (src) {
+    line(t('local.failed', { what: t(`local.what.${src.slot}`), name: pipelineLabel(src.name) }));
+    const devs = cc.local.devices[DEVICE_LIST[src.slot]] || [];
+    const names = devs.map((d) => d.name || d.id).filter(Boolean);
+    line(names.length ? t(`local.found.${src.slot}`, { list: names.join(', ') }) : t(`local.found_none.${src.slot}`));
+  } else {
+    line(t('local.failed_any'));
+  }
+  if (e.code === 'capture_failed' && cc.local.running.length) line(t('local.kept'));
+  if (e.message) line(t('local.detail', { detail: e.message }), 'local-detail');
+}
+
+async function startLocal() {
+  const sources = localChoice();
+  if (!sources.length || localBusy || !cc.sig) return;
+  localBusy = true;
+  const L = cc.local;
+  L.error = null;
+  L.state = 'starting';
+  renderLocal();
+  // The computer sends these slots itself now: let go of the browser's own
+  // camera / microphone / screen share for them (frees the devices too).
+  const slots = sources.map((s) => parseSource(s).slot);
+  let changed = false;
+  for (const slot of slots) {
+    if (!cc.tracks[slot]) continue;
+    if (slot === 'camera') want.camera = false;
+    if (slot === 'mic') want.mic = false;
+    stopTrack(slot);
+    changed = true;
+  }
+  if (changed) { updatePreviews(); saveSession(); negotiate(); }
+  const msg = { type: 'capture_start', sources };
+  if (ui.localDisplay.value && slots.includes('screen')) msg.display = ui.localDisplay.value;
+  try {
+    // Opening devices may take a few seconds (a camera waking up).
+    await cc.sig.request(msg, 20000);
+    L.running = sources;
+  } catch (e) {
+    L.error = { code: e.code || 'server_error', message: e.message || '', source: null };
+    if (e instanceof SignalError && e.code === 'capture_failed') {
+      const m = /source '([A-Za-z0-9_-]+)/.exec(e.message || '');
+      if (m) L.error.source = sources.find((s) => parseSource(s).name === m[1]) || m[1];
+    }
+  }
+  L.state = 'stopped';
+  localBusy = false;
+  // What runs now and which devices exist (a failed switch restarts the
+  // previous sources; a camera may have been plugged in).
+  if (!(await refreshLocal())) { L.state = L.running.length ? 'running' : 'stopped'; renderLocal(); }
+}
+
+async function stopLocal() {
+  if (localBusy || !cc.sig) return;
+  localBusy = true;
+  cc.local.error = null;
+  cc.local.state = 'stopping';
+  renderLocal();
+  try {
+    await cc.sig.request({ type: 'capture_stop' });
+    cc.local.running = [];
+  } catch (e) {
+    cc.local.error = { code: e.code || 'server_error', message: e.message || '', source: null };
+  }
+  cc.local.state = 'stopped';
+  localBusy = false;
+  if (!(await refreshLocal())) renderLocal();
+}
+
+ui.localStart.addEventListener('click', () => startLocal());
+ui.localStop.addEventListener('click', () => stopLocal());
+for (const el of [...Object.values(ui.localSel), ui.localDisplay]) {
+  el.addEventListener('change', () => {
+    // While the computer is sending, a new choice switches at once.
+    if (cc.local.running.length && !localBusy) {
+      if (localChoice().length) startLocal(); else stopLocal();
+    } else {
+      renderLocal();
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Buttons
 
@@ -760,6 +1020,8 @@ onChange(() => {
   if (noticeShown) ui.notice.textContent = t(noticeShown.key, noticeShown.vars);
   setConn(ui.conn.dataset.state);
   refreshDevices();
+  if (cc.local.available) fillLocalSelects();
+  renderLocal();
 });
 mountSwitch($('lang-switch'));
 apply();
