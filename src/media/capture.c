@@ -26,7 +26,11 @@
 /* Bound on a state change of an X pipeline; past it the change is left to
  * finish (or park) on its helper thread. */
 #define STATE_CHANGE_BOUND_US (3 * CC_USEC_PER_SEC)
-#define VIDEO_QUEUE_CAP 4  /* frames: an encoder that falls behind drops old ones */
+/* Frames waiting for the encoder: 2, so a frame waits for at most one encode
+ * and an encoder that falls behind drops the old ones (a live lesson wants
+ * the newest picture, not a backlog; scripts/bench/media measured a 4-frame
+ * queue adding ~65 ms median at 1080p when the encoder lagged). */
+#define VIDEO_QUEUE_CAP 2
 #define AUDIO_QUEUE_CAP 50 /* 10 ms buffers: 0.5 s */
 
 /* ------------------------------------------------------------------------ */
