@@ -310,6 +310,7 @@ static void usage_loadgen(FILE *f)
 {
     fprintf(f,
             "usage: classcast loadgen --whep URL [options]\n"
+            "       classcast loadgen --janus URL --room ID --video F --audio F [options]\n"
             "\n"
             "One process: an optional WHIP publisher sending a recorded VP8 + Opus\n"
             "RTP stream, and N WHEP subscribers, each a full WebRTC peer (ICE, DTLS,\n"
@@ -320,6 +321,10 @@ static void usage_loadgen(FILE *f)
             "  --url BASE --lesson CODE\n"
             "                      classcast server: WHEP BASE/whep/CODE and WHIP\n"
             "                      BASE/whip/CODE (the publisher needs --video/--audio)\n"
+            "  --janus URL         drive Janus's VideoRoom over its HTTP API instead\n"
+            "                      (e.g. http://10.231.0.1:8088/janus): the publisher\n"
+            "                      (--video/--audio) and N subscribers join --room\n"
+            "  --room ID           the VideoRoom room (default 1234)\n"
             "  --token T           Bearer token for WHEP (viewer token)\n"
             "  --whip URL          also publish to this WHIP endpoint\n"
             "  --whip-token T      Bearer token for WHIP (default: --token)\n"
@@ -350,6 +355,8 @@ static int cmd_loadgen(int argc, char **argv)
                            .bind = "127.0.0.1"};
     static const struct option opts[] = {
         {"whep", required_argument, 0, 'e'},
+        {"janus", required_argument, 0, 'J'},
+        {"room", required_argument, 0, 'r'},
         {"url", required_argument, 0, 'U'},
         {"lesson", required_argument, 0, 'C'},
         {"subscribers", required_argument, 0, 'n'},
@@ -380,6 +387,8 @@ static int cmd_loadgen(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
         switch (o) {
         case 'e': c.whep_url = optarg; break;
+        case 'J': c.janus_url = optarg; break;
+        case 'r': c.janus_room = atoll(optarg); break;
         case 'U': base = optarg; break;
         case 'C': lesson = optarg; break;
         case 'R': c.video_kbps = atof(optarg); break;
@@ -423,10 +432,12 @@ static int cmd_loadgen(int argc, char **argv)
         if (!c.whip_url && (c.video_file || c.audio_file))
             c.whip_url = whip_buf;
     }
-    if (!c.whep_url) {
+    if (!c.whep_url && !c.janus_url) {
         usage_loadgen(stderr);
         return 2;
     }
+    if (c.janus_url && c.janus_room <= 0)
+        c.janus_room = 1234;
     if (!c.whip_token)
         c.whip_token = c.whep_token;
     signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,7 @@
 /* classcast: the client side of a WebRTC transport (what a browser is to
- * classcast): a controlling full ICE agent towards one remote host
- * candidate (RFC 8445 sections 6.1.1, 7.2, 8.1.1 aggressive nomination),
+ * classcast): a full ICE agent towards one remote host candidate,
+ * controlling (RFC 8445 sections 6.1.1, 7.2, 8.1.1 aggressive nomination)
+ * or controlled (section 7.3, cfg.controlled),
  * consent freshness (RFC 7675), DTLS-SRTP (RFC 5763, RFC 5764) as the
  * client (a=setup:active; the server side is also supported when the answer
  * says a=setup:active) and SRTP. Used by the load generator (many
@@ -50,6 +51,13 @@ typedef struct cc_client_config {
     cc_time_us consent_interval; /* 0: CC_CLIENT_CONSENT_INTERVAL_US */
     cc_time_us consent_timeout;  /* 0: CC_CLIENT_CONSENT_TIMEOUT_US */
     cc_time_us connect_timeout;  /* ICE + DTLS must finish (0: 20 s) */
+    /* 1: the CONTROLLED agent (RFC 8445 section 7.3), as the answerer of a
+     * full-ICE offerer (Janus's subscriber offer): checks carry
+     * ICE-CONTROLLED and no USE-CANDIDATE, and the pair is selected once
+     * our check succeeded and the peer's request with USE-CANDIDATE came.
+     * 0: controlling with aggressive nomination (the default). Role
+     * conflicts (487) are resolved per RFC 8445 section 7.3.1.1. */
+    int controlled;
 } cc_client_config;
 
 typedef enum {
@@ -65,6 +73,7 @@ typedef struct cc_client_stats {
     uint64_t drop_stun;          /* bad integrity, unknown txid, wrong source */
     uint64_t stun_requests_in;   /* requests from the peer (ICE-lite never
                                   * sends any): answered */
+    uint64_t role_conflicts;     /* 487 sent or received, role switches */
     uint64_t dtls_rx, drop_dtls;
     uint64_t rtp_rx, rtcp_rx;
     uint64_t drop_before_keys;
@@ -106,6 +115,8 @@ const char *cc_client_state_name(cc_client_state s);
 void cc_client_close(cc_client *c);
 const cc_client_stats *cc_client_get_stats(const cc_client *c);
 cc_srtp_profile cc_client_srtp_profile(const cc_client *c);
+/* 1 while we are the controlling agent (it may change on a role conflict). */
+int cc_client_is_controlling(const cc_client *c);
 /* Why it failed or closed ("" otherwise). */
 const char *cc_client_error(const cc_client *c);
 

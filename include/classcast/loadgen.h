@@ -18,7 +18,14 @@
 #define CLASSCAST_LOADGEN_H
 
 typedef struct cc_loadgen_config {
-    const char *whep_url;        /* required */
+    const char *whep_url;        /* required (unless janus_url) */
+    /* Janus mode (docs/bench-janus.md): the VideoRoom HTTP API base URL
+     * (http://HOST:8088/janus) and room; the publisher (needs video_file
+     * and/or audio_file) joins and publishes, each subscriber gets its own
+     * Janus session, joins the publisher's feed and answers Janus's offer
+     * as the controlled ICE agent and DTLS client. whep/whip URLs unused. */
+    const char *janus_url;
+    long long janus_room;
     const char *whep_token;      /* may be NULL */
     const char *whip_url;        /* NULL: no publisher (someone else sends) */
     const char *whip_token;

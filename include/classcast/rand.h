@@ -14,6 +14,11 @@ uint32_t cc_rand_u32(void);
  * out must hold n + 1 bytes. */
 void cc_rand_ice_string(char *out, size_t n);
 
+/* n random letters and digits and a NUL (out holds n + 1 bytes): safe in
+ * any SDP token (RFC 8866 section 9: no '/' or '+'), e.g. CNAMEs and msid
+ * ids. */
+void cc_rand_token(char *out, size_t n);
+
 /* Seeded xorshift64* for reproducible tests (never for keys). */
 typedef struct cc_prng { uint64_t s; } cc_prng;
 void cc_prng_seed(cc_prng *p, uint64_t seed);

@@ -66,6 +66,32 @@ typedef struct cc_sdp_answer_info {
  * usable candidate ...). */
 int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info);
 
+/* Read a remote OFFER (Janus's VideoRoom subscriber offer: Janus offers,
+ * we answer) into the same struct: credentials, fingerprint, setup
+ * (actpass allowed), candidate, per kind the VP8/opus PT and the first
+ * a=ssrc (or the FID group's primary). 0 or CC_EINVAL with info->error. */
+int cc_sdp_remote_offer_read(const char *text, size_t len, cc_sdp_answer_info *info);
+
+/* Our answer to a remote offer: receive-only. */
+typedef struct cc_sdp_client_answer_params {
+    const char *ice_ufrag;      /* >= 4 ice-chars */
+    const char *ice_pwd;        /* >= 22 ice-chars */
+    const char *fingerprint;    /* sha-256 of our certificate */
+    const char *setup;          /* NULL: "active" (we are the DTLS client) */
+    const cc_addr *candidate;   /* our host candidate (a full-ICE offerer
+                                 * needs one to check); NULL: none */
+} cc_sdp_client_answer_params;
+
+/* Writes a minimal recvonly answer to `offer` (RFC 8829 section 5.3): one
+ * m-line per offered m-line, in order, with the offer's mids; audio (opus)
+ * and video (VP8) accepted with the offer's payload types (VP8 keeps nack,
+ * nack pli, ccm fir if offered; no rtx), everything else rejected (port
+ * 0); BUNDLE of the accepted mids, rtcp-mux, our credentials, fingerprint,
+ * a=setup, candidate + end-of-candidates. *out is malloc'd. 0, CC_EINVAL
+ * (unparsable offer, nothing to accept) or CC_ENOMEM. */
+int cc_sdp_client_answer_write(const char *offer, size_t len,
+                        const cc_sdp_client_answer_params *p, char **out);
+
 /* The first "a=candidate:" line with component 1, transport UDP and an
  * IPv4/IPv6 address (typ host preferred, else the first). 0 or
  * CC_ENOTFOUND. */

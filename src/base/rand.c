@@ -32,6 +32,24 @@ void cc_rand_ice_string(char *out, size_t n)
     out[n] = 0;
 }
 
+void cc_rand_token(char *out, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char rnd[256];
+    size_t done = 0;
+    while (done < n) {
+        size_t chunk = n - done < sizeof rnd ? n - done : sizeof rnd;
+        cc_rand_bytes(rnd, chunk);
+        size_t k = 0;
+        for (size_t i = 0; i < chunk; i++)
+            if (rnd[i] < 248) /* 248 = 4 * 62: no modulo bias */
+                out[done + k++] = alphabet[rnd[i] % 62];
+        done += k;
+    }
+    out[n] = 0;
+}
+
 void cc_prng_seed(cc_prng *p, uint64_t seed) { p->s = seed ? seed : 0x9E3779B97F4A7C15ull; }
 
 uint64_t cc_prng_next(cc_prng *p)

@@ -1,4 +1,5 @@
-/* A WebRTC client transport: controlling ICE towards one host candidate,
+/* A WebRTC client transport: full ICE (controlling or controlled) towards
+ * one host candidate,
  * consent freshness, DTLS-SRTP. No I/O, no clock (shared/DESIGN.md,
  * "protocol cores do no I/O"): the owner feeds datagrams and time and sends
  * what cc_client_poll_transmit returns. */
@@ -31,6 +32,9 @@ struct cc_client {
     cc_addr remote;
     uint64_t tie_breaker;
     uint32_t priority;
+    int controlling;            /* RFC 8445 role; may flip on a 487 */
+    int check_ok;               /* controlled: our check succeeded */
+    int nominated;              /* controlled: USE-CANDIDATE received */
     int dtls_server;
     cc_dtls *dtls;
     cc_srtp *srtp;
@@ -86,6 +90,7 @@ int cc_client_new(cc_client **out, const cc_client_config *cfg, cc_time_us now)
                      cfg->remote_fp_alg, cfg->remote_fp);
     if (rc != 0)
         goto fail;
+    c->controlling = cfg->controlled ? 0 : 1;
     c->tie_breaker = cfg->tie_breaker;
     while (c->tie_breaker == 0)
         c->tie_breaker = ((uint64_t)cc_rand_u32() << 32) | cc_rand_u32();
@@ -146,9 +151,10 @@ static void queue_stun(cc_client *c, const uint8_t *data, size_t len)
 }
 
 /* One Binding request (RFC 8445 section 7.2.2 / 7.2.4): USERNAME, PRIORITY,
- * ICE-CONTROLLING, USE-CANDIDATE (aggressive nomination: every check
- * nominates, and we have a single pair), MESSAGE-INTEGRITY keyed with the
- * remote password, FINGERPRINT. `fresh` starts a new transaction. */
+ * ICE-CONTROLLING + USE-CANDIDATE (aggressive nomination: every check
+ * nominates, and we have a single pair) or, controlled, ICE-CONTROLLED
+ * alone; MESSAGE-INTEGRITY keyed with the remote password, FINGERPRINT.
+ * `fresh` starts a new transaction. */
 static void send_check(cc_client *c, int fresh)
 {
     if (fresh || c->n_txids == 0) {
@@ -164,8 +170,12 @@ static void send_check(cc_client *c, int fresh)
     cc_stun_build_attr(&b, CC_STUN_ATTR_USERNAME, c->username,
                        (uint16_t)strlen(c->username));
     cc_stun_build_u32(&b, CC_STUN_ATTR_PRIORITY, c->priority);
-    cc_stun_build_u64(&b, CC_STUN_ATTR_ICE_CONTROLLING, c->tie_breaker);
-    cc_stun_build_attr(&b, CC_STUN_ATTR_USE_CANDIDATE, NULL, 0);
+    if (c->controlling) {
+        cc_stun_build_u64(&b, CC_STUN_ATTR_ICE_CONTROLLING, c->tie_breaker);
+        cc_stun_build_attr(&b, CC_STUN_ATTR_USE_CANDIDATE, NULL, 0);
+    } else {
+        cc_stun_build_u64(&b, CC_STUN_ATTR_ICE_CONTROLLED, c->tie_breaker);
+    }
     cc_stun_build_integrity(&b, (const uint8_t *)c->remote_pwd,
                             strlen(c->remote_pwd));
     cc_stun_build_fingerprint(&b);
@@ -211,11 +221,55 @@ static void after_dtls(cc_client *c, cc_time_us now)
         fail(c, CC_CLIENT_CLOSED, "DTLS close_notify received");
 }
 
+/* The pair is selected (RFC 8445 section 8.1.1 controlling, 7.3.1.5
+ * controlled); RFC 5763 section 5: the active side starts DTLS now.
+ * Consent checks follow every ~5 s. */
+static void select_pair(cc_client *c, cc_time_us now)
+{
+    if (c->state != CC_CLIENT_CHECKING)
+        return;
+    c->state = CC_CLIENT_DTLS;
+    c->stats.ice_done_at = now;
+    uint32_t jitter = cc_rand_u32() % 400; /* 0.8 .. 1.2 x interval */
+    c->next_check = now + c->consent_interval * (800 + (int64_t)jitter) / 1000;
+    if (!c->dtls_server)
+        cc_dtls_start(c->dtls, now);
+}
+
+static uint64_t attr_u64(const cc_stun_attr *a)
+{
+    uint64_t v = 0;
+    if (a && a->len == 8)
+        for (int i = 0; i < 8; i++)
+            v = v << 8 | a->value[i];
+    return v;
+}
+
+/* Error response 487 (Role Conflict), RFC 8445 section 7.3.1.1. */
+static void send_role_conflict(cc_client *c, const cc_stun_msg *m)
+{
+    static const char reason[] = "Role Conflict";
+    uint8_t val[4 + sizeof reason - 1] = {0, 0, 4, 87};
+    memcpy(val + 4, reason, sizeof reason - 1);
+    uint8_t buf[STUN_OUT_MAX];
+    cc_stun_builder b;
+    cc_stun_build_start(&b, buf, sizeof buf, CC_STUN_BINDING_ERROR, m->txid);
+    cc_stun_build_attr(&b, CC_STUN_ATTR_ERROR_CODE, val, (uint16_t)sizeof val);
+    cc_stun_build_integrity(&b, (const uint8_t *)c->local_pwd,
+                            strlen(c->local_pwd));
+    cc_stun_build_fingerprint(&b);
+    size_t len = 0;
+    if (cc_stun_build_finish(&b, &len) == 0)
+        queue_stun(c, buf, len);
+    c->stats.role_conflicts++;
+}
+
 /* A Binding request from the peer: a full agent answers it (RFC 8445
- * section 7.3). classcast is ICE-lite and never sends one; another server
- * might. USERNAME must be "local:remote", integrity with our password. */
+ * section 7.3). classcast is ICE-lite and never sends one; a full agent
+ * (Janus) does. USERNAME must be "local:remote", integrity with our
+ * password. Controlled, a USE-CANDIDATE in it nominates our single pair. */
 static int answer_request(cc_client *c, const cc_stun_msg *m,
-                          const cc_addr *from)
+                          const cc_addr *from, cc_time_us now)
 {
     const cc_stun_attr *u = cc_stun_find(m, CC_STUN_ATTR_USERNAME);
     size_t ll = strlen(c->local_ufrag);
@@ -225,6 +279,28 @@ static int answer_request(cc_client *c, const cc_stun_msg *m,
                                 strlen(c->local_pwd)) != 0) {
         c->stats.drop_stun++;
         return CC_EAUTH;
+    }
+    /* RFC 8445 section 7.3.1.1: both sides claim the same role. The larger
+     * tie-breaker stays controlling; the other side switches or gets 487. */
+    const cc_stun_attr *ing = cc_stun_find(m, CC_STUN_ATTR_ICE_CONTROLLING);
+    const cc_stun_attr *ed = cc_stun_find(m, CC_STUN_ATTR_ICE_CONTROLLED);
+    if (c->controlling && ing) {
+        if (c->tie_breaker >= attr_u64(ing)) {
+            send_role_conflict(c, m);
+            return CC_CLIENT_IN_NONE;
+        }
+        c->controlling = 0;
+        c->stats.role_conflicts++;
+    } else if (!c->controlling && ed) {
+        if (c->tie_breaker >= attr_u64(ed)) {
+            c->controlling = 1;
+            c->stats.role_conflicts++;
+            if (c->state == CC_CLIENT_CHECKING)
+                c->next_check = now; /* nominate at once */
+        } else {
+            send_role_conflict(c, m);
+            return CC_CLIENT_IN_NONE;
+        }
     }
     uint8_t buf[STUN_OUT_MAX];
     cc_stun_builder b;
@@ -237,6 +313,15 @@ static int answer_request(cc_client *c, const cc_stun_msg *m,
     if (cc_stun_build_finish(&b, &len) == 0)
         queue_stun(c, buf, len);
     c->stats.stun_requests_in++;
+    if (!c->controlling && c->state == CC_CLIENT_CHECKING &&
+        cc_addr_equal(from, &c->remote)) {
+        if (cc_stun_find(m, CC_STUN_ATTR_USE_CANDIDATE))
+            c->nominated = 1;
+        if (c->check_ok && c->nominated)
+            select_pair(c, now);
+        else if (!c->check_ok)
+            c->next_check = now; /* triggered check (section 7.3.1.4) */
+    }
     return CC_CLIENT_IN_NONE;
 }
 
@@ -254,7 +339,7 @@ static int handle_stun(cc_client *c, const uint8_t *buf, size_t len,
         return CC_EAUTH;
     }
     if (m.type == CC_STUN_BINDING_REQUEST)
-        return answer_request(c, &m, from);
+        return answer_request(c, &m, from, now);
     /* RFC 8445 section 7.2.5.2.1: the response must come from where the
      * request went (symmetric addresses), answer one of our transactions
      * and carry the remote password's MESSAGE-INTEGRITY. */
@@ -266,23 +351,35 @@ static int handle_stun(cc_client *c, const uint8_t *buf, size_t len,
         return CC_EAUTH;
     }
     if (m.type == CC_STUN_BINDING_ERROR) {
-        /* 487 role conflict cannot happen against ICE-lite (always
-         * controlled); any error: keep checking until the timeout. */
+        /* RFC 8445 section 7.2.5.1: 487 Role Conflict: switch role and
+         * check again at once. Any other error: keep checking until the
+         * timeout. */
+        const cc_stun_attr *ec = cc_stun_find(&m, CC_STUN_ATTR_ERROR_CODE);
+        if (ec && ec->len >= 4 && (ec->value[2] & 7) == 4 && ec->value[3] == 87) {
+            c->controlling = !c->controlling;
+            c->stats.role_conflicts++;
+            if (c->state == CC_CLIENT_CHECKING) {
+                send_check(c, 1);
+                c->next_check = now + c->rto;
+            }
+            return CC_CLIENT_IN_NONE;
+        }
         c->stats.drop_stun++;
         return CC_EPROTO;
     }
     c->stats.check_responses++;
     c->last_response = now;
     if (c->state == CC_CLIENT_CHECKING) {
-        /* The nominating check succeeded: the pair is selected (RFC 8445
-         * section 8.1.1); RFC 5763 section 5: the active side starts DTLS
-         * now. Consent checks follow every ~5 s. */
-        c->state = CC_CLIENT_DTLS;
-        c->stats.ice_done_at = now;
-        uint32_t jitter = cc_rand_u32() % 400; /* 0.8 .. 1.2 x interval */
-        c->next_check = now + c->consent_interval * (800 + (int64_t)jitter) / 1000;
-        if (!c->dtls_server)
-            cc_dtls_start(c->dtls, now);
+        if (c->controlling) {
+            /* The nominating check succeeded: selected (section 8.1.1). */
+            select_pair(c, now);
+        } else {
+            c->check_ok = 1;
+            if (c->nominated)
+                select_pair(c, now);
+            else /* wait for the peer's nomination; no more retransmits */
+                c->next_check = now + c->consent_interval;
+        }
     }
     return CC_CLIENT_IN_NONE;
 }
@@ -466,3 +563,4 @@ void cc_client_close(cc_client *c)
 const cc_client_stats *cc_client_get_stats(const cc_client *c) { return &c->stats; }
 cc_srtp_profile cc_client_srtp_profile(const cc_client *c) { return c->profile; }
 const char *cc_client_error(const cc_client *c) { return c->error; }
+int cc_client_is_controlling(const cc_client *c) { return c->controlling; }

@@ -196,7 +196,8 @@ static void read_media(const cc_sdp_media *m, cc_sdp_answer_media *am,
     am->direction = (int)m->direction;
 }
 
-int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info)
+static int read_remote(const char *text, size_t len, cc_sdp_answer_info *info,
+                       int is_offer)
 {
     memset(info, 0, sizeof *info);
     info->video.pt = info->audio.pt = -1;
@@ -237,12 +238,144 @@ int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info)
         snprintf(info->fp_alg, sizeof info->fp_alg, "%s", first->fp_alg);
         snprintf(info->fp, sizeof info->fp, "%s", first->fp);
         snprintf(info->setup, sizeof info->setup, "%s", first->setup);
-        if (strcmp(info->setup, "actpass") == 0)
+        if (!is_offer && strcmp(info->setup, "actpass") == 0)
             snprintf(info->error, sizeof info->error,
                      "the answer says a=setup:actpass (RFC 8842: must be active or passive)");
         else
             rc = 0;
     }
     free(o);
+    return rc;
+}
+
+int cc_sdp_answer_read(const char *text, size_t len, cc_sdp_answer_info *info)
+{
+    return read_remote(text, len, info, 0);
+}
+
+int cc_sdp_remote_offer_read(const char *text, size_t len, cc_sdp_answer_info *info)
+{
+    return read_remote(text, len, info, 1);
+}
+
+static void answer_media(GstSDPMessage *msg, const cc_sdp_media *m,
+                         const cc_sdp_client_answer_params *p, int *accepted)
+{
+    GstSDPMedia gm;
+    memset(&gm, 0, sizeof gm);
+    gst_sdp_media_init(&gm);
+    const cc_sdp_codec *c = NULL;
+    if (m->port != 0 && m->kind == CC_MEDIA_VIDEO)
+        c = cc_sdp_find_codec(m, "VP8");
+    else if (m->port != 0 && m->kind == CC_MEDIA_AUDIO)
+        c = cc_sdp_find_codec(m, "opus");
+    gst_sdp_media_set_media(&gm, m->kind_name[0] ? m->kind_name : "application");
+    gst_sdp_media_set_proto(&gm, m->proto[0] ? m->proto : "UDP/TLS/RTP/SAVPF");
+    gst_sdp_media_add_connection(&gm, "IN", "IP4", "0.0.0.0", 0, 0);
+    char ptbuf[16];
+    if (!c) {
+        /* RFC 8829 section 5.3.1: rejected, port 0, the offer's mid. */
+        gst_sdp_media_set_port_info(&gm, 0, 1);
+        snprintf(ptbuf, sizeof ptbuf, "%d", m->n_codecs ? m->codecs[0].pt : 0);
+        gst_sdp_media_add_format(&gm, m->kind == CC_MEDIA_APPLICATION ? "webrtc-datachannel" : ptbuf);
+        if (m->mid[0])
+            gst_sdp_media_add_attribute(&gm, "mid", m->mid);
+        gst_sdp_message_add_media(msg, &gm);
+        return;
+    }
+    *accepted = 1;
+    snprintf(ptbuf, sizeof ptbuf, "%d", c->pt);
+    gst_sdp_media_set_port_info(&gm, 9, 1);
+    gst_sdp_media_add_format(&gm, ptbuf);
+    gst_sdp_media_add_attribute(&gm, "mid", m->mid);
+    gst_sdp_media_add_attribute(&gm, "ice-ufrag", p->ice_ufrag);
+    gst_sdp_media_add_attribute(&gm, "ice-pwd", p->ice_pwd);
+    add_attr(&gm, "fingerprint", "sha-256 %s", p->fingerprint);
+    gst_sdp_media_add_attribute(&gm, "setup", p->setup ? p->setup : "active");
+    gst_sdp_media_add_attribute(&gm, "recvonly", NULL);
+    gst_sdp_media_add_attribute(&gm, "rtcp-mux", NULL);
+    if (m->kind == CC_MEDIA_VIDEO) {
+        add_attr(&gm, "rtpmap", "%d VP8/%d", c->pt, c->clock_rate ? c->clock_rate : 90000);
+        if (c->fb & CC_FB_NACK)
+            add_attr(&gm, "rtcp-fb", "%d nack", c->pt);
+        if (c->fb & CC_FB_PLI)
+            add_attr(&gm, "rtcp-fb", "%d nack pli", c->pt);
+        if (c->fb & CC_FB_FIR)
+            add_attr(&gm, "rtcp-fb", "%d ccm fir", c->pt);
+    } else {
+        add_attr(&gm, "rtpmap", "%d opus/%d/2", c->pt, c->clock_rate ? c->clock_rate : 48000);
+        if (c->fmtp[0])
+            add_attr(&gm, "fmtp", "%d %s", c->pt, c->fmtp);
+    }
+    if (p->candidate && p->candidate->len) {
+        char ip[64];
+        cc_addr_ip_string(p->candidate, ip, sizeof ip);
+        add_attr(&gm, "candidate", "1 1 udp 2130706431 %s %u typ host", ip,
+                 cc_addr_port(p->candidate));
+        gst_sdp_media_add_attribute(&gm, "end-of-candidates", NULL);
+    }
+    gst_sdp_message_add_media(msg, &gm);
+}
+
+int cc_sdp_client_answer_write(const char *offer, size_t len,
+                        const cc_sdp_client_answer_params *p, char **out)
+{
+    *out = NULL;
+    if (!offer || !p || !p->ice_ufrag || !p->ice_pwd || !p->fingerprint)
+        return CC_EINVAL;
+    cc_sdp_offer *o = calloc(1, sizeof *o);
+    if (!o)
+        return CC_ENOMEM;
+    if (cc_sdp_parse(offer, len, o) != 0) {
+        free(o);
+        return CC_EINVAL;
+    }
+    GstSDPMessage *msg = NULL;
+    if (gst_sdp_message_new(&msg) != GST_SDP_OK) {
+        free(o);
+        return CC_ENOMEM;
+    }
+    uint64_t sid = 0;
+    cc_rand_bytes(&sid, sizeof sid);
+    sid &= 0x7fffffffffffffffull;
+    char sidbuf[24];
+    snprintf(sidbuf, sizeof sidbuf, "%llu", (unsigned long long)(sid ? sid : 1));
+    gst_sdp_message_set_version(msg, "0");
+    gst_sdp_message_set_origin(msg, "-", sidbuf, "2", "IN", "IP4", "127.0.0.1");
+    gst_sdp_message_set_session_name(msg, "-");
+    gst_sdp_message_add_time(msg, "0", "0", NULL);
+    /* BUNDLE: the accepted mids (known only after the m-lines: computed
+     * first from the same rule answer_media applies). */
+    char group[512] = "BUNDLE";
+    int n_acc = 0;
+    for (int i = 0; i < o->n_media; i++) {
+        const cc_sdp_media *m = &o->media[i];
+        int ok = m->port != 0 && m->mid[0] &&
+                 ((m->kind == CC_MEDIA_VIDEO && cc_sdp_find_codec(m, "VP8")) ||
+                  (m->kind == CC_MEDIA_AUDIO && cc_sdp_find_codec(m, "opus")));
+        if (ok && strlen(group) + strlen(m->mid) + 2 < sizeof group) {
+            strcat(group, " ");
+            strcat(group, m->mid);
+            n_acc++;
+        }
+    }
+    if (n_acc)
+        gst_sdp_message_add_attribute(msg, "group", group);
+    gst_sdp_message_add_attribute(msg, "msid-semantic", " WMS");
+    int accepted = 0;
+    for (int i = 0; i < o->n_media; i++)
+        answer_media(msg, &o->media[i], p, &accepted);
+    free(o);
+    int rc = CC_EINVAL;
+    if (accepted) {
+        gchar *text = gst_sdp_message_as_text(msg);
+        rc = CC_ENOMEM;
+        if (text) {
+            *out = strdup(text);
+            g_free(text);
+            rc = *out ? 0 : CC_ENOMEM;
+        }
+    }
+    gst_sdp_message_free(msg);
     return rc;
 }

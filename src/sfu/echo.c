@@ -242,7 +242,7 @@ int cc_echo_prepare(const char *offer_text, size_t len, const cc_echo_params *p,
         goto out;
     }
     cc_ice_make_credentials(ufrag, pwd);
-    cc_rand_ice_string(st->cname, 16);
+    cc_rand_token(st->cname, 16);
     ap->ice_ufrag = ufrag;
     ap->ice_pwd = pwd;
     ap->fingerprint = p->fingerprint;

@@ -981,7 +981,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
         snprintf(ufrag, sizeof ufrag, "%s", u);
         snprintf(pwd, sizeof pwd, "%s", pw);
     }
-    cc_rand_ice_string(pp->cname, 16);
+    cc_rand_token(pp->cname, 16);
     snprintf(pp->ufrag, sizeof pp->ufrag, "%s", ufrag);
     ap->ice_ufrag = ufrag;
     ap->ice_pwd = pwd;

@@ -4,6 +4,7 @@
  * one epoll loop, recvmmsg/sendmmsg through cc_udp. */
 #include "classcast/loadgen.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -128,6 +129,8 @@ typedef struct ep {
     atomic_int post_done;        /* set (release) by the HTTP thread */
     int post_rc, finished;
     cc_whipc_result res;
+    long long jsession, jhandle;  /* Janus mode: our session and handle */
+    unsigned jtx;                /* Janus transaction counter */
     uint32_t rtcp_ssrc;
     char cname[17];
     rx_stream rx[2];             /* 0 video, 1 audio */
@@ -162,6 +165,9 @@ typedef struct lg {
     uint64_t pub_w_packets, pub_w_bytes[2];
     double pace_bps;             /* video pacer rate (0: none) */
     cc_time_us pace_next;
+    long long janus_feed;        /* Janus: the publisher's id (set before
+                                  * the subscriber threads start) */
+    atomic_int ka_stop;          /* Janus keepalive thread: stop */
 } lg;
 
 /* ---- latency: payload fingerprints ---- */
@@ -286,7 +292,7 @@ static int ep_open(lg *g, ep *e)
     if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, cc_udp_fd(e->udp), &ev) != 0)
         return CC_EIO;
     e->rtcp_ssrc = cc_rand_u32() | 1;
-    cc_rand_ice_string(e->cname, 16);
+    cc_rand_token(e->cname, 16);
     return 0;
 }
 
@@ -369,13 +375,349 @@ static int ep_prepare(lg *g, ep *e)
     return 0;
 }
 
+
+/* ---- Janus VideoRoom signalling (docs/bench-janus.md) ----
+ * Blocking libcurl calls on the setup threads: one Janus session per
+ * endpoint (as a browser has), long-polled only while waiting for the
+ * reply event of a request; a keepalive thread keeps every session alive
+ * (60 s session_timeout). */
+
+#define JANUS_BODY_MAX (1024 * 1024)
+#define JANUS_EVENT_WAIT_US (20 * CC_USEC_PER_SEC)
+#define JANUS_KEEPALIVE_US (25 * CC_USEC_PER_SEC)
+
+typedef struct jbuf {
+    char *p;
+    size_t n;
+} jbuf;
+
+static size_t jbuf_write(char *data, size_t size, size_t n, void *ud)
+{
+    jbuf *b = ud;
+    size_t add = size * n;
+    if (b->n + add > JANUS_BODY_MAX)
+        return 0;
+    char *nb = realloc(b->p, b->n + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + b->n, data, add);
+    b->n += add;
+    nb[b->n] = 0;
+    b->p = nb;
+    return add;
+}
+
+/* POST `body` (or GET when NULL) to url; the parsed JSON reply or NULL
+ * with err set. */
+static json_t *janus_http(const char *url, json_t *body, long timeout_ms,
+                          char *err, size_t errcap)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errcap, "curl_easy_init failed");
+        return NULL;
+    }
+    jbuf b = {0};
+    char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, jbuf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (txt) {
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, txt);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(txt));
+    }
+    CURLcode cr = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    json_t *reply = NULL;
+    if (cr != CURLE_OK) {
+        snprintf(err, errcap, "%s %s: %s", txt ? "POST" : "GET", url, curl_easy_strerror(cr));
+    } else if (status != 200 || !b.p) {
+        snprintf(err, errcap, "%s %s: HTTP %ld", txt ? "POST" : "GET", url, status);
+    } else {
+        json_error_t je;
+        reply = json_loadb(b.p, b.n, 0, &je);
+        if (!reply)
+            snprintf(err, errcap, "bad JSON from %s: %s", url, je.text);
+    }
+    free(b.p);
+    free(txt);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return reply;
+}
+
+static void janus_tx(ep *e, char *out, size_t cap)
+{
+    snprintf(out, cap, "lg%d-%u", e->is_pub ? -1 : e->idx, ++e->jtx);
+}
+
+/* One request; the reply must be `want` ("success" or "ack"). Steals req. */
+static json_t *janus_req(const char *url, json_t *req, const char *want,
+                         char *err, size_t errcap)
+{
+    json_t *r = janus_http(url, req, 10000, err, errcap);
+    json_decref(req);
+    if (!r)
+        return NULL;
+    const char *j = json_string_value(json_object_get(r, "janus"));
+    if (!j || strcmp(j, want) != 0) {
+        const char *reason = json_string_value(json_object_get(json_object_get(r, "error"), "reason"));
+        snprintf(err, errcap, "Janus replied %s%s%s", j ? j : "?", reason ? ": " : "",
+                 reason ? reason : "");
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Long-poll the session until the event of `tx` arrives (or the deadline).
+ * Other events are dropped (one session per endpoint: nothing else
+ * waits for them). Returns the event (a new reference) or NULL. */
+static json_t *janus_wait(const char *base, long long session, const char *tx,
+                          cc_time_us deadline, char *err, size_t errcap)
+{
+    char url[CC_WHIPC_URL_MAX + 64];
+    for (int polls = 0; polls < 64; polls++) {
+        cc_time_us now = cc_clock_mono_us();
+        if (now >= deadline)
+            break;
+        long left_ms = (long)((deadline - now) / 1000) + 1000;
+        snprintf(url, sizeof url, "%s/%lld?maxev=10&rid=%lld", base, session, (long long)now);
+        json_t *r = janus_http(url, NULL, left_ms < 40000 ? left_ms : 40000, err, errcap);
+        if (!r)
+            return NULL;
+        json_t *arr = json_is_array(r) ? r : NULL;
+        size_t n = arr ? json_array_size(arr) : 1;
+        for (size_t i = 0; i < n; i++) {
+            json_t *ev = arr ? json_array_get(arr, i) : r;
+            const char *t = json_string_value(json_object_get(ev, "transaction"));
+            if (t && strcmp(t, tx) == 0) {
+                json_incref(ev);
+                json_decref(r);
+                return ev;
+            }
+        }
+        json_decref(r);
+    }
+    snprintf(err, errcap, "no Janus event for transaction %s in time", tx);
+    return NULL;
+}
+
+/* plugindata.data of an event, and its error (if any) in err. */
+static json_t *janus_data(json_t *ev, char *err, size_t errcap)
+{
+    json_t *d = json_object_get(json_object_get(ev, "plugindata"), "data");
+    if (!d) {
+        snprintf(err, errcap, "Janus event without plugindata");
+        return NULL;
+    }
+    if (json_object_get(d, "error_code")) {
+        snprintf(err, errcap, "VideoRoom error %lld: %s",
+                 (long long)json_integer_value(json_object_get(d, "error_code")),
+                 json_string_value(json_object_get(d, "error")) ? json_string_value(json_object_get(d, "error")) : "?");
+        return NULL;
+    }
+    return d;
+}
+
+/* create + attach janus.plugin.videoroom. */
+static int janus_open(const char *base, ep *e, char *err, size_t errcap)
+{
+    char tx[32], url[CC_WHIPC_URL_MAX + 64];
+    janus_tx(e, tx, sizeof tx);
+    json_t *r = janus_req(base, json_pack("{s:s,s:s}", "janus", "create", "transaction", tx),
+                         "success", err, errcap);
+    if (!r)
+        return CC_EPROTO;
+    e->jsession = json_integer_value(json_object_get(json_object_get(r, "data"), "id"));
+    json_decref(r);
+    janus_tx(e, tx, sizeof tx);
+    snprintf(url, sizeof url, "%s/%lld", base, e->jsession);
+    r = janus_req(url, json_pack("{s:s,s:s,s:s}", "janus", "attach", "plugin",
+                                 "janus.plugin.videoroom", "transaction", tx),
+                  "success", err, errcap);
+    if (!r)
+        return CC_EPROTO;
+    e->jhandle = json_integer_value(json_object_get(json_object_get(r, "data"), "id"));
+    json_decref(r);
+    return e->jsession && e->jhandle ? 0 : CC_EPROTO;
+}
+
+/* A plugin message (body, optional jsep: both stolen); waits for its event. */
+static json_t *janus_message(const char *base, ep *e, json_t *body, json_t *jsep,
+                             char *err, size_t errcap)
+{
+    char tx[32], url[CC_WHIPC_URL_MAX + 64];
+    janus_tx(e, tx, sizeof tx);
+    snprintf(url, sizeof url, "%s/%lld/%lld", base, e->jsession, e->jhandle);
+    json_t *req = json_pack("{s:s,s:s,s:o}", "janus", "message", "transaction", tx, "body", body);
+    if (req && jsep)
+        json_object_set_new(req, "jsep", jsep);
+    else
+        json_decref(jsep);
+    json_t *r = janus_req(url, req, "ack", err, errcap);
+    if (!r)
+        return NULL;
+    json_decref(r);
+    return janus_wait(base, e->jsession, tx, cc_clock_mono_us() + JANUS_EVENT_WAIT_US, err, errcap);
+}
+
+static int set_sdp_result(ep *e, json_t *ev, const char *type)
+{
+    json_t *jsep = json_object_get(ev, "jsep");
+    const char *t = json_string_value(json_object_get(jsep, "type"));
+    const char *sdp = json_string_value(json_object_get(jsep, "sdp"));
+    if (!t || !sdp || strcmp(t, type) != 0) {
+        snprintf(e->res.error, sizeof e->res.error, "Janus event without a jsep %s", type);
+        return CC_EPROTO;
+    }
+    e->res.body = strdup(sdp);
+    e->res.body_len = e->res.body ? strlen(sdp) : 0;
+    e->res.status = 200;
+    return e->res.body ? 0 : CC_ENOMEM;
+}
+
+/* Publisher: join, publish our offer, Janus's answer -> e->res.body. */
+static int janus_pub_post(lg *g, ep *e)
+{
+    const char *base = g->cfg->janus_url;
+    char *err = e->res.error;
+    size_t ec = sizeof e->res.error;
+    int rc = janus_open(base, e, err, ec);
+    if (rc != 0)
+        return rc;
+    json_t *ev = janus_message(base, e,
+                               json_pack("{s:s,s:s,s:I,s:s}", "request", "join", "ptype", "publisher",
+                                         "room", (json_int_t)g->cfg->janus_room, "display", "loadgen-pub"),
+                               NULL, err, ec);
+    json_t *d = ev ? janus_data(ev, err, ec) : NULL;
+    if (!d) {
+        json_decref(ev);
+        return CC_EPROTO;
+    }
+    g->janus_feed = json_integer_value(json_object_get(d, "id"));
+    json_decref(ev);
+    ev = janus_message(base, e,
+                       json_pack("{s:s,s:b,s:b,s:i}", "request", "publish", "audio", g->afile != NULL,
+                                 "video", g->vfile != NULL, "bitrate", 2500000),
+                       json_pack("{s:s,s:s}", "type", "offer", "sdp", e->offer), err, ec);
+    d = ev ? janus_data(ev, err, ec) : NULL;
+    rc = d ? set_sdp_result(e, ev, "answer") : CC_EPROTO;
+    json_decref(ev);
+    return rc;
+}
+
+/* Subscriber: join the feed (retrying while Janus says 428 "No such
+ * feed": the publisher's PeerConnection may not be up on Janus's side
+ * yet), answer Janus's offer (recvonly, a=setup:active) with "start".
+ * Janus's OFFER -> e->res.body. */
+static int janus_sub_post(lg *g, ep *e)
+{
+    const char *base = g->cfg->janus_url;
+    char *err = e->res.error;
+    size_t ec = sizeof e->res.error;
+    int rc = janus_open(base, e, err, ec);
+    if (rc != 0)
+        return rc;
+    json_t *ev = NULL;
+    for (int attempt = 0; attempt < 40; attempt++) {
+        ev = janus_message(base, e,
+                           json_pack("{s:s,s:s,s:I,s:[{s:I}]}", "request", "join", "ptype", "subscriber",
+                                     "room", (json_int_t)g->cfg->janus_room, "streams",
+                                     "feed", (json_int_t)g->janus_feed),
+                           NULL, err, ec);
+        json_t *d = json_object_get(json_object_get(ev, "plugindata"), "data");
+        if (!ev || json_integer_value(json_object_get(d, "error_code")) != 428)
+            break;
+        json_decref(ev);
+        ev = NULL;
+        usleep(250000);
+    }
+    if (!ev || !janus_data(ev, err, ec) || set_sdp_result(e, ev, "offer") != 0) {
+        json_decref(ev);
+        return CC_EPROTO;
+    }
+    json_decref(ev);
+    cc_sdp_client_answer_params ap = {
+        .ice_ufrag = e->ufrag, .ice_pwd = e->pwd,
+        .fingerprint = cc_dtls_ctx_fingerprint(g->dtls), .setup = "active",
+        .candidate = cc_udp_local(e->udp),
+    };
+    char *answer = NULL;
+    if (cc_sdp_client_answer_write(e->res.body, e->res.body_len, &ap, &answer) != 0) {
+        snprintf(err, ec, "could not answer Janus's offer");
+        return CC_EPROTO;
+    }
+    ev = janus_message(base, e, json_pack("{s:s}", "request", "start"),
+                       json_pack("{s:s,s:s}", "type", "answer", "sdp", answer), err, ec);
+    free(answer);
+    json_t *d = ev ? janus_data(ev, err, ec) : NULL;
+    json_decref(ev);
+    return d ? 0 : CC_EPROTO;
+}
+
+static void janus_destroy(const char *base, ep *e)
+{
+    if (!e->jsession)
+        return;
+    char tx[32], url[CC_WHIPC_URL_MAX + 64], err[200];
+    janus_tx(e, tx, sizeof tx);
+    snprintf(url, sizeof url, "%s/%lld", base, e->jsession);
+    json_decref(janus_http(url, json_pack("{s:s,s:s}", "janus", "destroy", "transaction", tx),
+                           2000, err, sizeof err));
+    e->jsession = 0;
+}
+
+static void janus_keepalive(const char *base, ep *e)
+{
+    char tx[32], url[CC_WHIPC_URL_MAX + 64], err[200];
+    snprintf(tx, sizeof tx, "ka%d", e->idx);
+    snprintf(url, sizeof url, "%s/%lld", base, e->jsession);
+    json_decref(janus_http(url, json_pack("{s:s,s:s}", "janus", "keepalive", "transaction", tx),
+                           5000, err, sizeof err));
+}
+
+/* Every 25 s a keepalive for each session; bounded by ka_stop and by the
+ * run's longest possible length. */
+static void *janus_ka_thread(void *ud)
+{
+    lg *g = ud;
+    const cc_loadgen_config *cfg = g->cfg;
+    double max_s = (cfg->setup_timeout_s > 0 ? cfg->setup_timeout_s : 15) + cfg->duration_s + 600;
+    cc_time_us start = cc_clock_mono_us(), next = start + JANUS_KEEPALIVE_US;
+    for (long i = 0; i < (long)(max_s * 5) && !atomic_load(&g->ka_stop); i++) {
+        usleep(200000);
+        cc_time_us now = cc_clock_mono_us();
+        if (now < next)
+            continue;
+        next = now + JANUS_KEEPALIVE_US;
+        if (g->pub && g->pub->jsession)
+            janus_keepalive(cfg->janus_url, g->pub);
+        for (int k = 0; k < g->n_subs && !atomic_load(&g->ka_stop); k++) {
+            ep *e = &g->subs[k];
+            if (atomic_load_explicit(&e->post_done, memory_order_acquire) && e->jsession)
+                janus_keepalive(cfg->janus_url, e);
+        }
+    }
+    return NULL;
+}
+
 /* The blocking HTTP round trip: safe on any thread (touches only e). */
 static void ep_post(lg *g, ep *e)
 {
     const char *url = e->is_pub ? g->cfg->whip_url : g->cfg->whep_url;
     const char *tok = e->is_pub ? g->cfg->whip_token : g->cfg->whep_token;
     e->post_at = cc_clock_mono_us();
-    e->post_rc = cc_whipc_post(url, tok, e->offer, 10000, &e->res);
+    if (g->cfg->janus_url)
+        e->post_rc = e->is_pub ? janus_pub_post(g, e) : janus_sub_post(g, e);
+    else
+        e->post_rc = cc_whipc_post(url, tok, e->offer, 10000, &e->res);
     e->answered_at = cc_clock_mono_us();
 }
 
@@ -401,7 +743,12 @@ static int ep_finish(lg *g, ep *e)
         cc_whipc_result_clear(&res);
         return CC_ENOMEM;
     }
-    rc = cc_sdp_answer_read(res.body, res.body_len, ai);
+    /* Janus subscribers: the body is Janus's offer, which we answered
+     * (a=setup:active): we are the DTLS client and, as the answerer of a
+     * full-ICE offerer, the controlled ICE agent. */
+    int janus_sub = g->cfg->janus_url && !e->is_pub;
+    rc = janus_sub ? cc_sdp_remote_offer_read(res.body, res.body_len, ai)
+                   : cc_sdp_answer_read(res.body, res.body_len, ai);
     cc_whipc_result_clear(&res);
     if (rc != 0) {
         snprintf(e->error, sizeof e->error, "%.190s", ai->error);
@@ -414,7 +761,8 @@ static int ep_finish(lg *g, ep *e)
         .remote_ufrag = ai->ice_ufrag, .remote_pwd = ai->ice_pwd,
         .remote_fp_alg = ai->fp_alg, .remote_fp = ai->fp,
         .remote = ai->candidate,
-        .dtls_server = strcmp(ai->setup, "active") == 0,
+        .dtls_server = !janus_sub && strcmp(ai->setup, "active") == 0,
+        .controlled = janus_sub,
         .connect_timeout = (cc_time_us)((g->cfg->setup_timeout_s > 0 ? g->cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC),
     };
     rc = cc_client_new(&e->client, &cc, e->answered_at);
@@ -847,7 +1195,9 @@ static void *http_thread(void *ud)
             return NULL;
         ep *e = &g->subs[i];
         if (g->http_delete) {
-            if (e->location[0])
+            if (g->cfg->janus_url)
+                janus_destroy(g->cfg->janus_url, e);
+            else if (e->location[0])
                 cc_whipc_delete(e->location, g->cfg->whep_token, 2000);
             continue;
         }
@@ -983,13 +1333,13 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     lg g = {.cfg = cfg, .epfd = -1};
     int status = 2, setup_failed = 0;
     char err[256] = "";
-    if (!cfg->whep_url || cfg->subscribers < 0 || cfg->subscribers > 5000 ||
+    if ((!cfg->whep_url && !cfg->janus_url) || cfg->subscribers < 0 || cfg->subscribers > 5000 ||
         cfg->duration_s <= 0 || cfg->duration_s > 24 * 3600) {
         fprintf(stderr, "loadgen: needs --whep URL, 0..5000 subscribers, a duration > 0\n");
         return 2;
     }
-    if (cfg->whip_url && !cfg->video_file && !cfg->audio_file) {
-        fprintf(stderr, "loadgen: --whip needs --video and/or --audio (recorded RTP files)\n");
+    if ((cfg->whip_url || cfg->janus_url) && !cfg->video_file && !cfg->audio_file) {
+        fprintf(stderr, "loadgen: --whip/--janus need --video and/or --audio (recorded RTP files)\n");
         return 2;
     }
     cc_srtp_global_init();
@@ -1028,7 +1378,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     cc_time_us t0 = cc_clock_mono_us();
     cc_time_us setup_deadline = t0 + (cc_time_us)((cfg->setup_timeout_s > 0 ? cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC);
     double cpu0 = cpu_seconds();
-    if (cfg->whip_url) {
+    if (cfg->whip_url || cfg->janus_url) {
         g.pub = calloc(1, sizeof *g.pub);
         if (!g.pub)
             goto out;
@@ -1057,7 +1407,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         }
         CC_INFO(LG, "publisher connected (%s)",
                 cc_srtp_profile_name(cc_client_srtp_profile(g.pub->client)));
+        if (cfg->janus_url)
+            fprintf(stderr, "loadgen: Janus publisher connected (feed %lld)\n", g.janus_feed);
     }
+    pthread_t ka_thread;
+    int ka_started = cfg->janus_url && pthread_create(&ka_thread, NULL, janus_ka_thread, &g) == 0;
     /* Setup: sockets and offers here, the WHEP POSTs on HTTP_THREADS
      * threads; answers are applied in the loop as they come back. */
     for (int i = 0; i < g.n_subs; i++)
@@ -1173,6 +1527,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     http_threads_join(threads, n_threads);
     if (g.pub && g.pub->location[0])
         cc_whipc_delete(g.pub->location, cfg->whip_token, 2000);
+    if (cfg->janus_url && g.pub)
+        janus_destroy(cfg->janus_url, g.pub);
+    atomic_store(&g.ka_stop, 1);
+    if (ka_started)
+        pthread_join(ka_thread, NULL);
     status = report(&g, measured, cpu, setup_failed);
     if (setup_failed && status == 0)
         status = 2; /* the publisher's transport failed: the run is void */
@@ -1185,6 +1544,8 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                     vk, cfg->video_kbps);
     }
 out:
+    if (cfg->janus_url && g.pub)
+        janus_destroy(cfg->janus_url, g.pub); /* frees the room's only publisher slot */
     if (g.pub)
         ep_close(&g, g.pub);
     free(g.pub);

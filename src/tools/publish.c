@@ -143,7 +143,7 @@ int cc_publish_run(const cc_publish_config *cfg)
     }
     char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1], cname[17];
     cc_ice_make_credentials(ufrag, pwd);
-    cc_rand_ice_string(cname, 16);
+    cc_rand_token(cname, 16);
     uint32_t vssrc = cc_rand_u32() | 1, assrc = cc_rand_u32() | 2;
     cc_sdp_offer_params op = {
         .ice_ufrag = ufrag, .ice_pwd = pwd,

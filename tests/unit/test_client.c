@@ -383,6 +383,215 @@ static void test_offer_and_answer(void)
     free(o);
 }
 
+/* Two cc_clients, both full ICE agents, against each other in memory: `a`
+ * controlling (aggressive nomination) and DTLS server, `b` controlled
+ * (RFC 8445 section 7.3) and DTLS client, as the load generator's Janus
+ * subscriber is towards Janus. `both_controlling` starts `b` controlling
+ * too: the role conflict (section 7.3.1.1) must resolve itself. */
+typedef struct duo {
+    cc_clock clock;
+    cc_dtls_ctx *actx, *bctx;
+    cc_client *a, *b;
+    cc_addr aaddr, baddr;
+    int b_sent_use_candidate, b_sent_controlled;
+} duo;
+
+static void duo_pump(duo *d)
+{
+    uint8_t buf[2048];
+    size_t len, plain;
+    cc_addr to;
+    for (int round = 0; round < 200; round++) {
+        cc_time_us now = cc_clock_now(&d->clock);
+        if (cc_client_deadline(d->a, now) <= now)
+            cc_client_handle_timeout(d->a, now);
+        if (cc_client_deadline(d->b, now) <= now)
+            cc_client_handle_timeout(d->b, now);
+        int any = 0;
+        while (cc_client_poll_transmit(d->a, buf, sizeof buf, &len, &to) == 0) {
+            any = 1;
+            CC_CHECK(cc_addr_equal(&to, &d->baddr));
+            cc_client_handle(d->b, cc_demux_classify(buf, len), buf, len, &d->aaddr, now, &plain);
+        }
+        while (cc_client_poll_transmit(d->b, buf, sizeof buf, &len, &to) == 0) {
+            any = 1;
+            CC_CHECK(cc_addr_equal(&to, &d->aaddr));
+            cc_demux_kind k = cc_demux_classify(buf, len);
+            cc_stun_msg m;
+            if (k == CC_DEMUX_STUN && cc_stun_parse(&m, buf, len) == 0 &&
+                m.type == CC_STUN_BINDING_REQUEST) {
+                d->b_sent_use_candidate += cc_stun_find(&m, CC_STUN_ATTR_USE_CANDIDATE) != NULL;
+                d->b_sent_controlled += cc_stun_find(&m, CC_STUN_ATTR_ICE_CONTROLLED) != NULL;
+            }
+            cc_client_handle(d->a, k, buf, len, &d->baddr, now, &plain);
+        }
+        if (!any)
+            break;
+    }
+}
+
+static void run_duo(int both_controlling)
+{
+    duo d;
+    memset(&d, 0, sizeof d);
+    cc_clock_init_manual(&d.clock, 7000 * CC_USEC_PER_SEC);
+    cc_srtp_global_init();
+    CC_CHECK_EQ(cc_dtls_ctx_new(&d.actx), 0);
+    CC_CHECK_EQ(cc_dtls_ctx_new(&d.bctx), 0);
+    char au[CC_ICE_UFRAG_LEN + 1], ap[CC_ICE_PWD_LEN + 1];
+    char bu[CC_ICE_UFRAG_LEN + 1], bp[CC_ICE_PWD_LEN + 1];
+    cc_ice_make_credentials(au, ap);
+    cc_ice_make_credentials(bu, bp);
+    cc_addr_from_string(&d.aaddr, "10.231.0.1", 20000);
+    cc_addr_from_string(&d.baddr, "10.231.0.2", 40002);
+    cc_time_us now = cc_clock_now(&d.clock);
+    cc_client_config ca = {
+        .dtls_ctx = d.actx, .local_ufrag = au, .local_pwd = ap,
+        .remote_ufrag = bu, .remote_pwd = bp, .remote_fp_alg = "sha-256",
+        .remote_fp = cc_dtls_ctx_fingerprint(d.bctx), .remote = d.baddr,
+        .dtls_server = 1, .tie_breaker = 1000, .connect_timeout = 10 * CC_USEC_PER_SEC,
+    };
+    cc_client_config cb = {
+        .dtls_ctx = d.bctx, .local_ufrag = bu, .local_pwd = bp,
+        .remote_ufrag = au, .remote_pwd = ap, .remote_fp_alg = "sha-256",
+        .remote_fp = cc_dtls_ctx_fingerprint(d.actx), .remote = d.aaddr,
+        .dtls_server = 0, .controlled = !both_controlling, .tie_breaker = 5,
+        .connect_timeout = 10 * CC_USEC_PER_SEC,
+    };
+    CC_CHECK_EQ(cc_client_new(&d.a, &ca, now), 0);
+    CC_CHECK_EQ(cc_client_new(&d.b, &cb, now), 0);
+    CC_CHECK_EQ(cc_client_is_controlling(d.a), 1);
+    CC_CHECK_EQ(cc_client_is_controlling(d.b), both_controlling);
+    for (int i = 0; i < 100 && (cc_client_get_state(d.a) != CC_CLIENT_CONNECTED ||
+                                cc_client_get_state(d.b) != CC_CLIENT_CONNECTED); i++) {
+        duo_pump(&d);
+        cc_clock_advance(&d.clock, 10 * CC_USEC_PER_MSEC);
+    }
+    duo_pump(&d);
+    CC_CHECK_EQ(cc_client_get_state(d.a), CC_CLIENT_CONNECTED);
+    CC_CHECK_EQ(cc_client_get_state(d.b), CC_CLIENT_CONNECTED);
+    /* b ends controlled (the larger tie-breaker, a's, wins a conflict). */
+    CC_CHECK_EQ(cc_client_is_controlling(d.a), 1);
+    CC_CHECK_EQ(cc_client_is_controlling(d.b), 0);
+    CC_CHECK(d.b_sent_controlled > 0);
+    if (!both_controlling)
+        CC_CHECK_EQ(d.b_sent_use_candidate, 0);
+    else
+        CC_CHECK(cc_client_get_stats(d.b)->role_conflicts > 0);
+    CC_CHECK(cc_client_get_stats(d.b)->stun_requests_in > 0);
+    CC_CHECK(cc_client_get_stats(d.b)->check_responses > 0);
+    CC_CHECK(cc_client_get_stats(d.a)->stun_requests_in > 0);
+    /* SRTP both ways: b's RTP reaches a, and a's reaches b. */
+    uint8_t pkt[256];
+    for (int dir = 0; dir < 2; dir++) {
+        cc_client *tx = dir ? d.a : d.b, *rx = dir ? d.b : d.a;
+        memset(pkt, 0, sizeof pkt);
+        pkt[0] = 0x80; pkt[1] = 96; pkt[3] = 7; pkt[11] = 0x42;
+        for (int i = 12; i < 112; i++)
+            pkt[i] = (uint8_t)i;
+        size_t out = 0, plain = 0;
+        CC_CHECK_EQ(cc_client_protect_rtp(tx, pkt, 112, sizeof pkt, &out), 0);
+        CC_CHECK_EQ(cc_client_handle(rx, CC_DEMUX_RTP, pkt, out, dir ? &d.aaddr : &d.baddr,
+                                     cc_clock_now(&d.clock), &plain), CC_CLIENT_IN_RTP);
+        CC_CHECK_EQ(plain, 112);
+        CC_CHECK_EQ(pkt[50], 50);
+    }
+    /* Consent keeps both up for a minute of checks. */
+    for (int i = 0; i < 60; i++) {
+        cc_clock_advance(&d.clock, CC_USEC_PER_SEC);
+        duo_pump(&d);
+    }
+    CC_CHECK_EQ(cc_client_get_state(d.a), CC_CLIENT_CONNECTED);
+    CC_CHECK_EQ(cc_client_get_state(d.b), CC_CLIENT_CONNECTED);
+    cc_client_free(d.a);
+    cc_client_free(d.b);
+    cc_dtls_ctx_free(d.actx);
+    cc_dtls_ctx_free(d.bctx);
+}
+
+static void test_controlled_role(void) { run_duo(0); }
+static void test_role_conflict(void) { run_duo(1); }
+
+/* A Janus-like subscriber offer (Janus offers, we answer): its own PTs,
+ * rtx with an FID group, a=ssrc lines, actpass, one host candidate, and a
+ * data channel m-line we reject. */
+static const char janus_offer[] =
+    "v=0\r\no=- 1700000000000000 1 IN IP4 10.231.0.1\r\ns=VideoRoom 1234\r\nt=0 0\r\n"
+    "a=group:BUNDLE 0 1 2\r\na=ice-options:trickle\r\na=msid-semantic: WMS *\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\nc=IN IP4 10.231.0.1\r\na=sendonly\r\na=mid:0\r\n"
+    "a=rtcp-mux\r\na=ice-ufrag:JnUs\r\na=ice-pwd:JanusPasswordJanusPass1\r\n"
+    "a=ice-options:trickle\r\n"
+    "a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\n"
+    "a=setup:actpass\r\na=rtpmap:109 opus/48000/2\r\na=fmtp:109 useinbandfec=1\r\n"
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+    "a=msid:janus janusa0\r\na=ssrc:3000000001 cname:janus\r\na=ssrc:3000000001 msid:janus janusa0\r\n"
+    "a=candidate:1 1 udp 2015363327 10.231.0.1 23456 typ host\r\na=end-of-candidates\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 100 101\r\nc=IN IP4 10.231.0.1\r\na=sendonly\r\na=mid:1\r\n"
+    "a=rtcp-mux\r\na=ice-ufrag:JnUs\r\na=ice-pwd:JanusPasswordJanusPass1\r\n"
+    "a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\n"
+    "a=setup:actpass\r\na=rtpmap:100 VP8/90000\r\na=rtcp-fb:100 ccm fir\r\na=rtcp-fb:100 nack\r\n"
+    "a=rtcp-fb:100 nack pli\r\na=rtcp-fb:100 goog-remb\r\na=rtpmap:101 rtx/90000\r\na=fmtp:101 apt=100\r\n"
+    "a=ssrc-group:FID 3000000002 3000000003\r\na=msid:janus janusv1\r\n"
+    "a=ssrc:3000000002 cname:janus\r\na=ssrc:3000000003 cname:janus\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 10.231.0.1\r\na=mid:2\r\n"
+    "a=ice-ufrag:JnUs\r\na=ice-pwd:JanusPasswordJanusPass1\r\n"
+    "a=fingerprint:sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\n"
+    "a=setup:actpass\r\na=sctp-port:5000\r\n";
+
+static void test_answer_to_remote_offer(void)
+{
+    cc_sdp_answer_info *oi = calloc(1, sizeof *oi);
+    CC_CHECK_EQ(cc_sdp_remote_offer_read(janus_offer, strlen(janus_offer), oi), 0);
+    CC_CHECK(strcmp(oi->setup, "actpass") == 0);
+    CC_CHECK(strcmp(oi->ice_ufrag, "JnUs") == 0);
+    CC_CHECK_EQ(oi->audio.pt, 109);
+    CC_CHECK_EQ(oi->video.pt, 100);
+    CC_CHECK_EQ(oi->audio.ssrc, 3000000001u);
+    CC_CHECK_EQ(oi->video.ssrc, 3000000002u);
+    CC_CHECK_EQ(cc_addr_port(&oi->candidate), 23456);
+    /* As an answer it would be refused: actpass. */
+    CC_CHECK(cc_sdp_answer_read(janus_offer, strlen(janus_offer), oi) != 0);
+    free(oi);
+
+    cc_addr cand;
+    cc_addr_from_string(&cand, "10.231.0.2", 40111);
+    cc_sdp_client_answer_params ap = {
+        .ice_ufrag = "efgh5678", .ice_pwd = "abcdefghijklmnopqrstuvwx",
+        .fingerprint = "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+                       "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF",
+        .candidate = &cand,
+    };
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_client_answer_write(janus_offer, strlen(janus_offer), &ap, &ans), 0);
+    CC_CHECK(ans != NULL);
+    if (!ans)
+        return;
+    cc_sdp_offer *o = calloc(1, sizeof *o);
+    CC_CHECK_EQ(cc_sdp_parse(ans, strlen(ans), o), 0);
+    CC_CHECK_EQ(o->n_media, 3);
+    CC_CHECK_EQ(o->n_bundle, 2);
+    CC_CHECK(strcmp(o->media[0].mid, "0") == 0 && strcmp(o->media[1].mid, "1") == 0);
+    CC_CHECK_EQ(o->media[0].kind, CC_MEDIA_AUDIO);
+    CC_CHECK_EQ(o->media[0].direction, CC_DIR_RECVONLY);
+    CC_CHECK_EQ(o->media[1].direction, CC_DIR_RECVONLY);
+    CC_CHECK_EQ(o->media[0].n_codecs, 1);
+    CC_CHECK_EQ(o->media[0].codecs[0].pt, 109);
+    CC_CHECK_EQ(o->media[1].n_codecs, 1); /* VP8 only, no rtx */
+    CC_CHECK_EQ(o->media[1].codecs[0].pt, 100);
+    CC_CHECK(o->media[1].codecs[0].fb & CC_FB_NACK);
+    CC_CHECK(o->media[1].codecs[0].fb & CC_FB_PLI);
+    CC_CHECK(strcmp(o->media[1].setup, "active") == 0);
+    CC_CHECK(strcmp(o->media[1].ice_ufrag, "efgh5678") == 0);
+    CC_CHECK(o->media[0].rtcp_mux);
+    CC_CHECK_EQ(o->media[2].port, 0); /* the data channel: rejected */
+    CC_CHECK(strcmp(o->media[2].mid, "2") == 0);
+    cc_addr got;
+    CC_CHECK_EQ(cc_sdp_find_candidate(ans, strlen(ans), &got), 0);
+    CC_CHECK(cc_addr_equal(&got, &cand));
+    free(o);
+    free(ans);
+}
+
 int main(void)
 {
     CC_RUN(test_connect_and_media);
@@ -392,5 +601,8 @@ int main(void)
     CC_RUN(test_forged_response);
     CC_RUN(test_fingerprint_mismatch);
     CC_RUN(test_offer_and_answer);
+    CC_RUN(test_controlled_role);
+    CC_RUN(test_role_conflict);
+    CC_RUN(test_answer_to_remote_offer);
     CC_TEST_DONE();
 }

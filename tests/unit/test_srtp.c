@@ -7,10 +7,13 @@
  * against the RFC 3711 appendix B.2 and B.3 vectors first, so a wrong
  * reference cannot make a wrong libsrtp configuration look right. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <srtp2/srtp.h>
 
 #include "cc_test.h"
 #include "classcast/err.h"
@@ -470,6 +473,315 @@ static void test_bad_keys(void)
     cc_srtp_free(NULL);
 }
 
+/* ------------------------------------- GCM fast path against libsrtp */
+
+/* Outbound RTP under AEAD_AES_128_GCM goes through OpenSSL directly in
+ * src/rtc/srtp.c; it must produce exactly what a plain libsrtp session
+ * configured like cc_srtp's (ssrc_any_outbound, window 1024,
+ * allow_repeat_tx) produces for the same keys and packets. */
+
+static uint64_t rng_state;
+static uint32_t rng(void)
+{
+    /* xorshift64*: deterministic, seeded per trial. */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static srtp_t libsrtp_gcm_out(const uint8_t key[16], const uint8_t salt[12])
+{
+    uint8_t master[28];
+    memcpy(master, key, 16);
+    memcpy(master + 16, salt, 12);
+    srtp_policy_t pol;
+    memset(&pol, 0, sizeof pol);
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
+    pol.ssrc.type = ssrc_any_outbound;
+    pol.key = master;
+    pol.window_size = 1024;
+    pol.allow_repeat_tx = 1;
+    srtp_t out = NULL;
+    CC_CHECK_EQ(srtp_create(&out, &pol), srtp_err_status_ok);
+    return out;
+}
+
+/* A random RTP packet: CSRCs, an extension block, payload of any size. */
+static size_t make_rand_rtp(uint8_t *p, uint32_t ssrc, uint16_t seq)
+{
+    size_t cc = rng() % 4, ext = rng() % 2, pay = rng() % 1201;
+    p[0] = (uint8_t)(0x80 | (ext ? 0x10 : 0) | cc);
+    p[1] = (uint8_t)(rng() % 2 ? 0x80 | 96 : 111);
+    p[2] = (uint8_t)(seq >> 8);
+    p[3] = (uint8_t)seq;
+    uint32_t ts = rng();
+    p[4] = (uint8_t)(ts >> 24); p[5] = (uint8_t)(ts >> 16);
+    p[6] = (uint8_t)(ts >> 8); p[7] = (uint8_t)ts;
+    p[8] = (uint8_t)(ssrc >> 24); p[9] = (uint8_t)(ssrc >> 16);
+    p[10] = (uint8_t)(ssrc >> 8); p[11] = (uint8_t)ssrc;
+    size_t h = 12;
+    for (size_t i = 0; i < 4 * cc; i++) p[h++] = (uint8_t)rng();
+    if (ext) {
+        size_t words = rng() % 5;
+        p[h++] = 0xBE; p[h++] = 0xDE; /* RFC 8285 one-byte form */
+        p[h++] = 0; p[h++] = (uint8_t)words;
+        for (size_t i = 0; i < 4 * words; i++) p[h++] = (uint8_t)rng();
+    }
+    for (size_t i = 0; i < pay; i++) p[h++] = (uint8_t)rng();
+    return h;
+}
+
+#define GCM_MAXPKT (12 + 16 + 4 + 16 + 1200)
+#define GCM_HIST 32
+
+typedef struct sent_pkt {
+    uint8_t plain[GCM_MAXPKT];
+    size_t len;
+    uint8_t prot[GCM_MAXPKT + CC_SRTP_MAX_TRAILER];
+    size_t prot_len;
+    int ok;
+    int stream;    /* index into the trial's streams */
+    uint64_t idx;  /* extended index (ROC << 16 | SEQ) */
+} sent_pkt;
+
+typedef struct tx_stream {
+    uint32_t ssrc;
+    uint64_t top;          /* highest extended index sent (test's view) */
+    uint64_t gaps[16];     /* skipped indices, sent late */
+    int n_gaps;
+} tx_stream;
+
+/* Protect one packet both ways and compare; deliver good new ones to rx. */
+static int protect_both(cc_srtp *fast, srtp_t ref, cc_srtp *rx,
+                        const uint8_t *pkt, size_t len, sent_pkt *rec,
+                        int deliver)
+{
+    uint8_t a[GCM_MAXPKT + CC_SRTP_MAX_TRAILER];
+    uint8_t b[GCM_MAXPKT + CC_SRTP_MAX_TRAILER];
+    memcpy(a, pkt, len);
+    memcpy(b, pkt, len);
+    size_t alen = 0;
+    int rca = cc_srtp_protect_rtp(fast, a, len, sizeof a, &alen);
+    int blen = (int)len;
+    srtp_err_status_t rcb = srtp_protect(ref, b, &blen);
+    CC_CHECK_EQ(rca == 0, rcb == srtp_err_status_ok);
+    if (rca == 0 && rcb == srtp_err_status_ok) {
+        CC_CHECK_EQ(alen, (size_t)blen);
+        CC_CHECK_EQ(alen, len + 16);
+        CC_CHECK_MEM(a, b, alen);
+        if (deliver) {
+            uint8_t c[GCM_MAXPKT + CC_SRTP_MAX_TRAILER];
+            size_t back = 0;
+            memcpy(c, a, alen);
+            CC_CHECK_EQ(cc_srtp_unprotect_rtp(rx, c, alen, &back), 0);
+            CC_CHECK_EQ(back, len);
+            CC_CHECK_MEM(c, pkt, len);
+        }
+    }
+    if (rec) {
+        memcpy(rec->plain, pkt, len);
+        rec->len = len;
+        memcpy(rec->prot, a, alen);
+        rec->prot_len = alen;
+        rec->ok = rca == 0;
+    }
+    return rca;
+}
+
+static void gcm_vs_libsrtp_trial(uint64_t seed, int n_ssrc, int n_pkts)
+{
+    rng_state = seed;
+    cc_srtp_keys k, kr;
+    memset(&k, 0, sizeof k);
+    k.profile = CC_SRTP_AEAD_AES_128_GCM;
+    k.key_len = 16;
+    k.salt_len = 12;
+    for (int i = 0; i < 16; i++) k.local_key[i] = (uint8_t)rng();
+    for (int i = 0; i < 12; i++) k.local_salt[i] = (uint8_t)rng();
+    for (int i = 0; i < 16; i++) k.remote_key[i] = (uint8_t)rng();
+    for (int i = 0; i < 12; i++) k.remote_salt[i] = (uint8_t)rng();
+    kr = k; /* the receiving peer */
+    memcpy(kr.remote_key, k.local_key, 16);
+    memcpy(kr.remote_salt, k.local_salt, 12);
+    memcpy(kr.local_key, k.remote_key, 16);
+    memcpy(kr.local_salt, k.remote_salt, 12);
+
+    cc_srtp *fast = NULL, *rx = NULL;
+    CC_CHECK_EQ(cc_srtp_new(&fast, &k), 0);
+    CC_CHECK_EQ(cc_srtp_new(&rx, &kr), 0);
+    srtp_t ref = libsrtp_gcm_out(k.local_key, k.local_salt);
+    static sent_pkt hist[GCM_HIST];
+    memset(hist, 0, sizeof hist);
+    int n_hist = 0, resends = 0, late = 0, refused = 0;
+    tx_stream st[8];
+    if (!fast || !rx || !ref || n_ssrc > 8) goto out;
+
+    for (int i = 0; i < n_ssrc; i++) {
+        st[i].ssrc = rng();
+        /* Some start right before a wrap, some anywhere. */
+        uint16_t first = (uint16_t)(i % 2 ? 65536 - 1 - rng() % 50 : rng());
+        st[i].top = first;
+        st[i].n_gaps = 0;
+        st[i].top -= 1; /* the first packet below is top + 1 */
+        if (first == 0) st[i].top = 0;
+    }
+    int started[8] = {0};
+
+    static uint8_t pkt[GCM_MAXPKT];
+    for (int n = 0; n < n_pkts; n++) {
+        int which = (int)(rng() % (uint32_t)n_ssrc);
+        tx_stream *t = &st[which];
+        uint32_t r = rng() % 1000;
+        if (started[which] && r < 40 && n_hist > 0) {
+            /* NACK resend of a recent packet, unchanged: same bytes as the
+             * first time (or refused by both if it fell off the window). */
+            sent_pkt *h = &hist[rng() % (uint32_t)(n_hist < GCM_HIST ? n_hist : GCM_HIST)];
+            /* A sequence number half a cycle back is ambiguous by design
+             * (RFC 3711 appendix A); resends are never that late. */
+            if (st[h->stream].top - h->idx > 30000) continue;
+            sent_pkt again;
+            int rc = protect_both(fast, ref, rx, h->plain, h->len, &again, 0);
+            if (rc == 0 && h->ok) {
+                CC_CHECK_EQ(again.prot_len, h->prot_len);
+                CC_CHECK_MEM(again.prot, h->prot, h->prot_len);
+            }
+            resends++;
+            refused += rc != 0;
+            continue;
+        }
+        if (started[which] && r < 60 && t->n_gaps > 0) {
+            /* A skipped sequence number sent late, out of order. */
+            int g = (int)(rng() % (uint32_t)t->n_gaps);
+            uint64_t idx = t->gaps[g];
+            t->gaps[g] = t->gaps[--t->n_gaps];
+            if (t->top - idx > 30000) continue;
+            size_t len = make_rand_rtp(pkt, t->ssrc, (uint16_t)idx);
+            sent_pkt *rec = &hist[n_hist++ % GCM_HIST];
+            int rc = protect_both(fast, ref, rx, pkt, len, rec, 1);
+            rec->stream = which;
+            rec->idx = idx;
+            late++;
+            refused += rc != 0;
+            continue;
+        }
+        /* Next packet forward: mostly +1, some gaps, rare big jumps. */
+        uint32_t step = 1;
+        if (started[which]) {
+            uint32_t q = rng() % 100;
+            if (q >= 98) step = 1000 + rng() % 20000;
+            else if (q >= 85) step = 2 + rng() % 30;
+        }
+        if (step > 1 && step < 40 && t->n_gaps < 16)
+            t->gaps[t->n_gaps++] = t->top + 1;
+        t->top += step;
+        started[which] = 1;
+        size_t len = make_rand_rtp(pkt, t->ssrc, (uint16_t)t->top);
+        sent_pkt *rec = &hist[n_hist++ % GCM_HIST];
+        int rc = protect_both(fast, ref, rx, pkt, len, rec, 1);
+        rec->stream = which;
+        rec->idx = t->top;
+        CC_CHECK_EQ(rc, 0);
+    }
+    /* Every stream wrapped at least twice (ROC 0 -> 1 -> 2). */
+    for (int i = 0; i < n_ssrc; i++) CC_CHECK(st[i].top >> 16 >= 2);
+    CC_CHECK(resends > 0);
+    CC_CHECK(late > 0);
+    printf("gcm trial %d ssrc: %d packets, %d resends, %d late, %d refused "
+           "(too old) by both\n", n_ssrc, n_pkts, resends, late, refused);
+    CC_CHECK_EQ(cc_srtp_get_stats(fast)->protect_fail, (uint64_t)refused);
+
+    /* RTCP still goes through libsrtp and still round-trips. */
+    {
+        uint8_t buf[128], orig[128];
+        size_t len = make_rtcp(buf), out2 = 0, back = 0;
+        memcpy(orig, buf, len);
+        CC_CHECK_EQ(cc_srtp_protect_rtcp(fast, buf, len, sizeof buf, &out2), 0);
+        CC_CHECK_EQ(out2, len + 16 + 4);
+        CC_CHECK_EQ(cc_srtp_unprotect_rtcp(rx, buf, out2, &back), 0);
+        CC_CHECK_MEM(buf, orig, len);
+    }
+out:
+    if (ref) srtp_dealloc(ref);
+    cc_srtp_free(fast);
+    cc_srtp_free(rx);
+}
+
+static void test_gcm_fast_path_matches_libsrtp(void)
+{
+    CC_CHECK_EQ(cc_srtp_global_init(), 0);
+    gcm_vs_libsrtp_trial(0x9E3779B97F4A7C15ULL, 1, 5000);
+    gcm_vs_libsrtp_trial(0xC0FFEE1234567ULL, 3, 12000);
+    gcm_vs_libsrtp_trial(0x5151515151ULL, 5, 20000);
+    gcm_vs_libsrtp_trial(0xDEADBEEFCAFEULL, 8, 30000);
+}
+
+/* Malformed headers are refused like libsrtp refuses them (no write). */
+static void test_gcm_fast_path_bad_header(void)
+{
+    cc_srtp_keys ka, kb;
+    make_keys(&ka, &kb, CC_SRTP_AEAD_AES_128_GCM);
+    cc_srtp *a = NULL;
+    CC_CHECK_EQ(cc_srtp_new(&a, &ka), 0);
+    if (!a) return;
+    uint8_t buf[256];
+    size_t out = 0;
+    make_rtp(buf, 1, 40);
+    CC_CHECK_EQ(cc_srtp_protect_rtp(a, buf, 11, sizeof buf, &out), CC_EINVAL);
+    buf[0] = 0x8F; /* 15 CSRCs = 72 bytes of header > 52 */
+    CC_CHECK_EQ(cc_srtp_protect_rtp(a, buf, 52, sizeof buf, &out), CC_EINVAL);
+    buf[0] = 0x90; /* extension block of 0x2000 words */
+    buf[12] = 0xBE; buf[13] = 0xDE; buf[14] = 0x20; buf[15] = 0x00;
+    CC_CHECK_EQ(cc_srtp_protect_rtp(a, buf, 52, sizeof buf, &out), CC_EINVAL);
+    CC_CHECK_EQ(cc_srtp_protect_rtp(a, buf, 14, sizeof buf, &out), CC_EINVAL);
+    buf[14] = 0; buf[15] = 9; /* 16 + 36 = 52: header only, empty payload */
+    CC_CHECK_EQ(cc_srtp_protect_rtp(a, buf, 52, sizeof buf, &out), 0);
+    CC_CHECK_EQ(out, 52 + 16);
+    CC_CHECK_EQ(cc_srtp_get_stats(a)->protect_fail, 4);
+    cc_srtp_free(a);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Not an assertion: what one 1200-byte protect costs each way. */
+static void test_gcm_protect_bench(void)
+{
+    cc_srtp_keys ka, kb;
+    make_keys(&ka, &kb, CC_SRTP_AEAD_AES_128_GCM);
+    cc_srtp *fast = NULL;
+    CC_CHECK_EQ(cc_srtp_new(&fast, &ka), 0);
+    srtp_t ref = libsrtp_gcm_out(ka.local_key, ka.local_salt);
+    if (!fast || !ref) goto out;
+    enum { N = 100000 };
+    static uint8_t buf[1200 + CC_SRTP_MAX_TRAILER];
+    size_t len = make_rtp(buf, 0, 1200 - 12), out = 0;
+    double t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        buf[2] = (uint8_t)(i >> 8);
+        buf[3] = (uint8_t)i;
+        if (cc_srtp_protect_rtp(fast, buf, len, sizeof buf, &out) != 0) break;
+    }
+    double t1 = now_ns();
+    for (int i = 0; i < N; i++) {
+        int n = (int)len;
+        buf[2] = (uint8_t)(i >> 8);
+        buf[3] = (uint8_t)i;
+        if (srtp_protect(ref, buf, &n) != srtp_err_status_ok) break;
+    }
+    double t2 = now_ns();
+    printf("bench: AEAD_AES_128_GCM protect of 1200 bytes: fast path %.0f ns, "
+           "libsrtp %.0f ns\n", (t1 - t0) / N, (t2 - t1) / N);
+out:
+    if (ref) srtp_dealloc(ref);
+    cc_srtp_free(fast);
+}
+
 int main(void)
 {
     CC_RUN(test_ref_b2_keystream);
@@ -482,5 +794,8 @@ int main(void)
     CC_RUN(test_failures_cm);
     CC_RUN(test_failures_gcm);
     CC_RUN(test_trailer_reserve);
+    CC_RUN(test_gcm_fast_path_matches_libsrtp);
+    CC_RUN(test_gcm_fast_path_bad_header);
+    CC_RUN(test_gcm_protect_bench);
     CC_TEST_DONE();
 }
