@@ -1007,10 +1007,20 @@ static int connected(const ep *e)
     return e->client && cc_client_get_state(e->client) == CC_CLIENT_CONNECTED;
 }
 
+/* Ready to be measured: the transport is up and, for a subscriber, its video
+ * has started. An SFU forwards a new subscriber's video only from a
+ * keyframe on (RFC 7741 section 4.3: nothing before one is decodable), so
+ * the packets before it are not losses: the window opens after it. */
 static int settled(const ep *e)
 {
-    return !e->client || (cc_client_get_state(e->client) != CC_CLIENT_CHECKING &&
-                              cc_client_get_state(e->client) != CC_CLIENT_DTLS);
+    if (!e->client)
+        return 1;
+    cc_client_state st = cc_client_get_state(e->client);
+    if (st == CC_CLIENT_CHECKING || st == CC_CLIENT_DTLS)
+        return 0;
+    if (e->is_pub || st != CC_CLIENT_CONNECTED)
+        return 1;
+    return !e->rx[0].active || e->rx[0].started;
 }
 
 /* ---- report ---- */
