@@ -1,0 +1,152 @@
+/* classcast loadgen: types and functions shared by src/tools/loadgen.c
+ * (WHIP/WHEP endpoints, receive statistics, the run loop) and
+ * src/tools/loadgen_janus.c (Janus VideoRoom signalling). Internal:
+ * not installed, not part of the API. */
+#ifndef CLASSCAST_LOADGEN_INT_H
+#define CLASSCAST_LOADGEN_INT_H
+
+#include "classcast/loadgen.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classcast/client.h"
+#include "classcast/demux.h"
+#include "classcast/dtls.h"
+#include "classcast/err.h"
+#include "classcast/ice.h"
+#include "classcast/log.h"
+#include "classcast/nack.h"
+#include "classcast/rand.h"
+#include "classcast/rtcp.h"
+#include "classcast/rtp.h"
+#include "classcast/rtpfile.h"
+#include "classcast/sdp.h"
+#include "classcast/sdp_offer.h"
+#include "classcast/sender.h"
+#include "classcast/srtp.h"
+#include "classcast/track.h"
+#include "classcast/udp.h"
+#include "classcast/whipc.h"
+
+#define LG "loadgen"
+#define SEQ_WIN 4096                    /* dup detection window (packets) */
+#define RR_INTERVAL CC_USEC_PER_SEC
+#define DRAIN_US (800 * CC_USEC_PER_MSEC)
+/* Subscribers' timers (ICE/DTLS retransmits, consent, NACK, RR) are served
+ * every SERVICE_US, not on every loop turn: with 2000 subscribers a full
+ * pass per received batch would cost more than the receiving itself. */
+#define SERVICE_US (2 * CC_USEC_PER_MSEC)
+/* WHEP POSTs (and DELETEs) run on this many threads, blocking libcurl
+ * each, so that setup of thousands of subscribers takes seconds. */
+#define HTTP_THREADS 8
+#define LAT_TABLE 32768                 /* payload fingerprint -> send time */
+/* Latency histogram: 10 us buckets up to 100 ms, then 1 ms up to 10 s. */
+#define H_FINE 10000
+#define H_COARSE 9900
+#define H_N (H_FINE + H_COARSE + 1)
+
+typedef struct lat_hist {
+    uint32_t *b;    /* H_N buckets */
+    uint64_t n;
+    cc_time_us max, sum;
+} lat_hist;
+
+
+/* One received stream (the server's SSRC for video or audio). */
+typedef struct rx_stream {
+    int active;
+    uint32_t ssrc;
+    int video;
+    int started;
+    uint64_t ext_base, ext_max;         /* extended sequence numbers */
+    uint64_t seen[SEQ_WIN / 64];        /* bit per ext seq mod SEQ_WIN */
+    uint64_t packets;                   /* every arrival, duplicates too */
+    uint64_t unique;
+    uint64_t dups;
+    uint64_t too_old;                   /* older than the window: ignored */
+    uint64_t w_unique, w_expected, w_dups; /* at the window's start */
+    uint64_t bytes;
+    cc_track tr;                        /* RR statistics (RFC 3550 A.3/A.8) */
+    cc_nack nack;                       /* browser-like NACK generation */
+} rx_stream;
+
+typedef struct ep {
+    int is_pub;
+    int idx;
+    int verify;                  /* SRTP-authenticate every packet */
+    cc_udp *udp;
+    cc_client *client;
+    cc_sender *sender;           /* publisher only */
+    char location[CC_WHIPC_URL_MAX];
+    char error[200];
+    cc_time_us post_at, answered_at;
+    /* Setup split across threads: prepared here (socket, credentials,
+     * offer), POSTed on an HTTP thread, finished in the loop. */
+    char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1];
+    uint32_t vssrc, assrc;
+    char *offer;
+    atomic_int post_done;        /* set (release) by the HTTP thread */
+    int post_rc, finished;
+    cc_whipc_result res;
+    long long jsession, jhandle;  /* Janus mode: our session and handle */
+    unsigned jtx;                /* Janus transaction counter */
+    uint32_t rtcp_ssrc;
+    char cname[17];
+    rx_stream rx[2];             /* 0 video, 1 audio */
+    cc_time_us next_rr;
+    uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
+    uint64_t rtp_auth_fail, lat_unmatched, impaired;
+    lat_hist lat;
+} ep;
+
+typedef struct lat_entry {
+    uint64_t key;
+    cc_time_us at;
+} lat_entry;
+
+typedef struct lg {
+    const cc_loadgen_config *cfg;
+    cc_dtls_ctx *dtls;
+    int epfd;
+    ep *pub;
+    ep *subs;
+    int n_subs, n_created;
+    lat_entry *lat_table;
+    cc_rtpfile *vfile, *afile;
+    uint64_t pub_sent;
+    cc_prng impair;  /* seeded: --impair-loss drops of received video */
+    int measuring;   /* latency samples only once setup is over */
+    atomic_int http_next;        /* next subscriber index for the HTTP threads */
+    int http_delete;             /* threads DELETE instead of POST */
+    /* The measurement window (the fan-out benchmark's contract). */
+    double window_start_unix, window_end_unix, setup_s;
+    int window_closed, n_connected_at_start;
+    uint64_t pub_w_packets, pub_w_bytes[2];
+    double pace_bps;             /* video pacer rate (0: none) */
+    cc_time_us pace_next;
+    long long janus_feed;        /* Janus: the publisher's id (set before
+                                  * the subscriber threads start) */
+    atomic_int ka_stop;          /* Janus keepalive thread: stop */
+} lg;
+
+
+/* Janus VideoRoom (loadgen_janus.c): POST the publisher / a subscriber on
+ * a setup thread (0 or a CC_E* code with e->error set), destroy its
+ * session, and the keepalive thread (ud: the lg). */
+int janus_pub_post(lg *g, ep *e);
+int janus_sub_post(lg *g, ep *e);
+void janus_destroy(const char *base, ep *e);
+void *janus_ka_thread(void *ud);
+
+#endif
