@@ -40,6 +40,30 @@ static void wake_http(void *ud)
         cc_http_wake(g_http);
 }
 
+/* --log-level for every command: 0, or prints why and returns 2. */
+static int set_log_level(const char *cmd, const char *arg)
+{
+    cc_log_level lvl;
+    if (cc_log_parse_level(arg, &lvl) != 0) {
+        fprintf(stderr, "classcast %s: unknown log level '%s' (error, warn, info, debug)\n",
+                cmd, arg);
+        return 2;
+    }
+    cc_log_set_level(lvl);
+    return 0;
+}
+
+/* SIGINT/SIGTERM end the command cleanly; SIGPIPE is ignored. */
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static void usage_serve(FILE *f)
 {
     fprintf(f,
@@ -142,15 +166,10 @@ static int cmd_serve(int argc, char **argv)
             if (n_cands < CC_SDP_MAX_CANDIDATES)
                 cands[n_cands++] = optarg;
             break;
-        case 'l': {
-            cc_log_level lvl;
-            if (cc_log_parse_level(optarg, &lvl) != 0) {
-                fprintf(stderr, "classcast: unknown log level '%s' (error, warn, info, debug)\n", optarg);
+        case 'l':
+            if (set_log_level("serve", optarg) != 0)
                 return 2;
-            }
-            cc_log_set_level(lvl);
             break;
-        }
         case 'd': demo = 1; break;
         case 's': sources = optarg; demo = 1; break;
         case 'P': pipelines = optarg; break;
@@ -260,12 +279,7 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     cc_control_set_http(control, g_http);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    install_signals();
 
     cc_worker_start(worker);
     if (sources) {
@@ -407,15 +421,10 @@ static int cmd_loadgen(int argc, char **argv)
         case 'c': c.check = 1; break;
         case 'P': c.per_subscriber = 1; break;
         case 'L': c.impair_loss_pct = atof(optarg); break;
-        case 'l': {
-            cc_log_level lvl;
-            if (cc_log_parse_level(optarg, &lvl) != 0) {
-                fprintf(stderr, "classcast: unknown log level '%s'\n", optarg);
+        case 'l':
+            if (set_log_level("serve", optarg) != 0)
                 return 2;
-            }
-            cc_log_set_level(lvl);
             break;
-        }
         case 'h': usage_loadgen(stdout); return 0;
         default: usage_loadgen(stderr); return 2;
         }
@@ -503,15 +512,10 @@ static int cmd_publish(int argc, char **argv)
         case 'k': c.video_kbps = atoi(optarg); break;
         case 'D': c.duration_s = atof(optarg); break;
         case 'b': c.bind = optarg; break;
-        case 'l': {
-            cc_log_level lvl;
-            if (cc_log_parse_level(optarg, &lvl) != 0) {
-                fprintf(stderr, "classcast publish: unknown log level '%s'\n", optarg);
+        case 'l':
+            if (set_log_level("publish", optarg) != 0)
                 return 2;
-            }
-            cc_log_set_level(lvl);
             break;
-        }
         case 'h': usage_publish(stdout); return 0;
         default: usage_publish(stderr); return 2;
         }
@@ -520,12 +524,7 @@ static int cmd_publish(int argc, char **argv)
         usage_publish(stderr);
         return 2;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    install_signals();
     return cc_publish_run(&c) == 0 ? 0 : 1;
 }
 
