@@ -17,6 +17,7 @@
 #include "classcast/localpub.h"
 #include "classcast/log.h"
 #include "classcast/proto.h"
+#include "classcast/rand.h"
 #include "classcast/sfu.h"
 #include "classcast/source.h"
 
@@ -33,6 +34,9 @@ typedef struct sess {
 
 /* A WHIP or WHEP session (no WebSocket behind it). */
 typedef struct resource {
+    /* The URL's last segment: letters and digits only. ICE ufrags may hold
+     * '+' and '/' (RFC 8839 ice-char), which do not survive a URL path. */
+    char id[24];
     char ufrag[CC_ICE_MAX_CRED];
     char code[CC_PROTO_CODE_CAP];
     uint32_t room_id;
@@ -54,7 +58,7 @@ struct cc_control {
     cc_sfu_params sfu;
     cc_lessons *lessons;
     GHashTable *sessions;   /* sid -> sess* */
-    GHashTable *resources;  /* ufrag -> resource* */
+    GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
     int shut;               /* cc_control_shutdown ran: no new capture */
 };
@@ -635,8 +639,18 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
 
 /* ---- events from the SFU worker ---- */
 
+static gboolean resource_has_ufrag(gpointer key, gpointer value, gpointer ufrag)
+{
+    (void)key;
+    return strcmp(((resource *)value)->ufrag, ufrag) == 0;
+}
+
 static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
 {
+    /* A WHIP/WHEP session whose transport closed (consent lost, lesson
+     * ended) is gone: forget its resource URL too. */
+    if (ev->kind == CC_SFU_EV_CLOSED && ev->member_id == 0)
+        g_hash_table_foreach_remove(c->resources, resource_has_ufrag, (gpointer)ev->ufrag);
     cc_lesson *l = cc_lessons_find_room(c->lessons, ev->room_id);
     CC_DEBUG("control", "sfu event %d room %u member %u %s slots 0x%x%s", ev->kind,
              ev->room_id, ev->member_id, ev->ufrag, ev->active_slots, l ? "" : " (no lesson)");
@@ -757,15 +771,20 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         return;
     }
     resource *rs = calloc(1, sizeof *rs);
-    if (rs) {
-        snprintf(rs->ufrag, sizeof rs->ufrag, "%s", ufrag);
-        snprintf(rs->code, sizeof rs->code, "%s", code);
-        rs->room_id = l->room_id;
-        rs->publisher = publisher;
-        g_hash_table_replace(c->resources, rs->ufrag, rs);
+    if (!rs) {
+        cc_worker_remove_peer(c->cfg.worker, ufrag);
+        free(answer);
+        set_text(r, 500, "out of memory");
+        return;
     }
-    snprintf(r->location, sizeof r->location, "/%s/%.16s/%.64s", publisher ? "whip" : "whep",
-             code, ufrag);
+    cc_rand_token(rs->id, 16);
+    snprintf(rs->ufrag, sizeof rs->ufrag, "%s", ufrag);
+    snprintf(rs->code, sizeof rs->code, "%s", code);
+    rs->room_id = l->room_id;
+    rs->publisher = publisher;
+    g_hash_table_replace(c->resources, rs->id, rs);
+    snprintf(r->location, sizeof r->location, "/%s/%.16s/%s", publisher ? "whip" : "whep",
+             code, rs->id);
     set_body(r, 201, "application/sdp", answer);
 }
 
