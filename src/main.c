@@ -53,6 +53,19 @@ static int set_log_level(const char *cmd, const char *arg)
     return 0;
 }
 
+/* --video-size WxH: even sizes from 16x16 to 7680x4320 (what libvpx and
+ * I420 accept). 0, or prints why and returns 2. */
+static int parse_video_size(const char *cmd, const char *arg, int *w, int *h)
+{
+    if (sscanf(arg, "%dx%d", w, h) != 2 || *w < 16 || *h < 16 || *w > 7680 ||
+        *h > 4320 || (*w & 1) || (*h & 1)) {
+        fprintf(stderr, "classcast %s: --video-size wants WxH with even sizes, e.g. 1280x720\n",
+                cmd);
+        return 2;
+    }
+    return 0;
+}
+
 /* SIGINT/SIGTERM end the command cleanly; SIGPIPE is ignored. */
 static void install_signals(void)
 {
@@ -175,11 +188,8 @@ static int cmd_serve(int argc, char **argv)
         case 'P': pipelines = optarg; break;
         case 'X': display = optarg; break;
         case 'V':
-            if (sscanf(optarg, "%dx%d", &vw, &vh) != 2 || vw < 16 || vh < 16 || vw > 7680 ||
-                vh > 4320 || (vw & 1) || (vh & 1)) {
-                fprintf(stderr, "classcast: --video-size wants WxH with even sizes, e.g. 1280x720\n");
+            if (parse_video_size("serve", optarg, &vw, &vh) != 0)
                 return 2;
-            }
             break;
         case 'T': {
             /* Lesson tokens are exactly CC_LESSON_TOKEN_LEN characters of
@@ -503,11 +513,8 @@ static int cmd_publish(int argc, char **argv)
         case 'P': c.pipelines_dir = optarg; break;
         case 'X': c.display = optarg; break;
         case 'V':
-            if (sscanf(optarg, "%dx%d", &c.width, &c.height) != 2 || c.width < 16 ||
-                c.height < 16 || (c.width & 1) || (c.height & 1)) {
-                fprintf(stderr, "classcast publish: --video-size wants WxH with even sizes\n");
+            if (parse_video_size("publish", optarg, &c.width, &c.height) != 0)
                 return 2;
-            }
             break;
         case 'k': c.video_kbps = atoi(optarg); break;
         case 'D': c.duration_s = atof(optarg); break;
