@@ -361,6 +361,11 @@ static void usage_loadgen(FILE *f)
             "  --duration S        seconds to measure after setup (default 10)\n"
             "  --setup-timeout S   seconds allowed for all sessions to connect (15)\n"
             "  --bind ADDR         local address for the sockets (127.0.0.1)\n"
+            "  --sub-net NET/P     give subscriber i its own address NET+1+i and put\n"
+            "                      them all on one socket (far cheaper to receive at\n"
+            "                      N in the thousands); the addresses must be local\n"
+            "                      (127.0.0.0/8 is; scripts/bench/netns.sh routes\n"
+            "                      10.232.0.0/16)\n"
             "  --verify-sample K   SRTP-authenticate every packet of K subscribers;\n"
             "                      the rest are counted by RTP sequence only (default 1)\n"
             "  --json FILE         write the results as JSON\n"
@@ -395,6 +400,7 @@ static int cmd_loadgen(int argc, char **argv)
         {"setup-timeout", required_argument, 0, 'S'},
         {"bind", required_argument, 0, 'b'},
         {"verify-sample", required_argument, 0, 'K'},
+        {"sub-net", required_argument, 0, 'N'},
         {"json", required_argument, 0, 'j'},
         {"check", no_argument, 0, 'c'},
         {"per-subscriber", no_argument, 0, 'P'},
@@ -418,6 +424,7 @@ static int cmd_loadgen(int argc, char **argv)
         case 'R': c.video_kbps = atof(optarg); break;
         case 'A': c.audio_kbps = atof(optarg); break;
         case 't': c.whep_token = optarg; break;
+        case 'N': c.sub_net = optarg; break;
         case 'i': c.whip_url = optarg; break;
         case 'k': c.whip_token = optarg; break;
         case 'v': c.video_file = optarg; break;

@@ -35,6 +35,10 @@ typedef struct cc_loadgen_config {
     double duration_s;           /* measured time after setup */
     double setup_timeout_s;      /* 0: 15 s */
     const char *bind;            /* local address (default 127.0.0.1) */
+    const char *sub_net;         /* "A.B.C.D/P": subscriber i at address
+                                  * A.B.C.D + 1 + i, all on one socket
+                                  * (see multi_open in loadgen.c); NULL:
+                                  * one socket per subscriber on `bind` */
     int verify_sample;           /* K subscribers fully SRTP-checked */
     const char *json_path;       /* NULL: no JSON */
     int check;                   /* exit 1 if a subscriber failed, got no

@@ -26,6 +26,8 @@ typedef struct cc_udp_dgram {
     size_t len;
     int truncated;   /* longer than CC_UDP_RX_BUF: must be dropped */
     cc_addr from;
+    cc_addr to;      /* local address it was sent to: only on a socket
+                      * opened with cc_udp_open_multi (else len 0) */
 } cc_udp_dgram;
 
 typedef struct cc_udp_stats {
@@ -36,6 +38,13 @@ typedef struct cc_udp_stats {
 
 /* Bind (port 0: any) with large socket buffers, non-blocking. */
 int cc_udp_open(cc_udp **out, const cc_addr *bind_addr);
+/* One socket for many local addresses (a load generator's subscribers,
+ * each with its own IP): bound to the wildcard address of bind_addr's
+ * family at bind_addr's port, with IP_PKTINFO / IPV6_RECVPKTINFO so each
+ * received datagram says which local address it was sent to (dgram.to),
+ * and cc_udp_tx_commit_from picks the source address of each datagram.
+ * rcvbuf_bytes: 0 for the default (8 MiB). */
+int cc_udp_open_multi(cc_udp **out, const cc_addr *bind_addr, int rcvbuf_bytes);
 void cc_udp_close(cc_udp *u);
 int cc_udp_fd(const cc_udp *u);
 const cc_addr *cc_udp_local(const cc_udp *u);
@@ -48,6 +57,10 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch);
 uint8_t *cc_udp_tx_slot(cc_udp *u);
 /* Queue the slot's first len bytes to `to`; flushes when the batch is full. */
 void cc_udp_tx_commit(cc_udp *u, size_t len, const cc_addr *to);
+/* As cc_udp_tx_commit, from local address `from` (its IP only; the port is
+ * the socket's). Only on a cc_udp_open_multi socket; elsewhere `from` is
+ * ignored. */
+void cc_udp_tx_commit_from(cc_udp *u, size_t len, const cc_addr *to, const cc_addr *from);
 /* Send every queued datagram (sendmmsg; a partial send is retried once,
  * then the rest is dropped and counted). */
 void cc_udp_flush(cc_udp *u);

@@ -351,6 +351,10 @@ static void run_sender(send_result *r)
         return;
     }
     set_bufs(fd, SO_SNDBUF);
+    /* Don't Fragment, as classcast's own socket (src/net/udp.c) and WebRTC
+     * senders set it: the kernel then skips the IP ID hash per datagram. */
+    int pmtu = getenv("FLOOR_NO_DF") ? IP_PMTUDISC_WANT : IP_PMTUDISC_DO;
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = ba, .sin_port = 0};
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         fprintf(stderr, "bench_floor: bind sender to %s: %s\n",

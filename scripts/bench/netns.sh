@@ -6,6 +6,12 @@
 #   cc-sub  (load generator: WHIP publisher and all     veth cc-sub0  10.231.0.2/24
 #            WHEP subscribers; floor receivers)
 #
+# The subscribers' own addresses: 10.232.0.0/16 is a `local` route in cc-sub
+# (every address in it belongs to cc-sub without being listed on an
+# interface, so `classcast loadgen --sub-net 10.232.0.0/16` gives each
+# subscriber its own IP on one shared socket) and is routed via 10.231.0.2
+# from cc-srv.
+#
 # No default route, loopback up in each, nothing outside the two namespaces is
 # touched (the veth ends are created directly inside them). Every benchmark
 # packet stays between these two namespaces. Janus does not use loopback ICE
@@ -19,6 +25,7 @@
 #
 # Environment (defaults): CC_NS_SRV=cc-srv CC_NS_SUB=cc-sub
 #   CC_SRV_ADDR=10.231.0.1 CC_SUB_ADDR=10.231.0.2 CC_NS_PREFIX=24
+#   CC_SUB_NET=10.232.0.0/16
 # Requires root (CAP_NET_ADMIN, CAP_SYS_ADMIN).
 set -euo pipefail
 
@@ -27,6 +34,7 @@ NS_SUB=${CC_NS_SUB:-cc-sub}
 SRV_ADDR=${CC_SRV_ADDR:-10.231.0.1}
 SUB_ADDR=${CC_SUB_ADDR:-10.231.0.2}
 PREFIX=${CC_NS_PREFIX:-24}
+SUB_NET=${CC_SUB_NET:-10.232.0.0/16}
 IF_SRV=cc-srv0
 IF_SUB=cc-sub0
 
@@ -48,7 +56,9 @@ is_up() {
     has_addr "$NS_SRV" "$IF_SRV" "$SRV_ADDR" &&
     has_addr "$NS_SUB" "$IF_SUB" "$SUB_ADDR" &&
     ip -n "$NS_SRV" link show dev "$IF_SRV" 2>/dev/null | grep -q 'state UP' &&
-    ip -n "$NS_SUB" link show dev "$IF_SUB" 2>/dev/null | grep -q 'state UP'
+    ip -n "$NS_SUB" link show dev "$IF_SUB" 2>/dev/null | grep -q 'state UP' &&
+    ip -n "$NS_SUB" route show table local 2>/dev/null | grep -q "^local $SUB_NET dev lo" &&
+    ip -n "$NS_SRV" route show 2>/dev/null | grep -q "^$SUB_NET via $SUB_ADDR"
 }
 
 down() {
@@ -82,6 +92,8 @@ up() {
   # Room for bursts of a 2000-subscriber fan-out without qdisc drops.
   ip -n "$NS_SRV" link set dev "$IF_SRV" txqueuelen 10000 up
   ip -n "$NS_SUB" link set dev "$IF_SUB" txqueuelen 10000 up
+  ip -n "$NS_SUB" route add local "$SUB_NET" dev lo
+  ip -n "$NS_SRV" route add "$SUB_NET" via "$SUB_ADDR" dev "$IF_SRV"
   # Per-namespace sysctls only: a wide local port range for thousands of
   # subscriber sockets in cc-sub.
   ip netns exec "$NS_SUB" sysctl -q -w net.ipv4.ip_local_port_range="10000 60999" || true
@@ -99,7 +111,7 @@ up() {
 status() {
   if is_up; then
     echo "$NS_SRV $IF_SRV $SRV_ADDR/$PREFIX"
-    echo "$NS_SUB $IF_SUB $SUB_ADDR/$PREFIX"
+    echo "$NS_SUB $IF_SUB $SUB_ADDR/$PREFIX (subscribers: $SUB_NET)"
   else
     echo "netns.sh: not up" >&2
     return 1

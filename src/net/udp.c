@@ -7,14 +7,22 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "classcast/err.h"
 #include "classcast/log.h"
 
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+typedef union udp_ctl {
+    struct cmsghdr align;
+    uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} udp_ctl;
+
 struct cc_udp {
     int fd;
+    int multi; /* cc_udp_open_multi: pktinfo in and out */
     cc_addr local;
     /* receive batch */
     struct mmsghdr rx_msgs[CC_UDP_BATCH];
@@ -29,6 +37,8 @@ struct cc_udp {
     uint8_t tx_buf[CC_UDP_BATCH][CC_UDP_TX_BUF];
     int tx_n;
     cc_udp_stats stats;
+    /* multi only */
+    udp_ctl rx_ctl[CC_UDP_BATCH], tx_ctl[CC_UDP_BATCH];
 };
 
 static void set_buffer(int fd, int opt, int force_opt, int bytes)
@@ -38,20 +48,50 @@ static void set_buffer(int fd, int opt, int force_opt, int bytes)
         setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
 }
 
-int cc_udp_open(cc_udp **out, const cc_addr *bind_addr)
+static int udp_open(cc_udp **out, const cc_addr *bind_addr, int multi, int rcvbuf)
 {
     *out = NULL;
     cc_udp *u = calloc(1, sizeof *u);
     if (!u)
         return CC_ENOMEM;
-    u->fd = socket(bind_addr->u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fam = bind_addr->u.sa.sa_family;
+    u->multi = multi;
+    u->fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0) {
         free(u);
         return CC_EIO;
     }
-    set_buffer(u->fd, SO_RCVBUF, SO_RCVBUFFORCE, 8 << 20);
+    set_buffer(u->fd, SO_RCVBUF, SO_RCVBUFFORCE, rcvbuf > 0 ? rcvbuf : 8 << 20);
     set_buffer(u->fd, SO_SNDBUF, SO_SNDBUFFORCE, 8 << 20);
-    if (bind(u->fd, &bind_addr->u.sa, bind_addr->len) != 0) {
+    /* Don't Fragment: WebRTC datagrams are kept under the path MTU (1200
+     * bytes of payload), so fragmenting is never wanted, and with DF set
+     * the kernel gives an unconnected socket's datagrams IP ID 0 instead
+     * of hashing one per packet (RFC 6864 section 4.1: an atomic
+     * datagram's ID carries no meaning), about 4 % of a fan-out's CPU.
+     * A datagram over the path MTU fails with EMSGSIZE and is counted. */
+    int pmtu = fam == AF_INET ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
+    setsockopt(u->fd, fam == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+               fam == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu);
+    cc_addr b = *bind_addr;
+    if (multi) {
+        /* The wildcard address receives for every local address; pktinfo
+         * says which one (RFC 3542 section 6 for IPv6). */
+        int one = 1;
+        int ok = fam == AF_INET
+                     ? setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)
+                     : setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+        if (ok != 0) {
+            CC_ERROR("udp", "pktinfo: %s", strerror(errno));
+            close(u->fd);
+            free(u);
+            return CC_EIO;
+        }
+        if (fam == AF_INET)
+            b.u.in4.sin_addr.s_addr = htonl(INADDR_ANY);
+        else
+            b.u.in6.sin6_addr = in6addr_any;
+    }
+    if (bind(u->fd, &b.u.sa, b.len) != 0) {
         CC_ERROR("udp", "bind failed: %s", strerror(errno));
         close(u->fd);
         free(u);
@@ -70,6 +110,16 @@ int cc_udp_open(cc_udp **out, const cc_addr *bind_addr)
     return 0;
 }
 
+int cc_udp_open(cc_udp **out, const cc_addr *bind_addr)
+{
+    return udp_open(out, bind_addr, 0, 0);
+}
+
+int cc_udp_open_multi(cc_udp **out, const cc_addr *bind_addr, int rcvbuf_bytes)
+{
+    return udp_open(out, bind_addr, 1, rcvbuf_bytes);
+}
+
 void cc_udp_close(cc_udp *u)
 {
     if (!u)
@@ -82,6 +132,27 @@ int cc_udp_fd(const cc_udp *u) { return u->fd; }
 const cc_addr *cc_udp_local(const cc_udp *u) { return &u->local; }
 const cc_udp_stats *cc_udp_get_stats(const cc_udp *u) { return &u->stats; }
 
+/* The destination address of a received datagram from its pktinfo. */
+static void pktinfo_read(const cc_udp *u, struct msghdr *h, cc_addr *to)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            *to = u->local;
+            to->u.in4.sin_addr = pi.ipi_addr;
+            return;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            *to = u->local;
+            to->u.in6.sin6_addr = pi.ipi6_addr;
+            return;
+        }
+    }
+}
+
 int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
 {
     for (int i = 0; i < CC_UDP_BATCH; i++) {
@@ -91,6 +162,10 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
         h->msg_namelen = sizeof u->rx_names[i];
         h->msg_iov = &u->rx_iov[i];
         h->msg_iovlen = 1;
+        if (u->multi) {
+            h->msg_control = u->rx_ctl[i].b;
+            h->msg_controllen = sizeof u->rx_ctl[i].b;
+        }
     }
     int n = recvmmsg(u->fd, u->rx_msgs, CC_UDP_BATCH, MSG_DONTWAIT, NULL);
     u->stats.rx_syscalls++;
@@ -107,6 +182,9 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
         d->truncated = (h->msg_flags & MSG_TRUNC) != 0;
         if (cc_addr_set(&d->from, (struct sockaddr *)&u->rx_names[i], h->msg_namelen) != 0)
             memset(&d->from, 0, sizeof d->from);
+        d->to.len = 0;
+        if (u->multi)
+            pktinfo_read(u, h, &d->to);
         u->stats.rx_packets++;
         u->stats.rx_bytes += d->len;
         if (d->truncated)
@@ -125,6 +203,36 @@ uint8_t *cc_udp_tx_slot(cc_udp *u)
 
 void cc_udp_tx_commit(cc_udp *u, size_t len, const cc_addr *to)
 {
+    cc_udp_tx_commit_from(u, len, to, NULL);
+}
+
+/* Source address selection by an IP_PKTINFO / IPV6_PKTINFO control message
+ * (ip(7) ipi_spec_dst; RFC 3542 section 6.1). */
+static void pktinfo_write(cc_udp *u, int i, struct msghdr *h, const cc_addr *from)
+{
+    udp_ctl *ctl = &u->tx_ctl[i];
+    memset(ctl, 0, sizeof *ctl);
+    h->msg_control = ctl->b;
+    struct cmsghdr *c = (struct cmsghdr *)ctl->b;
+    if (from->u.sa.sa_family == AF_INET) {
+        struct in_pktinfo pi = {.ipi_spec_dst = from->u.in4.sin_addr};
+        h->msg_controllen = CMSG_SPACE(sizeof pi);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    } else {
+        struct in6_pktinfo pi = {.ipi6_addr = from->u.in6.sin6_addr};
+        h->msg_controllen = CMSG_SPACE(sizeof pi);
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    }
+}
+
+void cc_udp_tx_commit_from(cc_udp *u, size_t len, const cc_addr *to, const cc_addr *from)
+{
     if (len == 0 || len > CC_UDP_TX_BUF || to->len == 0) {
         u->stats.tx_dropped++;
         return;
@@ -138,6 +246,8 @@ void cc_udp_tx_commit(cc_udp *u, size_t len, const cc_addr *to)
     h->msg_namelen = u->tx_to[i].len;
     h->msg_iov = &u->tx_iov[i];
     h->msg_iovlen = 1;
+    if (u->multi && from && from->len && from->u.sa.sa_family == u->local.u.sa.sa_family)
+        pktinfo_write(u, i, h, from);
     u->tx_n++;
     if (u->tx_n == CC_UDP_BATCH)
         cc_udp_flush(u);

@@ -85,7 +85,9 @@ typedef struct ep {
     int is_pub;
     int idx;
     int verify;                  /* SRTP-authenticate every packet */
-    cc_udp *udp;
+    cc_udp *udp;                 /* its own, or the shared one (shared) */
+    int shared;                  /* on lg.multi with its own address */
+    cc_addr local;               /* its candidate: address and port */
     cc_client *client;
     cc_sender *sender;           /* publisher only */
     char location[CC_WHIPC_URL_MAX];
@@ -105,6 +107,8 @@ typedef struct ep {
     char cname[17];
     rx_stream rx[2];             /* 0 video, 1 audio */
     cc_time_us next_rr;
+    cc_time_us due;              /* subscriber: next ep_service needed (0:
+                                  * now); lets the loop skip idle ones */
     uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
     uint64_t rtp_auth_fail, lat_unmatched, impaired;
     lat_hist lat;
@@ -138,6 +142,11 @@ typedef struct lg {
     long long janus_feed;        /* Janus: the publisher's id (set before
                                   * the subscriber threads start) */
     atomic_int ka_stop;          /* Janus keepalive thread: stop */
+    /* --sub-net: one socket for every subscriber, subscriber i at address
+     * net_base + 1 + i (host order) on that socket's port. */
+    cc_udp *multi;
+    uint32_t net_base, net_size;
+    uint64_t rx_unknown_dst;     /* datagrams to an address of no subscriber */
 } lg;
 
 

@@ -274,7 +274,7 @@ int janus_sub_post(lg *g, ep *e)
     cc_sdp_client_answer_params ap = {
         .ice_ufrag = e->ufrag, .ice_pwd = e->pwd,
         .fingerprint = cc_dtls_ctx_fingerprint(g->dtls), .setup = "active",
-        .candidate = cc_udp_local(e->udp),
+        .candidate = &e->local,
     };
     char *answer = NULL;
     if (cc_sdp_client_answer_write(e->res.body, e->res.body_len, &ap, &answer) != 0) {

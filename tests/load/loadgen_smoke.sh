@@ -6,12 +6,17 @@
 # packet (loadgen --check). The media is recorded once with GStreamer
 # (videotestsrc zone plate, 640x360, real libvpx VP8; audiotestsrc, real
 # libopus) into RFC 4571 RTP files.
-# usage: loadgen_smoke.sh CLASSCAST_BINARY SOURCE_ROOT [SUBSCRIBERS] [SECONDS]
+# With a fifth argument "shared" the subscribers each get their own address
+# in 127.77.0.0/16 on one shared socket (loadgen --sub-net), the mode the
+# fan-out benchmark uses.
+# usage: loadgen_smoke.sh CLASSCAST_BINARY SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared]
 set -u
 BIN=$1
 ROOT=$2
 N=${3:-20}
 SECS=${4:-5}
+EXTRA=()
+[ "${5:-}" = shared ] && EXTRA=(--sub-net 127.77.0.0/16)
 
 if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
   echo "loadgen_smoke: gst-launch-1.0 not installed (gstreamer1.0-tools): skipped"
@@ -61,7 +66,7 @@ timeout $((SECS + 60)) "$BIN" loadgen \
   --whep "http://127.0.0.1:$PORT/whep/demo" --token "$TOKEN" \
   --video "$TMP/video.rtp" --audio "$TMP/audio.rtp" \
   -n "$N" --duration "$SECS" --verify-sample 5 --check --per-subscriber \
-  --json "$TMP/loadgen.json"
+  --json "$TMP/loadgen.json" "${EXTRA[@]+"${EXTRA[@]}"}"
 rc=$?
 if [ $rc -ne 0 ]; then
   echo "loadgen_smoke: loadgen exited $rc; server log:"

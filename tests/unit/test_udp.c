@@ -122,8 +122,72 @@ static void test_bad_destination(void)
     cc_udp_close(u);
 }
 
+/* One socket, many local addresses: every address of 127.0.0.0/8 is local
+ * on lo, so datagrams to 127.0.0.5 and 127.0.0.9 at the socket's port both
+ * reach it and say which address they were for; replies leave from the
+ * address asked for. */
+static void test_multi(void)
+{
+    cc_addr lo, a5, a9;
+    cc_addr_from_string(&lo, "127.0.0.1", 0);
+    cc_udp *m = NULL, *x = NULL;
+    CC_CHECK_EQ(cc_udp_open_multi(&m, &lo, 0), 0);
+    CC_CHECK_EQ(cc_udp_open(&x, &lo), 0);
+    if (!m || !x)
+        return;
+    uint16_t port = cc_addr_port(cc_udp_local(m));
+    CC_CHECK(port != 0);
+    cc_addr_from_string(&a5, "127.0.0.5", port);
+    cc_addr_from_string(&a9, "127.0.0.9", port);
+    for (int i = 0; i < 10; i++) {
+        uint8_t *s = cc_udp_tx_slot(x);
+        s[0] = (uint8_t)i;
+        cc_udp_tx_commit(x, 1, i % 2 ? &a9 : &a5);
+    }
+    cc_udp_flush(x);
+    int got = 0, ok = 0;
+    for (int round = 0; round < 20 && got < 10; round++) {
+        if (wait_readable(m) <= 0)
+            break;
+        cc_udp_dgram *d;
+        int n = cc_udp_recv(m, &d);
+        for (int i = 0; i < n; i++, got++)
+            ok += d[i].len == 1 && cc_addr_equal(&d[i].to, d[i].data[0] % 2 ? &a9 : &a5) &&
+                  cc_addr_equal(&d[i].from, cc_udp_local(x));
+    }
+    CC_CHECK_EQ(got, 10);
+    CC_CHECK_EQ(ok, 10);
+    /* A reply from 127.0.0.9 arrives from 127.0.0.9. */
+    uint8_t *s = cc_udp_tx_slot(m);
+    s[0] = 42;
+    cc_udp_tx_commit_from(m, 1, cc_udp_local(x), &a9);
+    cc_udp_flush(m);
+    CC_CHECK(wait_readable(x) > 0);
+    cc_udp_dgram *d;
+    CC_CHECK_EQ(cc_udp_recv(x, &d), 1);
+    CC_CHECK(cc_addr_equal(&d[0].from, &a9));
+    CC_CHECK_EQ(d[0].to.len, 0); /* not a multi socket: no pktinfo */
+    /* A source address that is not local: the kernel refuses it; the
+     * datagram is dropped and counted, the next one goes. */
+    cc_addr far;
+    cc_addr_from_string(&far, "192.0.2.1", 0);
+    cc_udp_tx_slot(m);
+    cc_udp_tx_commit_from(m, 1, cc_udp_local(x), &far);
+    s = cc_udp_tx_slot(m);
+    s[0] = 43;
+    cc_udp_tx_commit_from(m, 1, cc_udp_local(x), &a5);
+    cc_udp_flush(m);
+    CC_CHECK_EQ(cc_udp_get_stats(m)->tx_dropped, 1);
+    CC_CHECK(wait_readable(x) > 0);
+    CC_CHECK_EQ(cc_udp_recv(x, &d), 1);
+    CC_CHECK(cc_addr_equal(&d[0].from, &a5));
+    cc_udp_close(m);
+    cc_udp_close(x);
+}
+
 int main(void)
 {
+    CC_RUN(test_multi);
     CC_RUN(test_batch);
     CC_RUN(test_truncated);
     CC_RUN(test_bad_destination);
