@@ -360,6 +360,8 @@ static void usage_loadgen(FILE *f)
             "                      publisher sent something else); --audio-kbps K too\n"
             "  --duration S        seconds to measure after setup (default 10)\n"
             "  --setup-timeout S   seconds allowed for all sessions to connect (15)\n"
+            "  --settle S          seconds to wait after setup before measuring\n"
+            "                      (default 0; lets setup's backlog drain)\n"
             "  --bind ADDR         local address for the sockets (127.0.0.1)\n"
             "  --sub-net NET/P     give subscriber i its own address NET+1+i and put\n"
             "                      them all on one socket (far cheaper to receive at\n"
@@ -401,6 +403,7 @@ static int cmd_loadgen(int argc, char **argv)
         {"bind", required_argument, 0, 'b'},
         {"verify-sample", required_argument, 0, 'K'},
         {"sub-net", required_argument, 0, 'N'},
+        {"settle", required_argument, 0, 'T'},
         {"json", required_argument, 0, 'j'},
         {"check", no_argument, 0, 'c'},
         {"per-subscriber", no_argument, 0, 'P'},
@@ -425,6 +428,7 @@ static int cmd_loadgen(int argc, char **argv)
         case 'A': c.audio_kbps = atof(optarg); break;
         case 't': c.whep_token = optarg; break;
         case 'N': c.sub_net = optarg; break;
+        case 'T': c.settle_s = atof(optarg); break;
         case 'i': c.whip_url = optarg; break;
         case 'k': c.whip_token = optarg; break;
         case 'v': c.video_file = optarg; break;

@@ -34,6 +34,9 @@ typedef struct cc_loadgen_config {
     int subscribers;             /* N */
     double duration_s;           /* measured time after setup */
     double setup_timeout_s;      /* 0: 15 s */
+    double settle_s;             /* wait this long after setup before the
+                                  * window opens (the backlog of setup's
+                                  * handshakes and keyframes drains) */
     const char *bind;            /* local address (default 127.0.0.1) */
     const char *sub_net;         /* "A.B.C.D/P": subscriber i at address
                                   * A.B.C.D + 1 + i, all on one socket

@@ -420,10 +420,21 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
         return;
     uint64_t k = payload_key(h.payload, h.payload_len);
     const lat_entry *le = &g->lat_table[k % LAT_TABLE];
-    if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC)
-        hist_add(&e->lat, now - le->at);
-    else
+    if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC) {
+        cc_time_us d = now - le->at;
+        hist_add(&e->lat, d);
+        int64_t sec = (now - g->measure_start) / CC_USEC_PER_SEC;
+        if (g->lat_sec && sec >= 0 && sec < g->n_lat_sec) {
+            lat_second *ls = &g->lat_sec[sec];
+            ls->n++;
+            ls->over5ms += d > 5 * CC_USEC_PER_MSEC;
+            ls->over50ms += d > 50 * CC_USEC_PER_MSEC;
+            if (d > ls->max)
+                ls->max = d;
+        }
+    } else {
         e->lat_unmatched++;
+    }
 }
 
 static void ep_on_dgram(lg *g, ep *e, cc_udp_dgram *d, cc_time_us now)
@@ -738,6 +749,16 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
     else
         printf("latency: no samples (%s)\n", g->pub ? "no SRTP-verified subscriber received media"
                                                     : "needs the built-in publisher (--whip)");
+    if (all.n && g->lat_sec) {
+        printf("latency by second of the window (samples, >5 ms, >50 ms, max ms):");
+        for (int i = 0; i < g->n_lat_sec; i++)
+            if (g->lat_sec[i].n)
+                printf(" %d:%llu/%llu/%llu/%.1f", i, (unsigned long long)g->lat_sec[i].n,
+                       (unsigned long long)g->lat_sec[i].over5ms,
+                       (unsigned long long)g->lat_sec[i].over50ms,
+                       (double)g->lat_sec[i].max / 1000);
+        printf("\n");
+    }
     if (conn.n)
         printf("setup (POST -> SRTP keys): p50 %.1f ms, max %.1f ms\n",
                hist_q(&conn, 0.5) / 1000, (double)conn.max / 1000);
@@ -920,6 +941,16 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
         nv += g->subs[i].verify;
     json_object_set_new(o, "srtp_verified_subscribers", json_integer(nv));
     json_object_set_new(o, "loadgen_cpu_s", json_real(cpu_s));
+    if (g->lat_sec) {
+        /* [samples, over 5 ms, over 50 ms, max us] per second of the window */
+        json_t *a = json_array();
+        for (int i = 0; i < g->n_lat_sec && i < (int)measured_s + 1; i++)
+            json_array_append_new(a, json_pack("[IIII]", (json_int_t)g->lat_sec[i].n,
+                                               (json_int_t)g->lat_sec[i].over5ms,
+                                               (json_int_t)g->lat_sec[i].over50ms,
+                                               (json_int_t)g->lat_sec[i].max));
+        json_object_set_new(o, "latency_by_second", a);
+    }
     char *txt = json_dumps(o, JSON_COMPACT);
     if (txt)
         printf("%s\n", txt);
@@ -989,8 +1020,9 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     int status = 2, setup_failed = 0;
     char err[256] = "";
     if ((!cfg->whep_url && !cfg->janus_url) || cfg->subscribers < 0 || cfg->subscribers > 5000 ||
-        cfg->duration_s <= 0 || cfg->duration_s > 24 * 3600) {
-        fprintf(stderr, "loadgen: needs --whep URL, 0..5000 subscribers, a duration > 0\n");
+        cfg->duration_s <= 0 || cfg->duration_s > 24 * 3600 || cfg->settle_s < 0 ||
+        cfg->settle_s > 600) {
+        fprintf(stderr, "loadgen: needs --whep URL, 0..5000 subscribers, a duration > 0, --settle 0..600\n");
         return 2;
     }
     if ((cfg->whip_url || cfg->janus_url) && !cfg->video_file && !cfg->audio_file) {
@@ -1004,6 +1036,8 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     g.pace_bps = PACE_FACTOR * (cfg->video_kbps > 0 ? cfg->video_kbps : 1500) * 1000;
     g.subs = calloc((size_t)(g.n_subs ? g.n_subs : 1), sizeof *g.subs);
     g.lat_table = calloc(LAT_TABLE, sizeof *g.lat_table);
+    g.n_lat_sec = cfg->duration_s < 3600 ? (int)cfg->duration_s + 2 : 3602;
+    g.lat_sec = calloc((size_t)g.n_lat_sec, sizeof *g.lat_sec);
     g.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!g.subs || !g.lat_table || g.epfd < 0 || cc_dtls_ctx_new(&g.dtls) != 0) {
         fprintf(stderr, "loadgen: out of memory\n");
@@ -1086,7 +1120,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         }
     }
     int threads_joined = 0, first_unfinished = 0;
-    cc_time_us measure_start = 0, stop_at = 0, end_at = 0, next_service = 0;
+    cc_time_us measure_start = 0, stop_at = 0, end_at = 0, next_service = 0, settled_at = 0;
     for (;;) {
         drain(&g, 1);
         cc_time_us now = cc_clock_mono_us();
@@ -1121,14 +1155,18 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                 ep_service(&g.subs[i], now, paused);
             all_settled &= settled(&g.subs[i]);
         }
-        if (!measure_start && (all_settled || now >= setup_deadline)) {
+        if (!settled_at && (all_settled || now >= setup_deadline))
+            settled_at = now;
+        if (!measure_start && settled_at &&
+            now >= settled_at + (cc_time_us)(cfg->settle_s * CC_USEC_PER_SEC)) {
             measure_start = now;
+            g.measure_start = now;
             g.measuring = 1;
             stop_at = now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC);
             end_at = stop_at + DRAIN_US;
             g.window_start_unix = unix_now();
             g.window_end_unix = g.window_start_unix + cfg->duration_s;
-            g.setup_s = (double)(now - t0) / 1e6;
+            g.setup_s = (double)(settled_at - t0) / 1e6;
             if (g.pub && g.pub->sender) {
                 const cc_sender_stats *ps = cc_sender_get_stats(g.pub->sender);
                 g.pub_w_packets = ps->packets[0] + ps->packets[1];
@@ -1212,6 +1250,7 @@ out:
     for (int i = 0; g.subs && i < g.n_subs; i++)
         ep_close(&g, &g.subs[i]);
     cc_udp_close(g.multi);
+    free(g.lat_sec);
     free(g.subs);
     free(g.lat_table);
     cc_rtpfile_free(g.vfile);

@@ -114,6 +114,14 @@ typedef struct ep {
     lat_hist lat;
 } ep;
 
+/* Latency samples of one second of the window: where in time the slow
+ * ones are (a backlog left by setup drains in the first seconds; a steady
+ * overload grows all along). */
+typedef struct lat_second {
+    uint64_t n, over5ms, over50ms;
+    cc_time_us max;
+} lat_second;
+
 typedef struct lat_entry {
     uint64_t key;
     cc_time_us at;
@@ -147,6 +155,9 @@ typedef struct lg {
     cc_udp *multi;
     uint32_t net_base, net_size;
     uint64_t rx_unknown_dst;     /* datagrams to an address of no subscriber */
+    cc_time_us measure_start;
+    lat_second *lat_sec;         /* one per second of the window */
+    int n_lat_sec;
 } lg;
 
 
