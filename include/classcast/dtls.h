@@ -80,7 +80,24 @@ int cc_dtls_close(cc_dtls *d);
 int cc_dtls_export_keying_material(const cc_dtls *d, const char *label,
                                    uint8_t *out, size_t len);
 
+/* Frees the OpenSSL session of a connected association and keeps only its
+ * SRTP keys and state. Call it once the peer has shown that it finished
+ * the handshake too (authenticated SRTP or SRTCP from it: it holds the
+ * keys, so it will not retransmit its last flight and needs none of ours
+ * again). What OpenSSL keeps for a DTLS session it might still have to
+ * repeat, the handshake buffer and 16 KiB record buffers among it, is
+ * about 60 KiB per peer: most of a subscriber's memory. Afterwards DTLS
+ * input is counted (in_after_release) and refused with CC_ESTATE, there
+ * is no timer and no output; a close_notify from the peer goes unread
+ * (consent freshness, RFC 7675, and the signalling's leave/DELETE end the
+ * session instead), and cc_dtls_close only changes the state.
+ * Returns 0, CC_ESTATE (not connected) or CC_EAGAIN (output not yet
+ * polled: try later). */
+int cc_dtls_release(cc_dtls *d);
+int cc_dtls_is_released(const cc_dtls *d);
+
 typedef struct cc_dtls_stats {
+    uint64_t in_after_release; /* DTLS datagrams after cc_dtls_release */
     uint64_t in_datagrams;   /* handed to OpenSSL */
     uint64_t in_malformed;   /* not a sequence of whole DTLS records: dropped */
     uint64_t in_app_data;    /* application data records read and discarded */

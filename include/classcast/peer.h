@@ -53,6 +53,9 @@ typedef struct cc_peer_stats {
     uint64_t drop_before_keys;   /* SRTP/SRTCP before DTLS finished */
     uint64_t drop_srtp_auth;     /* failed authentication or replay */
     uint64_t drop_protect;       /* our own protect failed */
+    uint64_t dtls_released;      /* 1 once the DTLS session was freed
+                                  * (cc_dtls_release: first authenticated
+                                  * SRTP/SRTCP from the peer) */
 } cc_peer_stats;
 
 int cc_peer_new(cc_peer **out, const cc_peer_config *cfg, cc_time_us now);

@@ -27,7 +27,8 @@ typedef struct cc_wpeer cc_wpeer;
     X(rtp_malformed) X(srtp_auth_fail) X(media_before_keys)                    \
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \
-    X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)
+    X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)             \
+    X(peers_dtls_released) X(heap_trims)
 
 typedef struct cc_worker_counters {
 #define CC_X(name) uint64_t name;

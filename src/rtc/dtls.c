@@ -77,6 +77,7 @@ struct cc_dtls {
     cc_srtp_keys keys;
     cc_dtls_stats stats;
     char err[160];
+    int released; /* cc_dtls_release: ssl freed, keys kept */
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -270,6 +271,10 @@ int cc_dtls_ctx_new_with_profiles(cc_dtls_ctx **out, const char *profiles)
     if (SSL_CTX_use_certificate(c->ssl_ctx, cert) != 1) goto fail;
     if (SSL_CTX_use_PrivateKey(c->ssl_ctx, key) != 1) goto fail;
     if (SSL_CTX_check_private_key(c->ssl_ctx) != 1) goto fail;
+    /* No record we send is larger than a datagram (CC_DTLS_MTU): size the
+     * write buffer for that rather than for a 16 KiB TLS record, which
+     * saves ~15 KiB per peer for as long as the peer lives. */
+    if (SSL_CTX_set_max_send_fragment(c->ssl_ctx, CC_DTLS_MTU) != 1) goto fail;
 
     /* No MTU probing: a memory BIO has no path MTU, we set it per SSL.
      * No tickets/session cache: every WebRTC association is a fresh
@@ -565,6 +570,12 @@ int cc_dtls_handle_input(cc_dtls *d, const uint8_t *buf, size_t len,
     if (!d || (!buf && len)) return CC_EINVAL;
     if (d->state == CC_DTLS_FAILED) return CC_ESTATE;
     if (d->state == CC_DTLS_CLOSED) return CC_ECLOSED;
+    if (d->released) {
+        /* A late duplicate of a handshake flight, or an alert: nothing
+         * to answer with any more (see cc_dtls_release). */
+        d->stats.in_after_release++;
+        return CC_ESTATE;
+    }
     if (!well_formed(buf, len)) {
         /* Garbage leaves the session where it was: a spoofed or corrupted
          * datagram must not be able to kill a handshake. */
@@ -591,6 +602,7 @@ int cc_dtls_handle_input(cc_dtls *d, const uint8_t *buf, size_t len,
 int cc_dtls_poll_output(cc_dtls *d, uint8_t *buf, size_t cap, size_t *len)
 {
     if (!d || !buf || !len) return CC_EINVAL;
+    if (d->released) return CC_EAGAIN;
     char *data = NULL;
     long avail = BIO_get_mem_data(d->wbio, &data);
     if (avail <= 0 || !data) return CC_EAGAIN;
@@ -627,8 +639,8 @@ int cc_dtls_poll_output(cc_dtls *d, uint8_t *buf, size_t cap, size_t *len)
 
 cc_time_us cc_dtls_deadline(const cc_dtls *d, cc_time_us now)
 {
-    if (!d || (d->state != CC_DTLS_HANDSHAKING &&
-               d->state != CC_DTLS_CONNECTED))
+    if (!d || d->released || (d->state != CC_DTLS_HANDSHAKING &&
+                              d->state != CC_DTLS_CONNECTED))
         return CC_TIME_NEVER;
     struct timeval tv;
     /* OpenSSL's timer runs on its own clock; convert the time left into the
@@ -641,7 +653,8 @@ int cc_dtls_handle_timeout(cc_dtls *d, cc_time_us now)
 {
     (void)now;
     if (!d) return CC_EINVAL;
-    if (d->state != CC_DTLS_HANDSHAKING && d->state != CC_DTLS_CONNECTED)
+    if (d->released ||
+        (d->state != CC_DTLS_HANDSHAKING && d->state != CC_DTLS_CONNECTED))
         return 0;
     ERR_clear_error();
     /* Returns 0 when OpenSSL's own clock says the timer has not expired yet
@@ -680,6 +693,10 @@ int cc_dtls_close(cc_dtls *d)
 {
     if (!d) return CC_EINVAL;
     if (d->state != CC_DTLS_CONNECTED) return 0;
+    if (d->released) { /* nothing left to send it with */
+        d->state = CC_DTLS_CLOSED;
+        return 0;
+    }
     ERR_clear_error();
     /* RFC 5246 section 7.2.1: close_notify; we do not wait for the
      * peer's answer (the transport goes away with the peer). */
@@ -693,12 +710,31 @@ int cc_dtls_export_keying_material(const cc_dtls *d, const char *label,
                                    uint8_t *out, size_t len)
 {
     if (!d || !label || !out) return CC_EINVAL;
-    if (d->state != CC_DTLS_CONNECTED) return CC_ESTATE;
+    if (d->state != CC_DTLS_CONNECTED || d->released) return CC_ESTATE;
     ERR_clear_error();
     int ok = SSL_export_keying_material(d->ssl, out, len, label,
                                         strlen(label), NULL, 0, 0);
     ERR_clear_error();
     return ok == 1 ? 0 : CC_ECRYPTO;
+}
+
+int cc_dtls_release(cc_dtls *d)
+{
+    if (!d) return CC_EINVAL;
+    if (d->released) return 0;
+    if (d->state != CC_DTLS_CONNECTED) return CC_ESTATE;
+    char *data = NULL;
+    if (BIO_get_mem_data(d->wbio, &data) > 0) return CC_EAGAIN; /* unsent */
+    SSL_free(d->ssl); /* frees both BIOs */
+    d->ssl = NULL;
+    d->rbio = d->wbio = NULL;
+    d->released = 1;
+    return 0;
+}
+
+int cc_dtls_is_released(const cc_dtls *d)
+{
+    return d && d->released;
 }
 
 const cc_dtls_stats *cc_dtls_get_stats(const cc_dtls *d)

@@ -193,6 +193,11 @@ int cc_peer_handle(cc_peer *p, cc_demux_kind kind, uint8_t *buf, size_t len,
             p->stats.drop_srtp_auth++;
             return rc;
         }
+        /* Authenticated media from the peer: it has the keys, so its side
+         * of the handshake is over and our DTLS session will not be needed
+         * again; its memory goes back (cc_dtls_release says why). */
+        if (!p->stats.dtls_released && cc_dtls_release(p->dtls) == 0)
+            p->stats.dtls_released = 1;
         *plain_len = out;
         return is_rtp ? CC_PEER_IN_RTP : CC_PEER_IN_RTCP;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <malloc.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -60,6 +61,8 @@ struct cc_worker {
     addr_entry *by_addr[CC_WORKER_BUCKETS];
     cc_worker_counters c;
     uint64_t last_udp_tx, last_udp_tx_dropped;
+    uint64_t trim_released, trim_closed; /* as of the last heap trim */
+    cc_time_us next_trim;
     struct {
         int fd;
         cc_worker_fd_fn fn;
@@ -451,11 +454,32 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
         wp->app->on_rtcp(w, wp, d->data, plain, now);
 }
 
+/* Memory freed by peers (a closed peer, a released DTLS session: ~60 KiB
+ * each) goes back to the allocator, which keeps it in its heap: a class of
+ * a thousand that joined within seconds would hold its handshake-time
+ * peak for the life of the process. At most every 2 s, when something was
+ * freed, hand whole free pages back to the kernel (glibc malloc_trim:
+ * madvise on free pages anywhere in the heap; a few ms at worst). */
+static void maybe_trim_heap(cc_worker *w, uint64_t released, cc_time_us now)
+{
+    __atomic_store_n(&w->c.peers_dtls_released, released, __ATOMIC_RELAXED);
+    if (now < w->next_trim ||
+        (released == w->trim_released && w->c.peers_closed == w->trim_closed))
+        return;
+    w->trim_released = released;
+    w->trim_closed = w->c.peers_closed;
+    w->next_trim = now + 2 * CC_USEC_PER_SEC;
+    malloc_trim(0);
+    INC(w, heap_trims);
+}
+
 static void on_tick(cc_worker *w, cc_time_us now)
 {
     cc_wpeer *next;
+    uint64_t released = 0;
     for (cc_wpeer *wp = w->all; wp; wp = next) {
         next = wp->next_all;
+        released += cc_peer_get_stats(wp->peer)->dtls_released;
         if (wp->deadline <= now) {
             cc_peer_handle_timeout(wp->peer, now);
             drain_peer_output(w, wp);
@@ -470,6 +494,7 @@ static void on_tick(cc_worker *w, cc_time_us now)
         if (st == CC_PEER_CONNECTED && wp->app && wp->app->on_tick)
             wp->app->on_tick(w, wp, now);
     }
+    maybe_trim_heap(w, released, now);
 }
 
 static void publish_udp_counters(cc_worker *w)

@@ -179,6 +179,7 @@ static void test_connect_and_media(void)
     cc_srtp_keys keys;
     CC_CHECK_EQ(cc_dtls_get_srtp_keys(s.b.dtls, &keys), 0);
     CC_CHECK_EQ(cc_srtp_new(&s.b.srtp, &keys), 0);
+    CC_CHECK_EQ(cc_peer_get_stats(s.peer)->dtls_released, 0);
 
     /* browser -> server RTP and RTCP come out decrypted */
     uint8_t pkt[1500];
@@ -194,6 +195,21 @@ static void test_connect_and_media(void)
     CC_CHECK_EQ(cc_rtp_parse(pkt, plain, &rh), 0);
     CC_CHECK_EQ(rh.ssrc, 0x11223344u);
     CC_CHECK_EQ(rh.seq, 1000);
+    /* Authenticated media from the browser: the server's DTLS session is
+     * freed; a late DTLS datagram (here the browser's close_notify) is
+     * dropped and counted, and media keeps flowing. */
+    CC_CHECK_EQ(cc_peer_get_stats(s.peer)->dtls_released, 1);
+    {
+        uint8_t d[512];
+        size_t dl = 0, pl = 0;
+        cc_dtls_close(s.b.dtls);
+        CC_CHECK_EQ(cc_dtls_poll_output(s.b.dtls, d, sizeof d, &dl), 0);
+        uint64_t drops = cc_peer_get_stats(s.peer)->drop_dtls;
+        CC_CHECK(cc_peer_handle(s.peer, CC_DEMUX_DTLS, d, dl, &s.b.addr,
+                                cc_clock_now(&s.clock), &pl) < 0);
+        CC_CHECK_EQ(cc_peer_get_stats(s.peer)->drop_dtls, drops + 1);
+        CC_CHECK_EQ(cc_peer_get_state(s.peer), CC_PEER_CONNECTED);
+    }
 
     /* replaying the same protected packet is dropped */
     uint8_t again[1500];

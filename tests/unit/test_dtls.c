@@ -615,6 +615,54 @@ static void test_ctx_threads(void)
     for (int i = 0; i < 4; i++) cc_dtls_ctx_free(ctx[i]);
 }
 
+/* cc_dtls_release: refused while the final flight is unsent or before
+ * the handshake ends; afterwards the keys stay, DTLS input is counted and
+ * refused, and nothing is sent or timed. */
+static void test_release(void)
+{
+    pair p;
+    make_pair(&p, g_sctx, g_cctx, NULL, NULL);
+    if (!p.server || !p.client) goto out;
+    CC_CHECK_EQ(cc_dtls_release(p.server), CC_ESTATE); /* not connected */
+    cc_dtls_start(p.client, 0);
+    pump(p.client, p.server, 0);
+    pump(p.server, p.client, 0);
+    pump(p.client, p.server, 0); /* Certificate .. Finished */
+    CC_CHECK_EQ(cc_dtls_get_state(p.server), CC_DTLS_CONNECTED);
+    CC_CHECK_EQ(cc_dtls_release(p.server), CC_EAGAIN); /* its Finished is unsent */
+    pump(p.server, p.client, 0);
+    CC_CHECK_EQ(cc_dtls_get_state(p.client), CC_DTLS_CONNECTED);
+    cc_srtp_keys before, after;
+    CC_CHECK_EQ(cc_dtls_get_srtp_keys(p.server, &before), 0);
+
+    CC_CHECK_EQ(cc_dtls_release(p.server), 0);
+    CC_CHECK_EQ(cc_dtls_release(p.server), 0); /* again: no-op */
+    CC_CHECK(cc_dtls_is_released(p.server));
+    CC_CHECK(!cc_dtls_is_released(p.client));
+    CC_CHECK_EQ(cc_dtls_get_state(p.server), CC_DTLS_CONNECTED);
+    CC_CHECK_EQ(cc_dtls_get_srtp_keys(p.server, &after), 0);
+    CC_CHECK(memcmp(&before, &after, sizeof before) == 0);
+    CC_CHECK_EQ(cc_dtls_deadline(p.server, 0), CC_TIME_NEVER);
+    CC_CHECK_EQ(cc_dtls_handle_timeout(p.server, 0), 0);
+    uint8_t buf[2048];
+    size_t len;
+    CC_CHECK_EQ(cc_dtls_poll_output(p.server, buf, sizeof buf, &len), CC_EAGAIN);
+    CC_CHECK_EQ(cc_dtls_export_keying_material(p.server, "EXTRACTOR-dtls_srtp", buf, 60),
+                CC_ESTATE);
+
+    /* The client's close_notify reaches a released server: counted. */
+    CC_CHECK_EQ(cc_dtls_close(p.client), 0);
+    CC_CHECK_EQ(cc_dtls_poll_output(p.client, buf, sizeof buf, &len), 0);
+    CC_CHECK_EQ(cc_dtls_handle_input(p.server, buf, len, 0), CC_ESTATE);
+    CC_CHECK_EQ(cc_dtls_get_stats(p.server)->in_after_release, 1);
+    CC_CHECK_EQ(cc_dtls_get_state(p.server), CC_DTLS_CONNECTED);
+    CC_CHECK_EQ(cc_dtls_close(p.server), 0);
+    CC_CHECK_EQ(cc_dtls_get_state(p.server), CC_DTLS_CLOSED);
+    CC_CHECK_EQ(cc_dtls_poll_output(p.server, buf, sizeof buf, &len), CC_EAGAIN);
+out:
+    free_pair(&p);
+}
+
 int main(void)
 {
     cc_clock_init_manual(&g_clk, 1000 * CC_USEC_PER_SEC);
@@ -632,6 +680,7 @@ int main(void)
     CC_RUN(test_fingerprint_mismatch);
     CC_RUN(test_lost_server_flight);
     CC_RUN(test_lost_final_flight);
+    CC_RUN(test_release);
     CC_RUN(test_garbage);
     CC_RUN(test_client_hello_two_datagrams);
     CC_RUN(test_small_poll_buffer);
