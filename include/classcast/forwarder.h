@@ -71,7 +71,35 @@ typedef struct cc_fwd {
     uint32_t packets;
     uint32_t octets;
     uint32_t epochs;          /* epochs started (source switches + 1) */
+    /* Temporal layers (RFC 7741 section 4.2 TID/Y; only for a source that
+     * sends them). A picture above the cap is not sent: each of its
+     * packets goes out as a one-octet padding packet under its own
+     * sequence number (the subscriber sees no gap and NACKs nothing;
+     * libwebrtc counts padding as received), and the PictureIDs of the
+     * pictures that are sent stay consecutive (a receiver waits for a
+     * missing PictureID before it decodes a picture of a higher layer).
+     * A lower cap applies from the next picture; a higher one from the
+     * next keyframe or layer-sync (Y) picture of the layer above. */
+    uint8_t seen_tid;         /* the source marks temporal layers */
+    uint8_t want_tid;         /* cap asked for (CC_FWD_ALL_LAYERS: none) */
+    uint8_t cur_tid;          /* cap in force */
+    uint8_t pic_dropped;      /* the current picture is not sent */
+    uint16_t pic_in;          /* its source PictureID */
+    uint8_t pic_valid;
+    uint64_t thin[16];        /* 1024 source seqs: sent as padding */
+    struct { uint16_t in, out; } pid_map[16]; /* recent pictures sent */
+    uint8_t pid_map_n, pid_map_head;
+    uint32_t pictures_dropped;
+    uint32_t packets_thinned;
+    uint32_t layer_switches;
 } cc_fwd;
+
+#define CC_FWD_ALL_LAYERS 3
+
+/* Highest temporal layer to send (0..2; CC_FWD_ALL_LAYERS for all). */
+void cc_fwd_set_max_tid(cc_fwd *f, uint8_t tid);
+/* 1 if the source marks temporal layers (so a cap does something). */
+int cc_fwd_has_layers(const cc_fwd *f);
 
 void cc_fwd_init(cc_fwd *f, const cc_fwd_config *cfg);
 

@@ -14,6 +14,53 @@ void cc_fwd_init(cc_fwd *f, const cc_fwd_config *cfg)
     if (f->cfg.clock_rate <= 0)
         f->cfg.clock_rate = f->cfg.video ? 90000 : 48000;
     f->waiting = 1;
+    f->want_tid = f->cur_tid = CC_FWD_ALL_LAYERS;
+}
+
+void cc_fwd_set_max_tid(cc_fwd *f, uint8_t tid)
+{
+    f->want_tid = tid > CC_FWD_ALL_LAYERS ? CC_FWD_ALL_LAYERS : tid;
+}
+
+int cc_fwd_has_layers(const cc_fwd *f) { return f->seen_tid; }
+
+static void thin_set(cc_fwd *f, uint16_t seq, int on)
+{
+    uint64_t bit = 1ull << (seq % 64);
+    if (on)
+        f->thin[(seq % 1024) / 64] |= bit;
+    else
+        f->thin[(seq % 1024) / 64] &= ~bit;
+}
+
+static int thin_get(const cc_fwd *f, uint16_t seq)
+{
+    return (f->thin[(seq % 1024) / 64] >> (seq % 64)) & 1;
+}
+
+/* Source PictureID -> the one it was sent with, for the last 16 pictures
+ * (a retransmission must carry what the first copy carried). */
+static void pid_remember(cc_fwd *f, uint16_t in, uint16_t out)
+{
+    int i = (f->pid_map_head + f->pid_map_n) % 16;
+    if (f->pid_map_n == 16)
+        f->pid_map_head = (uint8_t)((f->pid_map_head + 1) % 16);
+    else
+        f->pid_map_n++;
+    f->pid_map[i].in = in;
+    f->pid_map[i].out = out;
+}
+
+static int pid_lookup(const cc_fwd *f, uint16_t in, uint16_t *out)
+{
+    for (int k = 0; k < f->pid_map_n; k++) {
+        int i = (f->pid_map_head + k) % 16;
+        if (f->pid_map[i].in == in) {
+            *out = f->pid_map[i].out;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Start an epoch on packet `in`: choose offsets that continue the
@@ -55,13 +102,25 @@ static void rebase(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now)
     f->last_in_seq = h->seq;
     f->waiting = 0;
     f->epochs++;
+    /* A new epoch starts on a keyframe: any cap can take effect, and the
+     * old source's pictures and sequence numbers mean nothing now. */
+    if (f->cur_tid != f->want_tid)
+        f->layer_switches++;
+    f->cur_tid = f->want_tid;
+    f->pic_valid = 0;
+    f->pid_map_n = 0;
+    memset(f->thin, 0, sizeof f->thin);
 }
 
+/* pad: send a one-octet padding packet under this packet's sequence
+ * number and timestamp instead (a picture above the layer cap).
+ * pid_override: the PictureID to write (-1: the current offset's). */
 static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
-                     size_t cap, size_t *out_len, uint16_t *pid, uint8_t *tl0)
+                     size_t cap, size_t *out_len, uint16_t *pid, uint8_t *tl0,
+                     int pad, int pid_override)
 {
     const cc_rtp_hdr *h = in->h;
-    size_t plen = h->payload_len;
+    size_t plen = pad ? 0 : h->payload_len;
     /* A padding-only packet (Chromium's bandwidth probes on the media SSRC
      * when RTX is not negotiated) keeps its sequence number but carries a
      * single padding octet (RFC 3550 5.1: the last octet counts the
@@ -71,7 +130,7 @@ static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     if (need > cap)
         return CC_ENOSPC;
     out[0] = (uint8_t)(0x80 | (pad_only ? 0x20 : 0));
-    out[1] = (uint8_t)((h->marker ? 0x80 : 0) | (f->cfg.pt & 0x7f));
+    out[1] = (uint8_t)((h->marker && !pad ? 0x80 : 0) | (f->cfg.pt & 0x7f));
     cc_rtp_set_seq(out, (uint16_t)(h->seq + f->seq_off));
     cc_rtp_set_ts(out, h->ts + f->ts_off);
     cc_rtp_set_ssrc(out, f->cfg.ssrc);
@@ -81,7 +140,9 @@ static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
         memcpy(out + CC_RTP_HEADER_MIN, h->payload, plen);
         const cc_vp8_desc *d = in->vp8;
         if (d && (d->has_picture_id || d->has_tl0)) {
-            uint16_t p = (uint16_t)((d->picture_id + f->pid_off) & PID_MASK);
+            uint16_t p = pid_override >= 0
+                             ? (uint16_t)pid_override
+                             : (uint16_t)((d->picture_id + f->pid_off) & PID_MASK);
             uint8_t t = (uint8_t)(d->tl0picidx + f->tl0_off);
             cc_vp8_rewrite(out + CC_RTP_HEADER_MIN, d, p, t);
             if (pid)
@@ -92,6 +153,45 @@ static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     }
     *out_len = need;
     return 0;
+}
+
+/* The layer decision for one packet of the current epoch: 1 to send it
+ * as padding. Cap changes and PictureID compaction happen at the first
+ * packet of a picture, in sequence order only (a late or repaired packet
+ * is judged by its layer and the cap in force). */
+static int layer_thin(cc_fwd *f, const cc_fwd_pkt *in)
+{
+    const cc_vp8_desc *d = in->vp8;
+    if (!f->cfg.video || !d || !d->has_tid)
+        return 0;
+    f->seen_tid = 1;
+    int in_order = cc_seq_newer(in->h->seq, f->last_in_seq) || in->h->seq == f->base_in_seq;
+    if (in_order && d->start && d->partition == 0 &&
+        !(f->pic_valid && d->has_picture_id && d->picture_id == f->pic_in)) {
+        if (f->want_tid < f->cur_tid) {
+            f->cur_tid = f->want_tid; /* dropping a layer is always safe */
+            f->layer_switches++;
+        } else if (f->want_tid > f->cur_tid &&
+                   (in->keyframe ||
+                    (d->layer_sync && d->tid > f->cur_tid && d->tid <= f->want_tid))) {
+            /* RFC 7741 4.2: a Y picture depends only on TL0, so the layer
+             * can start there; a keyframe restarts everything. */
+            f->cur_tid = in->keyframe ? f->want_tid : d->tid;
+            f->layer_switches++;
+        }
+        f->pic_dropped = d->tid > f->cur_tid;
+        f->pic_in = d->picture_id;
+        f->pic_valid = d->has_picture_id;
+        if (f->pic_dropped) {
+            f->pictures_dropped++;
+            if (d->has_picture_id) /* later pictures move down by one */
+                f->pid_off = (uint16_t)((f->pid_off - 1) & PID_MASK);
+        } else if (d->has_picture_id) {
+            pid_remember(f, d->picture_id,
+                         (uint16_t)((d->picture_id + f->pid_off) & PID_MASK));
+        }
+    }
+    return d->tid > f->cur_tid;
 }
 
 int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
@@ -116,23 +216,34 @@ int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
     }
     uint16_t pid = f->last_pid;
     uint8_t tl0 = f->last_tl0;
-    int rc = write_pkt(f, in, out, cap, out_len, &pid, &tl0);
+    int thin = layer_thin(f, in);
+    uint16_t mapped;
+    int pid_override = -1;
+    if (!thin && in->vp8 && in->vp8->has_picture_id && f->pic_valid &&
+        in->vp8->picture_id != f->pic_in && pid_lookup(f, in->vp8->picture_id, &mapped))
+        pid_override = mapped; /* a late packet of an earlier picture */
+    int rc = write_pkt(f, in, out, cap, out_len, &pid, &tl0, thin, pid_override);
     if (rc != 0)
         return rc;
+    if (in->vp8 && in->vp8->has_tid)
+        thin_set(f, h->seq, thin);
+    if (thin)
+        f->packets_thinned++;
     uint16_t oseq = (uint16_t)(h->seq + f->seq_off);
     if (!f->started || cc_seq_newer(oseq, f->last_seq) || oseq == f->last_seq) {
         f->last_seq = oseq;
         f->last_ts = h->ts + f->ts_off;
         f->last_at = now;
         f->last_in_seq = h->seq;
-        if (in->vp8 && in->vp8->has_picture_id)
+        if (in->vp8 && in->vp8->has_picture_id && !thin)
             f->last_pid = pid;
-        if (in->vp8 && in->vp8->has_tl0)
+        if (in->vp8 && in->vp8->has_tl0 && !thin)
             f->last_tl0 = tl0;
     }
     f->started = 1;
     f->packets++;
-    f->octets += (uint32_t)h->payload_len;
+    if (!thin) /* RFC 3550 6.4.1: payload octets, padding not counted */
+        f->octets += (uint32_t)h->payload_len;
     return CC_FWD_SEND;
 }
 
@@ -157,7 +268,17 @@ int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     uint16_t s = in->h->seq;
     if (cc_seq_newer(f->base_in_seq, s) || cc_seq_newer(s, f->last_in_seq))
         return CC_ENOTFOUND;
-    return write_pkt(f, in, out, cap, out_len, NULL, NULL);
+    /* What was sent the first time: padding for a thinned packet, else
+     * the PictureID the picture went out with. */
+    if (in->vp8 && in->vp8->has_tid && thin_get(f, s))
+        return write_pkt(f, in, out, cap, out_len, NULL, NULL, 1, -1);
+    uint16_t mapped;
+    int pid_override = -1;
+    if (in->vp8 && in->vp8->has_picture_id && pid_lookup(f, in->vp8->picture_id, &mapped))
+        pid_override = mapped;
+    else if (f->pictures_dropped && in->vp8 && in->vp8->has_picture_id)
+        return CC_ENOTFOUND; /* too old to know its PictureID any more */
+    return write_pkt(f, in, out, cap, out_len, NULL, NULL, 0, pid_override);
 }
 
 uint32_t cc_fwd_sr_ts(const cc_fwd *f, cc_time_us now)

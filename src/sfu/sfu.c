@@ -22,6 +22,7 @@
 
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
+#include "classcast/layerctl.h"
 #include "classcast/log.h"
 #include "classcast/rand.h"
 #include "classcast/rtcp.h"
@@ -70,6 +71,8 @@ typedef struct sfu_out {
     int active;
     char mid[64];
     cc_fwd fwd;
+    cc_layerctl lc;       /* video: temporal layers this subscriber's link
+                           * carries (its RRs and NACKs) */
 } sfu_out;
 
 typedef struct sfu_local sfu_local;
@@ -523,6 +526,8 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         return;
     ADD(s, nack_received, n);
     sfu_out *o = out_by_ssrc(sp, fb->media_ssrc, &slot);
+    if (o && o->fwd.cfg.video)
+        cc_layerctl_on_nack(&o->lc, (uint32_t)n);
     sfu_peer *pub = NULL;
     sfu_in *in = o ? slot_source(sp->room, slot, &pub) : NULL;
     if (!in || !in->track) {
@@ -573,6 +578,34 @@ static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         request_keyframe(w, s, pub, in, now);
 }
 
+/* A subscriber's receiver report: per video stream, the loss it reports
+ * (and the NACKs since the last one) decide which temporal layers its
+ * link gets (layerctl.h); the forwarder applies the cap at the next
+ * picture. Audio and screen content are never thinned (the screen has one
+ * layer; a source without layers is unaffected). */
+static void sub_on_rr(cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p, cc_time_us now)
+{
+    cc_rtcp_rr rr;
+    if (cc_rtcp_parse_rr(p, &rr) != 0)
+        return;
+    for (int i = 0; i < rr.n_reports; i++) {
+        int slot;
+        sfu_out *o = out_by_ssrc(sp, rr.reports[i].ssrc, &slot);
+        if (!o || !o->fwd.cfg.video)
+            continue;
+        uint8_t before = o->lc.layer;
+        if (!cc_layerctl_on_report(&o->lc, rr.reports[i].fraction_lost, o->fwd.packets, now))
+            continue;
+        cc_fwd_set_max_tid(&o->fwd, o->lc.layer);
+        if (o->lc.layer < before)
+            INC(s, layer_down);
+        else
+            INC(s, layer_up);
+        CC_DEBUG("sfu", "subscriber %s: video slot %d now up to temporal layer %u (loss %.1f%%)",
+                 sp->ufrag, slot, o->lc.layer, o->lc.last_loss * 100);
+    }
+}
+
 static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
                         const cc_rtcp_pkt *p, cc_time_us now)
 {
@@ -591,8 +624,9 @@ static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             for (size_t i = 0; i < n; i++)
                 sub_keyframe_request(w, s, sp, e[i].ssrc, now);
     }
-    /* RR, SDES, REMB, transport-cc from a subscriber: nothing to do yet
-     * (no per-subscriber congestion control in this issue). */
+    else if (p->pt == CC_RTCP_RR)
+        sub_on_rr(s, sp, p, now);
+    /* SDES, REMB, transport-cc from a subscriber: not used. */
 }
 
 static void pub_on_rtcp(sfu_peer *pp, const cc_rtcp_pkt *p, cc_time_us now)
@@ -1072,6 +1106,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
                 .initial_tl0 = (uint8_t)cc_rand_u32(),
             };
             cc_fwd_init(&o->fwd, &fc);
+            cc_layerctl_init(&o->lc, 0);
             o->active = 1;
             snprintf(o->mid, sizeof o->mid, "%s", m->mid);
             /* RFC 8830: one MediaStream per lesson, so the browser

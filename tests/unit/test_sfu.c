@@ -37,6 +37,8 @@ typedef struct browser {
     int video_pt, audio_pt;
     /* What came in. */
     int n_rtp_video, n_rtp_audio, n_sr, n_rr, n_remb, n_pli, n_nack;
+    int n_pad_video;              /* padding-only packets on the video SSRC */
+    int tid_seen[4];              /* media packets per temporal layer */
     uint32_t sr_ssrc_ok, sr_ssrc_bad;
     uint16_t last_video_seq;
     int bad_video;
@@ -199,11 +201,17 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
     }
     if (h.ssrc == b->video_ssrc) {
         cc_vp8_desc d;
-        if (h.pt != b->video_pt || h.extension || h.payload_len == 0 ||
-            cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
+        if (h.payload_len == 0 && h.padding && h.pt == b->video_pt)
+            b->n_pad_video++; /* a thinned picture's place holder */
+        else if (h.pt != b->video_pt || h.extension || h.payload_len == 0 ||
+                 cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             b->bad_video++;
-        else if (b->n_rtp_video == 0)
-            b->first_video_key = d.keyframe;
+        else {
+            if (b->n_rtp_video == 0)
+                b->first_video_key = d.keyframe;
+            if (d.has_tid)
+                b->tid_seen[d.tid & 3]++;
+        }
         /* Continuous numbering: each new packet is the next seq (a repair
          * fills an older one). */
         if (b->n_rtp_video == 0 || cc_seq_newer(h.seq, b->last_video_seq)) {
@@ -404,6 +412,39 @@ static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
     }
 }
 
+/* A temporally layered VP8 picture in two packets: descriptor with
+ * PictureID, TL0PICIDX and TID/Y, as Chromium sends with L1T3. */
+static void send_layered(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
+                         uint16_t pid, uint8_t tl0, int tid, int key)
+{
+    for (int k = 0; k < 2; k++) {
+        uint8_t p[300];
+        size_t n = 0;
+        p[n++] = 0x80;
+        p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
+        p[n++] = (uint8_t)(*seq >> 8);
+        p[n++] = (uint8_t)*seq;
+        for (int i = 3; i >= 0; i--)
+            p[n++] = (uint8_t)(ts >> (8 * i));
+        for (int i = 3; i >= 0; i--)
+            p[n++] = (uint8_t)(ssrc >> (8 * i));
+        p[n++] = (uint8_t)(0x80 | (k == 0 ? 0x10 : 0)); /* X, S */
+        p[n++] = 0xe0;                                   /* I L T */
+        p[n++] = (uint8_t)(0x80 | (pid >> 8));
+        p[n++] = (uint8_t)pid;
+        p[n++] = tl0;
+        p[n++] = (uint8_t)((tid & 3) << 6 | (tid > 0 ? 0x20 : 0));
+        static const uint8_t kt[] = {0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a};
+        static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
+        memcpy(p + n, key ? kt : it, 6);
+        n += 6;
+        memset(p + n, 0x33, 200);
+        n += 200;
+        send_rtp(b, p, n);
+        (*seq)++;
+    }
+}
+
 static void send_audio(browser *b, uint32_t ssrc, uint16_t seq, uint32_t ts)
 {
     uint8_t p[100];
@@ -580,6 +621,77 @@ static void test_room(void)
     browser_free(&s2);
 }
 
+/* A subscriber on a weak link: its receiver reports say 25 % lost, so the
+ * SFU sends it TL0 only (TL1/TL2 pictures become padding under their own
+ * sequence numbers: no gap, and the PictureIDs it gets stay consecutive);
+ * a subscriber on a good link keeps all three layers. */
+static void test_layers(void)
+{
+    browser pub, weak, good;
+    browser_init(&pub, 11);
+    browser_init(&weak, 12);
+    browser_init(&good, 13);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0); /* join() uses room 1 */
+    join(&pub, "chromium-offer-publisher.sdp", 1, 30, NULL);
+    join(&weak, "chromium-offer-viewer.sdp", 0, 31, NULL);
+    join(&good, "chromium-offer-viewer.sdp", 0, 32, NULL);
+    browser *all[3] = {&pub, &weak, &good};
+    uint16_t seq = 2000, pid = 500;
+    uint32_t ts = 180000;
+    int pic = 0;
+    for (; pic < 8; pic++, ts += 3000) {
+        static const int t[4] = {0, 2, 1, 2};
+        send_layered(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, (uint8_t)(pic / 4),
+                     t[pic % 4], pic == 0);
+        pump_all(all, 3, 20);
+    }
+    CC_CHECK_EQ(weak.n_rtp_video, 16);
+    CC_CHECK_EQ(weak.n_pad_video, 0);
+    cc_sfu_stats st0;
+    cc_sfu_get_stats(g_sfu, &st0);
+    /* Two reports of 25 % loss, 600 ms apart: 2 -> 1 -> 0. */
+    for (int r = 0; r < 2; r++) {
+        uint8_t rr_buf[128];
+        cc_rtcp_rr rr = {.ssrc = 0x5eed0001, .n_reports = 1};
+        rr.reports[0].ssrc = weak.video_ssrc;
+        rr.reports[0].fraction_lost = 64;
+        int n = cc_rtcp_write_rr(rr_buf, sizeof rr_buf, &rr);
+        CC_CHECK(n > 0);
+        send_rtcp(&weak, rr_buf, (size_t)n);
+        pump_all(all, 3, 600);
+    }
+    cc_sfu_stats st;
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK_EQ(st.layer_down - st0.layer_down, 2);
+    int before_weak = weak.n_rtp_video, before_good = good.n_rtp_video;
+    memset(weak.tid_seen, 0, sizeof weak.tid_seen);
+    memset(good.tid_seen, 0, sizeof good.tid_seen);
+    for (int k = 0; k < 16; k++, pic++, ts += 3000) {
+        static const int t[4] = {0, 2, 1, 2};
+        send_layered(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, (uint8_t)(pic / 4),
+                     t[pic % 4], 0);
+        pump_all(all, 3, 20);
+    }
+    /* 16 pictures, 2 packets each: the weak one got 4 TL0 pictures as
+     * media and 12 as padding; the good one all of them. */
+    CC_CHECK_EQ(weak.n_rtp_video - before_weak, 32);
+    CC_CHECK_EQ(weak.tid_seen[0], 8);
+    CC_CHECK_EQ(weak.tid_seen[1] + weak.tid_seen[2], 0);
+    CC_CHECK_EQ(weak.n_pad_video, 24);
+    CC_CHECK_EQ(good.n_rtp_video - before_good, 32);
+    CC_CHECK_EQ(good.tid_seen[0], 8);
+    CC_CHECK_EQ(good.tid_seen[1], 8);
+    CC_CHECK_EQ(good.tid_seen[2], 16);
+    CC_CHECK_EQ(weak.bad_video, 0); /* sequence numbers without a gap */
+    CC_CHECK_EQ(good.bad_video, 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    count_events(0, NULL);
+    browser_free(&pub);
+    browser_free(&weak);
+    browser_free(&good);
+}
+
 static void test_prepare_errors(void)
 {
     char *answer = NULL, err[256];
@@ -631,6 +743,7 @@ int main(void)
 
     CC_RUN(test_prepare_errors);
     CC_RUN(test_room);
+    CC_RUN(test_layers);
 
     cc_worker_stop(g_w);
     cc_worker_free(g_w);
