@@ -137,7 +137,7 @@ typedef struct cc_sfu_event {
     X(keyframe_waits) X(drop_from_subscriber) X(drop_no_room)                  \
     X(drop_unknown_ssrc) X(drop_superseded) X(drop_malformed)                  \
     X(cache_alloc_fail) X(source_switches) X(sr_sent) X(rr_sent)               \
-    X(remb_sent) X(pli_received) X(layer_down) X(layer_up)
+    X(remb_sent) X(pli_received) X(layer_down) X(layer_up) X(rtp_in_layered)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

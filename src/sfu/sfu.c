@@ -454,6 +454,8 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         }
     }
     INC(s, rtp_in);
+    if (dp && dp->has_tid)
+        INC(s, rtp_in_layered); /* the source marks temporal layers */
     if (!claim_slot(w, s, r, pp, slot)) {
         INC(s, drop_superseded);
         return;

@@ -449,6 +449,10 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       }
       const layout = await students[0].page.evaluate(() => document.getElementById('stage').dataset.layout);
       assert.equal(layout, 'screen-camera', 'screen large, camera small');
+      // The teacher's camera goes out in temporal layers (L1T3), which is
+      // what lets the server thin it for a student on a weak link.
+      const sfu = (await server.stats()).sfu;
+      assert.ok(sfu.rtp_in_layered > 0, `the teacher's video carries temporal layer ids (${fmt(sfu)})`);
 
       const m = await pollUntil(() => teacher.page.evaluate(() => window.ccTeacher.members),
         (ms) => ['An', 'Bình', 'Chi'].every((n) => ms.some((x) => x.name === n && x.role === 'student' && x.watching)),

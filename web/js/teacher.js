@@ -615,7 +615,7 @@ async function negotiateOnce() {
       tx = undefined;
     }
     if (track && !tx) {
-      tx = pc.addTransceiver(track, { direction: 'sendonly' });
+      tx = addSender(pc, slot, track);
       txs[slot] = tx;
       changed = true;
     } else if (tx) {
@@ -637,7 +637,7 @@ async function negotiateOnce() {
       try {
         const pc2 = newPc();
         for (const slot of SLOTS) {
-          if (cc.tracks[slot]) txs[slot] = pc2.addTransceiver(cc.tracks[slot], { direction: 'sendonly' });
+          if (cc.tracks[slot]) txs[slot] = addSender(pc2, slot, cc.tracks[slot]);
         }
         setSendState('connecting');
         await offerAnswer(pc2, 'publish');
@@ -651,6 +651,21 @@ async function negotiateOnce() {
     setSendState('failed');
     showError(e);
   }
+}
+
+// The camera goes out in three temporal layers (VP8 L1T3: TL0 at 7.5 fps,
+// TL1 doubling it, TL2 doubling again), so the server can send a student
+// on a weak link fewer frames instead of losing packets it cannot repair.
+// A browser that does not know scalabilityMode sends one layer.
+function addSender(pc, slot, track) {
+  if (slot === 'camera') {
+    try {
+      return pc.addTransceiver(track, { direction: 'sendonly', sendEncodings: [{ scalabilityMode: 'L1T3' }] });
+    } catch (e) {
+      console.warn('no temporal layers for the camera:', e && e.message);
+    }
+  }
+  return pc.addTransceiver(track, { direction: 'sendonly' });
 }
 
 async function offerAnswer(pc, kind) {

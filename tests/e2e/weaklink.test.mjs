@@ -1,0 +1,104 @@
+// Per-viewer adaptation to a weak link, end to end: classcast publishes its
+// own test camera (libvpx, three temporal layers) into the demo lesson; two
+// students watch in headless Chromium. One has a clean link. The other's
+// media goes through a lossy UDP relay on 127.0.0.1 made by this test (it
+// drops a quarter of the RTP the server sends that student, seeded; STUN,
+// DTLS and RTCP pass): the page's copy of the server's answer names the
+// relay's port instead of the server's (an init script in that page only;
+// the pages themselves are unchanged). The student's receiver reports and
+// NACKs then tell the SFU its link is weak, and the SFU must send it fewer
+// temporal layers (sfu.layer_down in /stats; fewer frames a second than
+// the clean student) while both keep decoding.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { startServer, artifactPath } from './lib/server.mjs';
+import { launch, newPage, studentStats } from './lib/lesson.mjs';
+import { prng } from './lib/packets.mjs';
+import { sleep, pollUntil } from './lib/webrtc.mjs';
+
+// A relay between one browser and the server: the browser talks to
+// `port`; the relay talks to the server from its own socket. Downstream RTP
+// (first byte 0x80-0xbf, second byte not an RTCP type 192-223, RFC 5761
+// section 4) is dropped with probability `loss`.
+async function lossyRelay(serverPort, loss, seed) {
+  const rnd = prng(seed);
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  let client = null;
+  const counts = { up: 0, down: 0, dropped: 0 };
+  front.on('message', (msg, rinfo) => {
+    client = rinfo;
+    counts.up++;
+    back.send(msg, serverPort, '127.0.0.1');
+  });
+  back.on('message', (msg) => {
+    if (!client) return;
+    const rtp = msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
+    if (rtp && rnd.u32() / 4294967296 < loss) { counts.dropped++; return; }
+    counts.down++;
+    front.send(msg, client.port, client.address);
+  });
+  await new Promise((r) => front.bind(0, '127.0.0.1', r));
+  await new Promise((r) => back.bind(0, '127.0.0.1', r));
+  return { port: front.address().port, counts, close: () => { front.close(); back.close(); } };
+}
+
+async function watchDemo(browser, srv, tag, log, relayPort) {
+  const url = `${srv.url}/student.html?code=demo&name=${encodeURIComponent('Học sinh ' + tag)}`;
+  const r = await newPage(browser, null, { log, tag });
+  if (relayPort) {
+    await r.page.addInitScript(([from, to]) => {
+      const orig = RTCPeerConnection.prototype.setRemoteDescription;
+      RTCPeerConnection.prototype.setRemoteDescription = function (desc) {
+        if (desc && desc.sdp) desc = { type: desc.type, sdp: desc.sdp.split(` ${from} typ host`).join(` ${to} typ host`) };
+        return orig.call(this, desc);
+      };
+    }, [srv.udpPort, relayPort]);
+  }
+  await r.page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  return r;
+}
+
+describe('weak link: fewer temporal layers for the student who loses packets', { timeout: 120_000 }, () => {
+  let browser;
+  const log = [];
+  before(async () => { browser = await launch(); });
+  after(async () => { await browser?.close(); });
+
+  it('the lossy student gets fewer layers than the clean one; both decode', { timeout: 90_000 }, async () => {
+    const srv = await startServer('weaklink', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
+    const relay = await lossyRelay(srv.udpPort, 0.25, 7);
+    try {
+      const a = await watchDemo(browser, srv, 'good', log);
+      const b = await watchDemo(browser, srv, 'weak', log, relay.port);
+      const both = async () => ({ good: await studentStats(a.page), weak: await studentStats(b.page) });
+      const { ok: decoding } = await pollUntil(both,
+        (s) => s.good.camera?.framesDecoded > 30 && s.weak.camera?.framesDecoded > 5, { timeoutMs: 30_000 });
+      assert.ok(decoding, 'both students decode');
+      const { ok: adapted, value: sfu } = await pollUntil(async () => (await srv.stats()).sfu,
+        (x) => x.layer_down >= 2, { timeoutMs: 20_000 });
+      console.log('sfu:', JSON.stringify({ layer_down: sfu.layer_down, layer_up: sfu.layer_up }),
+        'relay:', JSON.stringify(relay.counts));
+      assert.ok(adapted, 'the SFU stepped the weak student down two layers');
+      // Frame rates over 6 s, after the adaptation.
+      const s0 = await both();
+      await sleep(6000);
+      const s1 = await both();
+      const fps = (k) => (s1[k].camera.framesDecoded - s0[k].camera.framesDecoded) / 6;
+      console.log('frames/s decoded: good', fps('good').toFixed(1), 'weak', fps('weak').toFixed(1));
+      assert.ok(fps('good') > 20, `the clean student decodes at full rate (${fps('good')})`);
+      assert.ok(fps('weak') > 2, `the weak student still decodes (${fps('weak')})`);
+      assert.ok(fps('weak') < fps('good') * 0.6, 'the weak student gets fewer layers');
+      await b.page.screenshot({ path: artifactPath('student-weak-link.png') });
+      await a.context.close();
+      await b.context.close();
+    } catch (e) {
+      console.log(log.slice(-30).join('\n'));
+      throw e;
+    } finally {
+      relay.close();
+      await srv.stop();
+    }
+  });
+});
