@@ -8,7 +8,8 @@
 // the pages themselves are unchanged). The student's receiver reports and
 // NACKs then tell the SFU its link is weak, and the SFU must send it fewer
 // temporal layers (sfu.layer_down in /stats; fewer frames a second than
-// the clean student) while both keep decoding.
+// the clean student) while both keep decoding. When the loss stops, the SFU
+// climbs back (sfu.layer_up, 4 s of clean reports a layer) to full rate.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -23,6 +24,7 @@ import { sleep, pollUntil } from './lib/webrtc.mjs';
 // section 4) is dropped with probability `loss`.
 async function lossyRelay(serverPort, loss, seed) {
   const rnd = prng(seed);
+  const ctl = { loss };
   const front = dgram.createSocket('udp4');
   const back = dgram.createSocket('udp4');
   let client = null;
@@ -35,13 +37,13 @@ async function lossyRelay(serverPort, loss, seed) {
   back.on('message', (msg) => {
     if (!client) return;
     const rtp = msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
-    if (rtp && rnd.u32() / 4294967296 < loss) { counts.dropped++; return; }
+    if (rtp && rnd.u32() / 4294967296 < ctl.loss) { counts.dropped++; return; }
     counts.down++;
     front.send(msg, client.port, client.address);
   });
   await new Promise((r) => front.bind(0, '127.0.0.1', r));
   await new Promise((r) => back.bind(0, '127.0.0.1', r));
-  return { port: front.address().port, counts, close: () => { front.close(); back.close(); } };
+  return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
 }
 
 async function watchDemo(browser, srv, tag, log, relayPort) {
@@ -60,13 +62,13 @@ async function watchDemo(browser, srv, tag, log, relayPort) {
   return r;
 }
 
-describe('weak link: fewer temporal layers for the student who loses packets', { timeout: 120_000 }, () => {
+describe('weak link: fewer temporal layers for the student who loses packets', { timeout: 130_000 }, () => {
   let browser;
   const log = [];
   before(async () => { browser = await launch(); });
   after(async () => { await browser?.close(); });
 
-  it('the lossy student gets fewer layers than the clean one; both decode', { timeout: 90_000 }, async () => {
+  it('the lossy student gets fewer layers than the clean one; both decode; full rate once the loss stops', { timeout: 100_000 }, async () => {
     const srv = await startServer('weaklink', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
     const relay = await lossyRelay(srv.udpPort, 0.25, 7);
     try {
@@ -91,6 +93,17 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
       assert.ok(fps('weak') > 2, `the weak student still decodes (${fps('weak')})`);
       assert.ok(fps('weak') < fps('good') * 0.6, 'the weak student gets fewer layers');
       await b.page.screenshot({ path: artifactPath('student-weak-link.png') });
+      // The Wi-Fi clears up: back to all three layers.
+      relay.ctl.loss = 0;
+      const { ok: climbed, value: sfu2 } = await pollUntil(async () => (await srv.stats()).sfu,
+        (x) => x.layer_up >= 2, { timeoutMs: 25_000 });
+      assert.ok(climbed, `the SFU climbed back two layers (${JSON.stringify(sfu2)})`);
+      const s2 = await both();
+      await sleep(4000);
+      const s3 = await both();
+      const fpsWeak = (s3.weak.camera.framesDecoded - s2.weak.camera.framesDecoded) / 4;
+      console.log('frames/s decoded by the formerly weak student, link clean again:', fpsWeak.toFixed(1));
+      assert.ok(fpsWeak > 20, `full rate again (${fpsWeak})`);
       await a.context.close();
       await b.context.close();
     } catch (e) {
