@@ -87,7 +87,14 @@ typedef struct cc_fwd {
     uint16_t pic_in;          /* its source PictureID */
     uint8_t pic_valid;
     uint64_t thin[16];        /* 1024 source seqs: sent as padding */
-    struct { uint16_t in, out; } pid_map[16]; /* recent pictures sent */
+    /* PictureIDs: pid_off moves down by one per left-out picture
+     * (pid_drops counts them). A packet's PictureID went out as
+     * in + pid_off + (pid_drops - at), where `at` is pid_drops when its
+     * picture started; kept per source seq (pid_at) for retransmissions
+     * and per recent picture (pid_map) for late packets. */
+    uint32_t pid_drops;
+    uint8_t pid_at[1024];
+    struct { uint16_t in; uint8_t at; } pid_map[16];
     uint8_t pid_map_n, pid_map_head;
     uint32_t pictures_dropped;
     uint32_t packets_thinned;

@@ -38,9 +38,9 @@ static int thin_get(const cc_fwd *f, uint16_t seq)
     return (f->thin[(seq % 1024) / 64] >> (seq % 64)) & 1;
 }
 
-/* Source PictureID -> the one it was sent with, for the last 16 pictures
- * (a retransmission must carry what the first copy carried). */
-static void pid_remember(cc_fwd *f, uint16_t in, uint16_t out)
+/* Source PictureID -> pid_drops when that picture started, for the last
+ * 16 pictures sent (a late packet of one of them). */
+static void pid_remember(cc_fwd *f, uint16_t in, uint8_t at)
 {
     int i = (f->pid_map_head + f->pid_map_n) % 16;
     if (f->pid_map_n == 16)
@@ -48,19 +48,26 @@ static void pid_remember(cc_fwd *f, uint16_t in, uint16_t out)
     else
         f->pid_map_n++;
     f->pid_map[i].in = in;
-    f->pid_map[i].out = out;
+    f->pid_map[i].at = at;
 }
 
-static int pid_lookup(const cc_fwd *f, uint16_t in, uint16_t *out)
+static int pid_lookup(const cc_fwd *f, uint16_t in, uint8_t *at)
 {
-    for (int k = 0; k < f->pid_map_n; k++) {
+    for (int k = f->pid_map_n - 1; k >= 0; k--) { /* newest first */
         int i = (f->pid_map_head + k) % 16;
         if (f->pid_map[i].in == in) {
-            *out = f->pid_map[i].out;
+            *at = f->pid_map[i].at;
             return 1;
         }
     }
     return 0;
+}
+
+/* The PictureID a packet of a picture that started at pid_drops == at
+ * goes out with. */
+static int pid_for(const cc_fwd *f, uint16_t in_pid, uint8_t at)
+{
+    return (uint16_t)((in_pid + f->pid_off + (uint8_t)((uint8_t)f->pid_drops - at)) & PID_MASK);
 }
 
 /* Start an epoch on packet `in`: choose offsets that continue the
@@ -184,13 +191,18 @@ static int layer_thin(cc_fwd *f, const cc_fwd_pkt *in)
         f->pic_valid = d->has_picture_id;
         if (f->pic_dropped) {
             f->pictures_dropped++;
-            if (d->has_picture_id) /* later pictures move down by one */
+            if (d->has_picture_id) { /* later pictures move down by one */
                 f->pid_off = (uint16_t)((f->pid_off - 1) & PID_MASK);
+                f->pid_drops++;
+            }
         } else if (d->has_picture_id) {
-            pid_remember(f, d->picture_id,
-                         (uint16_t)((d->picture_id + f->pid_off) & PID_MASK));
+            pid_remember(f, d->picture_id, (uint8_t)f->pid_drops);
         }
+        return f->pic_dropped;
     }
+    /* The rest of the current picture follows its first packet. */
+    if (in_order && f->pic_valid && d->has_picture_id && d->picture_id == f->pic_in)
+        return f->pic_dropped;
     return d->tid > f->cur_tid;
 }
 
@@ -217,16 +229,17 @@ int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
     uint16_t pid = f->last_pid;
     uint8_t tl0 = f->last_tl0;
     int thin = layer_thin(f, in);
-    uint16_t mapped;
-    int pid_override = -1;
-    if (!thin && in->vp8 && in->vp8->has_picture_id && f->pic_valid &&
-        in->vp8->picture_id != f->pic_in && pid_lookup(f, in->vp8->picture_id, &mapped))
-        pid_override = mapped; /* a late packet of an earlier picture */
-    int rc = write_pkt(f, in, out, cap, out_len, &pid, &tl0, thin, pid_override);
+    uint8_t at = (uint8_t)f->pid_drops;
+    const cc_vp8_desc *d = in->vp8;
+    if (!thin && d && d->has_picture_id && f->pic_valid && d->picture_id != f->pic_in)
+        (void)pid_lookup(f, d->picture_id, &at); /* a late packet of an earlier picture */
+    int pid_write = d && d->has_picture_id ? pid_for(f, d->picture_id, at) : -1;
+    int rc = write_pkt(f, in, out, cap, out_len, &pid, &tl0, thin, pid_write);
     if (rc != 0)
         return rc;
-    if (in->vp8 && in->vp8->has_tid)
+    if (d && d->has_tid)
         thin_set(f, h->seq, thin);
+    f->pid_at[h->seq % 1024] = at;
     if (thin)
         f->packets_thinned++;
     uint16_t oseq = (uint16_t)(h->seq + f->seq_off);
@@ -268,17 +281,15 @@ int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     uint16_t s = in->h->seq;
     if (cc_seq_newer(f->base_in_seq, s) || cc_seq_newer(s, f->last_in_seq))
         return CC_ENOTFOUND;
-    /* What was sent the first time: padding for a thinned packet, else
-     * the PictureID the picture went out with. */
+    /* What was sent the first time (kept for the last 1024 seqs): padding
+     * for a thinned packet, else the PictureID it went out with. */
+    if ((uint16_t)(f->last_in_seq - s) >= 1024)
+        return CC_ENOTFOUND;
     if (in->vp8 && in->vp8->has_tid && thin_get(f, s))
         return write_pkt(f, in, out, cap, out_len, NULL, NULL, 1, -1);
-    uint16_t mapped;
-    int pid_override = -1;
-    if (in->vp8 && in->vp8->has_picture_id && pid_lookup(f, in->vp8->picture_id, &mapped))
-        pid_override = mapped;
-    else if (f->pictures_dropped && in->vp8 && in->vp8->has_picture_id)
-        return CC_ENOTFOUND; /* too old to know its PictureID any more */
-    return write_pkt(f, in, out, cap, out_len, NULL, NULL, 0, pid_override);
+    int pid_write = in->vp8 && in->vp8->has_picture_id
+                        ? pid_for(f, in->vp8->picture_id, f->pid_at[s % 1024]) : -1;
+    return write_pkt(f, in, out, cap, out_len, NULL, NULL, 0, pid_write);
 }
 
 uint32_t cc_fwd_sr_ts(const cc_fwd *f, cc_time_us now)
