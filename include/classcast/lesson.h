@@ -30,6 +30,8 @@ typedef enum {
 /* cc_member.flags */
 #define CC_MEMBER_WATCHING 0x1u   /* receiving media (a subscribe transport) */
 #define CC_MEMBER_PUBLISHING 0x2u /* sending media (a publish transport) */
+#define CC_MEMBER_WEAK_LINK 0x4u  /* watching over a weak link: the SFU sends
+                                   * it fewer camera frames */
 
 /* 32 random bytes as unpadded base64url */
 #define CC_LESSON_TOKEN_LEN 43

@@ -144,8 +144,11 @@ char *cc_proto_build_capture_failed(const char *message, const char *source,
                                     const char *id);
 
 struct cc_lesson; /* include/classcast/lesson.h */
-/* {"type":"members","members":[{"id","name","role","watching"}...]} in
- * join order, teachers included. */
+/* {"type":"members","members":[{"id","name","role","watching",
+ * "weak_link"}...]} in join order, teachers included. */
 char *cc_proto_build_members(const struct cc_lesson *l);
+/* {"type":"link","weak":true|false}: to a student whose link the SFU found
+ * weak (it now gets fewer camera frames), and again when it is good. */
+char *cc_proto_build_link(int weak);
 
 #endif

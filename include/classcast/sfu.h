@@ -117,6 +117,9 @@ enum {
     CC_SFU_EV_CONNECTED = 1, /* ICE + DTLS done: media flows */
     CC_SFU_EV_CLOSED,        /* the peer is gone (any reason) */
     CC_SFU_EV_MEDIA,         /* the room's set of live slots changed */
+    CC_SFU_EV_LINK,          /* a subscriber's link became weak (its camera
+                              * thinned to fewer temporal layers) or good
+                              * again: `weak` */
 };
 
 typedef struct cc_sfu_event {
@@ -128,6 +131,7 @@ typedef struct cc_sfu_event {
     /* MEDIA: bitmask (1 << cc_slot) of slots with a live source; member_id /
      * ufrag are the publisher whose change caused it. */
     unsigned active_slots;
+    int weak;                   /* LINK: 1 weak, 0 good again */
 } cc_sfu_event;
 
 /* Worker-side counters, readable from any thread (relaxed atomics). */

@@ -83,6 +83,7 @@ struct sfu_peer {
     int publisher;
     char ufrag[CC_ICE_MAX_CRED];
     char cname[24];
+    int link_weak;        /* subscriber: last LINK event said weak */
     uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
     int ext_mid;          /* BUNDLE: one extension id space per transport */
     int remb;             /* the publisher accepted goog-remb */
@@ -206,6 +207,21 @@ static void emit(cc_worker *w, const sfu_peer *pp, int kind, unsigned active)
     e->publisher = pp->publisher;
     snprintf(e->ufrag, sizeof e->ufrag, "%s", pp->ufrag);
     e->active_slots = active;
+    cc_worker_emit(w, &e->hdr);
+}
+
+static void emit_link(cc_worker *w, const sfu_peer *pp, int weak)
+{
+    cc_sfu_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->hdr.type = CC_SFU_EVENT;
+    e->kind = CC_SFU_EV_LINK;
+    e->room_id = pp->room_id;
+    e->member_id = pp->member_id;
+    e->publisher = 0;
+    snprintf(e->ufrag, sizeof e->ufrag, "%s", pp->ufrag);
+    e->weak = weak;
     cc_worker_emit(w, &e->hdr);
 }
 
@@ -585,7 +601,8 @@ static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
  * link gets (layerctl.h); the forwarder applies the cap at the next
  * picture. Audio and screen content are never thinned (the screen has one
  * layer; a source without layers is unaffected). */
-static void sub_on_rr(cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p, cc_time_us now)
+static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p,
+                      cc_time_us now)
 {
     cc_rtcp_rr rr;
     if (cc_rtcp_parse_rr(p, &rr) != 0)
@@ -603,6 +620,13 @@ static void sub_on_rr(cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p, cc_time_us 
             INC(s, layer_down);
         else
             INC(s, layer_up);
+        /* The page and the teacher are told when the camera goes below
+         * full rate and when it is back (not on every step). */
+        int weak = o->lc.layer < CC_LAYERCTL_TOP;
+        if (slot == CC_SLOT_CAMERA && weak != sp->link_weak) {
+            sp->link_weak = weak;
+            emit_link(w, sp, weak);
+        }
         CC_DEBUG("sfu", "subscriber %s: video slot %d now up to temporal layer %u (loss %.1f%%)",
                  sp->ufrag, slot, o->lc.layer, o->lc.last_loss * 100);
     }
@@ -627,7 +651,7 @@ static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
                 sub_keyframe_request(w, s, sp, e[i].ssrc, now);
     }
     else if (p->pt == CC_RTCP_RR)
-        sub_on_rr(s, sp, p, now);
+        sub_on_rr(w, s, sp, p, now);
     /* SDES, REMB, transport-cc from a subscriber: not used. */
 }
 

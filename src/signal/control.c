@@ -665,6 +665,15 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
     if (!m)
         return;
     sess *s = g_hash_table_lookup(c->sessions, &m->session);
+    if (ev->kind == CC_SFU_EV_LINK) {
+        if (!s || strcmp(s->sub_ufrag, ev->ufrag) != 0)
+            return; /* a transport that was replaced meanwhile */
+        send_json(c, m->session, cc_proto_build_link(ev->weak));
+        unsigned f = ev->weak ? (m->flags | CC_MEMBER_WEAK_LINK) : (m->flags & ~CC_MEMBER_WEAK_LINK);
+        if (cc_lesson_set_flags(l, m, f) == 1)
+            broadcast_members(c, l);
+        return;
+    }
     const char *cur = s ? (ev->publisher ? s->pub_ufrag : s->sub_ufrag) : "";
     int current = s && strcmp(cur, ev->ufrag) == 0;
     int connected = ev->kind == CC_SFU_EV_CONNECTED;
@@ -677,6 +686,8 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
     }
     unsigned bit = ev->publisher ? CC_MEMBER_PUBLISHING : CC_MEMBER_WATCHING;
     unsigned flags = connected ? (m->flags | bit) : (current ? (m->flags & ~bit) : m->flags);
+    if (!ev->publisher && (connected || current))
+        flags &= ~CC_MEMBER_WEAK_LINK; /* a new transport starts at full rate */
     if (cc_lesson_set_flags(l, m, flags) == 1)
         broadcast_members(c, l);
 }

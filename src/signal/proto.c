@@ -552,6 +552,11 @@ char *cc_proto_build_transport(int for_publish, int connected)
                   NULL);
 }
 
+char *cc_proto_build_link(int weak)
+{
+    return finish(json_pack("{s:s, s:b}", "type", "link", "weak", weak != 0), NULL);
+}
+
 char *cc_proto_build_members(const struct cc_lesson *l)
 {
     json_t *arr = json_array();
@@ -559,9 +564,10 @@ char *cc_proto_build_members(const struct cc_lesson *l)
         return NULL;
     for (int i = 0; l && i < l->n_members; i++) {
         const cc_member *m = l->members[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "id", m->id_str, "name",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id_str, "name",
                               m->name, "role", cc_role_name(m->role),
-                              "watching", (m->flags & CC_MEMBER_WATCHING) != 0);
+                              "watching", (m->flags & CC_MEMBER_WATCHING) != 0,
+                              "weak_link", (m->flags & CC_MEMBER_WEAK_LINK) != 0);
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

@@ -8,7 +8,8 @@
 // the pages themselves are unchanged). The student's receiver reports and
 // NACKs then tell the SFU its link is weak, and the SFU must send it fewer
 // temporal layers (sfu.layer_down in /stats; fewer frames a second than
-// the clean student) while both keep decoding. When the loss stops, the SFU
+// the clean student) while both keep decoding, and that student's page
+// says its Wi-Fi is weak. When the loss stops, the SFU
 // climbs back (sfu.layer_up, 4 s of clean reports a layer) to full rate.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +84,14 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
       console.log('sfu:', JSON.stringify({ layer_down: sfu.layer_down, layer_up: sfu.layer_up }),
         'relay:', JSON.stringify(relay.counts));
       assert.ok(adapted, 'the SFU stepped the weak student down two layers');
+      // The weak student is told, in plain words; the clean one is not.
+      const notice = await pollUntil(() => b.page.evaluate(() => {
+        const el = document.getElementById('link-notice');
+        return { shown: !el.hidden, text: el.textContent };
+      }), (x) => x.shown, { timeoutMs: 5000, intervalMs: 200 });
+      assert.ok(notice.ok, 'the weak student sees the weak Wi-Fi notice');
+      assert.match(notice.value.text, /Wi-Fi is weak/);
+      assert.equal(await a.page.evaluate(() => document.getElementById('link-notice').hidden), true);
       // Frame rates over 6 s, after the adaptation.
       const s0 = await both();
       await sleep(6000);
@@ -104,6 +113,8 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
       const fpsWeak = (s3.weak.camera.framesDecoded - s2.weak.camera.framesDecoded) / 4;
       console.log('frames/s decoded by the formerly weak student, link clean again:', fpsWeak.toFixed(1));
       assert.ok(fpsWeak > 20, `full rate again (${fpsWeak})`);
+      assert.equal(await b.page.evaluate(() => document.getElementById('link-notice').hidden), true,
+        'the notice goes away once the link is good again');
       await a.context.close();
       await b.context.close();
     } catch (e) {

@@ -522,7 +522,7 @@ static void test_members_builder(void)
     CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", 1, 0, &l, &t), 0);
     CC_CHECK_EQ(cc_lessons_join(r, l->code, "Nguyễn Thị Lan", 2, 0, NULL, &s1), 0);
     CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, 0, NULL, &s2), 0);
-    cc_lesson_set_flags(l, s2, CC_MEMBER_WATCHING);
+    cc_lesson_set_flags(l, s2, CC_MEMBER_WATCHING | CC_MEMBER_WEAK_LINK);
     json_t *o = reparse(cc_proto_build_members(l), "members");
     json_t *a = json_object_get(o, "members");
     CC_CHECK(json_is_array(a));
@@ -536,6 +536,14 @@ static void test_members_builder(void)
     CC_CHECK(json_is_false(json_object_get(m1, "watching")));
     CC_CHECK(strcmp(str(m2, "id"), s2->id_str) == 0);
     CC_CHECK(json_is_true(json_object_get(m2, "watching")));
+    CC_CHECK(json_is_true(json_object_get(m2, "weak_link")));
+    CC_CHECK(json_is_false(json_object_get(m1, "weak_link")));
+    json_decref(o);
+    o = reparse(cc_proto_build_link(1), "link");
+    CC_CHECK(json_is_true(json_object_get(o, "weak")));
+    json_decref(o);
+    o = reparse(cc_proto_build_link(0), "link");
+    CC_CHECK(json_is_false(json_object_get(o, "weak")));
     json_decref(o);
     cc_lesson_leave(l, s1, 0);
     o = reparse(cc_proto_build_members(l), "members");

@@ -36,7 +36,7 @@ const ui = {
   overlay: $('overlay'), overlayTitle: $('overlay-title'), overlaySub: $('overlay-sub'),
   overlayError: $('overlay-error'), overlayActions: $('overlay-actions'), retry: $('retry'),
   sound: $('sound'), soundLabel: $('sound-label'), mute: $('mute'), leave: $('leave'),
-  state: $('state'), stateText: $('state-text'),
+  state: $('state'), stateText: $('state-text'), linkNotice: $('link-notice'),
   lessonTitle: $('lesson-title'), teacherName: $('teacher-name'),
 };
 
@@ -52,6 +52,7 @@ const cc = {
   slots: { camera: null, screen: null, mic: null }, // {mid, trackId}
   timing: { answerAt: null, firstFrame: { camera: null, screen: null }, subscribes: 0, joins: 0 },
   soundOn: false,
+  weakLink: false, // the server sends fewer camera frames: this Wi-Fi is weak
 };
 window.ccStudent = cc;
 
@@ -115,6 +116,7 @@ function render() {
   ui.sound.hidden = !(hasAudio && ui.audio.muted);
   ui.mute.hidden = !(hasAudio && !ui.audio.muted);
   ui.leave.hidden = cc.state === 'ended' || cc.state === 'failed' || cc.state === 'left';
+  ui.linkNotice.hidden = !(live && cc.weakLink);
 }
 
 function setState(s) { cc.state = s; render(); }
@@ -142,8 +144,12 @@ async function openAndJoin() {
     render();
   });
   sig.on('transport', (m) => {
+    if (m.for === 'subscribe') { cc.weakLink = false; render(); }
     if (m.for === 'subscribe' && m.state === 'closed' && cc.state === 'joined') scheduleResubscribe(500);
   });
+  // The server thinned this student's camera to fewer frames (a weak
+  // Wi-Fi link), or it is back to full rate.
+  sig.on('link', (m) => { cc.weakLink = !!m.weak; render(); });
   sig.onclose = () => { if (cc.sig === sig) onSocketLost(); };
 
   const r = await sig.request({ type: 'join', code: cc.code, name: cc.name });

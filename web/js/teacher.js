@@ -193,13 +193,15 @@ function renderMembers() {
     const li = document.createElement('li');
     li.className = 'member';
     li.dataset.watching = String(!!m.watching);
+    li.dataset.weak = String(!!(m.watching && m.weak_link));
     li.dataset.id = m.id;
     const name = document.createElement('span');
     name.className = 'member-name';
     name.textContent = m.name;
     const st = document.createElement('span');
     st.className = 'member-state';
-    st.textContent = t(m.watching ? 'teacher.watching' : 'teacher.not_watching');
+    st.textContent = t(!m.watching ? 'teacher.not_watching'
+      : m.weak_link ? 'teacher.watching_weak' : 'teacher.watching');
     li.append(name, st);
     ui.members.append(li);
   }
