@@ -239,7 +239,8 @@ int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
         return rc;
     if (d && d->has_tid)
         thin_set(f, h->seq, thin);
-    f->pid_at[h->seq % 1024] = at;
+    if (d && d->has_picture_id)
+        f->pid_at[h->seq % 1024] = at;
     if (thin)
         f->packets_thinned++;
     uint16_t oseq = (uint16_t)(h->seq + f->seq_off);

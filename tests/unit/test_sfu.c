@@ -377,15 +377,17 @@ static void send_rtcp(browser *b, const uint8_t *pkt, size_t len)
         bsend(b, buf, out);
 }
 
-/* One VP8 frame in two packets, with Chromium-like header extensions
- * (mid id 4, abs-send-time id 2). */
-static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
-                       uint16_t pid, int key)
+/* One VP8 picture in two packets. tid < 0: as Chromium sends one layer,
+ * with header extensions (mid id 4, abs-send-time id 2) and a PictureID;
+ * tid >= 0: as Chromium sends L1T3, PictureID + TL0PICIDX + TID/Y (Y on
+ * every picture above TL0), no extensions. */
+static void send_vp8(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
+                     uint16_t pid, int key, int tid, uint8_t tl0)
 {
     for (int k = 0; k < 2; k++) {
         uint8_t p[300];
         size_t n = 0;
-        p[n++] = 0x90;
+        p[n++] = tid < 0 ? 0x90 : 0x80;
         p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
         p[n++] = (uint8_t)(*seq >> 8);
         p[n++] = (uint8_t)*seq;
@@ -393,14 +395,20 @@ static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
             p[n++] = (uint8_t)(ts >> (8 * i));
         for (int i = 3; i >= 0; i--)
             p[n++] = (uint8_t)(ssrc >> (8 * i));
-        p[n++] = 0xbe; p[n++] = 0xde; p[n++] = 0; p[n++] = 2;
-        p[n++] = 0x40; p[n++] = '1';                        /* mid "1" */
-        p[n++] = 0x22; p[n++] = 1; p[n++] = 2; p[n++] = 3;  /* abs-send-time */
-        p[n++] = 0; p[n++] = 0;
-        p[n++] = (uint8_t)(0x90 | (k == 0 ? 0x10 : 0));
-        p[n++] = 0x80;
+        if (tid < 0) {
+            p[n++] = 0xbe; p[n++] = 0xde; p[n++] = 0; p[n++] = 2;
+            p[n++] = 0x40; p[n++] = '1';                        /* mid "1" */
+            p[n++] = 0x22; p[n++] = 1; p[n++] = 2; p[n++] = 3;  /* abs-send-time */
+            p[n++] = 0; p[n++] = 0;
+        }
+        p[n++] = (uint8_t)(0x80 | (k == 0 ? 0x10 : 0));        /* X, S */
+        p[n++] = tid < 0 ? 0x80 : 0xe0;                        /* I (L T) */
         p[n++] = (uint8_t)(0x80 | (pid >> 8));
         p[n++] = (uint8_t)pid;
+        if (tid >= 0) {
+            p[n++] = tl0;
+            p[n++] = (uint8_t)((tid & 3) << 6 | (tid > 0 ? 0x20 : 0));
+        }
         static const uint8_t kt[] = {0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a};
         static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
         memcpy(p + n, key ? kt : it, 6);
@@ -412,37 +420,10 @@ static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
     }
 }
 
-/* A temporally layered VP8 picture in two packets: descriptor with
- * PictureID, TL0PICIDX and TID/Y, as Chromium sends with L1T3. */
-static void send_layered(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
-                         uint16_t pid, uint8_t tl0, int tid, int key)
+static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
+                       uint16_t pid, int key)
 {
-    for (int k = 0; k < 2; k++) {
-        uint8_t p[300];
-        size_t n = 0;
-        p[n++] = 0x80;
-        p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
-        p[n++] = (uint8_t)(*seq >> 8);
-        p[n++] = (uint8_t)*seq;
-        for (int i = 3; i >= 0; i--)
-            p[n++] = (uint8_t)(ts >> (8 * i));
-        for (int i = 3; i >= 0; i--)
-            p[n++] = (uint8_t)(ssrc >> (8 * i));
-        p[n++] = (uint8_t)(0x80 | (k == 0 ? 0x10 : 0)); /* X, S */
-        p[n++] = 0xe0;                                   /* I L T */
-        p[n++] = (uint8_t)(0x80 | (pid >> 8));
-        p[n++] = (uint8_t)pid;
-        p[n++] = tl0;
-        p[n++] = (uint8_t)((tid & 3) << 6 | (tid > 0 ? 0x20 : 0));
-        static const uint8_t kt[] = {0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a};
-        static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
-        memcpy(p + n, key ? kt : it, 6);
-        n += 6;
-        memset(p + n, 0x33, 200);
-        n += 200;
-        send_rtp(b, p, n);
-        (*seq)++;
-    }
+    send_vp8(b, ssrc, seq, ts, pid, key, -1, 0);
 }
 
 static void send_audio(browser *b, uint32_t ssrc, uint16_t seq, uint32_t ts)
@@ -641,8 +622,8 @@ static void test_layers(void)
     int pic = 0;
     for (; pic < 8; pic++, ts += 3000) {
         static const int t[4] = {0, 2, 1, 2};
-        send_layered(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, (uint8_t)(pic / 4),
-                     t[pic % 4], pic == 0);
+        send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, pic == 0, t[pic % 4],
+                 (uint8_t)(pic / 4));
         pump_all(all, 3, 20);
     }
     CC_CHECK_EQ(weak.n_rtp_video, 16);
@@ -668,8 +649,7 @@ static void test_layers(void)
     memset(good.tid_seen, 0, sizeof good.tid_seen);
     for (int k = 0; k < 16; k++, pic++, ts += 3000) {
         static const int t[4] = {0, 2, 1, 2};
-        send_layered(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, (uint8_t)(pic / 4),
-                     t[pic % 4], 0);
+        send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, t[pic % 4], (uint8_t)(pic / 4));
         pump_all(all, 3, 20);
     }
     /* 16 pictures, 2 packets each: the weak one got 4 TL0 pictures as
