@@ -47,8 +47,8 @@ async function lossyRelay(serverPort, loss, seed) {
   return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
 }
 
-async function watchDemo(browser, srv, tag, log, relayPort) {
-  const url = `${srv.url}/student.html?code=demo&name=${encodeURIComponent('Học sinh ' + tag)}`;
+async function watchDemo(browser, srv, tag, log, relayPort, code = 'demo') {
+  const url = `${srv.url}/student.html?code=${code}&name=${encodeURIComponent('Học sinh ' + tag)}`;
   const r = await newPage(browser, null, { log, tag });
   if (relayPort) {
     await r.page.addInitScript(([from, to]) => {
@@ -63,7 +63,7 @@ async function watchDemo(browser, srv, tag, log, relayPort) {
   return r;
 }
 
-describe('weak link: fewer temporal layers for the student who loses packets', { timeout: 130_000 }, () => {
+describe('weak link: fewer temporal layers for the student who loses packets', { timeout: 220_000 }, () => {
   let browser;
   const log = [];
   before(async () => { browser = await launch(); });
@@ -117,6 +117,47 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
         'the notice goes away once the link is good again');
       await a.context.close();
       await b.context.close();
+    } catch (e) {
+      console.log(log.slice(-30).join('\n'));
+      throw e;
+    } finally {
+      relay.close();
+      await srv.stop();
+    }
+  });
+
+  it('a teacher page\'s camera (L1T3) is thinned for a student behind the lossy relay; the teacher sees "weak Wi-Fi"', { timeout: 90_000 }, async () => {
+    const srv = await startServer('weaklink-teacher');
+    const relay = await lossyRelay(srv.udpPort, 0.25, 11);
+    try {
+      const teacher = await newPage(browser, `${srv.url}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 900 } });
+      const tp = teacher.page;
+      await tp.fill('#lesson-title', 'Tiếng Việt lớp 3');
+      await tp.fill('#teacher-name', 'Thầy Minh');
+      await tp.click('#create-btn');
+      await tp.waitForFunction(() => window.ccTeacher.state === 'joined' && window.ccTeacher.code, null, { timeout: 10_000 });
+      const code = await tp.evaluate(() => window.ccTeacher.code);
+      await tp.click('#start');
+      await tp.waitForFunction(() => window.ccTeacher.lessonState === 'live', null, { timeout: 10_000 });
+      const b = await watchDemo(browser, srv, 'Lan', log, relay.port, code);
+      const { ok: decoding } = await pollUntil(() => studentStats(b.page), (s) => s.camera?.framesDecoded > 5,
+        { timeoutMs: 30_000 });
+      assert.ok(decoding, 'the student behind the relay decodes the teacher\'s camera');
+      const { ok: adapted, value: sfu } = await pollUntil(async () => (await srv.stats()).sfu,
+        (x) => x.layer_down >= 1 && x.rtp_in_layered > 0, { timeoutMs: 20_000 });
+      console.log('sfu:', JSON.stringify({ layer_down: sfu.layer_down, rtp_in_layered: sfu.rtp_in_layered }));
+      assert.ok(adapted, 'the browser\'s layered camera was thinned for the weak student');
+      const label = await pollUntil(() => tp.locator('#members').innerText(), (t) => /Học sinh Lan\s+Watching · weak Wi-Fi/.test(t),
+        { timeoutMs: 10_000, intervalMs: 250 });
+      assert.ok(label.ok, `the teacher's list says the link is weak: ${JSON.stringify(label.value)}`);
+      const f0 = (await studentStats(b.page)).camera.framesDecoded;
+      await sleep(3000);
+      const f1 = (await studentStats(b.page)).camera.framesDecoded;
+      console.log('frames/s decoded behind the relay:', ((f1 - f0) / 3).toFixed(1));
+      assert.ok(f1 > f0, 'it keeps decoding');
+      await tp.screenshot({ path: artifactPath('teacher-weak-student.png') });
+      await b.context.close();
+      await teacher.context.close();
     } catch (e) {
       console.log(log.slice(-30).join('\n'));
       throw e;

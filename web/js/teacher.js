@@ -186,7 +186,7 @@ function renderMembers() {
   const students = cc.members.filter((m) => m.id !== cc.member && m.role !== 'teacher');
   const watching = students.filter((m) => m.watching).length;
   ui.membersCount.textContent = students.length
-    ? t('teacher.members_count', { n: students.length, w: watching })
+    ? t(students.length === 1 ? 'teacher.members_count_one' : 'teacher.members_count', { n: students.length, w: watching })
     : t('teacher.members_empty');
   ui.members.textContent = '';
   for (const m of students) {
