@@ -23,7 +23,8 @@ typedef struct cc_wpeer cc_wpeer;
 #define CC_WORKER_COUNTERS(X)                                                  \
     X(udp_rx) X(udp_tx) X(udp_rx_truncated) X(udp_tx_dropped)                  \
     X(demux_unknown) X(stun_malformed) X(stun_no_peer) X(stun_bad_integrity)   \
-    X(stun_other_drop) X(dtls_no_peer) X(dtls_error) X(rtp_no_peer)            \
+    X(stun_other_drop) X(dtls_no_peer) X(dtls_error) X(dtls_after_release)     \
+    X(rtp_no_peer)                                                             \
     X(rtp_malformed) X(srtp_auth_fail) X(media_before_keys)                    \
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \

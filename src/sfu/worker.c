@@ -434,7 +434,10 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
         return;
     }
     if (kind == CC_DEMUX_DTLS) {
-        if (rc < 0)
+        if (rc < 0 && cc_peer_get_stats(wp->peer)->dtls_released)
+            DROP(w, dtls_after_release); /* e.g. the close_notify of a leaving
+                                          * browser: nothing left to read it */
+        else if (rc < 0)
             DROP(w, dtls_error);
         drain_peer_output(w, wp);
         wp->deadline = cc_peer_deadline(wp->peer, now);
