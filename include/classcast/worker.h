@@ -29,7 +29,7 @@ typedef struct cc_wpeer cc_wpeer;
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \
     X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)             \
-    X(peers_dtls_released) X(heap_trims)
+    X(peers_dtls_released) X(heap_trims) X(heap_trim_max_us)
 
 typedef struct cc_worker_counters {
 #define CC_X(name) uint64_t name;
