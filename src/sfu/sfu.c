@@ -194,9 +194,10 @@ static sfu_room *room_find(cc_sfu *s, uint32_t id)
     return NULL;
 }
 
-static void emit(cc_worker *w, const sfu_peer *pp, int kind, unsigned active)
+static void emit_ev(cc_worker *w, const sfu_peer *pp, int kind, unsigned active, int weak)
 {
-    /* Rare (connect, close, a slot appearing): allocation is fine here. */
+    /* Rare (connect, close, a slot appearing, a link turning weak or
+     * good): allocation is fine here. */
     cc_sfu_event *e = calloc(1, sizeof *e);
     if (!e)
         return;
@@ -207,22 +208,13 @@ static void emit(cc_worker *w, const sfu_peer *pp, int kind, unsigned active)
     e->publisher = pp->publisher;
     snprintf(e->ufrag, sizeof e->ufrag, "%s", pp->ufrag);
     e->active_slots = active;
+    e->weak = weak;
     cc_worker_emit(w, &e->hdr);
 }
 
-static void emit_link(cc_worker *w, const sfu_peer *pp, int weak)
+static void emit(cc_worker *w, const sfu_peer *pp, int kind, unsigned active)
 {
-    cc_sfu_event *e = calloc(1, sizeof *e);
-    if (!e)
-        return;
-    e->hdr.type = CC_SFU_EVENT;
-    e->kind = CC_SFU_EV_LINK;
-    e->room_id = pp->room_id;
-    e->member_id = pp->member_id;
-    e->publisher = 0;
-    snprintf(e->ufrag, sizeof e->ufrag, "%s", pp->ufrag);
-    e->weak = weak;
-    cc_worker_emit(w, &e->hdr);
+    emit_ev(w, pp, kind, active, 0);
 }
 
 static unsigned room_mask(const sfu_room *r)
@@ -625,7 +617,7 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         int weak = o->lc.layer < CC_LAYERCTL_TOP;
         if (slot == CC_SLOT_CAMERA && weak != sp->link_weak) {
             sp->link_weak = weak;
-            emit_link(w, sp, weak);
+            emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
         }
         CC_DEBUG("sfu", "subscriber %s: video slot %d now up to temporal layer %u (loss %.1f%%)",
                  sp->ufrag, slot, o->lc.layer, o->lc.last_loss * 100);
