@@ -31,7 +31,8 @@ typedef enum {
 /* Makes an ECDSA P-256 key and a self-signed certificate (valid 30 days
  * back to 1 year ahead), its SHA-256 fingerprint, and an SSL_CTX for
  * DTLS with use_srtp "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
- * (server preference order), peer certificate required, any self-signed
+ * (server preference order), ECDHE with AEAD cipher suites only (AES-GCM,
+ * ChaCha20-Poly1305), peer certificate required, any self-signed
  * certificate accepted (checked against the SDP fingerprint instead). */
 int cc_dtls_ctx_new(cc_dtls_ctx **out);
 void cc_dtls_ctx_free(cc_dtls_ctx *ctx);
@@ -99,7 +100,9 @@ int cc_dtls_is_released(const cc_dtls *d);
 typedef struct cc_dtls_stats {
     uint64_t in_after_release; /* DTLS datagrams after cc_dtls_release */
     uint64_t in_datagrams;   /* handed to OpenSSL */
-    uint64_t in_malformed;   /* not a sequence of whole DTLS records: dropped */
+    uint64_t in_malformed;   /* not a sequence of whole DTLS records, or a
+                              * protected record too short to be genuine:
+                              * dropped */
     uint64_t in_app_data;    /* application data records read and discarded */
     uint64_t out_datagrams;  /* returned by cc_dtls_poll_output */
     uint64_t retransmits;    /* timer expiries that resent a flight */

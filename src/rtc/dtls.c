@@ -14,6 +14,7 @@
  * records share a datagram as long as none spans two. */
 #include "classcast/dtls.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -44,6 +46,13 @@
  * also offers (tls_parse_ctos_use_srtp), so this order is the server's
  * preference: GCM is ~5x cheaper with Debian's libsrtp (shared/TESTING.md). */
 #define DEFAULT_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+
+/* ECDSA first (our own certificate is ECDSA P-256), then RSA for a peer
+ * server with an RSA certificate (classcast as the DTLS client). */
+#define DTLS_CIPHERS                                                      \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"        \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"          \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* RFC 6347 section 4.2.4.1 asks for an initial timer of 1 s doubling up to at
  * least 60 s. One lost handshake datagram would then cost a second of black
@@ -284,6 +293,13 @@ int cc_dtls_ctx_new_with_profiles(cc_dtls_ctx **out, const char *profiles)
     SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET |
                                         SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
+
+    /* AEAD suites with ECDHE only (RFC 9325 section 4.2 recommends them
+     * for TLS 1.2; every WebRTC stack offers them). Besides being the
+     * right suites, they give every protected record a fixed minimum size,
+     * which cc_dtls_handle_input relies on to drop forged short records
+     * (see min_protected_len). */
+    if (SSL_CTX_set_cipher_list(c->ssl_ctx, DTLS_CIPHERS) != 1) goto fail;
 
     /* RFC 5763 section 5: both sides present certificates; the server must
      * ask for the client's. */
@@ -540,13 +556,45 @@ int cc_dtls_start(cc_dtls *d, cc_time_us now)
     return drive(d);
 }
 
+/* The smallest record the negotiated AEAD can produce in an epoch > 0:
+ * AES-GCM carries an 8-octet explicit nonce and a 16-octet tag
+ * (RFC 5288 section 3), ChaCha20-Poly1305 a 16-octet tag and no explicit
+ * nonce (RFC 7905 section 2). Before a suite is chosen no genuine record
+ * can be in epoch 1 at all.
+ *
+ * Why this matters: OpenSSL 3.0 buffers records of the next epoch that
+ * arrive before the peer's ChangeCipherSpec and decrypts them once the
+ * epoch changes. A buffered record shorter than nonce + tag fails the
+ * AEAD's TLS AAD setup, which OpenSSL 3.0 treats as an internal error and
+ * ends the handshake with alert 80, leaving its error queue empty (SSL_read
+ * then reports SSL_ERROR_SYSCALL). Anyone who can put one 14-byte datagram
+ * on the media port with a joining peer's address could break that join;
+ * records of this size are never genuine, so they are dropped here.
+ * Longer forged records fail authentication and OpenSSL drops them
+ * silently as RFC 6347 section 4.1.2.7 asks. */
+static size_t min_protected_len(const cc_dtls *d)
+{
+    const SSL_CIPHER *c = SSL_get_pending_cipher(d->ssl);
+    if (!c) c = SSL_get_current_cipher(d->ssl);
+    if (!c) return SIZE_MAX;
+    switch (SSL_CIPHER_get_cipher_nid(c)) {
+    case NID_aes_128_gcm:
+    case NID_aes_256_gcm: return 8 + 16;
+    case NID_chacha20_poly1305: return 16;
+    default: return SIZE_MAX; /* DTLS_CIPHERS allows nothing else */
+    }
+}
+
 /* RFC 6347 section 4.1: a DTLS 1.2 datagram is one or more whole
  * DTLSPlaintext/DTLSCiphertext records. Checking the framing before OpenSSL
  * sees it lets us tell a caller "this was not DTLS" (and count it), where
- * OpenSSL would drop it silently (RFC 6347 section 4.1.2.7). */
-static int well_formed(const uint8_t *buf, size_t len)
+ * OpenSSL would drop it silently (RFC 6347 section 4.1.2.7). A protected
+ * record (epoch > 0) must also be long enough to be genuine
+ * (min_protected_len). */
+static int well_formed(const cc_dtls *d, const uint8_t *buf, size_t len)
 {
     size_t off = 0;
+    size_t min_prot = 0; /* looked up at the first protected record */
     if (len < REC_HDR) return 0;
     while (off < len) {
         if (len - off < REC_HDR) return 0;
@@ -558,6 +606,10 @@ static int well_formed(const uint8_t *buf, size_t len)
         if (buf[off + 1] != 0xFE) return 0;
         size_t rlen = (size_t)buf[off + 11] << 8 | buf[off + 12];
         if (rlen > REC_MAX_FRAGMENT || rlen > len - off - REC_HDR) return 0;
+        if (buf[off + 3] != 0 || buf[off + 4] != 0) { /* epoch > 0 */
+            if (!min_prot) min_prot = min_protected_len(d);
+            if (rlen < min_prot) return 0;
+        }
         off += REC_HDR + rlen;
     }
     return 1;
@@ -576,7 +628,7 @@ int cc_dtls_handle_input(cc_dtls *d, const uint8_t *buf, size_t len,
         d->stats.in_after_release++;
         return CC_ESTATE;
     }
-    if (!well_formed(buf, len)) {
+    if (!well_formed(d, buf, len)) {
         /* Garbage leaves the session where it was: a spoofed or corrupted
          * datagram must not be able to kill a handshake. */
         d->stats.in_malformed++;

@@ -459,6 +459,66 @@ static void test_garbage(void)
     }
 }
 
+/* A forged record in the next epoch that reaches a side before the peer's
+ * ChangeCipherSpec is buffered by OpenSSL and decrypted after the epoch
+ * changes. One shorter than the AEAD's nonce + tag used to end the
+ * handshake with an internal_error alert (OpenSSL 3.0), so a single
+ * spoofed 14-byte datagram could break a student's join. Every record type
+ * and every short length, into the client and into the server, at the
+ * moment each side waits for its peer's ChangeCipherSpec: the handshake
+ * completes and the datagram is counted as malformed. Longer forged
+ * records reach OpenSSL and fail authentication there, silently. */
+static void inject_epoch1(cc_dtls *d, uint8_t type, size_t rlen)
+{
+    uint8_t buf[REC_HDR + 64];
+    memset(buf, 0xA5, sizeof buf);
+    buf[0] = type;
+    buf[1] = 0xFE;
+    buf[2] = 0xFD;
+    buf[3] = 0;
+    buf[4] = 1; /* epoch 1 */
+    memset(buf + 5, 0, 6);
+    buf[10] = 1;
+    buf[11] = (uint8_t)(rlen >> 8);
+    buf[12] = (uint8_t)rlen;
+    int rc = cc_dtls_handle_input(d, buf, REC_HDR + rlen, cc_clock_now(&g_clk));
+    CC_CHECK(rc == 0 || rc == CC_EINVAL);
+}
+
+static void test_forged_next_epoch(void)
+{
+    int failed = 0;
+    for (int into_server = 0; into_server < 2; into_server++) {
+        for (uint8_t type = 20; type <= 23; type++) {
+            for (size_t rlen = 1; rlen <= 40; rlen++) {
+                pair p;
+                make_pair(&p, g_sctx, g_cctx, NULL, NULL);
+                cc_dtls_start(p.client, 0);
+                pump(p.client, p.server, 0); /* ClientHello */
+                pump(p.server, p.client, 0); /* ServerHello .. Done */
+                /* The client has chosen its suite and sent (not yet
+                 * delivered) its CCS + Finished; the server waits for it. */
+                cc_dtls *victim = into_server ? p.server : p.client;
+                uint64_t bad0 = cc_dtls_get_stats(victim)->in_malformed;
+                inject_epoch1(victim, type, rlen);
+                if (rlen < 24)
+                    CC_CHECK_EQ(cc_dtls_get_stats(victim)->in_malformed,
+                                bad0 + 1);
+                run(&p);
+                if (cc_dtls_get_state(p.server) != CC_DTLS_CONNECTED ||
+                    cc_dtls_get_state(p.client) != CC_DTLS_CONNECTED) {
+                    if (failed++ < 5)
+                        fprintf(stderr, "# forged epoch-1 record type %u "
+                                "length %zu into the %s broke the handshake\n",
+                                type, rlen, into_server ? "server" : "client");
+                }
+                free_pair(&p);
+            }
+        }
+    }
+    CC_CHECK_EQ(failed, 0);
+}
+
 /* Chromium's ClientHello (DTLS 1.3 + post-quantum key share) spans two
  * datagrams. Reproduce that: split our client's ClientHello into two
  * handshake fragments (RFC 6347 section 4.2.3) in two records, each in its
@@ -682,6 +742,7 @@ int main(void)
     CC_RUN(test_lost_final_flight);
     CC_RUN(test_release);
     CC_RUN(test_garbage);
+    CC_RUN(test_forged_next_epoch);
     CC_RUN(test_client_hello_two_datagrams);
     CC_RUN(test_small_poll_buffer);
     CC_RUN(test_many_handshakes);
