@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Install dependencies, build classcast and run it in the foreground on
-# 127.0.0.1. Ctrl-C stops it.
+# Install what is missing, build classcast and run it in the foreground with
+# a demo lesson (a moving test picture and a test tone). The server prints
+# the teacher and student pages. Ctrl-C stops it.
+#
+#   ./scripts/run.sh         on this computer only (127.0.0.1)
+#   ./scripts/run.sh --lan   also for the tablets on the classroom network:
+#                            listens on every address of this computer and
+#                            prints the student page with its network address
 set -euo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 
 BIND=${CC_BIND:-127.0.0.1}
+case "${1:-}" in
+  --lan) BIND=0.0.0.0 ;;
+  "") ;;
+  -h|--help)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0 ;;
+  *) echo "run.sh: unknown option '$1' (try --lan)" >&2; exit 2 ;;
+esac
 HTTP_PORT=${CC_HTTP_PORT:-8080}
 UDP_PORT=${CC_UDP_PORT:-50000}
 
@@ -17,22 +31,6 @@ else
   CC=gcc meson setup build
 fi
 ninja -C build
-
-base="http://${BIND}:${HTTP_PORT}"
-cat <<MSG
-
-classcast is starting on ${BIND} (HTTP ${HTTP_PORT}, media UDP ${UDP_PORT}).
-A demo lesson (code: demo) is live with a moving test picture and a test tone.
-
-  Teacher (start your own lesson):  ${base}/teacher.html
-  Students (watch the demo lesson): ${base}/student.html?code=demo
-  Join page (type a lesson code):   ${base}/
-  Connection self-test (echo):      ${base}/echo.html
-  Server counters (JSON):           ${base}/stats
-
-Press Ctrl-C to stop.
-
-MSG
 
 # exec: the server gets Ctrl-C (SIGINT) directly and stops cleanly.
 exec build/classcast serve --bind "$BIND" --http-port "$HTTP_PORT" \

@@ -1,4 +1,4 @@
-/* classcast: the load generator (`classcast loadgen`): one process that
+/* classcast: the load generator (`classcast-loadgen`): one process that
  * runs an optional WHIP publisher (a recorded VP8 + Opus RTP stream, see
  * rtpfile.h) and N WHEP subscribers, each a full WebRTC client (ICE, DTLS
  * client, SRTP: cc_client) on its own UDP socket, all in one epoll loop.

@@ -1,4 +1,4 @@
-/* classcast: `classcast publish`: the media core as a WHIP client (RFC 9725).
+/* classcast: `classcast-publish`: the media core as a WHIP client (RFC 9725).
  * Captures, encodes and packetizes local sources (src/media/source.c) and
  * sends them to any WHIP endpoint over classcast's own client transport
  * (ICE, DTLS client, SRTP; src/rtc/client.c, src/tools/sender.c).

@@ -8,7 +8,7 @@
 #
 # The subscribers' own addresses: 10.232.0.0/16 is a `local` route in cc-sub
 # (every address in it belongs to cc-sub without being listed on an
-# interface, so `classcast loadgen --sub-net 10.232.0.0/16` gives each
+# interface, so `classcast-loadgen --sub-net 10.232.0.0/16` gives each
 # subscriber its own IP on one shared socket) and is routed via 10.231.0.2
 # from cc-srv.
 #

@@ -1,4 +1,4 @@
-/* classcast loadgen: a WHIP publisher and N WHEP subscribers in one
+/* classcast-loadgen: a WHIP publisher and N WHEP subscribers in one
  * process, each a cc_client on its own UDP socket (the server binds a
  * subscriber to its 5-tuple, so subscribers cannot share a local port),
  * one epoll loop, recvmmsg/sendmmsg through cc_udp. */
@@ -706,7 +706,7 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
             json_array_append_new(jsubs, js);
     }
     const cc_sender_stats *ps = g->pub && g->pub->sender ? cc_sender_get_stats(g->pub->sender) : NULL;
-    printf("classcast loadgen: %d subscribers (%d connected, %d failed), measured %.1f s\n",
+    printf("classcast-loadgen: %d subscribers (%d connected, %d failed), measured %.1f s\n",
            g->n_subs, n_conn, n_fail, measured_s);
     if (ps)
         printf("publisher: sent video %llu packets, audio %llu packets (%.0f kbit/s), "

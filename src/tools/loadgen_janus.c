@@ -1,4 +1,4 @@
-/* classcast loadgen: driving Janus 1.1.2 VideoRoom over its HTTP API for the
+/* classcast-loadgen: driving Janus 1.1.2 VideoRoom over its HTTP API for the
  * side-by-side fan-out benchmark (docs/bench-janus.md). Split from
  * loadgen.c: the WHIP/WHEP load generator does not need any of it. */
 #include "loadgen_int.h"

@@ -1,4 +1,4 @@
-/* `classcast publish`: local sources -> WHIP. One video and one audio stream
+/* `classcast-publish`: local sources -> WHIP. One video and one audio stream
  * at most (a WHIP session carries one of each, RFC 9725 section 4.2). */
 #include "classcast/publish.h"
 
@@ -85,7 +85,7 @@ int cc_publish_run(const cc_publish_config *cfg)
     cc_whipc_global_init();
     if ((rc = cc_srtp_global_init()) != 0 || (rc = cc_dtls_ctx_new(&dtls)) != 0 ||
         (rc = cc_pkt_pool_new(&pool, 2048)) != 0) {
-        fprintf(stderr, "classcast publish: cannot initialise crypto or memory\n");
+        fprintf(stderr, "classcast-publish: cannot initialise crypto or memory\n");
         goto out;
     }
     /* Sources. */
@@ -96,7 +96,7 @@ int cc_publish_run(const cc_publish_config *cfg)
         int slot = cc_source_default_slot(tok);
         int k = slot == CC_SLOT_MIC ? 1 : 0;
         if (ps[k].src) {
-            fprintf(stderr, "classcast publish: one video and one audio source per WHIP session ('%s' is one too many)\n", tok);
+            fprintf(stderr, "classcast-publish: one video and one audio source per WHIP session ('%s' is one too many)\n", tok);
             rc = CC_EINVAL;
             goto out;
         }
@@ -121,24 +121,24 @@ int cc_publish_run(const cc_publish_config *cfg)
             goto out;
         ps[k].efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if ((rc = cc_source_new(&ps[k].src, &sc, err, sizeof err)) != 0) {
-            fprintf(stderr, "classcast publish: source '%s': %s\n", tok, err);
+            fprintf(stderr, "classcast-publish: source '%s': %s\n", tok, err);
             goto out;
         }
     }
     if (!ps[0].src && !ps[1].src) {
-        fprintf(stderr, "classcast publish: name at least one --source\n");
+        fprintf(stderr, "classcast-publish: name at least one --source\n");
         rc = CC_EINVAL;
         goto out;
     }
     /* Socket, offer, POST, answer. */
     cc_addr bind;
     if (cc_addr_from_string(&bind, cfg->bind ? cfg->bind : "0.0.0.0", 0) != 0) {
-        fprintf(stderr, "classcast publish: --bind is not an IP address\n");
+        fprintf(stderr, "classcast-publish: --bind is not an IP address\n");
         rc = CC_EINVAL;
         goto out;
     }
     if ((rc = cc_udp_open(&udp, &bind)) != 0) {
-        fprintf(stderr, "classcast publish: cannot open a UDP socket\n");
+        fprintf(stderr, "classcast-publish: cannot open a UDP socket\n");
         goto out;
     }
     char ufrag[CC_ICE_UFRAG_LEN + 1], pwd[CC_ICE_PWD_LEN + 1], cname[17];
@@ -153,20 +153,20 @@ int cc_publish_run(const cc_publish_config *cfg)
         .cname = cname, .stream_id = "classcast-publish",
     };
     if ((rc = cc_sdp_offer_write(&op, &offer)) != 0) {
-        fprintf(stderr, "classcast publish: could not write the offer\n");
+        fprintf(stderr, "classcast-publish: could not write the offer\n");
         goto out;
     }
     cc_whipc_result res;
     rc = cc_whipc_post(cfg->whip_url, cfg->token, offer, 10000, &res);
     if (rc != 0) {
-        fprintf(stderr, "classcast publish: WHIP POST failed: %s\n", res.error);
+        fprintf(stderr, "classcast-publish: WHIP POST failed: %s\n", res.error);
         cc_whipc_result_clear(&res);
         goto out;
     }
     snprintf(location, sizeof location, "%s", res.location);
     ai = calloc(1, sizeof *ai);
     if (!ai || (rc = cc_sdp_answer_read(res.body, res.body_len, ai)) != 0) {
-        fprintf(stderr, "classcast publish: unusable answer: %s\n", ai ? ai->error : "out of memory");
+        fprintf(stderr, "classcast-publish: unusable answer: %s\n", ai ? ai->error : "out of memory");
         cc_whipc_result_clear(&res);
         rc = rc ? rc : CC_ENOMEM;
         goto out;
@@ -183,7 +183,7 @@ int cc_publish_run(const cc_publish_config *cfg)
         .connect_timeout = 15 * CC_USEC_PER_SEC,
     };
     if ((rc = cc_client_new(&client, &cc, now)) != 0) {
-        fprintf(stderr, "classcast publish: bad answer credentials\n");
+        fprintf(stderr, "classcast-publish: bad answer credentials\n");
         goto out;
     }
     cc_sender_config sc = {.client = client, .cname = cname};
@@ -199,17 +199,17 @@ int cc_publish_run(const cc_publish_config *cfg)
         };
     }
     if ((rc = cc_sender_new(&sender, &sc, now)) != 0) {
-        fprintf(stderr, "classcast publish: cannot start sending\n");
+        fprintf(stderr, "classcast-publish: cannot start sending\n");
         goto out;
     }
     for (int k = 0; k < 2; k++)
         if (ps[k].src && (rc = cc_source_start(ps[k].src)) != 0) {
             cc_source_stats st;
             cc_source_get_stats(ps[k].src, &st);
-            fprintf(stderr, "classcast publish: source did not start: %s\n", st.capture.last_error);
+            fprintf(stderr, "classcast-publish: source did not start: %s\n", st.capture.last_error);
             goto out;
         }
-    fprintf(stderr, "classcast publish: sending to %s (session %s)\n", cfg->whip_url, location);
+    fprintf(stderr, "classcast-publish: sending to %s (session %s)\n", cfg->whip_url, location);
 
     /* Run loop: socket, the sources' eventfds, the sender's deadline. */
     cc_time_us end = cfg->duration_s > 0 ? now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC)
@@ -222,11 +222,11 @@ int cc_publish_run(const cc_publish_config *cfg)
         cc_client_state cs = cc_client_get_state(client);
         if (cs == CC_CLIENT_CONNECTED && !was_connected) {
             was_connected = 1;
-            fprintf(stderr, "classcast publish: connected (%s)\n",
+            fprintf(stderr, "classcast-publish: connected (%s)\n",
                     cc_srtp_profile_name(cc_client_srtp_profile(client)));
         }
         if (cs == CC_CLIENT_FAILED || cs == CC_CLIENT_CLOSED) {
-            fprintf(stderr, "classcast publish: transport %s: %s\n", cc_client_state_name(cs),
+            fprintf(stderr, "classcast-publish: transport %s: %s\n", cc_client_state_name(cs),
                     cc_client_error(client));
             rc = CC_ECLOSED;
             break;
@@ -270,7 +270,7 @@ int cc_publish_run(const cc_publish_config *cfg)
     }
     if (rc == 0) {
         const cc_sender_stats *st = cc_sender_get_stats(sender);
-        fprintf(stderr, "classcast publish: sent %llu video and %llu audio packets, "
+        fprintf(stderr, "classcast-publish: sent %llu video and %llu audio packets, "
                         "%llu NACKed packets resent, %llu keyframe requests\n",
                 (unsigned long long)st->packets[CC_SENDER_VIDEO],
                 (unsigned long long)st->packets[CC_SENDER_AUDIO],

@@ -1,5 +1,5 @@
 /* libFuzzer target for the client side's answer reader (src/rtc/sdp_offer.c):
- * what `classcast publish` and `classcast loadgen` do with a WHIP/WHEP
+ * what `classcast-publish` and `classcast-loadgen` do with a WHIP/WHEP
  * server's answer, including the hand-written a=candidate parser. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load-generator smoke test: a real `classcast serve --demo` on loopback
-# (free ports), `classcast loadgen` publishing a recorded VP8 + Opus stream
+# (free ports), `classcast-loadgen` publishing a recorded VP8 + Opus stream
 # over WHIP into the demo lesson and 20 WHEP subscribers for 5 s. Fails if
 # any subscriber does not connect, receives no video or audio, or misses a
 # packet (loadgen --check). The media is recorded once with GStreamer
@@ -9,18 +9,19 @@
 # With a fifth argument "shared" the subscribers each get their own address
 # in 127.77.0.0/16 on one shared socket (loadgen --sub-net), the mode the
 # fan-out benchmark uses.
-# usage: loadgen_smoke.sh CLASSCAST_BINARY SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared]
+# usage: loadgen_smoke.sh CLASSCAST LOADGEN SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared]
 set -u
 BIN=$1
-ROOT=$2
-N=${3:-20}
-SECS=${4:-5}
+LOADGEN=$2
+ROOT=$3
+N=${4:-20}
+SECS=${5:-5}
 EXTRA=()
-[ "${5:-}" = shared ] && EXTRA=(--sub-net 127.77.0.0/16)
+[ "${6:-}" = shared ] && EXTRA=(--sub-net 127.77.0.0/16)
 
 if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
-  echo "loadgen_smoke: gst-launch-1.0 not installed (gstreamer1.0-tools): skipped"
-  exit 77
+  echo "loadgen_smoke: gst-launch-1.0 not installed (gstreamer1.0-tools; scripts/install-deps.sh installs it)"
+  exit 1
 fi
 
 TMP=$(mktemp -d /tmp/cc-loadgen-smoke.XXXXXX)
@@ -61,7 +62,7 @@ if [ -z "$PORT" ]; then
   echo "loadgen_smoke: the server did not start:"; cat "$TMP/server.log"; exit 1
 fi
 
-timeout $((SECS + 60)) "$BIN" loadgen \
+timeout $((SECS + 60)) "$LOADGEN" \
   --whip "http://127.0.0.1:$PORT/whip/demo" --whip-token "$TOKEN" \
   --whep "http://127.0.0.1:$PORT/whep/demo" --token "$TOKEN" \
   --video "$TMP/video.rtp" --audio "$TMP/audio.rtp" \

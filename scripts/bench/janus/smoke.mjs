@@ -1,6 +1,6 @@
 // Janus VideoRoom over the HTTP API, end to end, with npm `werift` as both
 // the publisher and the subscribers: the exact request sequence that
-// docs/bench-janus.md describes for `classcast loadgen --janus URL`.
+// docs/bench-janus.md describes for `classcast-loadgen --janus URL`.
 //
 // usage (inside the client namespace, Janus started by run-janus.sh):
 //   ip netns exec cc-sub node scripts/bench/janus/smoke.mjs \
