@@ -14,7 +14,8 @@
 #include "classcast/clock.h"
 #include "classcast/srtp.h"
 
-/* Keep records under the path MTU (shared/WEBRTC-NOTES.md). */
+/* Keep records under the path MTU (RFC 6347 section 4.1.1; why 1200:
+ * docs/WEBRTC.md, section 3, "Datagrams and timers"). */
 #define CC_DTLS_MTU 1200
 
 typedef struct cc_dtls_ctx cc_dtls_ctx;

@@ -2,7 +2,8 @@
  * Any thread posts; one owner thread polls the fd (epoll) and drains.
  * Messages are allocated by the poster and freed by the receiver (after
  * drain the receiver owns them). Messages carry ids and values, never
- * pointers into the poster's objects (shared/DESIGN.md).
+ * pointers into the poster's objects (docs/ARCHITECTURE.md, "Rules the
+ * code keeps").
  * Thread: post from any thread; fd/drain on the owner thread. */
 #ifndef CLASSCAST_MAILBOX_H
 #define CLASSCAST_MAILBOX_H

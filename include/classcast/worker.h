@@ -19,7 +19,8 @@
 typedef struct cc_worker cc_worker;
 typedef struct cc_wpeer cc_wpeer;
 
-/* Every drop has a counter (shared/DESIGN.md). Names match GET /stats. */
+/* Every drop has a counter (docs/ARCHITECTURE.md, "Rules the code keeps").
+ * Names match GET /stats. */
 #define CC_WORKER_COUNTERS(X)                                                  \
     X(udp_rx) X(udp_tx) X(udp_rx_truncated) X(udp_tx_dropped)                  \
     X(demux_unknown) X(stun_malformed) X(stun_no_peer) X(stun_bad_integrity)   \

@@ -1,4 +1,5 @@
-/* The only file that reads the system clock (shared/DESIGN.md). */
+/* The only file that reads the system clock (docs/ARCHITECTURE.md,
+ * "Rules the code keeps"). */
 #include "classcast/clock.h"
 
 #include <time.h>

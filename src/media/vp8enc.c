@@ -113,8 +113,8 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
     if (c.cpu_used == 0) {
         c.cpu_used = c.screen_content ? -12 : -8;
         /* 1080p and up: the fastest realtime speed; a 2-core laptop cannot
-         * spend more than a core on the screen (shared/TESTING.md: -16 is
-         * ~30 % faster than -8 at 1080p). */
+         * spend more than a core on the screen (docs/TESTING.md, section 4:
+         * -16 is ~30 % faster than -8 at 1080p). */
         if (c.width * c.height >= 1920 * 1080)
             c.cpu_used = -16;
     }

@@ -1,6 +1,7 @@
-/* The only place datagrams touch a socket (shared/DESIGN.md: only src/net
- * does I/O). Batching with recvmmsg/sendmmsg is what keeps a fan-out's
- * syscall cost per packet small. */
+/* The only place datagrams touch a socket (docs/ARCHITECTURE.md, "Rules
+ * the code keeps": only src/net does socket I/O). Batching with
+ * recvmmsg/sendmmsg is what keeps a fan-out's syscall cost per packet
+ * small. */
 #include "classcast/udp.h"
 
 #include <errno.h>

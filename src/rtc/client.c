@@ -1,7 +1,7 @@
 /* A WebRTC client transport: full ICE (controlling or controlled) towards
  * one host candidate,
- * consent freshness, DTLS-SRTP. No I/O, no clock (shared/DESIGN.md,
- * "protocol cores do no I/O"): the owner feeds datagrams and time and sends
+ * consent freshness, DTLS-SRTP. No I/O, no clock (docs/ARCHITECTURE.md,
+ * "Rules the code keeps"): the owner feeds datagrams and time and sends
  * what cc_client_poll_transmit returns. */
 #include "classcast/client.h"
 

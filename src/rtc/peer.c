@@ -1,6 +1,6 @@
 /* A transport peer: glue between ICE-lite, DTLS and SRTP. No I/O, no clock:
  * the worker feeds datagrams and time, and sends what cc_peer_poll_transmit
- * returns (shared/DESIGN.md, "protocol cores do no I/O"). */
+ * returns (docs/ARCHITECTURE.md, "Rules the code keeps"). */
 #include "classcast/peer.h"
 
 #include <stdlib.h>
@@ -155,7 +155,8 @@ static int handle_dtls(cc_peer *p, const uint8_t *buf, size_t len,
         p->stats.drop_dtls++;
         return CC_ESTATE;
     }
-    /* Reply to the source of each DTLS packet (shared/WEBRTC-NOTES.md). */
+    /* Reply to the source of each DTLS packet, as ICE does for STUN
+     * (docs/WEBRTC.md, section 2, "Where to send"). */
     p->dtls_addr = *from;
     int rc = cc_dtls_handle_input(p->dtls, buf, len, now);
     if (rc != 0)

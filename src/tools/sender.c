@@ -254,7 +254,7 @@ static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         if (s->cfg.on_sent)
             s->cfg.on_sent(s->cfg.ud, CC_SENDER_VIDEO, buf, hp->len, 1, now);
         /* Same SSRC and seq: libsrtp's allow_repeat_tx (cc_srtp) lets the
-         * repeat through (shared/WEBRTC-NOTES.md). */
+         * repeat through (docs/WEBRTC.md, section 3, "SRTP details"). */
         if (send_protected(s, buf, hp->len, cap, len, to, 0) == 0) {
             s->stats.resent++;
             return 0;

@@ -68,7 +68,7 @@ static inline size_t cc_test_hex(const char *hex, unsigned char *out, size_t cap
     return n;
 }
 
-/* Read a whole file (e.g. a vector from ../shared/vectors); caller frees. */
+/* Read a whole file (e.g. cc_test_vector("x.sdp")); caller frees. */
 static inline char *cc_test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -257,7 +257,7 @@ static void test_profiles(void)
     free_pair(&p);
 
     /* The client prefers CM, the server GCM: OpenSSL's server picks by its
-     * own order (the Chromium case in WEBRTC-NOTES). */
+     * own order (the Chromium case, docs/WEBRTC.md section 3). */
     make_pair(&p, g_sctx, cm_first, NULL, NULL);
     cc_dtls_start(p.client, 0);
     run(&p);

@@ -1,4 +1,4 @@
-/* Tests for src/rtc/sdp.c: Chromium 156 offers captured in shared/vectors,
+/* Tests for src/rtc/sdp.c: Chromium 156 offers captured in tests/vectors,
  * answers written for them and parsed back, and offers that must fail. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The SFU app end to end through a real worker on 127.0.0.1: in-process
  * "browsers" (UDP socket + STUN check + DTLS client + SRTP, driven the way
- * Chromium drives them) offer captured Chromium 156 SDP (shared/vectors),
+ * Chromium drives them) offer captured Chromium 156 SDP (tests/vectors),
  * take the answers from cc_sfu_prepare_*, and check what a browser would:
  * SSRCs and payload types as answered, a keyframe request on join, the
  * fan-out rewritten (no extensions, continuous numbering), SR + SDES to

@@ -1,6 +1,6 @@
 // Launch Debian's Chromium through playwright-core (which never downloads a
-// browser). Flags: shared/TESTING.md. playwright gives each launch a fresh,
-// temporary --user-data-dir and removes it on close.
+// browser). Why each flag: docs/TESTING.md, section 2. playwright gives each
+// launch a fresh, temporary --user-data-dir and removes it on close.
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM || '/usr/bin/chromium';
