@@ -15,7 +15,8 @@
 # No default route, loopback up in each, nothing outside the two namespaces is
 # touched (the veth ends are created directly inside them). Every benchmark
 # packet stays between these two namespaces. Janus does not use loopback ICE
-# candidates, which is why the side-by-side runs need this (shared/TESTING.md).
+# candidates, which is why the side-by-side runs need this (docs/TESTING.md,
+# section 5).
 #
 # usage: scripts/bench/netns.sh up|down|status
 #   up      create (idempotent: an existing, complete setup is left as it is;
