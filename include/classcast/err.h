@@ -19,6 +19,7 @@ enum {
     CC_ECRYPTO = -12,     /* OpenSSL / libsrtp failure */
     CC_ECLOSED = -13,     /* peer or object has been closed */
     CC_ETIMEOUT = -14,    /* deadline passed */
+    CC_ELIMIT = -15,      /* a limit on what one party may hold was reached */
 };
 
 /* Short English description of an error code, never NULL. */

@@ -34,6 +34,10 @@ typedef struct cc_srtp cc_srtp;
 
 typedef struct cc_srtp_stats {
     uint64_t protect_fail;
+    /* RTP for a new outbound SSRC refused: the session already protects
+     * for as many SSRCs as it keeps state for (64), and it never forgets
+     * one (a forgotten ROC would repeat AES-GCM IVs). Also in protect_fail. */
+    uint64_t protect_ssrc_full;
     uint64_t unprotect_auth_fail;
     uint64_t unprotect_replay;
     uint64_t unprotect_other_fail;

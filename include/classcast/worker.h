@@ -26,7 +26,7 @@ typedef struct cc_wpeer cc_wpeer;
     X(demux_unknown) X(stun_malformed) X(stun_no_peer) X(stun_bad_integrity)   \
     X(stun_other_drop) X(dtls_no_peer) X(dtls_error) X(dtls_after_release)     \
     X(rtp_no_peer)                                                             \
-    X(rtp_malformed) X(srtp_auth_fail) X(media_before_keys)                    \
+    X(rtp_malformed) X(srtp_auth_fail) X(srtp_protect_fail) X(media_before_keys) \
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \
     X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)             \

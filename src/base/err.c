@@ -18,6 +18,7 @@ const char *cc_strerror(int err)
     case CC_ECRYPTO: return "crypto failure";
     case CC_ECLOSED: return "closed";
     case CC_ETIMEOUT: return "timed out";
+    case CC_ELIMIT: return "limit reached";
     default: return "unknown error";
     }
 }

@@ -49,9 +49,16 @@ _Static_assert(CC_SRTP_MAX_TRAILER >= OUR_MAX_TRAILER,
  * packet REPLAY_WINDOW or more behind the highest index is refused.
  * --------------------------------------------------------------------- */
 
-/* A subscriber receives a handful of outbound SSRCs (camera, screen, mic);
- * the least recently used entry is replaced when a new SSRC needs room. */
-#define GCM_SSRC_SLOTS 8
+/* Outbound SSRCs one session protects for: a subscriber's streams (one
+ * per track it receives, plus RTX) and the SSRCs of our own RTCP-less
+ * senders. An SSRC's state is kept for the life of the session and never
+ * replaced: forgetting its ROC and meeting the SSRC again would encrypt new
+ * packets under (SSRC, ROC, SEQ) values already used, and a repeated IV
+ * under one AES-GCM key gives away the XOR of two plaintexts and lets the
+ * authentication key be recovered (RFC 7714 section 8 requires a unique IV
+ * per packet). A new SSRC once the table is full is refused and counted
+ * (cc_srtp_stats.protect_ssrc_full). */
+#define GCM_SSRC_SLOTS 64
 #define GCM_TAG_LEN 16  /* RFC 7714 section 14.2: AEAD_AES_128_GCM, 16 */
 #define GCM_SALT_LEN 12 /* RFC 7714 section 12 */
 
@@ -59,8 +66,6 @@ typedef struct gcm_ssrc_state {
     uint32_t ssrc;
     uint32_t roc;       /* ROC of the highest index sent */
     uint16_t seq;       /* SEQ of the highest index sent */
-    uint8_t used;
-    uint64_t last_use;  /* for LRU replacement */
 } gcm_ssrc_state;
 
 typedef struct gcm_out {
@@ -68,7 +73,8 @@ typedef struct gcm_out {
                           * the IV is set */
     uint8_t salt[GCM_SALT_LEN]; /* session salt k_s */
     gcm_ssrc_state ssrc[GCM_SSRC_SLOTS];
-    uint64_t clock;
+    int n_ssrc;   /* ssrc[0..n_ssrc) in use, in order of first use */
+    int last;     /* index of the last SSRC protected: the usual hit */
 } gcm_out;
 
 struct cc_srtp {
@@ -233,32 +239,27 @@ static int gcm_new(gcm_out **out, const uint8_t *mkey, const uint8_t *msalt)
     return 0;
 }
 
-/* The state of ssrc, a fresh one (LRU replaced) if not yet seen; *fresh
- * tells which. */
+/* The state of ssrc, a fresh one if not yet seen (*fresh tells which), or
+ * NULL when the table is full (see GCM_SSRC_SLOTS). */
 static gcm_ssrc_state *gcm_ssrc(gcm_out *g, uint32_t ssrc, int *fresh)
 {
-    gcm_ssrc_state *victim = &g->ssrc[0];
-    g->clock++;
-    for (int i = 0; i < GCM_SSRC_SLOTS; i++) {
-        gcm_ssrc_state *e = &g->ssrc[i];
-        if (e->used && e->ssrc == ssrc) {
-            e->last_use = g->clock;
-            *fresh = 0;
-            return e;
+    *fresh = 0;
+    if (g->n_ssrc > 0 && g->ssrc[g->last].ssrc == ssrc)
+        return &g->ssrc[g->last];
+    for (int i = 0; i < g->n_ssrc; i++) {
+        if (g->ssrc[i].ssrc == ssrc) {
+            g->last = i;
+            return &g->ssrc[i];
         }
-        if (victim->used && (!e->used || e->last_use < victim->last_use))
-            victim = e;
     }
-    if (victim->used)
-        CC_LOG_RL(CC_LOG_WARN, SRTP_MOD,
-                  "more than %d outbound SSRCs: forgetting ROC of %u",
-                  GCM_SSRC_SLOTS, (unsigned)victim->ssrc);
-    memset(victim, 0, sizeof *victim);
-    victim->ssrc = ssrc;
-    victim->used = 1;
-    victim->last_use = g->clock;
+    if (g->n_ssrc == GCM_SSRC_SLOTS)
+        return NULL;
+    gcm_ssrc_state *e = &g->ssrc[g->n_ssrc];
+    memset(e, 0, sizeof *e);
+    e->ssrc = ssrc;
+    g->last = g->n_ssrc++;
     *fresh = 1;
-    return victim;
+    return e;
 }
 
 /* Header length (RFC 3550 section 5.1: 12 + 4 * CC, plus the RFC 3550
@@ -295,6 +296,14 @@ static int gcm_protect_rtp(cc_srtp *s, uint8_t *buf, size_t len,
 
     int fresh = 0;
     gcm_ssrc_state *st = gcm_ssrc(g, ssrc, &fresh);
+    if (!st) {
+        s->stats.protect_fail++;
+        s->stats.protect_ssrc_full++;
+        CC_LOG_RL(CC_LOG_WARN, SRTP_MOD,
+                  "protect rtp: more than %d outbound SSRCs, refusing %u",
+                  GCM_SSRC_SLOTS, (unsigned)ssrc);
+        return CC_ELIMIT;
+    }
     uint32_t roc;
     if (fresh || (st->roc == 0 && st->seq <= 0x8000)) {
         roc = 0;

@@ -726,8 +726,11 @@ static int commit_media(cc_worker *w, cc_wpeer *wp, size_t len, int rtcp)
     size_t out;
     int rc = rtcp ? cc_peer_protect_rtcp(wp->peer, slot, len, CC_UDP_TX_BUF, &out)
                   : cc_peer_protect_rtp(wp->peer, slot, len, CC_UDP_TX_BUF, &out);
-    if (rc != 0)
+    if (rc != 0) {
+        /* e.g. a new outbound SSRC past the session's limit (srtp.h) */
+        DROP(w, srtp_protect_fail);
         return rc;
+    }
     cc_udp_tx_commit(w->udp, out, to);
     if (rtcp)
         INC(w, rtcp_sent);

@@ -742,6 +742,60 @@ static void test_gcm_fast_path_bad_header(void)
     cc_srtp_free(a);
 }
 
+/* An outbound SSRC is never forgotten: forgetting one's ROC and meeting it
+ * again would repeat (SSRC, ROC, SEQ), so AES-GCM IVs, with new plaintext
+ * (RFC 7714 section 8). Stream A wraps to ROC 1, then 63 other SSRCs fill
+ * the table and a 65th is refused with CC_ELIMIT and counted; A's next
+ * packet still goes out under ROC 1, which the receiver (libsrtp, tracking
+ * A's ROC itself) authenticates. A session that had replaced A's state
+ * would have sent it under ROC 0 and the receiver would refuse it. */
+static void set_ssrc(uint8_t *p, uint32_t ssrc)
+{
+    p[8] = (uint8_t)(ssrc >> 24);
+    p[9] = (uint8_t)(ssrc >> 16);
+    p[10] = (uint8_t)(ssrc >> 8);
+    p[11] = (uint8_t)ssrc;
+}
+
+static int send_one(cc_srtp *tx, cc_srtp *rx, uint32_t ssrc, uint16_t seq)
+{
+    uint8_t buf[200 + CC_SRTP_MAX_TRAILER];
+    size_t len = make_rtp(buf, seq, 100), out = 0, back = 0;
+    set_ssrc(buf, ssrc);
+    int rc = cc_srtp_protect_rtp(tx, buf, len, sizeof buf, &out);
+    if (rc != 0) return rc;
+    return cc_srtp_unprotect_rtp(rx, buf, out, &back);
+}
+
+static void test_gcm_ssrc_never_forgotten(void)
+{
+    cc_srtp_keys ka, kb;
+    make_keys(&ka, &kb, CC_SRTP_AEAD_AES_128_GCM);
+    cc_srtp *tx = NULL, *rx = NULL;
+    CC_CHECK_EQ(cc_srtp_new(&tx, &ka), 0);
+    CC_CHECK_EQ(cc_srtp_new(&rx, &kb), 0);
+    if (!tx || !rx) goto out;
+    const uint32_t a = 0xA0A0A0A0u;
+    /* A from 65000 across the wrap: ROC 1 from seq 0 on. */
+    for (uint32_t i = 65000; i < 65536 + 10; i++)
+        CC_CHECK_EQ(send_one(tx, rx, a, (uint16_t)i), 0);
+    for (uint32_t i = 1; i < 64; i++)
+        CC_CHECK_EQ(send_one(tx, rx, 0x1000 + i, 7), 0);
+    uint64_t fail0 = cc_srtp_get_stats(tx)->protect_fail;
+    CC_CHECK_EQ(send_one(tx, rx, 0x2000, 7), CC_ELIMIT);
+    CC_CHECK_EQ(cc_srtp_get_stats(tx)->protect_ssrc_full, 1);
+    CC_CHECK_EQ(cc_srtp_get_stats(tx)->protect_fail, fail0 + 1);
+    /* A again, after every other SSRC: ROC 1 still. */
+    for (uint32_t i = 10; i < 20; i++)
+        CC_CHECK_EQ(send_one(tx, rx, a, (uint16_t)i), 0);
+    /* The SSRCs it keeps still work, the refused one still does not. */
+    CC_CHECK_EQ(send_one(tx, rx, 0x1000 + 1, 8), 0);
+    CC_CHECK_EQ(send_one(tx, rx, 0x2000, 8), CC_ELIMIT);
+out:
+    cc_srtp_free(tx);
+    cc_srtp_free(rx);
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -796,6 +850,7 @@ int main(void)
     CC_RUN(test_trailer_reserve);
     CC_RUN(test_gcm_fast_path_matches_libsrtp);
     CC_RUN(test_gcm_fast_path_bad_header);
+    CC_RUN(test_gcm_ssrc_never_forgotten);
     CC_RUN(test_gcm_protect_bench);
     CC_TEST_DONE();
 }
