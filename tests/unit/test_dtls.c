@@ -96,6 +96,28 @@ static void sleep_until_due(cc_dtls *d)
     cc_clock_advance(&g_clk, wait);
 }
 
+/* run() plus what the worker does when nothing arrives: wait for the nearer
+ * of the two DTLS deadlines and run both timers. OpenSSL answers a
+ * retransmitted ClientHello only from its own timer, which started a little
+ * after the client's, so a test that sleeps for the client's deadline alone
+ * depends on how long the server took to send its flight. Bounded: four
+ * timer rounds (about 4 s with the doubling). */
+static void run_timed(pair *p)
+{
+    run(p);
+    for (int round = 0; round < 4 && !settled(p); round++) {
+        cc_time_us now = cc_clock_now(&g_clk);
+        cc_time_us ds = cc_dtls_deadline(p->server, now);
+        cc_time_us dc = cc_dtls_deadline(p->client, now);
+        cc_dtls *first = ds < dc ? p->server : p->client;
+        sleep_until_due(first);
+        now = cc_clock_now(&g_clk);
+        cc_dtls_handle_timeout(p->server, now);
+        cc_dtls_handle_timeout(p->client, now);
+        run(p);
+    }
+}
+
 static void check_keys(const pair *p, cc_srtp_profile want, size_t salt)
 {
     cc_srtp_keys sk, ck;
@@ -318,14 +340,17 @@ static void test_lost_server_flight(void)
     CC_CHECK(pump(p.server, p.client, 1) >= 1);  /* flight 2: lost */
     CC_CHECK_EQ(pump(p.client, p.server, 0), 0);
 
-    /* Before the deadline nothing is resent. */
+    /* Before the deadline nothing is resent. The timer is OpenSSL's own
+     * clock: on a machine stalled for a quarter of a second it may already
+     * have fired, and then the resend must be counted. */
     cc_dtls_handle_timeout(p.client, cc_clock_now(&g_clk));
-    CC_CHECK_EQ(pump(p.client, p.server, 1), 0);
+    int early = cc_dtls_get_stats(p.client)->retransmits > 0;
+    CC_CHECK_EQ(pump(p.client, p.server, 1), early ? 1 : 0);
 
     sleep_until_due(p.client);
     CC_CHECK_EQ(cc_dtls_handle_timeout(p.client, cc_clock_now(&g_clk)), 0);
-    CC_CHECK_EQ(cc_dtls_get_stats(p.client)->retransmits, 1);
-    run(&p);
+    CC_CHECK_EQ(cc_dtls_get_stats(p.client)->retransmits, (uint64_t)(1 + early));
+    run_timed(&p);
     CC_CHECK_EQ(cc_dtls_get_state(p.server), CC_DTLS_CONNECTED);
     CC_CHECK_EQ(cc_dtls_get_state(p.client), CC_DTLS_CONNECTED);
     check_keys(&p, CC_SRTP_AEAD_AES_128_GCM, 12);
