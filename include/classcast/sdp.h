@@ -64,7 +64,11 @@ typedef struct cc_sdp_media {
     cc_media_kind kind;
     char kind_name[16];          /* "audio", "video", "application" ... */
     char mid[64];
-    int port;                    /* 0: rejected / bundled-only */
+    int port;                    /* 0: rejected, unless bundle_only */
+    int bundle_only;             /* a=bundle-only on a port-0 section: to be
+                                  * accepted only inside the BUNDLE group
+                                  * (RFC 8843 section 6); its transport is
+                                  * the tagged section's */
     char proto[48];              /* "UDP/TLS/RTP/SAVPF" */
     cc_direction direction;
     int rtcp_mux;
@@ -100,8 +104,16 @@ typedef struct cc_sdp_offer {
 
 /* Parse an offer (any SDP really). Returns 0 or CC_EINVAL with
  * offer->error set: not SDP, no m-line, missing ice-ufrag/ice-pwd or
- * fingerprint for a non-rejected m-line, more than the limits above ... */
+ * fingerprint for an m-line with a port (a bundle-only section may leave
+ * them out, RFC 8843 section 7.1.3), more than the limits above ... */
 int cc_sdp_parse(const char *text, size_t len, cc_sdp_offer *offer);
+
+/* 1 if m-line i is rejected or disabled by the SDP itself: port 0 without
+ * a=bundle-only (RFC 3264 section 6, RFC 8843 section 7.5.3), or a
+ * bundle-only section that is not in the BUNDLE group (malformed: bundle-only
+ * means "only inside the group", RFC 8843 section 6). Every "port == 0"
+ * test on a parsed description goes through this. */
+int cc_sdp_media_rejected(const cc_sdp_offer *o, int i);
 
 /* Codec of a media by name (case-insensitive), the first in m-line order,
  * skipping rtx/red/ulpfec; NULL if none. */
@@ -154,12 +166,33 @@ typedef struct cc_sdp_answer_params {
 int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
                   cc_sdp_choice choices[CC_SDP_MAX_MEDIA]);
 
+/* RFC 8843 section 7.3.1: the offerer tagged m-section of the answer, i.e.
+ * the first mid of the offer's BUNDLE group whose m-line is accepted and
+ * has a port (never a bundle-only one); without a BUNDLE group, the first
+ * accepted m-line with a port. Its index, or -1 if there is none. Its
+ * ICE credentials, fingerprint and setup are the transport's. */
+int cc_sdp_bundle_tag(const cc_sdp_offer *offer,
+                      const cc_sdp_choice choices[CC_SDP_MAX_MEDIA]);
+
+/* After the caller changed choices[].accepted (the SFU drops m-lines it has
+ * no slot for): if no tagged m-section is left, no BUNDLE group can be made
+ * and the bundle-only m-lines, which may not leave it, are rejected too
+ * (RFC 8843 sections 7.3.1, 7.3.2). cc_sdp_choose does this itself.
+ * Returns cc_sdp_bundle_tag. */
+int cc_sdp_settle_bundle(const cc_sdp_offer *offer,
+                         cc_sdp_choice choices[CC_SDP_MAX_MEDIA]);
+
 /* Write the answer: session a=ice-lite, a=group:BUNDLE of accepted mids,
  * a=msid-semantic; per m-line a=mid, a=ice-ufrag/pwd, a=fingerprint:sha-256,
  * a=setup:passive, a=rtcp-mux, a=rtcp-rsize if offered, direction, rtpmap /
  * fmtp / rtcp-fb of the chosen payloads, extmaps chosen, a=msid + a=ssrc
  * cname/msid (+ a=ssrc-group:FID) for streams sent, host candidates and
- * a=end-of-candidates. *out is malloc'd, NUL-terminated; caller frees. */
+ * a=end-of-candidates. The tagged m-section (cc_sdp_bundle_tag) is named
+ * first in the BUNDLE group (RFC 8843 section 7.3.1); an accepted m-line
+ * the offer made bundle-only is in the group and written like the others,
+ * port 9 and no a=bundle-only (RFC 8829 section 5.3.1; see sdp.c for why
+ * not RFC 8843 section 7.3's port 0). *out is malloc'd, NUL-terminated;
+ * caller frees. */
 int cc_sdp_write_answer(const cc_sdp_offer *offer,
                         const cc_sdp_answer_params *p,
                         const cc_sdp_choice choices[CC_SDP_MAX_MEDIA],

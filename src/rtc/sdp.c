@@ -712,7 +712,7 @@ static int parse_media(cc_sdp_offer *o, int mi, const GstSDPMedia *gm,
     }
 
     m->direction = def->has_dir ? def->dir : CC_DIR_SENDRECV;
-    int has_dir = 0;
+    int has_dir = 0, bundle_only = 0;
     const char *ufrag = NULL, *pwd = NULL, *setup = NULL;
     const char *fps[SDP_MAX_FPS];
     int n_fps = 0;
@@ -739,6 +739,8 @@ static int parse_media(cc_sdp_offer *o, int mi, const GstSDPMedia *gm,
             if (!has_dir)
                 m->direction = d;
             has_dir = 1;
+        } else if (!strcmp(k, "bundle-only")) {
+            bundle_only = 1;
         } else if (!strcmp(k, "rtcp-mux")) {
             m->rtcp_mux = 1;
         } else if (!strcmp(k, "rtcp-rsize")) {
@@ -796,6 +798,15 @@ static int parse_media(cc_sdp_offer *o, int mi, const GstSDPMedia *gm,
         return rc;
     if (setup && (rc = parse_setup(o, mi, setup, m->setup, sizeof m->setup)))
         return rc;
+    /* RFC 8843 section 6: bundle-only is defined for a port-0 section
+     * only; with a port it is ignored (the section is a usual one). */
+    m->bundle_only = bundle_only && m->port == 0;
+    /* A section with a port needs its own transport. A port-0 one is either
+     * rejected or bundle-only, and RFC 8843 section 7.1.3 has an initial
+     * offer leave the TRANSPORT and IDENTICAL attributes (ICE credentials,
+     * fingerprint, setup, rtcp-mux) out of bundle-only sections: they come
+     * from the tagged section (cc_sdp_bundle_tag). Present ones were
+     * checked above all the same. */
     if (m->port != 0) {
         if (!m->ice_ufrag[0] || !m->ice_pwd[0])
             return fail(o, "m-line %d: no ice-ufrag/ice-pwd", mi);
@@ -985,6 +996,68 @@ static int in_bundle(const cc_sdp_offer *o, const char *mid)
     return 0;
 }
 
+int cc_sdp_media_rejected(const cc_sdp_offer *o, int i)
+{
+    if (!o || i < 0 || i >= o->n_media || i >= CC_SDP_MAX_MEDIA)
+        return 1;
+    const cc_sdp_media *m = &o->media[i];
+    if (m->port != 0)
+        return 0;
+    /* RFC 8843 section 7.3: port 0 without bundle-only disables the
+     * section (7.5.3); bundle-only asks for it inside the BUNDLE group
+     * only (section 6), so outside one there is nothing to accept. */
+    return !(m->bundle_only && m->mid[0] && in_bundle(o, m->mid));
+}
+
+/* Index of the m-line whose mid is `mid`, or -1. */
+static int media_by_mid(const cc_sdp_offer *o, const char *mid)
+{
+    for (int i = 0; i < o->n_media && i < CC_SDP_MAX_MEDIA; i++)
+        if (o->media[i].mid[0] && !strcmp(o->media[i].mid, mid))
+            return i;
+    return -1;
+}
+
+int cc_sdp_bundle_tag(const cc_sdp_offer *offer,
+                      const cc_sdp_choice choices[CC_SDP_MAX_MEDIA])
+{
+    if (!offer || !choices)
+        return -1;
+    /* RFC 8843 section 7.3.1: the suggested offerer tagged m-section (the
+     * first mid of the group) if the answerer keeps it and it has a port;
+     * else the next mid of the list under the same test. */
+    for (int k = 0; k < offer->n_bundle && k < CC_SDP_MAX_MEDIA; k++) {
+        int i = media_by_mid(offer, offer->bundle[k]);
+        if (i >= 0 && choices[i].accepted && offer->media[i].port != 0)
+            return i;
+    }
+    if (offer->n_bundle > 0)
+        return -1;
+    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
+        if (choices[i].accepted && offer->media[i].port != 0)
+            return i;
+    return -1;
+}
+
+int cc_sdp_settle_bundle(const cc_sdp_offer *offer,
+                         cc_sdp_choice choices[CC_SDP_MAX_MEDIA])
+{
+    int tag = cc_sdp_bundle_tag(offer, choices);
+    if (tag >= 0 || !offer || !choices)
+        return tag;
+    /* No tagged m-section: the answer may not make the BUNDLE group
+     * (RFC 8843 section 7.3.1), and a bundle-only m-line may not be moved
+     * out of it (section 7.3.2): reject those (section 7.3.3). */
+    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
+        if (offer->media[i].bundle_only && choices[i].accepted) {
+            memset(&choices[i], 0, sizeof choices[i]);
+            choices[i].pt = -1;
+            choices[i].rtx_pt = -1;
+            choices[i].direction = CC_DIR_INACTIVE;
+        }
+    return -1;
+}
+
 int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
                   cc_sdp_choice choices[CC_SDP_MAX_MEDIA])
 {
@@ -1002,18 +1075,27 @@ int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
             continue;
         const cc_sdp_media *m = &offer->media[i];
         /* Reasons to answer port 0 (RFC 8829 5.3.1, RFC 3264 6):
-         * - the offerer itself rejected it (port 0);
+         * - the offerer itself rejected it (port 0 without bundle-only), or
+         *   made it bundle-only outside the BUNDLE group
+         *   (cc_sdp_media_rejected);
          * - not audio/video over UDP/TLS/RTP/SAVPF (no data channels);
          * - no mid to BUNDLE it by, or not in the offer's BUNDLE group
          *   (RFC 8843 7.3: the answer may only bundle offered mids); without
          *   any offered BUNDLE group only one m-line fits our one transport;
-         * - no rtcp-mux: a bundled line must mux (RFC 8843 9.2);
+         * - no rtcp-mux: a bundled line must mux (RFC 8843 9.2); a
+         *   bundle-only line may leave it to the tagged one (RFC 8843
+         *   7.1.3: rtcp-mux is an IDENTICAL attribute), which needs it;
          * - a=setup:passive: classcast is always the DTLS server
          *   (RFC 5763 5, RFC 4145 4);
-         * - neither VP8 (video) nor opus (audio) offered. */
-        if (m->port == 0 || strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 ||
+         * - neither VP8 (video) nor opus (audio) offered.
+         * A bundle-only line is accepted into the group (RFC 8843 7.3)
+         * only if some line with a port is accepted to carry the
+         * transport (cc_sdp_settle_bundle below). */
+        if (cc_sdp_media_rejected(offer, i) ||
+            strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 ||
             (m->kind != CC_MEDIA_AUDIO && m->kind != CC_MEDIA_VIDEO) ||
-            !m->mid[0] || !m->rtcp_mux || !strcmp(m->setup, "passive"))
+            !m->mid[0] || (!m->rtcp_mux && !m->bundle_only) ||
+            !strcmp(m->setup, "passive"))
             continue;
         if (offer->n_bundle ? !in_bundle(offer, m->mid) : n_ok > 0)
             continue;
@@ -1060,6 +1142,8 @@ int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
         }
         n_ok++;
     }
+    if (n_ok && cc_sdp_settle_bundle(offer, choices) < 0)
+        n_ok = 0; /* only bundle-only lines were left: none can stay */
     return n_ok ? 0 : CC_EUNSUPPORTED;
 }
 
@@ -1134,10 +1218,24 @@ static int valid_id(const char *s, size_t cap)
 }
 
 /* One accepted m-line: RFC 8829 5.3.1 (initial answer) with the transport
- * attributes repeated in every bundled section, which Chromium accepts. */
+ * attributes repeated in every bundled section, which Chromium accepts and
+ * GStreamer 1.22's webrtcbin requires (it refuses an answer with a section
+ * that lacks a fingerprint, ICE credentials or a=setup).
+ *
+ * A line the offer made bundle-only (RFC 8843 section 6) and that is
+ * accepted into the BUNDLE group is written like any other bundled line:
+ * port 9, no a=bundle-only, as RFC 8829 section 5.3.1 has an answerer do
+ * ("no m= sections in the answer should have an a=bundle-only line").
+ * RFC 8843 section 7.3 would give it port 0 and a=bundle-only instead, but
+ * webrtcbin 1.22 skips every port-0 section of an answer as rejected, so
+ * its transceiver for that line is never set up and its media cannot be
+ * routed (measured: it asserts and crashes on the first audio packet).
+ * rtcp-rsize is an IDENTICAL attribute that a bundle-only offer leaves to
+ * the tagged line (RFC 8843 section 7.1.3): `tagged` supplies it. */
 static int write_accepted(GstSDPMedia *gm, const cc_sdp_media *m,
                           const cc_sdp_answer_params *p,
-                          const cc_sdp_choice *c, int idx)
+                          const cc_sdp_choice *c, int idx,
+                          const cc_sdp_media *tagged)
 {
     const cc_sdp_codec *codec = codec_by_pt(m, c->pt);
     const cc_sdp_codec *rtx = c->rtx_pt >= 0 ? codec_by_pt(m, c->rtx_pt) : NULL;
@@ -1189,7 +1287,7 @@ static int write_accepted(GstSDPMedia *gm, const cc_sdp_media *m,
     if (sending)
         add_attr(gm, "msid", "%s %s", st->stream_id, st->track_id);
     add_attr(gm, "rtcp-mux", NULL);
-    if (m->rtcp_rsize)
+    if (m->rtcp_rsize || (m->bundle_only && tagged && tagged->rtcp_rsize))
         add_attr(gm, "rtcp-rsize", NULL); /* RFC 5506 5 */
     add_rtpmap(gm, codec);
     unsigned fb = c->fb & codec->fb;
@@ -1290,11 +1388,23 @@ int cc_sdp_write_answer(const cc_sdp_offer *offer,
     /* RFC 8445 2.5 / RFC 8839 5.3: we are a lite agent. */
     gst_sdp_message_add_attribute(msg, "ice-lite", NULL);
 
-    /* RFC 8843 7.3: BUNDLE group of the accepted mids, offer order. */
+    /* RFC 8843 7.3: BUNDLE group of the accepted mids, the answerer tagged
+     * m-section first (its BUNDLE-tag, section 7.3.1), the rest in offer
+     * order. A bundle-only line accepted without a tagged section (the
+     * caller did not settle, cc_sdp_settle_bundle) is written rejected. */
+    int tag = cc_sdp_bundle_tag(offer, choices);
+    int accepted[CC_SDP_MAX_MEDIA];
+    for (int i = 0; i < offer->n_media; i++)
+        accepted[i] = choices[i].accepted &&
+                      (!offer->media[i].bundle_only || tag >= 0);
     GString *group = g_string_new("BUNDLE");
     int n_acc = 0;
+    if (tag >= 0 && offer->media[tag].mid[0]) {
+        g_string_append_printf(group, " %s", offer->media[tag].mid);
+        n_acc++;
+    }
     for (int i = 0; i < offer->n_media; i++)
-        if (choices[i].accepted && offer->media[i].mid[0]) {
+        if (i != tag && accepted[i] && offer->media[i].mid[0]) {
             g_string_append_printf(group, " %s", offer->media[i].mid);
             n_acc++;
         }
@@ -1308,8 +1418,9 @@ int cc_sdp_write_answer(const cc_sdp_offer *offer,
         GstSDPMedia gm;
         memset(&gm, 0, sizeof gm);
         gst_sdp_media_init(&gm);
-        if (choices[i].accepted) {
-            rc = write_accepted(&gm, &offer->media[i], p, &choices[i], i);
+        if (accepted[i]) {
+            rc = write_accepted(&gm, &offer->media[i], p, &choices[i], i,
+                                tag >= 0 ? &offer->media[tag] : NULL);
             if (rc) {
                 gst_sdp_media_uninit(&gm);
                 goto out;

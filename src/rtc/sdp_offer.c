@@ -175,12 +175,13 @@ int cc_sdp_find_candidate(const char *text, size_t len, cc_addr *out)
     return have ? 0 : CC_ENOTFOUND;
 }
 
-static void read_media(const cc_sdp_media *m, cc_sdp_answer_media *am,
+static void read_media(const cc_sdp_offer *o, int i, cc_sdp_answer_media *am,
                        const char *codec)
 {
+    const cc_sdp_media *m = &o->media[i];
     memset(am, 0, sizeof *am);
     am->pt = -1;
-    if (m->port == 0)
+    if (cc_sdp_media_rejected(o, i))
         return;
     const cc_sdp_codec *c = cc_sdp_find_codec(m, codec);
     if (!c)
@@ -211,17 +212,20 @@ static int read_remote(const char *text, size_t len, cc_sdp_answer_info *info,
         return CC_EINVAL;
     }
     info->ice_lite = o->ice_lite;
+    /* A port-0 line is rejected unless it is bundle-only inside the BUNDLE
+     * group (RFC 8843 section 7.3: an answerer may write its bundled lines
+     * that way); such a line has no transport of its own. */
     const cc_sdp_media *first = NULL;
     for (int i = 0; i < o->n_media; i++) {
         const cc_sdp_media *m = &o->media[i];
-        if (m->port == 0)
+        if (cc_sdp_media_rejected(o, i))
             continue;
-        if (!first)
+        if (!first && m->port != 0)
             first = m;
         if (m->kind == CC_MEDIA_VIDEO && !info->video.present)
-            read_media(m, &info->video, "VP8");
+            read_media(o, i, &info->video, "VP8");
         else if (m->kind == CC_MEDIA_AUDIO && !info->audio.present)
-            read_media(m, &info->audio, "opus");
+            read_media(o, i, &info->audio, "opus");
     }
     rc = CC_EINVAL;
     if (!first) {
@@ -231,8 +235,8 @@ static int read_remote(const char *text, size_t len, cc_sdp_answer_info *info,
     } else if (cc_sdp_find_candidate(text, len, &info->candidate) != 0) {
         snprintf(info->error, sizeof info->error, "the answer has no usable UDP candidate");
     } else {
-        /* RFC 8843 section 7: the first bundled m-line carries the
-         * transport's credentials and fingerprint. */
+        /* RFC 8843 section 7.1.3: the tagged m-line (the first with a
+         * port) carries the transport's credentials and fingerprint. */
         snprintf(info->ice_ufrag, sizeof info->ice_ufrag, "%s", first->ice_ufrag);
         snprintf(info->ice_pwd, sizeof info->ice_pwd, "%s", first->ice_pwd);
         snprintf(info->fp_alg, sizeof info->fp_alg, "%s", first->fp_alg);
@@ -258,17 +262,29 @@ int cc_sdp_remote_offer_read(const char *text, size_t len, cc_sdp_answer_info *i
     return read_remote(text, len, info, 1);
 }
 
+/* The codec we receive on offered line i, or NULL to reject it: VP8 or
+ * opus on a line the offer does not reject itself (a bundle-only line in
+ * the BUNDLE group counts, RFC 8843 section 7.3) with a mid to bundle by. */
+static const cc_sdp_codec *client_codec(const cc_sdp_offer *o, int i)
+{
+    const cc_sdp_media *m = &o->media[i];
+    if (cc_sdp_media_rejected(o, i) || !m->mid[0])
+        return NULL;
+    if (m->kind == CC_MEDIA_VIDEO)
+        return cc_sdp_find_codec(m, "VP8");
+    if (m->kind == CC_MEDIA_AUDIO)
+        return cc_sdp_find_codec(m, "opus");
+    return NULL;
+}
+
+/* c: the codec accepted (client_codec), NULL to reject the line. */
 static void answer_media(GstSDPMessage *msg, const cc_sdp_media *m,
+                         const cc_sdp_codec *c,
                          const cc_sdp_client_answer_params *p, int *accepted)
 {
     GstSDPMedia gm;
     memset(&gm, 0, sizeof gm);
     gst_sdp_media_init(&gm);
-    const cc_sdp_codec *c = NULL;
-    if (m->port != 0 && m->kind == CC_MEDIA_VIDEO)
-        c = cc_sdp_find_codec(m, "VP8");
-    else if (m->port != 0 && m->kind == CC_MEDIA_AUDIO)
-        c = cc_sdp_find_codec(m, "opus");
     gst_sdp_media_set_media(&gm, m->kind_name[0] ? m->kind_name : "application");
     gst_sdp_media_set_proto(&gm, m->proto[0] ? m->proto : "UDP/TLS/RTP/SAVPF");
     gst_sdp_media_add_connection(&gm, "IN", "IP4", "0.0.0.0", 0, 0);
@@ -344,27 +360,37 @@ int cc_sdp_client_answer_write(const char *offer, size_t len,
     gst_sdp_message_set_origin(msg, "-", sidbuf, "2", "IN", "IP4", "127.0.0.1");
     gst_sdp_message_set_session_name(msg, "-");
     gst_sdp_message_add_time(msg, "0", "0", NULL);
-    /* BUNDLE: the accepted mids (known only after the m-lines: computed
-     * first from the same rule answer_media applies). */
-    char group[512] = "BUNDLE";
-    int n_acc = 0;
+    /* What is accepted, and the tagged line that carries the transport
+     * (RFC 8843 section 7.3.1: the first mid of the offered group with a
+     * port that we keep). Without one no BUNDLE group can be made, and
+     * bundle-only lines, which may not leave it, are rejected too
+     * (sections 7.3.2, 7.3.3). */
+    const cc_sdp_codec *codec[CC_SDP_MAX_MEDIA] = {0};
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    memset(ch, 0, sizeof ch);
     for (int i = 0; i < o->n_media; i++) {
-        const cc_sdp_media *m = &o->media[i];
-        int ok = m->port != 0 && m->mid[0] &&
-                 ((m->kind == CC_MEDIA_VIDEO && cc_sdp_find_codec(m, "VP8")) ||
-                  (m->kind == CC_MEDIA_AUDIO && cc_sdp_find_codec(m, "opus")));
-        if (ok && strlen(group) + strlen(m->mid) + 2 < sizeof group) {
-            strcat(group, " ");
-            strcat(group, m->mid);
-            n_acc++;
-        }
+        codec[i] = client_codec(o, i);
+        ch[i].accepted = codec[i] != NULL;
+    }
+    int tag = cc_sdp_settle_bundle(o, ch);
+    /* BUNDLE: the accepted mids, the tagged one first (its BUNDLE-tag). */
+    char group[CC_SDP_MAX_MEDIA * 66 + 8] = "BUNDLE";
+    int n_acc = 0;
+    for (int k = -1; k < o->n_media; k++) {
+        int i = k < 0 ? tag : k;
+        if (i < 0 || (k >= 0 && i == tag) || !ch[i].accepted)
+            continue;
+        strcat(group, " ");
+        strcat(group, o->media[i].mid);
+        n_acc++;
     }
     if (n_acc)
         gst_sdp_message_add_attribute(msg, "group", group);
     gst_sdp_message_add_attribute(msg, "msid-semantic", " WMS");
     int accepted = 0;
     for (int i = 0; i < o->n_media; i++)
-        answer_media(msg, &o->media[i], p, &accepted);
+        answer_media(msg, &o->media[i], ch[i].accepted ? codec[i] : NULL, p,
+                     &accepted);
     free(o);
     int rc = CC_EINVAL;
     if (accepted) {

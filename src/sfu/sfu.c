@@ -1051,6 +1051,14 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
         ap->send[i] = !publisher && slot_of[i] >= 0;
     rc = cc_sdp_choose(offer, ap, choices);
+    /* Lines without a slot are rejected; if that rejects the line that
+     * was to carry the BUNDLE transport and no other can, bundle-only
+     * lines go too (RFC 8843 sections 7.3.1, 7.3.2). */
+    for (int i = 0; rc == 0 && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
+        if (slot_of[i] < 0)
+            choices[i].accepted = 0;
+    if (rc == 0)
+        cc_sdp_settle_bundle(offer, choices);
     int n_ok = 0;
     for (int i = 0; rc == 0 && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
         if (slot_of[i] < 0 || !choices[i].accepted) {

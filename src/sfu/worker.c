@@ -197,10 +197,10 @@ int cc_worker_msg_add_transport(cc_worker_msg_add *m, const char *ufrag,
                                 const cc_sdp_choice *choices, char *err,
                                 size_t errcap)
 {
-    const cc_sdp_media *tm = NULL;
-    for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA && !tm; i++)
-        if (choices[i].accepted)
-            tm = &offer->media[i];
+    /* The transport is the tagged m-section's (RFC 8843 section 7.1.3): a
+     * bundle-only one may carry no ICE credentials or fingerprint. */
+    int tag = cc_sdp_bundle_tag(offer, choices);
+    const cc_sdp_media *tm = tag >= 0 ? &offer->media[tag] : NULL;
     if (!tm) {
         snprintf(err, errcap, "no usable m-line in the offer");
         return CC_EUNSUPPORTED;

@@ -159,10 +159,18 @@ static void api_stats(cc_control *c, cc_http_response *r)
         CC_SFU_COUNTERS(CC_X)
 #undef CC_X
     }
-    json_t *root = json_pack("{s:i, s:i, s:o, s:o}", "peers",
+    json_t *http = json_object();
+    if (c->http) {
+        cc_http_counters hc;
+        cc_http_get_counters(c->http, &hc);
+#define CC_X(name) json_object_set_new(http, #name, json_integer((json_int_t)hc.name));
+        CC_HTTP_COUNTERS(CC_X)
+#undef CC_X
+    }
+    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o}", "peers",
                              (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
                              (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
-                             "sfu", sfu);
+                             "sfu", sfu, "http", http);
     set_body(r, 200, "application/json", json_dumps(root, JSON_COMPACT));
     json_decref(root);
     if (!r->body)
@@ -173,6 +181,12 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
 {
     if (strcmp(rq->method, "POST") != 0) {
         set_text(r, 405, "use POST with an SDP offer");
+        return;
+    }
+    if (rq->cross_origin) {
+        /* No token guards the self-test: only this server's own page (or a
+         * program that is no browser) may open a transport with it. */
+        set_text(r, 403, "only classcast's own self-test page may use /echo");
         return;
     }
     if (rq->body_too_big) {
@@ -260,6 +274,8 @@ static int same_ice_session(const char *sdp, const char *remote)
     cc_sdp_offer *o = calloc(1, sizeof *o);
     int same = 0;
     if (o && cc_sdp_parse(sdp, strlen(sdp), o) == 0) {
+        /* The transport's ufrag is on a line with a port: a bundle-only
+         * line may carry none (RFC 8843 section 7.1.3). */
         for (int i = 0; i < o->n_media && !same; i++)
             if (o->media[i].port != 0)
                 same = strcmp(o->media[i].ice_ufrag, remote) == 0;
@@ -769,7 +785,9 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         return;
     }
     const char *tok = bearer(rq->authorization);
-    int open_demo = !publisher && l->pinned && rq->from_loopback;
+    /* The demo lesson is watched without a token from this computer, but
+     * not by a page of another site open in its browser. */
+    int open_demo = !publisher && l->pinned && rq->from_loopback && !rq->cross_origin;
     int ok = tok && (publisher ? cc_lesson_check_teacher(l, tok) : cc_lesson_check_viewer(l, tok));
     if (!ok && !open_demo) {
         set_text(r, 401, tok ? "wrong token" : "an Authorization: Bearer token is required");

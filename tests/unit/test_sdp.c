@@ -7,6 +7,7 @@
 #include "cc_test.h"
 #include "classcast/err.h"
 #include "classcast/sdp.h"
+#include "classcast/sdp_offer.h"
 
 static cc_sdp_offer g_offer, g_answer; /* large: keep them off the stack */
 
@@ -629,6 +630,413 @@ static void test_small_offer(void)
     free(pas);
 }
 
+/* Copy of text without the lines that start with prefix inside the m-section
+ * that starts with `section` (up to the next m= line). */
+static char *without_lines_in(const char *text, const char *section,
+                              const char *prefix)
+{
+    const char *s = strstr(text, section);
+    if (!s)
+        return strdup(text);
+    const char *e = strstr(s + 1, "\r\nm=");
+    e = e ? e + 2 : s + strlen(s);
+    char *mid = strndup(s, (size_t)(e - s));
+    char *cut = without_lines(mid, prefix);
+    char *out = malloc(strlen(text) + 1);
+    size_t a = (size_t)(s - text);
+    memcpy(out, text, a);
+    strcpy(out + a, cut);
+    strcat(out, e);
+    free(mid);
+    free(cut);
+    return out;
+}
+
+/* Params of a WHEP viewer subscription: we send on both lines. */
+static void viewer_params(cc_sdp_answer_params *p)
+{
+    init_params(p);
+    p->send[0] = p->send[1] = 1;
+    p->streams[0] = (cc_sdp_send_stream){1111, 0, "lesson", "camera"};
+    p->streams[1] = (cc_sdp_send_stream){3333, 0, "lesson", "mic"};
+}
+
+/* The offer GStreamer 1.22's webrtcbin sends as a WHEP viewer with
+ * bundle-policy max-bundle: video with a port, audio port 0 +
+ * a=bundle-only (RFC 8843 section 7.2). The answer accepts both into the
+ * BUNDLE group, the video (the tagged m-section, section 7.3.1) first, and
+ * writes the audio line like any bundled line (port 9, no bundle-only:
+ * RFC 8829 section 5.3.1; webrtcbin 1.22 drops a port-0 answer line). */
+static void test_webrtcbin_max_bundle(void)
+{
+    size_t len;
+    char *t = load("webrtcbin-offer-viewer-max-bundle.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_offer *o = &g_offer;
+    CC_CHECK_EQ(cc_sdp_parse(t, len, o), 0);
+    CC_CHECK_EQ(o->n_media, 2);
+    CC_CHECK_EQ(o->n_bundle, 2);
+    CC_CHECK(!strcmp(o->bundle[0], "video0") && !strcmp(o->bundle[1], "audio1"));
+    const cc_sdp_media *v = &o->media[0], *a = &o->media[1];
+    CC_CHECK_EQ(v->port, 9);
+    CC_CHECK_EQ(v->bundle_only, 0);
+    CC_CHECK_EQ(a->port, 0);
+    CC_CHECK_EQ(a->bundle_only, 1);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 0), 0);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 1), 0);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 2), 1); /* out of range */
+    CC_CHECK_EQ(a->direction, CC_DIR_RECVONLY);
+    CC_CHECK(cc_sdp_find_codec(a, "opus") && cc_sdp_find_codec(a, "opus")->pt == 111);
+    CC_CHECK(cc_sdp_find_codec(v, "VP8") && cc_sdp_find_codec(v, "VP8")->pt == 96);
+
+    cc_sdp_answer_params p;
+    viewer_params(&p);
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && ch[1].accepted);
+    CC_CHECK_EQ(ch[1].pt, 111);
+    CC_CHECK_EQ(ch[0].direction, CC_DIR_SENDONLY);
+    CC_CHECK_EQ(ch[1].direction, CC_DIR_SENDONLY);
+    CC_CHECK_EQ(cc_sdp_bundle_tag(o, ch), 0);
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0 audio1\r\n"));
+        CC_CHECK(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+        CC_CHECK(strstr(ans, "a=bundle-only") == NULL);
+        CC_CHECK(strstr(ans, "a=inactive") == NULL);
+        CC_CHECK(strstr(ans, "a=ssrc:3333 msid:lesson mic\r\n"));
+        cc_sdp_offer *ao = &g_answer;
+        CC_CHECK_EQ(parse_str(ans, ao), 0);
+        check_answer_common(ans, ao, &p);
+        check_answer_media(v, &ao->media[0], &ch[0]);
+        check_answer_media(a, &ao->media[1], &ch[1]);
+        CC_CHECK_EQ(ao->media[1].port, 9);
+        free(ans);
+    }
+
+    /* The same client with max-compat: real ports, the same answer. */
+    size_t len2;
+    char *t2 = load("webrtcbin-offer-viewer-max-compat.sdp", &len2);
+    CC_CHECK(t2 != NULL);
+    if (t2) {
+        CC_CHECK_EQ(cc_sdp_parse(t2, len2, o), 0);
+        CC_CHECK_EQ(o->media[1].port, 9);
+        CC_CHECK_EQ(o->media[1].bundle_only, 0);
+        CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+        CC_CHECK(ch[0].accepted && ch[1].accepted);
+        CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+        CC_CHECK(ans && strstr(ans, "a=group:BUNDLE video0 audio1\r\n"));
+        free(ans);
+        free(t2);
+    }
+
+    /* RFC 8843 section 7.1.3 to the letter: a bundle-only section carries
+     * no TRANSPORT or IDENTICAL attributes; they are the tagged one's. */
+    char *strict = strdup(t);
+    const char *drop[] = {"a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:",
+                          "a=setup:", "a=rtcp-mux", "a=rtcp-rsize"};
+    for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++) {
+        char *n = without_lines_in(strict, "m=audio", drop[k]);
+        free(strict);
+        strict = n;
+    }
+    CC_CHECK(strstr(strstr(strict, "m=audio"), "a=ice-ufrag") == NULL);
+    CC_CHECK_EQ(parse_str(strict, o), 0);
+    CC_CHECK_EQ(o->media[1].bundle_only, 1);
+    CC_CHECK_EQ(o->media[1].ice_ufrag[0], 0);
+    CC_CHECK_EQ(o->media[1].rtcp_mux, 0);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && ch[1].accepted);
+    CC_CHECK_EQ(cc_sdp_bundle_tag(o, ch), 0);
+    CC_CHECK(!strcmp(o->media[cc_sdp_bundle_tag(o, ch)].ice_ufrag,
+                     o->media[0].ice_ufrag));
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        cc_sdp_offer *ao = &g_answer;
+        CC_CHECK_EQ(parse_str(ans, ao), 0);
+        check_answer_common(ans, ao, &p);
+        /* rtcp-mux and rtcp-rsize come from the tagged line */
+        CC_CHECK_EQ(ao->media[1].rtcp_mux, 1);
+        CC_CHECK_EQ(ao->media[1].rtcp_rsize, 1);
+        free(ans);
+    }
+    free(strict);
+    free(t);
+}
+
+/* webrtcbin as a WHIP publisher with max-bundle: sendonly video with a
+ * port, sendonly Opus bundle-only. Both are received (recvonly). */
+static void test_webrtcbin_publisher(void)
+{
+    size_t len;
+    char *t = load("webrtcbin-offer-publisher-max-bundle.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_offer *o = &g_offer;
+    CC_CHECK_EQ(cc_sdp_parse(t, len, o), 0);
+    CC_CHECK_EQ(o->n_media, 2);
+    CC_CHECK_EQ(o->media[1].bundle_only, 1);
+    CC_CHECK_EQ(o->media[0].direction, CC_DIR_SENDONLY);
+    CC_CHECK_EQ(o->media[1].direction, CC_DIR_SENDONLY);
+    CC_CHECK(o->media[1].n_ssrcs >= 1); /* the sender signals its SSRC */
+    cc_sdp_answer_params p;
+    init_params(&p);
+    p.enable_remb = 1;
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && ch[1].accepted);
+    CC_CHECK_EQ(ch[0].direction, CC_DIR_RECVONLY);
+    CC_CHECK_EQ(ch[1].direction, CC_DIR_RECVONLY);
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0 audio1\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+        cc_sdp_offer *ao = &g_answer;
+        CC_CHECK_EQ(parse_str(ans, ao), 0);
+        check_answer_common(ans, ao, &p);
+        check_answer_media(&o->media[1], &ao->media[1], &ch[1]);
+        free(ans);
+    }
+    free(t);
+}
+
+/* A port-0 line without a=bundle-only is disabled (RFC 8843 section
+ * 7.5.3) and stays rejected; a bundle-only line outside the BUNDLE group
+ * (malformed: RFC 8843 section 6) is rejected cleanly, the rest answered. */
+static void test_bundle_only_rejected(void)
+{
+    size_t len;
+    char *t = load("webrtcbin-offer-viewer-max-bundle.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_offer *o = &g_offer;
+    cc_sdp_answer_params p;
+    viewer_params(&p);
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    char *ans = NULL;
+
+    char *plain0 = without_lines(t, "a=bundle-only");
+    CC_CHECK_EQ(parse_str(plain0, o), 0);
+    CC_CHECK_EQ(o->media[1].port, 0);
+    CC_CHECK_EQ(o->media[1].bundle_only, 0);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 1), 1);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && !ch[1].accepted);
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"));
+        CC_CHECK(strstr(ans, "a=mid:audio1\r\na=inactive\r\n"));
+        CC_CHECK(strstr(ans, "a=bundle-only") == NULL);
+        free(ans);
+    }
+    free(plain0);
+
+    /* bundle-only, but the group does not name it */
+    char *outside = replace_all(t, "a=group:BUNDLE video0 audio1",
+                                "a=group:BUNDLE video0");
+    CC_CHECK_EQ(parse_str(outside, o), 0);
+    CC_CHECK_EQ(o->media[1].bundle_only, 1);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 1), 1);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && !ch[1].accepted);
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"));
+        CC_CHECK(strstr(ans, "a=bundle-only") == NULL);
+        cc_sdp_offer *ao = &g_answer;
+        CC_CHECK_EQ(parse_str(ans, ao), 0);
+        CC_CHECK_EQ(cc_sdp_media_rejected(ao, 1), 1);
+        free(ans);
+    }
+    free(outside);
+
+    /* no BUNDLE group at all */
+    char *nogroup = without_lines(t, "a=group:");
+    CC_CHECK_EQ(parse_str(nogroup, o), 0);
+    CC_CHECK_EQ(o->n_bundle, 0);
+    CC_CHECK_EQ(cc_sdp_media_rejected(o, 1), 1);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && !ch[1].accepted);
+    free(nogroup);
+
+    /* Only the bundle-only line is usable (video is H264 only): no line
+     * with a port can carry the transport, so no BUNDLE group can be made
+     * (RFC 8843 section 7.3.1) and the bundle-only line may not leave it:
+     * nothing to answer. */
+    char *h264 = replace_all(t, "VP8/90000", "H264/90000");
+    CC_CHECK_EQ(parse_str(h264, o), 0);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), CC_EUNSUPPORTED);
+    CC_CHECK(!ch[0].accepted && !ch[1].accepted);
+    CC_CHECK_EQ(cc_sdp_bundle_tag(o, ch), -1);
+    free(h264);
+
+    /* The caller drops the tagged line after choosing (the SFU does for
+     * lines without a slot): settling drops the bundle-only one too. */
+    CC_CHECK_EQ(parse_str(t, o), 0);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    ch[0].accepted = 0;
+    CC_CHECK_EQ(cc_sdp_settle_bundle(o, ch), -1);
+    CC_CHECK(!ch[1].accepted);
+    CC_CHECK_EQ(ch[1].pt, -1);
+    /* Written without settling, the orphan line is rejected all the same. */
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    ch[0].accepted = 0;
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:") == NULL);
+        CC_CHECK(strstr(ans, "m=audio 0 ") != NULL);
+        free(ans);
+    }
+    free(t);
+}
+
+/* The first line of the group is bundle-only (an offerer must not suggest
+ * it as the tagged one, RFC 8843 section 7.2.1): the answerer takes the
+ * next mid of the group with a port as the tagged m-section (section
+ * 7.3.1), names it first in the answer's group, and takes the transport
+ * from it. Both lines bundle-only: nothing can carry the transport. */
+static void test_bundle_only_first(void)
+{
+    size_t len;
+    char *t = load("webrtcbin-offer-viewer-max-bundle.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    /* video: port 0 + bundle-only and no transport of its own; audio: a
+     * port and the transport. */
+    char *a = replace_all(t, "m=video 9 ", "m=video 0 ");
+    char *b = replace_all(a, "a=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:96",
+                          "a=bundle-only\r\na=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:96");
+    char *c = replace_all(b, "m=audio 0 ", "m=audio 9 ");
+    char *d = replace_all(c, "a=bundle-only\r\na=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:111",
+                          "a=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:111");
+    char *e = without_lines_in(d, "m=video", "a=ice-ufrag:");
+    char *g = without_lines_in(e, "m=video", "a=ice-pwd:");
+    cc_sdp_offer *o = &g_offer;
+    CC_CHECK_EQ(parse_str(g, o), 0);
+    CC_CHECK_EQ(o->media[0].bundle_only, 1);
+    CC_CHECK_EQ(o->media[0].ice_ufrag[0], 0);
+    CC_CHECK_EQ(o->media[1].bundle_only, 0);
+    CC_CHECK_EQ(o->media[1].port, 9);
+    cc_sdp_answer_params p;
+    viewer_params(&p);
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    CC_CHECK(ch[0].accepted && ch[1].accepted);
+    CC_CHECK_EQ(cc_sdp_bundle_tag(o, ch), 1);
+    CC_CHECK(o->media[1].ice_ufrag[0] != 0);
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE audio1 video0\r\n"));
+        CC_CHECK(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"));
+        CC_CHECK(strstr(ans, "a=bundle-only") == NULL);
+        cc_sdp_offer *ao = &g_answer;
+        CC_CHECK_EQ(parse_str(ans, ao), 0);
+        check_answer_common(ans, ao, &p);
+        check_answer_media(&o->media[1], &ao->media[1], &ch[1]);
+        free(ans);
+    }
+
+    /* Both bundle-only: no tagged m-section, nothing usable. */
+    char *h = replace_all(g, "m=audio 9 ", "m=audio 0 ");
+    char *k = replace_all(h, "a=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:111",
+                          "a=bundle-only\r\na=rtcp-mux\r\na=rtcp-rsize\r\na=recvonly\r\na=rtpmap:111");
+    CC_CHECK_EQ(parse_str(k, o), 0);
+    CC_CHECK(o->media[0].bundle_only && o->media[1].bundle_only);
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), CC_EUNSUPPORTED);
+    CC_CHECK(!ch[0].accepted && !ch[1].accepted);
+    free(k);
+    free(h);
+    free(g);
+    free(e);
+    free(d);
+    free(c);
+    free(b);
+    free(a);
+    free(t);
+}
+
+/* The client side (src/rtc/sdp_offer.c). An answer written to RFC 8843
+ * section 7.3 (bundled lines other than the tagged one with port 0 and
+ * a=bundle-only, no transport attributes of their own) is read with both
+ * kinds present and the transport of the tagged line. Our own answer to a
+ * webrtcbin max-bundle offer (as a WHEP-like offerer would send us)
+ * accepts the bundle-only line into the group. */
+static void test_client_bundle_only(void)
+{
+    static const char rfc_answer[] =
+        "v=0\r\n"
+        "o=- 1 2 IN IP4 127.0.0.1\r\n"
+        "s=-\r\n"
+        "t=0 0\r\n"
+        "a=ice-lite\r\n"
+        "a=group:BUNDLE v a\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+        "c=IN IP4 0.0.0.0\r\n"
+        "a=mid:v\r\n"
+        "a=ice-ufrag:srvU\r\n"
+        "a=ice-pwd:0123456789abcdefghij+/\r\n"
+        "a=fingerprint:sha-256 AB:CD\r\n"
+        "a=setup:passive\r\n"
+        "a=rtcp-mux\r\n"
+        "a=sendonly\r\n"
+        "a=rtpmap:96 VP8/90000\r\n"
+        "a=ssrc:1111 cname:x\r\n"
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"
+        "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"
+        "c=IN IP4 0.0.0.0\r\n"
+        "a=mid:a\r\n"
+        "a=bundle-only\r\n"
+        "a=sendonly\r\n"
+        "a=rtpmap:111 opus/48000/2\r\n"
+        "a=ssrc:3333 cname:x\r\n";
+    cc_sdp_answer_info *info = calloc(1, sizeof *info);
+    if (!info) { CC_CHECK(0); return; }
+    CC_CHECK_EQ(cc_sdp_answer_read(rfc_answer, sizeof rfc_answer - 1, info), 0);
+    CC_CHECK(info->video.present && info->audio.present);
+    CC_CHECK_EQ(info->audio.pt, 111);
+    CC_CHECK_EQ(info->audio.ssrc, 3333u);
+    CC_CHECK(!strcmp(info->ice_ufrag, "srvU"));
+    CC_CHECK(!strcmp(info->setup, "passive"));
+    /* Without a=bundle-only the port-0 audio line is a rejection. */
+    char *rej = without_lines(rfc_answer, "a=bundle-only");
+    CC_CHECK_EQ(cc_sdp_answer_read(rej, strlen(rej), info), 0);
+    CC_CHECK(info->video.present && !info->audio.present);
+    free(rej);
+    free(info);
+
+    size_t len;
+    char *t = load("webrtcbin-offer-viewer-max-bundle.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    char *sendonly = replace_all(t, "a=recvonly", "a=sendonly");
+    cc_sdp_client_answer_params cp = {
+        .ice_ufrag = "cliU", .ice_pwd = "0123456789abcdefghij+/",
+        .fingerprint = k_fp, .setup = NULL, .candidate = NULL,
+    };
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_client_answer_write(sendonly, strlen(sendonly), &cp, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0 audio1\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+        CC_CHECK(strstr(ans, "a=bundle-only") == NULL);
+        free(ans);
+    }
+    /* the bundle-only line outside the group: rejected, video kept */
+    char *outside = replace_all(sendonly, "a=group:BUNDLE video0 audio1",
+                                "a=group:BUNDLE video0");
+    CC_CHECK_EQ(cc_sdp_client_answer_write(outside, strlen(outside), &cp, &ans), 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=group:BUNDLE video0\r\n"));
+        CC_CHECK(strstr(ans, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"));
+        free(ans);
+    }
+    free(outside);
+    free(sendonly);
+    free(t);
+}
+
 static void expect_fail(const char *what, const char *text, size_t len,
                         const char *in_error)
 {
@@ -765,5 +1173,10 @@ int main(void)
     CC_RUN(test_answer_simulcast);
     CC_RUN(test_small_offer);
     CC_RUN(test_negative);
+    CC_RUN(test_webrtcbin_max_bundle);
+    CC_RUN(test_webrtcbin_publisher);
+    CC_RUN(test_bundle_only_rejected);
+    CC_RUN(test_bundle_only_first);
+    CC_RUN(test_client_bundle_only);
     CC_TEST_DONE();
 }
