@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classcast/cli.h"
 #include "classcast/dtls.h"
@@ -153,7 +154,7 @@ static void print_links(const cc_addr *bound, const cc_control_config *cc,
     if (demo)
         printf("  Student page:   http://%s/student.html?code=demo\n", s);
     printf("  Join page:      http://%s/\n", s);
-    printf("  Self-test:      http://%s/echo.html\n", s);
+    printf("  Self-test:      http://%s/echo.html\n", t);
     printf("  Counters:       http://%s/stats\n", t);
     if (!addr_is_loopback(&student))
         printf("\nTablets on the classroom network open the student or join page above.\n"
@@ -297,7 +298,16 @@ static int cmd_serve(int argc, char **argv)
         cc_dtls_ctx_free(dtls);
         return 1;
     }
+    /* Names a browser may use for this machine besides its addresses and
+     * "localhost"; anything else in Host is refused (DNS rebinding). */
+    char host_name[256] = "", host_local[300] = "";
+    if (gethostname(host_name, sizeof host_name - 1) != 0)
+        host_name[0] = 0;
+    snprintf(host_local, sizeof host_local, "%s.local", host_name);
+    const char *host_names[] = {host_name, host_local};
     cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
+                         .host_names = host_names,
+                         .n_host_names = host_name[0] ? 2 : 0,
                          .hooks = cc_control_http_hooks(control)};
     rc = cc_http_new(&g_http, &hc);
     if (rc != 0) {

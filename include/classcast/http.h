@@ -26,6 +26,8 @@ typedef struct cc_http_request {
     size_t body_len;
     int body_too_big;          /* body exceeded CC_HTTP_MAX_BODY (dropped) */
     int from_loopback;         /* peer address is 127.0.0.0/8 or ::1 */
+    int cross_origin;          /* a browser page of another site sent it
+                                * (Origin not this server's; origin.h) */
 } cc_http_request;
 
 typedef struct cc_http_response {
@@ -52,8 +54,23 @@ typedef struct cc_http_hooks {
     void (*tick)(void *ud);   /* about once a second */
 } cc_http_hooks;
 
+/* Refusals at the front door; names match GET /stats ("http"). */
+#define CC_HTTP_COUNTERS(X)                                                    \
+    X(ws_origin_refused) X(host_refused) X(cross_origin_requests)
+
+typedef struct cc_http_counters {
+#define CC_X(name) uint64_t name;
+    CC_HTTP_COUNTERS(CC_X)
+#undef CC_X
+} cc_http_counters;
+
 typedef struct cc_http_config {
     const char *bind;        /* "127.0.0.1", "0.0.0.0" ... */
+    /* Host names this server answers to besides IP literals and
+     * "localhost" (e.g. the machine's name); others are refused
+     * (DNS rebinding, origin.h). */
+    const char *const *host_names;
+    size_t n_host_names;
     int port;                /* 0: any */
     const char *web_root;    /* directory served at / */
     cc_http_hooks hooks;
@@ -70,6 +87,8 @@ void cc_http_wake(cc_http *h);
 void cc_http_ws_send(cc_http *h, uint64_t sid, char *json);
 /* Close a WebSocket after its queued messages are sent. */
 void cc_http_ws_close(cc_http *h, uint64_t sid);
+/* Control thread only (the counters are plain integers). */
+void cc_http_get_counters(const cc_http *h, cc_http_counters *out);
 void cc_http_free(cc_http *h);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "classcast/err.h"
 #include "classcast/log.h"
+#include "classcast/origin.h"
 
 #define CC_WS_MAX_BAD_FRAMES 100
 
@@ -34,6 +35,7 @@ typedef struct conn {
     size_t body_len;
     int too_big;
     int from_loopback;
+    int cross_origin;
     unsigned char *resp; /* LWS_PRE + body */
     size_t resp_len;
     /* WebSocket */
@@ -58,7 +60,10 @@ struct cc_http {
     uint64_t next_sid;
     GHashTable *sessions; /* sid -> conn* */
     lws_sorted_usec_list_t tick_sul;
+    cc_http_counters counters;
 };
+
+#define HTTP_INC(h, f) ((h)->counters.f++)
 
 static cc_http *http_of(struct lws *wsi)
 {
@@ -126,6 +131,16 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
     return 0;
 }
 
+static int refuse(struct lws *wsi, conn *c, int status, const char *text)
+{
+    cc_http_response r = {.status = status};
+    r.body = strdup(text);
+    r.body_len = r.body ? strlen(r.body) : 0;
+    int rc = send_response(wsi, c, &r);
+    free(r.body);
+    return rc;
+}
+
 static int dispatch_api(struct lws *wsi, conn *c)
 {
     cc_http *h = http_of(wsi);
@@ -138,6 +153,7 @@ static int dispatch_api(struct lws *wsi, conn *c)
         .body_len = c->body_len,
         .body_too_big = c->too_big,
         .from_loopback = c->from_loopback,
+        .cross_origin = c->cross_origin,
     };
     cc_http_response r;
     memset(&r, 0, sizeof r);
@@ -184,6 +200,28 @@ static int read_request_line(struct lws *wsi, conn *c)
         }
     }
     return 0;
+}
+
+/* Where the request comes from (include/classcast/origin.h). Over HTTP/2
+ * the Host header is the :authority pseudo-header (RFC 9113 section
+ * 8.3.1). */
+static cc_origin_verdict request_origin(struct lws *wsi, cc_http *h)
+{
+    char origin[300], host[300];
+    copy_hdr(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    copy_hdr(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    if (!host[0])
+        copy_hdr(wsi, host, sizeof host, WSI_TOKEN_HTTP_COLON_AUTHORITY);
+    cc_origin_verdict v = cc_origin_check(origin, host, lws_is_ssl(wsi),
+                                          h->cfg.host_names, h->cfg.n_host_names);
+    if (v == CC_ORIGIN_FOREIGN || v == CC_ORIGIN_BAD_HOST) {
+        char ip[64] = "";
+        lws_get_peer_simple(wsi, ip, sizeof ip);
+        const char *shown = strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip; /* v4-mapped */
+        CC_LOG_RL(CC_LOG_WARN, "http", "refused %s request from %s: Origin '%.80s', Host '%.80s'",
+                  cc_origin_verdict_name(v), shown, origin, host);
+    }
+    return v;
 }
 
 /* ---- WebSocket sessions ---- */
@@ -333,10 +371,25 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
     cc_http *h;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        /* WebSocket upgrades only on /ws. */
+        /* WebSocket upgrades only on /ws, and only from this server's own
+         * pages (or from a program that is no browser): a page of another
+         * site must not drive a lesson, or capture, in the teacher's
+         * browser. */
         char uri[64];
+        h = http_of(wsi);
         copy_hdr(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-        return strcmp(uri, "/ws") == 0 ? 0 : -1;
+        if (strcmp(uri, "/ws") != 0)
+            return -1;
+        cc_origin_verdict v = request_origin(wsi, h);
+        if (v == CC_ORIGIN_FOREIGN) {
+            HTTP_INC(h, ws_origin_refused);
+            return -1;
+        }
+        if (v == CC_ORIGIN_BAD_HOST) {
+            HTTP_INC(h, host_refused);
+            return -1;
+        }
+        return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
         h = http_of(wsi);
@@ -372,25 +425,21 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         h = http_of(wsi);
         conn_reset_http(c);
         c->is_ws = 0;
-        if (!read_request_line(wsi, c)) {
-            cc_http_response r = {.status = 405};
-            r.body = strdup("method not allowed");
-            r.body_len = strlen(r.body);
-            int rc = send_response(wsi, c, &r);
-            free(r.body);
-            return rc;
-        }
-        if (!h->cfg.hooks.is_api || !h->cfg.hooks.is_api(h->cfg.hooks.ud, c->method, c->path)) {
-            cc_http_response r = {.status = 404};
-            r.body = strdup("not found");
-            r.body_len = strlen(r.body);
-            int rc = send_response(wsi, c, &r);
-            free(r.body);
-            return rc;
-        }
+        if (!read_request_line(wsi, c))
+            return refuse(wsi, c, 405, "method not allowed");
+        if (!h->cfg.hooks.is_api || !h->cfg.hooks.is_api(h->cfg.hooks.ud, c->method, c->path))
+            return refuse(wsi, c, 404, "not found");
         copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
         copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
         c->from_loopback = peer_is_loopback(wsi);
+        cc_origin_verdict v = request_origin(wsi, h);
+        if (v == CC_ORIGIN_BAD_HOST) {
+            HTTP_INC(h, host_refused);
+            return refuse(wsi, c, 421, "this server does not answer to that name");
+        }
+        c->cross_origin = v == CC_ORIGIN_FOREIGN;
+        if (c->cross_origin)
+            HTTP_INC(h, cross_origin_requests);
         if (strcmp(c->method, "POST") == 0)
             return 0; /* wait for the body */
         return dispatch_api(wsi, c);
@@ -510,6 +559,11 @@ int cc_http_run(cc_http *h, volatile int *stop)
 }
 
 void cc_http_wake(cc_http *h) { lws_cancel_service(h->ctx); }
+
+void cc_http_get_counters(const cc_http *h, cc_http_counters *out)
+{
+    *out = h->counters;
+}
 
 void cc_http_free(cc_http *h)
 {

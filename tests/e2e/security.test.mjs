@@ -1,0 +1,115 @@
+// Who may talk to the server: a page of another site, open in the teacher's
+// browser on the classroom computer, must not drive a lesson or start the
+// server-side capture; a name that is not the server's (DNS rebinding) is
+// refused; the server's own pages keep working. The other site is a real
+// HTTP server on another loopback address (127.0.0.2), as a person's browser
+// would meet it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { startServer } from './lib/server.mjs';
+import { launch, openPage } from './lib/chromium.mjs';
+
+// The hostile page: opens the classroom server's /ws, tries to create a
+// lesson and to start capturing, and POSTs to /echo and /whep/demo.
+function hostilePage(target) {
+  return `<!doctype html><meta charset="utf-8"><title>other site</title><script>
+  window.result = { opened: false, closed: false, messages: [], posts: [] };
+  const ws = new WebSocket('ws://${target}/ws');
+  ws.onopen = () => {
+    window.result.opened = true;
+    ws.send(JSON.stringify({ type: 'create', id: 'c1', name: 'Mallory', title: 'x' }));
+    ws.send(JSON.stringify({ type: 'capture_start', id: 'c2', code: 'demo', sources: 'screen' }));
+  };
+  ws.onmessage = (e) => window.result.messages.push(e.data);
+  ws.onclose = () => { window.result.closed = true; };
+  // no-cors: the page cannot read the answer, but the request is sent.
+  for (const path of ['/echo', '/whep/demo']) {
+    fetch('http://${target}' + path, { method: 'POST', mode: 'no-cors', body: 'v=0\\r\\n' })
+      .then(() => window.result.posts.push(path), () => window.result.posts.push(path));
+  }
+  </script>`;
+}
+
+async function serveOn(host, body) {
+  const srv = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(body);
+  });
+  srv.listen(0, host);
+  await once(srv, 'listening');
+  return srv;
+}
+
+// A raw HTTP/1.1 request with a chosen Host header; resolves to the status.
+async function rawStatus(port, request) {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(request);
+  let data = '';
+  sock.on('data', (d) => { data += d.toString('latin1'); });
+  await Promise.race([once(sock, 'end'), once(sock, 'close'),
+    new Promise((r) => setTimeout(r, 3000))]);
+  sock.destroy();
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+  return m ? Number(m[1]) : 0;
+}
+
+describe('origin and host checks', () => {
+  it('a page of another site cannot open /ws, create a lesson, capture, or use /echo and the open demo', { timeout: 60_000 }, async () => {
+    const srv = await startServer('security-origin', { extraArgs: ['--demo'] });
+    const other = await serveOn('127.0.0.2', hostilePage(`127.0.0.1:${srv.httpPort}`));
+    const browser = await launch();
+    try {
+      const before = await srv.stats();
+      const { page, context, log } = await openPage(browser, `http://127.0.0.2:${other.address().port}/`);
+      await page.waitForFunction(() => window.result.closed && window.result.posts.length === 2,
+        null, { timeout: 15_000 });
+      const res = await page.evaluate(() => window.result);
+      assert.equal(res.opened, false, `the WebSocket must not open (page log: ${log.join(' | ')})`);
+      assert.deepEqual(res.messages, []);
+      const after = await srv.stats();
+      assert.ok(after.http.ws_origin_refused > before.http.ws_origin_refused, 'the refusal is counted');
+      assert.ok(after.http.cross_origin_requests >= before.http.cross_origin_requests + 2,
+        'both POSTs are seen as cross-origin');
+      assert.equal(after.lessons, before.lessons, 'no lesson was created');
+      assert.equal(after.peers, before.peers, 'no transport was opened (echo or demo)');
+      assert.match(srv.stderr(), /refused foreign request from 127\.0\.0\.1: Origin 'http:\/\/127\.0\.0\.2:\d+'/);
+
+      // The server's own page on the same browser still gets its socket.
+      const own = await context.newPage();
+      await own.goto(`${srv.url}/index.html`);
+      const opened = await own.evaluate((u) => new Promise((resolve) => {
+        const ws = new WebSocket(u);
+        ws.onopen = () => { ws.close(); resolve(true); };
+        ws.onerror = () => resolve(false);
+      }), `ws://127.0.0.1:${srv.httpPort}/ws`);
+      assert.equal(opened, true, "the server's own page opens /ws");
+      await context.close();
+    } finally {
+      await browser.close();
+      other.close();
+      await srv.stop();
+    }
+  });
+
+  it('a name that is not the server\'s (DNS rebinding) is refused, an address or localhost is not', { timeout: 30_000 }, async () => {
+    const srv = await startServer('security-host');
+    try {
+      const get = (host) => `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+      assert.equal(await rawStatus(srv.httpPort, get(`127.0.0.1:${srv.httpPort}`)), 200);
+      assert.equal(await rawStatus(srv.httpPort, get(`localhost:${srv.httpPort}`)), 200);
+      assert.equal(await rawStatus(srv.httpPort, get(`attacker.example:${srv.httpPort}`)), 421);
+      const upgrade = `GET /ws HTTP/1.1\r\nHost: attacker.example:${srv.httpPort}\r\n` +
+        `Origin: http://attacker.example:${srv.httpPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+      assert.notEqual(await rawStatus(srv.httpPort, upgrade), 101, 'no WebSocket for a foreign name');
+      const s = await srv.stats();
+      assert.ok(s.http.host_refused >= 2, `host refusals counted (${JSON.stringify(s.http)})`);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
