@@ -63,7 +63,7 @@ static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
         add_attr(&gm, "fmtp", "%d minptime=10;useinbandfec=1", pt);
     }
     if (p->send) {
-        /* RFC 8830: every sent stream is signalled (WEBRTC-NOTES.md). */
+        /* RFC 8830: every sent stream is signalled (docs/WEBRTC.md, 4). */
         const char *stream = p->stream_id ? p->stream_id : "classcast";
         const char *track = video ? "video" : "audio";
         uint32_t ssrc = video ? p->video_ssrc : p->audio_ssrc;

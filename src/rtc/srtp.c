@@ -35,11 +35,11 @@ _Static_assert(CC_SRTP_MAX_TRAILER >= OUR_MAX_TRAILER,
  * Why: protecting RTP is the per-packet cost of every packet the SFU
  * forwards (worker commit_media -> cc_peer_protect_rtp), and Debian's
  * libsrtp2 is built on NSS, whose AES-GCM costs 2-4x OpenSSL's EVP
- * AES-128-GCM for the same 1200-byte packet (shared/TESTING.md: ~1.0-1.9 us
- * vs 0.46 us). Only this one operation moves; libsrtp keeps unprotect of
- * RTP and RTCP, RTCP protect and the whole AES_CM profile. The output is
- * byte-identical to libsrtp's for the same keys and packets (checked by
- * tests/unit/test_srtp.c against a libsrtp session).
+ * AES-128-GCM for the same 1200-byte packet (docs/TESTING.md, section 4:
+ * ~1.0-1.9 us vs 0.46 us). Only this one operation moves; libsrtp keeps
+ * unprotect of RTP and RTCP, RTCP protect and the whole AES_CM profile.
+ * The output is byte-identical to libsrtp's for the same keys and packets
+ * (checked by tests/unit/test_srtp.c against a libsrtp session).
  *
  * Per outbound SSRC we keep the highest sequence number sent and its ROC
  * (RFC 3711 section 3.3.1) and estimate the ROC of an out-of-order packet
@@ -147,7 +147,7 @@ static int make_session(srtp_t *out, cc_srtp_profile profile, int inbound,
     pol.window_size = REPLAY_WINDOW;
     /* A NACK answered with the very same packet is a repeat of a sequence
      * number to libsrtp's outbound check; allowed because the payload is
-     * identical (WEBRTC-NOTES, DTLS-SRTP section). */
+     * identical (docs/WEBRTC.md, section 3, "SRTP details"). */
     pol.allow_repeat_tx = 1;
     pol.next = NULL;
 

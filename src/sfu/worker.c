@@ -1,4 +1,4 @@
-/* The SFU worker loop (shared/DESIGN.md "data plane"): epoll over the UDP
+/* The SFU worker loop (docs/ARCHITECTURE.md, "Threads"): epoll over the UDP
  * socket, a timerfd tick and the mailbox. Everything a peer owns is touched
  * only here, so forwarding takes no locks. */
 #include "classcast/worker.h"
@@ -378,7 +378,8 @@ static void handle_stun(cc_worker *w, uint8_t *buf, size_t len,
         DROP(w, stun_malformed);
         return;
     }
-    /* Peers are found by the USERNAME's local part first (WEBRTC-NOTES). */
+    /* Peers are found by the USERNAME's local part first (docs/WEBRTC.md,
+     * section 1). */
     cc_wpeer *wp = NULL;
     if (cc_ice_username_local(&msg, ufrag, sizeof ufrag) == 0)
         wp = find_ufrag(w, ufrag);
