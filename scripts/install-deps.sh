@@ -16,6 +16,9 @@ PKGS=(
   # capture: ximagesink draws moving test content on Xvfb; alsasrc
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire
+  # interop tests: GStreamer's webrtcbin as a second WebRTC peer
+  # (tests/interop/webrtcbin_peer.c adds 127.0.0.1 to its NiceAgent)
+  libnice-dev gstreamer1.0-nice
 )
 # --bench: also what scripts/bench/ needs (Janus for the side-by-side runs,
 # gnuplot for the plot); the normal test run does not pay for it.
