@@ -1,7 +1,9 @@
 // Landing page: a student types the lesson code and a name and goes to
 // student.html?code=...&name=...; teachers follow the link to teacher.html.
 import { t, apply, mountSwitch, onChange } from '../i18n.js';
-import { $, remember, recall, normalizeCode } from './signal.js';
+import {
+  $, remember, recall, normalizeCode, isLessonCode, bindCodeInput,
+} from './signal.js';
 
 const NAME_KEY = 'classcast.name';
 const form = $('join-form');
@@ -28,23 +30,21 @@ function clearError() {
 }
 
 const params = new URLSearchParams(location.search);
-code.value = normalizeCode(params.get('code') || '');
+code.value = normalizeCode(params.get('code') || '').slice(0, 16);
 name.value = params.get('name') || recall(NAME_KEY);
 
-code.addEventListener('input', () => {
-  // Keep only digits while typing; a pasted "482 913" becomes "482913".
-  const v = code.value.replace(/\D/g, '').slice(0, 6);
-  if (v !== code.value) code.value = v;
-  if (errKey) clearError();
-});
+// Letters and digits only while typing: a pasted "482 913" becomes
+// "482913"; the demo lesson's "demo" stays.
+const fitCode = bindCodeInput(code, () => { if (errKey) clearError(); });
+fitCode();
 name.addEventListener('input', () => { if (errKey) clearError(); });
 
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   clearError();
-  const c = code.value.replace(/\D/g, '');
+  const c = normalizeCode(code.value);
   const n = name.value.trim().replace(/\s+/g, ' ');
-  if (!/^[0-9]{6}$/.test(c)) { showError('index.err_code', code); return; }
+  if (!isLessonCode(c)) { showError('index.err_code', code); return; }
   if (!n) { showError('index.err_name', name); return; }
   remember(NAME_KEY, n);
   const q = new URLSearchParams({ code: c, name: n });

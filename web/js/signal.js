@@ -214,9 +214,30 @@ export function recall(key) {
   try { return localStorage.getItem(key) || ''; } catch (_) { return ''; }
 }
 
-// A lesson code from whatever was typed or linked: "482 913" and "48-29-13"
-// become "482913". Letters are kept (the demo lesson is "demo").
+// A lesson code from whatever was typed or linked: only letters and digits
+// stay, so "482 913" and "48-29-13" become "482913" and "demo" stays "demo".
 export function normalizeCode(s) {
-  return String(s || '').replace(/[\s.\-]/g, '').slice(0, 32);
+  return String(s || '').replace(/[^A-Za-z0-9]/g, '').slice(0, 32);
 }
-export const isLessonCode = (s) => /^[0-9]{6}$/.test(s) || /^[a-z0-9]{1,16}$/i.test(s);
+// The codes the server gives out (docs/protocol.md): a teacher's lesson has
+// 6 digits; a fixed lesson (the demo, `serve --demo`) has a word such as
+// "demo" (1..16 letters and digits, at least one letter). Anything else is
+// a typing slip the page can point out before asking the server.
+export const isLessonCode = (s) => /^[0-9]{6}$/.test(s)
+  || (/^[A-Za-z0-9]{1,16}$/.test(s) && /[A-Za-z]/.test(s));
+
+// Keeps a code field clean while someone types (letters and digits, at most
+// 16). Tablets get the number pad for the usual 6-digit code and the letter
+// keyboard when the field holds a word (a link prefilled with "demo", or
+// letters typed on a keyboard). Call the returned fit() after setting the
+// value from a link.
+export function bindCodeInput(input, onInput) {
+  const fit = () => input.setAttribute('inputmode', /[A-Za-z]/.test(input.value) ? 'text' : 'numeric');
+  input.addEventListener('input', () => {
+    const v = normalizeCode(input.value).slice(0, 16);
+    if (v !== input.value) input.value = v;
+    fit();
+    if (onInput) onInput();
+  });
+  return fit;
+}

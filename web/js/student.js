@@ -21,7 +21,7 @@
 import { t, apply, mountSwitch, onChange } from '../i18n.js';
 import {
   Signal, SignalError, errorText, waitGatheringComplete, backoffMs, sleep,
-  $, remember, recall, normalizeCode, isLessonCode,
+  $, remember, recall, normalizeCode, isLessonCode, bindCodeInput,
 } from './signal.js';
 
 const NAME_KEY = 'classcast.name';
@@ -473,22 +473,29 @@ function showForm() {
   ui.join.hidden = false;
   ui.room.hidden = true;
   ui.codeIn.value = cc.code;
+  fitCodeInput();
   ui.nameIn.value = cc.name || recall(NAME_KEY);
   (cc.code ? ui.nameIn : ui.codeIn).focus();
 }
 
 let formErrKey = null;
-ui.codeIn.addEventListener('input', () => {
-  const v = ui.codeIn.value.replace(/\D/g, '').slice(0, 6);
-  if (v !== ui.codeIn.value) ui.codeIn.value = v;
-});
+function showFormError(key, field) {
+  formErrKey = key;
+  ui.formError.hidden = !key;
+  ui.formError.textContent = key ? t(key) : '';
+  ui.codeIn.removeAttribute('aria-invalid');
+  ui.nameIn.removeAttribute('aria-invalid');
+  if (field) { field.setAttribute('aria-invalid', 'true'); field.focus(); }
+}
+const fitCodeInput = bindCodeInput(ui.codeIn, () => { if (formErrKey) showFormError(null); });
+ui.nameIn.addEventListener('input', () => { if (formErrKey) showFormError(null); });
 ui.joinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const code = normalizeCode(ui.codeIn.value);
   const name = ui.nameIn.value.trim().replace(/\s+/g, ' ');
-  formErrKey = !/^[0-9]{6}$/.test(code) ? 'index.err_code' : (!name ? 'index.err_name' : null);
-  ui.formError.hidden = !formErrKey;
-  if (formErrKey) { ui.formError.textContent = t(formErrKey); return; }
+  if (!isLessonCode(code)) { showFormError('index.err_code', ui.codeIn); return; }
+  if (!name) { showFormError('index.err_name', ui.nameIn); return; }
+  showFormError(null);
   remember(NAME_KEY, name);
   // Put code and name in the address so a reload rejoins by itself.
   history.replaceState(null, '', `?${new URLSearchParams({ code, name })}`);
