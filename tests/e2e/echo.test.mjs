@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { launch, openPage } from './lib/chromium.mjs';
 import { startServer, artifactPath } from './lib/server.mjs';
 import { echoStats, pollUntil, sleep } from './lib/webrtc.mjs';
+import { assertLayout } from './lib/layout.mjs';
 import {
   prng, stunBindingBadIntegrity, stunTruncated, dtlsGarbage, rtpLooking, iceUfrag,
 } from './lib/packets.mjs';
@@ -154,10 +155,30 @@ describe('echo', { timeout: 150_000 }, () => {
     assert.ok(s1.audio.packetsReceived > s0.audio.packetsReceived, 'audio stalled after the burst');
   });
 
-  it('screenshot of the echo page', { timeout: 20_000 }, async () => {
-    const file = artifactPath(`${NAME}.png`);
-    await page.screenshot({ path: file, fullPage: true, timeout: 15_000 });
-    note(`screenshot: ${file}`);
+  it('the echo page while connected: both pictures shown side by side, status and controls readable, in English', { timeout: 20_000 }, async () => {
+    const l = await assertLayout(page, {
+      lang: 'en',
+      shown: ['h1', '#stop', '#status', '#local', '#remote', '#sound'],
+      within: [['#sound', '.videos figure:nth-child(2)']],
+      hidden: ['#start', '#error'],
+      apart: ['h1', '#stop', '#status', '#local', '#remote'],
+      texts: {
+        h1: 'Connection test',
+        '#status-text': 'Connected. Picture and sound are coming back.',
+        '#stop': 'Stop',
+        '#sound-label': 'Sound on',
+      },
+    });
+    const [a, b] = [l.items['#local'], l.items['#remote']];
+    assert.ok(b.x >= a.x + a.width && Math.abs(b.y - a.y) < 2, `side by side at 1024 px: ${fmt({ a, b })}`);
+    // Both tiles show a moving picture, not a black box.
+    const vids = await page.evaluate(() => ['local', 'remote'].map((id) => {
+      const v = document.getElementById(id);
+      return { id, w: v.videoWidth, h: v.videoHeight, paused: v.paused, t: v.currentTime };
+    }));
+    for (const v of vids) assert.ok(v.w > 0 && v.h > 0 && !v.paused && v.t > 0, `#${v.id} plays a picture: ${fmt(v)}`);
+    // A picture for people to look at (not checked further).
+    await page.screenshot({ path: artifactPath(`${NAME}.png`), fullPage: true, timeout: 15_000 });
   });
 
   it('server stops cleanly on SIGTERM (no crash, no sanitizer report)', { timeout: 30_000 }, async () => {
