@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 import { startServer, artifactPath } from './lib/server.mjs';
-import { launch, newPage, studentStats, recordSignal, replyTo } from './lib/lesson.mjs';
+import { launch, newPage, studentStats, recordSignal, replyTo, studentLink, joinAsStudent } from './lib/lesson.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
 const note = (...a) => console.log(...a);
@@ -100,9 +100,10 @@ describe('teacher page: capture on the classroom computer', { timeout: 200_000 }
     assert.equal(await tp.locator('#local-state').getAttribute('data-state'), 'stopped');
     await tp.click('#start');
 
-    // A student in the lesson.
-    const student = await newPage(browser, `${srv.url}/student.html?code=${code}&name=${encodeURIComponent('Học sinh Mai')}`, { log, tag: 'student' });
+    // A student in the lesson, by the teacher page's link.
+    const student = await newPage(browser, await studentLink(tp), { log, tag: 'student' });
     const sp = student.page;
+    await joinAsStudent(sp, 'Học sinh Mai');
 
     // 2. test camera + test microphone from the page
     await tp.selectOption('#local-screen', '');

@@ -34,7 +34,9 @@ import { startServer, artifactPath } from './lib/server.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
 import {
   launch, newPage, studentStats, teacherStats, recordSignal, replyTo, iceUfrag, icePwd,
+  studentLink, joinAsStudent,
 } from './lib/lesson.mjs';
+import { assertLayout } from './lib/layout.mjs';
 
 const note = (...a) => console.log(...a);
 const fmt = (v) => JSON.stringify(v);
@@ -105,12 +107,13 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
   }
 
   // A page (its own context: another tablet) with its requests watched and
-  // its signalling frames recorded; loads `url` (relative to the server).
+  // its signalling frames recorded; loads `url` (a link, or a path on the
+  // server).
   async function open(url, opts) {
     const p = await newPage(browser, null, { log, ...opts });
     watchRequests(p.page);
     p.frames = recordSignal(p.page);
-    if (url) await p.page.goto(`${server.url}${url}`, { waitUntil: 'load', timeout: 15_000 });
+    if (url) await p.page.goto(/^https?:/.test(url) ? url : `${server.url}${url}`, { waitUntil: 'load', timeout: 15_000 });
     return p;
   }
 
@@ -120,21 +123,30 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       const { page, context } = await open('/index.html', { locale: 'vi-VN', viewport: { width: 800, height: 1280 }, tag: 'index' });
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'vi');
       assert.equal(await text(page, 'h1'), 'Vào lớp học');
-      assert.equal(await page.getAttribute('#code', 'inputmode'), 'numeric');
+      assert.equal(await page.getAttribute('#code', 'inputmode'), 'numeric', 'a number pad for the 6 digits on a tablet');
       assert.equal(await text(page, '#teacher-link'), 'Tôi là giáo viên: bắt đầu buổi học');
       assert.equal(await page.getAttribute('#teacher-link', 'href'), 'teacher.html');
 
-      await page.fill('#code', '4829');
-      await page.fill('#name', 'Lò Thị Mai');
+      await page.locator('#code').pressSequentially('4829');
+      await page.locator('#name').pressSequentially('Lò Thị Mai');
       await page.click('#join');
-      assert.equal(await text(page, '#form-error'), 'Mã buổi học gồm đúng 6 chữ số.');
+      assert.equal(await text(page, '#form-error'), 'Mã buổi học gồm 6 chữ số, ví dụ 482913 (lớp học mẫu có mã demo).');
       // English on request, and the error follows the switch.
       await page.click('button[data-lang="en"]');
       assert.equal(await text(page, 'h1'), 'Join a lesson');
-      assert.equal(await text(page, '#form-error'), 'The lesson code is exactly 6 digits.');
+      assert.equal(await text(page, '#form-error'), 'The lesson code has 6 digits, like 482913 (the demo lesson\'s code is demo).');
+      // The demo lesson's code is a word: typed, it stays (letters keyboard
+      // from then on), and the error goes away.
+      await page.fill('#code', '');
+      await page.locator('#code').pressSequentially('demo');
+      assert.equal(await page.inputValue('#code'), 'demo');
+      assert.equal(await page.getAttribute('#code', 'inputmode'), 'text');
+      assert.ok(!(await page.isVisible('#form-error')), 'the error goes once the code is typed again');
 
-      await page.fill('#code', '482 913');
+      await page.fill('#code', '');
+      await page.locator('#code').pressSequentially('482 913');
       assert.equal(await page.inputValue('#code'), '482913');
+      assert.equal(await page.getAttribute('#code', 'inputmode'), 'numeric');
       await Promise.all([page.waitForURL(/student\.html/, { timeout: 5000 }), page.click('#join')]);
       const u = new URL(page.url());
       assert.equal(u.searchParams.get('code'), '482913');
@@ -189,10 +201,18 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
 
     let student;
     it('student: joining a waiting lesson shows "waiting for the teacher", subscribes, and the teacher lists the student watching', { timeout: 30_000 }, async () => {
-      student = await open(`/student.html?code=${code}&name=${encodeURIComponent('Lò Văn An')}`,
-        { locale: 'vi-VN', viewport: { width: 1280, height: 800 }, tag: 'student' });
+      // The link the teacher page shows, opened on a tablet: the code is
+      // filled in, the student types a name and presses the button.
+      const link = await studentLink(teacher.page);
+      student = await open(link, { locale: 'vi-VN', viewport: { width: 1280, height: 800 }, tag: 'student' });
       const { page, frames } = student;
+      assert.equal(await page.inputValue('#code'), code, 'the link fills in the code');
+      assert.equal(await text(page, '#join-form button[type=submit]'), 'Vào lớp');
+      await joinAsStudent(page, 'Lò Văn An');
       await page.waitForFunction(() => window.ccStudent.state === 'joined', null, { timeout: 5000 });
+      // A reload rejoins by itself: the page put code and name in its address.
+      const here = new URL(page.url());
+      assert.deepEqual([here.searchParams.get('code'), here.searchParams.get('name')], [code, 'Lò Văn An']);
       assert.equal(await text(page, '#overlay-title'), 'Đang chờ giáo viên…');
       assert.equal(await text(page, '#teacher-name'), 'Giáo viên: Cô Hoa');
       assert.equal(await text(page, '#lesson-title'), 'Toán lớp 5 – Phân số');
@@ -352,7 +372,9 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
 
     it('student: a wrong code says so in plain words, in both languages', { timeout: 20_000 }, async () => {
       const wrong = unusedCode();
-      const { page, context } = await open(`/student.html?code=${wrong}&name=Bình`, { locale: 'vi-VN', viewport: { width: 390, height: 844 }, tag: 'wrong' });
+      // Typed on the join page (the code misheard), then Join.
+      const { page, context } = await open('/', { locale: 'vi-VN', viewport: { width: 390, height: 844 }, tag: 'wrong' });
+      await joinAsStudent(page, 'Bình', { code: wrong });
       await page.waitForFunction(() => window.ccStudent.state === 'failed', null, { timeout: 5000 });
       assert.equal(await text(page, '#overlay-title'), 'Không vào được lớp');
       assert.equal(await text(page, '#overlay-error'), 'Không có buổi học nào với mã này. Hãy hỏi lại mã với thầy cô.');
@@ -400,8 +422,8 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
     let firstJoinAt;
 
     async function openStudent(name) {
-      const s = await open(`/student.html?code=${code}&name=${encodeURIComponent(name)}`,
-        { tag: name, viewport: { width: 1024, height: 768 } });
+      const s = await open(await studentLink(teacher.page), { tag: name, viewport: { width: 1024, height: 768 } });
+      await joinAsStudent(s.page, name);
       await s.page.evaluate(() => { window.__noReload = true; });
       students.push(s);
       return s;
@@ -618,11 +640,55 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       assert.ok(server.alive());
     });
 
-    it('screenshots of the teacher page and a student page', { timeout: 30_000 }, async () => {
-      await students[0].page.click('#sound');
-      await teacher.page.screenshot({ path: artifactPath('teacher.png'), fullPage: true, timeout: 15_000 });
-      await students[0].page.screenshot({ path: artifactPath('student.png'), timeout: 15_000 });
-      note(`screenshots: ${artifactPath('teacher.png')} ${artifactPath('student.png')}`);
+    it('mid-lesson layout: the teacher page shows code, link, controls, previews and the class; a student sees the screen with the camera in its corner and the controls below, all in English', { timeout: 30_000 }, async () => {
+      const tp = teacher.page;
+      const tl = await assertLayout(tp, {
+        lang: 'en',
+        shown: ['#code', '#student-link', '#copy', '#end', '#lesson-state', '#cam-toggle', '#mic-toggle', '#screen-toggle',
+          '#send-state', '#cam-tile', '#screen-tile', '#members', '#members-count', '#conn'],
+        hidden: ['#start', '#new-lesson', '#create', '#error', '#preview-none'],
+        apart: ['#code', '#student-link', '#copy', '#end', '#cam-toggle', '#mic-toggle', '#screen-toggle',
+          '#send-state', '#cam-tile', '#screen-tile', '#members'],
+        within: [['#cam-preview', '#cam-tile'], ['#screen-preview', '#screen-tile']],
+        texts: {
+          '#code': code, '#end': 'End lesson', '#copy': 'Copy',
+          '#lesson-state-text': 'Live: students can see and hear you.',
+          '#cam-label': 'Turn camera off', '#mic-label': 'Turn microphone off', '#screen-label': 'Stop sharing screen',
+          '#send-state-text': 'Sending picture and sound to the class.',
+          '#members-count': `${students.length} students, ${students.length} watching`,
+        },
+      });
+      assert.ok(tl.items['#student-link'].text.endsWith(`/student.html?code=${code}`));
+      const previews = await tp.evaluate(() => ['cam-preview', 'screen-preview'].map((id) => {
+        const v = document.getElementById(id);
+        return { id, w: v.videoWidth, paused: v.paused };
+      }));
+      for (const p of previews) assert.ok(p.w > 0 && !p.paused, `teacher preview shows a picture: ${fmt(p)}`);
+
+      // The student taps for sound first, as the page asks.
+      const sp = students[0].page;
+      await sp.click('#sound');
+      await assertLayout(sp, {
+        lang: 'en',
+        inViewport: true, // a tablet shows the lesson without scrolling
+        shown: ['#screen', '#camera', '#state', '#mute', '#leave', '#lesson-title', '#teacher-name', '#lang-switch'],
+        hidden: ['#overlay', '#sound', '#join', '#link-notice'],
+        apart: ['#screen', '#state', '#mute', '#leave', '#lesson-title', '#lang-switch'],
+        within: [['#camera', '#screen']],
+        texts: {
+          '#state-text': 'Live', '#mute': 'Mute', '#leave': 'Leave',
+          '#teacher-name': 'Teacher: Cô Hoa', '#lesson-title': 'Khoa học lớp 4 – Vòng tuần hoàn của nước',
+        },
+      });
+      const vids = await sp.evaluate(() => ['screen', 'camera'].map((id) => {
+        const v = document.getElementById(id);
+        return { id, w: v.videoWidth, h: v.videoHeight, paused: v.paused };
+      }));
+      for (const v of vids) assert.ok(v.w > 0 && v.h > 0 && !v.paused, `the student's ${v.id} shows a picture: ${fmt(v)}`);
+      assert.equal(await sp.evaluate(() => document.getElementById('audio').muted), false, 'sound on after the tap');
+      // Pictures for people to look at (not checked further).
+      await tp.screenshot({ path: artifactPath('teacher.png'), fullPage: true, timeout: 15_000 });
+      await sp.screenshot({ path: artifactPath('student.png'), timeout: 15_000 });
     });
 
     it('ending the lesson shows "lesson ended" to every student', { timeout: 20_000 }, async () => {

@@ -11,13 +11,20 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, artifactPath, REPO } from './lib/server.mjs';
-import { launch, newPage, studentStats } from './lib/lesson.mjs';
+import { launch, newPage, studentStats, joinAsStudent } from './lib/lesson.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
+// A student follows the demo link (the one scripts/run.sh prints), types a
+// name and presses Join.
 async function watchDemo(browser, srv, tag, log) {
-  const url = `${srv.url}/student.html?code=demo&name=${encodeURIComponent('Học sinh ' + tag)}`;
-  return newPage(browser, url, { log, tag });
+  const r = await newPage(browser, `${srv.url}/student.html?code=demo`, { log, tag });
+  await joinAsStudent(r.page, `Học sinh ${tag}`);
+  return r;
 }
+
+// The line `classcast serve` prints on stdout for the students when the
+// demo lesson is on.
+const STUDENT_LINE = /^ {2}Student page: {3}(\S+)$/m;
 
 describe('media core: local sources published into the demo lesson', { timeout: 120_000 }, () => {
   let browser;
@@ -42,6 +49,42 @@ describe('media core: local sources published into the demo lesson', { timeout: 
       assert.equal(stats.sfu.publishers, 2);
       assert.ok(stats.sfu.rtp_out > 0);
       await page.screenshot({ path: artifactPath('student-test-sources.png') });
+      await context.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('the "Student page" link the server prints: opened as printed, a name typed, Join pressed: video and sound decode', { timeout: 45_000 }, async () => {
+    const srv = await startServer('media-printed-link', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
+    try {
+      const line = await srv.waitStdout(STUDENT_LINE, 5000);
+      assert.ok(line, `no "  Student page:   URL" line on the server's stdout; stdout was:\n${srv.stdout()}`);
+      const url = line[1];
+      console.log('printed student link:', url);
+      assert.equal(url, `${srv.url}/student.html?code=demo`, 'the link names this server and the demo lesson');
+      const { page, context } = await newPage(browser, url, { log, tag: 'printed' });
+      assert.equal(page.url(), url, 'the page opened is exactly the printed link');
+      await joinAsStudent(page, 'Nguyễn Thị Lan');
+      await page.waitForFunction(() => window.ccStudent.state === 'joined', null, { timeout: 10_000 });
+      assert.equal(await page.isVisible('#form-error'), false, 'no error under the join form');
+      // Sound starts muted; the student taps "Tap for sound", as the page asks.
+      await page.locator('#sound').click({ timeout: 15_000 });
+      // Decoding, and still decoding a second later: frames and sound keep coming.
+      const decoding = (s) => s.camera?.framesDecoded > 30
+        && s.mic && s.mic.totalSamplesReceived - s.mic.concealedSamples > 48_000;
+      const { ok, value: a } = await pollUntil(() => studentStats(page), decoding, { timeoutMs: 25_000 });
+      assert.ok(ok, `the student decodes video and audio: ${JSON.stringify(a)}`);
+      await sleep(1000);
+      const b = await studentStats(page);
+      console.log('printed link, student stats:', JSON.stringify({ camera: b.camera, mic: b.mic }));
+      assert.ok(b.camera.framesDecoded > a.camera.framesDecoded + 10,
+        `video frames keep being decoded (${a.camera.framesDecoded} -> ${b.camera.framesDecoded})`);
+      const decodedSamples = (s) => s.mic.totalSamplesReceived - s.mic.concealedSamples;
+      assert.ok(decodedSamples(b) > decodedSamples(a) + 24_000,
+        `audio samples keep being decoded from packets (${decodedSamples(a)} -> ${decodedSamples(b)})`);
+      assert.ok(b.mic.totalAudioEnergy > a.mic.totalAudioEnergy, 'the sound is not silence (a test tone)');
+      assert.equal(new URL(page.url()).searchParams.get('code'), 'demo');
       await context.close();
     } finally {
       await srv.stop();

@@ -15,7 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { startServer, artifactPath } from './lib/server.mjs';
-import { launch, newPage, studentStats } from './lib/lesson.mjs';
+import { launch, newPage, studentStats, studentLink, joinAsStudent } from './lib/lesson.mjs';
 import { prng } from './lib/packets.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
@@ -47,8 +47,10 @@ async function lossyRelay(serverPort, loss, seed) {
   return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
 }
 
-async function watchDemo(browser, srv, tag, log, relayPort, code = 'demo') {
-  const url = `${srv.url}/student.html?code=${code}&name=${encodeURIComponent('Học sinh ' + tag)}`;
+// A student opens `url` (the demo link, or the link a teacher page shows),
+// types a name and presses Join; with relayPort, its media goes through
+// the relay.
+async function watch(browser, url, srv, tag, log, relayPort) {
   const r = await newPage(browser, null, { log, tag });
   if (relayPort) {
     await r.page.addInitScript(([from, to]) => {
@@ -60,6 +62,7 @@ async function watchDemo(browser, srv, tag, log, relayPort, code = 'demo') {
     }, [srv.udpPort, relayPort]);
   }
   await r.page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  await joinAsStudent(r.page, `Học sinh ${tag}`);
   return r;
 }
 
@@ -73,8 +76,9 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
     const srv = await startServer('weaklink', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
     const relay = await lossyRelay(srv.udpPort, 0.25, 7);
     try {
-      const a = await watchDemo(browser, srv, 'good', log);
-      const b = await watchDemo(browser, srv, 'weak', log, relay.port);
+      const demo = `${srv.url}/student.html?code=demo`;
+      const a = await watch(browser, demo, srv, 'good', log);
+      const b = await watch(browser, demo, srv, 'weak', log, relay.port);
       const both = async () => ({ good: await studentStats(a.page), weak: await studentStats(b.page) });
       const { ok: decoding } = await pollUntil(both,
         (s) => s.good.camera?.framesDecoded > 30 && s.weak.camera?.framesDecoded > 5, { timeoutMs: 30_000 });
@@ -136,10 +140,9 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
       await tp.fill('#teacher-name', 'Thầy Minh');
       await tp.click('#create-btn');
       await tp.waitForFunction(() => window.ccTeacher.state === 'joined' && window.ccTeacher.code, null, { timeout: 10_000 });
-      const code = await tp.evaluate(() => window.ccTeacher.code);
       await tp.click('#start');
       await tp.waitForFunction(() => window.ccTeacher.lessonState === 'live', null, { timeout: 10_000 });
-      const b = await watchDemo(browser, srv, 'Lan', log, relay.port, code);
+      const b = await watch(browser, await studentLink(tp), srv, 'Lan', log, relay.port);
       const { ok: decoding } = await pollUntil(() => studentStats(b.page), (s) => s.camera?.framesDecoded > 5,
         { timeoutMs: 30_000 });
       assert.ok(decoding, 'the student behind the relay decodes the teacher\'s camera');

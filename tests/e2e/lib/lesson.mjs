@@ -15,6 +15,34 @@ export async function newPage(browser, url, { log = [], locale = 'en-US', viewpo
   return { context, page, log };
 }
 
+// The student link a teacher page shows (#student-link): what the teacher
+// copies to the students.
+export async function studentLink(teacherPage) {
+  await teacherPage.waitForFunction(() => /\/student\.html\?code=/.test(document.getElementById('student-link')?.value || ''),
+    null, { timeout: 10_000 });
+  return teacherPage.inputValue('#student-link');
+}
+
+// Joins a lesson the way a person does, on the page a link opened: the
+// student page from the teacher's link or the printed demo link (the code
+// is filled in), or the join page (pass `code`: it is typed first). Types
+// the name, presses the join button, and waits until the student page is
+// joining (from the join page: after it moved to the student page).
+export async function joinAsStudent(page, name, { code, timeoutMs = 10_000 } = {}) {
+  await page.locator('#join-form').waitFor({ state: 'visible', timeout: timeoutMs });
+  const type = async (sel, text) => {
+    const field = page.locator(sel);
+    await field.fill(''); // a name the browser remembered from last time
+    await field.pressSequentially(text);
+  };
+  if (code !== undefined) await type('#code', code);
+  await type('#name', name);
+  const fromJoinPage = !/\/student\.html$/.test(new URL(page.url()).pathname);
+  await page.locator('#join-form button[type=submit]').click();
+  if (fromJoinPage) await page.waitForURL(/\/student\.html\?/, { timeout: timeoutMs });
+  await page.waitForFunction(() => window.ccStudent && window.ccStudent.state !== 'idle', null, { timeout: timeoutMs });
+}
+
 // Per-slot receive stats of a student page: {camera, screen, mic, state,
 // lessonState, connectionState, timing}. Slots map by mid / track id that
 // the page records in ccStudent.slots.
@@ -41,6 +69,11 @@ export function studentStats(page) {
             frameHeight: s.frameHeight || 0,
             packetsLost: s.packetsLost || 0,
             ssrc: s.ssrc,
+            // audio: samples played out, and how many of them were made up
+            // (concealment) instead of decoded from packets
+            totalSamplesReceived: s.totalSamplesReceived || 0,
+            concealedSamples: s.concealedSamples || 0,
+            totalAudioEnergy: s.totalAudioEnergy || 0,
           };
         }
       }

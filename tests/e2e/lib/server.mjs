@@ -44,7 +44,8 @@ async function freeUdpPort(avoid) {
 }
 
 // Starts `classcast serve`. name: used for the log file (<name>.server.log).
-// Returns {url, httpPort, udpPort, proc, stderr(), alive(), stats(), stop()}.
+// Returns {url, httpPort, udpPort, proc, stderr(), stdout(), waitStdout(),
+// alive(), stats(), stop()}.
 export async function startServer(name, { extraArgs = [], logLevel } = {}) {
   if (!existsSync(CC_BIN)) throw new Error(`server binary not found: ${CC_BIN} (build it, or set CC_BIN)`);
   let lastErr;
@@ -76,7 +77,8 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
   };
   const proc = spawn(CC_BIN, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
-  let stderr = '';
+  let stderr = ''; // both streams, as they came
+  let stdout = ''; // stdout alone: what the server prints for people
   let exit = null; // {code, signal} once exited
   const exited = new Promise((resolve) => {
     proc.on('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
@@ -89,6 +91,7 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
   };
   proc.stderr.on('data', capture);
   proc.stdout.on('data', capture);
+  proc.stdout.on('data', (buf) => { if (stdout.length < 1024 * 1024) stdout += buf.toString(); });
 
   // Wait for the ready line, an early exit, or the timeout.
   const ready = await new Promise((resolve) => {
@@ -128,6 +131,17 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
     proc,
     logFile,
     stderr: () => stderr,
+    stdout: () => stdout,
+    // Waits until the server's stdout matches `re`; returns the match, or
+    // null after timeoutMs (or once the server exited).
+    async waitStdout(re, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = re.exec(stdout);
+        if (m || exit !== null || Date.now() >= deadline) return m;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     alive: () => exit === null,
     async stats() {
       const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
