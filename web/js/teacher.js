@@ -9,6 +9,13 @@
 // not take a renegotiation, the page falls back to a fresh connection and a
 // new `publish` (which the protocol says replaces the old one).
 //
+// One change at a time: a click on "camera", "microphone" or "share screen"
+// only records what the teacher wants (`want`) and the button shows it at
+// once; a single loop (sync) then gets or stops the devices and runs one
+// offer/answer with the server, and runs again if the wish changed
+// meanwhile. So quick clicks are never lost and never overtake each other:
+// the last wish wins.
+//
 // A reload resumes: the teacher token lives in sessionStorage (per tab, gone
 // when the tab closes), so the page sends `resume` and then `publish` again
 // with the camera and microphone that were on. Screen sharing needs a click
@@ -91,7 +98,9 @@ const cc = {
 };
 window.ccTeacher = cc;
 
-const want = { camera: true, mic: true }; // the teacher's on/off choice
+// The teacher's on/off choice, shown by the buttons at once; sync() makes
+// the tracks and the server follow it.
+const want = { camera: true, mic: true, screen: false };
 let txs = {}; // slot -> RTCRtpTransceiver on cc.pc
 let published = false; // cc.pc has a server answer for a publish
 let errorShown = null; // {key, vars} or {code}
@@ -162,9 +171,9 @@ function render() {
 
   const ended = ls === 'ended';
   $('media-card').hidden = ended;
-  setToggle(ui.camToggle, ui.camLabel, !!cc.tracks.camera, 'teacher.cam_off', 'teacher.cam_on');
-  setToggle(ui.micToggle, ui.micLabel, !!cc.tracks.mic, 'teacher.mic_off', 'teacher.mic_on');
-  setToggle(ui.screenToggle, ui.screenLabel, !!cc.tracks.screen, 'teacher.screen_off', 'teacher.screen_on');
+  setToggle(ui.camToggle, ui.camLabel, want.camera, !!cc.tracks.camera, 'teacher.cam_off', 'teacher.cam_on');
+  setToggle(ui.micToggle, ui.micLabel, want.mic, !!cc.tracks.mic, 'teacher.mic_off', 'teacher.mic_on');
+  setToggle(ui.screenToggle, ui.screenLabel, want.screen, !!cc.tracks.screen, 'teacher.screen_off', 'teacher.screen_on');
   ui.camTile.hidden = !cc.tracks.camera;
   ui.screenTile.hidden = !cc.tracks.screen;
   ui.previewNone.hidden = !!(cc.tracks.camera || cc.tracks.screen);
@@ -176,8 +185,11 @@ function render() {
   renderLocal();
 }
 
-function setToggle(btn, label, on, onKey, offKey) {
+// A toggle shows the wish at once; it is busy until the device follows
+// (a camera opening, a screen being picked).
+function setToggle(btn, label, on, has, onKey, offKey) {
   btn.setAttribute('aria-pressed', String(on));
+  btn.setAttribute('aria-busy', String(on !== has));
   btn.classList.toggle('is-on', on);
   label.textContent = t(on ? onKey : offKey);
 }
@@ -239,7 +251,7 @@ async function openSignal() {
     cc.lessonState = m.state;
     if (typeof m.title === 'string') cc.title = m.title;
     if (m.state === 'ended') onEnded();
-    else if (m.state === 'live' && hasTracks() && !published) negotiate();
+    else if (m.state === 'live' && hasTracks() && !published) sync();
     render();
   });
   sig.on('members', (m) => { cc.members = Array.isArray(m.members) ? m.members : []; render(); });
@@ -280,7 +292,7 @@ async function createLesson(title, name) {
     refreshLocal();
     // Camera and microphone on by default: the teacher sees the preview
     // (and answers the browser's permission question) right away.
-    await applyMedia();
+    await sync();
   } catch (e) {
     if (cc.sig) cc.sig.close();
     cc.sig = null;
@@ -329,7 +341,7 @@ async function reconnectLoop() {
       try {
         await resumeLesson(session, { quiet: true });
         clearError();
-        await applyMedia();
+        await sync();
         return;
       } catch (e) {
         if (cc.sig) { cc.sig.close(); cc.sig = null; }
@@ -378,13 +390,18 @@ function onEnded() {
 // Media
 
 function hasTracks() { return SLOTS.some((s) => cc.tracks[s]); }
+const wants = (slot) => !!want[slot];
 
 function stopTrack(slot) {
   const tr = cc.tracks[slot];
   if (tr) { tr.onended = null; tr.stop(); }
   cc.tracks[slot] = null;
 }
-function stopAllTracks() { for (const s of SLOTS) stopTrack(s); updatePreviews(); }
+function stopAllTracks() {
+  for (const s of SLOTS) stopTrack(s);
+  want.screen = false; // sharing again needs a click (a user gesture)
+  updatePreviews();
+}
 
 function updatePreviews() {
   const cam = cc.tracks.camera;
@@ -413,15 +430,19 @@ function micConstraints() {
   return c;
 }
 
-// Bring the local tracks in line with `want` (camera / mic), then publish.
-async function applyMedia() {
-  const needCam = want.camera && !cc.tracks.camera;
-  const needMic = want.mic && !cc.tracks.mic;
+// Bring the local camera and microphone in line with `want` (one step of
+// sync(); only sync() calls it, so two of these never run at once).
+async function applyWants() {
   if (!want.camera) stopTrack('camera');
   if (!want.mic) stopTrack('mic');
+  if (!want.screen) stopTrack('screen');
+  const needCam = want.camera && !cc.tracks.camera;
+  const needMic = want.mic && !cc.tracks.mic;
   if (needCam || needMic) {
     if (!navigator.mediaDevices?.getUserMedia) {
       showError('err.nowebrtc');
+      want.camera = false;
+      want.mic = false;
     } else {
       try {
         const s = await navigator.mediaDevices.getUserMedia({
@@ -432,20 +453,14 @@ async function applyMedia() {
         adoptTrack('mic', s.getAudioTracks()[0]);
       } catch (e) {
         // Try each on its own: one missing device should not block the other.
-        if (needCam && needMic) {
-          await getOne('camera');
-          await getOne('mic');
-        } else {
-          showError(needCam ? 'err.camera' : 'err.mic');
-          if (needCam) want.camera = false; else want.mic = false;
-        }
+        if (needCam) await getOne('camera');
+        if (needMic) await getOne('mic');
       }
     }
     await refreshDevices();
   }
   updatePreviews();
   saveSession();
-  negotiate();
 }
 
 async function getOne(slot) {
@@ -455,12 +470,15 @@ async function getOne(slot) {
     adoptTrack(slot, slot === 'camera' ? s.getVideoTracks()[0] : s.getAudioTracks()[0]);
   } catch (_) {
     showError(slot === 'camera' ? 'err.camera' : 'err.mic');
-    if (slot === 'camera') want.camera = false; else want.mic = false;
+    want[slot] = false;
   }
 }
 
+// Takes a new track for a slot, unless the teacher turned that slot off
+// while the browser was opening the device (then it is stopped at once).
 function adoptTrack(slot, track) {
   if (!track) return;
+  if (!wants(slot)) { track.stop(); return; }
   stopTrack(slot);
   cc.tracks[slot] = track;
   if (slot === 'screen' && 'contentHint' in track) track.contentHint = 'detail';
@@ -468,36 +486,49 @@ function adoptTrack(slot, track) {
     // The browser's own "Stop sharing" bar, or a camera unplugged.
     if (cc.tracks[slot] !== track) return;
     cc.tracks[slot] = null;
-    if (slot === 'camera') want.camera = false;
-    if (slot === 'mic') want.mic = false;
+    want[slot] = false;
     updatePreviews();
     saveSession();
-    negotiate();
+    sync();
   };
   const id = track.getSettings ? track.getSettings().deviceId : null;
   if (id && slot === 'camera') remember(CAM_KEY, id);
   if (id && slot === 'mic') remember(MIC_KEY, id);
 }
 
+// Share screen. Must run inside the click: the browser allows
+// getDisplayMedia only in the user's gesture, so this cannot wait in
+// sync()'s queue. A second click while the browser still asks stops the
+// wish (want.screen), and the screen that comes is let go at once.
+let screenAsking = false;
 async function shareScreen() {
-  if (!navigator.mediaDevices?.getDisplayMedia) { showError('err.noscreen'); return; }
+  if (!navigator.mediaDevices?.getDisplayMedia) { want.screen = false; render(); showError('err.noscreen'); return; }
+  if (screenAsking) return;
+  screenAsking = true;
+  let track = null;
   try {
-    // Getting the screen must stay the first await after the click: the
-    // browser only allows it inside the user's gesture.
+    // Getting the screen must stay the first await after the click.
     const s = await navigator.mediaDevices.getDisplayMedia({
       video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } },
       audio: false,
     });
-    adoptTrack('screen', s.getVideoTracks()[0]);
-    clearError();
-    showNotice(null);
+    track = s.getVideoTracks()[0] || null;
   } catch (e) {
     if (!(e && e.name === 'NotAllowedError')) showError('err.screen');
-    return;
+    want.screen = false;
+  } finally {
+    screenAsking = false;
+  }
+  if (track && want.screen) {
+    adoptTrack('screen', track);
+    clearError();
+    showNotice(null);
+  } else if (track) {
+    track.stop();
   }
   updatePreviews();
   saveSession();
-  negotiate();
+  sync();
 }
 
 async function switchDevice(slot) {
@@ -507,13 +538,14 @@ async function switchDevice(slot) {
       ? { video: { ...cameraConstraints(), deviceId: { exact: ui.camSelect.value } } }
       : { audio: { ...micConstraints(), deviceId: { exact: ui.micSelect.value } } });
     const track = slot === 'camera' ? s.getVideoTracks()[0] : s.getAudioTracks()[0];
-    const old = cc.tracks[slot];
+    // Turned off while the new device opened: adoptTrack lets it go.
     adoptTrack(slot, track);
-    if (old && old !== track) old.stop();
-    // Same slot, same m-line: no renegotiation needed.
+    if (cc.tracks[slot] !== track) return;
+    // Same slot, same m-line: no renegotiation needed unless a negotiation
+    // is under way (then sync's next round puts the new track in).
     const tx = txs[slot];
-    if (tx && published) await tx.sender.replaceTrack(track);
-    else negotiate();
+    if (tx && published && !syncing) await tx.sender.replaceTrack(track);
+    else sync();
     updatePreviews();
   } catch (_) {
     showError(slot === 'camera' ? 'err.camera' : 'err.mic');
@@ -574,32 +606,47 @@ function newPc() {
   return pc;
 }
 
-let negotiating = false;
-let negotiateAgain = false;
+let syncing = null; // the running sync loop (a promise), or null
+let syncAgain = false;
 
-// Bring cc.pc in line with cc.tracks and tell the server. Serialized: a
-// change during a negotiation runs one more round when it finishes.
-async function negotiate() {
-  if (negotiating) { negotiateAgain = true; return; }
-  negotiating = true;
-  try {
-    do {
-      negotiateAgain = false;
-      await negotiateOnce();
-    } while (negotiateAgain && cc.state === 'joined');
-  } finally {
-    negotiating = false;
+// Make the devices and the server follow `want`: one loop at a time, each
+// round first the devices (applyWants), then one offer/answer
+// (negotiateOnce). A call while the loop runs asks for one more round and
+// returns the running loop's promise; rounds repeat until nothing changed,
+// so the last wish is what ends up published.
+function sync() {
+  syncAgain = true;
+  if (!syncing) {
+    syncing = (async () => {
+      try {
+        while (syncAgain) {
+          syncAgain = false;
+          try {
+            await applyWants();
+            // A newer wish came while the devices opened: settle it before
+            // telling the server anything.
+            if (syncAgain) continue;
+            await negotiateOnce();
+          } catch (e) {
+            // Not a server refusal (negotiateOnce shows those): the browser
+            // threw. Start over on a new connection in a second.
+            console.error('sync:', e);
+            if (cc.state === 'joined') { closePc(); setSendState('failed'); restartPublish(); }
+          }
+        }
+      } finally {
+        syncing = null;
+      }
+    })();
   }
+  return syncing;
 }
 
 async function negotiateOnce() {
   if (cc.state !== 'joined' || !cc.sig || cc.lessonState === 'ended') return;
   if (!hasTracks()) {
-    if (cc.pc) {
-      try { await cc.sig.request({ type: 'unpublish' }); } catch (_) { /* the pc closes anyway */ }
-      closePc();
-    }
-    setSendState('idle');
+    if (cc.pc) await unpublish();
+    else setSendState('idle');
     return;
   }
   if (typeof RTCPeerConnection === 'undefined') { showError('err.nowebrtc'); return; }
@@ -631,28 +678,33 @@ async function negotiateOnce() {
   try {
     await offerAnswer(pc, fresh ? 'publish' : 'renegotiate');
   } catch (e) {
-    if (cc.pc !== pc) return;
+    if (cc.pc !== pc) return; // superseded (closed meanwhile)
     if (!fresh && !(e instanceof SignalError && e.code === 'network')) {
-      // The server would not renegotiate: start over with a new publish.
-      console.warn('renegotiate failed, publishing afresh:', e && (e.code || e.message));
+      // The server would not renegotiate, or the browser would not take
+      // its answer (Chromium refuses an answer that rejects the first
+      // m-line, the one carrying the bundled transport, e.g. when the
+      // camera goes off): start over with a new publish of what is on by
+      // then, in sync()'s next round (a new publish replaces the old one on
+      // the server; with nothing on, unpublish).
+      console.warn('renegotiate failed, publishing afresh:', e && (e.code || e.message), e && e.message);
       closePc();
-      try {
-        const pc2 = newPc();
-        for (const slot of SLOTS) {
-          if (cc.tracks[slot]) txs[slot] = addSender(pc2, slot, cc.tracks[slot]);
-        }
-        setSendState('connecting');
-        await offerAnswer(pc2, 'publish');
-        return;
-      } catch (e2) {
-        e = e2;
-      }
+      if (hasTracks()) syncAgain = true;
+      else await unpublish();
+      return;
     }
     if (cc.state !== 'joined') return;
     closePc();
     setSendState('failed');
     showError(e);
   }
+}
+
+async function unpublish() {
+  if (cc.sig) {
+    try { await cc.sig.request({ type: 'unpublish' }); } catch (_) { /* the pc closes anyway */ }
+  }
+  closePc();
+  setSendState('idle');
 }
 
 // The camera goes out in three temporal layers (VP8 L1T3: TL0 at 7.5 fps,
@@ -676,9 +728,11 @@ async function offerAnswer(pc, kind) {
   await waitGatheringComplete(pc, 3000);
   if (cc.pc !== pc) throw new SignalError('network', 'superseded');
   const tracks = {};
+  // What this offer sends, as negotiateOnce set it up (a track turned off
+  // meanwhile goes out in the next round, not half in this one).
   for (const slot of SLOTS) {
     const tx = txs[slot];
-    if (tx && tx.mid !== null && cc.tracks[slot]) tracks[tx.mid] = slot;
+    if (tx && tx.mid !== null && tx.direction === 'sendonly') tracks[tx.mid] = slot;
   }
   const msg = kind === 'publish'
     ? { type: 'publish', sdp: pc.localDescription.sdp, tracks }
@@ -698,7 +752,7 @@ function restartPublish() {
     restartTimer = null;
     if (cc.state !== 'joined') return;
     closePc();
-    negotiate();
+    sync();
   }, 1000);
 }
 
@@ -877,13 +931,12 @@ async function startLocal() {
   const slots = sources.map((s) => parseSource(s).slot);
   let changed = false;
   for (const slot of slots) {
-    if (!cc.tracks[slot]) continue;
-    if (slot === 'camera') want.camera = false;
-    if (slot === 'mic') want.mic = false;
+    if (!cc.tracks[slot] && !want[slot]) continue;
+    want[slot] = false;
     stopTrack(slot);
     changed = true;
   }
-  if (changed) { updatePreviews(); saveSession(); negotiate(); }
+  if (changed) { updatePreviews(); saveSession(); sync(); }
   const msg = { type: 'capture_start', sources };
   if (ui.localDisplay.value && slots.includes('screen')) msg.display = ui.localDisplay.value;
   try {
@@ -987,22 +1040,25 @@ ui.endDialog.addEventListener('close', () => {
 ui.newLesson.addEventListener('click', () => {
   clearError();
   cc.code = null; cc.token = null; cc.viewerToken = null; cc.lessonState = null; cc.members = [];
-  want.camera = true; want.mic = true;
+  want.camera = true; want.mic = true; want.screen = false;
   setState('idle');
 });
 
-ui.camToggle.addEventListener('click', () => { want.camera = !cc.tracks.camera; clearError(); applyMedia(); });
-ui.micToggle.addEventListener('click', () => { want.mic = !cc.tracks.mic; clearError(); applyMedia(); });
-ui.screenToggle.addEventListener('click', () => {
-  if (cc.tracks.screen) {
-    stopTrack('screen');
-    updatePreviews();
-    saveSession();
-    negotiate();
-  } else {
-    shareScreen();
-  }
-});
+// A click flips the wish and the button at once; turning off lets go of
+// the device at once too (the camera light goes out), and sync() tells
+// the server when the negotiation before it is done.
+function toggle(slot) {
+  want[slot] = !want[slot];
+  clearError();
+  if (!want[slot]) stopTrack(slot);
+  updatePreviews();
+  saveSession();
+  if (slot === 'screen' && want.screen) shareScreen();
+  else sync();
+}
+ui.camToggle.addEventListener('click', () => toggle('camera'));
+ui.micToggle.addEventListener('click', () => toggle('mic'));
+ui.screenToggle.addEventListener('click', () => toggle('screen'));
 ui.camSelect.addEventListener('change', () => { remember(CAM_KEY, ui.camSelect.value); switchDevice('camera'); });
 ui.micSelect.addEventListener('change', () => { remember(MIC_KEY, ui.micSelect.value); switchDevice('mic'); });
 navigator.mediaDevices?.addEventListener?.('devicechange', refreshDevices);
@@ -1054,10 +1110,11 @@ ui.nameIn.value = recall(NAME_KEY);
   cc.title = session.title || '';
   want.camera = session.want ? !!session.want.camera : true;
   want.mic = session.want ? !!session.want.mic : true;
+  want.screen = false; // sharing needs a click again (a user gesture)
   try {
     await resumeLesson(session);
     showNotice(session.screen ? 'teacher.screen_again' : 'teacher.resumed', { code: cc.code });
-    await applyMedia();
+    await sync();
   } catch (e) {
     if (cc.sig) { cc.sig.close(); cc.sig = null; }
     if (e instanceof SignalError && (e.code === 'network' || e.code === 'timeout' || e.code === 'server_busy' || e.code === 'server_error')) {
