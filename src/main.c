@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ static void usage_serve(FILE *f)
             "  --video-size WxH    size of local video (default 1280x720)\n"
             "  --demo-token TOKEN  give the demo lesson this teacher and viewer token\n"
             "                      (43 of A-Z a-z 0-9 - _; tests WHIP into the demo)\n"
+            "  --max-connections N         open HTTP/WebSocket connections in all\n"
+            "                              (default 4000)\n"
+            "  --max-connections-per-address N  ... from one address (default 300)\n"
             "  -h, --help          this help\n");
 }
 
@@ -165,6 +169,40 @@ static void print_links(const cc_addr *bound, const cc_control_config *cc,
     fflush(stdout);
 }
 
+/* Open files the server needs: one per connection allowed, plus the UDP
+ * socket, epoll, timer and event descriptors, capture pipelines, the web
+ * files being sent and the log: FD_SPARE covers those. The soft limit
+ * (often 1024) is raised as far as the hard one allows; when even that is
+ * too low, the connection limit shrinks to fit and the operator is told. */
+#define FD_SPARE 256
+
+static int raise_fd_limit(int *max_conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    rlim_t want = (rlim_t)*max_conns + FD_SPARE;
+    if (rl.rlim_cur < want) {
+        rlim_t to = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        struct rlimit nl = {.rlim_cur = to, .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+            rl.rlim_cur = to;
+    }
+    if (rl.rlim_cur < want) {
+        if (rl.rlim_cur <= FD_SPARE + 16) {
+            fprintf(stderr, "classcast: only %llu open files allowed (ulimit -n); at least %d needed\n",
+                    (unsigned long long)rl.rlim_cur, FD_SPARE + 16);
+            return -1;
+        }
+        int fit = (int)(rl.rlim_cur - FD_SPARE);
+        fprintf(stderr, "classcast: open files are limited to %llu (ulimit -n): "
+                "serving at most %d connections instead of %d\n",
+                (unsigned long long)rl.rlim_cur, fit, *max_conns);
+        *max_conns = fit;
+    }
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     const char *bind = "127.0.0.1", *web_root = "web";
@@ -173,6 +211,7 @@ static int cmd_serve(int argc, char **argv)
     const char *demo_token = NULL;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
+    int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -186,6 +225,8 @@ static int cmd_serve(int argc, char **argv)
         {"display", required_argument, 0, 'X'},
         {"video-size", required_argument, 0, 'V'},
         {"demo-token", required_argument, 0, 'T'},
+        {"max-connections", required_argument, 0, 'M'},
+        {"max-connections-per-address", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -228,10 +269,24 @@ static int cmd_serve(int argc, char **argv)
             demo = 1;
             break;
         }
+        case 'M':
+        case 'A': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (!end || *end || v < 1 || v > 1000000) {
+                fprintf(stderr, "classcast: --%s wants a number from 1 to 1000000\n",
+                        o == 'M' ? "max-connections" : "max-connections-per-address");
+                return 2;
+            }
+            *(o == 'M' ? &max_conns : &max_conns_ip) = (int)v;
+            break;
+        }
         case 'h': usage_serve(stdout); return 0;
         default: usage_serve(stderr); return 2;
         }
     }
+    if (raise_fd_limit(&max_conns) != 0)
+        return 1;
     if (http_port < 0 || http_port > 65535 || udp_port < 0 || udp_port > 65535) {
         fprintf(stderr, "classcast: ports must be between 0 and 65535\n");
         return 2;
@@ -307,6 +362,7 @@ static int cmd_serve(int argc, char **argv)
     const char *host_names[] = {host_name, host_local};
     cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
                          .host_names = host_names,
+                         .max_conns = max_conns, .max_conns_per_ip = max_conns_ip,
                          .n_host_names = host_name[0] ? 2 : 0,
                          .hooks = cc_control_http_hooks(control)};
     rc = cc_http_new(&g_http, &hc);

@@ -12,6 +12,10 @@
 
 /* Largest request body and WebSocket message accepted. */
 #define CC_HTTP_MAX_BODY (64 * 1024)
+/* Connections in all and from one address (a classroom behind one NAT:
+ * 40 tablets with a socket and a few HTTP connections each). */
+#define CC_HTTP_DEFAULT_MAX_CONNS 4000
+#define CC_HTTP_DEFAULT_MAX_CONNS_PER_IP 300
 /* Messages queued to one WebSocket before it counts as stuck and is closed. */
 #define CC_HTTP_MAX_QUEUE 512
 
@@ -56,7 +60,8 @@ typedef struct cc_http_hooks {
 
 /* Refusals at the front door; names match GET /stats ("http"). */
 #define CC_HTTP_COUNTERS(X)                                                    \
-    X(ws_origin_refused) X(host_refused) X(cross_origin_requests)
+    X(ws_origin_refused) X(host_refused) X(cross_origin_requests)              \
+    X(conn_refused_total) X(conn_refused_per_ip) X(conns_open)
 
 typedef struct cc_http_counters {
 #define CC_X(name) uint64_t name;
@@ -73,6 +78,10 @@ typedef struct cc_http_config {
     size_t n_host_names;
     int port;                /* 0: any */
     const char *web_root;    /* directory served at / */
+    /* Open TCP connections allowed in all and from one address; 0: the
+     * defaults below. A new one past either is closed at once and
+     * counted (conn_refused_total / conn_refused_per_ip). */
+    int max_conns, max_conns_per_ip;
     cc_http_hooks hooks;
 } cc_http_config;
 

@@ -61,6 +61,12 @@ struct cc_http {
     GHashTable *sessions; /* sid -> conn* */
     lws_sorted_usec_list_t tick_sul;
     cc_http_counters counters;
+    /* Open connections: total, and per peer address (key: the address as
+     * text, value: count in the pointer); each accepted wsi -> its key. */
+    int conns;
+    GHashTable *per_ip;    /* char* (owned) -> count */
+    GHashTable *conn_ip;   /* struct lws* -> char* (the key in per_ip) */
+    lws_retry_bo_t idle_policy;
 };
 
 #define HTTP_INC(h, f) ((h)->counters.f++)
@@ -364,12 +370,99 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(h->ctx, 0, &h->tick_sul, tick_cb, LWS_US_PER_SEC);
 }
 
+/* ---- connection limits ---- */
+
+static void ip_key(const struct sockaddr *sa, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)cap);
+        else
+            inet_ntop(AF_INET6, a6, out, (socklen_t)cap);
+    }
+}
+
+static int ip_count(cc_http *h, const char *key)
+{
+    return GPOINTER_TO_INT(g_hash_table_lookup(h->per_ip, key));
+}
+
+/* A new TCP connection, before anything is read from it: refuse it when
+ * the server or this address already holds as many as allowed (idle
+ * sockets must not lock everyone out). */
+static int conn_filter(cc_http *h, const struct lws_filter_network_conn_args *a)
+{
+    char key[INET6_ADDRSTRLEN];
+    ip_key((const struct sockaddr *)&a->cli_addr, key, sizeof key);
+    if (h->conns >= h->cfg.max_conns) {
+        HTTP_INC(h, conn_refused_total);
+        CC_LOG_RL(CC_LOG_WARN, "http", "refused a connection from %s: %d open, the limit",
+                  key, h->conns);
+        return 1;
+    }
+    if (ip_count(h, key) >= h->cfg.max_conns_per_ip) {
+        HTTP_INC(h, conn_refused_per_ip);
+        CC_LOG_RL(CC_LOG_WARN, "http", "refused a connection from %s: %d open from it, the limit",
+                  key, ip_count(h, key));
+        return 1;
+    }
+    return 0;
+}
+
+static void conn_opened(cc_http *h, struct lws *wsi)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = (int)lws_get_socket_fd(wsi);
+    char key[INET6_ADDRSTRLEN];
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    ip_key((const struct sockaddr *)&ss, key, sizeof key);
+    gpointer k = NULL, v = NULL;
+    if (g_hash_table_lookup_extended(h->per_ip, key, &k, &v)) {
+        /* g_hash_table_insert keeps the stored key k and frees the copy. */
+        g_hash_table_insert(h->per_ip, g_strdup(key), GINT_TO_POINTER(GPOINTER_TO_INT(v) + 1));
+    } else {
+        k = g_strdup(key);
+        g_hash_table_insert(h->per_ip, k, GINT_TO_POINTER(1));
+    }
+    g_hash_table_insert(h->conn_ip, wsi, k);
+    h->conns++;
+}
+
+static void conn_closed(cc_http *h, struct lws *wsi)
+{
+    char *k = g_hash_table_lookup(h->conn_ip, wsi);
+    if (!k)
+        return;
+    g_hash_table_remove(h->conn_ip, wsi);
+    h->conns--;
+    int n = ip_count(h, k) - 1;
+    if (n <= 0)
+        g_hash_table_remove(h->per_ip, k); /* frees k */
+    else
+        g_hash_table_insert(h->per_ip, g_strdup(k), GINT_TO_POINTER(n));
+}
+
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
                    void *user, void *in, size_t len)
 {
     conn *c = user;
     cc_http *h;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return conn_filter(http_of(wsi), user);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        conn_opened(http_of(wsi), wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (lws_context_user(lws_get_context(wsi)))
+            conn_closed(http_of(wsi), wsi);
+        break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         /* WebSocket upgrades only on /ws, and only from this server's own
          * pages (or from a program that is no browser): a page of another
@@ -498,6 +591,19 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
     h->cfg = *cfg;
     snprintf(h->web_root, sizeof h->web_root, "%s", cfg->web_root ? cfg->web_root : "web");
     h->sessions = g_hash_table_new(g_int64_hash, g_int64_equal);
+    h->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->conn_ip = g_hash_table_new(g_direct_hash, g_direct_equal);
+    if (h->cfg.max_conns <= 0)
+        h->cfg.max_conns = CC_HTTP_DEFAULT_MAX_CONNS;
+    if (h->cfg.max_conns_per_ip <= 0)
+        h->cfg.max_conns_per_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
+    /* A WebSocket quiet for 20 s gets a ping; one that has sent nothing
+     * valid, not even a pong, for 45 s is closed (RFC 6455 section 5.5.2:
+     * browsers answer pings by themselves, so a live page never hits it). */
+    h->idle_policy = (lws_retry_bo_t){
+        .secs_since_valid_ping = 20,
+        .secs_since_valid_hangup = 45,
+    };
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
     h->protocols[0] = (struct lws_protocols){
@@ -534,10 +640,20 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
     info.mounts = &h->mounts[0];
     info.user = h;
     info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.retry_and_idle_policy = &h->idle_policy;
+    /* A connection that has not finished sending its headers within 10 s
+     * (slowloris) is closed, so is an idle HTTP keep-alive after 5 s. */
+    info.timeout_secs_ah_idle = 10;
+    info.keepalive_timeout = 5;
+    info.timeout_secs = 20;
+    /* Sockets for the connections allowed, plus lws's own and some spare. */
+    info.fd_limit_per_thread = (unsigned)h->cfg.max_conns + 64;
     h->ctx = lws_create_context(&info);
     if (!h->ctx) {
         CC_ERROR("http", "could not listen on %s:%d", cfg->bind, cfg->port);
         g_hash_table_destroy(h->sessions);
+        g_hash_table_destroy(h->conn_ip);
+        g_hash_table_destroy(h->per_ip);
         free(h);
         return CC_EIO;
     }
@@ -563,6 +679,7 @@ void cc_http_wake(cc_http *h) { lws_cancel_service(h->ctx); }
 void cc_http_get_counters(const cc_http *h, cc_http_counters *out)
 {
     *out = h->counters;
+    out->conns_open = (uint64_t)h->conns;
 }
 
 void cc_http_free(cc_http *h)
@@ -571,5 +688,7 @@ void cc_http_free(cc_http *h)
         return;
     lws_context_destroy(h->ctx);
     g_hash_table_destroy(h->sessions);
+    g_hash_table_destroy(h->conn_ip);
+    g_hash_table_destroy(h->per_ip);
     free(h);
 }
