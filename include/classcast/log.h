@@ -33,6 +33,10 @@ typedef struct cc_log_rl {
 /* Returns 1 if a line may be written now (and prints a "suppressed N" note
  * when a window with suppressed lines ends), 0 to skip. */
 int cc_log_rl_allow(cc_log_rl *rl, uint32_t burst, const char *mod);
+/* The same at an explicit monotonic time (cc_clock_mono_us scale), so
+ * tests can drive the window with a manual clock. */
+int cc_log_rl_allow_at(cc_log_rl *rl, uint32_t burst, const char *mod,
+                       int64_t now);
 
 #define CC_LOG(lvl, mod, ...)                                                  \
     do {                                                                       \

@@ -39,7 +39,12 @@ void cc_log_write(cc_log_level lvl, const char *mod, const char *fmt, ...)
 
 int cc_log_rl_allow(cc_log_rl *rl, uint32_t burst, const char *mod)
 {
-    cc_time_us now = cc_clock_mono_us();
+    return cc_log_rl_allow_at(rl, burst, mod, cc_clock_mono_us());
+}
+
+int cc_log_rl_allow_at(cc_log_rl *rl, uint32_t burst, const char *mod,
+                       int64_t now)
+{
     if (now - rl->window_start_us >= CC_USEC_PER_SEC) {
         if (rl->suppressed)
             cc_log_write(CC_LOG_WARN, mod, "%u similar lines suppressed",
