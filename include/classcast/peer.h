@@ -53,6 +53,9 @@ typedef struct cc_peer_stats {
     uint64_t drop_before_keys;   /* SRTP/SRTCP before DTLS finished */
     uint64_t drop_srtp_auth;     /* failed authentication or replay */
     uint64_t drop_protect;       /* our own protect failed */
+    uint64_t drop_kind;          /* not STUN, DTLS, RTP or RTCP (RFC 7983
+                                  * section 7: ZRTP, TURN channel data,
+                                  * unassigned first bytes) */
     uint64_t dtls_released;      /* 1 once the DTLS session was freed
                                   * (cc_dtls_release: first authenticated
                                   * SRTP/SRTCP from the peer) */

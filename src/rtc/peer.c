@@ -203,6 +203,9 @@ int cc_peer_handle(cc_peer *p, cc_demux_kind kind, uint8_t *buf, size_t len,
         return is_rtp ? CC_PEER_IN_RTP : CC_PEER_IN_RTCP;
     }
     default:
+        /* The owner demultiplexes by RFC 7983 section 7; anything else
+         * (ZRTP, TURN channel data, unassigned first bytes) is not ours. */
+        p->stats.drop_kind++;
         return CC_EINVAL;
     }
 }
