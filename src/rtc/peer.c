@@ -130,6 +130,13 @@ static int handle_stun(cc_peer *p, const uint8_t *buf, size_t len,
                                 sizeof resp, &rlen);
     if (rc != 0 || rlen == 0) {
         p->stats.drop_stun++;
+        /* A check that arrives after the consent deadline, before the
+         * owner ran the timeout, finds ICE closed: consent was lost at the
+         * deadline (RFC 7675 section 5.1). Close the peer with it, or it
+         * would stay connected with no deadline left to close it (ICE's
+         * is CC_TIME_NEVER once closed). */
+        if (p->ice.state == CC_ICE_CLOSED)
+            p->state = CC_PEER_CLOSED;
         return rc != 0 ? rc : CC_EPROTO;
     }
     queue_stun(p, resp, rlen, from);
