@@ -162,10 +162,14 @@ static int handle_dtls(cc_peer *p, const uint8_t *buf, size_t len,
         p->stats.drop_dtls++;
         return CC_ESTATE;
     }
-    /* Reply to the source of each DTLS packet, as ICE does for STUN
-     * (docs/WEBRTC.md, section 2, "Where to send"). */
-    p->dtls_addr = *from;
+    /* Reply to the source of each DTLS datagram OpenSSL read, as ICE does
+     * for STUN (docs/WEBRTC.md, section 2, "Where to send"). One refused
+     * unread (not DTLS framing, or after the release) says nothing about
+     * where the peer is and must not redirect our flights. */
+    uint64_t read_before = cc_dtls_get_stats(p->dtls)->in_datagrams;
     int rc = cc_dtls_handle_input(p->dtls, buf, len, now);
+    if (cc_dtls_get_stats(p->dtls)->in_datagrams != read_before)
+        p->dtls_addr = *from;
     if (rc != 0)
         p->stats.drop_dtls++;
     after_dtls(p);
