@@ -55,19 +55,23 @@ typedef struct peer {
     GstElement *webrtc;
     gint64 t_start;          /* g_get_monotonic_time() at start */
     gint64 t_post;           /* when the offer was POSTed */
-    gint64 t_connected;      /* peer connection state "connected" */
     gint64 t_first_frame;
     gint64 t_first_audio;
     int posted;
     int http_status;
     int delete_status;       /* HTTP status of the DELETE, 0 if none */
     char *location;          /* absolute resource URL from Location */
-    char *offer_sdp;         /* what was POSTed (for --dump-offer) */
     const char *dump_offer;  /* file to write the offer to, or NULL */
     const char *dump_answer;
     char error[256];
     int done;
     int ok;
+
+    /* webrtcbin's thread writes these, under lock; the main loop reads */
+    GMutex lock;
+    gint64 t_connected;      /* peer connection state "connected" */
+    int failed;              /* peer connection state "failed" */
+    char refused[256];       /* set-remote-description's error, or "" */
 
     /* streaming threads write these */
     gint video_frames;
@@ -258,11 +262,10 @@ static void on_answer_set(GstPromise *pr, gpointer user)
         gst_structure_get(r, "error", G_TYPE_ERROR, &err, NULL);
     if (err) {
         g_printerr("webrtcbin_peer: set-remote-description: %s\n", err->message);
-        g_snprintf(p->error, sizeof p->error, "webrtcbin refused the answer: %s",
-                   err->message);
+        g_mutex_lock(&p->lock);
+        g_snprintf(p->refused, sizeof p->refused, "%s", err->message);
+        g_mutex_unlock(&p->lock);
         g_error_free(err);
-        p->done = 1;
-        g_main_loop_quit(p->loop);
     }
     gst_promise_unref(pr);
 }
@@ -283,7 +286,6 @@ static gboolean send_offer(gpointer user)
     }
     gchar *sdp = gst_sdp_message_as_text(local->sdp);
     gst_webrtc_session_description_free(local);
-    p->offer_sdp = g_strdup(sdp);
     write_file(p->dump_offer, sdp);
     p->t_post = now_us();
     char *answer = post_offer(p, sdp);
@@ -325,10 +327,21 @@ static void on_connection_state(GstElement *webrtc, GParamSpec *ps,
     peer *p = user;
     GstWebRTCPeerConnectionState st;
     g_object_get(webrtc, "connection-state", &st, NULL);
+    g_mutex_lock(&p->lock);
     if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !p->t_connected)
         p->t_connected = now_us();
     if (st == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-        g_atomic_int_set(&p->width, -1); /* seen by the tick: fail */
+        p->failed = 1;
+    g_mutex_unlock(&p->lock);
+}
+
+/* When the peer connection came up (0: not yet). */
+static gint64 connected_at(peer *p)
+{
+    g_mutex_lock(&p->lock);
+    gint64 t = p->t_connected;
+    g_mutex_unlock(&p->lock);
+    return t;
 }
 
 static void on_offer_created(GstPromise *pr, gpointer user)
@@ -372,10 +385,8 @@ static GstPadProbeReturn on_video_frame(GstPad *pad, GstPadProbeInfo *info,
             gint w = 0, h = 0;
             gst_structure_get_int(s, "width", &w);
             gst_structure_get_int(s, "height", &h);
-            if (g_atomic_int_get(&p->width) >= 0) {
-                g_atomic_int_set(&p->width, w);
-                g_atomic_int_set(&p->height, h);
-            }
+            g_atomic_int_set(&p->width, w);
+            g_atomic_int_set(&p->height, h);
             gst_caps_unref(caps);
         }
     }
@@ -414,9 +425,8 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer user)
     }
     g_printerr("webrtcbin_peer: incoming stream %s\n", enc ? enc : "?");
     gst_caps_unref(caps);
-    if (!desc) {
-        desc = "fakesink sync=false async=false";
-    }
+    if (!desc)
+        desc = "fakesink sync=false async=false"; /* drain what we do not use */
     GError *err = NULL;
     GstElement *bin = gst_parse_bin_from_description(desc, TRUE, &err);
     if (!bin) {
@@ -589,7 +599,17 @@ static gboolean tick(gpointer user)
     double el = (double)(t - p->t_start) / 1e6;
     if (p->done)
         return G_SOURCE_REMOVE;
-    if (g_atomic_int_get(&p->width) < 0) {
+    char refused[sizeof p->refused];
+    g_mutex_lock(&p->lock);
+    int failed = p->failed;
+    gint64 t_connected = p->t_connected;
+    memcpy(refused, p->refused, sizeof refused);
+    g_mutex_unlock(&p->lock);
+    if (refused[0]) {
+        finish(p, 0, "webrtcbin refused the answer: %s", refused);
+        return G_SOURCE_REMOVE;
+    }
+    if (failed) {
         finish(p, 0, "the peer connection failed");
         return G_SOURCE_REMOVE;
     }
@@ -604,8 +624,8 @@ static gboolean tick(gpointer user)
             finish(p, 1, NULL);
             return G_SOURCE_REMOVE;
         }
-    } else if (p->t_connected &&
-               (double)(t - p->t_connected) / 1e6 >= p->duration_s) {
+    } else if (t_connected &&
+               (double)(t - t_connected) / 1e6 >= p->duration_s) {
         int ok = g_atomic_int_get(&p->rtp_video_out) > 0 &&
                  g_atomic_int_get(&p->rtp_audio_out) > 0;
         finish(p, ok, ok ? NULL : "no media was sent");
@@ -623,7 +643,7 @@ static gboolean tick(gpointer user)
 static gboolean on_signal(gpointer user)
 {
     peer *p = user;
-    if (p->mode == MODE_WHIP && p->t_connected &&
+    if (p->mode == MODE_WHIP && connected_at(p) &&
         g_atomic_int_get(&p->rtp_video_out) > 0 &&
         g_atomic_int_get(&p->rtp_audio_out) > 0)
         finish(p, 1, NULL);
@@ -705,9 +725,9 @@ static void json_text(const char *in, char *out, size_t cap)
     out[o] = 0;
 }
 
-static void print_result(const peer *p)
+static void print_result(peer *p)
 {
-    gint64 t0 = p->t_post;
+    gint64 t0 = p->t_post, t_connected = connected_at(p);
     char err[sizeof p->error * 6 + 1];
     json_text(p->error, err, sizeof err);
     if (p->mode == MODE_WHEP) {
@@ -719,10 +739,10 @@ static void print_result(const peer *p)
                "\"first_audio_ms\":%.0f,\"error\":\"%s\"}\n",
                p->ok ? "true" : "false", p->bundle_policy,
                g_atomic_int_get(&p->video_frames),
-               MAX(0, g_atomic_int_get(&p->width)),
+               g_atomic_int_get(&p->width),
                g_atomic_int_get(&p->height),
                g_atomic_int_get(&p->audio_buffers), p->http_status,
-               p->delete_status, ms_since(t0, p->t_connected),
+               p->delete_status, ms_since(t0, t_connected),
                ms_since(t0, p->t_first_frame), ms_since(t0, p->t_first_audio),
                err);
     } else {
@@ -732,7 +752,7 @@ static void print_result(const peer *p)
                "\"video_rtp_packets\":%d,\"audio_rtp_packets\":%d,"
                "\"error\":\"%s\"}\n",
                p->ok ? "true" : "false", p->bundle_policy, p->http_status,
-               p->delete_status, ms_since(t0, p->t_connected),
+               p->delete_status, ms_since(t0, t_connected),
                g_atomic_int_get(&p->rtp_video_out),
                g_atomic_int_get(&p->rtp_audio_out), err);
     }
@@ -760,6 +780,7 @@ int main(int argc, char **argv)
     p.frames_wanted = 60;
     p.timeout_s = 30;
     p.duration_s = 10;
+    g_mutex_init(&p.lock);
     gst_init(&argc, &argv);
     if (parse_args(&p, argc, argv) != 0) {
         usage();
@@ -819,7 +840,7 @@ int main(int argc, char **argv)
     gst_object_unref(p.pipe);
     g_main_loop_unref(p.loop);
     g_free(p.location);
-    g_free(p.offer_sdp);
+    g_mutex_clear(&p.lock);
     curl_global_cleanup();
     if (!p.ok)
         g_printerr("webrtcbin_peer: FAILED: %s\n", p.error[0] ? p.error : "?");
