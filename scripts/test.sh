@@ -108,11 +108,15 @@ done
 # adds its "# pass N" / "# fail N" / "# cancelled N" to the totals. FILES are
 # test files, never a directory: Node 22 and later read each argument of
 # --test as a file or glob (a directory fails), Node 18 and 20 take both.
+# CC_WEBRTCBIN: the GStreamer webrtcbin peer built beside the server
+# (tests/interop/webrtcbin_peer.c), for tests/e2e/interop.test.mjs.
 run_e2e() {
   local label=$1 bin=$2; shift 2
   local tap="$ART/$label.tap"
-  log "e2e $label: CC_BIN=$bin $* ($(elapsed)s)"
-  CC_BIN="$bin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-300}" \
+  local webrtcbin
+  webrtcbin="$(dirname "$bin")/tests/webrtcbin_peer"
+  log "e2e $label: CC_BIN=$bin CC_WEBRTCBIN=$webrtcbin $* ($(elapsed)s)"
+  CC_BIN="$bin" CC_WEBRTCBIN="$webrtcbin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-300}" \
     node --test --test-reporter=tap --test-concurrency=1 "$@" 2>&1 | tee "$tap"
   local rc=${PIPESTATUS[0]}
   local p f c
