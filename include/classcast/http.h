@@ -32,6 +32,7 @@ typedef struct cc_http_request {
     int from_loopback;         /* peer address is 127.0.0.0/8 or ::1 */
     int cross_origin;          /* a browser page of another site sent it
                                 * (Origin not this server's; origin.h) */
+    const char *peer_ip;       /* "192.0.2.7", "2001:db8::1" ("" unknown) */
 } cc_http_request;
 
 typedef struct cc_http_response {
@@ -41,6 +42,9 @@ typedef struct cc_http_response {
     char *body;                /* malloc'd; freed by the server */
     size_t body_len;
     int cors;                  /* add CORS headers (WHIP/WHEP) */
+    int retry_after;           /* > 0: a Retry-After header, in seconds
+                                * (RFC 9110 section 10.2.3, with 429:
+                                * RFC 6585 section 4) */
 } cc_http_response;
 
 typedef struct cc_http_hooks {
@@ -48,7 +52,8 @@ typedef struct cc_http_hooks {
     /* 1 if the path is an API route (handled by api()), 0 for static files. */
     int (*is_api)(void *ud, const char *method, const char *path);
     void (*api)(void *ud, const cc_http_request *rq, cc_http_response *resp);
-    void (*ws_open)(void *ud, uint64_t sid, int from_loopback);
+    /* peer_ip: the address as text, IPv4-mapped IPv6 unwrapped. */
+    void (*ws_open)(void *ud, uint64_t sid, int from_loopback, const char *peer_ip);
     /* One whole text message (too_big: it was over the limit and dropped).
      * Returns 1 if it was a bad frame (counted; too many closes the socket). */
     int (*ws_message)(void *ud, uint64_t sid, const char *text, size_t len,

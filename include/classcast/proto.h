@@ -101,6 +101,10 @@ const char *cc_proto_type_name(cc_proto_type t);
  * not valid UTF-8. `id` is cc_proto_req.id ("" or NULL: no "id" member). */
 char *cc_proto_build_error(const char *code, const char *message,
                            const char *ref, const char *id);
+/* The same with "retry_after": whole seconds to wait before trying again
+ * (code "too_many_tries"). */
+char *cc_proto_build_error_wait(const char *code, const char *message,
+                                const char *ref, const char *id, int retry_after_s);
 char *cc_proto_build_ok(const char *ref, const char *id);
 char *cc_proto_build_pong(const char *id);
 char *cc_proto_build_created(const char *code, const char *title,

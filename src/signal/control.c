@@ -18,6 +18,7 @@
 #include "classcast/log.h"
 #include "classcast/proto.h"
 #include "classcast/rand.h"
+#include "classcast/ratelimit.h"
 #include "classcast/sfu.h"
 #include "classcast/source.h"
 
@@ -26,6 +27,7 @@
 typedef struct sess {
     uint64_t sid;
     int from_loopback;
+    char addr_key[64];                /* cc_ratelimit_key_of_ip of its peer */
     char pub_ufrag[CC_ICE_MAX_CRED];  /* current publish transport, "" none */
     char pub_pwd[CC_ICE_MAX_CRED];    /* its local ICE password */
     char pub_remote[CC_ICE_MAX_CRED]; /* the browser's ufrag on it */
@@ -57,6 +59,10 @@ struct cc_control {
     cc_echo_params echo;
     cc_sfu_params sfu;
     cc_lessons *lessons;
+    /* Wrong lesson codes and tokens per address (/ws join and resume,
+     * WHIP/WHEP): enumerating 6-digit codes must not be practical. */
+    cc_ratelimit *bad_tries;
+    uint64_t wrong_tries, tries_refused; /* /stats "control" */
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
@@ -77,6 +83,36 @@ static void send_error(cc_control *c, uint64_t sid, const char *code,
                        const char *message, const char *ref, const char *id)
 {
     send_json(c, sid, cc_proto_build_error(code, message, ref, id));
+}
+
+/* Wrong lesson codes and tokens: 10 tries per address, then one more every
+ * 6 s (10 a minute). A whole school behind one address mistyping a code
+ * now and then stays far below that; walking the million 6-digit codes
+ * would take almost 70 days. */
+#define BAD_TRY_BURST 10
+#define BAD_TRY_PER_MIN 10
+#define BAD_TRY_KEYS 10000
+
+static void count_wrong_try(cc_control *c, const char *key, cc_time_us now)
+{
+    c->wrong_tries++;
+    cc_ratelimit_fail(c->bad_tries, key, now);
+}
+
+/* 1 (and the error sent) when this session's address must wait. */
+static int refuse_if_too_many(cc_control *c, sess *s, cc_time_us now, const char *ref,
+                              const char *id)
+{
+    int wait = 0;
+    if (cc_ratelimit_check(c->bad_tries, s->addr_key, now, &wait) == 0)
+        return 0;
+    c->tries_refused++;
+    CC_LOG_RL(CC_LOG_WARN, "control", "too many wrong codes or tokens from %s: %s refused for %d s",
+              s->addr_key, ref, wait);
+    char msg[128];
+    snprintf(msg, sizeof msg, "too many wrong codes from this network: wait %d seconds", wait);
+    send_json(c, s->sid, cc_proto_build_error_wait("too_many_tries", msg, ref, id, wait));
+    return 1;
 }
 
 /* To every member of the lesson (teachers_only: the member list). */
@@ -167,10 +203,12 @@ static void api_stats(cc_control *c, cc_http_response *r)
         CC_HTTP_COUNTERS(CC_X)
 #undef CC_X
     }
-    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o}", "peers",
+    json_t *control = json_pack("{s:I, s:I}", "wrong_tries", (json_int_t)c->wrong_tries,
+                                "tries_refused", (json_int_t)c->tries_refused);
+    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
                              (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
                              (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
-                             "sfu", sfu, "http", http);
+                             "sfu", sfu, "http", http, "control", control);
     set_body(r, 200, "application/json", json_dumps(root, JSON_COMPACT));
     json_decref(root);
     if (!r->body)
@@ -557,7 +595,11 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         broadcast_members(c, l);
         return;
     case CC_PROTO_RESUME:
+        if (refuse_if_too_many(c, s, now, ref, rq->id))
+            return;
         rc = cc_lessons_resume(c->lessons, rq->code, rq->token, s->sid, now, &l, &m);
+        if (rc == CC_EAUTH || rc == CC_ENOTFOUND)
+            count_wrong_try(c, s->addr_key, now);
         if (rc != 0) {
             send_error(c, s->sid, cc_lesson_err_code(rc),
                        rc == CC_EAUTH ? "wrong teacher token" :
@@ -568,7 +610,11 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         on_joined(c, s->sid, l, m, rq->id);
         return;
     case CC_PROTO_JOIN:
+        if (refuse_if_too_many(c, s, now, ref, rq->id))
+            return;
         rc = cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
+        if (rc == CC_ENOTFOUND)
+            count_wrong_try(c, s->addr_key, now);
         if (rc != 0) {
             send_error(c, s->sid, cc_lesson_err_code(rc),
                        rc == CC_ENOTFOUND ? "no lesson has this code" :
@@ -775,8 +821,21 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         set_text(r, 415, "the offer must be sent as application/sdp");
         return;
     }
+    cc_time_us now = now_us();
+    char key[64];
+    cc_ratelimit_key_of_ip(rq->peer_ip, key, sizeof key);
+    int wait = 0;
+    if (cc_ratelimit_check(c->bad_tries, key, now, &wait) != 0) {
+        c->tries_refused++;
+        CC_LOG_RL(CC_LOG_WARN, "control", "too many wrong codes or tokens from %s: %s %s refused for %d s",
+                  key, rq->method, rq->path, wait);
+        set_text(r, 429, "too many wrong lesson codes or tokens from this address: wait and try again");
+        r->retry_after = wait;
+        return;
+    }
     cc_lesson *l = cc_lessons_find(c->lessons, code);
     if (!l) {
+        count_wrong_try(c, key, now);
         set_text(r, 404, "no lesson has this code");
         return;
     }
@@ -790,6 +849,8 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
     int open_demo = !publisher && l->pinned && rq->from_loopback && !rq->cross_origin;
     int ok = tok && (publisher ? cc_lesson_check_teacher(l, tok) : cc_lesson_check_viewer(l, tok));
     if (!ok && !open_demo) {
+        if (tok)
+            count_wrong_try(c, key, now);
         set_text(r, 401, tok ? "wrong token" : "an Authorization: Bearer token is required");
         return;
     }
@@ -841,7 +902,7 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         set_text(r, 404, "not found");
 }
 
-static void hook_ws_open(void *ud, uint64_t sid, int from_loopback)
+static void hook_ws_open(void *ud, uint64_t sid, int from_loopback, const char *peer_ip)
 {
     cc_control *c = ud;
     sess *s = calloc(1, sizeof *s);
@@ -849,6 +910,7 @@ static void hook_ws_open(void *ud, uint64_t sid, int from_loopback)
         return;
     s->sid = sid;
     s->from_loopback = from_loopback;
+    cc_ratelimit_key_of_ip(peer_ip, s->addr_key, sizeof s->addr_key);
     g_hash_table_replace(c->sessions, &s->sid, s);
 }
 
@@ -927,10 +989,11 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     c->sfu.n_candidates = cfg->n_candidates;
     memcpy(c->sfu.candidates, cfg->candidates, sizeof c->sfu.candidates);
     c->lessons = cc_lessons_new(NULL);
+    c->bad_tries = cc_ratelimit_new(BAD_TRY_KEYS, BAD_TRY_BURST, BAD_TRY_PER_MIN);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     c->captures = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, capture_run_free);
-    if (!c->lessons) {
+    if (!c->lessons || !c->bad_tries) {
         cc_control_free(c);
         return CC_ENOMEM;
     }
@@ -1002,6 +1065,7 @@ void cc_control_free(cc_control *c)
     if (c->captures)
         g_hash_table_destroy(c->captures);
     cc_lessons_free(c->lessons);
+    cc_ratelimit_free(c->bad_tries);
     if (c->sessions)
         g_hash_table_destroy(c->sessions);
     if (c->resources)

@@ -36,6 +36,7 @@ typedef struct conn {
     int too_big;
     int from_loopback;
     int cross_origin;
+    char peer_ip[64];
     unsigned char *resp; /* LWS_PRE + body */
     size_t resp_len;
     /* WebSocket */
@@ -74,6 +75,14 @@ struct cc_http {
 static cc_http *http_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
+}
+
+/* The peer's address as text, an IPv4-mapped IPv6 address unwrapped. */
+static void peer_ip_of(struct lws *wsi, char *out, size_t cap)
+{
+    char ip[64] = "";
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    snprintf(out, cap, "%s", strncmp(ip, "::ffff:", 7) == 0 ? ip + 7 : ip);
 }
 
 static int peer_is_loopback(struct lws *wsi)
@@ -120,6 +129,12 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
         return -1;
     if (r->location[0] && add_header(wsi, "location:", r->location, &p, end))
         return -1;
+    if (r->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        if (add_header(wsi, "retry-after:", ra, &p, end))
+            return -1;
+    }
     if (add_header(wsi, "cache-control:", "no-store", &p, end))
         return -1;
     if (r->cors) {
@@ -160,6 +175,7 @@ static int dispatch_api(struct lws *wsi, conn *c)
         .body_too_big = c->too_big,
         .from_loopback = c->from_loopback,
         .cross_origin = c->cross_origin,
+        .peer_ip = c->peer_ip,
     };
     cc_http_response r;
     memset(&r, 0, sizeof r);
@@ -492,8 +508,9 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         c->sid = ++h->next_sid;
         c->from_loopback = peer_is_loopback(wsi);
         g_hash_table_insert(h->sessions, &c->sid, c);
+        peer_ip_of(wsi, c->peer_ip, sizeof c->peer_ip);
         if (h->cfg.hooks.ws_open)
-            h->cfg.hooks.ws_open(h->cfg.hooks.ud, c->sid, c->from_loopback);
+            h->cfg.hooks.ws_open(h->cfg.hooks.ud, c->sid, c->from_loopback, c->peer_ip);
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return ws_receive(wsi, c, in, len);
@@ -525,6 +542,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
         copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
         c->from_loopback = peer_is_loopback(wsi);
+        peer_ip_of(wsi, c->peer_ip, sizeof c->peer_ip);
         cc_origin_verdict v = request_origin(wsi, h);
         if (v == CC_ORIGIN_BAD_HOST) {
             HTTP_INC(h, host_refused);

@@ -488,6 +488,15 @@ char *cc_proto_build_error(const char *code, const char *message,
                   id);
 }
 
+char *cc_proto_build_error_wait(const char *code, const char *message,
+                                const char *ref, const char *id, int retry_after_s)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s?, s:i}", "type", "error", "code",
+                            code, "message", message ? message : "", "ref", ref,
+                            "retry_after", retry_after_s),
+                  id);
+}
+
 char *cc_proto_build_ok(const char *ref, const char *id)
 {
     return finish(json_pack("{s:s, s:s}", "type", "ok", "ref", ref), id);

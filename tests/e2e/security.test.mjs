@@ -113,3 +113,53 @@ describe('origin and host checks', () => {
     }
   });
 });
+
+// One request over a new WebSocket from localAddress; resolves to the reply.
+async function wsRequest(port, localAddress, msg) {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { localAddress });
+  await once(ws, 'open');
+  ws.send(JSON.stringify(msg));
+  const [data] = await once(ws, 'message');
+  ws.close();
+  return JSON.parse(data.toString());
+}
+
+describe('wrong codes and tokens', () => {
+  it('ten wrong lesson codes from one address, then a clear wait; other addresses go on; WHIP tokens too', { timeout: 60_000 }, async () => {
+    const srv = await startServer('security-codes', { extraArgs: ['--demo'] });
+    try {
+      const join = (addr, code) => wsRequest(srv.httpPort, addr, { type: 'join', id: 'j', code, name: 'Bình' });
+      for (let i = 0; i < 10; i++) {
+        const r = await join('127.0.0.11', String(100000 + i));
+        assert.equal(r.code, 'no_such_lesson', `try ${i + 1}: ${JSON.stringify(r)}`);
+      }
+      const blocked = await join('127.0.0.11', '123456');
+      assert.equal(blocked.code, 'too_many_tries', JSON.stringify(blocked));
+      assert.ok(blocked.retry_after >= 1 && blocked.retry_after <= 6, `retry_after ${blocked.retry_after}`);
+      // Even the right code waits: the address is what is limited.
+      assert.equal((await join('127.0.0.11', 'demo')).code, 'too_many_tries');
+      // Another address (another tablet) joins the demo at once.
+      assert.equal((await join('127.0.0.12', 'demo')).type, 'joined');
+
+      // WHIP with a wrong token from one address: 401 ten times, then 429.
+      // (WHIP: the demo's token-less viewing from this computer does not
+      // apply to publishing.)
+      const whep = (token) => fetch(`${srv.url}/whip/demo`, {
+        method: 'POST', body: 'v=0\r\n',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      });
+      // fetch from Node comes from 127.0.0.1: a fresh address for this part.
+      for (let i = 0; i < 10; i++) assert.equal((await whep('x'.repeat(43))).status, 401);
+      const r = await whep('y'.repeat(43));
+      assert.equal(r.status, 429);
+      assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After is sent');
+      const st = await srv.stats();
+      assert.equal(st.control.wrong_tries, 20);
+      assert.equal(st.control.tries_refused, 3);
+      assert.match(srv.stderr(), /too many wrong codes or tokens from 127\.0\.0\.11: join refused/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});

@@ -442,6 +442,12 @@ static void test_builders(void)
     o = reparse(cc_proto_build_error("too_big", "Big.", NULL, ""), "error");
     CC_CHECK(json_object_get(o, "id") == NULL);
     json_decref(o);
+    o = reparse(cc_proto_build_error_wait("too_many_tries", "Wait.", "join", "\"j\"", 6),
+                "error");
+    CC_CHECK(strcmp(str(o, "code"), "too_many_tries") == 0);
+    CC_CHECK(json_integer_value(json_object_get(o, "retry_after")) == 6);
+    CC_CHECK(strcmp(str(o, "id"), "j") == 0);
+    json_decref(o);
 
     /* round trip: a parsed request's id comes back unchanged */
     CC_CHECK_EQ(parse("{\"type\":\"ping\",\"id\":\"Lớp 5A \\\"x\\\"\"}"), 0);
