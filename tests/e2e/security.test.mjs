@@ -163,3 +163,31 @@ describe('wrong codes and tokens', () => {
     }
   });
 });
+
+describe('the student page when its network typed too many wrong codes', () => {
+  it('says so in the page language, then joins by itself once the wait is over', { timeout: 60_000 }, async () => {
+    const { newPage, joinAsStudent } = await import('./lib/lesson.mjs');
+    const srv = await startServer('security-wait', { extraArgs: ['--demo'] });
+    const browser = await launch();
+    try {
+      // Another tablet on this network (same address) mistyped ten codes.
+      for (let i = 0; i < 10; i++) {
+        const r = await wsRequest(srv.httpPort, '127.0.0.1', { type: 'join', id: 'j', code: String(200000 + i), name: 'x' });
+        assert.equal(r.code, 'no_such_lesson');
+      }
+      const link = (await srv.waitStdout(/Student page:\s+(\S+)/, 5000))?.[1];
+      const { page, context } = await newPage(browser, link, { locale: 'vi-VN', tag: 'student' });
+      await joinAsStudent(page, 'Học sinh Lan');
+      await page.waitForFunction(() => window.ccStudent.error === 'too_many_tries', null, { timeout: 10_000 });
+      const text = await page.textContent('#overlay-error');
+      assert.match(text, /nhập sai mã quá nhiều lần.*sau \d+ giây/, `Vietnamese wait message: ${text}`);
+      assert.equal(await page.isVisible('#retry'), true, 'the Retry button is there');
+      // One try comes back after 6 s: the page joins without a click.
+      await page.waitForFunction(() => window.ccStudent.state === 'joined', null, { timeout: 15_000 });
+      await context.close();
+    } finally {
+      await browser.close();
+      await srv.stop();
+    }
+  });
+});

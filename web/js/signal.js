@@ -35,9 +35,9 @@ export class SignalError extends Error {
 
 // Text for an error code in the current language (the server's English
 // `message` is only for logs).
-export function errorText(code) {
+export function errorText(code, params = {}) {
   const key = `code.${code}`;
-  const s = t(key);
+  const s = t(key, params);
   return s === key ? t('code.unknown', { code }) : s;
 }
 
@@ -149,7 +149,12 @@ export class Signal {
     if (!p) return false;
     this.pending.delete(id);
     clearTimeout(p.timer);
-    if (msg.type === 'error') p.reject(new SignalError(msg.code || 'server_error', msg.message, msg.ref));
+    if (msg.type === 'error') {
+      const err = new SignalError(msg.code || 'server_error', msg.message, msg.ref);
+      // too_many_tries: whole seconds before the server takes another try.
+      if (Number.isInteger(msg.retry_after)) err.retryAfter = msg.retry_after;
+      p.reject(err);
+    }
     else p.resolve(msg);
     return true;
   }

@@ -98,7 +98,8 @@ function render() {
   }
   const showErr = cc.state === 'failed' && cc.error;
   ui.overlayError.hidden = !showErr;
-  ui.overlayError.textContent = showErr ? errorText(cc.error) : '';
+  ui.overlayError.textContent = !showErr ? ''
+    : errorText(cc.error, { seconds: Math.max(1, Math.ceil(((cc.retryAt || 0) - Date.now()) / 1000)) });
   ui.overlayActions.hidden = !(cc.state === 'failed' || cc.state === 'ended' || cc.lessonState === 'ended');
   ui.retry.hidden = cc.state !== 'failed';
 
@@ -175,10 +176,25 @@ async function start() {
   }
 }
 
+// Too many wrong codes came from this network (maybe from other tablets):
+// say how long to wait, and try again by itself when the wait is over. The
+// Retry button stays, so the student is never stuck.
+let tooManyTimer = null;
+function waitTooMany(e) {
+  closePc();
+  const secs = Math.max(1, Math.min(600, e.retryAfter || 10));
+  cc.retryAt = Date.now() + secs * 1000;
+  setState('failed');
+  clearTimeout(tooManyTimer);
+  tooManyTimer = setTimeout(() => { if (cc.state === 'failed' && cc.error === 'too_many_tries') start(); },
+    secs * 1000 + 200);
+}
+
 function handleJoinError(e) {
   if (cc.sig) { cc.sig.close(); cc.sig = null; }
   const code = e instanceof SignalError ? e.code : 'server_error';
   cc.error = code;
+  if (code === 'too_many_tries') { waitTooMany(e); return; }
   if (code === 'lesson_ended') { onEnded(); return; }
   if (FINAL_ERRORS.includes(code)) { closePc(); setState('failed'); return; }
   // Network trouble, a busy server, a timeout: keep trying.
@@ -211,6 +227,7 @@ async function reconnectLoop() {
         if (cc.sig) { cc.sig.close(); cc.sig = null; }
         const code = e instanceof SignalError ? e.code : 'server_error';
         cc.error = code;
+        if (code === 'too_many_tries') { waitTooMany(e); return; }
         if (code === 'lesson_ended') { onEnded(); return; }
         if (FINAL_ERRORS.includes(code)) { closePc(); setState('failed'); return; }
       }
