@@ -665,7 +665,8 @@ static void usage(void)
 
 static int parse_args(peer *p, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    /* Options come in pairs: the name, then its value. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
@@ -695,7 +696,6 @@ static int parse_args(peer *p, int argc, char **argv)
         } else {
             return -1;
         }
-        i++;
     }
     if (p->mode == MODE_NONE || p->frames_wanted < 1 || p->timeout_s <= 0 ||
         p->duration_s <= 0)
