@@ -44,7 +44,8 @@
 /* RFC 5764 section 4.1.2: the profiles we can key libsrtp for, best first.
  * An OpenSSL server walks its own list and takes the first one the client
  * also offers (tls_parse_ctos_use_srtp), so this order is the server's
- * preference: GCM is ~5x cheaper with Debian's libsrtp (shared/TESTING.md). */
+ * preference: GCM is ~5x cheaper with Debian's libsrtp (docs/TESTING.md,
+ * section 4; the Chromium case: docs/WEBRTC.md, section 3). */
 #define DEFAULT_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
 /* ECDSA first (our own certificate is ECDSA P-256), then RSA for a peer
