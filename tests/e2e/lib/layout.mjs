@@ -9,7 +9,7 @@ export function layout(page, selectors) {
     const out = {
       lang: document.documentElement.lang,
       viewport: { width: window.innerWidth, height: window.innerHeight },
-      scrollWidth: document.documentElement.scrollWidth,
+      scrollWidth: (document.scrollingElement || document.documentElement).scrollWidth,
       items: {},
     };
     for (const sel of sels) {
