@@ -25,12 +25,15 @@ typedef struct cc_wpeer cc_wpeer;
     X(udp_rx) X(udp_tx) X(udp_rx_truncated) X(udp_tx_dropped)                  \
     X(demux_unknown) X(stun_malformed) X(stun_no_peer) X(stun_bad_integrity)   \
     X(stun_other_drop) X(dtls_no_peer) X(dtls_error) X(dtls_after_release)     \
+    X(dtls_busy) X(dtls_handshaking)                                           \
     X(rtp_no_peer)                                                             \
     X(rtp_malformed) X(srtp_auth_fail) X(srtp_protect_fail) X(media_before_keys) \
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \
     X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)             \
     X(peers_dtls_released) X(heap_trims) X(heap_trim_max_us)
+
+#define CC_WORKER_DEFAULT_MAX_HANDSHAKES 64
 
 typedef struct cc_worker_counters {
 #define CC_X(name) uint64_t name;
@@ -61,6 +64,10 @@ typedef struct cc_worker_config {
     cc_addr bind;               /* UDP address (port 0: any) */
     void *app_ud;               /* shared by every app: cc_worker_app_ud() */
     cc_time_us tick;            /* 0: 10 ms */
+    /* DTLS handshakes running at once; 0: CC_WORKER_DEFAULT_MAX_HANDSHAKES.
+     * A ClientHello past it is dropped (counted as dtls_busy) and comes
+     * again with the browser's retransmission. */
+    int max_handshakes;
     /* Events from the worker to the control thread (cc_worker_emit): posted
      * to this mailbox, then wake(wake_ud) (e.g. lws_cancel_service). */
     cc_mailbox *events;

@@ -33,6 +33,7 @@ struct cc_wpeer {
     void *app_state;
     char ufrag[CC_ICE_MAX_CRED];
     int connected_reported;
+    int hs_slot;              /* holds one of max_handshakes (DTLS running) */
     cc_time_us deadline;
     cc_addr addrs[CC_WPEER_MAX_ADDRS];
     int n_addrs;
@@ -57,6 +58,7 @@ struct cc_worker {
     int stop;
     cc_wpeer *all;
     uint32_t n_peers;
+    int handshakes;           /* peers holding a handshake slot */
     cc_wpeer *by_ufrag[CC_WORKER_BUCKETS];
     addr_entry *by_addr[CC_WORKER_BUCKETS];
     cc_worker_counters c;
@@ -149,6 +151,36 @@ static void bind_addr(cc_worker *w, cc_wpeer *wp, const cc_addr *a)
     wp->addrs[wp->n_addrs++] = *a;
 }
 
+
+/* DTLS handshakes at once (max_handshakes): each costs a signature and a
+ * key exchange, and a thousand students pressing Join at the bell would
+ * otherwise make every one of them slow. A peer takes a slot with its
+ * first DTLS datagram and gives it back when it is connected, failed or
+ * gone; while none is free, a ClientHello is dropped and counted
+ * (dtls_busy), and the browser sends it again after its retransmission
+ * timer (RFC 6347 section 4.2.4), by which time slots have come free. */
+static void hs_release(cc_worker *w, cc_wpeer *wp)
+{
+    if (!wp->hs_slot)
+        return;
+    wp->hs_slot = 0;
+    w->handshakes--;
+    __atomic_store_n(&w->c.dtls_handshaking, (uint64_t)w->handshakes, __ATOMIC_RELAXED);
+}
+
+/* 1 if the peer may feed DTLS now. */
+static int hs_take(cc_worker *w, cc_wpeer *wp)
+{
+    if (wp->hs_slot || cc_peer_get_state(wp->peer) != CC_PEER_CONNECTING)
+        return 1;
+    if (w->handshakes >= w->cfg.max_handshakes)
+        return 0;
+    wp->hs_slot = 1;
+    w->handshakes++;
+    __atomic_store_n(&w->c.dtls_handshaking, (uint64_t)w->handshakes, __ATOMIC_RELAXED);
+    return 1;
+}
+
 static void remove_peer(cc_worker *w, cc_wpeer *wp)
 {
     if (wp->app && wp->app->on_closed)
@@ -168,6 +200,7 @@ static void remove_peer(cc_worker *w, cc_wpeer *wp)
         wp->next_all->prev_all = wp->prev_all;
     CC_INFO("worker", "peer %s removed (%s)", wp->ufrag,
             cc_peer_state_name(cc_peer_get_state(wp->peer)));
+    hs_release(w, wp);
     cc_peer_free(wp->peer);
     free(wp);
     w->n_peers--;
@@ -362,6 +395,8 @@ static void drain_peer_output(cc_worker *w, cc_wpeer *wp)
 
 static void check_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
 {
+    if (cc_peer_get_state(wp->peer) != CC_PEER_CONNECTING)
+        hs_release(w, wp);
     if (!wp->connected_reported && cc_peer_get_state(wp->peer) == CC_PEER_CONNECTED) {
         wp->connected_reported = 1;
         if (wp->app && wp->app->on_connected)
@@ -425,6 +460,10 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
             DROP(w, rtp_no_peer);
         else
             DROP(w, rtcp_no_peer);
+        return;
+    }
+    if (kind == CC_DEMUX_DTLS && !hs_take(w, wp)) {
+        DROP(w, dtls_busy);
         return;
     }
     size_t plain = 0;
@@ -609,6 +648,8 @@ int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
         return CC_ENOMEM;
     w->cfg = *cfg;
     w->dtls_ctx = dtls_ctx;
+    if (w->cfg.max_handshakes <= 0)
+        w->cfg.max_handshakes = CC_WORKER_DEFAULT_MAX_HANDSHAKES;
     w->epfd = w->tfd = -1;
     int rc = cc_udp_open(&w->udp, &cfg->bind);
     if (rc == 0)

@@ -452,6 +452,99 @@ static void test_peers(void)
     CC_CHECK_EQ(g_state_freed, 5);
 }
 
+/* ------------------------------------------------- handshake limit */
+
+/* A browser's DTLS client on a client socket: sends its pending flight,
+ * feeds what comes back for up to ms (answering it unless hold: then the
+ * answer waits in d for the next round); returns how many datagrams came. */
+static int dtls_round_hold(client *c, cc_worker *w, cc_dtls *d, int ms, int hold)
+{
+    uint8_t buf[2048];
+    size_t len;
+    while (cc_dtls_poll_output(d, buf, sizeof buf, &len) == 0)
+        csend(c, w, buf, len);
+    int got = 0;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    while (poll(&p, 1, ms) == 1) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        got++;
+        cc_dtls_handle_input(d, buf, (size_t)n, cc_clock_mono_us());
+        while (!hold && cc_dtls_poll_output(d, buf, sizeof buf, &len) == 0)
+            csend(c, w, buf, len);
+        ms = 50;
+    }
+    return got;
+}
+
+static int dtls_round(client *c, cc_worker *w, cc_dtls *d, int ms)
+{
+    return dtls_round_hold(c, w, d, ms, 0);
+}
+
+/* max_handshakes 1: while one peer's handshake runs, a second peer's
+ * ClientHello is dropped and counted (dtls_busy) and nothing answers it;
+ * once the first is connected its slot is free and the second one's
+ * resent ClientHello goes through. */
+static void test_handshake_limit(void)
+{
+    cc_worker *w = NULL;
+    cc_worker_config wc = {.max_handshakes = 1};
+    cc_addr_from_string(&wc.bind, "127.0.0.1", 0);
+    CC_CHECK_EQ(cc_worker_new(&w, &wc, g_srv_ctx), 0);
+    if (!w || cc_worker_start(w) != 0)
+        return;
+    client a, b;
+    client_open(&a);
+    client_open(&b);
+    CC_CHECK_EQ(cc_worker_post(w, &add_msg("hspeer01", NULL)->hdr), 0);
+    CC_CHECK_EQ(cc_worker_post(w, &add_msg("hspeer02", NULL)->hdr), 0);
+    CC_CHECK(WAIT_FOR(cc_worker_peer_count(w) == 2));
+    uint8_t buf[600];
+    size_t len = binding(buf, sizeof buf, "hspeer01:" B_UFRAG, PWD);
+    csend(&a, w, buf, len);
+    CC_CHECK(expect_response(&a));
+    len = binding(buf, sizeof buf, "hspeer02:" B_UFRAG, PWD);
+    csend(&b, w, buf, len);
+    CC_CHECK(expect_response(&b));
+
+    cc_dtls *da = NULL, *db = NULL;
+    CC_CHECK_EQ(cc_dtls_new(&da, g_brw_ctx, 0, "sha-256", cc_dtls_ctx_fingerprint(g_srv_ctx)), 0);
+    CC_CHECK_EQ(cc_dtls_new(&db, g_brw_ctx, 0, "sha-256", cc_dtls_ctx_fingerprint(g_srv_ctx)), 0);
+    if (!da || !db)
+        goto out;
+    cc_dtls_start(da, cc_clock_mono_us());
+    cc_dtls_start(db, cc_clock_mono_us());
+    /* A's ClientHello takes the one slot: the server answers (A holds its
+     * next flight, so its handshake is still running). */
+    CC_CHECK(dtls_round_hold(&a, w, da, 1000, 1) > 0);
+    CC_CHECK_EQ(counters(w).dtls_handshaking, 1);
+    /* B's is dropped while A's handshake runs. */
+    CC_CHECK_EQ(dtls_round(&b, w, db, 200), 0);
+    CC_CHECK_EQ(counters(w).dtls_busy, 1);
+    /* A finishes: its slot comes free. */
+    for (int i = 0; i < 20 && cc_dtls_get_state(da) != CC_DTLS_CONNECTED; i++)
+        dtls_round(&a, w, da, 100);
+    CC_CHECK_EQ(cc_dtls_get_state(da), CC_DTLS_CONNECTED);
+    CC_CHECK(WAIT_FOR(counters(w).dtls_handshaking == 0));
+    /* B's ClientHello again (its own retransmission timer), now taken. */
+    for (int i = 0; i < 40 && cc_dtls_get_state(db) != CC_DTLS_CONNECTED; i++) {
+        cc_dtls_handle_timeout(db, cc_clock_mono_us());
+        dtls_round(&b, w, db, 100);
+    }
+    CC_CHECK_EQ(cc_dtls_get_state(db), CC_DTLS_CONNECTED);
+    CC_CHECK(WAIT_FOR(counters(w).dtls_handshaking == 0));
+    CC_CHECK_EQ(counters(w).dtls_busy, 1);
+out:
+    cc_dtls_free(da);
+    cc_dtls_free(db);
+    close(a.fd);
+    close(b.fd);
+    cc_worker_stop(w);
+    cc_worker_free(w);
+}
+
 /* ------------------------------------------------------- bad datagrams */
 
 static void test_malformed(void)
@@ -595,6 +688,7 @@ int main(void)
     CC_RUN(test_events);
     CC_RUN(test_peers);
     CC_RUN(test_malformed);
+    CC_RUN(test_handshake_limit);
     CC_RUN(test_stop);
     cc_dtls_ctx_free(g_srv_ctx);
     cc_dtls_ctx_free(g_brw_ctx);
