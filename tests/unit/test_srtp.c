@@ -796,46 +796,6 @@ out:
     cc_srtp_free(rx);
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* Not an assertion: what one 1200-byte protect costs each way. */
-static void test_gcm_protect_bench(void)
-{
-    cc_srtp_keys ka, kb;
-    make_keys(&ka, &kb, CC_SRTP_AEAD_AES_128_GCM);
-    cc_srtp *fast = NULL;
-    CC_CHECK_EQ(cc_srtp_new(&fast, &ka), 0);
-    srtp_t ref = libsrtp_gcm_out(ka.local_key, ka.local_salt);
-    if (!fast || !ref) goto out;
-    enum { N = 100000 };
-    static uint8_t buf[1200 + CC_SRTP_MAX_TRAILER];
-    size_t len = make_rtp(buf, 0, 1200 - 12), out = 0;
-    double t0 = now_ns();
-    for (int i = 0; i < N; i++) {
-        buf[2] = (uint8_t)(i >> 8);
-        buf[3] = (uint8_t)i;
-        if (cc_srtp_protect_rtp(fast, buf, len, sizeof buf, &out) != 0) break;
-    }
-    double t1 = now_ns();
-    for (int i = 0; i < N; i++) {
-        int n = (int)len;
-        buf[2] = (uint8_t)(i >> 8);
-        buf[3] = (uint8_t)i;
-        if (srtp_protect(ref, buf, &n) != srtp_err_status_ok) break;
-    }
-    double t2 = now_ns();
-    printf("bench: AEAD_AES_128_GCM protect of 1200 bytes: fast path %.0f ns, "
-           "libsrtp %.0f ns\n", (t1 - t0) / N, (t2 - t1) / N);
-out:
-    if (ref) srtp_dealloc(ref);
-    cc_srtp_free(fast);
-}
-
 int main(void)
 {
     CC_RUN(test_ref_b2_keystream);
@@ -851,6 +811,5 @@ int main(void)
     CC_RUN(test_gcm_fast_path_matches_libsrtp);
     CC_RUN(test_gcm_fast_path_bad_header);
     CC_RUN(test_gcm_ssrc_never_forgotten);
-    CC_RUN(test_gcm_protect_bench);
     CC_TEST_DONE();
 }
