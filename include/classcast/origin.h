@@ -33,6 +33,12 @@ typedef enum {
 cc_origin_verdict cc_origin_check(const char *origin, const char *host, int tls,
                                   const char *const *names, size_t n_names);
 
+/* The host of a Host header value as a URL writes it (RFC 3986 section
+ * 3.2.2): without the port, lower case, an IPv6 literal in brackets; for
+ * a redirect to the same host on another port. 0, CC_EINVAL when host is
+ * malformed, CC_ENOSPC when out (cap bytes) is too small. */
+int cc_origin_host_of(const char *host, char *out, size_t cap);
+
 /* "same", "none", "foreign", "bad-host": for logs. */
 const char *cc_origin_verdict_name(cc_origin_verdict v);
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "classcast/err.h"
+
 #define HOST_MAX 255 /* RFC 1035 section 2.3.4: a name is at most 255 octets */
 
 typedef struct hostport {
@@ -111,6 +113,16 @@ cc_origin_verdict cc_origin_check(const char *origin, const char *host, int tls,
     if (strcmp(ho.host, hh.host) != 0 || ho.port != hh.port)
         return CC_ORIGIN_FOREIGN;
     return CC_ORIGIN_SAME;
+}
+
+int cc_origin_host_of(const char *host, char *out, size_t cap)
+{
+    hostport hp;
+    if (!host || parse_hostport(host, strlen(host), 0, &hp) != 0)
+        return CC_EINVAL;
+    int v6 = strchr(hp.host, ':') != NULL;
+    int n = snprintf(out, cap, v6 ? "[%s]" : "%s", hp.host);
+    return n < 0 || (size_t)n >= cap ? CC_ENOSPC : 0;
 }
 
 const char *cc_origin_verdict_name(cc_origin_verdict v)

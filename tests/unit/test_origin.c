@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cc_test.h"
+#include "classcast/err.h"
 #include "classcast/origin.h"
 
 static const char *const names[] = {"teacher-laptop", "teacher-laptop.local"};
@@ -67,11 +68,36 @@ static void test_bad_host(void)
     CC_CHECK(strcmp(cc_origin_verdict_name(CC_ORIGIN_BAD_HOST), "bad-host") == 0);
 }
 
+/* The host part for a redirect to HTTPS on another port. */
+static void test_host_of(void)
+{
+    char out[64];
+    CC_CHECK_EQ(cc_origin_host_of("192.0.2.7:8080", out, sizeof out), 0);
+    CC_CHECK(strcmp(out, "192.0.2.7") == 0);
+    CC_CHECK_EQ(cc_origin_host_of("Teacher-Laptop.LOCAL:8080", out, sizeof out), 0);
+    CC_CHECK(strcmp(out, "teacher-laptop.local") == 0);
+    CC_CHECK_EQ(cc_origin_host_of("[2001:DB8::5]:8080", out, sizeof out), 0);
+    CC_CHECK(strcmp(out, "[2001:db8::5]") == 0);
+    CC_CHECK_EQ(cc_origin_host_of("[::1]", out, sizeof out), 0);
+    CC_CHECK(strcmp(out, "[::1]") == 0);
+    CC_CHECK_EQ(cc_origin_host_of("localhost", out, sizeof out), 0);
+    CC_CHECK(strcmp(out, "localhost") == 0);
+    /* Nothing that could smuggle another host or a path into a Location. */
+    CC_CHECK_EQ(cc_origin_host_of("evil.example/x:80", out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of("a@b:80", out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of("a:80:90", out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of("", out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of(NULL, out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of("[::1", out, sizeof out), CC_EINVAL);
+    CC_CHECK_EQ(cc_origin_host_of("192.0.2.7:8080", out, 9), CC_ENOSPC);
+}
+
 int main(void)
 {
     CC_RUN(test_same);
     CC_RUN(test_none);
     CC_RUN(test_foreign);
     CC_RUN(test_bad_host);
+    CC_RUN(test_host_of);
     CC_TEST_DONE();
 }
