@@ -19,6 +19,7 @@
 #include "classcast/lesson.h"
 #include "classcast/log.h"
 #include "classcast/srtp.h"
+#include "classcast/teacher_cmd.h"
 #include "classcast/worker.h"
 
 #define CC_VERSION "0.1.0"
@@ -80,6 +81,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  serve     run the server (classcast serve --help)\n"
+            "  teacher   teacher accounts: add, passwd, list, disable, enable\n"
+            "            (classcast teacher --help)\n"
             "  version   print the version\n"
             "\n"
             "Tools built beside it: classcast-publish (send local camera, screen\n"
@@ -424,6 +427,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "teacher") == 0)
+        return cc_teacher_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "loadgen") == 0 || strcmp(argv[1], "publish") == 0) {
         fprintf(stderr, "classcast: '%s' is a program of its own now: classcast-%s\n",
                 argv[1], argv[1]);

@@ -20,6 +20,7 @@ enum {
     CC_ECLOSED = -13,     /* peer or object has been closed */
     CC_ETIMEOUT = -14,    /* deadline passed */
     CC_ELIMIT = -15,      /* a limit on what one party may hold was reached */
+    CC_EEXIST = -16,      /* a name that must be unique is taken */
 };
 
 /* Short English description of an error code, never NULL. */

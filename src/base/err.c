@@ -19,6 +19,7 @@ const char *cc_strerror(int err)
     case CC_ECLOSED: return "closed";
     case CC_ETIMEOUT: return "timed out";
     case CC_ELIMIT: return "limit reached";
+    case CC_EEXIST: return "already exists";
     default: return "unknown error";
     }
 }

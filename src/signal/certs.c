@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "classcast/err.h"
+#include "classcast/paths.h"
 #include "classcast/rand.h"
 
 #define DAY_S (24 * 3600)
@@ -604,18 +605,7 @@ void cc_certs_release(cc_certs *c)
 
 int cc_certs_default_dir(char *out, size_t cap)
 {
-    /* XDG Base Directory Specification: $XDG_STATE_HOME holds state that
-     * should persist between restarts; a relative path there is invalid
-     * and ignored. */
-    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    int n;
-    if (x && x[0] == '/')
-        n = snprintf(out, cap, "%s/classcast", x);
-    else if (home && home[0])
-        n = snprintf(out, cap, "%s/.local/state/classcast", home);
-    else if (geteuid() == 0)
-        n = snprintf(out, cap, "/var/lib/classcast"); /* a system service */
-    else
-        return CC_ENOTFOUND;
-    return n < 0 || (size_t)n >= cap ? CC_ENOSPC : 0;
+    /* One definition of the state directory for every user of it (the
+     * accounts database lives there too): include/classcast/paths.h. */
+    return cc_paths_state_dir(out, cap);
 }

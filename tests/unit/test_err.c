@@ -10,7 +10,7 @@ static const int codes[] = {
     CC_OK,       CC_EINVAL,  CC_ENOMEM,  CC_ETRUNC,       CC_ENOSPC,
     CC_EAUTH,    CC_ENOTFOUND, CC_EAGAIN, CC_EPROTO,      CC_ESTATE,
     CC_EIO,      CC_EUNSUPPORTED, CC_ECRYPTO, CC_ECLOSED, CC_ETIMEOUT,
-    CC_ELIMIT,
+    CC_ELIMIT,   CC_EEXIST,
 };
 #define N_CODES ((int)(sizeof codes / sizeof codes[0]))
 
@@ -48,9 +48,9 @@ static void test_messages(void)
 static void test_unknown(void)
 {
     const char *unknown = cc_strerror(12345);
-    /* The next code after the last one: if someone adds CC_E* -16 with a
+    /* The next code after the last one: if someone adds CC_E* -17 with a
      * message, this fails and the list above has to grow with it. */
-    const int beyond[] = {CC_ELIMIT - 1, -100, 1, 7, INT_MIN, INT_MAX};
+    const int beyond[] = {CC_EEXIST - 1, -100, 1, 7, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
         const char *m = cc_strerror(beyond[i]);
         CC_CHECK(m != NULL);
