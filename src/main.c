@@ -1,5 +1,7 @@
 /* classcast: command line. `serve` runs the signalling/HTTP control thread
  * (this one) and one SFU worker thread. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -8,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "classcast/certs.h"
 #include "classcast/cli.h"
 #include "classcast/dtls.h"
 #include "classcast/err.h"
@@ -45,11 +49,24 @@ static void usage_serve(FILE *f)
     fprintf(f,
             "usage: classcast serve [options]\n"
             "\n"
-            "Runs the classcast server: web pages and HTTP API on one TCP port,\n"
-            "all WebRTC media on one UDP port.\n"
+            "Runs the classcast server: web pages and HTTP API on one TCP port\n"
+            "(two when HTTPS is on), all WebRTC media on one UDP port.\n"
+            "\n"
+            "Bound to anything but loopback, classcast serves HTTPS and WSS: with\n"
+            "--tls-cert/--tls-key, or with a school CA and a server certificate it\n"
+            "makes at first start in the state directory. Plain HTTP then serves\n"
+            "other computers only the CA page (/ca.html) and redirects the rest.\n"
             "\n"
             "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
             "  --http-port N       HTTP port (default 8080; 0 picks a free one)\n"
+            "  --https-port N      HTTPS port (default 8443; 0 picks a free one)\n"
+            "  --tls-cert FILE     HTTPS certificate (chain), PEM; with --tls-key,\n"
+            "                      also on loopback; no school CA is made\n"
+            "  --tls-key FILE      its private key, PEM\n"
+            "  --state-dir DIR     where the school CA and the server certificate\n"
+            "                      live (default $XDG_STATE_HOME/classcast, else\n"
+            "                      ~/.local/state/classcast; root without HOME:\n"
+            "                      /var/lib/classcast)\n"
             "  --udp-port N        UDP media port (default 50000; 0 picks one)\n"
             "  --candidate ADDR    address to announce to browsers (repeatable;\n"
             "                      default: the bind address, or every interface\n"
@@ -125,17 +142,55 @@ static int addr_is_wildcard(const cc_addr *a)
            (a->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr));
 }
 
+static void set_port(cc_addr *a, int port)
+{
+    if (a->u.sa.sa_family == AF_INET6)
+        a->u.in6.sin6_port = htons((uint16_t)port);
+    else
+        a->u.in4.sin_port = htons((uint16_t)port);
+}
+
+/* How a tablet or a laptop comes to trust the school CA, next to the
+ * links; web/ca.html says the same in Vietnamese and English. */
+static void print_trust(const char *ca_page, const cc_certs *ca)
+{
+    printf("\nBefore the https pages open without a warning, each tablet and computer\n"
+           "must trust this server's school CA once. Open the CA page there:\n\n"
+           "  CA page:        %s\n"
+           "  CA:             %s\n"
+           "  SHA-256:        %s\n\n",
+           ca_page, ca->ca_name, ca->ca_fingerprint);
+    printf("  iPad (Safari):  on the CA page tap \"Download the CA certificate\" and\n"
+           "                  Allow; Settings > Profile Downloaded > Install; then\n"
+           "                  Settings > General > About > Certificate Trust Settings:\n"
+           "                  turn on \"%s\".\n"
+           "  Android/Chrome: download it on the CA page; Settings > Security >\n"
+           "                  Encryption & credentials > Install a certificate >\n"
+           "                  CA certificate > Install anyway, pick ca.crt.\n"
+           "  Windows:        open the downloaded ca.crt > Install Certificate >\n"
+           "                  Current User > Place all certificates in the following\n"
+           "                  store: Trusted Root Certification Authorities; restart\n"
+           "                  the browser.\n"
+           "  Chromebook:     Settings > Privacy and security > Security > Manage\n"
+           "                  certificates > Authorities > Import ca.crt, tick \"Trust\n"
+           "                  this certificate for identifying websites\".\n"
+           "Compare the SHA-256 fingerprint the device shows with the one above.\n",
+           ca->ca_name);
+}
+
 /* The pages a person opens, on stdout (the log goes to stderr). A browser
  * lets a page use the camera, microphone and screen only in a secure
- * context: https, or http from the computer itself (127.0.0.1). Until
- * classcast serves HTTPS the teacher page is therefore printed with
- * 127.0.0.1 whenever the server listens there too (loopback or every
- * address); students only watch and may come over the network. */
+ * context: https, or http from the computer itself (127.0.0.1). Without
+ * HTTPS (bound to loopback) every page is on this computer; with HTTPS
+ * (https_port > 0) teacher and students alike use the network address,
+ * and ca (NULL when the certificate was configured) is the school CA
+ * their devices must trust, shown with its page on plain HTTP. */
 static void print_links(const cc_addr *bound, const cc_control_config *cc,
-                        int http_port, int demo)
+                        int http_port, int https_port, const cc_certs *ca, int demo)
 {
     cc_addr teacher = *bound, student = *bound;
-    if (addr_is_wildcard(bound)) {
+    int wildcard = addr_is_wildcard(bound);
+    if (wildcard) {
         cc_addr_from_string(&teacher, "127.0.0.1", 0);
         student = teacher;
         for (int i = 0; i < cc->n_candidates; i++) {
@@ -145,31 +200,99 @@ static void print_links(const cc_addr *bound, const cc_control_config *cc,
             }
         }
     }
-    char t[80], s[80];
-    if (teacher.u.sa.sa_family == AF_INET6)
-        teacher.u.in6.sin6_port = htons((uint16_t)http_port);
-    else
-        teacher.u.in4.sin_port = htons((uint16_t)http_port);
-    if (student.u.sa.sa_family == AF_INET6)
-        student.u.in6.sin6_port = htons((uint16_t)http_port);
-    else
-        student.u.in4.sin_port = htons((uint16_t)http_port);
+    if (https_port)
+        teacher = student; /* HTTPS: a secure context on any computer */
+    cc_addr ca_page = student;
+    set_port(&teacher, https_port ? https_port : http_port);
+    set_port(&student, https_port ? https_port : http_port);
+    set_port(&ca_page, http_port);
+    char t[80], s[80], c[80], ca_url[120];
+    const char *scheme = https_port ? "https" : "http";
     cc_addr_to_string(&teacher, t, sizeof t);
     cc_addr_to_string(&student, s, sizeof s);
+    cc_addr_to_string(&ca_page, c, sizeof c);
     printf("\nclasscast is running. Open these pages in a browser:\n\n");
-    printf("  Teacher page:   http://%s/teacher.html\n", t);
+    printf("  Teacher page:   %s://%s/teacher.html\n", scheme, t);
+    if (https_port && wildcard)
+        printf("                  (on this computer also http://127.0.0.1:%d/teacher.html)\n",
+               http_port);
     if (demo)
-        printf("  Student page:   http://%s/student.html?code=demo\n", s);
-    printf("  Join page:      http://%s/\n", s);
-    printf("  Self-test:      http://%s/echo.html\n", t);
-    printf("  Counters:       http://%s/stats\n", t);
-    if (!addr_is_loopback(&student))
-        printf("\nTablets on the classroom network open the student or join page above.\n"
-               "The teacher page must stay on this computer (at the 127.0.0.1 address):\n"
-               "browsers allow camera, microphone and screen sharing only there until\n"
-               "classcast serves HTTPS.\n");
+        printf("  Student page:   %s://%s/student.html?code=demo\n", scheme, s);
+    printf("  Join page:      %s://%s/\n", scheme, s);
+    printf("  Self-test:      %s://%s/echo.html\n", scheme, t);
+    printf("  Counters:       %s://%s/stats\n", scheme, t);
+    if (https_port && ca) {
+        snprintf(ca_url, sizeof ca_url, "http://%s/ca.html", c);
+        print_trust(ca_url, ca);
+    }
     printf("\nPress Ctrl-C to stop.\n");
     fflush(stdout);
+}
+
+/* The machine's addresses a server certificate names: every up,
+ * non-loopback IPv4 and IPv6 address except IPv6 link-local ones (fe80::/10
+ * needs a zone in a URL, which browsers do not take). */
+static size_t collect_cert_addrs(char out[][INET6_ADDRSTRLEN], size_t max)
+{
+    struct ifaddrs *ifa = NULL;
+    size_t n = 0;
+    if (getifaddrs(&ifa) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifa; i && n < max; i = i->ifa_next) {
+        if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        if (i->ifa_addr->sa_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out[n++],
+                      INET6_ADDRSTRLEN);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+            if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_LOOPBACK(a6))
+                continue;
+            inet_ntop(AF_INET6, a6, out[n++], INET6_ADDRSTRLEN);
+        }
+    }
+    freeifaddrs(ifa);
+    return n;
+}
+
+/* The school CA and the server certificate (certs.h) for this machine's
+ * name and addresses, made or reused in the state directory. */
+static int school_certs(const char *state_dir, const char *host_name, cc_certs *out)
+{
+    char dir[CC_CERTS_PATH_MAX];
+    if (state_dir) {
+        snprintf(dir, sizeof dir, "%s", state_dir);
+    } else if (cc_certs_default_dir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "classcast: no state directory for the school CA (HOME is not set); "
+                "give one with --state-dir, or a certificate with --tls-cert and --tls-key\n");
+        return -1;
+    }
+    static char addrs[CC_CERTS_MAX_ADDRS][INET6_ADDRSTRLEN];
+    const char *ap[CC_CERTS_MAX_ADDRS];
+    size_t n = collect_cert_addrs(addrs, CC_CERTS_MAX_ADDRS);
+    for (size_t i = 0; i < n; i++)
+        ap[i] = addrs[i];
+    cc_certs_names names = {.hostname = host_name, .addrs = ap, .n_addrs = n};
+    int rc = cc_certs_ensure(dir, &names, (int64_t)time(NULL), out);
+    if (rc != 0) {
+        fprintf(stderr, "classcast: cannot make the school CA and certificate in %s: %s\n", dir,
+                out->err[0] ? out->err : cc_strerror(rc));
+        return -1;
+    }
+    if (out->ca_created)
+        fprintf(stderr, "classcast: made a new school CA in %s: \"%s\", SHA-256 %s; "
+                "tablets and computers must trust it once (the CA page)\n",
+                dir, out->ca_name, out->ca_fingerprint);
+    if (out->issued) {
+        char until[32] = "?";
+        time_t na = (time_t)out->cert_not_after;
+        struct tm tm;
+        if (gmtime_r(&na, &tm))
+            strftime(until, sizeof until, "%Y-%m-%d", &tm);
+        fprintf(stderr, "classcast: issued the server certificate %s (%s), valid until %s\n",
+                out->cert_path, out->issued, until);
+    }
+    return 0;
 }
 
 /* Open files the server needs: one per connection allowed, plus the UDP
@@ -210,7 +333,8 @@ static int cmd_serve(int argc, char **argv)
 {
     const char *bind = "127.0.0.1", *web_root = "web";
     const char *cands[CC_SDP_MAX_CANDIDATES];
-    int n_cands = 0, http_port = 8080, udp_port = 50000, demo = 0;
+    int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
+    const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
@@ -218,6 +342,10 @@ static int cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
+        {"https-port", required_argument, 0, 'S'},
+        {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'},
+        {"state-dir", required_argument, 0, 'D'},
         {"udp-port", required_argument, 0, 'u'},
         {"candidate", required_argument, 0, 'c'},
         {"web-root", required_argument, 0, 'w'},
@@ -239,6 +367,10 @@ static int cmd_serve(int argc, char **argv)
         switch (o) {
         case 'b': bind = optarg; break;
         case 'p': http_port = atoi(optarg); break;
+        case 'S': https_port = atoi(optarg); break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'D': state_dir = optarg; break;
         case 'u': udp_port = atoi(optarg); break;
         case 'w': web_root = optarg; break;
         case 'c':
@@ -290,8 +422,13 @@ static int cmd_serve(int argc, char **argv)
     }
     if (raise_fd_limit(&max_conns) != 0)
         return 1;
-    if (http_port < 0 || http_port > 65535 || udp_port < 0 || udp_port > 65535) {
+    if (http_port < 0 || http_port > 65535 || udp_port < 0 || udp_port > 65535 ||
+        https_port < 0 || https_port > 65535) {
         fprintf(stderr, "classcast: ports must be between 0 and 65535\n");
+        return 2;
+    }
+    if (!tls_cert != !tls_key) {
+        fprintf(stderr, "classcast: --tls-cert and --tls-key go together\n");
         return 2;
     }
 
@@ -309,6 +446,33 @@ static int cmd_serve(int argc, char **argv)
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
         return 2;
+    }
+    /* Names a browser may use for this machine besides its addresses and
+     * "localhost"; anything else in Host is refused (DNS rebinding). The
+     * school CA's server certificate names the same. */
+    char host_name[256] = "", host_local[300] = "";
+    if (gethostname(host_name, sizeof host_name - 1) != 0)
+        host_name[0] = 0;
+    snprintf(host_local, sizeof host_local, "%s.local", host_name);
+    const char *host_names[] = {host_name, host_local};
+    /* HTTPS whenever other computers can connect: off loopback a browser
+     * gives the teacher page camera and screen only over HTTPS. */
+    int tls = tls_cert != NULL || !addr_is_loopback(&wc.bind);
+    if (tls && http_port != 0 && http_port == https_port) {
+        fprintf(stderr, "classcast: --http-port and --https-port must differ\n");
+        return 2;
+    }
+    if (tls_cert && (access(tls_cert, R_OK) != 0 || access(tls_key, R_OK) != 0)) {
+        fprintf(stderr, "classcast: cannot read --tls-cert %s or --tls-key %s: %s\n", tls_cert,
+                tls_key, strerror(errno));
+        return 2;
+    }
+    static cc_certs school;
+    if (tls && !tls_cert) {
+        if (school_certs(state_dir, host_name, &school) != 0)
+            return 1;
+        tls_cert = school.cert_path;
+        tls_key = school.key_path;
     }
     if (cc_srtp_global_init() != 0) {
         fprintf(stderr, "classcast: libsrtp failed to initialise\n");
@@ -356,21 +520,25 @@ static int cmd_serve(int argc, char **argv)
         cc_dtls_ctx_free(dtls);
         return 1;
     }
-    /* Names a browser may use for this machine besides its addresses and
-     * "localhost"; anything else in Host is refused (DNS rebinding). */
-    char host_name[256] = "", host_local[300] = "";
-    if (gethostname(host_name, sizeof host_name - 1) != 0)
-        host_name[0] = 0;
-    snprintf(host_local, sizeof host_local, "%s.local", host_name);
-    const char *host_names[] = {host_name, host_local};
     cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
                          .host_names = host_names,
                          .max_conns = max_conns, .max_conns_per_ip = max_conns_ip,
                          .n_host_names = host_name[0] ? 2 : 0,
                          .hooks = cc_control_http_hooks(control)};
+    if (tls)
+        hc.tls = (cc_http_tls){.cert_file = tls_cert, .key_file = tls_key, .port = https_port,
+                               .ca_pem = school.ca_pem, .ca_pem_len = school.ca_pem_len,
+                               .ca_fingerprint = school.ca_fingerprint,
+                               .ca_name = school.ca_name};
     rc = cc_http_new(&g_http, &hc);
     if (rc != 0) {
-        fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
+        if (tls)
+            fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d and HTTPS on %s:%d "
+                    "(is a port taken, or the certificate or key unreadable?)\n",
+                    bind, http_port, bind, https_port);
+        else
+            fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
+        cc_certs_release(&school);
         cc_control_free(control);
         cc_worker_free(worker);
         cc_dtls_ctx_free(dtls);
@@ -396,14 +564,18 @@ static int cmd_serve(int argc, char **argv)
             cc_sfu_free(sfu);
             cc_mailbox_free(events);
             cc_dtls_ctx_free(dtls);
+            cc_certs_release(&school);
             return 1;
         }
     }
-    char ub[64];
-    fprintf(stderr, "classcast: listening http://%s:%d udp %s\n", bind,
-            cc_http_port(g_http), cc_addr_to_string(cc_worker_local(worker), ub, sizeof ub));
+    char ub[64], hs[64] = "";
+    if (tls)
+        snprintf(hs, sizeof hs, " https://%s:%d", bind, cc_http_https_port(g_http));
+    fprintf(stderr, "classcast: listening http://%s:%d udp %s%s\n", bind,
+            cc_http_port(g_http), cc_addr_to_string(cc_worker_local(worker), ub, sizeof ub), hs);
     fflush(stderr);
-    print_links(cc_worker_local(worker), &cc, cc_http_port(g_http), demo);
+    print_links(cc_worker_local(worker), &cc, cc_http_port(g_http), cc_http_https_port(g_http),
+                school.ca_pem ? &school : NULL, demo);
     rc = cc_http_run(g_http, &g_stop);
     CC_INFO("main", "shutting down");
     /* Local publishers first, while the worker runs: detaching waits on it. */
@@ -416,6 +588,7 @@ static int cmd_serve(int argc, char **argv)
     cc_sfu_free(sfu);
     cc_mailbox_free(events);
     cc_dtls_ctx_free(dtls);
+    cc_certs_release(&school);
     return rc == 0 ? 0 : 1;
 }
 

@@ -38,7 +38,7 @@ typedef struct cc_http_request {
 typedef struct cc_http_response {
     int status;
     char content_type[64];
-    char location[256];        /* "" for none */
+    char location[1024];       /* "" for none */
     char *body;                /* malloc'd; freed by the server */
     size_t body_len;
     int cors;                  /* add CORS headers (WHIP/WHEP) */
@@ -63,16 +63,42 @@ typedef struct cc_http_hooks {
     void (*tick)(void *ud);   /* about once a second */
 } cc_http_hooks;
 
-/* Refusals at the front door; names match GET /stats ("http"). */
+/* Refusals at the front door; names match GET /stats ("http").
+ * With HTTPS on (docs/https.md): https_redirects counts plain-HTTP requests
+ * from other computers sent to HTTPS; plain_ws_refused their WebSocket
+ * upgrades over plain HTTP, refused; tls_cert_refused the TLS handshakes a
+ * client ended with a certificate alert (its device does not trust the
+ * school CA yet: RFC 8446 section 6.2, unknown_ca and the like). */
 #define CC_HTTP_COUNTERS(X)                                                    \
     X(ws_origin_refused) X(host_refused) X(cross_origin_requests)              \
-    X(conn_refused_total) X(conn_refused_per_ip) X(conns_open)
+    X(conn_refused_total) X(conn_refused_per_ip) X(conns_open)                 \
+    X(https_redirects) X(plain_ws_refused) X(tls_cert_refused)
 
 typedef struct cc_http_counters {
 #define CC_X(name) uint64_t name;
     CC_HTTP_COUNTERS(CC_X)
 #undef CC_X
 } cc_http_counters;
+
+/* HTTPS and WSS (docs/https.md). When cert_file is set the server listens
+ * twice: HTTPS on `port` here, with every page, API and WebSocket, and
+ * plain HTTP on cc_http_config.port, which serves other computers only the
+ * CA page (/ca.html and what it loads, /ca.crt, /ca.json) and redirects
+ * everything else to HTTPS; requests from this computer itself (loopback)
+ * get everything over plain HTTP as before (http://127.0.0.1 is a secure
+ * context to browsers). */
+typedef struct cc_http_tls {
+    const char *cert_file;   /* certificate (chain), PEM; NULL: no HTTPS */
+    const char *key_file;    /* its private key, PEM */
+    int port;                /* HTTPS port; 0: any */
+    /* The school CA (certs.h), served at /ca.crt (never its key), its
+     * SHA-256 fingerprint and name at /ca.json; NULL when the certificate
+     * was configured and there is no school CA. */
+    const char *ca_pem;
+    size_t ca_pem_len;
+    const char *ca_fingerprint;
+    const char *ca_name;
+} cc_http_tls;
 
 typedef struct cc_http_config {
     const char *bind;        /* "127.0.0.1", "0.0.0.0" ... */
@@ -87,11 +113,14 @@ typedef struct cc_http_config {
      * defaults below. A new one past either is closed at once and
      * counted (conn_refused_total / conn_refused_per_ip). */
     int max_conns, max_conns_per_ip;
+    cc_http_tls tls;
     cc_http_hooks hooks;
 } cc_http_config;
 
 int cc_http_new(cc_http **out, const cc_http_config *cfg);
+/* The plain-HTTP port, and the HTTPS port (0 without HTTPS). */
 int cc_http_port(const cc_http *h);
+int cc_http_https_port(const cc_http *h);
 /* Serve until *stop becomes non-zero. */
 int cc_http_run(cc_http *h, volatile int *stop);
 /* Wake the service loop; calls hooks.wake on the control thread. Any thread. */

@@ -1,21 +1,39 @@
 /* HTTP and WebSocket transport on libwebsockets. Static files are a file
  * mount; API routes and /ws go through one protocol callback. Bodies and
  * messages are bounded (CC_HTTP_MAX_BODY); a WebSocket that stops reading
- * is closed once CC_HTTP_MAX_QUEUE messages wait for it. */
+ * is closed once CC_HTTP_MAX_QUEUE messages wait for it.
+ *
+ * One lws context holds one or two vhosts (LWS_SERVER_OPTION_EXPLICIT_VHOSTS)
+ * sharing this callback, the connection limits and the counters:
+ *   "http"   plain HTTP on cfg.port;
+ *   "https"  HTTPS and WSS on cfg.tls.port (lws's OpenSSL TLS), only when a
+ *            certificate is configured (docs/https.md).
+ * With HTTPS on, the plain vhost is a gate: other computers get the CA page
+ * and /ca.crt there and a redirect to HTTPS for everything else, so its
+ * "/" is a callback mount that serves files itself (lws_serve_http_file)
+ * only for requests it lets through. */
 #include "classcast/http.h"
 
 #include <arpa/inet.h>
 #include <glib.h>
+#include <jansson.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "classcast/err.h"
 #include "classcast/log.h"
 #include "classcast/origin.h"
 
 #define CC_WS_MAX_BAD_FRAMES 100
+#define N_MOUNTS 10
+
+/* What the CA page (web/ca.html) loads: all that other computers get over
+ * plain HTTP when HTTPS is on, besides /ca.crt and /ca.json. */
+static const char *const plain_pages[] = {"/ca.html", "/style.css", "/i18n.js", "/js/ca.js"};
 
 typedef struct out_msg {
     struct out_msg *next;
@@ -37,6 +55,7 @@ typedef struct conn {
     int from_loopback;
     int cross_origin;
     char peer_ip[64];
+    int redirect;        /* answer with a redirect to HTTPS once the body is in */
     unsigned char *resp; /* LWS_PRE + body */
     size_t resp_len;
     /* WebSocket */
@@ -55,9 +74,10 @@ struct cc_http {
     cc_http_config cfg;
     char web_root[1024];
     struct lws_context *ctx;
-    struct lws_http_mount mounts[8];
+    struct lws_vhost *vh_http, *vh_https; /* vh_https: NULL without TLS */
+    struct lws_http_mount mounts[N_MOUNTS], mounts_tls[N_MOUNTS];
     struct lws_protocols protocols[2];
-    int port;
+    int port, https_port;
     uint64_t next_sid;
     GHashTable *sessions; /* sid -> conn* */
     lws_sorted_usec_list_t tick_sul;
@@ -101,6 +121,13 @@ static void conn_reset_http(conn *c)
     c->resp = NULL;
     c->body_len = c->resp_len = 0;
     c->too_big = 0;
+    c->redirect = 0;
+}
+
+/* The plain vhost while HTTPS is on: other computers are redirected. */
+static int on_gate(cc_http *h, struct lws *wsi)
+{
+    return h->vh_https && lws_get_vhost(wsi) == h->vh_http;
 }
 
 static int add_header(struct lws *wsi, const char *name, const char *value,
@@ -244,6 +271,146 @@ static cc_origin_verdict request_origin(struct lws *wsi, cc_http *h)
                   cc_origin_verdict_name(v), shown, origin, host);
     }
     return v;
+}
+
+/* ---- HTTPS: the CA page, redirects, files on the gate ---- */
+
+static int plain_page(const char *path)
+{
+    for (size_t i = 0; i < sizeof plain_pages / sizeof plain_pages[0]; i++)
+        if (strcmp(path, plain_pages[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_ca_route(const char *path)
+{
+    return strcmp(path, "/ca.crt") == 0 || strcmp(path, "/ca.json") == 0;
+}
+
+/* The school CA's certificate (never its key) and what the CA page shows
+ * about it. application/x-x509-ca-cert is the type iPadOS Safari offers
+ * to install as a profile and Android and Windows open as a certificate. */
+static int serve_ca(struct lws *wsi, cc_http *h, conn *c)
+{
+    if (strcmp(c->method, "GET") != 0)
+        return refuse(wsi, c, 405, "use GET");
+    const cc_http_tls *t = &h->cfg.tls;
+    cc_http_response r = {.status = 200};
+    if (strcmp(c->path, "/ca.crt") == 0) {
+        if (!h->vh_https || !t->ca_pem)
+            return refuse(wsi, c, 404, "this server has no school CA");
+        snprintf(r.content_type, sizeof r.content_type, "application/x-x509-ca-cert");
+        r.body = (char *)t->ca_pem;
+        r.body_len = t->ca_pem_len;
+        return send_response(wsi, c, &r);
+    }
+    if (!h->vh_https)
+        return refuse(wsi, c, 404, "this server does not use HTTPS");
+    json_t *j = t->ca_pem ? json_pack("{s:i, s:s, s:s}", "https_port", h->https_port,
+                                      "name", t->ca_name ? t->ca_name : "",
+                                      "fingerprint", t->ca_fingerprint ? t->ca_fingerprint : "")
+                          : json_pack("{s:i, s:b}", "https_port", h->https_port,
+                                      "configured", 1);
+    r.body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!r.body)
+        return refuse(wsi, c, 500, "out of memory");
+    r.body_len = strlen(r.body);
+    snprintf(r.content_type, sizeof r.content_type, "application/json");
+    int rc = send_response(wsi, c, &r);
+    free(r.body);
+    return rc;
+}
+
+/* The query string again, as lws took it apart (URI_ARGS fragments, each
+ * "name=value" already percent-decoded), encoded anew. */
+static void append_query(struct lws *wsi, GString *loc)
+{
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    if (total <= 0 || total > 900)
+        return; /* none, or too long to carry over: the page alone */
+    char frag[1024];
+    for (int i = 0;
+         lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
+        char *eq = strchr(frag, '=');
+        if (eq)
+            *eq = 0;
+        char *k = g_uri_escape_string(frag, NULL, FALSE);
+        char *v = eq ? g_uri_escape_string(eq + 1, NULL, FALSE) : NULL;
+        g_string_append_printf(loc, "%c%s%s%s", i ? '&' : '?', k, v ? "=" : "", v ? v : "");
+        g_free(k);
+        g_free(v);
+    }
+}
+
+/* The same page on HTTPS: same host, the HTTPS port, path and query
+ * percent-encoded again (lws decoded them). 301 for GET (RFC 9110 section
+ * 15.4.2; every browser, old iPads included, follows it), 308 for other
+ * methods, which keeps method and body (section 15.4.9). Sent with
+ * no-store, like every response here: a cached permanent redirect would
+ * outlive a change of the HTTPS port. */
+static int send_redirect(struct lws *wsi, cc_http *h, conn *c)
+{
+    char host[300], hostpart[300];
+    copy_hdr(wsi, host, sizeof host, WSI_TOKEN_HOST);
+    if (!host[0])
+        copy_hdr(wsi, host, sizeof host, WSI_TOKEN_HTTP_COLON_AUTHORITY);
+    if (cc_origin_host_of(host, hostpart, sizeof hostpart) != 0) {
+        HTTP_INC(h, host_refused);
+        return refuse(wsi, c, 421, "this server does not answer to that name");
+    }
+    cc_http_response r = {.status = strcmp(c->method, "GET") == 0 ? 301 : 308};
+    GString *loc = g_string_new(NULL);
+    g_string_printf(loc, "https://%s:%d", hostpart, h->https_port);
+    char *path = g_uri_escape_string(c->path, G_URI_RESERVED_CHARS_ALLOWED_IN_PATH, FALSE);
+    g_string_append(loc, path);
+    g_free(path);
+    append_query(wsi, loc);
+    if (loc->len >= sizeof r.location)
+        g_string_printf(loc, "https://%s:%d/", hostpart, h->https_port);
+    snprintf(r.location, sizeof r.location, "%s", loc->str);
+    g_string_prepend(loc, "This page is served over HTTPS: ");
+    g_string_append_c(loc, '\n');
+    r.body = loc->str;
+    r.body_len = loc->len;
+    HTTP_INC(h, https_redirects);
+    int rc = send_response(wsi, c, &r);
+    g_string_free(loc, TRUE);
+    return rc;
+}
+
+/* A page or script from the web root, on the gate (the plain vhost while
+ * HTTPS is on) for this computer and for the CA page. lws's URI parser
+ * has already folded "." and ".." segments (and refuses bad escapes), so
+ * the path cannot leave the web root; the check below is a second lock. */
+static int serve_file(struct lws *wsi, cc_http *h, conn *c)
+{
+    if (strcmp(c->method, "GET") != 0)
+        return refuse(wsi, c, 405, "method not allowed");
+    size_t pl = strlen(c->path);
+    if (pl == 0 || c->path[0] != '/' || strstr(c->path, "/.") || strstr(c->path, ".."))
+        return refuse(wsi, c, 404, "not found");
+    char file[1600];
+    snprintf(file, sizeof file, "%s%s%s", h->web_root, c->path,
+             c->path[pl - 1] == '/' ? "index.html" : "");
+    struct stat st;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+        return refuse(wsi, c, 404, "not found");
+    const char *mime = lws_get_mimetype(file, NULL);
+    int n = lws_serve_http_file(wsi, file, mime ? mime : "application/octet-stream", NULL, 0);
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+/* RFC 8446 section 6.2 (RFC 5246 section 7.2.2 for TLS 1.2): the alerts a
+ * client sends when it does not accept the server's certificate. */
+static int cert_alert(int desc)
+{
+    return desc == 42 /* bad_certificate */ || desc == 43 /* unsupported_certificate */ ||
+           desc == 45 /* certificate_expired */ || desc == 46 /* certificate_unknown */ ||
+           desc == 48 /* unknown_ca */;
 }
 
 /* ---- WebSocket sessions ---- */
@@ -489,6 +656,14 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         copy_hdr(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
         if (strcmp(uri, "/ws") != 0)
             return -1;
+        /* With HTTPS on, lessons travel over WSS only; plain ws:// is for
+         * this computer's own pages (http://127.0.0.1). */
+        if (on_gate(h, wsi) && !peer_is_loopback(wsi)) {
+            HTTP_INC(h, plain_ws_refused);
+            CC_LOG_RL(CC_LOG_WARN, "http",
+                      "refused a plain ws:// upgrade from another computer (HTTPS is on)");
+            return -1;
+        }
         cc_origin_verdict v = request_origin(wsi, h);
         if (v == CC_ORIGIN_FOREIGN) {
             HTTP_INC(h, ws_origin_refused);
@@ -527,22 +702,57 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* lws tells every vhost's protocols; wake the application once. */
         h = lws_context_user(lws_get_context(wsi));
-        if (h && h->cfg.hooks.wake)
+        if (h && h->cfg.hooks.wake && lws_get_vhost(wsi) == h->vh_http)
             h->cfg.hooks.wake(h->cfg.hooks.ud);
         return 0;
+    case LWS_CALLBACK_SSL_INFO: {
+        /* A fatal alert the client sent (SSL_CB_READ; level 2 = fatal):
+         * on a certificate alert, its device does not trust the school
+         * CA (yet). Counted and logged, so whoever helps the teacher sees
+         * why a tablet shows a warning. No per-connection data yet. */
+        const struct lws_ssl_info *si = in;
+        h = http_of(wsi);
+        if (si && (si->where & SSL_CB_READ) && (si->ret >> 8) == 2 &&
+            cert_alert(si->ret & 0xff)) {
+            char ip[64] = "";
+            peer_ip_of(wsi, ip, sizeof ip);
+            HTTP_INC(h, tls_cert_refused);
+            CC_LOG_RL(CC_LOG_WARN, "http",
+                      "%s refused the server certificate (TLS alert %d, %s): that device "
+                      "does not trust the school CA yet (see the CA page)",
+                      ip, si->ret & 0xff, SSL_alert_desc_string_long(si->ret));
+        }
+        return 0;
+    }
     case LWS_CALLBACK_HTTP: {
         h = http_of(wsi);
         conn_reset_http(c);
         c->is_ws = 0;
         if (!read_request_line(wsi, c))
             return refuse(wsi, c, 405, "method not allowed");
-        if (!h->cfg.hooks.is_api || !h->cfg.hooks.is_api(h->cfg.hooks.ud, c->method, c->path))
-            return refuse(wsi, c, 404, "not found");
-        copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-        copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
         c->from_loopback = peer_is_loopback(wsi);
         peer_ip_of(wsi, c->peer_ip, sizeof c->peer_ip);
+        if (is_ca_route(c->path))
+            return serve_ca(wsi, h, c);
+        if (on_gate(h, wsi) && !c->from_loopback && !plain_page(c->path)) {
+            /* Another computer over plain HTTP while HTTPS is on: to HTTPS,
+             * on the host it asked for (if that is one of ours). */
+            if (request_origin(wsi, h) == CC_ORIGIN_BAD_HOST) {
+                HTTP_INC(h, host_refused);
+                return refuse(wsi, c, 421, "this server does not answer to that name");
+            }
+            if (strcmp(c->method, "POST") == 0) {
+                c->redirect = 1; /* after the body, which is dropped */
+                return 0;
+            }
+            return send_redirect(wsi, h, c);
+        }
+        if (!h->cfg.hooks.is_api || !h->cfg.hooks.is_api(h->cfg.hooks.ud, c->method, c->path))
+            return on_gate(h, wsi) ? serve_file(wsi, h, c) : refuse(wsi, c, 404, "not found");
+        copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+        copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
         cc_origin_verdict v = request_origin(wsi, h);
         if (v == CC_ORIGIN_BAD_HOST) {
             HTTP_INC(h, host_refused);
@@ -556,6 +766,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         return dispatch_api(wsi, c);
     }
     case LWS_CALLBACK_HTTP_BODY:
+        if (c->redirect)
+            return 0;
         if (c->too_big || c->body_len + len > CC_HTTP_MAX_BODY) {
             c->too_big = 1;
             return 0;
@@ -570,6 +782,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c->redirect)
+            return send_redirect(wsi, http_of(wsi), c);
         return dispatch_api(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!c->resp)
@@ -590,6 +804,76 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* API prefixes are callback mounts into http_cb, and so are /ca.crt and
+ * /ca.json; "/" is the static web root, or (gate) the callback too. */
+static void fill_mounts(cc_http *h, struct lws_http_mount *m, int root_is_callback)
+{
+    static const char *api[] = {"/echo", "/stats", "/healthz", "/whip", "/whep",
+                                "/ca.crt", "/ca.json"};
+    int n = (int)(sizeof api / sizeof api[0]);
+    for (int i = 0; i < n; i++) {
+        m[i] = (struct lws_http_mount){
+            .mountpoint = api[i],
+            .mountpoint_len = (unsigned char)strlen(api[i]),
+            .origin = "classcast",
+            .origin_protocol = LWSMPRO_CALLBACK,
+            .mount_next = &m[i + 1],
+        };
+    }
+    if (root_is_callback)
+        m[n] = (struct lws_http_mount){
+            .mountpoint = "/",
+            .mountpoint_len = 1,
+            .origin = "classcast",
+            .origin_protocol = LWSMPRO_CALLBACK,
+        };
+    else
+        m[n] = (struct lws_http_mount){
+            .mountpoint = "/",
+            .mountpoint_len = 1,
+            .origin = h->web_root,
+            .def = "index.html",
+            .origin_protocol = LWSMPRO_FILE,
+        };
+}
+
+/* One listening vhost; tls non-NULL: HTTPS with that certificate. */
+static struct lws_vhost *make_vhost(cc_http *h, const char *name, int port,
+                                    const struct lws_http_mount *mounts, const cc_http_tls *tls)
+{
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof vi);
+    vi.vhost_name = name;
+    vi.port = port;
+    vi.iface = h->cfg.bind;
+    vi.protocols = h->protocols;
+    vi.mounts = mounts;
+    /* No LWS_SERVER_OPTION_STS: HSTS (RFC 6797) holds for a host name on
+     * every port, so a browser that saw it on :8443 would turn
+     * http://<name>:8080/ca.html into https:// on the plain port. */
+    vi.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    vi.retry_and_idle_policy = &h->idle_policy;
+    /* A connection that has not finished sending its headers within 10 s
+     * (slowloris) is closed, so is an idle HTTP keep-alive after 5 s. */
+    vi.timeout_secs_ah_idle = 10;
+    vi.keepalive_timeout = 5;
+    if (tls) {
+        vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        vi.ssl_cert_filepath = tls->cert_file;
+        vi.ssl_private_key_filepath = tls->key_file;
+        /* TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1). */
+        vi.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+        /* HTTP/1.1 only: a WebSocket then stays an RFC 6455 upgrade on a
+         * TCP connection of its own, as over plain HTTP, so the
+         * per-address connection limits and idle timeouts mean the same
+         * on both ports (HTTP/2 would carry WebSockets as RFC 8441
+         * streams inside one connection). */
+        vi.alpn = "http/1.1";
+        vi.ssl_info_event_mask = SSL_CB_ALERT;
+    }
+    return lws_create_vhost(h->ctx, &vi);
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -630,59 +914,54 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
         .per_session_data_size = sizeof(conn),
         .rx_buffer_size = 16384,
     };
-    /* API prefixes are callback mounts into http_cb; everything else is the
-     * static web root. */
-    static const char *api[] = {"/echo", "/stats", "/healthz", "/whip", "/whep"};
-    int n = (int)(sizeof api / sizeof api[0]);
-    for (int i = 0; i < n; i++) {
-        h->mounts[i] = (struct lws_http_mount){
-            .mountpoint = api[i],
-            .mountpoint_len = (unsigned char)strlen(api[i]),
-            .origin = "classcast",
-            .origin_protocol = LWSMPRO_CALLBACK,
-            .mount_next = &h->mounts[i + 1],
-        };
-    }
-    h->mounts[n] = (struct lws_http_mount){
-        .mountpoint = "/",
-        .mountpoint_len = 1,
-        .origin = h->web_root,
-        .def = "index.html",
-        .origin_protocol = LWSMPRO_FILE,
-    };
+    int tls = cfg->tls.cert_file != NULL;
+    /* The plain vhost's "/" is the web root, or with HTTPS on the gate's
+     * callback (see the top of this file). */
+    fill_mounts(h, h->mounts, tls);
+    fill_mounts(h, h->mounts_tls, 0);
+
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.port = cfg->port;
-    info.iface = cfg->bind;
+    info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = h->protocols;
-    info.mounts = &h->mounts[0];
     info.user = h;
-    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.retry_and_idle_policy = &h->idle_policy;
-    /* A connection that has not finished sending its headers within 10 s
-     * (slowloris) is closed, so is an idle HTTP keep-alive after 5 s. */
-    info.timeout_secs_ah_idle = 10;
-    info.keepalive_timeout = 5;
     info.timeout_secs = 20;
     /* Sockets for the connections allowed, plus lws's own and some spare. */
     info.fd_limit_per_thread = (unsigned)h->cfg.max_conns + 64;
     h->ctx = lws_create_context(&info);
-    if (!h->ctx) {
-        CC_ERROR("http", "could not listen on %s:%d", cfg->bind, cfg->port);
+    if (h->ctx) {
+        h->vh_http = make_vhost(h, "http", cfg->port, h->mounts, NULL);
+        if (h->vh_http && tls)
+            h->vh_https = make_vhost(h, "https", cfg->tls.port, h->mounts_tls, &cfg->tls);
+    }
+    if (!h->ctx || !h->vh_http || (tls && !h->vh_https)) {
+        if (!h->vh_http)
+            CC_ERROR("http", "could not listen on %s:%d", cfg->bind, cfg->port);
+        else
+            CC_ERROR("http", "could not serve HTTPS on %s:%d with %s and %s", cfg->bind,
+                     cfg->tls.port, cfg->tls.cert_file,
+                     cfg->tls.key_file ? cfg->tls.key_file : "no key");
+        if (h->ctx)
+            lws_context_destroy(h->ctx);
         g_hash_table_destroy(h->sessions);
         g_hash_table_destroy(h->conn_ip);
         g_hash_table_destroy(h->per_ip);
         free(h);
         return CC_EIO;
     }
-    struct lws_vhost *vh = lws_get_vhost_by_name(h->ctx, "default");
-    h->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
+    h->port = lws_get_vhost_listen_port(h->vh_http);
+    h->https_port = h->vh_https ? lws_get_vhost_listen_port(h->vh_https) : 0;
     lws_sul_schedule(h->ctx, 0, &h->tick_sul, tick_cb, LWS_US_PER_SEC);
     *out = h;
     return 0;
 }
 
 int cc_http_port(const cc_http *h) { return h->port; }
+
+int cc_http_https_port(const cc_http *h) { return h->https_port; }
 
 int cc_http_run(cc_http *h, volatile int *stop)
 {
