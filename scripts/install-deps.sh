@@ -13,6 +13,9 @@ PKGS=(
   libvpx-dev libssl-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-tools xvfb chromium
+  # e2e https: certutil puts the school CA into a test browser's NSS
+  # database; ip (iproute2) makes the test's network namespaces
+  libnss3-tools iproute2
   # capture: ximagesink draws moving test content on Xvfb; alsasrc
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire

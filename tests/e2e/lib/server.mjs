@@ -46,8 +46,15 @@ async function freeUdpPort(avoid) {
 // Starts `classcast serve`. name: used for the log file (<name>.server.log).
 // Returns {url, httpPort, udpPort, proc, stderr(), stdout(), waitStdout(),
 // alive(), stats(), stop()}.
-export async function startServer(name, { extraArgs = [], logLevel } = {}) {
+// netns: run it inside that network namespace (`ip netns exec`; root), on
+// `bind` with the fixed httpPort and udpPort given (a namespace the test
+// made has every port free; stats() cannot reach it from outside).
+export async function startServer(name, { extraArgs = [], logLevel, netns, bind, httpPort, udpPort } = {}) {
   if (!existsSync(CC_BIN)) throw new Error(`server binary not found: ${CC_BIN} (build it, or set CC_BIN)`);
+  if (netns) {
+    return spawnServer(name, httpPort, udpPort, extraArgs, logLevel || process.env.CC_LOG_LEVEL || 'info',
+      { netns, bind });
+  }
   let lastErr;
   // A port found free can be taken again before the server binds it; retry.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -63,10 +70,10 @@ export async function startServer(name, { extraArgs = [], logLevel } = {}) {
   throw lastErr;
 }
 
-async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
+async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns, bind = '127.0.0.1' } = {}) {
   const logFile = artifactPath(`${name}.server.log`);
   const log = createWriteStream(logFile);
-  const args = ['serve', '--bind', '127.0.0.1', '--http-port', String(httpPort),
+  const args = ['serve', '--bind', bind, '--http-port', String(httpPort),
     '--udp-port', String(udpPort), '--web-root', path.join(REPO, 'web'),
     '--log-level', logLevel, ...extraArgs];
   log.write(`# ${CC_BIN} ${args.join(' ')}\n`);
@@ -75,7 +82,9 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
     ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=0:halt_on_error=1',
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
   };
-  const proc = spawn(CC_BIN, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `ip netns exec` execs the server in place: proc is the server itself.
+  const [file, argv] = netns ? ['ip', ['netns', 'exec', netns, CC_BIN, ...args]] : [CC_BIN, args];
+  const proc = spawn(file, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let stderr = ''; // both streams, as they came
   let stdout = ''; // stdout alone: what the server prints for people
@@ -121,7 +130,7 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel) {
     throw new Error(`classcast did not start: ${why}\n--- stderr (${logFile}) ---\n${stderr.slice(-4000)}`);
   }
 
-  const url = `http://127.0.0.1:${httpPort}`;
+  const url = `http://${bind.includes(':') ? `[${bind}]` : bind}:${httpPort}`;
   let stopped = false;
 
   return {
