@@ -3,10 +3,11 @@
 # a demo lesson (a moving test picture and a test tone). The server prints
 # the teacher and student pages. Ctrl-C stops it.
 #
-#   ./scripts/run.sh         on this computer only (127.0.0.1)
-#   ./scripts/run.sh --lan   also for the tablets on the classroom network:
-#                            listens on every address of this computer and
-#                            prints the student page with its network address
+#   ./scripts/run.sh         on this computer only (http://127.0.0.1)
+#   ./scripts/run.sh --lan   also for the classroom network: listens on every
+#                            address of this computer, over HTTPS (port 8443)
+#                            with a school CA made at first start, and prints
+#                            https links and the CA page devices trust once
 set -euo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -16,11 +17,12 @@ case "${1:-}" in
   --lan) BIND=0.0.0.0 ;;
   "") ;;
   -h|--help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *) echo "run.sh: unknown option '$1' (try --lan)" >&2; exit 2 ;;
 esac
 HTTP_PORT=${CC_HTTP_PORT:-8080}
+HTTPS_PORT=${CC_HTTPS_PORT:-8443}   # used with --lan (HTTPS off loopback)
 UDP_PORT=${CC_UDP_PORT:-50000}
 
 ./scripts/install-deps.sh
@@ -34,4 +36,5 @@ ninja -C build
 
 # exec: the server gets Ctrl-C (SIGINT) directly and stops cleanly.
 exec build/classcast serve --bind "$BIND" --http-port "$HTTP_PORT" \
-  --udp-port "$UDP_PORT" --web-root web --source test-video,test-audio
+  --https-port "$HTTPS_PORT" --udp-port "$UDP_PORT" --web-root web \
+  --source test-video,test-audio
