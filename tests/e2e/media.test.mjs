@@ -130,15 +130,17 @@ describe('media core: local sources published into the demo lesson', { timeout: 
     }
   });
 
-  it('classcast publish --whip into a running classcast: a student page decodes it', { timeout: 60_000 }, async () => {
+  it('classcast-publish --whip into a running classcast: a student page decodes it', { timeout: 60_000 }, async () => {
     // 43 characters of base64url: the shape of a lesson token.
     const token = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 255)).toString('base64url');
     const srv = await startServer('media-whip', { extraArgs: ['--demo-token', token] });
     let pub;
     let pubOut = '';
     try {
-      const bin = process.env.CC_BIN ? path.resolve(REPO, process.env.CC_BIN) : path.join(REPO, 'build', 'classcast');
-      pub = spawn(bin, ['publish', '--whip', `${srv.url}/whip/demo`, '--token', token,
+      // The WHIP client is a program of its own, built beside the server.
+      const server = process.env.CC_BIN ? path.resolve(REPO, process.env.CC_BIN) : path.join(REPO, 'build', 'classcast');
+      const bin = path.join(path.dirname(server), 'classcast-publish');
+      pub = spawn(bin, ['--whip', `${srv.url}/whip/demo`, '--token', token,
         '--source', 'test-video,test-audio', '--video-size', '640x360', '--duration', '40'],
       { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
       pub.stderr.on('data', (d) => { pubOut += d.toString(); });
