@@ -135,11 +135,12 @@ if [ -n "${BUILT[build]:-}" ] && [ -x build/classcast ]; then
   e2e_t0=$(date +%s)
   run_e2e e2e "$REPO/build/classcast" tests/e2e/*.test.mjs
   e2e_dt=$(( $(date +%s) - e2e_t0 ))
-  # Once more on the sanitizer build, echo test only, if it fits the budget
-  # (allow 3x the plain run for ASan's slowdown).
+  # Once more on the sanitizer build: the transport self-test and the
+  # hostile-client tests (foreign origins, bad hosts, wrong codes), if they
+  # fit the budget (together about 25 s plain; allow 4x for ASan).
   if [ -n "${BUILT[build-asan]:-}" ] && [ -x build-asan/classcast ]; then
-    if [ $(( $(elapsed) + 3 * e2e_dt + 30 )) -lt "$BUDGET_S" ]; then
-      run_e2e e2e-asan "$REPO/build-asan/classcast" tests/e2e/echo.test.mjs
+    if [ $(( $(elapsed) + 100 )) -lt "$BUDGET_S" ]; then
+      run_e2e e2e-asan "$REPO/build-asan/classcast" tests/e2e/echo.test.mjs tests/e2e/security.test.mjs
     else
       log "e2e on build-asan skipped: $(elapsed)s used, plain e2e took ${e2e_dt}s, budget ${BUDGET_S}s"
     fi
