@@ -56,6 +56,8 @@ typedef struct cc_lesson {
     char viewer_token[CC_LESSON_TOKEN_LEN + 1];
     unsigned media;         /* bit (1u << cc_slot) per slot being published */
     int pinned;             /* fixed-code lesson (demo): no absence timeouts */
+    int64_t owner;          /* the teacher account that created it (store.h
+                             * id), CC_LESSON_OWNER_LOCAL, or 0 for none */
     cc_member **members;    /* n_members, in join order */
     int n_members, n_teachers, n_students;
     cc_time_us created_at;
@@ -66,8 +68,14 @@ typedef struct cc_lesson {
 
 typedef struct cc_lessons cc_lessons;
 
+/* cc_lesson.owner of a lesson made by the built-in local teacher
+ * (`serve --local-teacher`): an account id is always > 0. */
+#define CC_LESSON_OWNER_LOCAL ((int64_t)-1)
+
 typedef struct cc_lessons_config {
-    int max_lessons;       /* existing lessons, ended ones included */
+    int max_lessons;       /* open lessons (waiting or live) */
+    int max_ended;         /* ended lessons kept until forgotten, besides */
+    int max_per_owner;     /* open lessons of one owner (0: no limit) */
     int max_students;      /* student members per lesson */
     int max_teachers;      /* teacher members (tabs) per lesson */
     cc_time_us waiting_grace; /* no teacher in a waiting lesson -> ended */
@@ -75,7 +83,8 @@ typedef struct cc_lessons_config {
     cc_time_us ended_keep;    /* ended -> forgotten */
 } cc_lessons_config;
 
-/* 1000 lessons, 200 students, 8 teachers; 60 s, 30 min, 10 min. */
+/* 1000 open lessons (and 4000 ended ones), 5 open lessons per owner, 200
+ * students, 8 teachers; 60 s, 30 min, 10 min. */
 void cc_lessons_config_default(cc_lessons_config *cfg);
 
 /* cfg NULL: defaults. NULL when out of memory. */
@@ -89,10 +98,20 @@ cc_lesson *cc_lessons_at(cc_lessons *r, int i);
 /* `create`: a new waiting lesson with a fresh 6-digit code, tokens, room id,
  * and its creator as the first teacher member (session). name and title as
  * validated by cc_proto_parse. Returns 0, CC_ENOSPC (max lessons: answer
- * server_busy), CC_ECRYPTO, CC_ENOMEM or CC_EINVAL. */
+ * server_busy), CC_ECRYPTO, CC_ENOMEM or CC_EINVAL. Only waiting and live
+ * lessons count toward max_lessons; ended ones wait to be forgotten in a
+ * separate allowance (max_ended), so they never keep a teacher out. */
 int cc_lessons_create(cc_lessons *r, const char *teacher_name,
                       const char *title, uint64_t session, cc_time_us now,
                       cc_lesson **out_lesson, cc_member **out_member);
+/* The same for an owner (a teacher account id, or CC_LESSON_OWNER_LOCAL;
+ * 0: none), who may have at most max_per_owner open lessons: CC_ELIMIT
+ * (answer too_many_lessons) past that. */
+int cc_lessons_create_owned(cc_lessons *r, int64_t owner, const char *teacher_name,
+                            const char *title, uint64_t session, cc_time_us now,
+                            cc_lesson **out_lesson, cc_member **out_member);
+/* Open (waiting or live) lessons: of one owner, or of all (owner 0). */
+int cc_lessons_count_open(const cc_lessons *r, int64_t owner);
 /* A lesson with a fixed code (e.g. "demo": 1..16 of [0-9A-Za-z]) and no
  * member; pinned, so teacher absence never ends it. CC_EINVAL if the code
  * is malformed or already in use. */
@@ -174,8 +193,8 @@ int cc_lesson_is_capture(cc_proto_type action);
 
 /* Protocol error code for a negative return of the functions above:
  * CC_ENOTFOUND "no_such_lesson", CC_EAUTH "bad_token", CC_ECLOSED
- * "lesson_ended", CC_ENOSPC "server_busy", CC_EINVAL "bad_request",
- * anything else "server_error". */
+ * "lesson_ended", CC_ENOSPC "server_busy", CC_ELIMIT "too_many_lessons",
+ * CC_EINVAL "bad_request", anything else "server_error". */
 const char *cc_lesson_err_code(int err);
 
 const char *cc_lesson_state_name(cc_lesson_state s); /* "waiting" ... */

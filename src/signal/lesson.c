@@ -22,6 +22,8 @@ struct cc_lessons {
 void cc_lessons_config_default(cc_lessons_config *cfg)
 {
     cfg->max_lessons = 1000;
+    cfg->max_ended = 4000;
+    cfg->max_per_owner = 5;
     cfg->max_students = 200;
     cfg->max_teachers = 8;
     cfg->waiting_grace = 60 * CC_USEC_PER_SEC;
@@ -174,10 +176,23 @@ static int copy_str(char *dst, size_t cap, const char *src)
     return 0;
 }
 
+int cc_lessons_count_open(const cc_lessons *r, int64_t owner)
+{
+    int n = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->lessons[i]->state != CC_LESSON_ENDED && (owner == 0 || r->lessons[i]->owner == owner))
+            n++;
+    return n;
+}
+
 static int new_lesson(cc_lessons *r, const char *code, const char *teacher_name,
                       const char *title, cc_time_us now, cc_lesson **out)
 {
-    if (r->n >= r->cfg.max_lessons)
+    /* Open lessons are what the server serves; an ended one only waits to
+     * be forgotten (10 minutes), in its own, larger allowance that bounds
+     * memory when lessons are created and ended in a loop. */
+    if (cc_lessons_count_open(r, 0) >= r->cfg.max_lessons ||
+        r->n >= r->cfg.max_lessons + r->cfg.max_ended)
         return CC_ENOSPC;
     if (r->n == r->cap) {
         int cap = r->cap ? r->cap * 2 : 16;
@@ -267,13 +282,27 @@ int cc_lessons_create(cc_lessons *r, const char *teacher_name,
                       const char *title, uint64_t session, cc_time_us now,
                       cc_lesson **out_lesson, cc_member **out_member)
 {
+    return cc_lessons_create_owned(r, 0, teacher_name, title, session, now, out_lesson,
+                                   out_member);
+}
+
+int cc_lessons_create_owned(cc_lessons *r, int64_t owner, const char *teacher_name,
+                            const char *title, uint64_t session, cc_time_us now,
+                            cc_lesson **out_lesson, cc_member **out_member)
+{
     cc_lesson *l;
     cc_member *m;
     if (!teacher_name || !teacher_name[0])
         return CC_EINVAL;
+    /* One teacher, a handful of classes at once: more is a page stuck in a
+     * loop or someone else using the account, not teaching. */
+    if (owner != 0 && r->cfg.max_per_owner > 0 &&
+        cc_lessons_count_open(r, owner) >= r->cfg.max_per_owner)
+        return CC_ELIMIT;
     int rc = new_lesson(r, NULL, teacher_name, title, now, &l);
     if (rc)
         return rc;
+    l->owner = owner;
     rc = add_member(r, l, CC_ROLE_TEACHER, teacher_name, session, &m);
     if (rc) {
         remove_lesson(r, l);
@@ -571,6 +600,7 @@ const char *cc_lesson_err_code(int err)
     case CC_EAUTH: return "bad_token";
     case CC_ECLOSED: return "lesson_ended";
     case CC_ENOSPC: return "server_busy";
+    case CC_ELIMIT: return "too_many_lessons";
     case CC_EINVAL: return "bad_request";
     default: return "server_error";
     }

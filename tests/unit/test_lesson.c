@@ -526,6 +526,73 @@ static void test_limits(void)
     cc_lessons_free(r);
 }
 
+/* Ended lessons do not count toward the limit on open ones (a teacher who
+ * ended a lesson may start the next at once); they have their own bound
+ * until forgotten. Each owner has at most max_per_owner open lessons. */
+static void test_open_limits(void)
+{
+    cc_lessons_config cfg;
+    cc_lessons_config_default(&cfg);
+    CC_CHECK_EQ(cfg.max_per_owner, 5);
+    CC_CHECK_EQ(cfg.max_ended, 4000);
+    cfg.max_lessons = 2;
+    cfg.max_ended = 3;
+    cfg.max_per_owner = 0;
+    cc_lessons *r = cc_lessons_new(&cfg);
+    cc_lesson *l[8], *x;
+    cc_member *m;
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 1, T0, &l[0], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 2, T0, &l[1], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 3, T0, &x, &m), CC_ENOSPC);
+    CC_CHECK_EQ(cc_lessons_count_open(r, 0), 2);
+    /* Ending one frees its place right away, not 10 minutes later. */
+    cc_lesson_end(l[0], T0);
+    CC_CHECK_EQ(cc_lessons_count_open(r, 0), 1);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 3, T0, &l[2], &m), 0);
+    /* ... up to the allowance for ended lessons (2 open + 3 ended). */
+    cc_lesson_end(l[1], T0);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 4, T0, &l[3], &m), 0);
+    cc_lesson_end(l[2], T0);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 5, T0, &l[4], &m), 0);
+    cc_lesson_end(l[3], T0);
+    CC_CHECK_EQ(cc_lessons_count(r), 5);
+    CC_CHECK_EQ(cc_lessons_count_open(r, 0), 1);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 6, T0, &x, &m), CC_ENOSPC);
+    /* Forgetting them makes room again. */
+    cc_lessons_tick(r, T0 + 10 * 60 * SEC, NULL, NULL);
+    CC_CHECK_EQ(cc_lessons_count(r), 1);
+    CC_CHECK_EQ(cc_lessons_create(r, "T", "", 6, T0 + 10 * 60 * SEC, &x, &m), 0);
+    cc_lessons_free(r);
+
+    /* Per owner. */
+    cc_lessons_config_default(&cfg);
+    cfg.max_per_owner = 2;
+    r = cc_lessons_new(&cfg);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 7, "A", "", 1, T0, &l[0], &m), 0);
+    CC_CHECK_EQ(l[0]->owner, 7);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 7, "A", "", 2, T0, &l[1], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 7, "A", "", 3, T0, &x, &m), CC_ELIMIT);
+    CC_CHECK(strcmp(cc_lesson_err_code(CC_ELIMIT), "too_many_lessons") == 0);
+    CC_CHECK_EQ(cc_lessons_count_open(r, 7), 2);
+    /* Someone else, the local teacher, and no owner are not affected. */
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 8, "B", "", 4, T0, &l[2], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, CC_LESSON_OWNER_LOCAL, "L", "", 5, T0, &l[3], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, CC_LESSON_OWNER_LOCAL, "L", "", 6, T0, &l[4], &m), 0);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, CC_LESSON_OWNER_LOCAL, "L", "", 7, T0, &x, &m),
+                CC_ELIMIT);
+    for (int i = 0; i < 4; i++)
+        CC_CHECK_EQ(cc_lessons_create(r, "N", "", (uint64_t)(10 + i), T0, &x, &m), 0);
+    CC_CHECK_EQ(x->owner, 0);
+    /* An ended lesson of the owner no longer counts. */
+    cc_lesson_end(l[0], T0);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 7, "A", "", 20, T0, &x, &m), 0);
+    /* A failed create leaves nothing behind. */
+    int before = cc_lessons_count(r);
+    CC_CHECK_EQ(cc_lessons_create_owned(r, 7, "A", "", 21, T0, &x, &m), CC_ELIMIT);
+    CC_CHECK_EQ(cc_lessons_count(r), before);
+    cc_lessons_free(r);
+}
+
 static void test_names(void)
 {
     CC_CHECK(strcmp(cc_lesson_state_name(CC_LESSON_WAITING), "waiting") == 0);
@@ -548,6 +615,7 @@ int main(void)
     CC_RUN(test_timeouts);
     CC_RUN(test_late_tick);
     CC_RUN(test_limits);
+    CC_RUN(test_open_limits);
     CC_RUN(test_names);
     CC_TEST_DONE();
 }
