@@ -1051,28 +1051,33 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
         ap->send[i] = !publisher && slot_of[i] >= 0;
     rc = cc_sdp_choose(offer, ap, choices);
-    /* Lines without a slot are rejected; if that rejects the line that
-     * was to carry the BUNDLE transport and no other can, bundle-only
-     * lines go too (RFC 8843 sections 7.3.1, 7.3.2). */
-    for (int i = 0; rc == 0 && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
-        if (slot_of[i] < 0)
-            choices[i].accepted = 0;
     if (rc == 0)
         cc_sdp_settle_bundle(offer, choices);
     int n_ok = 0;
     for (int i = 0; rc == 0 && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
-        if (slot_of[i] < 0 || !choices[i].accepted) {
-            choices[i].accepted = 0;
+        if (!choices[i].accepted) {
             slot_of[i] = -1;
             continue;
         }
-        n_ok++;
         /* Forwarded packets carry no header extensions (ids are per
          * transport and must not leak from the publisher's to a
          * subscriber's), so do not promise abs-send-time/audio-level;
          * mid stays (a publisher's unsignalled SSRCs bind by it). */
         choices[i].ext_abs_send_time = 0;
         choices[i].ext_twcc = 0;
+        if (slot_of[i] < 0) {
+            /* A usable line with no slot (a camera the teacher turned
+             * off, a line more than the lesson has) stays in the BUNDLE
+             * group, marked inactive (RFC 3264 section 6), rather than
+             * rejected: it may be the line that carries the group's
+             * transport, and Chromium refuses an answer that rejects
+             * that one while it keeps the others (it cannot move the
+             * transport, RFC 8843 section 7.3.3). */
+            choices[i].direction = CC_DIR_INACTIVE;
+            choices[i].ext_audio_level = 0;
+            continue;
+        }
+        n_ok++;
         if (!publisher) {
             choices[i].ext_audio_level = 0;
             /* RFC 3264 6.1: a sendrecv offer may be answered sendonly: a

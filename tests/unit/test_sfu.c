@@ -683,15 +683,21 @@ static void test_prepare_errors(void)
     CC_CHECK(cc_sfu_prepare_publisher(offer, strlen(offer), &g_params, 1, 1,
                                       NULL, 0, &answer, &msg, err, sizeof err) < 0);
     CC_CHECK(answer == NULL && msg == NULL && err[0]);
-    /* Explicit map: only the audio m-line as mic; video rejected. */
+    /* Explicit map: only the audio m-line as mic. The video line, the
+     * first of the BUNDLE group (the one that carries its transport), is
+     * kept in the group and marked inactive rather than rejected: Chromium
+     * refuses an answer that rejects it. */
     cc_sfu_track_map map[1] = {{.mid = "1", .slot = CC_SLOT_MIC}};
     CC_CHECK_EQ(cc_sfu_prepare_subscriber(offer, strlen(offer), &g_params, 1, 1,
                                           map, 1, &answer, &msg, err, sizeof err), 0);
     cc_sdp_offer *a = calloc(1, sizeof *a);
     CC_CHECK_EQ(cc_sdp_parse(answer, strlen(answer), a), 0);
-    CC_CHECK_EQ(a->media[0].port, 0);
+    CC_CHECK(a->media[0].port != 0);
+    CC_CHECK_EQ(a->media[0].direction, CC_DIR_INACTIVE);
+    CC_CHECK_EQ(a->media[0].n_ssrcs, 0);
     CC_CHECK(a->media[1].port != 0);
-    CC_CHECK_EQ(a->n_bundle, 1);
+    CC_CHECK_EQ(a->media[1].direction, CC_DIR_SENDONLY);
+    CC_CHECK_EQ(a->n_bundle, 2);
     free(a);
     free(answer);
     cc_msg_free(&msg->hdr);
