@@ -23,6 +23,7 @@
 #include "classcast/lesson.h"
 #include "classcast/log.h"
 #include "classcast/srtp.h"
+#include "classcast/store.h"
 #include "classcast/teacher_cmd.h"
 #include "classcast/worker.h"
 
@@ -63,8 +64,8 @@ static void usage_serve(FILE *f)
             "  --tls-cert FILE     HTTPS certificate (chain), PEM; with --tls-key,\n"
             "                      also on loopback; no school CA is made\n"
             "  --tls-key FILE      its private key, PEM\n"
-            "  --state-dir DIR     where the school CA and the server certificate\n"
-            "                      live (default $XDG_STATE_HOME/classcast, else\n"
+            "  --state-dir DIR     where teacher accounts, the school CA and the server\n"
+            "                      certificate live (default $XDG_STATE_HOME/classcast, else\n"
             "                      ~/.local/state/classcast; root without HOME:\n"
             "                      /var/lib/classcast)\n"
             "  --udp-port N        UDP media port (default 50000; 0 picks one)\n"
@@ -85,6 +86,10 @@ static void usage_serve(FILE *f)
             "  --video-size WxH    size of local video (default 1280x720)\n"
             "  --demo-token TOKEN  give the demo lesson this teacher and viewer token\n"
             "                      (43 of A-Z a-z 0-9 - _; tests WHIP into the demo)\n"
+            "  --local-teacher     the teacher page opened on this computer itself\n"
+            "                      (127.0.0.1) is signed in as its built-in teacher;\n"
+            "                      from anywhere else a teacher signs in (accounts:\n"
+            "                      classcast teacher --help); scripts/run.sh uses it\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
             "  --max-connections-per-address N  ... from one address (default 300)\n"
@@ -178,6 +183,27 @@ static void print_trust(const char *ca_page, const cc_certs *ca)
            ca->ca_name);
 }
 
+/* Who may start lessons: only a signed-in teacher (docs/accounts.md), or
+ * with --local-teacher the browser on this computer itself. */
+static void print_accounts(const cc_control_config *cc, int http_port)
+{
+    int n = cc->store ? cc_store_teacher_count(cc->store, NULL) : 0;
+    if (cc->local_teacher)
+        printf("\nOn this computer the teacher page (http://127.0.0.1:%d/teacher.html) is\n"
+               "signed in as its built-in teacher: no password needed.\n", http_port);
+    if (n <= 0)
+        printf("%s\n"
+               "Add one, an admin who can add the others on the web page (admin.html):\n"
+               "  classcast teacher add NAME --admin\n",
+               cc->local_teacher ? "Teachers on other computers sign in with an account; there is "
+                                   "none yet."
+                                 : "\nNo teacher accounts yet, and only a signed-in teacher can "
+                                   "start a lesson.");
+    else
+        printf("%sTeachers sign in on the teacher page (accounts: classcast teacher list).\n",
+               cc->local_teacher ? "" : "\n");
+}
+
 /* The pages a person opens, on stdout (the log goes to stderr). A browser
  * lets a page use the camera, microphone and screen only in a secure
  * context: https, or http from the computer itself (127.0.0.1). Without
@@ -225,6 +251,7 @@ static void print_links(const cc_addr *bound, const cc_control_config *cc,
         snprintf(ca_url, sizeof ca_url, "http://%s/ca.html", c);
         print_trust(ca_url, ca);
     }
+    print_accounts(cc, http_port);
     printf("\nPress Ctrl-C to stop.\n");
     fflush(stdout);
 }
@@ -336,6 +363,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
+    int local_teacher = 0;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -358,6 +386,7 @@ static int cmd_serve(int argc, char **argv)
         {"demo-token", required_argument, 0, 'T'},
         {"max-connections", required_argument, 0, 'M'},
         {"max-connections-per-address", required_argument, 0, 'A'},
+        {"local-teacher", no_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -416,6 +445,7 @@ static int cmd_serve(int argc, char **argv)
             *(o == 'M' ? &max_conns : &max_conns_ip) = (int)v;
             break;
         }
+        case 'L': local_teacher = 1; break;
         case 'h': usage_serve(stdout); return 0;
         default: usage_serve(stderr); return 2;
         }
@@ -474,6 +504,14 @@ static int cmd_serve(int argc, char **argv)
         tls_cert = school.cert_path;
         tls_key = school.key_path;
     }
+    /* Teacher accounts (docs/accounts.md): only a signed-in teacher
+     * creates lessons, so without the database there is no server. */
+    cc_store *store = NULL;
+    char store_err[1200];
+    if (cc_store_open(&store, state_dir, store_err, sizeof store_err) != 0) {
+        fprintf(stderr, "classcast: teacher accounts: %s\n", store_err);
+        return 1;
+    }
     if (cc_srtp_global_init() != 0) {
         fprintf(stderr, "classcast: libsrtp failed to initialise\n");
         return 1;
@@ -497,7 +535,8 @@ static int cmd_serve(int argc, char **argv)
                             .demo_token = demo_token,
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls),
                             .pipelines_dir = pipelines, .display = display,
-                            .video_width = vw, .video_height = vh};
+                            .video_width = vw, .video_height = vh,
+                            .store = store, .local_teacher = local_teacher};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
             fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);
@@ -589,6 +628,7 @@ static int cmd_serve(int argc, char **argv)
     cc_mailbox_free(events);
     cc_dtls_ctx_free(dtls);
     cc_certs_release(&school);
+    cc_store_close(store);
     return rc == 0 ? 0 : 1;
 }
 

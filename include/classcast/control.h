@@ -10,6 +10,7 @@
 #include "classcast/echo.h"
 #include "classcast/http.h"
 #include "classcast/mailbox.h"
+#include "classcast/store.h"
 #include "classcast/worker.h"
 
 typedef struct cc_control cc_control;
@@ -27,6 +28,12 @@ typedef struct cc_control_config {
     const char *pipelines_dir;  /* pipelines/<name>.pipe; NULL: "pipelines" */
     const char *display;        /* default X display for screen pipelines */
     int video_width, video_height; /* 0: 1280x720 */
+    /* Teacher accounts (docs/accounts.md): only a signed-in teacher
+     * creates lessons and captures. store NULL: nobody can sign in. */
+    cc_store *store;
+    /* `serve --local-teacher`: this computer's own browser (loopback,
+     * this server's pages) counts as a signed-in teacher. */
+    int local_teacher;
 } cc_control_config;
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg);

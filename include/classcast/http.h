@@ -33,6 +33,9 @@ typedef struct cc_http_request {
     int cross_origin;          /* a browser page of another site sent it
                                 * (Origin not this server's; origin.h) */
     const char *peer_ip;       /* "192.0.2.7", "2001:db8::1" ("" unknown) */
+    const char *cookie;        /* the Cookie header, "" if absent (RFC 6265
+                                * section 5.4) */
+    int secure;                /* it came over TLS (lws_is_ssl) */
 } cc_http_request;
 
 typedef struct cc_http_response {
@@ -45,6 +48,8 @@ typedef struct cc_http_response {
     int retry_after;           /* > 0: a Retry-After header, in seconds
                                 * (RFC 9110 section 10.2.3, with 429:
                                 * RFC 6585 section 4) */
+    char set_cookie[256];      /* "" for none, else a Set-Cookie header
+                                * value (RFC 6265 section 4.1) */
 } cc_http_response;
 
 typedef struct cc_http_hooks {
@@ -52,8 +57,11 @@ typedef struct cc_http_hooks {
     /* 1 if the path is an API route (handled by api()), 0 for static files. */
     int (*is_api)(void *ud, const char *method, const char *path);
     void (*api)(void *ud, const cc_http_request *rq, cc_http_response *resp);
-    /* peer_ip: the address as text, IPv4-mapped IPv6 unwrapped. */
-    void (*ws_open)(void *ud, uint64_t sid, int from_loopback, const char *peer_ip);
+    /* peer_ip: the address as text, IPv4-mapped IPv6 unwrapped; cookie:
+     * the handshake's Cookie header ("" if none), which says who signed
+     * in (docs/accounts.md). */
+    void (*ws_open)(void *ud, uint64_t sid, int from_loopback, const char *peer_ip,
+                    const char *cookie);
     /* One whole text message (too_big: it was over the limit and dropped).
      * Returns 1 if it was a bad frame (counted; too many closes the socket). */
     int (*ws_message)(void *ud, uint64_t sid, const char *text, size_t len,

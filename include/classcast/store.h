@@ -61,10 +61,12 @@ typedef struct cc_teacher {
 #define CC_TEACHER_ADMIN 0x1u
 #define CC_TEACHER_MUST_CHANGE 0x2u
 
-/* Open (creating if needed) dir/classcast.db; dir is created with mode
- * 0700 and the file with 0600. Runs the missing migrations. 0, CC_EINVAL,
- * CC_EIO (err says what), CC_EUNSUPPORTED (the database is newer than this
- * code), CC_ENOMEM. err may be NULL. */
+/* Open (creating if needed) dir/classcast.db; dir NULL: the default state
+ * directory (include/classcast/paths.h). dir is created with mode 0700 and
+ * the file with 0600. Runs the missing migrations. 0, CC_EINVAL, CC_EIO
+ * (err says what), CC_EUNSUPPORTED (the database is newer than this code),
+ * CC_ENOTFOUND (no default directory: no HOME), CC_ENOMEM. err may be
+ * NULL. */
 int cc_store_open(cc_store **out, const char *dir, char *err, size_t errcap);
 /* The same on a file path, migrating only up to `version` (0: all). Tests
  * use it to build a database of an older schema. */

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "classcast/accounts.h"
 #include "classcast/capture.h"
 #include "classcast/clock.h"
 #include "classcast/devices.h"
@@ -32,6 +33,10 @@ typedef struct sess {
     char pub_pwd[CC_ICE_MAX_CRED];    /* its local ICE password */
     char pub_remote[CC_ICE_MAX_CRED]; /* the browser's ufrag on it */
     char sub_ufrag[CC_ICE_MAX_CRED];  /* current subscribe transport */
+    /* The session token of the handshake's cookie ("" none): who is
+     * signed in is looked up again when it matters (create, capture), so
+     * a sign-out or a disabled account counts at once. */
+    char token[CC_STORE_TOKEN_CAP];
 } sess;
 
 /* A WHIP or WHEP session (no WebSocket behind it). */
@@ -63,6 +68,10 @@ struct cc_control {
      * WHIP/WHEP): enumerating 6-digit codes must not be practical. */
     cc_ratelimit *bad_tries;
     uint64_t wrong_tries, tries_refused; /* /stats "control" */
+    /* Who may create lessons and capture (accounts.h), and what they were
+     * refused: /stats "control" too. */
+    cc_accounts *accounts;
+    uint64_t not_signed_in, must_change_refused, too_many_lessons;
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
@@ -70,6 +79,8 @@ struct cc_control {
 };
 
 static cc_time_us now_us(void) { return cc_clock_mono_us(); }
+/* Sessions expire in wall-clock time (they outlive a restart). */
+static int64_t now_wall_s(void) { return cc_clock_wall_us() / CC_USEC_PER_SEC; }
 
 /* ---- sending ---- */
 
@@ -203,8 +214,17 @@ static void api_stats(cc_control *c, cc_http_response *r)
         CC_HTTP_COUNTERS(CC_X)
 #undef CC_X
     }
-    json_t *control = json_pack("{s:I, s:I}", "wrong_tries", (json_int_t)c->wrong_tries,
-                                "tries_refused", (json_int_t)c->tries_refused);
+    json_t *control = json_pack("{s:I, s:I, s:I, s:I, s:I}", "wrong_tries",
+                                (json_int_t)c->wrong_tries, "tries_refused",
+                                (json_int_t)c->tries_refused, "not_signed_in",
+                                (json_int_t)c->not_signed_in, "must_change_refused",
+                                (json_int_t)c->must_change_refused, "too_many_lessons",
+                                (json_int_t)c->too_many_lessons);
+    cc_accounts_counters ac;
+    cc_accounts_get_counters(c->accounts, &ac);
+#define CC_X(name) json_object_set_new(control, #name, json_integer((json_int_t)ac.name));
+    CC_ACCOUNTS_COUNTERS(CC_X)
+#undef CC_X
     json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
                              (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
                              (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
@@ -547,6 +567,30 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
     broadcast_members(c, l);
 }
 
+/* Only a signed-in teacher creates lessons and captures (docs/accounts.md).
+ * 1 with *w filled, or 0 with the error sent, counted and logged. */
+static int require_teacher(cc_control *c, sess *s, const char *ref, const char *id, cc_who *w)
+{
+    cc_accounts_identify(c->accounts, s->token, s->from_loopback, now_wall_s(), w);
+    if (w->kind == CC_WHO_NONE) {
+        c->not_signed_in++;
+        CC_LOG_RL(CC_LOG_WARN, "control", "%s from %s refused: not signed in", ref, s->addr_key);
+        send_error(c, s->sid, "not_signed_in",
+                   "sign in as a teacher first (on the teacher page)", ref, id);
+        return 0;
+    }
+    if (w->kind == CC_WHO_TEACHER && w->teacher.must_change_pw) {
+        c->must_change_refused++;
+        CC_LOG_RL(CC_LOG_WARN, "control", "%s by '%s' refused: must choose a password first",
+                  ref, w->teacher.name);
+        send_error(c, s->sid, "must_change_password",
+                   "choose your own password first (the one you signed in with was for "
+                   "one use)", ref, id);
+        return 0;
+    }
+    return 1;
+}
+
 static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
 {
     const char *ref = cc_proto_type_name(rq->type);
@@ -576,19 +620,35 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
                    ref, rq->id);
         return;
     }
+    cc_who who;
+    if (cc_lesson_is_capture(rq->type) && !require_teacher(c, s, ref, rq->id, &who))
+        return;
     int rc;
     switch (rq->type) {
     case CC_PROTO_PING:
         send_json(c, s->sid, cc_proto_build_pong(rq->id));
         return;
     case CC_PROTO_CREATE:
-        rc = cc_lessons_create(c->lessons, rq->name, rq->title, s->sid, now, &l, &m);
+        if (!require_teacher(c, s, ref, rq->id, &who))
+            return;
+        rc = cc_lessons_create_owned(c->lessons, who.owner, rq->name, rq->title, s->sid, now,
+                                     &l, &m);
+        if (rc == CC_ELIMIT) {
+            c->too_many_lessons++;
+            CC_LOG_RL(CC_LOG_WARN, "control", "create by %s refused: too many open lessons",
+                      who.kind == CC_WHO_LOCAL ? "the local teacher" : who.teacher.name);
+            send_error(c, s->sid, "too_many_lessons",
+                       "you have as many open lessons as one teacher may: end one first", ref,
+                       rq->id);
+            return;
+        }
         if (rc != 0) {
             send_error(c, s->sid, cc_lesson_err_code(rc), "could not create a lesson", ref, rq->id);
             return;
         }
         cc_sfu_room_open(c->cfg.worker, l->room_id);
-        CC_INFO("control", "lesson %s created (room %u)", l->code, l->room_id);
+        CC_INFO("control", "lesson %s created by %s (room %u)", l->code,
+                who.kind == CC_WHO_LOCAL ? "the local teacher" : who.teacher.name, l->room_id);
         send_json(c, s->sid, cc_proto_build_created(l->code, l->title, l->teacher_token,
                                                     l->viewer_token, m->id_str, rq->id));
         send_state(c, s->sid, l);
@@ -884,7 +944,7 @@ static int hook_is_api(void *ud, const char *method, const char *path)
     (void)method;
     return strcmp(path, "/echo") == 0 || strcmp(path, "/stats") == 0 ||
            strcmp(path, "/healthz") == 0 || strncmp(path, "/whip/", 6) == 0 ||
-           strncmp(path, "/whep/", 6) == 0;
+           strncmp(path, "/whep/", 6) == 0 || cc_accounts_is_api(path);
 }
 
 static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
@@ -898,11 +958,14 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         set_text(r, 200, "ok\n");
     else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
         api_whip_whep(c, rq, r);
+    else if (cc_accounts_is_api(rq->path))
+        cc_accounts_api(c->accounts, rq, r, now_wall_s(), now_us());
     else
         set_text(r, 404, "not found");
 }
 
-static void hook_ws_open(void *ud, uint64_t sid, int from_loopback, const char *peer_ip)
+static void hook_ws_open(void *ud, uint64_t sid, int from_loopback, const char *peer_ip,
+                         const char *cookie)
 {
     cc_control *c = ud;
     sess *s = calloc(1, sizeof *s);
@@ -910,6 +973,7 @@ static void hook_ws_open(void *ud, uint64_t sid, int from_loopback, const char *
         return;
     s->sid = sid;
     s->from_loopback = from_loopback;
+    cc_accounts_token_of(cookie, s->token);
     cc_ratelimit_key_of_ip(peer_ip, s->addr_key, sizeof s->addr_key);
     g_hash_table_replace(c->sessions, &s->sid, s);
 }
@@ -973,6 +1037,7 @@ static void hook_tick(void *ud)
 {
     cc_control *c = ud;
     cc_lessons_tick(c->lessons, now_us(), on_lesson_event, c);
+    cc_accounts_tick(c->accounts, now_wall_s());
 }
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg)
@@ -990,10 +1055,11 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     memcpy(c->sfu.candidates, cfg->candidates, sizeof c->sfu.candidates);
     c->lessons = cc_lessons_new(NULL);
     c->bad_tries = cc_ratelimit_new(BAD_TRY_KEYS, BAD_TRY_BURST, BAD_TRY_PER_MIN);
+    c->accounts = cc_accounts_new(cfg->store, cfg->local_teacher);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     c->captures = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, capture_run_free);
-    if (!c->lessons || !c->bad_tries) {
+    if (!c->lessons || !c->bad_tries || !c->accounts) {
         cc_control_free(c);
         return CC_ENOMEM;
     }
@@ -1066,6 +1132,7 @@ void cc_control_free(cc_control *c)
         g_hash_table_destroy(c->captures);
     cc_lessons_free(c->lessons);
     cc_ratelimit_free(c->bad_tries);
+    cc_accounts_free(c->accounts);
     if (c->sessions)
         g_hash_table_destroy(c->sessions);
     if (c->resources)

@@ -55,6 +55,8 @@ typedef struct conn {
     int from_loopback;
     int cross_origin;
     char peer_ip[64];
+    char *cookie;        /* the Cookie header (malloc'd), NULL if none */
+    int secure;          /* the request came over TLS */
     int redirect;        /* answer with a redirect to HTTPS once the body is in */
     unsigned char *resp; /* LWS_PRE + body */
     size_t resp_len;
@@ -117,8 +119,11 @@ static void conn_reset_http(conn *c)
 {
     free(c->body);
     free(c->resp);
+    free(c->cookie);
     c->body = NULL;
     c->resp = NULL;
+    c->cookie = NULL;
+    c->secure = 0;
     c->body_len = c->resp_len = 0;
     c->too_big = 0;
     c->redirect = 0;
@@ -164,6 +169,10 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
     }
     if (add_header(wsi, "cache-control:", "no-store", &p, end))
         return -1;
+    /* The session cookie (RFC 6265 section 4.1), built by the application
+     * (include/classcast/auth.h). */
+    if (r->set_cookie[0] && add_header(wsi, "set-cookie:", r->set_cookie, &p, end))
+        return -1;
     if (r->cors) {
         /* RFC 9725 section 4.1 (WHIP) and the WHEP draft: browsers on another
          * origin need CORS, with Location exposed. */
@@ -203,6 +212,8 @@ static int dispatch_api(struct lws *wsi, conn *c)
         .from_loopback = c->from_loopback,
         .cross_origin = c->cross_origin,
         .peer_ip = c->peer_ip,
+        .cookie = c->cookie ? c->cookie : "",
+        .secure = c->secure,
     };
     cc_http_response r;
     memset(&r, 0, sizeof r);
@@ -213,7 +224,9 @@ static int dispatch_api(struct lws *wsi, conn *c)
     free(r.body);
     /* The request body is done with; keep-alive connections may idle long. */
     free(c->body);
+    free(c->cookie);
     c->body = NULL;
+    c->cookie = NULL;
     c->body_len = 0;
     return rc;
 }
@@ -223,6 +236,22 @@ static void copy_hdr(struct lws *wsi, char *dst, size_t cap, enum lws_token_inde
     dst[0] = 0;
     if (lws_hdr_total_length(wsi, t) > 0 && lws_hdr_copy(wsi, dst, (int)cap, t) < 0)
         dst[0] = 0;
+}
+
+/* A header of any length lws accepted, malloc'd; NULL if absent. Cookie
+ * headers grow with every site on the same host name (other ports share
+ * cookies: RFC 6265 section 8.5), so no fixed buffer fits them all. */
+static char *dup_hdr(struct lws *wsi, enum lws_token_indexes t)
+{
+    int n = lws_hdr_total_length(wsi, t);
+    if (n <= 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s && lws_hdr_copy(wsi, s, n + 1, t) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
 }
 
 /* Which method, and the path (without query). 0 if the request has none of
@@ -684,8 +713,14 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         c->from_loopback = peer_is_loopback(wsi);
         g_hash_table_insert(h->sessions, &c->sid, c);
         peer_ip_of(wsi, c->peer_ip, sizeof c->peer_ip);
-        if (h->cfg.hooks.ws_open)
-            h->cfg.hooks.ws_open(h->cfg.hooks.ud, c->sid, c->from_loopback, c->peer_ip);
+        if (h->cfg.hooks.ws_open) {
+            /* The handshake's Cookie header says who is signed in; the
+             * application keeps what it needs of it. */
+            char *cookie = dup_hdr(wsi, WSI_TOKEN_HTTP_COOKIE);
+            h->cfg.hooks.ws_open(h->cfg.hooks.ud, c->sid, c->from_loopback, c->peer_ip,
+                                 cookie ? cookie : "");
+            free(cookie);
+        }
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return ws_receive(wsi, c, in, len);
@@ -753,6 +788,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
             return on_gate(h, wsi) ? serve_file(wsi, h, c) : refuse(wsi, c, 404, "not found");
         copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
         copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
+        c->cookie = dup_hdr(wsi, WSI_TOKEN_HTTP_COOKIE);
+        c->secure = lws_is_ssl(wsi);
         cc_origin_verdict v = request_origin(wsi, h);
         if (v == CC_ORIGIN_BAD_HOST) {
             HTTP_INC(h, host_refused);
@@ -811,7 +848,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
 static void fill_mounts(cc_http *h, struct lws_http_mount *m, int root_is_callback)
 {
     static const char *api[] = {"/echo", "/stats", "/healthz", "/whip", "/whep",
-                                "/ca.crt", "/ca.json"};
+                                "/ca.crt", "/ca.json", "/api"};
     int n = (int)(sizeof api / sizeof api[0]);
     for (int i = 0; i < n; i++) {
         m[i] = (struct lws_http_mount){

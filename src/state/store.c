@@ -283,13 +283,21 @@ int cc_store_open_file(cc_store **out, const char *path, int version, char *err,
 
 int cc_store_open(cc_store **out, const char *dir, char *err, size_t errcap)
 {
-    char scratch[8], path[CC_PATHS_MAX + 32];
+    char scratch[8], path[CC_PATHS_MAX + 32], def[CC_PATHS_MAX];
     if (!err) {
         err = scratch;
         errcap = sizeof scratch;
     }
     *out = NULL;
-    if (!dir || !dir[0] || strlen(dir) >= CC_PATHS_MAX) {
+    if (!dir) {
+        if (cc_paths_state_dir(def, sizeof def) != 0) {
+            snprintf(err, errcap, "no state directory (HOME is not set): give one with "
+                                  "--state-dir DIR");
+            return CC_ENOTFOUND;
+        }
+        dir = def;
+    }
+    if (!dir[0] || strlen(dir) >= CC_PATHS_MAX) {
         snprintf(err, errcap, "bad state directory");
         return CC_EINVAL;
     }

@@ -178,14 +178,8 @@ typedef struct opts {
 
 static int open_store(const opts *o, cc_store **s)
 {
-    char dir[CC_PATHS_MAX], err[512];
-    if (o->state_dir) {
-        snprintf(dir, sizeof dir, "%s", o->state_dir);
-    } else if (cc_paths_state_dir(dir, sizeof dir) != 0) {
-        fprintf(stderr, PROG ": no home directory for the state: pass --state-dir DIR\n");
-        return 1;
-    }
-    if (cc_store_open(s, dir, err, sizeof err) != 0) {
+    char err[CC_PATHS_MAX + 128];
+    if (cc_store_open(s, o->state_dir, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         return 1;
     }

@@ -24,7 +24,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 import { startServer, artifactPath } from './lib/server.mjs';
-import { launch, newPage, studentStats, recordSignal, replyTo, studentLink, joinAsStudent } from './lib/lesson.mjs';
+import {
+  launch, newPage, studentStats, recordSignal, replyTo, studentLink, joinAsStudent, signInTeacher,
+} from './lib/lesson.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
 const note = (...a) => console.log(...a);
@@ -78,6 +80,7 @@ describe('teacher page: capture on the classroom computer', { timeout: 200_000 }
     const teacher = await newPage(browser, `${srv.url}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 1000 } });
     const tp = teacher.page;
     const frames = recordSignal(tp); // the page opens its socket on "create"
+    await signInTeacher(tp, srv); // capture, like create, needs a signed-in teacher
     await tp.fill('#teacher-name', 'Cô Lan');
     await tp.click('#create-btn');
     const code = await mustPoll('lesson created', () => tp.evaluate(() => window.ccTeacher.code), Boolean, 10_000);

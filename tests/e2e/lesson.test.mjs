@@ -34,7 +34,7 @@ import { startServer, artifactPath } from './lib/server.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
 import {
   launch, newPage, studentStats, teacherStats, recordSignal, replyTo, iceUfrag, icePwd,
-  studentLink, joinAsStudent,
+  studentLink, joinAsStudent, signInTeacher,
 } from './lib/lesson.mjs';
 import { assertLayout } from './lib/layout.mjs';
 
@@ -53,7 +53,8 @@ async function frameWhere(frames, pred, { from = 0, timeoutMs = 6000 } = {}) {
 const sent = (type, extra = () => true) => (f) => f.dir === 'out' && f.msg.type === type && extra(f.msg);
 
 // The error codes of docs/protocol.md.
-const ERROR_CODES = ['bad_json', 'too_big', 'unknown_type', 'bad_request', 'not_joined', 'already_joined',
+const ERROR_CODES = ['bad_json', 'too_big', 'unknown_type', 'bad_request', 'not_joined', 'not_signed_in',
+  'must_change_password', 'too_many_lessons', 'too_many_tries', 'already_joined',
   'no_such_lesson', 'bad_token', 'lesson_ended', 'forbidden', 'bad_sdp', 'capture_failed', 'server_busy', 'server_error'];
 
 // Lesson codes the pages created in this file, and a 6-digit code that is
@@ -164,6 +165,10 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
     it('teacher: create shows the code and the student link, turns on camera and microphone and publishes them while the lesson waits', { timeout: 30_000 }, async () => {
       teacher = await open('/teacher.html', { locale: 'vi-VN', viewport: { width: 1280, height: 800 }, tag: 'teacher' });
       const { page, frames } = teacher;
+      // Only a signed-in teacher creates lessons (docs/accounts.md).
+      await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10_000 });
+      assert.equal(await text(page, '#signin h1'), 'Đăng nhập');
+      await signInTeacher(page, server);
       assert.equal(await text(page, '#create h1'), 'Tạo buổi học mới');
       await page.fill('#lesson-title', 'Toán lớp 5 – Phân số');
       await page.fill('#teacher-name', 'Cô Hoa');
@@ -391,6 +396,7 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
 
     it('teacher: a reload resumes the lesson with the stored token and publishes again', { timeout: 30_000 }, async () => {
       const { page, context, frames } = await open('/teacher.html', { locale: 'en-US', tag: 'teacher2' });
+      await signInTeacher(page, server);
       await page.fill('#teacher-name', 'Thầy Minh');
       await page.click('#create-btn');
       await page.waitForFunction(() => window.ccTeacher.sendState === 'connected' && window.ccTeacher.pc, null, { timeout: 10_000 });
@@ -442,6 +448,7 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
     it('the teacher page creates and starts a lesson and publishes camera, microphone and screen', { timeout: 45_000 }, async () => {
       teacher = await open('/teacher.html', { tag: 'teacher3', viewport: { width: 1280, height: 900 } });
       const { page } = teacher;
+      await signInTeacher(page, server);
       await page.fill('#lesson-title', 'Khoa học lớp 4 – Vòng tuần hoàn của nước');
       await page.fill('#teacher-name', 'Cô Hoa');
       await page.click('#create-btn');

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { startServer, artifactPath } from './lib/server.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
 import {
-  launch, newPage, studentStats, recordSignal, studentLink, joinAsStudent,
+  launch, newPage, studentStats, recordSignal, studentLink, joinAsStudent, signInTeacher,
 } from './lib/lesson.mjs';
 
 const fmt = (v) => JSON.stringify(v);
@@ -108,6 +108,7 @@ describe('teacher: quick clicks on camera, microphone and screen', { timeout: 24
     teacher = await newPage(browser, `${server.url}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 900 } });
     frames = recordSignal(teacher.page);
     const tp = teacher.page;
+    await signInTeacher(tp, server);
     await tp.fill('#lesson-title', 'Toán lớp 3');
     await tp.fill('#teacher-name', 'Cô Hoa');
     await tp.click('#create-btn');

@@ -15,7 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { startServer, artifactPath } from './lib/server.mjs';
-import { launch, newPage, studentStats, studentLink, joinAsStudent } from './lib/lesson.mjs';
+import { launch, newPage, studentStats, studentLink, joinAsStudent, signInTeacher } from './lib/lesson.mjs';
 import { prng } from './lib/packets.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
 
@@ -136,6 +136,7 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
     try {
       const teacher = await newPage(browser, `${srv.url}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 900 } });
       const tp = teacher.page;
+      await signInTeacher(tp, srv);
       await tp.fill('#lesson-title', 'Tiếng Việt lớp 3');
       await tp.fill('#teacher-name', 'Thầy Minh');
       await tp.click('#create-btn');

@@ -22,7 +22,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 
 import { startServer, artifactPath } from './lib/server.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
-import { launch, newPage, teacherStats } from './lib/lesson.mjs';
+import { launch, newPage, teacherStats, signInTeacher } from './lib/lesson.mjs';
 
 const note = (...a) => console.log(...a);
 const fmt = (v) => JSON.stringify(v);
@@ -69,6 +69,7 @@ describe('whep', { timeout: 120_000 }, () => {
   it('a teacher page creates and starts a lesson and publishes camera and microphone', { timeout: 40_000 }, async () => {
     teacher = await newPage(browser, `${server.url}/teacher.html`, { log, tag: 'teacher' });
     const { page } = teacher;
+    await signInTeacher(page, server);
     await page.fill('#lesson-title', 'WHEP');
     await page.fill('#teacher-name', 'Cô Lan');
     await page.click('#create-btn');

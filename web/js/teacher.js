@@ -32,14 +32,22 @@
 // share for those slots, so the devices are free and students get one
 // picture per slot.
 //
+// Only a signed-in teacher creates lessons (docs/accounts.md): until the
+// server says who this browser is (GET /api/me), the page shows the
+// sign-in form of web/js/account.js instead of "Create a lesson", and a
+// `create` the server refuses with not_signed_in (signed out in another
+// tab, say) brings the form back. A lesson in progress never needs it
+// again: resume goes by the lesson's teacher token.
+//
 // Tests read window.ccTeacher = {pc, code, token, viewerToken, members, state,
-// lessonState, sendState, error, media, local}.
+// lessonState, sendState, error, media, local, account}.
 
 import { t, apply, mountSwitch, onChange } from '../i18n.js';
 import {
   Signal, SignalError, errorText, waitGatheringComplete, backoffMs, sleep,
   $, remember, recall,
 } from './signal.js';
+import { mountAccount } from './account.js';
 
 const SESSION_KEY = 'classcast.teacher.session';
 const NAME_KEY = 'classcast.teacher.name';
@@ -98,6 +106,24 @@ const cc = {
 };
 window.ccTeacher = cc;
 
+// Who is signed in (account.js renders its own sections); render() below
+// shows "Create a lesson" only to a signed-in teacher.
+const account = mountAccount({
+  onChange(acc) {
+    cc.account = { state: acc.state, teacher: acc.teacher };
+    // The name students see: the account's, unless the teacher typed one.
+    const dn = acc.teacher && acc.teacher.display_name;
+    if (dn && !ui.nameIn.value) ui.nameIn.value = dn;
+    if (acc.notice) { showNotice(acc.notice); acc.notice = null; }
+    // A refusal that sent the teacher to sign in is answered once signed in.
+    if (acc.state === 'signed_in' && errorShown && ['not_signed_in', 'must_change_password'].includes(errorShown.code)) {
+      clearError();
+    }
+    render();
+  },
+});
+cc.account = { state: 'checking', teacher: null };
+
 // The teacher's on/off choice, shown by the buttons at once; sync() makes
 // the tracks and the server follow it.
 const want = { camera: true, mic: true, screen: false };
@@ -151,7 +177,8 @@ function setSendState(s) {
 
 function render() {
   const inLesson = !!cc.code;
-  ui.create.hidden = inLesson || cc.state === 'connecting';
+  account.setHidden(inLesson || cc.state === 'connecting');
+  ui.create.hidden = inLesson || cc.state === 'connecting' || cc.account.state !== 'signed_in';
   ui.lesson.hidden = !inLesson;
   if (!inLesson) return;
 
@@ -299,6 +326,11 @@ async function createLesson(title, name) {
     cc.code = null;
     setState('idle');
     showError(e);
+    // Signed out meanwhile (another tab, an expired session, an admin):
+    // ask again, which brings back the sign-in or password form.
+    if (e instanceof SignalError && (e.code === 'not_signed_in' || e.code === 'must_change_password')) {
+      account.check();
+    }
   }
 }
 
@@ -1102,8 +1134,11 @@ ui.nameIn.value = recall(NAME_KEY);
 
 (async () => {
   const session = loadSession();
+  const who = account.check(); // in parallel with a resume
   if (!session) {
     setState('idle');
+    await who;
+    if (cc.account.state === 'signed_out') $('signin-name')?.focus();
     return;
   }
   cc.code = session.code; // show the code at once, even before the server answers

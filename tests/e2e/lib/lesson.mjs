@@ -132,3 +132,36 @@ export function replyTo(frames, sent) {
 
 export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1] || null;
 export const icePwd = (sdp) => /^a=ice-pwd:(\S+)/m.exec(sdp || '')?.[1] || null;
+
+// Signs in on a teacher page (or the admin page) the way a teacher does:
+// types the user name and the password into the sign-in form and presses
+// the button, then waits until the page says who is signed in. Without
+// `account`, a new teacher account is made first in the server's own state
+// directory (`classcast teacher add`, password on stdin). Returns the
+// account {name, password, displayName}.
+export async function signInTeacher(page, server, account, { timeoutMs = 15_000 } = {}) {
+  const acc = account || await server.addTeacher();
+  await page.locator('#signin-form').waitFor({ state: 'visible', timeout: timeoutMs });
+  const type = async (sel, text) => {
+    const field = page.locator(sel);
+    await field.fill('');
+    await field.pressSequentially(text);
+  };
+  await type('#signin-name', acc.name);
+  await type('#signin-password', acc.password);
+  await page.locator('#signin-btn').click();
+  await page.waitForFunction((name) => {
+    const a = (window.ccTeacher || window.ccAdmin)?.account;
+    return a && (a.state === 'signed_in' || a.state === 'must_change') && a.teacher?.name === name;
+  }, acc.name, { timeout: timeoutMs });
+  return acc;
+}
+
+// A teacher page opened, signed in with a new account, and showing the
+// "Create a lesson" form: what most lesson tests start from.
+export async function openSignedInTeacher(browser, server, opts = {}) {
+  const p = await newPage(browser, `${server.url}/teacher.html`, opts);
+  const account = await signInTeacher(p.page, server, opts.account);
+  await p.page.locator('#create-btn').waitFor({ state: 'visible', timeout: 10_000 });
+  return { ...p, account };
+}

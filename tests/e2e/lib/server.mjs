@@ -1,7 +1,8 @@
 // Start a real classcast server for one test, on free loopback ports, and
 // check on stop() that it neither crashed nor reported a sanitizer error.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { once } from 'node:events';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -73,6 +74,15 @@ export async function startServer(name, { extraArgs = [], logLevel, netns, bind,
 async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns, bind = '127.0.0.1' } = {}) {
   const logFile = artifactPath(`${name}.server.log`);
   const log = createWriteStream(logFile);
+  // Teacher accounts live in the state directory (docs/accounts.md): each
+  // server gets a fresh, empty one unless the test names its own.
+  let ownStateDir = null;
+  if (!extraArgs.includes('--state-dir')) {
+    ownStateDir = mkdtempSync(path.join(os.tmpdir(), `cc-e2e-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+    extraArgs = [...extraArgs, '--state-dir', ownStateDir];
+  }
+  const stateDir = extraArgs[extraArgs.indexOf('--state-dir') + 1];
+  let teachersMade = 0;
   const args = ['serve', '--bind', bind, '--http-port', String(httpPort),
     '--udp-port', String(udpPort), '--web-root', path.join(REPO, 'web'),
     '--log-level', logLevel, ...extraArgs];
@@ -152,6 +162,30 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns
       }
     },
     alive: () => exit === null,
+    stateDir,
+    // Makes a teacher account in this server's state directory the way an
+    // operator does: `classcast teacher add NAME` with the password on
+    // standard input (or --random: the generated password is returned).
+    // Without a name, a fresh one. Returns {name, password, displayName}.
+    async addTeacher({ name, password, displayName, admin = false, random = false } = {}) {
+      teachersMade++;
+      name = name || `teacher${teachersMade}`;
+      password = random ? undefined : (password || `pass-${teachersMade}-${Math.random().toString(36).slice(2)}`);
+      const args = ['teacher', 'add', name, '--state-dir', stateDir];
+      if (admin) args.push('--admin');
+      if (displayName) args.push('--display-name', displayName);
+      if (random) args.push('--random');
+      const cli = spawn(CC_BIN, args, { cwd: REPO, env: { ...process.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      cli.stdout.on('data', (b) => { out += b; });
+      cli.stderr.on('data', (b) => { err += b; });
+      cli.stdin.end(random ? '' : `${password}\n`);
+      const [code] = await once(cli, 'exit');
+      if (code !== 0) throw new Error(`classcast teacher add ${name} failed (${code}): ${err}`);
+      if (random) password = out.trim().split('\n').pop();
+      return { name, password, displayName: displayName || name };
+    },
     async stats() {
       const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(5000) });
       if (res.status !== 200) throw new Error(`/stats: HTTP ${res.status}`);
@@ -176,6 +210,7 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns
       else if (exit.code !== null && exit.code !== 0) problems.push(`server exited with code ${exit.code} after SIGTERM`);
       const san = SANITIZER_RE.exec(stderr);
       if (san) problems.push(`sanitizer report on stderr: "${san[0]}"`);
+      if (ownStateDir && !problems.length) rmSync(ownStateDir, { recursive: true, force: true });
       if (problems.length) {
         throw new Error(`${problems.join('; ')}\n--- stderr tail (${logFile}) ---\n${stderr.slice(-6000)}`);
       }
