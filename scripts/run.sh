@@ -34,7 +34,10 @@ else
 fi
 ninja -C build
 
+# --local-teacher: the teacher page on this computer itself (127.0.0.1)
+# creates lessons without an account, so the demo stays one command;
+# teachers on other computers sign in (docs/accounts.md).
 # exec: the server gets Ctrl-C (SIGINT) directly and stops cleanly.
 exec build/classcast serve --bind "$BIND" --http-port "$HTTP_PORT" \
   --https-port "$HTTPS_PORT" --udp-port "$UDP_PORT" --web-root web \
-  --source test-video,test-audio
+  --source test-video,test-audio --local-teacher
