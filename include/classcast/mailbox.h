@@ -29,6 +29,9 @@ int cc_mailbox_fd(const cc_mailbox *mb);
 int cc_mailbox_post(cc_mailbox *mb, cc_msg *m);
 /* All queued messages in posting order (NULL if none); clears the wakeup. */
 cc_msg *cc_mailbox_drain(cc_mailbox *mb);
+/* 1 if a message is queued. No system call (unlike drain, which reads the
+ * eventfd): cheap enough to ask for every datagram of a flood. */
+int cc_mailbox_pending(cc_mailbox *mb);
 /* Refuse further posts. */
 void cc_mailbox_close(cc_mailbox *mb);
 void cc_msg_free(cc_msg *m);

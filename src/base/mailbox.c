@@ -82,6 +82,14 @@ int cc_mailbox_post(cc_mailbox *mb, cc_msg *m)
     return 0;
 }
 
+int cc_mailbox_pending(cc_mailbox *mb)
+{
+    pthread_mutex_lock(&mb->lock);
+    int pending = mb->head != NULL;
+    pthread_mutex_unlock(&mb->lock);
+    return pending;
+}
+
 cc_msg *cc_mailbox_drain(cc_mailbox *mb)
 {
     uint64_t v;

@@ -404,6 +404,8 @@ static void check_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     }
 }
 
+static int handle_mail(cc_worker *w, cc_time_us now);
+
 static void handle_stun(cc_worker *w, uint8_t *buf, size_t len,
                         const cc_addr *from, cc_time_us now)
 {
@@ -416,8 +418,19 @@ static void handle_stun(cc_worker *w, uint8_t *buf, size_t len,
     /* Peers are found by the USERNAME's local part first (docs/WEBRTC.md,
      * section 1). */
     cc_wpeer *wp = NULL;
-    if (cc_ice_username_local(&msg, ufrag, sizeof ufrag) == 0)
+    if (cc_ice_username_local(&msg, ufrag, sizeof ufrag) == 0) {
         wp = find_ufrag(w, ufrag);
+        /* The control thread posts a peer before it sends the answer, so
+         * a browser's first check can only come after the add message.
+         * But a busy worker reads datagrams for many rounds before it
+         * looks at its mailbox again: take in the waiting messages before
+         * calling the check unknown (dropping it costs the browser a
+         * retransmission, 100 ms or more, on every join). Only when a
+         * message waits: a flood of checks for unknown ufrags must not
+         * cost a system call each. */
+        if (!wp && cc_mailbox_pending(w->mb) && handle_mail(w, now) > 0)
+            wp = find_ufrag(w, ufrag);
+    }
     if (!wp) {
         DROP(w, stun_no_peer);
         return;
@@ -571,9 +584,13 @@ static void publish_udp_counters(cc_worker *w)
     }
 }
 
-static void handle_mail(cc_worker *w, cc_time_us now)
+/* Returns how many messages it handled. Also called from handle_stun in
+ * the middle of a receive batch: nothing here holds a peer pointer across
+ * datagrams, and what messages send goes into the same send batch. */
+static int handle_mail(cc_worker *w, cc_time_us now)
 {
-    for (cc_msg *m = cc_mailbox_drain(w->mb); m;) {
+    int n = 0;
+    for (cc_msg *m = cc_mailbox_drain(w->mb); m; n++) {
         cc_msg *next = m->next;
         if (m->type == CC_WMSG_ADD_PEER)
             add_peer(w, (cc_worker_msg_add *)m, now);
@@ -589,6 +606,7 @@ static void handle_mail(cc_worker *w, cc_time_us now)
         cc_msg_free(m);
         m = next;
     }
+    return n;
 }
 
 static void *worker_main(void *arg)

@@ -63,6 +63,17 @@ static void test_free_undelivered(void)
 {
     cc_mailbox *mb;
     CC_CHECK_EQ(cc_mailbox_new(&mb), 0);
+    CC_CHECK_EQ(cc_mailbox_pending(mb), 0);
+    for (int i = 0; i < 5; i++)
+        cc_mailbox_post(mb, &make(i)->hdr);
+    CC_CHECK_EQ(cc_mailbox_pending(mb), 1);
+    cc_msg *m = cc_mailbox_drain(mb);
+    CC_CHECK_EQ(cc_mailbox_pending(mb), 0);
+    while (m) {
+        cc_msg *n = m->next;
+        cc_msg_free(m);
+        m = n;
+    }
     for (int i = 0; i < 5; i++)
         cc_mailbox_post(mb, &make(i)->hdr);
     cc_mailbox_free(mb); /* LeakSanitizer checks these were freed */

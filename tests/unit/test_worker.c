@@ -5,10 +5,13 @@
  * known ufrag, DTLS/RTP/RTCP from an unknown address, oversized) are each
  * counted in their own cc_worker_counters field and the worker keeps
  * answering; peers are added and removed through the API (duplicates and
- * bad fingerprints refused, app state always freed once); cc_worker_stop
- * is prompt and frees what it did not run. Every wait is bounded (2 s). */
+ * bad fingerprints refused, app state always freed once); a check that
+ * the worker reads before it has taken in its peer's add message is
+ * answered; cc_worker_stop is prompt and frees what it did not run. Every
+ * wait is bounded (2 s). */
 #include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -679,6 +682,82 @@ static void test_stop(void)
     cc_worker_free(NULL);
 }
 
+/* ------------------------------------------------- a check before its add */
+
+/* The worker is held inside the callback of a watched eventfd while a
+ * browser's first check lands on its socket and then the peer's add
+ * message in its mailbox: when it goes on, epoll hands it the socket
+ * before the mailbox (ready in that order), as on a busy worker that reads
+ * many batches between two looks at its mailbox. The check must be
+ * answered, not dropped as a check for nobody. */
+static int g_hold_fd = -1;
+static int g_holding, g_release;
+
+static void hold(cc_worker *w, void *ud, cc_time_us now)
+{
+    (void)w;
+    (void)ud;
+    (void)now;
+    uint64_t v;
+    ssize_t r = read(g_hold_fd, &v, sizeof v);
+    (void)r;
+    __atomic_store_n(&g_holding, 1, __ATOMIC_RELEASE);
+    cc_time_us end = cc_clock_mono_us() + WAIT_US;
+    while (!__atomic_load_n(&g_release, __ATOMIC_ACQUIRE) && cc_clock_mono_us() < end)
+        usleep(1000);
+}
+
+static void watch_hold(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    if (arg)
+        CC_CHECK_EQ(cc_worker_watch_fd(w, g_hold_fd, hold, NULL), 0);
+    else
+        cc_worker_unwatch_fd(w, g_hold_fd);
+    __atomic_add_fetch(&g_ran, 1, __ATOMIC_RELEASE);
+}
+
+static void test_check_before_add(void)
+{
+    g_ran = g_holding = g_release = 0;
+    g_closed = g_state_freed = 0;
+    g_hold_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    CC_CHECK(g_hold_fd >= 0);
+    cc_worker *w = start_worker(NULL);
+    if (!w || g_hold_fd < 0)
+        return;
+    static int on = 1;
+    CC_CHECK_EQ(cc_worker_call(w, watch_hold, &on, NULL), 0);
+    CC_CHECK(WAIT_FOR(__atomic_load_n(&g_ran, __ATOMIC_ACQUIRE) == 1));
+    cc_worker_counters c0 = counters(w);
+    uint64_t one = 1;
+    CC_CHECK(write(g_hold_fd, &one, sizeof one) == sizeof one);
+    CC_CHECK(WAIT_FOR(__atomic_load_n(&g_holding, __ATOMIC_ACQUIRE)));
+    client b;
+    client_open(&b);
+    uint8_t buf[600];
+    size_t len = binding(buf, sizeof buf, "wkearly1:" B_UFRAG, PWD);
+    csend(&b, w, buf, len); /* on loopback: in the socket when sendto returns */
+    CC_CHECK_EQ(cc_worker_post(w, &add_msg("wkearly1", NULL)->hdr), 0);
+    __atomic_store_n(&g_release, 1, __ATOMIC_RELEASE);
+    CC_CHECK(expect_response(&b));
+    cc_worker_counters c1 = counters(w);
+    CC_CHECK_EQ(c1.stun_no_peer - c0.stun_no_peer, 0);
+    CC_CHECK_EQ(c1.peers_added - c0.peers_added, 1);
+    /* A check for nobody is still dropped and counted. */
+    len = binding(buf, sizeof buf, "nobody01:" B_UFRAG, PWD);
+    csend(&b, w, buf, len);
+    CC_CHECK(WAIT_FOR(counters(w).stun_no_peer - c0.stun_no_peer == 1));
+    CC_CHECK(silent(&b, 50));
+    CC_CHECK_EQ(cc_worker_call(w, watch_hold, NULL, NULL), 0);
+    CC_CHECK(WAIT_FOR(__atomic_load_n(&g_ran, __ATOMIC_ACQUIRE) == 2));
+    close(b.fd);
+    cc_worker_free(w);
+    close(g_hold_fd);
+    g_hold_fd = -1;
+    CC_CHECK_EQ(g_state_freed, 1); /* the peer's app state, at free */
+}
+
 int main(void)
 {
     cc_log_set_level(CC_LOG_WARN);
@@ -689,6 +768,7 @@ int main(void)
     CC_RUN(test_peers);
     CC_RUN(test_malformed);
     CC_RUN(test_handshake_limit);
+    CC_RUN(test_check_before_add);
     CC_RUN(test_stop);
     cc_dtls_ctx_free(g_srv_ctx);
     cc_dtls_ctx_free(g_brw_ctx);
