@@ -13,6 +13,7 @@
  * header only (the report says which). Latency comes from the verified
  * ones (the payload is encrypted for the others).
  * Every loop is bounded: setup timeout + duration + a short drain.
+ * With churn_rate, subscribers leave and join all through the window.
  * Thread: the caller's (blocking). */
 #ifndef CLASSCAST_LOADGEN_H
 #define CLASSCAST_LOADGEN_H
@@ -50,6 +51,12 @@ typedef struct cc_loadgen_config {
     double impair_loss_pct;      /* drop this % of received video (seeded) */
     double video_kbps, audio_kbps; /* the rates the media files should have
                                   * (checked against what was sent; 0: any) */
+    /* Churn (docs/loadgen.md, "Churn"): > 0: during the window, this many
+     * times a second the oldest subscriber leaves (WHEP DELETE, transport
+     * closed) and a new one joins in its place (new WHEP POST, new
+     * transport): churn_rate joins and churn_rate leaves a second, N live.
+     * Not with janus_url or sub_net. */
+    double churn_rate;
 } cc_loadgen_config;
 
 /* Runs the test; prints the summary on stdout. Returns the process exit

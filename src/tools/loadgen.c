@@ -5,7 +5,7 @@
 #include "loadgen_int.h"
 
 
-static void hist_add(lat_hist *h, cc_time_us us)
+void cc_lg_hist_add(lat_hist *h, cc_time_us us)
 {
     if (us < 0)
         us = 0;
@@ -22,7 +22,7 @@ static void hist_add(lat_hist *h, cc_time_us us)
 }
 
 /* Value (us) below which a fraction q of the samples lie. */
-static double hist_q(const lat_hist *h, double q)
+double cc_lg_hist_q(const lat_hist *h, double q)
 {
     if (!h->n)
         return 0;
@@ -135,14 +135,14 @@ static int rx_on_seq(rx_stream *r, uint16_t seq, size_t bytes)
     return 1;
 }
 
-static uint64_t rx_expected(const rx_stream *r)
+uint64_t cc_lg_rx_expected(const rx_stream *r)
 {
     return r->started ? r->ext_max - r->ext_base + 1 : 0;
 }
 
-static uint64_t rx_lost(const rx_stream *r)
+uint64_t cc_lg_rx_lost(const rx_stream *r)
 {
-    uint64_t exp = rx_expected(r);
+    uint64_t exp = cc_lg_rx_expected(r);
     return exp > r->unique ? exp - r->unique : 0;
 }
 
@@ -181,7 +181,7 @@ static void ep_commit(ep *e, size_t len, const cc_addr *to)
         cc_udp_tx_commit(e->udp, len, to);
 }
 
-static void ep_close(lg *g, ep *e)
+void cc_lg_ep_close(lg *g, ep *e)
 {
     if (e->udp && !e->shared) {
         epoll_ctl(g->epfd, EPOLL_CTL_DEL, cc_udp_fd(e->udp), NULL);
@@ -233,7 +233,7 @@ static int video_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
 }
 
 /* Socket, ICE credentials and the offer (no network I/O). */
-static int ep_prepare(lg *g, ep *e)
+int cc_lg_ep_prepare(lg *g, ep *e)
 {
     int rc = ep_open(g, e);
     if (rc != 0) {
@@ -261,7 +261,7 @@ static int ep_prepare(lg *g, ep *e)
 }
 
 
-static void ep_post(lg *g, ep *e)
+void cc_lg_ep_post(lg *g, ep *e)
 {
     const char *url = e->is_pub ? g->cfg->whip_url : g->cfg->whep_url;
     const char *tok = e->is_pub ? g->cfg->whip_token : g->cfg->whep_token;
@@ -274,7 +274,7 @@ static void ep_post(lg *g, ep *e)
 }
 
 /* Answer -> client (and sender or receive state). Loop thread. */
-static int ep_finish(lg *g, ep *e)
+int cc_lg_ep_finish(lg *g, ep *e)
 {
     int rc = e->post_rc;
     cc_whipc_result res = e->res;
@@ -422,7 +422,7 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
     const lat_entry *le = &g->lat_table[k % LAT_TABLE];
     if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC) {
         cc_time_us d = now - le->at;
-        hist_add(&e->lat, d);
+        cc_lg_hist_add(&e->lat, d);
         int64_t sec = (now - g->measure_start) / CC_USEC_PER_SEC;
         if (g->lat_sec && sec >= 0 && sec < g->n_lat_sec) {
             lat_second *ls = &g->lat_sec[sec];
@@ -521,7 +521,7 @@ static void sub_feedback(ep *e, cc_time_us now)
     }
 }
 
-static void ep_service(ep *e, cc_time_us now, int paused)
+void cc_lg_ep_service(ep *e, cc_time_us now, int paused)
 {
     if (!e->client)
         return;
@@ -605,7 +605,7 @@ static void drain(lg *g, int timeout_ms)
         cc_udp_flush(g->multi);
 }
 
-static int connected(const ep *e)
+int cc_lg_connected(const ep *e)
 {
     return e->client && cc_client_get_state(e->client) == CC_CLIENT_CONNECTED;
 }
@@ -614,7 +614,7 @@ static int connected(const ep *e)
  * has started. An SFU forwards a new subscriber's video only from a
  * keyframe on (RFC 7741 section 4.3: nothing before one is decodable), so
  * the packets before it are not losses: the window opens after it. */
-static int settled(const ep *e)
+int cc_lg_settled(const ep *e)
 {
     if (!e->client)
         return 1;
@@ -628,7 +628,7 @@ static int settled(const ep *e)
 
 /* ---- report ---- */
 
-static const char *ep_state(const ep *e)
+const char *cc_lg_ep_state(const ep *e)
 {
     if (!e->client)
         return e->error[0] ? "setup-failed" : "not-started";
@@ -653,9 +653,9 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
         for (int k = 0; k < 2; k++) {
             pk[k] += e->rx[k].packets;
             bytes += e->rx[k].bytes;
-            el += rx_lost(&e->rx[k]);
+            el += cc_lg_rx_lost(&e->rx[k]);
             ed += e->rx[k].dups;
-            ee += rx_expected(&e->rx[k]);
+            ee += cc_lg_rx_expected(&e->rx[k]);
             too_old += e->rx[k].too_old;
         }
         int empty = ok && (!e->rx[0].packets || !e->rx[1].packets);
@@ -680,17 +680,17 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
                 all.max = e->lat.max;
         }
         if (ok && conn.b)
-            hist_add(&conn, cc_client_get_stats(e->client)->connected_at - e->post_at);
+            cc_lg_hist_add(&conn, cc_client_get_stats(e->client)->connected_at - e->post_at);
         if (cfg->per_subscriber)
             printf("  sub %3d %-10s %s video %6llu audio %5llu lost %llu dup %llu nack %llu"
                    " lat p50 %.2f ms%s%s\n",
-                   i, ep_state(e), e->verify ? "srtp-verified" : "seq-only     ",
+                   i, cc_lg_ep_state(e), e->verify ? "srtp-verified" : "seq-only     ",
                    (unsigned long long)e->rx[0].packets, (unsigned long long)e->rx[1].packets,
                    (unsigned long long)el, (unsigned long long)ed,
-                   (unsigned long long)e->nack_seqs, e->lat.b ? hist_q(&e->lat, 0.5) / 1000 : 0.0,
+                   (unsigned long long)e->nack_seqs, e->lat.b ? cc_lg_hist_q(&e->lat, 0.5) / 1000 : 0.0,
                    e->error[0] ? " error: " : "", e->error);
         json_t *js = json_pack("{s:i,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
-                               "index", i, "state", ep_state(e), "srtp_verified", e->verify,
+                               "index", i, "state", cc_lg_ep_state(e), "srtp_verified", e->verify,
                                "video_packets", (json_int_t)e->rx[0].packets,
                                "audio_packets", (json_int_t)e->rx[1].packets,
                                "bytes", (json_int_t)(e->rx[0].bytes + e->rx[1].bytes),
@@ -699,8 +699,8 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
                                "nack_seqs", (json_int_t)e->nack_seqs,
                                "rr_sent", (json_int_t)e->rr_sent, "error", e->error);
         if (js && e->lat.b && e->lat.n) {
-            json_object_set_new(js, "latency_p50_ms", json_real(hist_q(&e->lat, 0.5) / 1000));
-            json_object_set_new(js, "latency_p99_ms", json_real(hist_q(&e->lat, 0.99) / 1000));
+            json_object_set_new(js, "latency_p50_ms", json_real(cc_lg_hist_q(&e->lat, 0.5) / 1000));
+            json_object_set_new(js, "latency_p99_ms", json_real(cc_lg_hist_q(&e->lat, 0.99) / 1000));
         }
         if (js)
             json_array_append_new(jsubs, js);
@@ -744,7 +744,7 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
                "subscribers, %llu samples, %llu unmatched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
                "max %.2f ms\n",
                (unsigned long long)all.n, (unsigned long long)unmatched,
-               hist_q(&all, 0.5) / 1000, hist_q(&all, 0.9) / 1000, hist_q(&all, 0.99) / 1000,
+               cc_lg_hist_q(&all, 0.5) / 1000, cc_lg_hist_q(&all, 0.9) / 1000, cc_lg_hist_q(&all, 0.99) / 1000,
                (double)all.max / 1000);
     else
         printf("latency: no samples (%s)\n", g->pub ? "no SRTP-verified subscriber received media"
@@ -761,7 +761,7 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
     }
     if (conn.n)
         printf("setup (POST -> SRTP keys): p50 %.1f ms, max %.1f ms\n",
-               hist_q(&conn, 0.5) / 1000, (double)conn.max / 1000);
+               cc_lg_hist_q(&conn, 0.5) / 1000, (double)conn.max / 1000);
     printf("cpu: %.2f s (%.0f%% of one core over the run)\n", cpu_s,
            measured_s > 0 ? 100.0 * cpu_s / measured_s : 0.0);
     int fail = 0;
@@ -794,8 +794,8 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
             "per_subscriber", jsubs);
         jsubs = NULL;
         if (root && all.n) {
-            json_object_set_new(root, "latency_p50_ms", json_real(hist_q(&all, 0.5) / 1000));
-            json_object_set_new(root, "latency_p99_ms", json_real(hist_q(&all, 0.99) / 1000));
+            json_object_set_new(root, "latency_p50_ms", json_real(cc_lg_hist_q(&all, 0.5) / 1000));
+            json_object_set_new(root, "latency_p99_ms", json_real(cc_lg_hist_q(&all, 0.99) / 1000));
             json_object_set_new(root, "latency_max_ms", json_real((double)all.max / 1000));
             json_object_set_new(root, "latency_samples", json_integer((json_int_t)all.n));
         }
@@ -832,7 +832,7 @@ static void *http_thread(void *ud)
             continue;
         }
         if (e->offer)
-            ep_post(g, e);
+            cc_lg_ep_post(g, e);
         atomic_store_explicit(&e->post_done, 1, memory_order_release);
     }
 }
@@ -850,6 +850,14 @@ static void http_threads_join(pthread_t *t, int n)
 {
     for (int i = 0; i < n; i++)
         pthread_join(t[i], NULL);
+}
+
+cc_time_us cc_lg_thread_cpu_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (cc_time_us)ts.tv_sec * CC_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
 static double unix_now(void)
@@ -889,7 +897,7 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
         uint64_t got = 0, gap = 0;
         for (int k = 0; k < 2; k++) {
             const rx_stream *r = &e->rx[k];
-            uint64_t u = r->unique - r->w_unique, x = rx_expected(r) - r->w_expected;
+            uint64_t u = r->unique - r->w_unique, x = cc_lg_rx_expected(r) - r->w_expected;
             got += u;
             rcv += u;
             gap += x > u ? x - u : 0;
@@ -921,8 +929,8 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
     json_object_set_new(o, "dup", json_integer((json_int_t)dup));
     json_object_set_new(o, "lost_seq_gaps", json_integer((json_int_t)lost_seq));
     json_object_set_new(o, "undelivered", json_integer((json_int_t)undelivered));
-    json_object_set_new(o, "latency_p50_us", all.n ? json_real(hist_q(&all, 0.5)) : json_null());
-    json_object_set_new(o, "latency_p99_us", all.n ? json_real(hist_q(&all, 0.99)) : json_null());
+    json_object_set_new(o, "latency_p50_us", all.n ? json_real(cc_lg_hist_q(&all, 0.5)) : json_null());
+    json_object_set_new(o, "latency_p99_us", all.n ? json_real(cc_lg_hist_q(&all, 0.99)) : json_null());
     json_object_set_new(o, "latency_max_us", json_integer((json_int_t)all.max));
     json_object_set_new(o, "latency_samples", json_integer((json_int_t)all.n));
     json_object_set_new(o, "duration_s", json_real(measured_s));
@@ -1029,6 +1037,15 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         fprintf(stderr, "loadgen: --whip/--janus need --video and/or --audio (recorded RTP files)\n");
         return 2;
     }
+    if (cfg->churn_rate < 0 || cfg->churn_rate > 1000 ||
+        (cfg->churn_rate > 0 && (cfg->janus_url || cfg->sub_net || cfg->subscribers < 1))) {
+        /* --sub-net gives a slot a fixed address and port: a new life
+         * would take over its predecessor's 5-tuple while the server may
+         * still send that one's stream. */
+        fprintf(stderr, "loadgen: --churn takes 0..1000 a second, at least one subscriber, "
+                        "and neither --janus nor --sub-net\n");
+        return 2;
+    }
     cc_srtp_global_init();
     cc_whipc_global_init();
     g.n_subs = cfg->subscribers;
@@ -1076,9 +1093,9 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         if (!g.pub)
             goto out;
         g.pub->is_pub = 1;
-        if (ep_prepare(&g, g.pub) == 0) {
-            ep_post(&g, g.pub);
-            ep_finish(&g, g.pub);
+        if (cc_lg_ep_prepare(&g, g.pub) == 0) {
+            cc_lg_ep_post(&g, g.pub);
+            cc_lg_ep_finish(&g, g.pub);
         }
         if (!g.pub->client || !g.pub->sender) {
             fprintf(stderr, "loadgen: publisher: %s\n", g.pub->error);
@@ -1089,11 +1106,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         if (g.afile)
             cc_rtpfile_start(g.afile, t0);
         /* Publisher first, so subscribers join a running stream. */
-        while (!settled(g.pub) && cc_clock_mono_us() < setup_deadline) {
+        while (!cc_lg_settled(g.pub) && cc_clock_mono_us() < setup_deadline) {
             drain(&g, 2);
-            ep_service(g.pub, cc_clock_mono_us(), 0);
+            cc_lg_ep_service(g.pub, cc_clock_mono_us(), 0);
         }
-        if (!connected(g.pub)) {
+        if (!cc_lg_connected(g.pub)) {
             fprintf(stderr, "loadgen: publisher did not connect: %s\n",
                     g.pub->client ? cc_client_error(g.pub->client) : g.pub->error);
             goto out;
@@ -1108,25 +1125,35 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     /* Setup: sockets and offers here, the WHEP POSTs on HTTP_THREADS
      * threads; answers are applied in the loop as they come back. */
     for (int i = 0; i < g.n_subs; i++)
-        if (ep_prepare(&g, &g.subs[i]) != 0)
+        if (cc_lg_ep_prepare(&g, &g.subs[i]) != 0)
             CC_WARN(LG, "subscriber %d: %s", i, g.subs[i].error);
     pthread_t threads[HTTP_THREADS];
     int n_threads = http_threads_start(&g, threads, HTTP_THREADS);
     if (n_threads == 0) { /* no threads: POST inline */
         for (int i = 0; i < g.n_subs; i++) {
             if (g.subs[i].offer)
-                ep_post(&g, &g.subs[i]);
+                cc_lg_ep_post(&g, &g.subs[i]);
             atomic_store(&g.subs[i].post_done, 1);
         }
     }
     int threads_joined = 0, first_unfinished = 0;
     cc_time_us measure_start = 0, stop_at = 0, end_at = 0, next_service = 0, settled_at = 0;
+    cc_time_us drained_at = 0, drained_cpu = 0, setup_timeout = setup_deadline - t0;
     for (;;) {
+        cc_time_us before = cc_clock_mono_us();
+        if (measure_start && drained_at && before - drained_at > g.loop_gap_max) {
+            g.loop_gap_max = before - drained_at;
+            g.loop_gap_at = before - measure_start;
+            g.loop_gap_cpu = cc_lg_thread_cpu_us() - drained_cpu;
+        }
         drain(&g, 1);
         cc_time_us now = cc_clock_mono_us();
+        drained_at = now;
+        if (measure_start)
+            drained_cpu = cc_lg_thread_cpu_us();
         int paused = stop_at && now >= stop_at;
         if (g.pub)
-            ep_service(g.pub, now, paused);
+            cc_lg_ep_service(g.pub, now, paused);
         /* Apply the answers that came back. */
         while (first_unfinished < g.n_subs && g.subs[first_unfinished].finished)
             first_unfinished++;
@@ -1138,13 +1165,22 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                 e->finished = 1; /* prepare failed: error already set */
                 continue;
             }
-            if (ep_finish(&g, e) != 0)
+            if (cc_lg_ep_finish(&g, e) != 0)
                 CC_WARN(LG, "subscriber %d: %s", e->idx, e->error);
-            ep_service(e, cc_clock_mono_us(), paused); /* first checks now */
+            cc_lg_ep_service(e, cc_clock_mono_us(), paused); /* first checks now */
         }
         if (!threads_joined && first_unfinished == g.n_subs) {
             http_threads_join(threads, n_threads);
             threads_joined = 1;
+        }
+        /* Churn from the window's start, once setup's threads are done. */
+        if (cfg->churn_rate > 0 && measure_start && threads_joined) {
+            if (!g.churn && cc_lg_churn_start(&g) != 0) {
+                fprintf(stderr, "loadgen: cannot start the churn threads\n");
+                setup_failed = 1;
+                break;
+            }
+            cc_lg_churn_step(&g, now, now < stop_at);
         }
         if (now < next_service && measure_start)
             goto checks;
@@ -1152,8 +1188,8 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         int all_settled = first_unfinished == g.n_subs;
         for (int i = 0; i < g.n_subs; i++) {
             if (now >= g.subs[i].due)
-                ep_service(&g.subs[i], now, paused);
-            all_settled &= settled(&g.subs[i]);
+                cc_lg_ep_service(&g.subs[i], now, paused);
+            all_settled &= cc_lg_settled(&g.subs[i]);
         }
         if (!settled_at && (all_settled || now >= setup_deadline))
             settled_at = now;
@@ -1176,10 +1212,10 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
             int nc = 0;
             for (int i = 0; i < g.n_subs; i++) {
                 ep *e = &g.subs[i];
-                nc += connected(e);
+                nc += cc_lg_connected(e);
                 for (int k = 0; k < 2; k++) {
                     e->rx[k].w_unique = e->rx[k].unique;
-                    e->rx[k].w_expected = rx_expected(&e->rx[k]);
+                    e->rx[k].w_expected = cc_lg_rx_expected(&e->rx[k]);
                     e->rx[k].w_dups = e->rx[k].dups;
                 }
             }
@@ -1200,9 +1236,22 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                 g.pub_w_bytes[1] = ps->bytes[1] - g.pub_w_bytes[1];
             }
         }
-        if (end_at && now >= end_at)
+        if (end_at && now >= end_at && (!g.churn || now >= end_at + setup_timeout))
             break;
-        if (g.pub && !connected(g.pub)) {
+        if (end_at && now >= end_at && cc_lg_churn_idle(&g)) {
+            /* Churn: the last joins have their answer; wait until their
+             * transports are up or failed, so a join is not counted as
+             * failed just because the run ended. */
+            int busy = 0;
+            for (int i = 0; i < g.n_subs && !busy; i++) {
+                cc_client *cl = g.subs[i].client;
+                cc_client_state st = cl ? cc_client_get_state(cl) : CC_CLIENT_CLOSED;
+                busy = st == CC_CLIENT_CHECKING || st == CC_CLIENT_DTLS;
+            }
+            if (!busy)
+                break;
+        }
+        if (g.pub && !cc_lg_connected(g.pub)) {
             fprintf(stderr, "loadgen: publisher transport %s: %s\n",
                     cc_client_state_name(cc_client_get_state(g.pub->client)),
                     cc_client_error(g.pub->client));
@@ -1212,6 +1261,7 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     }
     if (!threads_joined)
         http_threads_join(threads, n_threads);
+    cc_lg_churn_stop(&g, cc_clock_mono_us()); /* every life still running ends here */
     double cpu = cpu_seconds() - cpu0;
     double measured = measure_start ? (double)(stop_at - measure_start) / 1e6 : 0;
     /* Polite teardown: DELETE every session, on the HTTP threads. */
@@ -1230,10 +1280,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     atomic_store(&g.ka_stop, 1);
     if (ka_started)
         pthread_join(ka_thread, NULL);
-    status = report(&g, measured, cpu, setup_failed);
+    status = g.churn ? cc_lg_churn_report(&g, measured, cpu, setup_failed)
+                     : report(&g, measured, cpu, setup_failed);
     if (setup_failed && status == 0)
         status = 2; /* the publisher's transport failed: the run is void */
-    if (!setup_failed && measure_start)
+    if (!setup_failed && measure_start && !g.churn)
         print_contract_json(&g, measured, cpu);
     if (cfg->video_kbps > 0 && g.pub && measured > 0) {
         double vk = (double)g.pub_w_bytes[0] * 8 / 1000 / measured;
@@ -1244,11 +1295,12 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
 out:
     if (cfg->janus_url && g.pub)
         janus_destroy(cfg->janus_url, g.pub); /* frees the room's only publisher slot */
+    cc_lg_churn_free(&g); /* its threads are gone before the slots go */
     if (g.pub)
-        ep_close(&g, g.pub);
+        cc_lg_ep_close(&g, g.pub);
     free(g.pub);
     for (int i = 0; g.subs && i < g.n_subs; i++)
-        ep_close(&g, &g.subs[i]);
+        cc_lg_ep_close(&g, &g.subs[i]);
     cc_udp_close(g.multi);
     free(g.lat_sec);
     free(g.subs);

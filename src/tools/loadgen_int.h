@@ -112,6 +112,10 @@ typedef struct ep {
     uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
     uint64_t rtp_auth_fail, lat_unmatched, impaired;
     lat_hist lat;
+    /* --churn (loadgen_churn.c): the DELETE of this life's session, done
+     * on an HTTP thread (read by the loop after the hand-back). */
+    int del_rc;
+    cc_time_us del_us;
 } ep;
 
 /* Latency samples of one second of the window: where in time the slow
@@ -158,6 +162,12 @@ typedef struct lg {
     cc_time_us measure_start;
     lat_second *lat_sec;         /* one per second of the window */
     int n_lat_sec;
+    /* The longest the loop went without reading its sockets once the
+     * window opened (a blocking call or a long pass shows here). */
+    cc_time_us loop_gap_max, loop_gap_at;
+    cc_time_us loop_gap_cpu;     /* of it, on the CPU (the rest: waiting
+                                  * for a core on a busy machine) */
+    struct lg_churn *churn;      /* --churn: loadgen_churn.c, else NULL */
 } lg;
 
 
@@ -168,5 +178,36 @@ int janus_pub_post(lg *g, ep *e);
 int janus_sub_post(lg *g, ep *e);
 void janus_destroy(const char *base, ep *e);
 void *janus_ka_thread(void *ud);
+
+/* loadgen.c, shared with loadgen_churn.c: the subscriber's life cycle
+ * (prepare: socket and offer; post: the blocking WHEP POST, any thread;
+ * finish: the answer into a client; service: timers and output; close:
+ * everything freed), and its statistics. */
+int cc_lg_ep_prepare(lg *g, ep *e);
+void cc_lg_ep_post(lg *g, ep *e);
+int cc_lg_ep_finish(lg *g, ep *e);
+void cc_lg_ep_service(ep *e, cc_time_us now, int paused);
+void cc_lg_ep_close(lg *g, ep *e);
+int cc_lg_connected(const ep *e);
+int cc_lg_settled(const ep *e);
+const char *cc_lg_ep_state(const ep *e);
+void cc_lg_hist_add(lat_hist *h, cc_time_us us);
+double cc_lg_hist_q(const lat_hist *h, double q);
+uint64_t cc_lg_rx_expected(const rx_stream *r);
+uint64_t cc_lg_rx_lost(const rx_stream *r);
+cc_time_us cc_lg_thread_cpu_us(void); /* this thread's CPU time */
+
+/* --churn (loadgen_churn.c, docs/loadgen.md "Churn"). start: after the
+ * initial setup (0, or a CC_E* code); step: every loop turn, hands back
+ * finished HTTP jobs and, while `open`, starts the leaves that are due;
+ * idle: 1 when no HTTP job is queued or running; stop: joins the threads
+ * and counts every life still running as ended at `now`; report: the
+ * summary (stdout, --json), returns the exit status like report(). */
+int cc_lg_churn_start(lg *g);
+void cc_lg_churn_step(lg *g, cc_time_us now, int open);
+int cc_lg_churn_idle(const lg *g);
+void cc_lg_churn_stop(lg *g, cc_time_us now);
+int cc_lg_churn_report(lg *g, double measured_s, double cpu_s, int setup_failed);
+void cc_lg_churn_free(lg *g);
 
 #endif

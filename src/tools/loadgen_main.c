@@ -59,6 +59,10 @@ static void usage_loadgen(FILE *f)
             "  --per-subscriber    one line per subscriber\n"
             "  --impair-loss PCT   drop PCT%% of received video on purpose (seeded),\n"
             "                      to exercise NACK repair\n"
+            "  --churn RATE        during the window, RATE times a second the oldest\n"
+            "                      subscriber leaves (WHEP DELETE) and a new one joins\n"
+            "                      (new POST, new transport): RATE joins and RATE\n"
+            "                      leaves a second, N live; not with --sub-net\n"
             "  --log-level LEVEL   error, warn (default), info, debug\n"
             "  -h, --help          this help\n");
 }
@@ -91,6 +95,7 @@ int main(int argc, char **argv)
         {"check", no_argument, 0, 'c'},
         {"per-subscriber", no_argument, 0, 'P'},
         {"impair-loss", required_argument, 0, 'L'},
+        {"churn", required_argument, 0, 'X'},
         {"log-level", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -125,6 +130,7 @@ int main(int argc, char **argv)
         case 'c': c.check = 1; break;
         case 'P': c.per_subscriber = 1; break;
         case 'L': c.impair_loss_pct = atof(optarg); break;
+        case 'X': c.churn_rate = atof(optarg); break;
         case 'l':
             if (cc_cli_log_level(PROG, optarg) != 0)
                 return 2;

@@ -6,18 +6,30 @@
 # packet (loadgen --check). The media is recorded once with GStreamer
 # (videotestsrc zone plate, 640x360, real libvpx VP8; audiotestsrc, real
 # libopus) into RFC 4571 RTP files.
-# With a fifth argument "shared" the subscribers each get their own address
+# With a sixth argument "shared" the subscribers each get their own address
 # in 127.77.0.0/16 on one shared socket (loadgen --sub-net), the mode the
-# fan-out benchmark uses.
-# usage: loadgen_smoke.sh CLASSCAST LOADGEN SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared]
+# fan-out benchmark uses. With "churn=RATE" subscribers leave and join RATE
+# times a second all through the run (loadgen --churn, docs/loadgen.md
+# "Churn"); the check is then that every join connects and every life long
+# enough to be measured gets video and audio.
+# In every mode the server is stopped with SIGTERM at the end and the test
+# fails if it crashed or its log has a sanitizer report (an ASan build's
+# LeakSanitizer runs at that exit).
+# usage: loadgen_smoke.sh CLASSCAST LOADGEN SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared|churn=RATE]
 set -u
 BIN=$1
 LOADGEN=$2
 ROOT=$3
 N=${4:-20}
 SECS=${5:-5}
+MODE=${6:-}
 EXTRA=()
-[ "${6:-}" = shared ] && EXTRA=(--sub-net 127.77.0.0/16)
+case "$MODE" in
+  "") ;;
+  shared) EXTRA=(--sub-net 127.77.0.0/16) ;;
+  churn=*) EXTRA=(--churn "${MODE#churn=}") ;;
+  *) echo "loadgen_smoke: unknown mode '$MODE' (shared or churn=RATE)"; exit 1 ;;
+esac
 
 if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
   echo "loadgen_smoke: gst-launch-1.0 not installed (gstreamer1.0-tools; scripts/install-deps.sh installs it)"
@@ -72,5 +84,36 @@ rc=$?
 if [ $rc -ne 0 ]; then
   echo "loadgen_smoke: loadgen exited $rc; server log:"
   tail -n 40 "$TMP/server.log"
+fi
+
+# Stop the server the way an operator does and let it exit by itself
+# (bounded: 20 s), so that LeakSanitizer runs.
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  echo "loadgen_smoke: the server died during the run:"
+  tail -n 40 "$TMP/server.log"
+  rc=1
+else
+  kill -TERM "$SERVER_PID"
+  for _ in $(seq 200); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "loadgen_smoke: the server did not exit within 20 s of SIGTERM"
+    rc=1
+  else
+    wait "$SERVER_PID"
+    src=$?
+    SERVER_PID=
+    if [ $src -ne 0 ]; then
+      echo "loadgen_smoke: the server exited $src"
+      rc=1
+    fi
+  fi
+fi
+if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$TMP/server.log"; then
+  echo "loadgen_smoke: sanitizer report in the server log:"
+  grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMP/server.log" | head -n 80
+  rc=1
 fi
 exit $rc
