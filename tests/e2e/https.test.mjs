@@ -33,7 +33,7 @@ import { chromium } from 'playwright-core';
 
 import { startServer, artifactPath } from './lib/server.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './lib/chromium.mjs';
-import { studentStats, teacherStats, studentLink, joinAsStudent } from './lib/lesson.mjs';
+import { studentStats, teacherStats, studentLink, joinAsStudent, signInTeacher } from './lib/lesson.mjs';
 import { pollUntil } from './lib/webrtc.mjs';
 
 const run = promisify(execFile);
@@ -306,6 +306,12 @@ describe('HTTPS with the school CA, across network namespaces', { skip: !isRoot 
     assert.equal(res.request().redirectedFrom()?.url(), `http://${SRV}:${HTTP}/teacher.html`);
     assert.equal(await page.evaluate(() => window.isSecureContext), true, 'HTTPS: a secure context on another computer');
     assert.equal(await page.evaluate(() => !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)), true);
+    // Only a signed-in teacher creates lessons (docs/accounts.md); over
+    // HTTPS the session cookie is Secure.
+    await signInTeacher(page, server);
+    const session = (await page.context().cookies()).find((c) => c.name === 'cc_session');
+    assert.ok(session && session.secure && session.httpOnly && session.sameSite === 'Strict',
+      `session cookie over HTTPS: ${fmt(session)}`);
     await page.fill('#lesson-title', 'HTTPS');
     await page.fill('#teacher-name', 'Cô Hoa');
     await page.click('#create-btn');
