@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "classcast/certs.h"
 #include "classcast/cli.h"
 #include "classcast/dtls.h"
+#include "classcast/ini.h"
 #include "classcast/err.h"
 #include "classcast/control.h"
 #include "classcast/http.h"
@@ -58,6 +60,10 @@ static void usage_serve(FILE *f)
             "makes at first start in the state directory. Plain HTTP then serves\n"
             "other computers only the CA page (/ca.html) and redirects the rest.\n"
             "\n"
+            "  --config FILE       read these options from FILE first ([server]\n"
+            "                      section, one 'option = value' a line, without\n"
+            "                      the dashes; docs/config.md); the command line\n"
+            "                      overrides it\n"
             "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
             "  --http-port N       HTTP port (default 8080; 0 picks a free one)\n"
             "  --https-port N      HTTPS port (default 8443; 0 picks a free one)\n"
@@ -356,6 +362,194 @@ static int raise_fd_limit(int *max_conns)
     return 0;
 }
 
+/* --http-port and the like: a whole number 0..65535 (0: any free one). */
+static int parse_port(const char *name, const char *arg, int *out)
+{
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || !end || *end || v < 0 || v > 65535) {
+        fprintf(stderr, "classcast: --%s wants a port number from 0 to 65535, not '%s'\n",
+                name, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- --config FILE (docs/config.md) ----
+ * The file's [server] settings are the long options of `serve` without the
+ * dashes. They become argv entries placed before the command line's own
+ * (so the command line wins), each remembered with its file and line for
+ * error messages. Kept until exit (options point into them) and freed by
+ * an atexit handler, which runs before LeakSanitizer's check. */
+static struct {
+    char **argv;
+    const char **where;
+    int argc;
+    cc_ini_entry *entries;
+    char **owned; /* the "--key" and "from FILE, line N" strings */
+    int n_owned;
+} g_conf;
+
+static void config_release(void)
+{
+    for (int i = 0; i < g_conf.n_owned; i++)
+        free(g_conf.owned[i]);
+    free(g_conf.owned);
+    free(g_conf.argv);
+    free(g_conf.where);
+    free(g_conf.entries);
+    memset(&g_conf, 0, sizeof g_conf);
+}
+
+static void config_free(char **argv, const char **where, cc_ini_entry *e)
+{
+    (void)argv; (void)where; (void)e; /* all of it lives in g_conf */
+    config_release();
+}
+
+/* A string the configuration keeps until exit; NULL when out of memory. */
+static char *conf_keep(const char *text)
+{
+    char *s = strdup(text);
+    if (s)
+        g_conf.owned[g_conf.n_owned++] = s;
+    return s;
+}
+
+/* 1 for true/yes/on/1, 0 for false/no/off/0, -1 otherwise. */
+static int parse_bool(const char *v)
+{
+    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i])) return 1;
+        if (!strcasecmp(v, no[i])) return 0;
+    }
+    return -1;
+}
+
+#define CONF_MAX_BYTES (1024 * 1024)
+
+static int config_argv(int argc, char **argv, const struct option *opts,
+                       int *out_argc, char ***out_argv, const char ***out_where,
+                       cc_ini_entry **out_entries)
+{
+    *out_argv = NULL;
+    *out_where = NULL;
+    *out_entries = NULL;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+    }
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "classcast: cannot read the configuration file %s: %s\n", path,
+                strerror(errno));
+        return 2;
+    }
+    char *text = malloc(CONF_MAX_BYTES + 1);
+    size_t len = text ? fread(text, 1, CONF_MAX_BYTES + 1, f) : 0;
+    fclose(f);
+    if (!text || len > CONF_MAX_BYTES) {
+        fprintf(stderr, "classcast: %s: %s\n", path,
+                text ? "larger than 1 MiB: not a configuration file" : "out of memory");
+        free(text);
+        return 2;
+    }
+    cc_ini_entry *e = NULL;
+    int n = 0, line = 0;
+    char err[200];
+    int rc = cc_ini_parse(text, len, &e, &n, &line, err, sizeof err);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "classcast: %s, line %d: %s\n", path, line, err);
+        return 2;
+    }
+    /* Each entry gives at most two argv slots; then the command line. */
+    int cap = 1 + 2 * n + argc;
+    g_conf.entries = e;
+    g_conf.argv = calloc((size_t)cap + 1, sizeof *g_conf.argv);
+    g_conf.where = calloc((size_t)cap + 1, sizeof *g_conf.where);
+    g_conf.owned = calloc((size_t)(2 * n) + 1, sizeof *g_conf.owned);
+    atexit(config_release);
+    char **av = g_conf.argv;
+    const char **wh = g_conf.where;
+    if (!av || !wh || !g_conf.owned) {
+        fprintf(stderr, "classcast: out of memory\n");
+        return 2;
+    }
+    int k = 0;
+    av[k++] = argv[0];
+    for (int i = 0; i < n; i++) {
+        const cc_ini_entry *x = &e[i];
+        const struct option *opt = NULL;
+        if (strcmp(x->section, "server") != 0) {
+            fprintf(stderr, "classcast: %s, line %d: '%s' is in %s%s%s; the settings of "
+                    "classcast serve go under [server] (docs/config.md)\n", path, x->line,
+                    x->key, x->section[0] ? "[" : "no section", x->section,
+                    x->section[0] ? "]" : "");
+            return 2;
+        }
+        for (const struct option *op = opts; op->name; op++)
+            if (!strcmp(op->name, x->key) && strcmp(op->name, "config") &&
+                strcmp(op->name, "help"))
+                opt = op;
+        if (!opt) {
+            fprintf(stderr, "classcast: %s, line %d: unknown setting '%s' in [server] "
+                    "(the settings are the options of classcast serve --help, without "
+                    "the dashes; docs/config.md)\n", path, x->line, x->key);
+            return 2;
+        }
+        char buf[1200];
+        snprintf(buf, sizeof buf, "from %s, line %d, '%s'", path, x->line, x->key);
+        const char *from = conf_keep(buf);
+        snprintf(buf, sizeof buf, "--%s", x->key);
+        char *flag = conf_keep(buf);
+        if (!from || !flag) {
+            fprintf(stderr, "classcast: out of memory\n");
+            return 2;
+        }
+        if (opt->has_arg == no_argument) {
+            int b = parse_bool(x->value);
+            if (b < 0) {
+                fprintf(stderr, "classcast: %s, line %d: '%s' is true or false, not '%s'\n",
+                        path, x->line, x->key, x->value);
+                return 2;
+            }
+            if (!b)
+                continue;
+            wh[k] = from;
+            av[k++] = flag;
+        } else {
+            if (!x->value[0]) {
+                fprintf(stderr, "classcast: %s, line %d: '%s' needs a value\n", path, x->line,
+                        x->key);
+                return 2;
+            }
+            wh[k] = from;
+            av[k++] = flag;
+            wh[k] = from;
+            av[k++] = (char *)x->value;
+        }
+    }
+    for (int i = 1; i < argc; i++)
+        av[k++] = argv[i];
+    av[k] = NULL;
+    g_conf.argc = k;
+    *out_argc = k;
+    *out_argv = av;
+    *out_where = wh;
+    *out_entries = e;
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     const char *bind = "127.0.0.1", *web_root = "web";
@@ -387,20 +581,42 @@ static int cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, 0, 'M'},
         {"max-connections-per-address", required_argument, 0, 'A'},
         {"local-teacher", no_argument, 0, 'L'},
+        {"config", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    int o;
+    /* --config FILE: its settings become options placed before the command
+     * line's, so the command line wins; where[i] says which file line
+     * argv[i] came from, for errors. */
+    char **cargv = NULL;
+    const char **where = NULL;
+    cc_ini_entry *conf = NULL;
+    int cargc = 0;
+    int crc = config_argv(argc, argv, opts, &cargc, &cargv, &where, &conf);
+    if (crc != 0)
+        return crc;
+    if (cargv) {
+        argc = cargc;
+        argv = cargv;
+    }
+    int o, at;
+#define OPT_FAIL()                                                             \
+    do {                                                                       \
+        if (where && at < argc && where[at])                                   \
+            fprintf(stderr, "classcast: (that value is %s)\n", where[at]);    \
+        config_free(cargv, where, conf);                                       \
+        return 2;                                                              \
+    } while (0)
     optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((at = optind, o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'b': bind = optarg; break;
-        case 'p': http_port = atoi(optarg); break;
-        case 'S': https_port = atoi(optarg); break;
+        case 'p': if (parse_port("http-port", optarg, &http_port) != 0) OPT_FAIL(); break;
+        case 'S': if (parse_port("https-port", optarg, &https_port) != 0) OPT_FAIL(); break;
         case 'C': tls_cert = optarg; break;
         case 'K': tls_key = optarg; break;
         case 'D': state_dir = optarg; break;
-        case 'u': udp_port = atoi(optarg); break;
+        case 'u': if (parse_port("udp-port", optarg, &udp_port) != 0) OPT_FAIL(); break;
         case 'w': web_root = optarg; break;
         case 'c':
             if (n_cands < CC_SDP_MAX_CANDIDATES)
@@ -408,7 +624,7 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'l':
             if (cc_cli_log_level("classcast", optarg) != 0)
-                return 2;
+                OPT_FAIL();
             break;
         case 'd': demo = 1; break;
         case 's': sources = optarg; demo = 1; break;
@@ -416,7 +632,7 @@ static int cmd_serve(int argc, char **argv)
         case 'X': display = optarg; break;
         case 'V':
             if (cc_cli_video_size("classcast", optarg, &vw, &vh) != 0)
-                return 2;
+                OPT_FAIL();
             break;
         case 'T': {
             /* Lesson tokens are exactly CC_LESSON_TOKEN_LEN characters of
@@ -427,7 +643,7 @@ static int cmd_serve(int argc, char **argv)
                                                      "0123456789-_") != tl) {
                 fprintf(stderr, "classcast: --demo-token must be %d of A-Z a-z 0-9 - _\n",
                         CC_LESSON_TOKEN_LEN);
-                return 2;
+                OPT_FAIL();
             }
             demo_token = optarg;
             demo = 1;
@@ -440,16 +656,18 @@ static int cmd_serve(int argc, char **argv)
             if (!end || *end || v < 1 || v > 1000000) {
                 fprintf(stderr, "classcast: --%s wants a number from 1 to 1000000\n",
                         o == 'M' ? "max-connections" : "max-connections-per-address");
-                return 2;
+                OPT_FAIL();
             }
             *(o == 'M' ? &max_conns : &max_conns_ip) = (int)v;
             break;
         }
         case 'L': local_teacher = 1; break;
-        case 'h': usage_serve(stdout); return 0;
-        default: usage_serve(stderr); return 2;
+        case 'F': break; /* read before the loop (config_argv) */
+        case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
+        default: usage_serve(stderr); config_free(cargv, where, conf); return 2;
         }
     }
+#undef OPT_FAIL
     if (raise_fd_limit(&max_conns) != 0)
         return 1;
     if (http_port < 0 || http_port > 65535 || udp_port < 0 || udp_port > 65535 ||
@@ -462,21 +680,27 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     }
 
+    /* Everything below is freed at `out` (one cleanup path). */
+    int ret = 1, worker_started = 0;
     cc_mailbox *events = NULL;
-    if (cc_mailbox_new(&events) != 0) {
-        fprintf(stderr, "classcast: out of memory\n");
-        return 1;
-    }
     cc_sfu *sfu = NULL;
-    if (cc_sfu_new(&sfu) != 0) {
-        fprintf(stderr, "classcast: out of memory\n");
-        return 1;
-    }
-    cc_worker_config wc = {.events = events, .wake = wake_http, .app_ud = sfu};
+    cc_store *store = NULL;
+    cc_dtls_ctx *dtls = NULL;
+    cc_worker *worker = NULL;
+    cc_control *control = NULL;
+    static cc_certs school;
+    cc_worker_config wc = {.wake = wake_http};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
-        return 2;
+        ret = 2;
+        goto out;
     }
+    if (cc_mailbox_new(&events) != 0 || cc_sfu_new(&sfu) != 0) {
+        fprintf(stderr, "classcast: out of memory\n");
+        goto out;
+    }
+    wc.events = events;
+    wc.app_ud = sfu;
     /* Names a browser may use for this machine besides its addresses and
      * "localhost"; anything else in Host is refused (DNS rebinding). The
      * school CA's server certificate names the same. */
@@ -490,43 +714,40 @@ static int cmd_serve(int argc, char **argv)
     int tls = tls_cert != NULL || !addr_is_loopback(&wc.bind);
     if (tls && http_port != 0 && http_port == https_port) {
         fprintf(stderr, "classcast: --http-port and --https-port must differ\n");
-        return 2;
+        ret = 2;
+        goto out;
     }
     if (tls_cert && (access(tls_cert, R_OK) != 0 || access(tls_key, R_OK) != 0)) {
         fprintf(stderr, "classcast: cannot read --tls-cert %s or --tls-key %s: %s\n", tls_cert,
                 tls_key, strerror(errno));
-        return 2;
+        ret = 2;
+        goto out;
     }
-    static cc_certs school;
     if (tls && !tls_cert) {
         if (school_certs(state_dir, host_name, &school) != 0)
-            return 1;
+            goto out;
         tls_cert = school.cert_path;
         tls_key = school.key_path;
     }
     /* Teacher accounts (docs/accounts.md): only a signed-in teacher
      * creates lessons, so without the database there is no server. */
-    cc_store *store = NULL;
     char store_err[1200];
     if (cc_store_open(&store, state_dir, store_err, sizeof store_err) != 0) {
         fprintf(stderr, "classcast: teacher accounts: %s\n", store_err);
-        return 1;
+        goto out;
     }
     if (cc_srtp_global_init() != 0) {
         fprintf(stderr, "classcast: libsrtp failed to initialise\n");
-        return 1;
+        goto out;
     }
-    cc_dtls_ctx *dtls = NULL;
     if (cc_dtls_ctx_new(&dtls) != 0) {
         fprintf(stderr, "classcast: could not create the DTLS certificate\n");
-        return 1;
+        goto out;
     }
-    cc_worker *worker = NULL;
     int rc = cc_worker_new(&worker, &wc, dtls);
     if (rc != 0) {
         fprintf(stderr, "classcast: cannot open UDP %s:%d: %s\n", bind, udp_port, cc_strerror(rc));
-        cc_dtls_ctx_free(dtls);
-        return 1;
+        goto out;
     }
     uint16_t real_udp = cc_addr_port(cc_worker_local(worker));
 
@@ -540,9 +761,8 @@ static int cmd_serve(int argc, char **argv)
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
             fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);
-            cc_worker_free(worker);
-            cc_dtls_ctx_free(dtls);
-            return 2;
+            ret = 2;
+            goto out;
         }
         cc.n_candidates++;
     }
@@ -553,12 +773,8 @@ static int cmd_serve(int argc, char **argv)
         else
             cc.candidates[cc.n_candidates++] = *l;
     }
-    cc_control *control = NULL;
-    if (cc_control_new(&control, &cc) != 0) {
-        cc_worker_free(worker);
-        cc_dtls_ctx_free(dtls);
-        return 1;
-    }
+    if (cc_control_new(&control, &cc) != 0)
+        goto out;
     cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
                          .host_names = host_names,
                          .max_conns = max_conns, .max_conns_per_ip = max_conns_ip,
@@ -577,16 +793,13 @@ static int cmd_serve(int argc, char **argv)
                     bind, http_port, bind, https_port);
         else
             fprintf(stderr, "classcast: cannot listen for HTTP on %s:%d\n", bind, http_port);
-        cc_certs_release(&school);
-        cc_control_free(control);
-        cc_worker_free(worker);
-        cc_dtls_ctx_free(dtls);
-        return 1;
+        goto out;
     }
     cc_control_set_http(control, g_http);
     cc_cli_on_stop(&g_stop, wake_http_now);
 
     cc_worker_start(worker);
+    worker_started = 1;
     if (sources) {
         /* The demo lesson's local publisher belongs to the control plane,
          * like one a teacher starts from the page (capture_start), so the
@@ -594,17 +807,7 @@ static int cmd_serve(int argc, char **argv)
         char err[1024] = "";
         if (cc_control_capture_start(control, "demo", sources, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "classcast: %s\n", err);
-            cc_control_shutdown(control);
-            cc_worker_stop(worker);
-            cc_http_free(g_http);
-            g_http = NULL;
-            cc_worker_free(worker);
-            cc_control_free(control);
-            cc_sfu_free(sfu);
-            cc_mailbox_free(events);
-            cc_dtls_ctx_free(dtls);
-            cc_certs_release(&school);
-            return 1;
+            goto out;
         }
     }
     char ub[64], hs[64] = "";
@@ -617,9 +820,13 @@ static int cmd_serve(int argc, char **argv)
                 school.ca_pem ? &school : NULL, demo);
     rc = cc_http_run(g_http, &g_stop);
     CC_INFO("main", "shutting down");
+    ret = rc == 0 ? 0 : 1;
+out:
     /* Local publishers first, while the worker runs: detaching waits on it. */
-    cc_control_shutdown(control);
-    cc_worker_stop(worker);
+    if (control)
+        cc_control_shutdown(control);
+    if (worker_started)
+        cc_worker_stop(worker);
     cc_http_free(g_http);
     g_http = NULL;
     cc_worker_free(worker);
@@ -629,7 +836,8 @@ static int cmd_serve(int argc, char **argv)
     cc_dtls_ctx_free(dtls);
     cc_certs_release(&school);
     cc_store_close(store);
-    return rc == 0 ? 0 : 1;
+    config_release();
+    return ret;
 }
 
 int main(int argc, char **argv)
