@@ -896,10 +896,15 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
     cc_lesson *l = cc_lessons_find(c->lessons, code);
     if (!l) {
         count_wrong_try(c, key, now);
+        CC_LOG_RL(CC_LOG_INFO, "control", "%s %s from %s refused: no lesson has this code",
+                  rq->method, rq->path, key);
         set_text(r, 404, "no lesson has this code");
         return;
     }
     if (l->state == CC_LESSON_ENDED) {
+        /* Its tokens ended with it. */
+        CC_LOG_RL(CC_LOG_INFO, "control", "%s %s from %s refused: the lesson has ended",
+                  rq->method, rq->path, key);
         set_text(r, 404, "the lesson has ended");
         return;
     }
@@ -911,6 +916,10 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
     if (!ok && !open_demo) {
         if (tok)
             count_wrong_try(c, key, now);
+        /* A token is one lesson's and one role's (teacher: WHIP, viewer or
+         * teacher: WHEP): another lesson's, or a viewer's on WHIP, is wrong. */
+        CC_LOG_RL(CC_LOG_INFO, "control", "%s %s from %s refused: %s", rq->method, rq->path,
+                  key, tok ? "wrong token for this lesson and role" : "no bearer token");
         set_text(r, 401, tok ? "wrong token" : "an Authorization: Bearer token is required");
         return;
     }

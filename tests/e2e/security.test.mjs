@@ -191,3 +191,73 @@ describe('the student page when its network typed too many wrong codes', () => {
     }
   });
 });
+
+// A signed-in teacher's WebSocket: sign in over /api/signin, carry the
+// cookie on the /ws handshake (what the teacher page does).
+async function teacherSocket(srv, cookie) {
+  const { default: WebSocket } = await import('ws');
+  if (!cookie) {
+    const acc = await srv.addTeacher();
+    const res = await fetch(`${srv.url}/api/signin`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: acc.name, password: acc.password }),
+    });
+    assert.equal(res.status, 200, 'signed in');
+    cookie = (res.headers.get('set-cookie') || '').split(';')[0];
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.httpPort}/ws`, { headers: { Cookie: cookie } });
+  await once(ws, 'open');
+  const pending = new Map();
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+  });
+  let n = 0;
+  const request = (msg) => new Promise((resolve) => {
+    const id = `r${++n}`;
+    pending.set(id, resolve);
+    ws.send(JSON.stringify({ ...msg, id }));
+  });
+  return { ws, request, cookie };
+}
+
+describe('WHIP/WHEP tokens', () => {
+  it('a token is one lesson\'s and one role\'s, ends with its lesson, and a forged one is refused; each with a log line', { timeout: 60_000 }, async () => {
+    const srv = await startServer('security-tokens');
+    try {
+      // One lesson per socket: two sockets of one signed-in teacher.
+      const ta = await teacherSocket(srv);
+      const tb = await teacherSocket(srv, ta.cookie);
+      const a = await ta.request({ type: 'create', name: 'Cô Lan', title: 'Toán 5A' });
+      const b = await tb.request({ type: 'create', name: 'Cô Lan', title: 'Tiếng Việt 5A' });
+      assert.equal(a.type, 'created', JSON.stringify(a));
+      assert.equal(b.type, 'created', JSON.stringify(b));
+      const post = (kind, code, token) => fetch(`${srv.url}/${kind}/${code}`, {
+        method: 'POST', body: 'v=0\r\n',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      });
+      // The right token gets past the token check (to the SDP, which is bad).
+      assert.equal((await post('whep', a.code, a.viewer_token)).status, 400);
+      assert.equal((await post('whip', a.code, a.token)).status, 400);
+      // Another lesson's token.
+      assert.equal((await post('whep', b.code, a.viewer_token)).status, 401);
+      assert.equal((await post('whip', b.code, a.token)).status, 401);
+      // A viewer's token cannot publish.
+      assert.equal((await post('whip', a.code, a.viewer_token)).status, 401);
+      // Forged: the right shape, made up.
+      assert.equal((await post('whep', a.code, 'Z'.repeat(43))).status, 401);
+      // Ended: the lesson's tokens end with it.
+      assert.equal((await ta.request({ type: 'end' })).type, 'ok');
+      const ended = await post('whep', a.code, a.viewer_token);
+      assert.equal(ended.status, 404);
+      assert.match(await ended.text(), /ended/);
+      ta.ws.close();
+      tb.ws.close();
+      const log = srv.stderr();
+      assert.match(log, /POST \/whep\/\d{6} from 127\.0\.0\.1 refused: wrong token for this lesson and role/);
+      assert.match(log, /POST \/whep\/\d{6} from 127\.0\.0\.1 refused: the lesson has ended/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
