@@ -40,7 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --http-port 0 / --udp-port 0: the server picks free ports and says which.
-"$BIN" serve --bind 127.0.0.1 --http-port 0 --udp-port 0 \
+"$BIN" serve --bind 127.0.0.1 --http-port 0 --udp-port 0 --state-dir "$TMP/state" \
   --web-root "$ROOT/web" --pipelines "$ROOT/pipelines" \
   --source test-video,test-audio --log-level warn 2>"$TMP/server.log" &
 SERVER_PID=$!
