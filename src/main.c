@@ -98,7 +98,9 @@ static void usage_serve(FILE *f)
             "                      classcast teacher --help); scripts/run.sh uses it\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
-            "  --max-connections-per-address N  ... from one address (default 300)\n"
+            "  --max-connections-per-address N  ... from one address (default 300)\n"            "  --connection-rate N new connections one address may open a minute\n"
+            "                      (default 600; the load benchmarks raise it)\n"
+
             "  -h, --help          this help\n");
 }
 
@@ -561,6 +563,7 @@ static int cmd_serve(int argc, char **argv)
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
+    int conn_rate = CC_HTTP_CONN_RATE_PER_MIN;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -580,6 +583,7 @@ static int cmd_serve(int argc, char **argv)
         {"demo-token", required_argument, 0, 'T'},
         {"max-connections", required_argument, 0, 'M'},
         {"max-connections-per-address", required_argument, 0, 'A'},
+        {"connection-rate", required_argument, 0, 'R'},
         {"local-teacher", no_argument, 0, 'L'},
         {"config", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
@@ -650,15 +654,17 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
         case 'M':
-        case 'A': {
+        case 'A':
+        case 'R': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
             if (!end || *end || v < 1 || v > 1000000) {
                 fprintf(stderr, "classcast: --%s wants a number from 1 to 1000000\n",
-                        o == 'M' ? "max-connections" : "max-connections-per-address");
+                        o == 'M' ? "max-connections"
+                        : o == 'A' ? "max-connections-per-address" : "connection-rate");
                 OPT_FAIL();
             }
-            *(o == 'M' ? &max_conns : &max_conns_ip) = (int)v;
+            *(o == 'M' ? &max_conns : o == 'A' ? &max_conns_ip : &conn_rate) = (int)v;
             break;
         }
         case 'L': local_teacher = 1; break;
@@ -778,6 +784,7 @@ static int cmd_serve(int argc, char **argv)
     cc_http_config hc = {.bind = bind, .port = http_port, .web_root = web_root,
                          .host_names = host_names,
                          .max_conns = max_conns, .max_conns_per_ip = max_conns_ip,
+                         .conn_rate_per_min = conn_rate,
                          .n_host_names = host_name[0] ? 2 : 0,
                          .hooks = cc_control_http_hooks(control)};
     if (tls)

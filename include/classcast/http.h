@@ -16,6 +16,10 @@
  * 40 tablets with a socket and a few HTTP connections each). */
 #define CC_HTTP_DEFAULT_MAX_CONNS 4000
 #define CC_HTTP_DEFAULT_MAX_CONNS_PER_IP 300
+/* New connections per address: 600 at once, then 600 a minute (IPv6: per
+ * /64); addresses remembered at once. */
+#define CC_HTTP_CONN_RATE_PER_MIN 600
+#define CC_HTTP_CONN_RATE_KEYS 20000
 /* Messages queued to one WebSocket before it counts as stuck and is closed. */
 #define CC_HTTP_MAX_QUEUE 512
 
@@ -79,7 +83,7 @@ typedef struct cc_http_hooks {
  * school CA yet: RFC 8446 section 6.2, unknown_ca and the like). */
 #define CC_HTTP_COUNTERS(X)                                                    \
     X(ws_origin_refused) X(host_refused) X(cross_origin_requests)              \
-    X(conn_refused_total) X(conn_refused_per_ip) X(conns_open)                 \
+    X(conn_refused_total) X(conn_refused_per_ip) X(conn_refused_rate) X(conns_open)                 \
     X(https_redirects) X(plain_ws_refused) X(tls_cert_refused)
 
 typedef struct cc_http_counters {
@@ -121,6 +125,9 @@ typedef struct cc_http_config {
      * defaults below. A new one past either is closed at once and
      * counted (conn_refused_total / conn_refused_per_ip). */
     int max_conns, max_conns_per_ip;
+    /* New connections one address may open a minute (the burst is the
+     * same); 0: CC_HTTP_CONN_RATE_PER_MIN. Counted: conn_refused_rate. */
+    int conn_rate_per_min;
     cc_http_tls tls;
     cc_http_hooks hooks;
 } cc_http_config;

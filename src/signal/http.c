@@ -24,9 +24,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "classcast/clock.h"
 #include "classcast/err.h"
 #include "classcast/log.h"
 #include "classcast/origin.h"
+#include "classcast/ratelimit.h"
 
 #define CC_WS_MAX_BAD_FRAMES 100
 #define N_MOUNTS 10
@@ -89,6 +91,7 @@ struct cc_http {
     int conns;
     GHashTable *per_ip;    /* char* (owned) -> count */
     GHashTable *conn_ip;   /* struct lws* -> char* (the key in per_ip) */
+    cc_ratelimit *conn_rate; /* new connections per address */
     lws_retry_bo_t idle_policy;
 };
 
@@ -622,6 +625,21 @@ static int conn_filter(cc_http *h, const struct lws_filter_network_conn_args *a)
                   key, ip_count(h, key));
         return 1;
     }
+    /* New connections per address and minute: each may cost a TLS
+     * handshake (a signature and a key exchange) and a WebSocket upgrade.
+     * A class of 40 tablets behind one address opening a page, its socket
+     * and a few file requests at the bell stays below the burst. */
+    char rkey[64];
+    cc_ratelimit_key_of_ip(key, rkey, sizeof rkey);
+    int wait = 0;
+    cc_time_us now = cc_clock_mono_us();
+    if (cc_ratelimit_check(h->conn_rate, rkey, now, &wait) != 0) {
+        HTTP_INC(h, conn_refused_rate);
+        CC_LOG_RL(CC_LOG_WARN, "http", "refused a connection from %s: more than %d new ones a "
+                  "minute (again in %d s)", rkey, h->cfg.conn_rate_per_min, wait);
+        return 1;
+    }
+    cc_ratelimit_fail(h->conn_rate, rkey, now); /* takes one */
     return 0;
 }
 
@@ -932,6 +950,10 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
     h->sessions = g_hash_table_new(g_int64_hash, g_int64_equal);
     h->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     h->conn_ip = g_hash_table_new(g_direct_hash, g_direct_equal);
+    if (h->cfg.conn_rate_per_min <= 0)
+        h->cfg.conn_rate_per_min = CC_HTTP_CONN_RATE_PER_MIN;
+    h->conn_rate = cc_ratelimit_new(CC_HTTP_CONN_RATE_KEYS, h->cfg.conn_rate_per_min,
+                                    h->cfg.conn_rate_per_min);
     if (h->cfg.max_conns <= 0)
         h->cfg.max_conns = CC_HTTP_DEFAULT_MAX_CONNS;
     if (h->cfg.max_conns_per_ip <= 0)
@@ -986,6 +1008,7 @@ int cc_http_new(cc_http **out, const cc_http_config *cfg)
         g_hash_table_destroy(h->sessions);
         g_hash_table_destroy(h->conn_ip);
         g_hash_table_destroy(h->per_ip);
+    cc_ratelimit_free(h->conn_rate);
         free(h);
         return CC_EIO;
     }
@@ -1024,5 +1047,6 @@ void cc_http_free(cc_http *h)
     g_hash_table_destroy(h->sessions);
     g_hash_table_destroy(h->conn_ip);
     g_hash_table_destroy(h->per_ip);
+    cc_ratelimit_free(h->conn_rate);
     free(h);
 }

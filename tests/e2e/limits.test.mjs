@@ -97,4 +97,39 @@ describe('connection limits', () => {
       await srv.stop();
     }
   });
+
+  it('new connections from one address stop at the rate limit, counted; another address goes on', { timeout: 60_000 }, async () => {
+    const srv = await startServer('limits-rate', { extraArgs: ['--connection-rate', '30'] });
+    const flood = [];
+    try {
+      // 45 connections in quick succession from one address: 30 taken,
+      // the rest closed at once (each is opened and closed again, so the
+      // open-connections limit plays no part).
+      let refused = 0;
+      for (let i = 0; i < 45; i++) {
+        const s = net.connect({ port: srv.httpPort, host: '127.0.0.1', localAddress: '127.0.0.8' });
+        s.on('error', () => {});
+        flood.push(s);
+        await once(s, 'connect').catch(() => {});
+        s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+        // A refused connection is closed (or reset) before any answer.
+        const data = await Promise.race([
+          once(s, 'data').then(([d]) => d.toString(), () => ''),
+          once(s, 'close').then(() => '', () => ''),
+        ]);
+        if (!/^HTTP\/1\.1 200/.test(data)) refused++;
+        s.destroy();
+      }
+      assert.ok(refused >= 15 && refused <= 16, `${refused} of 45 refused (limit 30 a minute)`);
+      // Another address is not affected.
+      const other = await fetch(`${srv.url}/healthz`);
+      assert.equal(other.status, 200);
+      const st = await srv.stats();
+      assert.ok(st.http.conn_refused_rate >= 15, JSON.stringify(st.http));
+      assert.match(srv.stderr(), /refused a connection from 127\.0\.0\.8: more than 30 new ones a minute/);
+    } finally {
+      for (const f of flood) f.destroy();
+      await srv.stop();
+    }
+  });
 });
