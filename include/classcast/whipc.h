@@ -22,6 +22,11 @@ typedef struct cc_whipc_result {
 
 int cc_whipc_global_init(void);
 void cc_whipc_global_cleanup(void);
+/* Trust the CA certificates in this PEM file for https URLs (e.g. a
+ * classcast server's school CA, its state directory's ca.crt) instead of
+ * the system's. NULL: the system's again. Call before threads start; the
+ * path is copied. 0, or CC_ENOMEM. */
+int cc_whipc_set_ca_file(const char *pem_path);
 
 /* POST the offer to url. token may be NULL (no Authorization header).
  * Returns 0 on 201 Created with a body and a Location (resolved against

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "classcast/cli.h"
+#include "classcast/whipc.h"
 #include "classcast/loadgen.h"
 #include "classcast/log.h"
 
@@ -25,6 +26,8 @@ static void usage_loadgen(FILE *f)
             "receiver reports and NACKs like a browser. Stops by itself.\n"
             "\n"
             "  --whep URL          WHEP endpoint (e.g. http://127.0.0.1:8080/whep/demo)\n"
+            "  --ca-file PEM       trust this CA for https URLs (a classcast server's\n"
+            "                      school CA: STATE_DIR/ca.crt)\n"
             "  --url BASE --lesson CODE\n"
             "                      classcast server: WHEP BASE/whep/CODE and WHIP\n"
             "                      BASE/whip/CODE (the publisher needs --video/--audio)\n"
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
                            .bind = "127.0.0.1"};
     static const struct option opts[] = {
         {"whep", required_argument, 0, 'e'},
+        {"ca-file", required_argument, 0, 'F'},
         {"janus", required_argument, 0, 'J'},
         {"room", required_argument, 0, 'r'},
         {"url", required_argument, 0, 'U'},
@@ -108,6 +112,10 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
         switch (o) {
         case 'e': c.whep_url = optarg; break;
+        case 'F':
+            if (cc_whipc_set_ca_file(optarg) != 0)
+                return 1;
+            break;
         case 'J': c.janus_url = optarg; break;
         case 'r': c.janus_room = atoll(optarg); break;
         case 'U': base = optarg; break;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "classcast/cli.h"
+#include "classcast/whipc.h"
 #include "classcast/publish.h"
 
 #define PROG "classcast-publish"
@@ -23,6 +24,8 @@ static void usage_publish(FILE *f)
             "\n"
             "  --whip URL          WHIP endpoint, e.g. http://127.0.0.1:8080/whip/482913\n"
             "  --token TOKEN       bearer token (a classcast lesson's teacher token)\n"
+            "  --ca-file PEM       trust this CA for an https URL (a classcast server's\n"
+            "                      school CA: STATE_DIR/ca.crt)\n"
             "  --source LIST       at most one video and one audio pipeline, e.g.\n"
             "                      test-video,test-audio or screen,mic (default)\n"
             "  --pipelines DIR     capture pipeline files (default ./pipelines)\n"
@@ -41,6 +44,7 @@ int main(int argc, char **argv)
                            .fps = 30, .stop = &g_stop};
     static const struct option opts[] = {
         {"whip", required_argument, 0, 'w'},
+        {"ca-file", required_argument, 0, 'F'},
         {"token", required_argument, 0, 't'},
         {"source", required_argument, 0, 's'},
         {"pipelines", required_argument, 0, 'P'},
@@ -58,6 +62,10 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'w': c.whip_url = optarg; break;
+        case 'F':
+            if (cc_whipc_set_ca_file(optarg) != 0)
+                return 1;
+            break;
         case 't': c.token = optarg; break;
         case 's': c.sources = optarg; break;
         case 'P': c.pipelines_dir = optarg; break;
