@@ -132,4 +132,35 @@ describe('connection limits', () => {
       await srv.stop();
     }
   });
+
+  it('2000 idle WebSockets from 20 addresses are held, and a student still joins and watches', { timeout: 120_000 }, async () => {
+    const srv = await startServer('limits-2000', { extraArgs: ['--source', 'test-video,test-audio'] });
+    const browser = await launch();
+    const all = [];
+    try {
+      // 20 addresses x 100 sockets, opened 100 at a time (each address
+      // stays below its per-address and rate limits: a school's tablets).
+      let open = 0;
+      for (let a = 0; a < 20; a++) {
+        const got = await idleWebSockets(srv.httpPort, `127.0.1.${a + 1}`, 100);
+        all.push(...got.all);
+        open += got.open;
+      }
+      assert.equal(open, 2000, `${open} of 2000 idle WebSockets open`);
+      const st0 = await srv.stats();
+      assert.ok(st0.http.conns_open >= 2000, JSON.stringify(st0.http));
+      const link = (await srv.waitStdout(/Student page:\s+(\S+)/, 5000))?.[1];
+      const { page, context, log } = await newPage(browser, link, { tag: 'student' });
+      await joinAsStudent(page, 'Học sinh Minh');
+      const { value: s } = await pollUntil(() => studentStats(page),
+        (st) => st.camera && st.camera.framesDecoded > 30, { timeoutMs: 30_000 });
+      assert.ok(s.camera && s.camera.framesDecoded > 30,
+        `the student decodes video beside 2000 idle sockets (${JSON.stringify(s.camera)}; ${log.slice(-5).join(' | ')})`);
+      await context.close();
+    } finally {
+      for (const w of all) { try { w.terminate(); } catch {} }
+      await browser.close();
+      await srv.stop();
+    }
+  });
 });
