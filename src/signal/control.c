@@ -20,6 +20,7 @@
 #include "classcast/proto.h"
 #include "classcast/rand.h"
 #include "classcast/ratelimit.h"
+#include "classcast/whip.h"
 #include "classcast/sfu.h"
 #include "classcast/source.h"
 
@@ -829,31 +830,16 @@ static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
 
 /* ---- WHIP / WHEP (RFC 9725 and the WHEP draft) ---- */
 
-static const char *bearer(const char *auth)
-{
-    if (strncasecmp(auth, "Bearer ", 7) != 0)
-        return NULL;
-    auth += 7;
-    while (*auth == ' ')
-        auth++;
-    return auth;
-}
-
 static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_response *r)
 {
-    int publisher = strncmp(rq->path, "/whip/", 6) == 0;
-    char code[CC_PROTO_CODE_CAP + 1] = "", res[CC_ICE_MAX_CRED] = "";
-    const char *rest = rq->path + 6;
-    const char *slash = strchr(rest, '/');
-    size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+    cc_whip_target target;
     r->cors = 1;
-    if (clen == 0 || clen >= sizeof code) {
+    if (cc_whip_parse_path(rq->path, &target) != 0) {
         set_text(r, 404, "no such lesson");
         return;
     }
-    memcpy(code, rest, clen);
-    if (slash)
-        snprintf(res, sizeof res, "%s", slash + 1);
+    int publisher = target.publisher;
+    const char *code = target.code, *res = target.resource;
     if (strcmp(rq->method, "OPTIONS") == 0) {
         set_text(r, 204, "");
         return;
@@ -908,7 +894,7 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         set_text(r, 404, "the lesson has ended");
         return;
     }
-    const char *tok = bearer(rq->authorization);
+    const char *tok = cc_whip_bearer(rq->authorization);
     /* The demo lesson is watched without a token from this computer, but
      * not by a page of another site open in its browser. */
     int open_demo = !publisher && l->pinned && rq->from_loopback && !rq->cross_origin;
