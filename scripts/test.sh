@@ -116,7 +116,7 @@ run_e2e() {
   local webrtcbin
   webrtcbin="$(dirname "$bin")/tests/webrtcbin_peer"
   log "e2e $label: CC_BIN=$bin CC_WEBRTCBIN=$webrtcbin $* ($(elapsed)s)"
-  CC_BIN="$bin" CC_WEBRTCBIN="$webrtcbin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-300}" \
+  CC_BIN="$bin" CC_WEBRTCBIN="$webrtcbin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-540}" \
     node --test --test-reporter=tap --test-concurrency=1 "$@" 2>&1 | tee "$tap"
   local rc=${PIPESTATUS[0]}
   local p f c
