@@ -62,7 +62,7 @@ TOKEN=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 43)
 while [ ${#TOKEN} -lt 43 ]; do TOKEN="${TOKEN}x"; done
 
 "$BIN" serve --demo-token "$TOKEN" --bind 127.0.0.1 --http-port 0 --udp-port 0 \
-  --web-root "$ROOT/web" --log-level warn 2>"$TMP/server.log" &
+  --web-root "$ROOT/web" --log-level warn --state-dir "$TMP/state" 2>"$TMP/server.log" &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 100); do
