@@ -281,6 +281,8 @@ int cc_lg_churn_start(lg *g)
     if (!c)
         return CC_ENOMEM;
     g->churn = c;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
     c->cap = g->n_subs > 0 ? g->n_subs : 1;
     c->todo = calloc((size_t)c->cap, sizeof *c->todo);
     c->done = calloc((size_t)c->cap, sizeof *c->done);
@@ -294,8 +296,6 @@ int cc_lg_churn_start(lg *g)
         !c->join.b || !c->post.b)
         return CC_ENOMEM;
     c->period = (cc_time_us)(CC_USEC_PER_SEC / cfg->churn_rate);
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
     for (int i = 0; i < CHURN_HTTP_THREADS; i++)
         if (pthread_create(&c->threads[c->n_threads], NULL, churn_thread, g) == 0)
             c->n_threads++;
@@ -370,10 +370,8 @@ void cc_lg_churn_free(lg *g)
         for (int i = 0; i < c->n_threads; i++)
             pthread_join(c->threads[i], NULL);
     }
-    if (c->period) {
-        pthread_mutex_destroy(&c->mu);
-        pthread_cond_destroy(&c->cv);
-    }
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     free(c->todo);
     free(c->done);
     free(c->done_copy);
