@@ -253,7 +253,14 @@ static void print_links(const cc_addr *bound, const cc_control_config *cc,
     if (demo)
         printf("  Student page:   %s://%s/student.html?code=demo\n", scheme, s);
     printf("  Join page:      %s://%s/\n", scheme, s);
-    printf("  Self-test:      %s://%s/echo.html\n", scheme, t);
+    /* The connection self-test answers this computer, or a signed-in
+     * teacher elsewhere (docs/limits.md). */
+    if (!https_port)
+        printf("  Self-test:      http://%s/echo.html\n", t);
+    else if (wildcard)
+        printf("  Self-test:      http://127.0.0.1:%d/echo.html\n", http_port);
+    else
+        printf("  Self-test:      https://%s/echo.html (for a signed-in teacher)\n", t);
     printf("  Counters:       %s://%s/stats\n", scheme, t);
     if (https_port && ca) {
         snprintf(ca_url, sizeof ca_url, "http://%s/ca.html", c);

@@ -248,6 +248,22 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
         set_text(r, 403, "only classcast's own self-test page may use /echo");
         return;
     }
+    if (!rq->from_loopback) {
+        /* Off this computer, a transport is for a signed-in teacher only:
+         * anyone else on the network could otherwise make the server hold
+         * them (docs/limits.md). */
+        char tok[CC_STORE_TOKEN_CAP];
+        cc_who w;
+        cc_accounts_token_of(rq->cookie, tok);
+        if (cc_accounts_identify(c->accounts, tok, 0, now_wall_s(), &w) == CC_WHO_NONE) {
+            c->not_signed_in++;
+            CC_LOG_RL(CC_LOG_WARN, "control", "POST /echo from %s refused: not on this "
+                      "computer and not signed in", rq->peer_ip);
+            set_text(r, 403, "the connection self-test is for this computer or a signed-in "
+                     "teacher");
+            return;
+        }
+    }
     if (rq->body_too_big) {
         set_text(r, 413, "SDP offer too large");
         return;
