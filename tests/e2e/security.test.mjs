@@ -177,6 +177,10 @@ describe('the student page when its network typed too many wrong codes', () => {
       }
       const link = (await srv.waitStdout(/Student page:\s+(\S+)/, 5000))?.[1];
       const { page, context } = await newPage(browser, link, { locale: 'vi-VN', tag: 'student' });
+      // One try comes back every 6 s: loading the page may have taken that
+      // long on a busy machine. One more wrong code from this network just
+      // before the student types spends it again.
+      await wsRequest(srv.httpPort, '127.0.0.1', { type: 'join', id: 'j', code: '299999', name: 'x' });
       await joinAsStudent(page, 'Học sinh Lan');
       await page.waitForFunction(() => window.ccStudent.error === 'too_many_tries', null, { timeout: 10_000 });
       const text = await page.textContent('#overlay-error');
