@@ -16,6 +16,9 @@ PKGS=(
   # e2e https: certutil puts the school CA into a test browser's NSS
   # database; ip (iproute2) makes the test's network namespaces
   libnss3-tools iproute2
+  # tests/build: config_cli.sh asks the started server with curl and finds a
+  # free port with python3 (check_wraps.py is python3 too)
+  curl python3
   # capture: ximagesink draws moving test content on Xvfb; alsasrc
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire
