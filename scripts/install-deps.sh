@@ -10,7 +10,7 @@ PKGS=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libwebsockets-dev libsrtp2-dev libopus-dev
-  libvpx-dev libssl-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev
+  libvpx-dev libssl-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libqrencode-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-tools xvfb chromium
   # e2e https: certutil puts the school CA into a test browser's NSS

@@ -614,6 +614,13 @@ export function setLang(l) {
 
 export function onChange(fn) { listeners.add(fn); }
 
+// More strings from a page's own module (seminar pages keep theirs in
+// web/js/strings-*.js): both languages, same keys.
+export function extend(vi, en) {
+  Object.assign(DICT.vi, vi);
+  Object.assign(DICT.en, en);
+}
+
 // Translate every marked element under root.
 export function apply(root = document) {
   document.documentElement.lang = current;

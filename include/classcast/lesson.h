@@ -25,13 +25,47 @@ typedef enum {
 typedef enum {
     CC_ROLE_TEACHER = 0,
     CC_ROLE_STUDENT = 1,
+    CC_ROLE_SCHOOL = 2,     /* a remote classroom joined by an invite */
 } cc_role;
+
+typedef enum {
+    CC_LESSON_KIND_LESSON = 0,
+    CC_LESSON_KIND_SEMINAR = 1, /* waiting room on by default */
+} cc_lesson_kind;
 
 /* cc_member.flags */
 #define CC_MEMBER_WATCHING 0x1u   /* receiving media (a subscribe transport) */
 #define CC_MEMBER_PUBLISHING 0x2u /* sending media (a publish transport) */
 #define CC_MEMBER_WEAK_LINK 0x4u  /* watching over a weak link: the SFU sends
                                    * it fewer camera frames */
+#define CC_MEMBER_FLOOR 0x8u      /* a student the teacher gave the floor */
+#define CC_MEMBER_TEACHER_ONLY 0x10u /* with FLOOR: its camera goes to the
+                                      * teachers only (privacy) */
+#define CC_MEMBER_MUTED 0x20u     /* the SFU does not forward its mic */
+#define CC_MEMBER_WAITING 0x40u   /* in the waiting room: not admitted yet */
+#define CC_MEMBER_SPEAKING 0x80u  /* among the lesson's last-N speakers */
+
+/* Seminars: invites, chat. */
+#define CC_LESSON_MAX_INVITES 20
+#define CC_LESSON_CHAT_HISTORY 100
+#define CC_LESSON_MAX_WAITING 50
+#define CC_LESSON_DEFAULT_LAST_N 2
+
+typedef struct cc_invite {
+    char id[8];             /* "i1" ... */
+    char label[CC_PROTO_NAME_CAP];
+    char token[44];         /* 32 random bytes, base64url */
+    int uses;
+    int revoked;
+} cc_invite;
+
+typedef struct cc_chat_msg {
+    char from[CC_PROTO_MEMBER_CAP]; /* member id_str */
+    char name[CC_PROTO_NAME_CAP];
+    cc_role role;
+    char *text;             /* malloc'd, owned by the lesson */
+    int64_t at_ms;          /* Unix milliseconds */
+} cc_chat_msg;
 
 /* 32 random bytes as unpadded base64url */
 #define CC_LESSON_TOKEN_LEN 43
@@ -43,6 +77,10 @@ typedef struct cc_member {
     cc_role role;
     uint64_t session;       /* opaque owner id given by the caller */
     unsigned flags;         /* CC_MEMBER_* */
+    int hand;               /* 0: down, else its place in the raise order
+                             * (1 first); renumbered as hands go down */
+    unsigned pub_kinds;     /* bit (1u << cc_slot) per track it publishes */
+    int invite;             /* school: index of its invite, else -1 */
 } cc_member;
 
 /* Fields are read-only for callers; change them through the functions. */
@@ -64,6 +102,19 @@ typedef struct cc_lesson {
     cc_time_us teacher_gone_at; /* last teacher left; CC_TIME_NEVER if one is here */
     cc_time_us ended_at;        /* CC_TIME_NEVER unless ended */
     int cap_members;        /* internal */
+    /* Seminars (docs/protocol.md). */
+    cc_lesson_kind kind;
+    int locked;             /* joins refused (lesson_locked) */
+    int waiting_room;       /* joins wait for admit */
+    int last_n;             /* cameras of recent speakers each page gets */
+    int chat_students;      /* students may chat (schools and teachers
+                             * always may) */
+    int n_waiting;
+    int hands;              /* hands up */
+    cc_invite invites[CC_LESSON_MAX_INVITES];
+    int n_invites;          /* made, revoked ones included */
+    cc_chat_msg chat[CC_LESSON_CHAT_HISTORY]; /* ring */
+    int chat_head, chat_len;
 } cc_lesson;
 
 typedef struct cc_lessons cc_lessons;
@@ -172,6 +223,37 @@ int cc_lessons_tick(cc_lessons *r, cc_time_us now, cc_lesson_event_fn fn,
                     void *ud);
 /* When cc_lessons_tick next has something to do; CC_TIME_NEVER if nothing. */
 cc_time_us cc_lessons_deadline(const cc_lessons *r);
+
+/* ---- seminars ---- */
+
+/* `join` with an invite token: a new school member. As cc_lessons_join,
+ * plus CC_EAUTH (bad_invite) for an unknown or revoked invite. With the
+ * waiting room on, the member is made with CC_MEMBER_WAITING (the caller
+ * sends `waiting`); CC_ENOSPC past CC_LESSON_MAX_WAITING (server_busy).
+ * A locked lesson: CC_ESTATE (lesson_locked). cc_lessons_join applies the
+ * same lock and waiting rules to students. */
+int cc_lessons_join_school(cc_lessons *r, const char *code, const char *invite,
+                           const char *name, uint64_t session, cc_time_us now,
+                           cc_lesson **out_lesson, cc_member **out_member);
+void cc_lesson_set_kind(cc_lesson *l, cc_lesson_kind kind);
+/* Admit a waiting member: 0, or CC_ESTATE if it is not waiting. */
+int cc_lesson_admit(cc_lesson *l, cc_member *m);
+/* Hands: 1 if the member's hand changed. Order numbers stay 1..hands. */
+int cc_lesson_hand(cc_lesson *l, cc_member *m, int up);
+/* A new invite (token made here): 0 and *out, CC_ELIMIT past the max,
+ * CC_ECRYPTO. */
+int cc_lesson_invite_create(cc_lesson *l, const char *label, cc_invite **out);
+/* 0, or CC_ENOTFOUND (no such id, or already revoked). */
+int cc_lesson_invite_revoke(cc_lesson *l, const char *id);
+/* Append to the chat history (the text is copied; the oldest message
+ * goes past CC_LESSON_CHAT_HISTORY). 0 and *out (valid until the next
+ * append), or CC_ENOMEM. */
+int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
+                       int64_t at_ms, const cc_chat_msg **out);
+/* The i-th message of the history, oldest first (0 <= i < chat_len). */
+const cc_chat_msg *cc_lesson_chat_at(const cc_lesson *l, int i);
+/* Member id "m7" -> the member, or NULL. */
+cc_member *cc_lesson_member_by_str(cc_lesson *l, const char *id_str);
 
 /* The role rules, in one place. m is the socket's member (NULL if it has
  * not joined) and l its lesson (NULL with m). Returns 1 if the request may

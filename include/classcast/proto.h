@@ -5,6 +5,7 @@
 #define CLASSCAST_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "classcast/slot.h"
 
@@ -14,7 +15,11 @@
 #define CC_PROTO_NAME_MAX_CP 64
 #define CC_PROTO_TITLE_MAX_CP 120
 #define CC_PROTO_ID_MAX_CP 64
-#define CC_PROTO_MAX_TRACKS 8
+#define CC_PROTO_MAX_TRACKS 24
+/* Seminars: chat text, a removal or refusal reason. */
+#define CC_PROTO_TEXT_MAX_CP 500
+#define CC_PROTO_REASON_MAX_CP 200
+#define CC_PROTO_LAST_N_MAX 8
 
 /* Buffer sizes (bytes, with the NUL). A code point is at most 4 bytes of
  * UTF-8; in a re-encoded JSON string at most 6 ("\u001f"), plus 2 quotes. */
@@ -24,6 +29,9 @@
 #define CC_PROTO_CODE_CAP 17   /* lesson codes: 1..16 of [0-9A-Za-z] */
 #define CC_PROTO_TOKEN_CAP 80  /* tokens: 1..79 of [0-9A-Za-z_-] */
 #define CC_PROTO_MID_CAP 64    /* mids: 1..63 printable ASCII, no space */
+#define CC_PROTO_TEXT_CAP (CC_PROTO_TEXT_MAX_CP * 4 + 4)     /* 2004 */
+#define CC_PROTO_REASON_CAP (CC_PROTO_REASON_MAX_CP * 4 + 4) /* 804 */
+#define CC_PROTO_MEMBER_CAP 12 /* member ids: "m" + 1..10 digits */
 /* capture_start: 1..3 sources (one per slot), each "pipeline" or
  * "pipeline:slot"; a pipeline name is 1..63 of [A-Za-z0-9_-]. A display is
  * 1..63 of [A-Za-z0-9:._-] (":0", ":99.0"). */
@@ -49,18 +57,42 @@ typedef enum {
     CC_PROTO_CAPTURE_LIST,
     CC_PROTO_CAPTURE_START,
     CC_PROTO_CAPTURE_STOP,
+    /* seminars (docs/protocol.md "Seminars") */
+    CC_PROTO_HAND,          /* flag: up */
+    CC_PROTO_FLOOR,         /* member, flag: grant, teacher_only */
+    CC_PROTO_MUTE,          /* member, flag: muted */
+    CC_PROTO_REMOVE,        /* member, reason */
+    CC_PROTO_LOCK,          /* flag: locked */
+    CC_PROTO_WAITING_ROOM,  /* flag: on */
+    CC_PROTO_ADMIT,         /* member */
+    CC_PROTO_REFUSE,        /* member, reason */
+    CC_PROTO_LAST_N,        /* n */
+    CC_PROTO_CHAT_MODE,     /* flag: students */
+    CC_PROTO_CHAT,          /* text */
+    CC_PROTO_INVITE_CREATE, /* name: the label (0..64 chars) */
+    CC_PROTO_INVITE_REVOKE, /* invite: the invite's id */
     CC_PROTO_TYPE_COUNT
 } cc_proto_type;
 
+/* One entry of "tracks": mid -> track name. "camera" / "screen" / "mic"
+ * are the teacher's (owner 0) in a subscribe, and the sender's own in a
+ * publish; "m7.camera" / "m7.mic" (subscribe only) are member 7's. */
 typedef struct cc_proto_track {
     char mid[CC_PROTO_MID_CAP];
-    int slot; /* cc_slot */
+    int slot;       /* cc_slot: the kind */
+    uint32_t owner; /* 0: the teacher's track, else the member id */
 } cc_proto_track;
 
 /* One parsed client request. Which fields are set depends on the type:
  *   create: name, title          resume: code, token      join: code, name
  *   publish / subscribe / renegotiate: sdp, for_publish, tracks
  *   capture_start: sources, n_sources, display ("" if not given)
+ *   create: also seminar (1 for "kind":"seminar")
+ *   join: also invite (the invite token, "" if none)
+ *   hand / lock / waiting_room / chat_mode: flag; floor: member, flag
+ *   (grant), teacher_only ("audience":"teacher"); mute: member, flag;
+ *   remove / refuse: member, reason; admit: member; last_n: n;
+ *   chat: text; invite_create: name (the label); invite_revoke: invite
  * Every other field is zero / "" / NULL. */
 typedef struct cc_proto_req {
     cc_proto_type type;
@@ -78,6 +110,15 @@ typedef struct cc_proto_req {
     char sources[CC_PROTO_MAX_SOURCES][CC_PROTO_SOURCE_CAP]; /* JSON order */
     int n_sources;
     char display[CC_PROTO_DISPLAY_CAP];
+    int seminar;
+    char invite[CC_PROTO_TOKEN_CAP];
+    int flag;
+    int teacher_only;
+    char member[CC_PROTO_MEMBER_CAP]; /* "m7" as sent */
+    uint32_t member_id;               /* 7 */
+    int n;
+    char text[CC_PROTO_TEXT_CAP];     /* newlines allowed, other controls not */
+    char reason[CC_PROTO_REASON_CAP];
 } cc_proto_req;
 
 /* Parse one text frame. Returns 0, or a negative CC_E* code with *err_code
@@ -118,6 +159,11 @@ char *cc_proto_build_joined(const char *code, const char *title,
 char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id);
 char *cc_proto_build_lesson(const char *state, const char *title,
                             const char *teacher);
+struct cc_lesson;
+/* The same with the seminar fields: {"type":"lesson","state","title",
+ * "teacher","kind":"lesson"|"seminar","locked","waiting_room","last_n",
+ * "chat_students"}. */
+char *cc_proto_build_lesson_full(const struct cc_lesson *l);
 char *cc_proto_build_media(int camera, int screen, int mic);
 /* state "connected" if connected, else "closed" */
 char *cc_proto_build_transport(int for_publish, int connected);
@@ -151,6 +197,34 @@ struct cc_lesson; /* include/classcast/lesson.h */
 /* {"type":"members","members":[{"id","name","role","watching",
  * "weak_link"}...]} in join order, teachers included. */
 char *cc_proto_build_members(const struct cc_lesson *l);
+/* Seminars (docs/protocol.md). */
+char *cc_proto_build_waiting(const char *code, const char *title, const char *member);
+char *cc_proto_build_floor(int granted, int teacher_only);
+char *cc_proto_build_muted(int muted);
+char *cc_proto_build_removed(const char *reason);  /* "type":"removed" */
+char *cc_proto_build_refused(const char *reason);  /* "type":"refused" */
+/* {"type":"speakers","members":["m7","m9"]}: ids[0..n) */
+char *cc_proto_build_speakers(const uint32_t *member_ids, int n);
+typedef struct cc_proto_stream {
+    uint32_t owner;   /* member id */
+    int slot;         /* CC_SLOT_CAMERA or CC_SLOT_MIC */
+    const char *name; /* the member's name */
+    const char *role; /* "school" | "student" | "teacher" */
+} cc_proto_stream;
+/* {"type":"streams","streams":[{"id":"m7.camera","member":"m7","name",
+ * "role","kind":"camera"}...]} */
+char *cc_proto_build_streams(const cc_proto_stream *s, int n);
+struct cc_chat_msg;
+struct cc_invite;
+/* {"type":"chat","from","name","role","text","at"} */
+char *cc_proto_build_chat(const struct cc_chat_msg *m);
+/* {"type":"chat_history","messages":[<as chat, without "type">...]} oldest
+ * first: the lesson's history */
+char *cc_proto_build_chat_history(const struct cc_lesson *l);
+/* {"type":"invite","invite":{"id","label","token","uses"}} */
+char *cc_proto_build_invite(const struct cc_invite *iv);
+/* {"type":"invites","invites":[...]}: the lesson's invites not revoked */
+char *cc_proto_build_invites(const struct cc_lesson *l);
 /* {"type":"link","weak":true|false}: to a student whose link the SFU found
  * weak (it now gets fewer camera frames), and again when it is good. */
 char *cc_proto_build_link(int weak);
