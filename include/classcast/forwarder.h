@@ -109,6 +109,11 @@ void cc_fwd_set_max_tid(cc_fwd *f, uint8_t tid);
 int cc_fwd_has_layers(const cc_fwd *f);
 
 void cc_fwd_init(cc_fwd *f, const cc_fwd_config *cfg);
+/* A packet of the current source is held back on purpose (its sender is
+ * muted, or not among the subscriber's last-N speakers): the next packet
+ * forwarded starts a new epoch (video: on a keyframe), so the subscriber
+ * sees its numbers continue without a gap. */
+void cc_fwd_hold(cc_fwd *f);
 
 /* Offer a packet: returns CC_FWD_SEND with out[0..*out_len) set to the
  * rewritten packet (12-byte header with the subscriber's SSRC/PT/seq/ts, no

@@ -25,9 +25,15 @@
 
 typedef struct cc_http cc_http;
 
+/* Longest `text` query argument passed to the API (a longer one is cut by
+ * lws and refused by the handler as too long). */
+#define CC_HTTP_MAX_TEXT_ARG 600
+
 typedef struct cc_http_request {
     const char *method;        /* "GET", "POST", "DELETE", "OPTIONS" */
     const char *path;          /* without the query string */
+    const char *text;          /* the query argument `text` (percent-
+                                * decoded; GET /qr.svg), "" if none */
     const char *authorization; /* "" if absent */
     const char *content_type;  /* "" if absent */
     const char *body;          /* NUL-terminated, may be "" */

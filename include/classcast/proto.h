@@ -151,7 +151,8 @@ char *cc_proto_build_pong(const char *id);
 char *cc_proto_build_created(const char *code, const char *title,
                              const char *token, const char *viewer_token,
                              const char *member, const char *id);
-/* state: "waiting" | "live" (| "ended"); role: "teacher" | "student" */
+/* state: "waiting" | "live" (| "ended"); role: "teacher" | "student" |
+ * "school" */
 char *cc_proto_build_joined(const char *code, const char *title,
                             const char *teacher, const char *state,
                             const char *member, const char *role,
@@ -195,7 +196,8 @@ char *cc_proto_build_capture_failed(const char *message, const char *source,
 
 struct cc_lesson; /* include/classcast/lesson.h */
 /* {"type":"members","members":[{"id","name","role","watching",
- * "weak_link"}...]} in join order, teachers included. */
+ * "weak_link","hand","floor",("audience"),"muted","waiting","publishing",
+ * "speaking"}...]} in join order, teachers included. */
 char *cc_proto_build_members(const struct cc_lesson *l);
 /* Seminars (docs/protocol.md). */
 char *cc_proto_build_waiting(const char *code, const char *title, const char *member);

@@ -39,10 +39,21 @@ typedef struct cc_sfu_params {
     int n_candidates;
 } cc_sfu_params;
 
+/* A sender's track in a room is a "feed": (owner, kind). Owner 0 is the
+ * teacher (whichever of its tabs, WHIP session or the local capture sends
+ * it: the newest source wins); any other owner is a member id (a school,
+ * or a student with the floor), which has a camera and a mic. */
 typedef struct cc_sfu_track_map {
     char mid[64];
-    int slot; /* cc_slot, or -1 to reject that m-line */
+    int slot;       /* cc_slot, or -1 to reject that m-line */
+    uint32_t owner; /* subscribe: whose track (0: the teacher's) */
 } cc_sfu_track_map;
+
+/* At most this many feeds per room: the teacher's 3 and 2 per guest. */
+#define CC_SFU_MAX_FEEDS 32
+/* Guest cameras (owner != 0) among the N most recent speakers flow to
+ * non-teacher subscribers; teachers get every camera. */
+#define CC_SFU_MAX_LAST_N 8
 
 /* Control thread: parse the offer, choose codecs, write the answer (*answer
  * malloc'd) and build the add-peer message (msg->app = cc_sfu_app,
@@ -97,6 +108,40 @@ typedef struct cc_sfu_local_config {
  * what was left in it; the caller may then free the ring. */
 int cc_sfu_local_attach(cc_worker *w, const cc_sfu_local_config *cfg);
 int cc_sfu_local_detach(cc_worker *w, struct cc_ring *ring);
+/* Who a prepared peer is (call before posting msg; default: owner 0, not
+ * a teacher). Publisher: its tracks are the feeds (owner, kind).
+ * Subscriber: a teacher receives every guest camera; owner lets the SFU
+ * leave out a member's own feeds. */
+void cc_sfu_msg_set_member(cc_worker_msg_add *msg, uint32_t owner, int is_teacher);
+/* A subscriber's outgoing streams as prepared (for a later in-place
+ * update): one entry per m-line that carries a track. */
+typedef struct cc_sfu_out_info {
+    char mid[64];
+    int slot;
+    uint32_t owner;
+    uint32_t ssrc;
+} cc_sfu_out_info;
+int cc_sfu_msg_outs(const cc_worker_msg_add *msg, cc_sfu_out_info *out, int max);
+/* Renegotiation of a subscriber on the same transport: like
+ * cc_sfu_prepare_subscriber, but answers with the transport's credentials,
+ * and an m-line whose mid keeps the same (owner, kind) as in `prev` keeps
+ * its SSRC (the worker keeps its rewrite state: the browser sees no change
+ * on it). Apply with cc_sfu_update_subscriber. */
+int cc_sfu_prepare_subscriber_update(const char *offer, size_t len,
+                                     const cc_sfu_params *p, uint32_t room_id,
+                                     uint32_t member_id, const cc_sfu_track_map *map,
+                                     int n_map, const char *local_ufrag,
+                                     const char *local_pwd, const cc_sfu_out_info *prev,
+                                     int n_prev, char **answer, cc_worker_msg_add **msg,
+                                     char *err, size_t errcap);
+int cc_sfu_update_subscriber(cc_worker *w, cc_worker_msg_add *msg);
+/* Control thread -> worker: per-sender policy of a room, kept also for
+ * feeds that appear later. muted: its mic is not forwarded;
+ * teacher_only: its camera goes to teacher subscribers only. */
+int cc_sfu_set_sender(cc_worker *w, uint32_t room_id, uint32_t owner, int muted,
+                      int teacher_only);
+/* How many guest cameras (0..CC_SFU_MAX_LAST_N) non-teachers receive. */
+int cc_sfu_set_last_n(cc_worker *w, uint32_t room_id, int n);
 int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               const cc_sfu_params *p, uint32_t room_id,
                               uint32_t member_id, const cc_sfu_track_map *map,
@@ -120,6 +165,8 @@ enum {
     CC_SFU_EV_LINK,          /* a subscriber's link became weak (its camera
                               * thinned to fewer temporal layers) or good
                               * again: `weak` */
+    CC_SFU_EV_SPEAKERS,      /* the room's recent speakers changed:
+                              * speakers[0..n_speakers), newest first */
 };
 
 typedef struct cc_sfu_event {
@@ -132,6 +179,8 @@ typedef struct cc_sfu_event {
      * ufrag are the publisher whose change caused it. */
     unsigned active_slots;
     int weak;                   /* LINK: 1 weak, 0 good again */
+    uint32_t speakers[CC_SFU_MAX_LAST_N];
+    int n_speakers;
 } cc_sfu_event;
 
 /* Worker-side counters, readable from any thread (relaxed atomics). */
@@ -141,7 +190,8 @@ typedef struct cc_sfu_event {
     X(keyframe_waits) X(drop_from_subscriber) X(drop_no_room)                  \
     X(drop_unknown_ssrc) X(drop_superseded) X(drop_malformed)                  \
     X(cache_alloc_fail) X(source_switches) X(sr_sent) X(rr_sent)               \
-    X(remb_sent) X(pli_received) X(layer_down) X(layer_up) X(rtp_in_layered)
+    X(remb_sent) X(pli_received) X(layer_down) X(layer_up) X(rtp_in_layered)   \
+    X(drop_muted) X(drop_no_feed) X(held_last_n) X(speaker_changes)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

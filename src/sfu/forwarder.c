@@ -261,6 +261,8 @@ int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
     return CC_FWD_SEND;
 }
 
+void cc_fwd_hold(cc_fwd *f) { f->waiting = 1; }
+
 int cc_fwd_map_seq(const cc_fwd *f, uint16_t out_seq, uint16_t *in_seq)
 {
     if (!f->started || f->waiting || f->source == 0)

@@ -28,6 +28,7 @@
 #include "classcast/rtcp.h"
 #include "classcast/ring.h"
 #include "classcast/rtp.h"
+#include "classcast/speakers.h"
 #include "classcast/srtp.h"
 #include "classcast/track.h"
 #include "classcast/udp.h"
@@ -63,17 +64,23 @@ typedef struct sfu_in {
     int active;
     char mid[64];
     int pt;
+    int feed;             /* index in the room's feeds, -1 none (yet) */
     cc_track *track;
 } sfu_in;
 
-/* Subscriber side: one outgoing stream. */
+/* Subscriber side: one outgoing stream (one m-line that carries a track). */
 typedef struct sfu_out {
     int active;
     char mid[64];
+    int slot;             /* the kind */
+    uint32_t owner;       /* whose track: 0 the teacher's, else a member */
     cc_fwd fwd;
     cc_layerctl lc;       /* video: temporal layers this subscriber's link
                            * carries (its RRs and NACKs) */
 } sfu_out;
+
+#define SFU_MAX_OUTS CC_SDP_MAX_MEDIA
+#define SFU_MAX_POLICIES 64
 
 typedef struct sfu_local sfu_local;
 
@@ -87,13 +94,20 @@ struct sfu_peer {
     uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
     int ext_mid;          /* BUNDLE: one extension id space per transport */
     int remb;             /* the publisher accepted goog-remb */
+    int ext_level;        /* publisher: RFC 6464 audio level extension id */
+    uint32_t owner;       /* 0: the teacher, else its member id */
+    int is_teacher;       /* subscriber: gets every guest camera */
     cc_wpeer *wp;
     sfu_room *room;       /* NULL when not linked */
     uint64_t order;       /* connect order: the newest publisher wins a slot */
     sfu_peer *next, *prev;
     cc_time_us next_report;
     sfu_in in[CC_SLOT_COUNT];
-    sfu_out out[CC_SLOT_COUNT];
+    sfu_out out[SFU_MAX_OUTS];
+    int n_out;
+    /* feed index -> index in out[] (-1: this subscriber does not take it);
+     * rebuilt when the room's feeds or the subscriber's outs change. */
+    int8_t feed_out[CC_SFU_MAX_FEEDS];
 };
 
 struct sfu_local {
@@ -105,11 +119,34 @@ struct sfu_local {
     sfu_local *next;
 };
 
+/* One sender's track in a room: (owner, kind) and the publisher peer
+ * whose packets it forwards now. Feeds 0..2 are the teacher's camera,
+ * screen and mic; guests' are allocated from 3 on. */
+typedef struct sfu_feed {
+    int used;
+    uint32_t owner;
+    int slot;
+    sfu_peer *src;
+    int muted;            /* mic: not forwarded */
+    int teacher_only;     /* camera: to teacher subscribers only */
+    int visible;          /* guest camera: among the last N speakers */
+} sfu_feed;
+
+/* What the teacher decided about a sender, also for feeds to come. */
+typedef struct sfu_policy {
+    uint32_t owner;
+    int muted, teacher_only;
+} sfu_policy;
+
 struct sfu_room {
     uint32_t id;
     sfu_peer *pubs, *subs;
-    /* The source each slot forwards now (a publisher's sfu_in). */
-    sfu_peer *src_peer[CC_SLOT_COUNT];
+    sfu_feed feeds[CC_SFU_MAX_FEEDS];
+    sfu_policy policy[SFU_MAX_POLICIES];
+    int n_policy;
+    int last_n;
+    cc_speakers speakers;
+    uint32_t speakers_version;
     unsigned active;      /* last MEDIA mask emitted */
     sfu_room *next;
 };
@@ -221,7 +258,7 @@ static unsigned room_mask(const sfu_room *r)
 {
     unsigned m = 0;
     for (int s = 0; s < CC_SLOT_COUNT; s++)
-        if (r->src_peer[s])
+        if (r->feeds[s].src)
             m |= 1u << s;
     return m;
 }
@@ -233,6 +270,110 @@ static void room_update_mask(cc_worker *w, sfu_room *r, const sfu_peer *cause)
         r->active = m;
         emit(w, cause, CC_SFU_EV_MEDIA, m);
     }
+}
+
+/* ---- feeds ---- */
+
+static int feed_find(const sfu_room *r, uint32_t owner, int slot)
+{
+    if (slot < 0 || slot >= CC_SLOT_COUNT)
+        return -1;
+    if (owner == 0)
+        return slot;
+    for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS; i++)
+        if (r->feeds[i].used && r->feeds[i].owner == owner && r->feeds[i].slot == slot)
+            return i;
+    return -1;
+}
+
+static sfu_policy *policy_of(sfu_room *r, uint32_t owner, int create)
+{
+    for (int i = 0; i < r->n_policy; i++)
+        if (r->policy[i].owner == owner)
+            return &r->policy[i];
+    if (!create || r->n_policy >= SFU_MAX_POLICIES)
+        return NULL;
+    sfu_policy *p = &r->policy[r->n_policy++];
+    memset(p, 0, sizeof *p);
+    p->owner = owner;
+    return p;
+}
+
+/* Which out of a subscriber each feed goes to. */
+static void sub_remap(const sfu_room *r, sfu_peer *sp)
+{
+    memset(sp->feed_out, -1, sizeof sp->feed_out);
+    for (int i = 0; i < sp->n_out; i++) {
+        const sfu_out *o = &sp->out[i];
+        int f = o->active ? feed_find(r, o->owner, o->slot) : -1;
+        if (f >= 0)
+            sp->feed_out[f] = (int8_t)i;
+    }
+}
+
+static void room_remap(sfu_room *r)
+{
+    for (sfu_peer *sp = r->subs; sp; sp = sp->next)
+        sub_remap(r, sp);
+}
+
+static int owner_visible(const sfu_room *r, uint32_t owner)
+{
+    uint32_t ids[CC_SFU_MAX_LAST_N];
+    int n = cc_speakers_recent(&r->speakers, ids, CC_SFU_MAX_LAST_N);
+    for (int i = 0; i < n && i < r->last_n; i++)
+        if (ids[i] == owner)
+            return 1;
+    return 0;
+}
+
+/* The feed (owner, slot), made if needed: a free entry, else one whose
+ * sender has gone. -1 when the room has CC_SFU_MAX_FEEDS live feeds. */
+static int feed_get(sfu_room *r, uint32_t owner, int slot)
+{
+    int f = feed_find(r, owner, slot);
+    if (f >= 0 || owner == 0)
+        return f;
+    for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS && f < 0; i++)
+        if (!r->feeds[i].used)
+            f = i;
+    for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS && f < 0; i++)
+        if (!r->feeds[i].src)
+            f = i;
+    if (f < 0)
+        return -1;
+    sfu_feed *fd = &r->feeds[f];
+    memset(fd, 0, sizeof *fd);
+    fd->used = 1;
+    fd->owner = owner;
+    fd->slot = slot;
+    const sfu_policy *p = policy_of(r, owner, 0);
+    fd->muted = p ? p->muted : 0;
+    fd->teacher_only = p ? p->teacher_only : 0;
+    fd->visible = owner_visible(r, owner);
+    room_remap(r);
+    return f;
+}
+
+/* The recent speakers changed: which guest cameras flow, and tell the
+ * control thread. */
+static void speakers_changed(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *cause)
+{
+    r->speakers_version = cc_speakers_version(&r->speakers);
+    for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS; i++)
+        if (r->feeds[i].used)
+            r->feeds[i].visible = owner_visible(r, r->feeds[i].owner);
+    INC(s, speaker_changes);
+    cc_sfu_event *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->hdr.type = CC_SFU_EVENT;
+    e->kind = CC_SFU_EV_SPEAKERS;
+    e->room_id = r->id;
+    e->member_id = cause ? cause->member_id : 0;
+    int n = cc_speakers_recent(&r->speakers, e->speakers, CC_SFU_MAX_LAST_N);
+    e->n_speakers = n < r->last_n ? n : r->last_n;
+    cc_worker_emit(w, &e->hdr);
 }
 
 static void list_add(sfu_peer **head, sfu_peer *p)
@@ -272,6 +413,13 @@ static void do_room_open(cc_worker *w, void *arg, cc_time_us now)
         return;
     }
     r->id = id;
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        r->feeds[i].used = 1;
+        r->feeds[i].slot = i;
+    }
+    r->last_n = 2;
+    cc_speakers_init(&r->speakers);
+    r->speakers_version = cc_speakers_version(&r->speakers);
     r->next = s->rooms[id % SFU_ROOM_BUCKETS];
     s->rooms[id % SFU_ROOM_BUCKETS] = r;
     INC(s, rooms);
@@ -393,23 +541,34 @@ static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, const uint8_t *buf)
     return NULL;
 }
 
-/* Is `pp` allowed to feed `slot` now? Takes the slot over when it is free
- * or pp connected after the current source's publisher (a reloaded teacher
- * page replaces the old one). */
-static int claim_slot(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
-                      int slot)
+/* The feed `in` of pp may feed now, or NULL. Takes the feed over when
+ * it is free or pp connected after the current source's publisher (a
+ * reloaded teacher page replaces the old one). */
+static sfu_feed *claim_feed(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
+                            sfu_in *in)
 {
-    sfu_peer *cur = r->src_peer[slot];
-    if (cur == pp)
-        return 1;
-    if (cur && cur->order > pp->order)
-        return 0;
-    r->src_peer[slot] = pp;
+    int slot = in->track->slot;
+    if (in->feed < 0 || !r->feeds[in->feed].used || r->feeds[in->feed].owner != pp->owner ||
+        r->feeds[in->feed].slot != slot)
+        in->feed = feed_get(r, pp->owner, slot);
+    if (in->feed < 0) {
+        INC(s, drop_no_feed);
+        return NULL;
+    }
+    sfu_feed *f = &r->feeds[in->feed];
+    if (f->src == pp)
+        return f;
+    if (f->src && f->src->order > pp->order) {
+        INC(s, drop_superseded);
+        return NULL;
+    }
+    f->src = pp;
     INC(s, source_switches);
-    CC_INFO("sfu", "room %u: %s now from member %u (ssrc %u)", r->id,
-            slot_names[slot], pp->member_id, pp->in[slot].track->ssrc);
-    room_update_mask(w, r, pp);
-    return 1;
+    CC_INFO("sfu", "room %u: %s of %u now from member %u (ssrc %u)", r->id, slot_names[slot],
+            f->owner, pp->member_id, in->track->ssrc);
+    if (f->owner == 0)
+        room_update_mask(w, r, pp);
+    return f;
 }
 
 static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
@@ -433,7 +592,6 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         return;
     }
     cc_track *t = in->track;
-    int slot = t->slot;
     cc_vp8_desc d;
     const cc_vp8_desc *dp = NULL;
     if (t->video && h.payload_len > 0) {
@@ -464,10 +622,24 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     INC(s, rtp_in);
     if (dp && dp->has_tid)
         INC(s, rtp_in_layered); /* the source marks temporal layers */
-    if (!claim_slot(w, s, r, pp, slot)) {
-        INC(s, drop_superseded);
+    sfu_feed *f = claim_feed(w, s, r, pp, in);
+    if (!f)
         return;
+    int fi = (int)(f - r->feeds);
+    /* RFC 6464: a guest's speech decides whose camera the room sees. */
+    if (!t->video && f->owner != 0 && pp->ext_level && !f->muted) {
+        int level, voice;
+        if (cc_speakers_parse_level(&h, pp->ext_level, &level, &voice) == 0) {
+            cc_speakers_on_level(&r->speakers, f->owner, level, voice, now);
+            if (cc_speakers_version(&r->speakers) != r->speakers_version)
+                speakers_changed(w, s, r, pp);
+        }
     }
+    /* A guest camera goes to teachers always, to everyone else only while
+     * its sender is among the last N speakers and not kept to the teacher. */
+    int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
+    if (f->muted)
+        INC(s, drop_muted);
     cc_fwd_pkt fp = {
         .source = t->id,
         .buf = buf,
@@ -476,11 +648,17 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         .keyframe = dp ? dp->keyframe : 0,
     };
     int want_key = 0;
-    uint64_t sent = 0;
+    uint64_t sent = 0, held = 0;
     for (sfu_peer *sub = r->subs; sub; sub = sub->next) {
-        sfu_out *o = &sub->out[slot];
-        if (!o->active)
+        int oi = sub->feed_out[fi];
+        if (oi < 0)
             continue;
+        sfu_out *o = &sub->out[oi];
+        if (f->muted || (gated && !sub->is_teacher)) {
+            cc_fwd_hold(&o->fwd);
+            held++;
+            continue;
+        }
         uint8_t *slotbuf = cc_worker_tx_begin(w);
         size_t n;
         int rc = cc_fwd_write(&o->fwd, &fp, now, slotbuf, SFU_TX_CAP, &n);
@@ -493,6 +671,8 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     }
     if (sent)
         ADD(s, rtp_out, sent);
+    if (held && gated)
+        ADD(s, held_last_n, held);
     if (want_key) {
         INC(s, keyframe_waits);
         request_keyframe(w, s, pp, in, now);
@@ -503,23 +683,22 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
 /* RTCP                                                                 */
 /* ------------------------------------------------------------------ */
 
-static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc, int *slot)
+static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc)
 {
-    for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->out[i].active && pp->out[i].fwd.cfg.ssrc == ssrc) {
-            *slot = i;
+    for (int i = 0; i < pp->n_out; i++)
+        if (pp->out[i].active && pp->out[i].fwd.cfg.ssrc == ssrc)
             return &pp->out[i];
-        }
     return NULL;
 }
 
-/* The publisher input currently feeding a subscriber's slot. */
-static sfu_in *slot_source(sfu_room *r, int slot, sfu_peer **pub)
+/* The publisher input currently feeding a subscriber's out. */
+static sfu_in *out_source(sfu_room *r, const sfu_out *o, sfu_peer **pub)
 {
-    if (!r || !r->src_peer[slot])
+    int f = r ? feed_find(r, o->owner, o->slot) : -1;
+    if (f < 0 || !r->feeds[f].src)
         return NULL;
-    *pub = r->src_peer[slot];
-    return &(*pub)->in[slot];
+    *pub = r->feeds[f].src;
+    return &(*pub)->in[o->slot];
 }
 
 /* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
@@ -531,15 +710,14 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
 {
     uint16_t lost[128];
     size_t n = 0;
-    int slot;
     if (cc_rtcp_parse_nack(fb, lost, 128, &n) != 0)
         return;
     ADD(s, nack_received, n);
-    sfu_out *o = out_by_ssrc(sp, fb->media_ssrc, &slot);
+    sfu_out *o = out_by_ssrc(sp, fb->media_ssrc);
     if (o && o->fwd.cfg.video)
         cc_layerctl_on_nack(&o->lc, (uint32_t)n);
     sfu_peer *pub = NULL;
-    sfu_in *in = o ? slot_source(sp->room, slot, &pub) : NULL;
+    sfu_in *in = o ? out_source(sp->room, o, &pub) : NULL;
     if (!in || !in->track) {
         ADD(s, nack_cache_miss, n);
         return;
@@ -578,12 +756,12 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
 static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
                                  uint32_t ssrc, cc_time_us now)
 {
-    int slot;
     sfu_peer *pub = NULL;
     INC(s, pli_received);
-    if (!out_by_ssrc(sp, ssrc, &slot))
+    sfu_out *o = out_by_ssrc(sp, ssrc);
+    if (!o)
         return;
-    sfu_in *in = slot_source(sp->room, slot, &pub);
+    sfu_in *in = out_source(sp->room, o, &pub);
     if (in)
         request_keyframe(w, s, pub, in, now);
 }
@@ -600,8 +778,7 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
     if (cc_rtcp_parse_rr(p, &rr) != 0)
         return;
     for (int i = 0; i < rr.n_reports; i++) {
-        int slot;
-        sfu_out *o = out_by_ssrc(sp, rr.reports[i].ssrc, &slot);
+        sfu_out *o = out_by_ssrc(sp, rr.reports[i].ssrc);
         if (!o || !o->fwd.cfg.video)
             continue;
         uint8_t before = o->lc.layer;
@@ -615,12 +792,12 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         /* The page and the teacher are told when the camera goes below
          * full rate and when it is back (not on every step). */
         int weak = o->lc.layer < CC_LAYERCTL_TOP;
-        if (slot == CC_SLOT_CAMERA && weak != sp->link_weak) {
+        if (o->slot == CC_SLOT_CAMERA && o->owner == 0 && weak != sp->link_weak) {
             sp->link_weak = weak;
             emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
         }
-        CC_DEBUG("sfu", "subscriber %s: video slot %d now up to temporal layer %u (loss %.1f%%)",
-                 sp->ufrag, slot, o->lc.layer, o->lc.last_loss * 100);
+        CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
+                 sp->ufrag, slot_names[o->slot], o->owner, o->lc.layer, o->lc.last_loss * 100);
     }
 }
 
@@ -726,10 +903,11 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     } else {
         list_add(&r->subs, pp);
         INC(s, subscribers);
+        sub_remap(r, pp);
         /* Keyframe on join: every forwarder starts waiting for one. */
-        for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        for (int i = 0; i < pp->n_out; i++) {
             sfu_peer *pub = NULL;
-            sfu_in *in = pp->out[i].active ? slot_source(r, i, &pub) : NULL;
+            sfu_in *in = pp->out[i].active ? out_source(r, &pp->out[i], &pub) : NULL;
             if (in)
                 request_keyframe(w, s, pub, in, now);
         }
@@ -822,12 +1000,12 @@ static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         return;
     sp->next_report = now + SFU_REPORT_INTERVAL;
     cc_time_us wall = cc_clock_wall_us();
-    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+    for (int i = 0; i < sp->n_out; i++) {
         sfu_out *o = &sp->out[i];
         if (!o->active || !o->fwd.started)
             continue;
         sfu_peer *pub = NULL;
-        sfu_in *src = slot_source(sp->room, i, &pub);
+        sfu_in *src = out_source(sp->room, o, &pub);
         cc_rtcp_sr sr = {0};
         sr.ssrc = o->fwd.cfg.ssrc;
         sr.ntp = cc_clock_ntp_from_unix_us(wall);
@@ -875,21 +1053,26 @@ static void peer_state_free(void *arg)
     free(pp);
 }
 
-/* Slot i no longer comes from pp: fall back to the newest other publisher
- * that has sent on it, else go quiet (subscribers' streams freeze, keeping
- * their SSRCs). */
-static void slot_fallback(cc_sfu *s, sfu_room *r, const sfu_peer *pp, int i)
+/* Slot i of pp no longer feeds: its feed falls back to the newest other
+ * publisher of the same sender that has sent on it, else goes quiet
+ * (subscribers' streams freeze, keeping their SSRCs; a guest that stopped
+ * publishing leaves the speakers). */
+static void slot_fallback(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *pp, int i)
 {
-    if (r->src_peer[i] != pp)
+    int fi = feed_find(r, pp->owner, i);
+    if (fi < 0 || r->feeds[fi].src != pp)
         return;
     sfu_peer *best = NULL;
     for (sfu_peer *q = r->pubs; q; q = q->next)
-        if (q != pp && q->in[i].active && q->in[i].track->rx.started &&
-            (!best || q->order > best->order))
+        if (q != pp && q->owner == pp->owner && q->in[i].active &&
+            q->in[i].track->rx.started && (!best || q->order > best->order))
             best = q;
-    r->src_peer[i] = best;
+    r->feeds[fi].src = best;
     if (best)
         INC(s, source_switches);
+    else if (pp->owner != 0 && i == CC_SLOT_MIC &&
+             cc_speakers_remove(&r->speakers, pp->owner) == 1)
+        speakers_changed(w, s, r, pp);
 }
 
 static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
@@ -906,7 +1089,7 @@ static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
              * publisher that has sent on them, else go quiet
              * (subscribers' streams freeze, keeping their SSRCs). */
             for (int i = 0; i < CC_SLOT_COUNT; i++)
-                slot_fallback(s, r, pp, i);
+                slot_fallback(w, s, r, pp, i);
             room_update_mask(w, r, pp);
         }
         CC_INFO("sfu", "room %u: %s %u closed", r->id,
@@ -928,13 +1111,16 @@ const cc_worker_app cc_sfu_app = {
 /* control thread: offers and answers                                   */
 /* ------------------------------------------------------------------ */
 
-static uint32_t fresh_ssrc(const sfu_peer *pp, const cc_sdp_offer *o)
+static uint32_t fresh_ssrc(const sfu_peer *pp, const cc_sdp_offer *o,
+                           const cc_sfu_out_info *prev, int n_prev)
 {
     for (;;) {
         uint32_t v = cc_rand_u32();
         int clash = v == 0;
-        for (int i = 0; i < CC_SLOT_COUNT; i++)
+        for (int i = 0; i < pp->n_out; i++)
             clash |= pp->out[i].active && pp->out[i].fwd.cfg.ssrc == v;
+        for (int i = 0; i < n_prev; i++)
+            clash |= prev[i].ssrc == v;
         clash |= pp->rtcp_ssrc == v;
         for (int m = 0; m < o->n_media; m++)
             for (int k = 0; k < o->media[m].n_ssrcs; k++)
@@ -944,23 +1130,27 @@ static uint32_t fresh_ssrc(const sfu_peer *pp, const cc_sdp_offer *o)
     }
 }
 
-/* Which slot an m-line feeds (publisher) or receives (subscriber); -1 to
- * reject it. */
+/* Which track an m-line feeds (publisher) or receives (subscriber):
+ * slot_of -1 to reject it. A (owner, slot) pair is used at most once. */
 static void map_slots(const cc_sdp_offer *o, int publisher,
                       const cc_sfu_track_map *map, int n_map,
-                      int slot_of[CC_SDP_MAX_MEDIA])
+                      int slot_of[CC_SDP_MAX_MEDIA], uint32_t owner_of[CC_SDP_MAX_MEDIA])
 {
-    int used[CC_SLOT_COUNT] = {0};
     int nvideo = 0, naudio = 0;
-    for (int i = 0; i < CC_SDP_MAX_MEDIA; i++)
+    for (int i = 0; i < CC_SDP_MAX_MEDIA; i++) {
         slot_of[i] = -1;
+        owner_of[i] = 0;
+    }
     for (int i = 0; i < o->n_media && i < CC_SDP_MAX_MEDIA; i++) {
         const cc_sdp_media *m = &o->media[i];
         int slot = -1;
+        uint32_t owner = 0;
         if (map && n_map > 0) {
             for (int k = 0; k < n_map; k++)
-                if (strcmp(map[k].mid, m->mid) == 0)
+                if (strcmp(map[k].mid, m->mid) == 0) {
                     slot = map[k].slot;
+                    owner = publisher ? 0 : map[k].owner;
+                }
         } else if (m->kind == CC_MEDIA_VIDEO) {
             slot = nvideo == 0 ? CC_SLOT_CAMERA : nvideo == 1 ? CC_SLOT_SCREEN : -1;
         } else if (m->kind == CC_MEDIA_AUDIO) {
@@ -970,7 +1160,12 @@ static void map_slots(const cc_sdp_offer *o, int publisher,
             nvideo++;
         else if (m->kind == CC_MEDIA_AUDIO)
             naudio++;
-        if (slot < 0 || slot >= CC_SLOT_COUNT || used[slot])
+        if (slot < 0 || slot >= CC_SLOT_COUNT)
+            continue;
+        int dup = 0;
+        for (int k = 0; k < i; k++)
+            dup |= slot_of[k] == slot && owner_of[k] == owner;
+        if (dup)
             continue;
         int video = m->kind == CC_MEDIA_VIDEO, audio = m->kind == CC_MEDIA_AUDIO;
         if (slot_is_video(slot) ? !video : !audio)
@@ -981,10 +1176,10 @@ static void map_slots(const cc_sdp_offer *o, int publisher,
                               m->direction == CC_DIR_SENDRECV)
                            : (m->direction == CC_DIR_RECVONLY ||
                               m->direction == CC_DIR_SENDRECV);
-        if (!ok)
+        if (!ok || (m->port == 0 && !m->bundle_only))
             continue;
         slot_of[i] = slot;
-        used[slot] = 1;
+        owner_of[i] = owner;
     }
 }
 
@@ -992,6 +1187,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
                    const cc_sfu_params *p, uint32_t room_id,
                    uint32_t member_id, const cc_sfu_track_map *map, int n_map,
                    const char *reuse_ufrag, const char *reuse_pwd,
+                   const cc_sfu_out_info *prev, int n_prev,
                    char **answer, cc_worker_msg_add **msg_out, char *err,
                    size_t errcap)
 {
@@ -1005,6 +1201,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     cc_worker_msg_add *msg = cc_worker_msg_add_new();
     cc_sdp_choice choices[CC_SDP_MAX_MEDIA];
     int slot_of[CC_SDP_MAX_MEDIA];
+    uint32_t owner_of[CC_SDP_MAX_MEDIA];
     char ufrag[CC_ICE_MAX_CRED], pwd[CC_ICE_MAX_CRED];
     int rc = CC_ENOMEM;
     if (!offer || !ap || !pp || !msg) {
@@ -1047,7 +1244,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     ap->enable_remb = publisher;
     ap->want_rtx = 0;
     ap->enable_twcc = 0;
-    map_slots(offer, publisher, map, n_map, slot_of);
+    map_slots(offer, publisher, map, n_map, slot_of, owner_of);
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
         ap->send[i] = !publisher && slot_of[i] >= 0;
     rc = cc_sdp_choose(offer, ap, choices);
@@ -1095,7 +1292,9 @@ static int prepare(int publisher, const char *offer_text, size_t len,
         goto out;
     }
     if (publisher)
-        pp->rtcp_ssrc = fresh_ssrc(pp, offer);
+        pp->rtcp_ssrc = fresh_ssrc(pp, offer, prev, n_prev);
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        pp->in[i].feed = -1;
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
         int slot = slot_of[i];
         if (slot < 0)
@@ -1107,6 +1306,8 @@ static int prepare(int publisher, const char *offer_text, size_t len,
                 clock_rate = m->codecs[c].clock_rate;
         if (choices[i].ext_mid)
             pp->ext_mid = choices[i].ext_mid;
+        if (publisher && m->kind == CC_MEDIA_AUDIO && choices[i].ext_audio_level)
+            pp->ext_level = choices[i].ext_audio_level;
         if (publisher) {
             sfu_in *in = &pp->in[slot];
             in->track = calloc(1, sizeof *in->track);
@@ -1125,9 +1326,19 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             if (choices[i].fb & CC_FB_REMB)
                 pp->remb = 1;
         } else {
-            sfu_out *o = &pp->out[slot];
+            if (pp->n_out >= SFU_MAX_OUTS)
+                continue;
+            uint32_t owner = owner_of[i];
+            /* The same mid carrying the same track keeps its SSRC (an
+             * in-place renegotiation: the browser sees no change). */
+            uint32_t keep = 0;
+            for (int k = 0; k < n_prev; k++)
+                if (strcmp(prev[k].mid, m->mid) == 0 && prev[k].slot == slot &&
+                    prev[k].owner == owner)
+                    keep = prev[k].ssrc;
+            sfu_out *o = &pp->out[pp->n_out++];
             cc_fwd_config fc = {
-                .ssrc = fresh_ssrc(pp, offer),
+                .ssrc = keep ? keep : fresh_ssrc(pp, offer, prev, n_prev),
                 .pt = (uint8_t)choices[i].pt,
                 .video = slot_is_video(slot),
                 .clock_rate = clock_rate,
@@ -1139,14 +1350,25 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             cc_fwd_init(&o->fwd, &fc);
             cc_layerctl_init(&o->lc, 0);
             o->active = 1;
+            o->slot = slot;
+            o->owner = owner;
             snprintf(o->mid, sizeof o->mid, "%s", m->mid);
-            /* RFC 8830: one MediaStream per lesson, so the browser
-             * synchronises the camera and the mic (one sync group). */
+            /* RFC 8830: one MediaStream per sender (the lesson's for the
+             * teacher), so the browser synchronises its camera and mic
+             * (one sync group). */
             ap->streams[i].ssrc = fc.ssrc;
-            snprintf(ap->streams[i].stream_id, sizeof ap->streams[i].stream_id,
-                     "lesson-%u", room_id);
-            snprintf(ap->streams[i].track_id, sizeof ap->streams[i].track_id,
-                     "%s", slot_names[slot]);
+            if (owner)
+                snprintf(ap->streams[i].stream_id, sizeof ap->streams[i].stream_id,
+                         "lesson-%u-m%u", room_id, owner);
+            else
+                snprintf(ap->streams[i].stream_id, sizeof ap->streams[i].stream_id,
+                         "lesson-%u", room_id);
+            if (owner)
+                snprintf(ap->streams[i].track_id, sizeof ap->streams[i].track_id,
+                         "m%u-%s", owner, slot_names[slot]);
+            else
+                snprintf(ap->streams[i].track_id, sizeof ap->streams[i].track_id,
+                         "%s", slot_names[slot]);
         }
     }
     rc = cc_sdp_write_answer(offer, ap, choices, answer);
@@ -1184,7 +1406,7 @@ int cc_sfu_prepare_publisher(const char *offer, size_t len,
                              char *err, size_t errcap)
 {
     return prepare(1, offer, len, p, room_id, member_id, map, n_map, NULL,
-                   NULL, answer, msg, err, errcap);
+                   NULL, NULL, 0, answer, msg, err, errcap);
 }
 
 int cc_sfu_prepare_publisher_update(const char *offer, size_t len,
@@ -1201,7 +1423,7 @@ int cc_sfu_prepare_publisher_update(const char *offer, size_t len,
         return CC_EINVAL;
     }
     return prepare(1, offer, len, p, room_id, member_id, map, n_map,
-                   local_ufrag, local_pwd, answer, msg, err, errcap);
+                   local_ufrag, local_pwd, NULL, 0, answer, msg, err, errcap);
 }
 
 /* Worker: merge a renegotiated publisher state into the live one. */
@@ -1227,7 +1449,7 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
         }
         if (o->active) {
             if (r)
-                slot_fallback(s, r, op, i);
+                slot_fallback(w, s, r, op, i);
             cc_track_clear(o->track);
             free(o->track);
             memset(o, 0, sizeof *o);
@@ -1240,6 +1462,7 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
         }
     }
     op->ext_mid = np->ext_mid;
+    op->ext_level = np->ext_level;
     op->remb = np->remb;
     if (r)
         room_update_mask(w, r, op);
@@ -1261,7 +1484,161 @@ int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               cc_worker_msg_add **msg, char *err, size_t errcap)
 {
     return prepare(0, offer, len, p, room_id, member_id, map, n_map, NULL,
-                   NULL, answer, msg, err, errcap);
+                   NULL, NULL, 0, answer, msg, err, errcap);
+}
+
+int cc_sfu_prepare_subscriber_update(const char *offer, size_t len,
+                                     const cc_sfu_params *p, uint32_t room_id,
+                                     uint32_t member_id, const cc_sfu_track_map *map,
+                                     int n_map, const char *local_ufrag,
+                                     const char *local_pwd, const cc_sfu_out_info *prev,
+                                     int n_prev, char **answer, cc_worker_msg_add **msg,
+                                     char *err, size_t errcap)
+{
+    if (!local_ufrag || !local_pwd) {
+        snprintf(err, errcap, "no transport to renegotiate");
+        return CC_EINVAL;
+    }
+    return prepare(0, offer, len, p, room_id, member_id, map, n_map, local_ufrag,
+                   local_pwd, prev, n_prev, answer, msg, err, errcap);
+}
+
+void cc_sfu_msg_set_member(cc_worker_msg_add *msg, uint32_t owner, int is_teacher)
+{
+    sfu_peer *pp = msg ? msg->app_state : NULL;
+    if (!pp)
+        return;
+    pp->owner = owner;
+    pp->is_teacher = is_teacher;
+}
+
+int cc_sfu_msg_outs(const cc_worker_msg_add *msg, cc_sfu_out_info *out, int max)
+{
+    const sfu_peer *pp = msg ? msg->app_state : NULL;
+    int n = 0;
+    for (int i = 0; pp && i < pp->n_out && n < max; i++) {
+        const sfu_out *o = &pp->out[i];
+        if (!o->active)
+            continue;
+        snprintf(out[n].mid, sizeof out[n].mid, "%s", o->mid);
+        out[n].slot = o->slot;
+        out[n].owner = o->owner;
+        out[n].ssrc = o->fwd.cfg.ssrc;
+        n++;
+    }
+    return n;
+}
+
+/* Worker: a renegotiated subscriber state replaces the live one; outs
+ * that keep their mid and SSRC keep their rewrite and layer state. */
+static void do_update_subscriber(cc_worker *w, void *arg, cc_time_us now)
+{
+    cc_worker_msg_add *msg = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *np = msg->app_state;
+    cc_wpeer *wp = cc_worker_find_peer(w, msg->local_ufrag);
+    sfu_peer *op = wp ? cc_wpeer_app_state(wp) : NULL;
+    if (!s || !np || !op || op->publisher || op->room_id != np->room_id) {
+        CC_INFO("sfu", "update for %s: no such live subscriber", msg->local_ufrag);
+        return;
+    }
+    for (int i = 0; i < np->n_out; i++) {
+        sfu_out *n = &np->out[i];
+        for (int k = 0; k < op->n_out; k++) {
+            sfu_out *o = &op->out[k];
+            if (o->active && strcmp(o->mid, n->mid) == 0 &&
+                o->fwd.cfg.ssrc == n->fwd.cfg.ssrc && o->owner == n->owner &&
+                o->slot == n->slot) {
+                cc_fwd_config fc = n->fwd.cfg; /* the payload type may change */
+                *n = *o;
+                n->fwd.cfg.pt = fc.pt;
+                break;
+            }
+        }
+    }
+    memcpy(op->out, np->out, sizeof op->out);
+    op->n_out = np->n_out;
+    if (op->room) {
+        sub_remap(op->room, op);
+        for (int i = 0; i < op->n_out; i++) {
+            sfu_peer *pub = NULL;
+            sfu_in *in = !op->out[i].fwd.started ? out_source(op->room, &op->out[i], &pub) : NULL;
+            if (in)
+                request_keyframe(w, s, pub, in, now);
+        }
+    }
+    CC_INFO("sfu", "room %u: subscriber %u renegotiated (%s): %d streams", op->room_id,
+            op->member_id, op->ufrag, op->n_out);
+}
+
+int cc_sfu_update_subscriber(cc_worker *w, cc_worker_msg_add *msg)
+{
+    return cc_worker_call(w, do_update_subscriber, msg, free_update_msg);
+}
+
+typedef struct sender_call {
+    uint32_t room_id, owner;
+    int muted, teacher_only, last_n;
+} sender_call;
+
+static void do_set_sender(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    sender_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    if (!r)
+        return;
+    sfu_policy *p = policy_of(r, c->owner, 1);
+    if (p) {
+        p->muted = c->muted;
+        p->teacher_only = c->teacher_only;
+    }
+    for (int i = 0; i < CC_SFU_MAX_FEEDS; i++)
+        if (r->feeds[i].used && r->feeds[i].owner == c->owner) {
+            r->feeds[i].muted = c->muted && r->feeds[i].slot == CC_SLOT_MIC;
+            r->feeds[i].teacher_only = c->teacher_only && r->feeds[i].slot == CC_SLOT_CAMERA;
+        }
+    /* A muted sender is not speaking. */
+    if (c->muted && c->owner && cc_speakers_remove(&r->speakers, c->owner) == 1)
+        speakers_changed(w, s, r, NULL);
+    CC_INFO("sfu", "room %u: sender %u%s%s", r->id, c->owner, c->muted ? " muted" : "",
+            c->teacher_only ? " (camera to teachers only)" : "");
+}
+
+int cc_sfu_set_sender(cc_worker *w, uint32_t room_id, uint32_t owner, int muted,
+                      int teacher_only)
+{
+    sender_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    *c = (sender_call){.room_id = room_id, .owner = owner, .muted = muted,
+                       .teacher_only = teacher_only};
+    return cc_worker_call(w, do_set_sender, c, free);
+}
+
+static void do_set_last_n(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    sender_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    if (!r || r->last_n == c->last_n)
+        return;
+    r->last_n = c->last_n;
+    speakers_changed(w, s, r, NULL);
+}
+
+int cc_sfu_set_last_n(cc_worker *w, uint32_t room_id, int n)
+{
+    if (n < 0 || n > CC_SFU_MAX_LAST_N)
+        return CC_EINVAL;
+    sender_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    c->room_id = room_id;
+    c->last_n = n;
+    return cc_worker_call(w, do_set_last_n, c, free);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1341,6 +1718,7 @@ static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
                       cfg->slots[i].clock_rate);
         in->track->ssrc = cfg->slots[i].ssrc;
         in->pt = cfg->slots[i].pt;
+        in->feed = -1;
         in->active = 1;
         snprintf(in->mid, sizeof in->mid, "local-%s", slot_names[i]);
     }
@@ -1382,7 +1760,7 @@ static void do_local_detach(cc_worker *w, void *arg, cc_time_us now)
         if (r) {
             unlink_peer(s, &lp->pp);
             for (int i = 0; i < CC_SLOT_COUNT; i++)
-                slot_fallback(s, r, &lp->pp, i);
+                slot_fallback(w, s, r, &lp->pp, i);
             room_update_mask(w, r, &lp->pp);
         }
         cc_pkt *p;

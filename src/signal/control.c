@@ -18,6 +18,7 @@
 #include "classcast/localpub.h"
 #include "classcast/log.h"
 #include "classcast/proto.h"
+#include "classcast/qr.h"
 #include "classcast/rand.h"
 #include "classcast/ratelimit.h"
 #include "classcast/whip.h"
@@ -34,6 +35,15 @@ typedef struct sess {
     char pub_pwd[CC_ICE_MAX_CRED];    /* its local ICE password */
     char pub_remote[CC_ICE_MAX_CRED]; /* the browser's ufrag on it */
     char sub_ufrag[CC_ICE_MAX_CRED];  /* current subscribe transport */
+    char sub_pwd[CC_ICE_MAX_CRED];
+    char sub_remote[CC_ICE_MAX_CRED];
+    /* Its streams as last answered (kept SSRCs on an in-place update). */
+    cc_sfu_out_info sub_outs[CC_SDP_MAX_MEDIA];
+    int n_sub_outs;
+    unsigned pub_kinds;               /* what its publish transport sends */
+    /* Chat: a token bucket (CHAT_BURST, CHAT_PER_S). */
+    double chat_tokens;
+    cc_time_us chat_at;
     /* The session token of the handshake's cookie ("" none): who is
      * signed in is looked up again when it matters (create, capture), so
      * a sign-out or a disabled account counts at once. */
@@ -127,14 +137,15 @@ static int refuse_if_too_many(cc_control *c, sess *s, cc_time_us now, const char
     return 1;
 }
 
-/* To every member of the lesson (teachers_only: the member list). */
+/* To every member of the lesson (teachers_only: the member list); members
+ * in the waiting room get nothing of the lesson. */
 static void broadcast(cc_control *c, cc_lesson *l, const char *json, int teachers_only)
 {
     if (!json)
         return;
     for (int i = 0; i < l->n_members; i++) {
         cc_member *m = l->members[i];
-        if (teachers_only && m->role != CC_ROLE_TEACHER)
+        if ((teachers_only && m->role != CC_ROLE_TEACHER) || (m->flags & CC_MEMBER_WAITING))
             continue;
         send_json(c, m->session, strdup(json));
     }
@@ -149,7 +160,7 @@ static void broadcast_members(cc_control *c, cc_lesson *l)
 
 static void broadcast_lesson(cc_control *c, cc_lesson *l)
 {
-    char *j = cc_proto_build_lesson(cc_lesson_state_name(l->state), l->title, l->teacher_name);
+    char *j = cc_proto_build_lesson_full(l);
     broadcast(c, l, j, 0);
     free(j);
 }
@@ -166,8 +177,7 @@ static void broadcast_media(cc_control *c, cc_lesson *l)
 /* After joined/created: where the lesson stands. */
 static void send_state(cc_control *c, uint64_t sid, cc_lesson *l)
 {
-    send_json(c, sid, cc_proto_build_lesson(cc_lesson_state_name(l->state), l->title,
-                                            l->teacher_name));
+    send_json(c, sid, cc_proto_build_lesson_full(l));
     send_json(c, sid, cc_proto_build_media(!!(l->media & (1u << CC_SLOT_CAMERA)),
                                            !!(l->media & (1u << CC_SLOT_SCREEN)),
                                            !!(l->media & (1u << CC_SLOT_MIC))));
@@ -236,6 +246,21 @@ static void api_stats(cc_control *c, cc_http_response *r)
         set_text(r, 500, "could not encode statistics");
 }
 
+/* GET /qr.svg?text=...: the QR code of a link the teacher page shows. */
+static void api_qr(const cc_http_request *rq, cc_http_response *r)
+{
+    if (rq->cross_origin) {
+        set_text(r, 403, "QR codes are drawn for classcast's own pages only");
+        return;
+    }
+    char *svg = NULL;
+    if (cc_qr_svg(rq->text, &svg) != 0) {
+        set_text(r, 400, "give the text to encode as ?text=... (at most 512 bytes)");
+        return;
+    }
+    set_body(r, 200, "image/svg+xml", svg);
+}
+
 static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response *r)
 {
     if (strcmp(rq->method, "POST") != 0) {
@@ -301,30 +326,46 @@ static void close_transport(cc_control *c, char *ufrag)
     }
 }
 
+static int tracks_to_map(const cc_proto_track *tracks, int n_tracks, cc_sfu_track_map *map)
+{
+    int n = 0;
+    for (int i = 0; i < n_tracks && i < CC_PROTO_MAX_TRACKS; i++, n++) {
+        _Static_assert(sizeof map[n].mid == sizeof tracks[i].mid, "mid sizes");
+        memcpy(map[n].mid, tracks[i].mid, sizeof map[n].mid);
+        map[n].mid[sizeof map[n].mid - 1] = 0;
+        map[n].slot = tracks[i].slot;
+        map[n].owner = tracks[i].owner;
+    }
+    return n;
+}
+
 /* Publish or subscribe: SDP offer -> answer, peer handed to the worker.
- * Returns 0 and *answer, or a negative code with err filled. */
+ * owner / is_teacher: who sends (publisher) or receives (subscriber); s
+ * (NULL for WHIP / WHEP) keeps the subscriber's streams. Returns 0 and
+ * *answer, or a negative code with err filled. */
 static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
                           int publisher, const char *sdp,
                           const cc_proto_track *tracks, int n_tracks,
+                          uint32_t owner, int is_teacher, sess *s,
                           char **answer, char *ufrag_out, char *pwd_out,
                           char *remote_out, char *err, size_t errcap)
 {
     cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
-    for (int i = 0; i < n_tracks && i < CC_PROTO_MAX_TRACKS; i++) {
-        snprintf(map[i].mid, sizeof map[i].mid, "%s", tracks[i].mid);
-        map[i].slot = tracks[i].slot;
-    }
+    int n_map = tracks_to_map(tracks, n_tracks, map);
     cc_worker_msg_add *msg = NULL;
     size_t len = strlen(sdp);
     int rc = publisher
                  ? cc_sfu_prepare_publisher(sdp, len, &c->sfu, l->room_id, member_id,
-                                            n_tracks ? map : NULL, n_tracks, answer,
+                                            n_map ? map : NULL, n_map, answer,
                                             &msg, err, errcap)
                  : cc_sfu_prepare_subscriber(sdp, len, &c->sfu, l->room_id, member_id,
-                                             n_tracks ? map : NULL, n_tracks, answer,
+                                             n_map ? map : NULL, n_map, answer,
                                              &msg, err, errcap);
     if (rc != 0)
         return rc;
+    cc_sfu_msg_set_member(msg, owner, is_teacher);
+    if (s && !publisher)
+        s->n_sub_outs = cc_sfu_msg_outs(msg, s->sub_outs, CC_SDP_MAX_MEDIA);
     snprintf(ufrag_out, CC_ICE_MAX_CRED, "%s", msg->local_ufrag);
     if (pwd_out)
         snprintf(pwd_out, CC_ICE_MAX_CRED, "%s", msg->local_pwd);
@@ -360,21 +401,48 @@ static int same_ice_session(const char *sdp, const char *remote)
 }
 
 static int update_publisher(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
-                            const cc_proto_req *rq, char **answer, char *err, size_t errcap)
+                            const cc_proto_track *tracks, int n_tracks, const char *sdp,
+                            uint32_t owner, int is_teacher, char **answer, char *err,
+                            size_t errcap)
 {
     cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
-    for (int i = 0; i < rq->n_tracks && i < CC_PROTO_MAX_TRACKS; i++) {
-        snprintf(map[i].mid, sizeof map[i].mid, "%s", rq->tracks[i].mid);
-        map[i].slot = rq->tracks[i].slot;
-    }
+    int n_map = tracks_to_map(tracks, n_tracks, map);
     cc_worker_msg_add *msg = NULL;
-    int rc = cc_sfu_prepare_publisher_update(rq->sdp, strlen(rq->sdp), &c->sfu, l->room_id,
-                                             member_id, rq->n_tracks ? map : NULL,
-                                             rq->n_tracks, s->pub_ufrag, s->pub_pwd,
+    int rc = cc_sfu_prepare_publisher_update(sdp, strlen(sdp), &c->sfu, l->room_id,
+                                             member_id, n_map ? map : NULL,
+                                             n_map, s->pub_ufrag, s->pub_pwd,
                                              answer, &msg, err, errcap);
     if (rc != 0)
         return rc;
+    cc_sfu_msg_set_member(msg, owner, is_teacher);
     rc = cc_sfu_update_publisher(c->cfg.worker, msg);
+    if (rc != 0) {
+        free(*answer);
+        *answer = NULL;
+        snprintf(err, errcap, "the server is shutting down");
+    }
+    return rc;
+}
+
+/* A subscriber's renegotiation on its live transport (streams added or
+ * removed): the streams it keeps flow on undisturbed. */
+static int update_subscriber(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
+                             const cc_proto_track *tracks, int n_tracks, const char *sdp,
+                             uint32_t owner, int is_teacher, char **answer, char *err,
+                             size_t errcap)
+{
+    cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
+    int n_map = tracks_to_map(tracks, n_tracks, map);
+    cc_worker_msg_add *msg = NULL;
+    int rc = cc_sfu_prepare_subscriber_update(sdp, strlen(sdp), &c->sfu, l->room_id,
+                                              member_id, n_map ? map : NULL, n_map,
+                                              s->sub_ufrag, s->sub_pwd, s->sub_outs,
+                                              s->n_sub_outs, answer, &msg, err, errcap);
+    if (rc != 0)
+        return rc;
+    cc_sfu_msg_set_member(msg, owner, is_teacher);
+    s->n_sub_outs = cc_sfu_msg_outs(msg, s->sub_outs, CC_SDP_MAX_MEDIA);
+    rc = cc_sfu_update_subscriber(c->cfg.worker, msg);
     if (rc != 0) {
         free(*answer);
         *answer = NULL;
@@ -566,22 +634,335 @@ static void handle_capture(cc_control *c, sess *s, cc_lesson *l, cc_proto_req *r
 
 /* ---- WebSocket requests ---- */
 
+static void broadcast_streams(cc_control *c, cc_lesson *l);
+static void send_seminar_state(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m);
+
 static void member_left(cc_control *c, sess *s, cc_lesson *l, cc_member *m)
 {
+    int published = m->pub_kinds != 0;
     close_transport(c, s->pub_ufrag);
     close_transport(c, s->sub_ufrag);
+    s->pub_kinds = 0;
+    s->n_sub_outs = 0;
     cc_lesson_leave(l, m, now_us());
     broadcast_members(c, l);
+    if (published)
+        broadcast_streams(c, l);
 }
 
 static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
                       const char *id)
 {
+    if (m->flags & CC_MEMBER_WAITING) {
+        /* The teacher decides: only the teachers hear of it for now. */
+        send_json(c, sid, cc_proto_build_waiting(l->code, l->title, m->id_str));
+        broadcast_members(c, l);
+        return;
+    }
     send_json(c, sid, cc_proto_build_joined(l->code, l->title, l->teacher_name,
                                             cc_lesson_state_name(l->state), m->id_str,
                                             cc_role_name(m->role), id));
     send_state(c, sid, l);
+    send_seminar_state(c, sid, l, m);
     broadcast_members(c, l);
+}
+
+static void kick(cc_control *c, cc_lesson *l, cc_member *t, char *json)
+{
+    uint64_t sid = t->session;
+    send_json(c, sid, json);
+    sess *ts = g_hash_table_lookup(c->sessions, &sid);
+    if (ts) {
+        member_left(c, ts, l, t);
+    } else {
+        cc_lesson_leave(l, t, now_us());
+        broadcast_members(c, l);
+    }
+    cc_http_ws_close(c->http, sid);
+}
+
+/* ---- seminars: senders, the floor, chat (docs/protocol.md "Seminars") ---- */
+
+/* The SFU's owner of a member's tracks: the teacher's tabs share owner 0. */
+static uint32_t owner_of(const cc_member *m)
+{
+    return m->role == CC_ROLE_TEACHER ? 0 : m->id;
+}
+
+/* May viewer v receive track (owner, slot)? Its own never; a student's
+ * camera kept to the teacher only to teachers; a track nobody sends no. */
+static int stream_allowed(cc_lesson *l, const cc_member *v, uint32_t owner, int slot)
+{
+    if (owner == 0)
+        return 1;
+    cc_member *o = cc_lesson_member(l, owner);
+    if (!o || o == v || o->role == CC_ROLE_TEACHER || (o->flags & CC_MEMBER_WAITING))
+        return 0;
+    if (!(o->pub_kinds & (1u << slot)))
+        return 0;
+    if (slot == CC_SLOT_CAMERA && (o->flags & CC_MEMBER_TEACHER_ONLY) &&
+        v->role != CC_ROLE_TEACHER)
+        return 0;
+    return 1;
+}
+
+static char *streams_json(cc_lesson *l, const cc_member *v)
+{
+    cc_proto_stream st[CC_PROTO_MAX_TRACKS];
+    int n = 0;
+    for (int i = 0; i < l->n_members && n + 2 <= CC_PROTO_MAX_TRACKS; i++) {
+        cc_member *o = l->members[i];
+        for (int slot = 0; slot < CC_SLOT_COUNT; slot++) {
+            if (slot == CC_SLOT_SCREEN || !stream_allowed(l, v, o->id, slot) ||
+                o->role == CC_ROLE_TEACHER)
+                continue;
+            st[n].owner = o->id;
+            st[n].slot = slot;
+            st[n].name = o->name;
+            st[n].role = cc_role_name(o->role);
+            n++;
+        }
+    }
+    return cc_proto_build_streams(st, n);
+}
+
+static void broadcast_streams(cc_control *c, cc_lesson *l)
+{
+    for (int i = 0; i < l->n_members; i++) {
+        cc_member *m = l->members[i];
+        if (!(m->flags & CC_MEMBER_WAITING))
+            send_json(c, m->session, streams_json(l, m));
+    }
+}
+
+static void send_invites(cc_control *c, cc_lesson *l)
+{
+    char *j = cc_proto_build_invites(l);
+    broadcast(c, l, j, 1);
+    free(j);
+}
+
+static void send_speakers(cc_control *c, cc_lesson *l, const uint32_t *ids, int n)
+{
+    int changed = 0;
+    for (int i = 0; i < l->n_members; i++) {
+        cc_member *m = l->members[i];
+        int sp = 0;
+        for (int k = 0; k < n; k++)
+            sp |= ids[k] == m->id;
+        unsigned f = sp ? (m->flags | CC_MEMBER_SPEAKING) : (m->flags & ~CC_MEMBER_SPEAKING);
+        changed |= cc_lesson_set_flags(l, m, f);
+    }
+    char *j = cc_proto_build_speakers(ids, n);
+    broadcast(c, l, j, 0);
+    free(j);
+    if (changed)
+        broadcast_members(c, l);
+}
+
+/* Chat: 60 messages at once, then 2 a second, per connection. */
+#define CHAT_BURST 60.0
+#define CHAT_PER_S 2.0
+
+static int chat_allowed(sess *s, cc_time_us now)
+{
+    if (s->chat_at == 0)
+        s->chat_tokens = CHAT_BURST;
+    else
+        s->chat_tokens += (double)(now - s->chat_at) / CC_USEC_PER_SEC * CHAT_PER_S;
+    if (s->chat_tokens > CHAT_BURST)
+        s->chat_tokens = CHAT_BURST;
+    s->chat_at = now;
+    if (s->chat_tokens < 1.0)
+        return 0;
+    s->chat_tokens -= 1.0;
+    return 1;
+}
+
+/* After `joined`: what a seminar page needs besides the lesson state. */
+static void send_seminar_state(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m)
+{
+    send_json(c, sid, streams_json(l, m));
+    uint32_t ids[CC_PROTO_LAST_N_MAX];
+    int n = 0;
+    for (int i = 0; i < l->n_members && n < CC_PROTO_LAST_N_MAX; i++)
+        if (l->members[i]->flags & CC_MEMBER_SPEAKING)
+            ids[n++] = l->members[i]->id;
+    send_json(c, sid, cc_proto_build_speakers(ids, n));
+    send_json(c, sid, cc_proto_build_chat_history(l));
+    if (m->role == CC_ROLE_TEACHER)
+        send_json(c, sid, cc_proto_build_invites(l));
+    if (m->flags & CC_MEMBER_MUTED)
+        send_json(c, sid, cc_proto_build_muted(1));
+}
+
+/* The member named in a teacher's command, or NULL with the error sent. */
+static cc_member *target_of(cc_control *c, sess *s, cc_lesson *l, const cc_proto_req *rq)
+{
+    cc_member *t = cc_lesson_member(l, rq->member_id);
+    if (!t)
+        send_error(c, s->sid, "no_such_member", "no member of this lesson has that id",
+                   cc_proto_type_name(rq->type), rq->id);
+    return t;
+}
+
+static void kick(cc_control *c, cc_lesson *l, cc_member *t, char *json);
+
+static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
+                           cc_proto_req *rq, cc_time_us now)
+{
+    const char *ref = cc_proto_type_name(rq->type);
+    cc_member *t = NULL;
+    switch (rq->type) {
+    case CC_PROTO_HAND:
+        if (cc_lesson_hand(l, m, rq->flag))
+            broadcast_members(c, l);
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        return;
+    case CC_PROTO_FLOOR: {
+        if (!(t = target_of(c, s, l, rq)))
+            return;
+        if (t->role != CC_ROLE_STUDENT || (t->flags & CC_MEMBER_WAITING)) {
+            send_error(c, s->sid, "bad_state",
+                       t->role == CC_ROLE_SCHOOL ? "a school may always speak: no floor needed"
+                                                 : "only an admitted student can be given the floor",
+                       ref, rq->id);
+            return;
+        }
+        unsigned f = t->flags & ~(CC_MEMBER_FLOOR | CC_MEMBER_TEACHER_ONLY);
+        if (rq->flag)
+            f |= CC_MEMBER_FLOOR | (rq->teacher_only ? CC_MEMBER_TEACHER_ONLY : 0);
+        cc_lesson_set_flags(l, t, f);
+        cc_sfu_set_sender(c->cfg.worker, l->room_id, t->id, !!(t->flags & CC_MEMBER_MUTED),
+                          rq->flag && rq->teacher_only);
+        sess *ts = g_hash_table_lookup(c->sessions, &t->session);
+        if (rq->flag) {
+            cc_lesson_hand(l, t, 0);
+        } else if (ts) {
+            /* Its tracks stop being forwarded now, not when it obeys. */
+            close_transport(c, ts->pub_ufrag);
+            ts->pub_kinds = 0;
+            t->pub_kinds = 0;
+            t->flags &= ~CC_MEMBER_PUBLISHING;
+        }
+        CC_INFO("control", "lesson %s: floor %s %s%s", l->code, rq->flag ? "given to" : "taken from",
+                t->id_str, rq->flag && rq->teacher_only ? " (camera to the teacher only)" : "");
+        send_json(c, t->session, cc_proto_build_floor(rq->flag, rq->flag && rq->teacher_only));
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        broadcast_members(c, l);
+        broadcast_streams(c, l);
+        return;
+    }
+    case CC_PROTO_MUTE: {
+        if (!(t = target_of(c, s, l, rq)))
+            return;
+        unsigned f = rq->flag ? (t->flags | CC_MEMBER_MUTED) : (t->flags & ~CC_MEMBER_MUTED);
+        cc_lesson_set_flags(l, t, f);
+        cc_sfu_set_sender(c->cfg.worker, l->room_id, owner_of(t), rq->flag,
+                          !!(t->flags & CC_MEMBER_TEACHER_ONLY));
+        CC_INFO("control", "lesson %s: %s %s", l->code, t->id_str, rq->flag ? "muted" : "unmuted");
+        send_json(c, t->session, cc_proto_build_muted(rq->flag));
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        broadcast_members(c, l);
+        return;
+    }
+    case CC_PROTO_REMOVE:
+    case CC_PROTO_REFUSE:
+        if (!(t = target_of(c, s, l, rq)))
+            return;
+        if (t->role == CC_ROLE_TEACHER) {
+            send_error(c, s->sid, "forbidden", "a teacher cannot be removed", ref, rq->id);
+            return;
+        }
+        if (rq->type == CC_PROTO_REFUSE && !(t->flags & CC_MEMBER_WAITING)) {
+            send_error(c, s->sid, "bad_state", "that member is not in the waiting room", ref,
+                       rq->id);
+            return;
+        }
+        CC_INFO("control", "lesson %s: %s %s", l->code, t->id_str,
+                rq->type == CC_PROTO_REMOVE ? "removed" : "refused");
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        kick(c, l, t, rq->type == CC_PROTO_REMOVE ? cc_proto_build_removed(rq->reason)
+                                                   : cc_proto_build_refused(rq->reason));
+        return;
+    case CC_PROTO_ADMIT:
+        if (!(t = target_of(c, s, l, rq)))
+            return;
+        if (cc_lesson_admit(l, t) != 0) {
+            send_error(c, s->sid, "bad_state", "that member is not in the waiting room", ref,
+                       rq->id);
+            return;
+        }
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        CC_INFO("control", "lesson %s: %s admitted", l->code, t->id_str);
+        on_joined(c, t->session, l, t, NULL);
+        return;
+    case CC_PROTO_LOCK:
+    case CC_PROTO_WAITING_ROOM:
+    case CC_PROTO_CHAT_MODE:
+        if (rq->type == CC_PROTO_LOCK)
+            l->locked = rq->flag;
+        else if (rq->type == CC_PROTO_WAITING_ROOM)
+            l->waiting_room = rq->flag;
+        else
+            l->chat_students = rq->flag;
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        broadcast_lesson(c, l);
+        return;
+    case CC_PROTO_LAST_N:
+        l->last_n = rq->n;
+        cc_sfu_set_last_n(c->cfg.worker, l->room_id, rq->n);
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        broadcast_lesson(c, l);
+        return;
+    case CC_PROTO_CHAT: {
+        if (m->role == CC_ROLE_STUDENT && !l->chat_students) {
+            send_error(c, s->sid, "chat_off", "the teacher has turned chat off for students",
+                       ref, rq->id);
+            return;
+        }
+        if (!chat_allowed(s, now)) {
+            send_error(c, s->sid, "chat_too_fast", "too many messages: wait a moment", ref,
+                       rq->id);
+            return;
+        }
+        const cc_chat_msg *cm = NULL;
+        if (cc_lesson_chat_add(l, m, rq->text, cc_clock_wall_us() / 1000, &cm) != 0) {
+            send_error(c, s->sid, "server_error", "out of memory", ref, rq->id);
+            return;
+        }
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        char *j = cc_proto_build_chat(cm);
+        broadcast(c, l, j, 0);
+        free(j);
+        return;
+    }
+    case CC_PROTO_INVITE_CREATE: {
+        cc_invite *iv = NULL;
+        int rc = cc_lesson_invite_create(l, rq->name, &iv);
+        if (rc != 0) {
+            send_error(c, s->sid, rc == CC_ELIMIT ? "server_busy" : "server_error",
+                       rc == CC_ELIMIT ? "a lesson has at most 20 invites" : "could not make an invite",
+                       ref, rq->id);
+            return;
+        }
+        send_json(c, s->sid, cc_proto_build_invite(iv));
+        send_invites(c, l);
+        return;
+    }
+    case CC_PROTO_INVITE_REVOKE:
+        if (cc_lesson_invite_revoke(l, rq->invite) != 0) {
+            send_error(c, s->sid, "bad_request", "no such invite (or it was revoked already)",
+                       ref, rq->id);
+            return;
+        }
+        send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+        send_invites(c, l);
+        return;
+    default:
+        send_error(c, s->sid, "unknown_type", "unknown message type", ref, rq->id);
+        return;
+    }
 }
 
 /* Only a signed-in teacher creates lessons and captures (docs/accounts.md).
@@ -622,6 +1003,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             {"already_joined", "this connection is already in a lesson"},
             {"forbidden", "your role may not do that in this lesson"},
             {"lesson_ended", "the lesson has ended"},
+            {"not_admitted", "wait until the teacher lets you in"},
         };
         const char *msg = "request refused";
         for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
@@ -663,12 +1045,14 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             send_error(c, s->sid, cc_lesson_err_code(rc), "could not create a lesson", ref, rq->id);
             return;
         }
+        cc_lesson_set_kind(l, rq->seminar ? CC_LESSON_KIND_SEMINAR : CC_LESSON_KIND_LESSON);
         cc_sfu_room_open(c->cfg.worker, l->room_id);
-        CC_INFO("control", "lesson %s created by %s (room %u)", l->code,
+        CC_INFO("control", "%s %s created by %s (room %u)", rq->seminar ? "seminar" : "lesson", l->code,
                 who.kind == CC_WHO_LOCAL ? "the local teacher" : who.teacher.name, l->room_id);
         send_json(c, s->sid, cc_proto_build_created(l->code, l->title, l->teacher_token,
                                                     l->viewer_token, m->id_str, rq->id));
         send_state(c, s->sid, l);
+        send_seminar_state(c, s->sid, l, m);
         broadcast_members(c, l);
         return;
     case CC_PROTO_RESUME:
@@ -689,16 +1073,24 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
     case CC_PROTO_JOIN:
         if (refuse_if_too_many(c, s, now, ref, rq->id))
             return;
-        rc = cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
-        if (rc == CC_ENOTFOUND)
+        rc = rq->invite[0] ? cc_lessons_join_school(c->lessons, rq->code, rq->invite, rq->name,
+                                                    s->sid, now, &l, &m)
+                           : cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
+        if (rc == CC_ENOTFOUND || rc == CC_EAUTH)
             count_wrong_try(c, s->addr_key, now);
         if (rc != 0) {
-            send_error(c, s->sid, cc_lesson_err_code(rc),
+            send_error(c, s->sid,
+                       rc == CC_EAUTH ? "bad_invite" : rc == CC_ESTATE ? "lesson_locked"
+                                                                       : cc_lesson_err_code(rc),
                        rc == CC_ENOTFOUND ? "no lesson has this code" :
+                       rc == CC_EAUTH ? "this invite is not valid (revoked, or for another lesson)" :
+                       rc == CC_ESTATE ? "the teacher has locked the lesson" :
                        rc == CC_ECLOSED ? "the lesson has ended" : "cannot join this lesson",
                        ref, rq->id);
             return;
         }
+        CC_INFO("control", "lesson %s: %s %s joined%s", l->code, cc_role_name(m->role), m->id_str,
+                (m->flags & CC_MEMBER_WAITING) ? " (waiting room)" : "");
         on_joined(c, s->sid, l, m, rq->id);
         return;
     case CC_PROTO_START:
@@ -730,27 +1122,71 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             send_error(c, s->sid, "bad_request", "sdp is missing", ref, rq->id);
             return;
         }
+        uint32_t owner = owner_of(m);
+        int is_teacher = m->role == CC_ROLE_TEACHER;
+        cc_proto_track tr[CC_PROTO_MAX_TRACKS];
+        int nt = 0;
+        unsigned kinds = 0;
+        for (int i = 0; i < rq->n_tracks; i++) {
+            const cc_proto_track *t = &rq->tracks[i];
+            if (publisher) {
+                if (!is_teacher && t->slot == CC_SLOT_SCREEN) {
+                    send_error(c, s->sid, "forbidden",
+                               "only the teacher shares a screen: publish camera and mic", ref,
+                               rq->id);
+                    return;
+                }
+                kinds |= 1u << t->slot;
+            } else if (t->owner != 0 && !stream_allowed(l, m, t->owner, t->slot)) {
+                continue; /* answered inactive until the page asks again */
+            }
+            tr[nt++] = *t;
+        }
+        if (publisher && !is_teacher && nt == 0) {
+            send_error(c, s->sid, "bad_request", "\"tracks\" must name the camera and the mic",
+                       ref, rq->id);
+            return;
+        }
+        if (!publisher && rq->n_tracks > 0 && nt == 0) {
+            send_error(c, s->sid, "bad_sdp", "none of these tracks can be received now", ref,
+                       rq->id);
+            return;
+        }
         /* A browser renegotiating on the same RTCPeerConnection keeps its
          * ICE ufrag and DTLS session: update the live transport. */
-        if (publisher && s->pub_ufrag[0] && same_ice_session(rq->sdp, s->pub_remote)) {
-            if (update_publisher(c, s, l, m->id, rq, &answer, err, sizeof err) != 0) {
+        if (publisher ? s->pub_ufrag[0] && same_ice_session(rq->sdp, s->pub_remote)
+                      : s->sub_ufrag[0] && same_ice_session(rq->sdp, s->sub_remote)) {
+            rc = publisher ? update_publisher(c, s, l, m->id, tr, nt, rq->sdp, owner, is_teacher,
+                                              &answer, err, sizeof err)
+                           : update_subscriber(c, s, l, m->id, tr, nt, rq->sdp, owner, is_teacher,
+                                               &answer, err, sizeof err);
+            if (rc != 0) {
                 send_error(c, s->sid, "bad_sdp", err, ref, rq->id);
                 return;
             }
-            send_json(c, s->sid, cc_proto_build_answer(1, answer, rq->id));
+            if (publisher && kinds != s->pub_kinds) {
+                s->pub_kinds = kinds;
+                if (m->flags & CC_MEMBER_PUBLISHING) {
+                    m->pub_kinds = kinds;
+                    broadcast_streams(c, l);
+                }
+            }
+            send_json(c, s->sid, cc_proto_build_answer(publisher, answer, rq->id));
             free(answer);
             return;
         }
         /* Otherwise a new transport of the same kind replaces the old one
          * (a reloaded page, or a new RTCPeerConnection). */
         close_transport(c, publisher ? s->pub_ufrag : s->sub_ufrag);
-        rc = open_transport(c, l, m->id, publisher, rq->sdp, rq->tracks, rq->n_tracks,
-                            &answer, ufrag, publisher ? s->pub_pwd : NULL,
-                            publisher ? s->pub_remote : NULL, err, sizeof err);
+        rc = open_transport(c, l, m->id, publisher, rq->sdp, tr, nt, owner, is_teacher, s,
+                            &answer, ufrag, publisher ? s->pub_pwd : s->sub_pwd,
+                            publisher ? s->pub_remote : s->sub_remote, err, sizeof err);
         if (rc != 0) {
             send_error(c, s->sid, rc == CC_ECLOSED ? "server_error" : "bad_sdp", err, ref, rq->id);
             return;
         }
+        if (publisher)
+            s->pub_kinds = kinds ? kinds : 0x7u;
         snprintf(publisher ? s->pub_ufrag : s->sub_ufrag, CC_ICE_MAX_CRED, "%s", ufrag);
         send_json(c, s->sid, cc_proto_build_answer(publisher, answer, rq->id));
         free(answer);
@@ -771,7 +1207,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         handle_capture(c, s, l, rq);
         return;
     default:
-        send_error(c, s->sid, "unknown_type", "unknown message type", ref, rq->id);
+        handle_seminar(c, s, l, m, rq, now);
         return;
     }
 }
@@ -798,6 +1234,10 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
     if (ev->kind == CC_SFU_EV_MEDIA) {
         if (cc_lesson_set_media(l, ev->active_slots) == 1)
             broadcast_media(c, l);
+        return;
+    }
+    if (ev->kind == CC_SFU_EV_SPEAKERS) {
+        send_speakers(c, l, ev->speakers, ev->n_speakers);
         return;
     }
     cc_member *m = ev->member_id ? cc_lesson_member(l, ev->member_id) : NULL;
@@ -829,6 +1269,15 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
         flags &= ~CC_MEMBER_WEAK_LINK; /* a new transport starts at full rate */
     if (cc_lesson_set_flags(l, m, flags) == 1)
         broadcast_members(c, l);
+    /* A school's or speaking student's tracks are there (or gone): every
+     * page learns which streams it may subscribe. */
+    if (ev->publisher && current && m->role != CC_ROLE_TEACHER) {
+        unsigned kinds = connected ? s->pub_kinds : 0;
+        if (kinds != m->pub_kinds) {
+            m->pub_kinds = kinds;
+            broadcast_streams(c, l);
+        }
+    }
 }
 
 static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
@@ -926,7 +1375,7 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         return;
     }
     char *answer = NULL, ufrag[CC_ICE_MAX_CRED], err[256] = "";
-    if (open_transport(c, l, 0, publisher, rq->body, NULL, 0, &answer, ufrag, NULL,
+    if (open_transport(c, l, 0, publisher, rq->body, NULL, 0, 0, 0, NULL, &answer, ufrag, NULL,
                        NULL, err, sizeof err) != 0) {
         set_text(r, 400, err);
         return;
@@ -954,6 +1403,7 @@ static int hook_is_api(void *ud, const char *method, const char *path)
     (void)ud;
     (void)method;
     return strcmp(path, "/echo") == 0 || strcmp(path, "/stats") == 0 ||
+           strcmp(path, "/qr.svg") == 0 ||
            strcmp(path, "/healthz") == 0 || strncmp(path, "/whip/", 6) == 0 ||
            strncmp(path, "/whep/", 6) == 0 || cc_accounts_is_api(path);
 }
@@ -967,6 +1417,8 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         api_stats(c, r);
     else if (strcmp(rq->path, "/healthz") == 0 && strcmp(rq->method, "GET") == 0)
         set_text(r, 200, "ok\n");
+    else if (strcmp(rq->path, "/qr.svg") == 0 && strcmp(rq->method, "GET") == 0)
+        api_qr(rq, r);
     else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
         api_whip_whep(c, rq, r);
     else if (cc_accounts_is_api(rq->path))

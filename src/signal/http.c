@@ -49,6 +49,8 @@ typedef struct conn {
     /* HTTP */
     char method[8];
     char path[512];
+    char text_arg[CC_HTTP_MAX_TEXT_ARG + 8]; /* "text=" + the value */
+    const char *text;    /* into text_arg, "" if none or too long */
     char auth[512];
     char ctype[128];
     char *body;
@@ -207,6 +209,7 @@ static int dispatch_api(struct lws *wsi, conn *c)
     cc_http_request rq = {
         .method = c->method,
         .path = c->path,
+        .text = c->text ? c->text : "",
         .authorization = c->auth,
         .content_type = c->ctype,
         .body = c->body ? c->body : "",
@@ -277,6 +280,10 @@ static int read_request_line(struct lws *wsi, conn *c)
             char *q = strchr(c->path, '?');
             if (q)
                 *q = 0;
+            /* lws hands the query's arguments over percent-decoded. */
+            c->text = lws_get_urlarg_by_name(wsi, "text=", c->text_arg, (int)sizeof c->text_arg);
+            if (!c->text)
+                c->text = "";
             return 1;
         }
     }

@@ -49,6 +49,8 @@ static void lesson_free(cc_lesson *l)
 {
     for (int i = 0; i < l->n_members; i++)
         free(l->members[i]);
+    for (int i = 0; i < CC_LESSON_CHAT_HISTORY; i++)
+        free(l->chat[i].text);
     free(l->members);
     free(l);
 }
@@ -217,6 +219,8 @@ static int new_lesson(cc_lessons *r, const char *code, const char *teacher_name,
         (rc = make_token(l->viewer_token)))
         goto fail;
     l->state = CC_LESSON_WAITING;
+    l->last_n = CC_LESSON_DEFAULT_LAST_N;
+    l->chat_students = 1;
     l->room_id = make_room_id(r);
     l->created_at = now;
     /* No teacher yet: the creator is added by the caller right away, and a
@@ -267,6 +271,7 @@ static int add_member(cc_lessons *r, cc_lesson *l, cc_role role,
     snprintf(m->id_str, sizeof m->id_str, "m%u", (unsigned)m->id);
     m->role = role;
     m->session = session;
+    m->invite = -1;
     l->members[l->n_members++] = m;
     if (role == CC_ROLE_TEACHER) {
         l->n_teachers++;
@@ -378,24 +383,69 @@ int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
     return 0;
 }
 
+/* A student or school joins: refused while locked; waits for admission
+ * while the waiting room is on. */
+static int join_as(cc_lessons *r, cc_lesson *l, cc_role role, const char *name,
+                   uint64_t session, cc_lesson **out_lesson, cc_member **out_member)
+{
+    if (l->locked)
+        return CC_ESTATE;
+    if (l->waiting_room && l->n_waiting >= CC_LESSON_MAX_WAITING)
+        return CC_ENOSPC;
+    cc_member *m;
+    int rc = add_member(r, l, role, name, session, &m);
+    if (rc)
+        return rc;
+    if (l->waiting_room) {
+        m->flags |= CC_MEMBER_WAITING;
+        l->n_waiting++;
+    }
+    if (out_lesson)
+        *out_lesson = l;
+    if (out_member)
+        *out_member = m;
+    return 0;
+}
+
 int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
                     uint64_t session, cc_time_us now,
                     cc_lesson **out_lesson, cc_member **out_member)
 {
     (void)now;
     cc_lesson *l = cc_lessons_find(r, code);
-    cc_member *m;
     if (!l)
         return CC_ENOTFOUND;
     if (l->state == CC_LESSON_ENDED)
         return CC_ECLOSED;
     if (!name || !name[0])
         return CC_EINVAL;
-    int rc = add_member(r, l, CC_ROLE_STUDENT, name, session, &m);
+    return join_as(r, l, CC_ROLE_STUDENT, name, session, out_lesson, out_member);
+}
+
+int cc_lessons_join_school(cc_lessons *r, const char *code, const char *invite,
+                           const char *name, uint64_t session, cc_time_us now,
+                           cc_lesson **out_lesson, cc_member **out_member)
+{
+    (void)now;
+    cc_lesson *l = cc_lessons_find(r, code);
+    if (!l)
+        return CC_ENOTFOUND;
+    int k = -1;
+    for (int i = 0; invite && i < l->n_invites; i++)
+        if (!l->invites[i].revoked && token_eq(l->invites[i].token, invite))
+            k = i;
+    if (k < 0)
+        return CC_EAUTH;
+    if (l->state == CC_LESSON_ENDED)
+        return CC_ECLOSED;
+    if (!name || !name[0])
+        return CC_EINVAL;
+    cc_member *m = NULL;
+    int rc = join_as(r, l, CC_ROLE_SCHOOL, name, session, out_lesson, &m);
     if (rc)
         return rc;
-    if (out_lesson)
-        *out_lesson = l;
+    m->invite = k;
+    l->invites[k].uses++;
     if (out_member)
         *out_member = m;
     return 0;
@@ -416,6 +466,10 @@ void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now)
         } else {
             l->n_students--;
         }
+        if (m->flags & CC_MEMBER_WAITING)
+            l->n_waiting--;
+        if (m->hand)
+            cc_lesson_hand(l, m, 0);
         free(m);
         return;
     }
@@ -445,6 +499,112 @@ int cc_lesson_set_media(cc_lesson *l, unsigned media)
         return 0;
     l->media = media;
     return 1;
+}
+
+/* ---- seminars --------------------------------------------------------- */
+
+void cc_lesson_set_kind(cc_lesson *l, cc_lesson_kind kind)
+{
+    l->kind = kind;
+    if (kind == CC_LESSON_KIND_SEMINAR)
+        l->waiting_room = 1;
+}
+
+int cc_lesson_admit(cc_lesson *l, cc_member *m)
+{
+    if (!(m->flags & CC_MEMBER_WAITING))
+        return CC_ESTATE;
+    m->flags &= ~CC_MEMBER_WAITING;
+    l->n_waiting--;
+    return 0;
+}
+
+int cc_lesson_hand(cc_lesson *l, cc_member *m, int up)
+{
+    if (up ? m->hand != 0 : m->hand == 0)
+        return 0;
+    if (up) {
+        m->hand = ++l->hands;
+        return 1;
+    }
+    /* Those raised later move up one place. */
+    for (int i = 0; i < l->n_members; i++)
+        if (l->members[i]->hand > m->hand)
+            l->members[i]->hand--;
+    m->hand = 0;
+    l->hands--;
+    return 1;
+}
+
+int cc_lesson_invite_create(cc_lesson *l, const char *label, cc_invite **out)
+{
+    if (l->n_invites >= CC_LESSON_MAX_INVITES)
+        return CC_ELIMIT;
+    cc_invite *iv = &l->invites[l->n_invites];
+    memset(iv, 0, sizeof *iv);
+    if (make_token(iv->token) != 0)
+        return CC_ECRYPTO;
+    if (copy_str(iv->label, sizeof iv->label, label ? label : "") != 0)
+        return CC_EINVAL;
+    snprintf(iv->id, sizeof iv->id, "i%d", (l->n_invites + 1) % 100);
+    l->n_invites++;
+    if (out)
+        *out = iv;
+    return 0;
+}
+
+int cc_lesson_invite_revoke(cc_lesson *l, const char *id)
+{
+    for (int i = 0; id && i < l->n_invites; i++)
+        if (!l->invites[i].revoked && strcmp(l->invites[i].id, id) == 0) {
+            l->invites[i].revoked = 1;
+            /* The token can never match again. */
+            OPENSSL_cleanse(l->invites[i].token, sizeof l->invites[i].token);
+            return 0;
+        }
+    return CC_ENOTFOUND;
+}
+
+int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
+                       int64_t at_ms, const cc_chat_msg **out)
+{
+    char *copy = strdup(text ? text : "");
+    if (!copy)
+        return CC_ENOMEM;
+    int slot;
+    if (l->chat_len < CC_LESSON_CHAT_HISTORY) {
+        slot = (l->chat_head + l->chat_len) % CC_LESSON_CHAT_HISTORY;
+        l->chat_len++;
+    } else {
+        slot = l->chat_head; /* the oldest goes */
+        l->chat_head = (l->chat_head + 1) % CC_LESSON_CHAT_HISTORY;
+    }
+    cc_chat_msg *c = &l->chat[slot];
+    free(c->text);
+    memset(c, 0, sizeof *c);
+    snprintf(c->from, sizeof c->from, "%s", from->id_str);
+    snprintf(c->name, sizeof c->name, "%s", from->name);
+    c->role = from->role;
+    c->text = copy;
+    c->at_ms = at_ms;
+    if (out)
+        *out = c;
+    return 0;
+}
+
+const cc_chat_msg *cc_lesson_chat_at(const cc_lesson *l, int i)
+{
+    if (i < 0 || i >= l->chat_len)
+        return NULL;
+    return &l->chat[(l->chat_head + i) % CC_LESSON_CHAT_HISTORY];
+}
+
+cc_member *cc_lesson_member_by_str(cc_lesson *l, const char *id_str)
+{
+    for (int i = 0; id_str && i < l->n_members; i++)
+        if (strcmp(l->members[i]->id_str, id_str) == 0)
+            return l->members[i];
+    return NULL;
 }
 
 /* ---- states ----------------------------------------------------------- */
@@ -529,6 +689,7 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
                   int for_publish, const char **err_code)
 {
     const char *code = NULL;
+    int waiting = m && (m->flags & CC_MEMBER_WAITING);
     switch (action) {
     case CC_PROTO_PING:
         break;
@@ -550,9 +711,29 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
     case CC_PROTO_RENEGOTIATE:
     case CC_PROTO_CAPTURE_LIST:
     case CC_PROTO_CAPTURE_START:
-    case CC_PROTO_CAPTURE_STOP: {
-        int teacher_only = action != CC_PROTO_SUBSCRIBE &&
-                           !(action == CC_PROTO_RENEGOTIATE && !for_publish);
+    case CC_PROTO_CAPTURE_STOP:
+    case CC_PROTO_HAND:
+    case CC_PROTO_FLOOR:
+    case CC_PROTO_MUTE:
+    case CC_PROTO_REMOVE:
+    case CC_PROTO_LOCK:
+    case CC_PROTO_WAITING_ROOM:
+    case CC_PROTO_ADMIT:
+    case CC_PROTO_REFUSE:
+    case CC_PROTO_LAST_N:
+    case CC_PROTO_CHAT_MODE:
+    case CC_PROTO_CHAT:
+    case CC_PROTO_INVITE_CREATE:
+    case CC_PROTO_INVITE_REVOKE: {
+        int publishing = action == CC_PROTO_PUBLISH || action == CC_PROTO_UNPUBLISH ||
+                         (action == CC_PROTO_RENEGOTIATE && for_publish);
+        int anyone = action == CC_PROTO_SUBSCRIBE || action == CC_PROTO_CHAT ||
+                     (action == CC_PROTO_RENEGOTIATE && !for_publish);
+        int guest_ok = action == CC_PROTO_HAND;
+        /* A school publishes its camera and microphone; a student only
+         * while it has the floor (docs/protocol.md "Seminars"). */
+        int may_publish = m && (m->role == CC_ROLE_TEACHER || m->role == CC_ROLE_SCHOOL ||
+                                (m->role == CC_ROLE_STUDENT && (m->flags & CC_MEMBER_FLOOR)));
         /* After the end, nothing new may start; ending again, unpublishing
          * and stopping or listing capture are harmless. */
         int refused_when_ended = action != CC_PROTO_END &&
@@ -561,7 +742,11 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
                                  action != CC_PROTO_CAPTURE_STOP;
         if (!m || !l)
             code = "not_joined";
-        else if (teacher_only && m->role != CC_ROLE_TEACHER)
+        else if (waiting)
+            code = "not_admitted";
+        else if (publishing ? !may_publish
+                            : guest_ok ? m->role == CC_ROLE_TEACHER
+                                       : !anyone && m->role != CC_ROLE_TEACHER)
             code = "forbidden";
         else if (refused_when_ended && l->state == CC_LESSON_ENDED)
             code = "lesson_ended";
@@ -618,5 +803,5 @@ const char *cc_lesson_state_name(cc_lesson_state s)
 
 const char *cc_role_name(cc_role r)
 {
-    return r == CC_ROLE_TEACHER ? "teacher" : "student";
+    return r == CC_ROLE_TEACHER ? "teacher" : r == CC_ROLE_SCHOOL ? "school" : "student";
 }

@@ -22,6 +22,13 @@ static const char *const type_names[CC_PROTO_TYPE_COUNT] = {
     [CC_PROTO_PING] = "ping",           [CC_PROTO_CAPTURE_LIST] = "capture_list",
     [CC_PROTO_CAPTURE_START] = "capture_start",
     [CC_PROTO_CAPTURE_STOP] = "capture_stop",
+    [CC_PROTO_HAND] = "hand",           [CC_PROTO_FLOOR] = "floor",
+    [CC_PROTO_MUTE] = "mute",           [CC_PROTO_REMOVE] = "remove",
+    [CC_PROTO_LOCK] = "lock",           [CC_PROTO_WAITING_ROOM] = "waiting_room",
+    [CC_PROTO_ADMIT] = "admit",         [CC_PROTO_REFUSE] = "refuse",
+    [CC_PROTO_LAST_N] = "last_n",       [CC_PROTO_CHAT_MODE] = "chat_mode",
+    [CC_PROTO_CHAT] = "chat",           [CC_PROTO_INVITE_CREATE] = "invite_create",
+    [CC_PROTO_INVITE_REVOKE] = "invite_revoke",
 };
 
 static const char *const slot_names[CC_SLOT_COUNT] = {
@@ -99,10 +106,15 @@ static size_t utf8_count(const char *s, size_t n, int *ctrl)
     return cp;
 }
 
-/* A display text (name, title): a JSON string of min..max code points, no
- * control characters; a name must not be blank. */
+/* get_text flags */
+#define TEXT_NOT_BLANK 0x1u /* not only spaces (and newlines, with NEWLINE) */
+#define TEXT_NEWLINE 0x2u   /* "\n" allowed (chat); other controls never */
+
+/* A display text (name, title, chat): a JSON string of min..max code
+ * points, no control characters (but newlines with TEXT_NEWLINE); a name
+ * must not be blank (TEXT_NOT_BLANK). */
 static int get_text(perr *e, json_t *obj, const char *key, int required,
-                    size_t min_cp, size_t max_cp, int not_blank, char *out,
+                    size_t min_cp, size_t max_cp, unsigned flags, char *out,
                     size_t cap)
 {
     json_t *v = json_object_get(obj, key);
@@ -118,6 +130,13 @@ static int get_text(perr *e, json_t *obj, const char *key, int required,
     size_t n = json_string_length(v);
     int ctrl;
     size_t cp = utf8_count(s, n, &ctrl);
+    if (ctrl && (flags & TEXT_NEWLINE)) {
+        ctrl = 0;
+        for (size_t i = 0; i < n && !ctrl; i++) {
+            unsigned char c = (unsigned char)s[i];
+            ctrl = (c < 0x20 && c != '\n') || c == 0x7F;
+        }
+    }
     if (cp < min_cp)
         return BAD(e, "The field \"%s\" is empty.", key);
     if (cp > max_cp)
@@ -127,9 +146,9 @@ static int get_text(perr *e, json_t *obj, const char *key, int required,
         return BAD(e, "The field \"%s\" contains control characters.", key);
     if (n >= cap) /* cannot happen with the caps of proto.h; stay safe */
         return BAD(e, "The field \"%s\" is too long.", key);
-    if (not_blank) {
+    if (flags & TEXT_NOT_BLANK) {
         size_t i = 0;
-        while (i < n && s[i] == ' ')
+        while (i < n && (s[i] == ' ' || (s[i] == '\n' && (flags & TEXT_NEWLINE))))
             i++;
         if (i == n)
             return BAD(e, "The field \"%s\" is blank.", key);
@@ -188,8 +207,105 @@ static int get_sdp(perr *e, json_t *obj, cc_proto_req *req)
     return 0;
 }
 
-/* "tracks": {"<mid>": "camera" | "screen" | "mic", ...}; mids are unique
- * (duplicate keys are refused by the JSON parser), slots too. */
+/* An optional code / token: absent is "", present as get_word. */
+static int get_word_opt(perr *e, json_t *obj, const char *key, int allow_url,
+                        char *out, size_t cap)
+{
+    out[0] = 0;
+    if (!json_object_get(obj, key))
+        return 0;
+    return get_word(e, obj, key, allow_url, out, cap);
+}
+
+/* A member id "m<n>": "m" and 1..10 digits without a leading zero, n in
+ * 1..4294967295. Returns n, or 0 if s[0..len) is not one. */
+static uint32_t member_id_of(const char *s, size_t len)
+{
+    if (len < 2 || len > 11 || s[0] != 'm' || s[1] == '0')
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* "member": a required member id -> req->member, req->member_id. */
+static int get_member(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "member");
+    if (!v)
+        return BAD(e, "The field \"member\" is missing.");
+    if (!json_is_string(v))
+        return BAD(e, "The field \"member\" must be a string.");
+    size_t n = json_string_length(v);
+    uint32_t id = member_id_of(json_string_value(v), n);
+    if (!id || n >= sizeof req->member)
+        return BAD(e, "The field \"member\" must be a member id such as "
+                      "\"m7\".");
+    memcpy(req->member, json_string_value(v), n + 1);
+    req->member_id = id;
+    return 0;
+}
+
+/* A required JSON true / false -> *out 1 / 0. */
+static int get_bool(perr *e, json_t *obj, const char *key, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return BAD(e, "The field \"%s\" is missing.", key);
+    if (!json_is_boolean(v))
+        return BAD(e, "The field \"%s\" must be true or false.", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* invite_revoke "invite": an invite id, "i" and 1..4 digits. */
+static int get_invite_id(perr *e, json_t *obj, cc_proto_req *req)
+{
+    json_t *v = json_object_get(obj, "invite");
+    if (!v)
+        return BAD(e, "The field \"invite\" is missing.");
+    if (!json_is_string(v))
+        return BAD(e, "The field \"invite\" must be a string.");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    int ok = n >= 2 && n <= 5 && s[0] == 'i';
+    for (size_t i = 1; ok && i < n; i++)
+        ok = s[i] >= '0' && s[i] <= '9';
+    if (!ok)
+        return BAD(e, "The field \"invite\" must be an invite id such as "
+                      "\"i1\".");
+    memcpy(req->invite, s, n + 1);
+    return 0;
+}
+
+/* A track name of "tracks": "camera" / "screen" / "mic" (owner 0), or, in
+ * a subscribe only, "m<id>.camera" / "m<id>.mic" (owner id). Returns the
+ * slot, or -1. */
+static int track_of(const char *s, size_t len, int for_publish, uint32_t *owner)
+{
+    *owner = 0;
+    if (strlen(s) != len)
+        return -1;
+    int slot = cc_slot_from_name(s);
+    if (slot >= 0 || for_publish)
+        return slot;
+    const char *dot = memchr(s, '.', len);
+    if (!dot)
+        return -1;
+    uint32_t id = member_id_of(s, (size_t)(dot - s));
+    slot = cc_slot_from_name(dot + 1);
+    if (!id || (slot != CC_SLOT_CAMERA && slot != CC_SLOT_MIC))
+        return -1;
+    *owner = id;
+    return slot;
+}
+
+/* "tracks": {"<mid>": "<track>", ...}; mids are unique (duplicate keys are
+ * refused by the JSON parser), tracks (owner, slot) too. */
 static int get_tracks(perr *e, json_t *obj, int required, cc_proto_req *req)
 {
     json_t *v = json_object_get(obj, "tracks");
@@ -207,9 +323,8 @@ static int get_tracks(perr *e, json_t *obj, int required, cc_proto_req *req)
     if (required && json_object_size(v) == 0)
         return BAD(e, "The field \"tracks\" is empty.");
     const char *mid;
-    json_t *slot;
-    unsigned seen = 0;
-    json_object_foreach(v, mid, slot)
+    json_t *val;
+    json_object_foreach(v, mid, val)
     {
         size_t n = strlen(mid);
         if (n == 0 || n >= CC_PROTO_MID_CAP)
@@ -218,17 +333,33 @@ static int get_tracks(perr *e, json_t *obj, int required, cc_proto_req *req)
             if ((unsigned char)mid[i] <= 0x20 || (unsigned char)mid[i] >= 0x7F)
                 return BAD(e, "A mid in \"tracks\" contains a character that "
                               "is not allowed.");
-        int s = json_is_string(slot) ? cc_slot_from_name(json_string_value(slot))
-                                     : -1;
-        if (s < 0)
-            return BAD(e, "The track \"%s\" must be \"camera\", \"screen\" or "
-                          "\"mic\".", mid);
-        if (seen & (1u << s))
-            return BAD(e, "Two tracks are mapped to \"%s\".", cc_slot_name(s));
-        seen |= 1u << s;
+        if (req->n_tracks >= CC_PROTO_MAX_TRACKS) /* checked above */
+            return BAD(e, "The field \"tracks\" has too many entries.");
+        uint32_t owner = 0;
+        int s = json_is_string(val)
+                    ? track_of(json_string_value(val), json_string_length(val),
+                               req->for_publish, &owner)
+                    : -1;
+        if (s < 0) {
+            if (req->for_publish)
+                return BAD(e, "The track \"%s\" must be \"camera\", "
+                              "\"screen\" or \"mic\".", mid);
+            return BAD(e, "The track \"%s\" must be \"camera\", \"screen\", "
+                          "\"mic\", or a member's \"m<id>.camera\" or "
+                          "\"m<id>.mic\".", mid);
+        }
+        for (int i = 0; i < req->n_tracks; i++)
+            if (req->tracks[i].owner == owner && req->tracks[i].slot == s) {
+                if (owner)
+                    return BAD(e, "Two tracks are mapped to \"m%u.%s\".",
+                               (unsigned)owner, cc_slot_name(s));
+                return BAD(e, "Two tracks are mapped to \"%s\".",
+                           cc_slot_name(s));
+            }
         cc_proto_track *t = &req->tracks[req->n_tracks++];
         memcpy(t->mid, mid, n + 1);
         t->slot = s;
+        t->owner = owner;
     }
     return 0;
 }
@@ -343,12 +474,24 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
 {
     int rc = 0;
     switch (req->type) {
-    case CC_PROTO_CREATE:
-        if ((rc = get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP, 1,
-                           req->name, sizeof req->name)))
+    case CC_PROTO_CREATE: {
+        if ((rc = get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP,
+                           TEXT_NOT_BLANK, req->name, sizeof req->name)))
             return rc;
-        return get_text(e, root, "title", 0, 0, CC_PROTO_TITLE_MAX_CP, 0,
-                        req->title, sizeof req->title);
+        if ((rc = get_text(e, root, "title", 0, 0, CC_PROTO_TITLE_MAX_CP, 0,
+                           req->title, sizeof req->title)))
+            return rc;
+        json_t *k = json_object_get(root, "kind");
+        if (!k)
+            return 0;
+        const char *ks = json_is_string(k) ? json_string_value(k) : "";
+        if (strcmp(ks, "seminar") == 0)
+            req->seminar = 1;
+        else if (strcmp(ks, "lesson") != 0)
+            return BAD(e, "The field \"kind\" must be \"lesson\" or "
+                          "\"seminar\".");
+        return 0;
+    }
     case CC_PROTO_RESUME:
         if ((rc = get_word(e, root, "code", 0, req->code, sizeof req->code)))
             return rc;
@@ -356,8 +499,11 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
     case CC_PROTO_JOIN:
         if ((rc = get_word(e, root, "code", 0, req->code, sizeof req->code)))
             return rc;
-        return get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP, 1,
-                        req->name, sizeof req->name);
+        if ((rc = get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP,
+                           TEXT_NOT_BLANK, req->name, sizeof req->name)))
+            return rc;
+        return get_word_opt(e, root, "invite", 1, req->invite,
+                            sizeof req->invite);
     case CC_PROTO_PUBLISH:
     case CC_PROTO_SUBSCRIBE:
     case CC_PROTO_RENEGOTIATE:
@@ -382,6 +528,61 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
         if ((rc = get_sources(e, root, req)))
             return rc;
         return get_display(e, root, req);
+    case CC_PROTO_HAND:
+        return get_bool(e, root, "up", &req->flag);
+    case CC_PROTO_FLOOR: {
+        if ((rc = get_member(e, root, req)) ||
+            (rc = get_bool(e, root, "grant", &req->flag)))
+            return rc;
+        json_t *a = json_object_get(root, "audience");
+        if (!a)
+            return 0;
+        const char *as = json_is_string(a) ? json_string_value(a) : "";
+        if (strcmp(as, "teacher") == 0)
+            req->teacher_only = 1;
+        else if (strcmp(as, "all") != 0)
+            return BAD(e, "The field \"audience\" must be \"all\" or "
+                          "\"teacher\".");
+        return 0;
+    }
+    case CC_PROTO_MUTE:
+        if ((rc = get_member(e, root, req)))
+            return rc;
+        return get_bool(e, root, "muted", &req->flag);
+    case CC_PROTO_REMOVE:
+    case CC_PROTO_REFUSE:
+        if ((rc = get_member(e, root, req)))
+            return rc;
+        return get_text(e, root, "reason", 0, 0, CC_PROTO_REASON_MAX_CP, 0,
+                        req->reason, sizeof req->reason);
+    case CC_PROTO_ADMIT:
+        return get_member(e, root, req);
+    case CC_PROTO_LOCK:
+        return get_bool(e, root, "locked", &req->flag);
+    case CC_PROTO_WAITING_ROOM:
+        return get_bool(e, root, "on", &req->flag);
+    case CC_PROTO_CHAT_MODE:
+        return get_bool(e, root, "students", &req->flag);
+    case CC_PROTO_LAST_N: {
+        json_t *v = json_object_get(root, "n");
+        if (!v)
+            return BAD(e, "The field \"n\" is missing.");
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > CC_PROTO_LAST_N_MAX)
+            return BAD(e, "The field \"n\" must be an integer from 0 to %d.",
+                       CC_PROTO_LAST_N_MAX);
+        req->n = (int)json_integer_value(v);
+        return 0;
+    }
+    case CC_PROTO_CHAT:
+        return get_text(e, root, "text", 1, 1, CC_PROTO_TEXT_MAX_CP,
+                        TEXT_NOT_BLANK | TEXT_NEWLINE, req->text,
+                        sizeof req->text);
+    case CC_PROTO_INVITE_CREATE:
+        return get_text(e, root, "label", 0, 0, CC_PROTO_NAME_MAX_CP, 0,
+                        req->name, sizeof req->name);
+    case CC_PROTO_INVITE_REVOKE:
+        return get_invite_id(e, root, req);
     default: /* no fields; unknown members are ignored */
         return 0;
     }
@@ -428,7 +629,7 @@ int cc_proto_parse(const char *text, size_t len, cc_proto_req *req,
     }
     const char *ts = json_string_value(t);
     for (int i = 0; i < CC_PROTO_TYPE_COUNT; i++)
-        if (strcmp(ts, type_names[i]) == 0)
+        if (type_names[i] && strcmp(ts, type_names[i]) == 0)
             req->type = (cc_proto_type)i;
     if (req->type == CC_PROTO_NONE) {
         rc = fail(&e, CC_EUNSUPPORTED, "unknown_type",
@@ -566,6 +767,22 @@ char *cc_proto_build_link(int weak)
     return finish(json_pack("{s:s, s:b}", "type", "link", "weak", weak != 0), NULL);
 }
 
+char *cc_proto_build_lesson_full(const struct cc_lesson *l)
+{
+    if (!l)
+        return NULL;
+    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:b}",
+                            "type", "lesson", "state",
+                            cc_lesson_state_name(l->state), "title", l->title,
+                            "teacher", l->teacher_name, "kind",
+                            l->kind == CC_LESSON_KIND_SEMINAR ? "seminar"
+                                                              : "lesson",
+                            "locked", l->locked != 0, "waiting_room",
+                            l->waiting_room != 0, "last_n", l->last_n,
+                            "chat_students", l->chat_students != 0),
+                  NULL);
+}
+
 char *cc_proto_build_members(const struct cc_lesson *l)
 {
     json_t *arr = json_array();
@@ -573,16 +790,201 @@ char *cc_proto_build_members(const struct cc_lesson *l)
         return NULL;
     for (int i = 0; l && i < l->n_members; i++) {
         const cc_member *m = l->members[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id_str, "name",
-                              m->name, "role", cc_role_name(m->role),
-                              "watching", (m->flags & CC_MEMBER_WATCHING) != 0,
-                              "weak_link", (m->flags & CC_MEMBER_WEAK_LINK) != 0);
+        unsigned f = m->flags;
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:b, s:b, s:i, s:b, s:b, s:b, s:b, s:b}", "id",
+            m->id_str, "name", m->name, "role", cc_role_name(m->role),
+            "watching", (f & CC_MEMBER_WATCHING) != 0, "weak_link",
+            (f & CC_MEMBER_WEAK_LINK) != 0, "hand", m->hand, "floor",
+            (f & CC_MEMBER_FLOOR) != 0, "muted", (f & CC_MEMBER_MUTED) != 0,
+            "waiting", (f & CC_MEMBER_WAITING) != 0, "publishing",
+            (f & CC_MEMBER_PUBLISHING) != 0, "speaking",
+            (f & CC_MEMBER_SPEAKING) != 0);
+        if (o && (f & CC_MEMBER_FLOOR) &&
+            json_object_set_new(o, "audience",
+                                json_string((f & CC_MEMBER_TEACHER_ONLY)
+                                                ? "teacher"
+                                                : "all")) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
         }
     }
     return finish(json_pack("{s:s, s:o}", "type", "members", "members", arr),
+                  NULL);
+}
+
+char *cc_proto_build_waiting(const char *code, const char *title,
+                             const char *member)
+{
+    return finish(json_pack("{s:s, s:s, s:s, s:s}", "type", "waiting", "code",
+                            code, "title", title ? title : "", "member",
+                            member),
+                  NULL);
+}
+
+char *cc_proto_build_floor(int granted, int teacher_only)
+{
+    json_t *o = json_pack("{s:s, s:b}", "type", "floor", "granted",
+                          granted != 0);
+    /* the audience matters only while the floor is held (as in members) */
+    if (o && granted &&
+        json_object_set_new(o, "audience",
+                            json_string(teacher_only ? "teacher" : "all")) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return finish(o, NULL);
+}
+
+char *cc_proto_build_muted(int muted)
+{
+    return finish(json_pack("{s:s, s:b}", "type", "muted", "muted", muted != 0),
+                  NULL);
+}
+
+char *cc_proto_build_removed(const char *reason)
+{
+    return finish(json_pack("{s:s, s:s}", "type", "removed", "reason",
+                            reason ? reason : ""),
+                  NULL);
+}
+
+char *cc_proto_build_refused(const char *reason)
+{
+    return finish(json_pack("{s:s, s:s}", "type", "refused", "reason",
+                            reason ? reason : ""),
+                  NULL);
+}
+
+char *cc_proto_build_speakers(const uint32_t *member_ids, int n)
+{
+    json_t *arr = json_array();
+    if (!arr || (n > 0 && !member_ids)) {
+        json_decref(arr);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        char id[CC_PROTO_MEMBER_CAP];
+        snprintf(id, sizeof id, "m%u", (unsigned)member_ids[i]);
+        if (json_array_append_new(arr, json_string(id)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return finish(json_pack("{s:s, s:o}", "type", "speakers", "members", arr),
+                  NULL);
+}
+
+char *cc_proto_build_streams(const cc_proto_stream *s, int n)
+{
+    json_t *arr = json_array();
+    if (!arr || (n > 0 && !s)) {
+        json_decref(arr);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        /* only what a subscribe may name: m<id>.camera, m<id>.mic */
+        if (!s[i].owner ||
+            (s[i].slot != CC_SLOT_CAMERA && s[i].slot != CC_SLOT_MIC)) {
+            json_decref(arr);
+            return NULL;
+        }
+        const char *kind = cc_slot_name(s[i].slot);
+        char member[CC_PROTO_MEMBER_CAP], id[CC_PROTO_MEMBER_CAP + 8];
+        snprintf(member, sizeof member, "m%u", (unsigned)s[i].owner);
+        snprintf(id, sizeof id, "%s.%s", member, kind);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "member",
+                              member, "name", s[i].name ? s[i].name : "",
+                              "role", s[i].role, "kind", kind);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return finish(json_pack("{s:s, s:o}", "type", "streams", "streams", arr),
+                  NULL);
+}
+
+/* {"type":"chat","from","name","role","text","at"}; without "type" in
+ * chat_history. */
+static json_t *chat_json(const cc_chat_msg *m, int with_type)
+{
+    const char *text = m->text ? m->text : "";
+    const char *role = cc_role_name(m->role);
+    if (with_type)
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", "chat",
+                         "from", m->from, "name", m->name, "role", role,
+                         "text", text, "at", (json_int_t)m->at_ms);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "from", m->from, "name",
+                     m->name, "role", role, "text", text, "at",
+                     (json_int_t)m->at_ms);
+}
+
+char *cc_proto_build_chat(const struct cc_chat_msg *m)
+{
+    return m ? finish(chat_json(m, 1), NULL) : NULL;
+}
+
+char *cc_proto_build_chat_history(const struct cc_lesson *l)
+{
+    if (!l)
+        return NULL;
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    int len = l->chat_len < CC_LESSON_CHAT_HISTORY ? l->chat_len
+                                                   : CC_LESSON_CHAT_HISTORY;
+    int head = l->chat_head >= 0 ? l->chat_head % CC_LESSON_CHAT_HISTORY : 0;
+    for (int i = 0; i < len; i++) {
+        json_t *o = chat_json(&l->chat[(head + i) % CC_LESSON_CHAT_HISTORY], 0);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return finish(json_pack("{s:s, s:o}", "type", "chat_history", "messages",
+                            arr),
+                  NULL);
+}
+
+static json_t *invite_json(const cc_invite *iv)
+{
+    return json_pack("{s:s, s:s, s:s, s:i}", "id", iv->id, "label", iv->label,
+                     "token", iv->token, "uses", iv->uses);
+}
+
+char *cc_proto_build_invite(const struct cc_invite *iv)
+{
+    if (!iv)
+        return NULL;
+    return finish(json_pack("{s:s, s:o}", "type", "invite", "invite",
+                            invite_json(iv)),
+                  NULL);
+}
+
+char *cc_proto_build_invites(const struct cc_lesson *l)
+{
+    if (!l)
+        return NULL;
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    int n = l->n_invites < CC_LESSON_MAX_INVITES ? l->n_invites
+                                                 : CC_LESSON_MAX_INVITES;
+    for (int i = 0; i < n; i++) {
+        if (l->invites[i].revoked)
+            continue;
+        json_t *o = invite_json(&l->invites[i]);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return finish(json_pack("{s:s, s:o}", "type", "invites", "invites", arr),
                   NULL);
 }
 

@@ -604,6 +604,115 @@ static void test_names(void)
     CC_CHECK(strcmp(cc_lesson_err_code(CC_ENOMEM), "server_error") == 0);
 }
 
+/* docs/protocol.md "Seminars": invites, waiting room, lock, hands, the
+ * floor in the role rules, chat history. */
+static void test_seminar(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l, *l2;
+    cc_member *t, *sch, *st, *st2, *w;
+    const char *code;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Lan", "Hội thảo", 1, T0, &l, &t), 0);
+    cc_lesson_set_kind(l, CC_LESSON_KIND_SEMINAR);
+    CC_CHECK(l->waiting_room == 1);
+    CC_CHECK_EQ(l->last_n, CC_LESSON_DEFAULT_LAST_N);
+    CC_CHECK(l->chat_students == 1);
+
+    /* invites: made, used, revoked; another lesson's token is no invite */
+    cc_invite *iv = NULL, *iv2 = NULL;
+    CC_CHECK_EQ(cc_lesson_invite_create(l, "THCS Chiềng Sinh", &iv), 0);
+    CC_CHECK(strcmp(iv->id, "i1") == 0 && is_b64url(iv->token, CC_LESSON_TOKEN_LEN));
+    CC_CHECK_EQ(cc_lesson_invite_create(l, "", &iv2), 0);
+    char tok[64], tok2[64];
+    snprintf(tok, sizeof tok, "%s", iv->token);
+    snprintf(tok2, sizeof tok2, "%s", iv2->token);
+    CC_CHECK_EQ(cc_lessons_create(r, "Thầy Nam", "", 2, T0, &l2, NULL), 0);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l2->code, tok, "X", 3, T0, NULL, NULL), CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, "nope", "X", 3, T0, NULL, NULL), CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_join_school(r, "000000x", tok, "X", 3, T0, NULL, NULL), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, tok, "THCS A", 3, T0, NULL, &sch), 0);
+    CC_CHECK_EQ(sch->role, CC_ROLE_SCHOOL);
+    CC_CHECK(strcmp(cc_role_name(sch->role), "school") == 0);
+    CC_CHECK(sch->flags & CC_MEMBER_WAITING);
+    CC_CHECK_EQ(l->invites[0].uses, 1);
+    CC_CHECK_EQ(l->n_waiting, 1);
+    /* a waiting member may only leave and ping */
+    CC_CHECK(!cc_lesson_may(l, sch, CC_PROTO_SUBSCRIBE, 0, &code));
+    CC_CHECK(strcmp(code, "not_admitted") == 0);
+    CC_CHECK(!cc_lesson_may(l, sch, CC_PROTO_CHAT, 0, &code));
+    CC_CHECK(cc_lesson_may(l, sch, CC_PROTO_LEAVE, 0, &code));
+    CC_CHECK_EQ(cc_lesson_admit(l, sch), 0);
+    CC_CHECK_EQ(cc_lesson_admit(l, sch), CC_ESTATE);
+    CC_CHECK_EQ(l->n_waiting, 0);
+    /* a school publishes, a student only with the floor */
+    CC_CHECK(cc_lesson_may(l, sch, CC_PROTO_PUBLISH, 1, &code));
+    CC_CHECK(cc_lesson_may(l, sch, CC_PROTO_HAND, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, sch, CC_PROTO_MUTE, 0, &code));
+    CC_CHECK(strcmp(code, "forbidden") == 0);
+    l->waiting_room = 0;
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Em Hoa", 4, T0, NULL, &st), 0);
+    CC_CHECK(!(st->flags & CC_MEMBER_WAITING));
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_PUBLISH, 1, &code));
+    CC_CHECK(strcmp(code, "forbidden") == 0);
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_RENEGOTIATE, 1, &code));
+    CC_CHECK(cc_lesson_may(l, st, CC_PROTO_RENEGOTIATE, 0, &code));
+    cc_lesson_set_flags(l, st, st->flags | CC_MEMBER_FLOOR);
+    CC_CHECK(cc_lesson_may(l, st, CC_PROTO_PUBLISH, 1, &code));
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_FLOOR, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, t, CC_PROTO_HAND, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_LOCK, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_INVITE_CREATE, 0, &code));
+
+    /* hands keep their order as others go down */
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Em Minh", 5, T0, NULL, &st2), 0);
+    CC_CHECK_EQ(cc_lesson_hand(l, st2, 1), 1);
+    CC_CHECK_EQ(cc_lesson_hand(l, sch, 1), 1);
+    CC_CHECK_EQ(cc_lesson_hand(l, st, 1), 1);
+    CC_CHECK_EQ(cc_lesson_hand(l, st, 1), 0);
+    CC_CHECK(st2->hand == 1 && sch->hand == 2 && st->hand == 3);
+    CC_CHECK_EQ(cc_lesson_hand(l, st2, 0), 1);
+    CC_CHECK(st2->hand == 0 && sch->hand == 1 && st->hand == 2 && l->hands == 2);
+    cc_lesson_leave(l, sch, T0); /* leaving lowers the hand */
+    CC_CHECK(st->hand == 1 && l->hands == 1);
+
+    /* revoked: refused, and its old token never matches again */
+    CC_CHECK_EQ(cc_lesson_invite_revoke(l, "i1"), 0);
+    CC_CHECK_EQ(cc_lesson_invite_revoke(l, "i1"), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, tok, "THCS A", 6, T0, NULL, NULL), CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, tok2, "THCS B", 6, T0, NULL, &w), 0);
+    for (int i = 2; i < CC_LESSON_MAX_INVITES; i++)
+        CC_CHECK_EQ(cc_lesson_invite_create(l, "", NULL), 0);
+    CC_CHECK_EQ(cc_lesson_invite_create(l, "", NULL), CC_ELIMIT);
+
+    /* lock: nobody joins; the waiting room has a limit */
+    l->locked = 1;
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Late", 7, T0, NULL, NULL), CC_ESTATE);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, tok2, "Late", 7, T0, NULL, NULL), CC_ESTATE);
+    l->locked = 0;
+    l->waiting_room = 1;
+    int ok = 0;
+    for (int i = 0; i < CC_LESSON_MAX_WAITING + 5; i++)
+        ok += cc_lessons_join(r, l->code, "W", (uint64_t)(100 + i), T0, NULL, NULL) == 0;
+    CC_CHECK_EQ(ok, CC_LESSON_MAX_WAITING);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "W", 999, T0, NULL, NULL), CC_ENOSPC);
+
+    /* chat: a bounded history, oldest first */
+    for (int i = 0; i < CC_LESSON_CHAT_HISTORY + 30; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "tin %d", i);
+        const cc_chat_msg *cm = NULL;
+        CC_CHECK_EQ(cc_lesson_chat_add(l, st, text, 1000 + i, &cm), 0);
+        CC_CHECK(cm && strcmp(cm->text, text) == 0 && strcmp(cm->from, st->id_str) == 0);
+    }
+    CC_CHECK_EQ(l->chat_len, CC_LESSON_CHAT_HISTORY);
+    CC_CHECK(strcmp(cc_lesson_chat_at(l, 0)->text, "tin 30") == 0);
+    CC_CHECK(strcmp(cc_lesson_chat_at(l, CC_LESSON_CHAT_HISTORY - 1)->text, "tin 129") == 0);
+    CC_CHECK(cc_lesson_chat_at(l, CC_LESSON_CHAT_HISTORY) == NULL);
+    CC_CHECK(cc_lesson_member_by_str(l, st->id_str) == st);
+    CC_CHECK(cc_lesson_member_by_str(l, "m999999") == NULL);
+    cc_lessons_free(r); /* frees the chat texts too (ASan checks) */
+}
+
 int main(void)
 {
     CC_RUN(test_create_codes_tokens);
@@ -617,5 +726,6 @@ int main(void)
     CC_RUN(test_limits);
     CC_RUN(test_open_limits);
     CC_RUN(test_names);
+    CC_RUN(test_seminar);
     CC_TEST_DONE();
 }

@@ -688,6 +688,714 @@ static void test_capture_builders(void)
     CC_CHECK(cc_proto_build_capture_failed("\xff", NULL, NULL) == NULL);
 }
 
+/* ---- seminars: schools, the floor, chat (docs/protocol.md) ---- */
+
+static void test_seminar_requests(void)
+{
+    /* create: kind */
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"Cô Hạnh\",\"title\":"
+                      "\"Hội thảo Toán\",\"kind\":\"seminar\",\"id\":1}"), 0);
+    CC_CHECK_EQ(req.seminar, 1);
+    CC_CHECK(strcmp(req.title, "Hội thảo Toán") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"An\",\"kind\":\"lesson\"}"), 0);
+    CC_CHECK_EQ(req.seminar, 0);
+    CC_CHECK_EQ(parse("{\"type\":\"create\",\"name\":\"An\"}"), 0);
+    CC_CHECK_EQ(req.seminar, 0);
+
+    /* join: optional invite */
+    CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"482913\",\"name\":"
+                      "\"THCS Chiềng Sinh\",\"invite\":"
+                      "\"Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_JOIN);
+    CC_CHECK(strcmp(req.name, "THCS Chiềng Sinh") == 0);
+    CC_CHECK(strcmp(req.invite, "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"482913\",\"name\":\"Lan\"}"), 0);
+    CC_CHECK_EQ(req.invite[0], 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"hand\",\"up\":true,\"id\":\"h1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_HAND);
+    CC_CHECK_EQ(req.flag, 1);
+    CC_CHECK(strcmp(req.id, "\"h1\"") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"hand\",\"up\":false}"), 0);
+    CC_CHECK_EQ(req.flag, 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"floor\",\"member\":\"m7\",\"grant\":true}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_FLOOR);
+    CC_CHECK(strcmp(req.member, "m7") == 0);
+    CC_CHECK_EQ(req.member_id, 7);
+    CC_CHECK_EQ(req.flag, 1);
+    CC_CHECK_EQ(req.teacher_only, 0);
+    CC_CHECK_EQ(parse("{\"type\":\"floor\",\"member\":\"m12\",\"grant\":true,"
+                      "\"audience\":\"teacher\"}"), 0);
+    CC_CHECK_EQ(req.teacher_only, 1);
+    CC_CHECK_EQ(req.member_id, 12);
+    CC_CHECK_EQ(parse("{\"type\":\"floor\",\"member\":\"m12\",\"grant\":false,"
+                      "\"audience\":\"all\"}"), 0);
+    CC_CHECK_EQ(req.teacher_only, 0);
+    CC_CHECK_EQ(req.flag, 0);
+    /* the largest member id */
+    CC_CHECK_EQ(parse("{\"type\":\"admit\",\"member\":\"m4294967295\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_ADMIT);
+    CC_CHECK_EQ(req.member_id, 4294967295u);
+    CC_CHECK(strcmp(req.member, "m4294967295") == 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"mute\",\"member\":\"m3\",\"muted\":true}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_MUTE);
+    CC_CHECK_EQ(req.member_id, 3);
+    CC_CHECK_EQ(req.flag, 1);
+
+    CC_CHECK_EQ(parse("{\"type\":\"remove\",\"member\":\"m9\",\"reason\":"
+                      "\"Vui lòng giữ trật tự.\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_REMOVE);
+    CC_CHECK_EQ(req.member_id, 9);
+    CC_CHECK(strcmp(req.reason, "Vui lòng giữ trật tự.") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"remove\",\"member\":\"m9\"}"), 0);
+    CC_CHECK_EQ(req.reason[0], 0);
+    CC_CHECK_EQ(parse("{\"type\":\"refuse\",\"member\":\"m10\",\"reason\":\"\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_REFUSE);
+    CC_CHECK_EQ(req.member_id, 10);
+    CC_CHECK_EQ(req.reason[0], 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"lock\",\"locked\":true}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_LOCK);
+    CC_CHECK_EQ(req.flag, 1);
+    CC_CHECK_EQ(parse("{\"type\":\"waiting_room\",\"on\":false}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_WAITING_ROOM);
+    CC_CHECK_EQ(req.flag, 0);
+    CC_CHECK_EQ(parse("{\"type\":\"chat_mode\",\"students\":true}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CHAT_MODE);
+    CC_CHECK_EQ(req.flag, 1);
+
+    CC_CHECK_EQ(parse("{\"type\":\"last_n\",\"n\":0}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_LAST_N);
+    CC_CHECK_EQ(req.n, 0);
+    CC_CHECK_EQ(parse("{\"type\":\"last_n\",\"n\":8}"), 0);
+    CC_CHECK_EQ(req.n, CC_PROTO_LAST_N_MAX);
+
+    CC_CHECK_EQ(parse("{\"type\":\"chat\",\"text\":\"Em chào cô ạ!\\nEm có câu "
+                      "hỏi.\",\"id\":\"c9\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_CHAT);
+    CC_CHECK(strcmp(req.text, "Em chào cô ạ!\nEm có câu hỏi.") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"chat\",\"text\":\"  ok \"}"), 0);
+    CC_CHECK(strcmp(req.text, "  ok ") == 0);
+
+    CC_CHECK_EQ(parse("{\"type\":\"invite_create\",\"label\":\"THCS Chiềng Sinh\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_INVITE_CREATE);
+    CC_CHECK(strcmp(req.name, "THCS Chiềng Sinh") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"invite_create\"}"), 0);
+    CC_CHECK_EQ(req.name[0], 0);
+    CC_CHECK_EQ(parse("{\"type\":\"invite_revoke\",\"invite\":\"i1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_INVITE_REVOKE);
+    CC_CHECK(strcmp(req.invite, "i1") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"invite_revoke\",\"invite\":\"i9999\"}"), 0);
+    CC_CHECK(strcmp(req.invite, "i9999") == 0);
+
+    /* the wire names */
+    static const struct { cc_proto_type t; const char *n; } names[] = {
+        {CC_PROTO_HAND, "hand"}, {CC_PROTO_FLOOR, "floor"},
+        {CC_PROTO_MUTE, "mute"}, {CC_PROTO_REMOVE, "remove"},
+        {CC_PROTO_LOCK, "lock"}, {CC_PROTO_WAITING_ROOM, "waiting_room"},
+        {CC_PROTO_ADMIT, "admit"}, {CC_PROTO_REFUSE, "refuse"},
+        {CC_PROTO_LAST_N, "last_n"}, {CC_PROTO_CHAT_MODE, "chat_mode"},
+        {CC_PROTO_CHAT, "chat"}, {CC_PROTO_INVITE_CREATE, "invite_create"},
+        {CC_PROTO_INVITE_REVOKE, "invite_revoke"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *n = cc_proto_type_name(names[i].t);
+        CC_CHECK(n && strcmp(n, names[i].n) == 0);
+    }
+}
+
+static void test_seminar_errors(void)
+{
+    static const char *const bad[] = {
+        /* create kind */
+        "{\"type\":\"create\",\"name\":\"An\",\"kind\":\"webinar\"}",
+        "{\"type\":\"create\",\"name\":\"An\",\"kind\":1}",
+        "{\"type\":\"create\",\"name\":\"An\",\"kind\":null}",
+        "{\"type\":\"create\",\"name\":\"An\",\"kind\":\"Seminar\"}",
+        /* join invite */
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":\"\"}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":\"a/b\"}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":42}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":null}",
+        /* bools: missing, wrong type */
+        "{\"type\":\"hand\"}",
+        "{\"type\":\"hand\",\"up\":1}",
+        "{\"type\":\"hand\",\"up\":\"true\"}",
+        "{\"type\":\"hand\",\"up\":null}",
+        "{\"type\":\"lock\"}",
+        "{\"type\":\"lock\",\"locked\":0}",
+        "{\"type\":\"waiting_room\",\"on\":\"on\"}",
+        "{\"type\":\"waiting_room\"}",
+        "{\"type\":\"chat_mode\",\"students\":[]}",
+        "{\"type\":\"chat_mode\"}",
+        "{\"type\":\"mute\",\"member\":\"m3\"}",
+        "{\"type\":\"mute\",\"member\":\"m3\",\"muted\":\"yes\"}",
+        "{\"type\":\"floor\",\"member\":\"m3\"}",
+        "{\"type\":\"floor\",\"member\":\"m3\",\"grant\":1}",
+        /* floor audience */
+        "{\"type\":\"floor\",\"member\":\"m3\",\"grant\":true,\"audience\":\"x\"}",
+        "{\"type\":\"floor\",\"member\":\"m3\",\"grant\":true,\"audience\":\"\"}",
+        "{\"type\":\"floor\",\"member\":\"m3\",\"grant\":true,\"audience\":true}",
+        "{\"type\":\"floor\",\"member\":\"m3\",\"grant\":true,\"audience\":\"Teacher\"}",
+        /* member ids */
+        "{\"type\":\"floor\",\"grant\":true}",
+        "{\"type\":\"admit\"}",
+        "{\"type\":\"admit\",\"member\":7}",
+        "{\"type\":\"admit\",\"member\":\"m0\"}",
+        "{\"type\":\"admit\",\"member\":\"m01\"}",
+        "{\"type\":\"admit\",\"member\":\"x7\"}",
+        "{\"type\":\"admit\",\"member\":\"M7\"}",
+        "{\"type\":\"admit\",\"member\":\"m\"}",
+        "{\"type\":\"admit\",\"member\":\"\"}",
+        "{\"type\":\"admit\",\"member\":\"7\"}",
+        "{\"type\":\"admit\",\"member\":\"m-7\"}",
+        "{\"type\":\"admit\",\"member\":\"m+7\"}",
+        "{\"type\":\"admit\",\"member\":\"m7 \"}",
+        "{\"type\":\"admit\",\"member\":\"m7a\"}",
+        "{\"type\":\"admit\",\"member\":\"m4294967296\"}",
+        "{\"type\":\"admit\",\"member\":\"m9999999999\"}",
+        "{\"type\":\"admit\",\"member\":\"m12345678901\"}",
+        "{\"type\":\"mute\",\"member\":\"m01\",\"muted\":true}",
+        "{\"type\":\"remove\"}",
+        "{\"type\":\"remove\",\"member\":\"x7\"}",
+        "{\"type\":\"refuse\",\"member\":\"m0\"}",
+        /* reasons */
+        "{\"type\":\"remove\",\"member\":\"m7\",\"reason\":5}",
+        "{\"type\":\"remove\",\"member\":\"m7\",\"reason\":\"a\\nb\"}",
+        "{\"type\":\"refuse\",\"member\":\"m7\",\"reason\":\"\\u0007\"}",
+        "{\"type\":\"refuse\",\"member\":\"m7\",\"reason\":null}",
+        /* last_n */
+        "{\"type\":\"last_n\"}",
+        "{\"type\":\"last_n\",\"n\":9}",
+        "{\"type\":\"last_n\",\"n\":-1}",
+        "{\"type\":\"last_n\",\"n\":2.0}",
+        "{\"type\":\"last_n\",\"n\":\"2\"}",
+        "{\"type\":\"last_n\",\"n\":true}",
+        "{\"type\":\"last_n\",\"n\":4294967298}",
+        /* chat */
+        "{\"type\":\"chat\"}",
+        "{\"type\":\"chat\",\"text\":\"\"}",
+        "{\"type\":\"chat\",\"text\":42}",
+        "{\"type\":\"chat\",\"text\":[\"hi\"]}",
+        "{\"type\":\"chat\",\"text\":\"ding\\u0007\"}",
+        "{\"type\":\"chat\",\"text\":\"a\\tb\"}",
+        "{\"type\":\"chat\",\"text\":\"a\\r\\nb\"}",
+        "{\"type\":\"chat\",\"text\":\"a\\u007fb\"}",
+        "{\"type\":\"chat\",\"text\":\"   \"}",
+        "{\"type\":\"chat\",\"text\":\"\\n\"}",
+        "{\"type\":\"chat\",\"text\":\" \\n \\n\"}",
+        /* invites */
+        "{\"type\":\"invite_create\",\"label\":7}",
+        "{\"type\":\"invite_create\",\"label\":\"a\\u0001\"}",
+        "{\"type\":\"invite_revoke\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":1}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"i\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"1\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"m1\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"i12345\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"i1x\"}",
+        "{\"type\":\"invite_revoke\",\"invite\":\"Xq3-_9aZbC0dEfGhIjKlMnOp\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse_err(bad[i], "bad_request");
+        CC_CHECK(req.type != CC_PROTO_NONE); /* ref of the error reply */
+    }
+    /* the failed request's type is kept for the error's ref */
+    parse_err("{\"type\":\"last_n\",\"n\":9,\"id\":\"n\"}", "bad_request");
+    CC_CHECK_EQ(req.type, CC_PROTO_LAST_N);
+    CC_CHECK(strcmp(req.id, "\"n\"") == 0);
+    CC_CHECK(strstr(msg, "\"n\"") != NULL);
+
+    /* lengths in code points: reason 200, chat 500, label 64 */
+    char text[501 * 3 + 1], buf[2048];
+    for (int i = 0; i < 501; i++)
+        memcpy(text + 3 * i, "ạ", 3); /* U+1EA1 */
+    text[500 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"chat\",\"text\":\"%s\"}", text);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.text), 1500);
+    text[500 * 3] = "ạ"[0];
+    text[501 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"chat\",\"text\":\"%s\"}", text);
+    parse_err(buf, "bad_request");
+    /* 500 four-byte code points fill the buffer exactly */
+    char emoji[500 * 4 + 1], big[2200];
+    for (int i = 0; i < 500; i++)
+        memcpy(emoji + 4 * i, "\xF0\x9F\x98\x80", 4);
+    emoji[2000] = 0;
+    snprintf(big, sizeof big, "{\"type\":\"chat\",\"text\":\"%s\"}", emoji);
+    CC_CHECK_EQ(parse(big), 0);
+    CC_CHECK_EQ(strlen(req.text), 2000);
+
+    text[200 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"remove\",\"member\":\"m2\","
+             "\"reason\":\"%s\"}", text);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.reason), 600);
+    text[200 * 3] = "ạ"[0];
+    text[201 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"refuse\",\"member\":\"m2\","
+             "\"reason\":\"%s\"}", text);
+    parse_err(buf, "bad_request");
+
+    text[64 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"invite_create\",\"label\":\"%s\"}", text);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.name), 192);
+    text[64 * 3] = "ạ"[0];
+    text[65 * 3] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"invite_create\",\"label\":\"%s\"}", text);
+    parse_err(buf, "bad_request");
+
+    /* invite tokens: 79 characters pass, 80 do not */
+    char tok[81];
+    memset(tok, 'k', 80);
+    tok[79] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\","
+             "\"invite\":\"%s\"}", tok);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(strlen(req.invite), 79);
+    tok[79] = 'k';
+    tok[80] = 0;
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\","
+             "\"invite\":\"%s\"}", tok);
+    parse_err(buf, "bad_request");
+}
+
+static void test_seminar_tracks(void)
+{
+    /* a school page subscribes to the teacher and to two schools */
+    CC_CHECK_EQ(parse("{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":"
+                      "{\"0\":\"camera\",\"1\":\"screen\",\"2\":\"mic\","
+                      "\"3\":\"m7.camera\",\"4\":\"m7.mic\",\"5\":\"m12.camera\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 6);
+    CC_CHECK_EQ(req.tracks[0].owner, 0);
+    CC_CHECK_EQ(req.tracks[0].slot, CC_SLOT_CAMERA);
+    CC_CHECK_EQ(req.tracks[2].owner, 0);
+    CC_CHECK_EQ(req.tracks[2].slot, CC_SLOT_MIC);
+    CC_CHECK(strcmp(req.tracks[3].mid, "3") == 0);
+    CC_CHECK_EQ(req.tracks[3].owner, 7);
+    CC_CHECK_EQ(req.tracks[3].slot, CC_SLOT_CAMERA);
+    CC_CHECK_EQ(req.tracks[4].owner, 7);
+    CC_CHECK_EQ(req.tracks[4].slot, CC_SLOT_MIC);
+    CC_CHECK_EQ(req.tracks[5].owner, 12);
+    CC_CHECK_EQ(req.tracks[5].slot, CC_SLOT_CAMERA);
+
+    CC_CHECK_EQ(parse("{\"type\":\"renegotiate\",\"for\":\"subscribe\",\"sdp\":\"v=0\","
+                      "\"tracks\":{\"0\":\"camera\",\"6\":\"m4294967295.mic\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 2);
+    CC_CHECK_EQ(req.tracks[1].owner, 4294967295u);
+    CC_CHECK_EQ(req.tracks[1].slot, CC_SLOT_MIC);
+
+    /* a school publishes its own camera and mic: owner 0 */
+    CC_CHECK_EQ(parse("{\"type\":\"publish\",\"sdp\":\"v=0\","
+                      "\"tracks\":{\"0\":\"camera\",\"1\":\"mic\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 2);
+    CC_CHECK_EQ(req.tracks[0].owner, 0);
+    CC_CHECK_EQ(req.tracks[1].owner, 0);
+
+    static const char *const bad[] = {
+        /* another member's track in a publish */
+        "{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.camera\"}}",
+        "{\"type\":\"renegotiate\",\"for\":\"publish\",\"sdp\":\"v=0\","
+        "\"tracks\":{\"0\":\"m7.mic\"}}",
+        /* members have no screen */
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.screen\"}}",
+        /* malformed member tracks */
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m0.camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m07.camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"x7.camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\".camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.camera.x\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.m8.camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.Camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7-camera\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m4294967296.mic\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m12345678901.mic\"}}",
+        /* duplicate (owner, slot) */
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.camera\","
+        "\"1\":\"m7.camera\"}}",
+        "{\"type\":\"renegotiate\",\"for\":\"subscribe\",\"sdp\":\"v=0\","
+        "\"tracks\":{\"0\":\"mic\",\"1\":\"m3.mic\",\"2\":\"m3.mic\"}}",
+        "{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"mic\","
+        "\"1\":\"mic\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        parse_err(bad[i], "bad_request");
+    parse_err("{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.camera\","
+              "\"1\":\"m7.camera\"}}", "bad_request");
+    CC_CHECK(strstr(msg, "m7.camera") != NULL);
+    parse_err("{\"type\":\"publish\",\"sdp\":\"v=0\",\"tracks\":{\"0\":\"m7.camera\"}}",
+              "bad_request");
+    CC_CHECK(req.sdp == NULL);
+    /* same slot, different owners: fine */
+    CC_CHECK_EQ(parse("{\"type\":\"subscribe\",\"sdp\":\"v=0\",\"tracks\":"
+                      "{\"a\":\"mic\",\"b\":\"m3.mic\",\"c\":\"m4.mic\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 3);
+
+    /* 24 tracks pass, 25 do not */
+    char buf[2048];
+    int off = snprintf(buf, sizeof buf, "{\"type\":\"subscribe\",\"sdp\":\"v=0\","
+                       "\"tracks\":{\"0\":\"camera\",\"1\":\"screen\",\"2\":\"mic\"");
+    for (int i = 3; i < CC_PROTO_MAX_TRACKS; i++)
+        off += snprintf(buf + off, sizeof buf - off, ",\"%d\":\"m%d.%s\"", i,
+                        100 + i / 2, i % 2 ? "camera" : "mic");
+    snprintf(buf + off, sizeof buf - off, "}}");
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK_EQ(req.n_tracks, CC_PROTO_MAX_TRACKS);
+    CC_CHECK_EQ(req.tracks[23].owner, 111);
+    CC_CHECK_EQ(req.tracks[23].slot, CC_SLOT_CAMERA);
+    snprintf(buf + off, sizeof buf - off, ",\"x\":\"m999.mic\"}}");
+    parse_err(buf, "bad_request");
+}
+
+static cc_member *mk_member(uint32_t id, const char *name, cc_role role,
+                            unsigned flags, int hand)
+{
+    cc_member *m = calloc(1, sizeof *m);
+    m->id = id;
+    snprintf(m->id_str, sizeof m->id_str, "m%u", (unsigned)id);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->role = role;
+    m->flags = flags;
+    m->hand = hand;
+    m->invite = -1;
+    return m;
+}
+
+static cc_lesson sem; /* large (the chat ring): not on the stack */
+
+static void test_seminar_builders(void)
+{
+    cc_lesson *l = &sem;
+    memset(l, 0, sizeof *l);
+    snprintf(l->code, sizeof l->code, "482913");
+    snprintf(l->title, sizeof l->title, "Hội thảo Toán");
+    snprintf(l->teacher_name, sizeof l->teacher_name, "Cô Hạnh");
+    l->state = CC_LESSON_LIVE;
+    l->kind = CC_LESSON_KIND_SEMINAR;
+    l->locked = 1;
+    l->waiting_room = 0;
+    l->last_n = 3;
+    l->chat_students = 1;
+
+    json_t *o = reparse(cc_proto_build_lesson_full(l), "lesson");
+    CC_CHECK(strcmp(str(o, "state"), "live") == 0);
+    CC_CHECK(strcmp(str(o, "title"), "Hội thảo Toán") == 0);
+    CC_CHECK(strcmp(str(o, "teacher"), "Cô Hạnh") == 0);
+    CC_CHECK(strcmp(str(o, "kind"), "seminar") == 0);
+    CC_CHECK(json_is_true(json_object_get(o, "locked")));
+    CC_CHECK(json_is_false(json_object_get(o, "waiting_room")));
+    CC_CHECK(json_integer_value(json_object_get(o, "last_n")) == 3);
+    CC_CHECK(json_is_integer(json_object_get(o, "last_n")));
+    CC_CHECK(json_is_true(json_object_get(o, "chat_students")));
+    CC_CHECK_EQ(json_object_size(o), 9);
+    json_decref(o);
+    l->kind = CC_LESSON_KIND_LESSON;
+    l->state = CC_LESSON_WAITING;
+    l->locked = 0;
+    l->waiting_room = 1;
+    l->chat_students = 0;
+    o = reparse(cc_proto_build_lesson_full(l), "lesson");
+    CC_CHECK(strcmp(str(o, "kind"), "lesson") == 0);
+    CC_CHECK(strcmp(str(o, "state"), "waiting") == 0);
+    CC_CHECK(json_is_false(json_object_get(o, "locked")));
+    CC_CHECK(json_is_true(json_object_get(o, "waiting_room")));
+    CC_CHECK(json_is_false(json_object_get(o, "chat_students")));
+    json_decref(o);
+    CC_CHECK(cc_proto_build_lesson_full(NULL) == NULL);
+
+    /* members: every new field */
+    l->n_members = 5;
+    l->members = calloc((size_t)l->n_members, sizeof *l->members);
+    l->members[0] = mk_member(1, "Cô Hạnh", CC_ROLE_TEACHER,
+                              CC_MEMBER_WATCHING | CC_MEMBER_PUBLISHING |
+                              CC_MEMBER_SPEAKING, 0);
+    l->members[1] = mk_member(7, "THCS Chiềng Sinh", CC_ROLE_SCHOOL,
+                              CC_MEMBER_WATCHING | CC_MEMBER_PUBLISHING |
+                              CC_MEMBER_MUTED, 2);
+    l->members[1]->invite = 0;
+    l->members[2] = mk_member(9, "Lan", CC_ROLE_STUDENT,
+                              CC_MEMBER_WATCHING | CC_MEMBER_FLOOR |
+                              CC_MEMBER_TEACHER_ONLY | CC_MEMBER_PUBLISHING, 0);
+    l->members[3] = mk_member(10, "Bình", CC_ROLE_STUDENT,
+                              CC_MEMBER_WATCHING | CC_MEMBER_FLOOR |
+                              CC_MEMBER_WEAK_LINK, 1);
+    l->members[4] = mk_member(4294967295u, "Minh", CC_ROLE_STUDENT,
+                              CC_MEMBER_WAITING, 0);
+    o = reparse(cc_proto_build_members(l), "members");
+    json_t *a = json_object_get(o, "members");
+    CC_CHECK_EQ(json_array_size(a), 5);
+    json_t *t = json_array_get(a, 0), *sc = json_array_get(a, 1),
+           *s1 = json_array_get(a, 2), *s2 = json_array_get(a, 3),
+           *w = json_array_get(a, 4);
+    CC_CHECK(strcmp(str(t, "id"), "m1") == 0);
+    CC_CHECK(strcmp(str(t, "name"), "Cô Hạnh") == 0);
+    CC_CHECK(strcmp(str(t, "role"), "teacher") == 0);
+    CC_CHECK(json_is_true(json_object_get(t, "watching")));
+    CC_CHECK(json_is_false(json_object_get(t, "weak_link")));
+    CC_CHECK(json_is_integer(json_object_get(t, "hand")));
+    CC_CHECK(json_integer_value(json_object_get(t, "hand")) == 0);
+    CC_CHECK(json_is_false(json_object_get(t, "floor")));
+    CC_CHECK(json_object_get(t, "audience") == NULL);
+    CC_CHECK(json_is_false(json_object_get(t, "muted")));
+    CC_CHECK(json_is_false(json_object_get(t, "waiting")));
+    CC_CHECK(json_is_true(json_object_get(t, "publishing")));
+    CC_CHECK(json_is_true(json_object_get(t, "speaking")));
+    CC_CHECK_EQ(json_object_size(t), 11);
+
+    CC_CHECK(strcmp(str(sc, "id"), "m7") == 0);
+    CC_CHECK(strcmp(str(sc, "role"), "school") == 0);
+    CC_CHECK(strcmp(str(sc, "name"), "THCS Chiềng Sinh") == 0);
+    CC_CHECK(json_integer_value(json_object_get(sc, "hand")) == 2);
+    CC_CHECK(json_is_true(json_object_get(sc, "muted")));
+    CC_CHECK(json_is_true(json_object_get(sc, "publishing")));
+    CC_CHECK(json_is_false(json_object_get(sc, "speaking")));
+    CC_CHECK(json_is_false(json_object_get(sc, "floor")));
+    CC_CHECK(json_object_get(sc, "audience") == NULL);
+
+    CC_CHECK(strcmp(str(s1, "role"), "student") == 0);
+    CC_CHECK(json_is_true(json_object_get(s1, "floor")));
+    CC_CHECK(strcmp(str(s1, "audience"), "teacher") == 0);
+    CC_CHECK(json_is_false(json_object_get(s1, "muted")));
+    CC_CHECK_EQ(json_object_size(s1), 12);
+
+    CC_CHECK(json_is_true(json_object_get(s2, "floor")));
+    CC_CHECK(strcmp(str(s2, "audience"), "all") == 0);
+    CC_CHECK(json_is_true(json_object_get(s2, "weak_link")));
+    CC_CHECK(json_integer_value(json_object_get(s2, "hand")) == 1);
+    CC_CHECK(json_is_false(json_object_get(s2, "publishing")));
+
+    CC_CHECK(strcmp(str(w, "id"), "m4294967295") == 0);
+    CC_CHECK(json_is_true(json_object_get(w, "waiting")));
+    CC_CHECK(json_is_false(json_object_get(w, "watching")));
+    CC_CHECK(json_is_false(json_object_get(w, "publishing")));
+    json_decref(o);
+
+    /* waiting, floor, muted, removed, refused */
+    o = reparse(cc_proto_build_waiting("482913", "Hội thảo Toán", "m9"), "waiting");
+    CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
+    CC_CHECK(strcmp(str(o, "title"), "Hội thảo Toán") == 0);
+    CC_CHECK(strcmp(str(o, "member"), "m9") == 0);
+    CC_CHECK_EQ(json_object_size(o), 4);
+    json_decref(o);
+    o = reparse(cc_proto_build_waiting("482913", NULL, "m9"), "waiting");
+    CC_CHECK(strcmp(str(o, "title"), "") == 0);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_floor(1, 0), "floor");
+    CC_CHECK(json_is_true(json_object_get(o, "granted")));
+    CC_CHECK(strcmp(str(o, "audience"), "all") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_floor(5, 1), "floor");
+    CC_CHECK(json_is_true(json_object_get(o, "granted")));
+    CC_CHECK(strcmp(str(o, "audience"), "teacher") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_floor(0, 0), "floor");
+    CC_CHECK(json_is_false(json_object_get(o, "granted")));
+    CC_CHECK(json_object_get(o, "audience") == NULL);
+    json_decref(o);
+
+    o = reparse(cc_proto_build_muted(1), "muted");
+    CC_CHECK(json_is_true(json_object_get(o, "muted")));
+    json_decref(o);
+    o = reparse(cc_proto_build_muted(0), "muted");
+    CC_CHECK(json_is_false(json_object_get(o, "muted")));
+    json_decref(o);
+
+    o = reparse(cc_proto_build_removed("Vui lòng giữ trật tự."), "removed");
+    CC_CHECK(strcmp(str(o, "reason"), "Vui lòng giữ trật tự.") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_removed(NULL), "removed");
+    CC_CHECK(strcmp(str(o, "reason"), "") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_refused("Lớp đã đủ."), "refused");
+    CC_CHECK(strcmp(str(o, "reason"), "Lớp đã đủ.") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_refused(""), "refused");
+    CC_CHECK(strcmp(str(o, "reason"), "") == 0);
+    json_decref(o);
+    CC_CHECK(cc_proto_build_refused("\xff") == NULL);
+
+    /* speakers: most recent first */
+    uint32_t ids[3] = {7, 9, 4294967295u};
+    o = reparse(cc_proto_build_speakers(ids, 3), "speakers");
+    a = json_object_get(o, "members");
+    CC_CHECK_EQ(json_array_size(a), 3);
+    CC_CHECK(strcmp(json_string_value(json_array_get(a, 0)), "m7") == 0);
+    CC_CHECK(strcmp(json_string_value(json_array_get(a, 1)), "m9") == 0);
+    CC_CHECK(strcmp(json_string_value(json_array_get(a, 2)), "m4294967295") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_speakers(NULL, 0), "speakers");
+    CC_CHECK(json_is_array(json_object_get(o, "members")));
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "members")), 0);
+    json_decref(o);
+
+    /* streams */
+    cc_proto_stream st[3] = {
+        {.owner = 7, .slot = CC_SLOT_CAMERA, .name = "THCS Chiềng Sinh", .role = "school"},
+        {.owner = 7, .slot = CC_SLOT_MIC, .name = "THCS Chiềng Sinh", .role = "school"},
+        {.owner = 9, .slot = CC_SLOT_CAMERA, .name = "Lan", .role = "student"},
+    };
+    o = reparse(cc_proto_build_streams(st, 3), "streams");
+    a = json_object_get(o, "streams");
+    CC_CHECK_EQ(json_array_size(a), 3);
+    json_t *e0 = json_array_get(a, 0), *e1 = json_array_get(a, 1),
+           *e2 = json_array_get(a, 2);
+    CC_CHECK(strcmp(str(e0, "id"), "m7.camera") == 0);
+    CC_CHECK(strcmp(str(e0, "member"), "m7") == 0);
+    CC_CHECK(strcmp(str(e0, "name"), "THCS Chiềng Sinh") == 0);
+    CC_CHECK(strcmp(str(e0, "role"), "school") == 0);
+    CC_CHECK(strcmp(str(e0, "kind"), "camera") == 0);
+    CC_CHECK_EQ(json_object_size(e0), 5);
+    CC_CHECK(strcmp(str(e1, "id"), "m7.mic") == 0);
+    CC_CHECK(strcmp(str(e1, "kind"), "mic") == 0);
+    CC_CHECK(strcmp(str(e2, "id"), "m9.camera") == 0);
+    CC_CHECK(strcmp(str(e2, "role"), "student") == 0);
+    json_decref(o);
+    /* every stream id parses back as a subscribe track */
+    CC_CHECK_EQ(parse("{\"type\":\"subscribe\",\"sdp\":\"v\",\"tracks\":"
+                      "{\"0\":\"m7.camera\",\"1\":\"m7.mic\",\"2\":\"m9.camera\"}}"), 0);
+    CC_CHECK_EQ(req.n_tracks, 3);
+    o = reparse(cc_proto_build_streams(NULL, 0), "streams");
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "streams")), 0);
+    json_decref(o);
+    cc_proto_stream bad_st = {.owner = 7, .slot = CC_SLOT_SCREEN, .name = "x", .role = "school"};
+    CC_CHECK(cc_proto_build_streams(&bad_st, 1) == NULL);
+    bad_st.slot = CC_SLOT_CAMERA;
+    bad_st.owner = 0;
+    CC_CHECK(cc_proto_build_streams(&bad_st, 1) == NULL);
+
+    /* chat: "at" is an integer of Unix milliseconds */
+    cc_chat_msg cm = {.from = "m7", .name = "THCS Chiềng Sinh", .role = CC_ROLE_SCHOOL,
+                      .text = strdup("Chào cả lớp!\nChúng em đã sẵn sàng."),
+                      .at_ms = 1733131200123LL};
+    o = reparse(cc_proto_build_chat(&cm), "chat");
+    CC_CHECK(strcmp(str(o, "from"), "m7") == 0);
+    CC_CHECK(strcmp(str(o, "name"), "THCS Chiềng Sinh") == 0);
+    CC_CHECK(strcmp(str(o, "role"), "school") == 0);
+    CC_CHECK(strcmp(str(o, "text"), "Chào cả lớp!\nChúng em đã sẵn sàng.") == 0);
+    CC_CHECK(json_is_integer(json_object_get(o, "at")));
+    CC_CHECK(json_integer_value(json_object_get(o, "at")) == 1733131200123LL);
+    CC_CHECK_EQ(json_object_size(o), 6);
+    json_decref(o);
+    free(cm.text);
+    CC_CHECK(cc_proto_build_chat(NULL) == NULL);
+
+    /* history: a ring whose oldest message is at index 98, wrapping */
+    static const char *const texts[3] = {"một", "hai", "ba"};
+    for (int i = 0; i < 3; i++) {
+        cc_chat_msg *m = &l->chat[(98 + i) % CC_LESSON_CHAT_HISTORY];
+        snprintf(m->from, sizeof m->from, "m%d", 7 + i);
+        snprintf(m->name, sizeof m->name, "Người %d", i);
+        m->role = i == 0 ? CC_ROLE_TEACHER : CC_ROLE_STUDENT;
+        m->text = strdup(texts[i]);
+        m->at_ms = 1733131200000LL + i;
+    }
+    l->chat_head = 98;
+    l->chat_len = 3;
+    o = reparse(cc_proto_build_chat_history(l), "chat_history");
+    a = json_object_get(o, "messages");
+    CC_CHECK_EQ(json_array_size(a), 3);
+    for (int i = 0; i < 3; i++) {
+        json_t *m = json_array_get(a, (size_t)i);
+        char from[8];
+        snprintf(from, sizeof from, "m%d", 7 + i);
+        CC_CHECK(strcmp(str(m, "text"), texts[i]) == 0);
+        CC_CHECK(strcmp(str(m, "from"), from) == 0);
+        CC_CHECK(strcmp(str(m, "role"), i == 0 ? "teacher" : "student") == 0);
+        CC_CHECK(json_integer_value(json_object_get(m, "at")) == 1733131200000LL + i);
+        CC_CHECK(json_object_get(m, "type") == NULL);
+        CC_CHECK_EQ(json_object_size(m), 5);
+    }
+    CC_CHECK(strcmp(str(json_array_get(a, 1), "name"), "Người 1") == 0);
+    json_decref(o);
+    for (int i = 0; i < 3; i++)
+        free(l->chat[(98 + i) % CC_LESSON_CHAT_HISTORY].text);
+    /* a full ring: 100 messages, oldest first */
+    for (int i = 0; i < CC_LESSON_CHAT_HISTORY; i++) {
+        cc_chat_msg *m = &l->chat[i];
+        snprintf(m->from, sizeof m->from, "m1");
+        snprintf(m->name, sizeof m->name, "Cô Hạnh");
+        m->role = CC_ROLE_TEACHER;
+        char t[16];
+        snprintf(t, sizeof t, "%d", i);
+        m->text = strdup(t);
+        m->at_ms = i;
+    }
+    l->chat_head = 40;
+    l->chat_len = CC_LESSON_CHAT_HISTORY;
+    o = reparse(cc_proto_build_chat_history(l), "chat_history");
+    a = json_object_get(o, "messages");
+    CC_CHECK_EQ(json_array_size(a), CC_LESSON_CHAT_HISTORY);
+    CC_CHECK(strcmp(str(json_array_get(a, 0), "text"), "40") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 59), "text"), "99") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 60), "text"), "0") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 99), "text"), "39") == 0);
+    json_decref(o);
+    for (int i = 0; i < CC_LESSON_CHAT_HISTORY; i++) {
+        free(l->chat[i].text);
+        l->chat[i].text = NULL;
+    }
+    l->chat_len = 0;
+    o = reparse(cc_proto_build_chat_history(l), "chat_history");
+    CC_CHECK(json_is_array(json_object_get(o, "messages")));
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "messages")), 0);
+    json_decref(o);
+
+    /* invites: revoked ones are left out of the list */
+    static const char *const labels[3] = {"THCS Chiềng Sinh", "", "TH Mường Bon"};
+    for (int i = 0; i < 3; i++) {
+        cc_invite *iv = &l->invites[i];
+        snprintf(iv->id, sizeof iv->id, "i%d", i + 1);
+        snprintf(iv->label, sizeof iv->label, "%s", labels[i]);
+        snprintf(iv->token, sizeof iv->token, "tok%d-Xq3_9aZbC0dEfGhIjKlMnOpQrStUvWxYz01", i);
+        iv->uses = i * 2;
+    }
+    l->invites[1].revoked = 1;
+    l->n_invites = 3;
+    o = reparse(cc_proto_build_invite(&l->invites[0]), "invite");
+    json_t *iv = json_object_get(o, "invite");
+    CC_CHECK(json_is_object(iv));
+    CC_CHECK(strcmp(str(iv, "id"), "i1") == 0);
+    CC_CHECK(strcmp(str(iv, "label"), "THCS Chiềng Sinh") == 0);
+    CC_CHECK(strcmp(str(iv, "token"), l->invites[0].token) == 0);
+    CC_CHECK(json_is_integer(json_object_get(iv, "uses")));
+    CC_CHECK(json_integer_value(json_object_get(iv, "uses")) == 0);
+    CC_CHECK_EQ(json_object_size(iv), 4);
+    CC_CHECK_EQ(json_object_size(o), 2);
+    json_decref(o);
+    CC_CHECK(cc_proto_build_invite(NULL) == NULL);
+    o = reparse(cc_proto_build_invites(l), "invites");
+    a = json_object_get(o, "invites");
+    CC_CHECK_EQ(json_array_size(a), 2);
+    CC_CHECK(strcmp(str(json_array_get(a, 0), "id"), "i1") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 1), "id"), "i3") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 1), "label"), "TH Mường Bon") == 0);
+    CC_CHECK(strcmp(str(json_array_get(a, 1), "token"), l->invites[2].token) == 0);
+    CC_CHECK(json_integer_value(json_object_get(json_array_get(a, 1), "uses")) == 4);
+    json_decref(o);
+    /* an invite token parses back in a join */
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"type\":\"join\",\"code\":\"482913\",\"name\":"
+             "\"TH Mường Bon\",\"invite\":\"%.43s\"}", l->invites[2].token);
+    CC_CHECK_EQ(parse(buf), 0);
+    CC_CHECK(strcmp(req.invite, l->invites[2].token) == 0);
+    l->n_invites = 0;
+    o = reparse(cc_proto_build_invites(l), "invites");
+    CC_CHECK(json_is_array(json_object_get(o, "invites")));
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "invites")), 0);
+    json_decref(o);
+
+    for (int i = 0; i < l->n_members; i++)
+        free(l->members[i]);
+    free(l->members);
+}
+
 int main(void)
 {
     CC_RUN(test_create_join_resume);
@@ -702,6 +1410,10 @@ int main(void)
     CC_RUN(test_members_builder);
     CC_RUN(test_capture_requests);
     CC_RUN(test_capture_builders);
+    CC_RUN(test_seminar_requests);
+    CC_RUN(test_seminar_errors);
+    CC_RUN(test_seminar_tracks);
+    CC_RUN(test_seminar_builders);
     cc_proto_req_free(&req);
     CC_TEST_DONE();
 }
