@@ -50,6 +50,7 @@ typedef enum {
 #define CC_LESSON_CHAT_HISTORY 100
 #define CC_LESSON_MAX_WAITING 50
 #define CC_LESSON_DEFAULT_LAST_N 2
+#define CC_LESSON_MAX_LAST_N 8
 
 typedef struct cc_invite {
     char id[8];             /* "i1" ... */
@@ -111,6 +112,10 @@ typedef struct cc_lesson {
                              * always may) */
     int n_waiting;
     int hands;              /* hands up */
+    /* The guests whose cameras the pages show (the SFU's last `speakers`
+     * event), for late joiners; the first shown_recent have spoken. */
+    uint32_t shown[CC_LESSON_MAX_LAST_N];
+    int shown_n, shown_recent;
     cc_invite invites[CC_LESSON_MAX_INVITES];
     int n_invites;          /* made, revoked ones included */
     cc_chat_msg chat[CC_LESSON_CHAT_HISTORY]; /* ring */

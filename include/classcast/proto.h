@@ -205,8 +205,10 @@ char *cc_proto_build_floor(int granted, int teacher_only);
 char *cc_proto_build_muted(int muted);
 char *cc_proto_build_removed(const char *reason);  /* "type":"removed" */
 char *cc_proto_build_refused(const char *reason);  /* "type":"refused" */
-/* {"type":"speakers","members":["m7","m9"]}: ids[0..n) */
-char *cc_proto_build_speakers(const uint32_t *member_ids, int n);
+/* {"type":"speakers","members":["m7","m9"],"recent":1}: ids[0..n), the
+ * guests whose cameras the pages show; the first n_recent have spoken
+ * (newest first). */
+char *cc_proto_build_speakers(const uint32_t *member_ids, int n, int n_recent);
 typedef struct cc_proto_stream {
     uint32_t owner;   /* member id */
     int slot;         /* CC_SLOT_CAMERA or CC_SLOT_MIC */
@@ -224,7 +226,7 @@ char *cc_proto_build_chat(const struct cc_chat_msg *m);
  * first: the lesson's history */
 char *cc_proto_build_chat_history(const struct cc_lesson *l);
 /* {"type":"invite","invite":{"id","label","token","uses"}} */
-char *cc_proto_build_invite(const struct cc_invite *iv);
+char *cc_proto_build_invite(const struct cc_invite *iv, const char *id);
 /* {"type":"invites","invites":[...]}: the lesson's invites not revoked */
 char *cc_proto_build_invites(const struct cc_lesson *l);
 /* {"type":"link","weak":true|false}: to a student whose link the SFU found

@@ -165,8 +165,10 @@ enum {
     CC_SFU_EV_LINK,          /* a subscriber's link became weak (its camera
                               * thinned to fewer temporal layers) or good
                               * again: `weak` */
-    CC_SFU_EV_SPEAKERS,      /* the room's recent speakers changed:
-                              * speakers[0..n_speakers), newest first */
+    CC_SFU_EV_SPEAKERS,      /* the guests whose cameras non-teachers get
+                              * changed: speakers[0..n_speakers), the
+                              * n_recent most recent speakers first (newest
+                              * first), then guests that have not spoken */
 };
 
 typedef struct cc_sfu_event {
@@ -180,7 +182,7 @@ typedef struct cc_sfu_event {
     unsigned active_slots;
     int weak;                   /* LINK: 1 weak, 0 good again */
     uint32_t speakers[CC_SFU_MAX_LAST_N];
-    int n_speakers;
+    int n_speakers, n_recent;
 } cc_sfu_event;
 
 /* Worker-side counters, readable from any thread (relaxed atomics). */

@@ -147,6 +147,11 @@ struct sfu_room {
     int last_n;
     cc_speakers speakers;
     uint32_t speakers_version;
+    /* Guests whose cameras non-teachers get now: the most recent speakers
+     * first (n_recent of them), then guests with a camera who have not
+     * spoken, up to last_n. */
+    uint32_t shown[CC_SFU_MAX_LAST_N];
+    int n_shown, n_recent;
     unsigned active;      /* last MEDIA mask emitted */
     sfu_room *next;
 };
@@ -319,10 +324,8 @@ static void room_remap(sfu_room *r)
 
 static int owner_visible(const sfu_room *r, uint32_t owner)
 {
-    uint32_t ids[CC_SFU_MAX_LAST_N];
-    int n = cc_speakers_recent(&r->speakers, ids, CC_SFU_MAX_LAST_N);
-    for (int i = 0; i < n && i < r->last_n; i++)
-        if (ids[i] == owner)
+    for (int i = 0; i < r->n_shown; i++)
+        if (r->shown[i] == owner)
             return 1;
     return 0;
 }
@@ -355,11 +358,39 @@ static int feed_get(sfu_room *r, uint32_t owner, int slot)
     return f;
 }
 
-/* The recent speakers changed: which guest cameras flow, and tell the
- * control thread. */
-static void speakers_changed(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *cause)
+/* Which guest cameras flow to non-teachers: the last N speakers, and
+ * while fewer than N have spoken, the other guests that send a camera
+ * (in the order they came), so a seminar with two schools shows both
+ * before anyone speaks. When the set changes: the feeds' flags, and an
+ * event for the control thread (the pages' `speakers`). */
+static void room_update_shown(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *cause)
 {
     r->speakers_version = cc_speakers_version(&r->speakers);
+    uint32_t ids[CC_SFU_MAX_LAST_N], spoke[CC_SFU_MAX_LAST_N];
+    int ns = cc_speakers_recent(&r->speakers, spoke, CC_SFU_MAX_LAST_N), n = 0;
+    /* A camera kept to the teacher takes no place among the shown. */
+    for (int k = 0; k < ns && n < r->last_n; k++) {
+        int f = feed_find(r, spoke[k], CC_SLOT_CAMERA);
+        if (f < 0 || !r->feeds[f].teacher_only)
+            ids[n++] = spoke[k];
+    }
+    int recent = n;
+    for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS && n < r->last_n; i++) {
+        const sfu_feed *f = &r->feeds[i];
+        if (!f->used || f->slot != CC_SLOT_CAMERA || !f->src || f->teacher_only)
+            continue;
+        int dup = 0;
+        for (int k = 0; k < n; k++)
+            dup |= ids[k] == f->owner;
+        if (!dup)
+            ids[n++] = f->owner;
+    }
+    if (n == r->n_shown && recent == r->n_recent &&
+        memcmp(ids, r->shown, (size_t)n * sizeof ids[0]) == 0)
+        return;
+    memcpy(r->shown, ids, (size_t)n * sizeof ids[0]);
+    r->n_shown = n;
+    r->n_recent = recent;
     for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS; i++)
         if (r->feeds[i].used)
             r->feeds[i].visible = owner_visible(r, r->feeds[i].owner);
@@ -371,8 +402,9 @@ static void speakers_changed(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_pee
     e->kind = CC_SFU_EV_SPEAKERS;
     e->room_id = r->id;
     e->member_id = cause ? cause->member_id : 0;
-    int n = cc_speakers_recent(&r->speakers, e->speakers, CC_SFU_MAX_LAST_N);
-    e->n_speakers = n < r->last_n ? n : r->last_n;
+    memcpy(e->speakers, ids, (size_t)n * sizeof ids[0]);
+    e->n_speakers = n;
+    e->n_recent = recent;
     cc_worker_emit(w, &e->hdr);
 }
 
@@ -568,6 +600,8 @@ static sfu_feed *claim_feed(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
             f->owner, pp->member_id, in->track->ssrc);
     if (f->owner == 0)
         room_update_mask(w, r, pp);
+    else if (slot == CC_SLOT_CAMERA)
+        room_update_shown(w, s, r, pp);
     return f;
 }
 
@@ -632,7 +666,7 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         if (cc_speakers_parse_level(&h, pp->ext_level, &level, &voice) == 0) {
             cc_speakers_on_level(&r->speakers, f->owner, level, voice, now);
             if (cc_speakers_version(&r->speakers) != r->speakers_version)
-                speakers_changed(w, s, r, pp);
+                room_update_shown(w, s, r, pp);
         }
     }
     /* A guest camera goes to teachers always, to everyone else only while
@@ -1070,9 +1104,10 @@ static void slot_fallback(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *
     r->feeds[fi].src = best;
     if (best)
         INC(s, source_switches);
-    else if (pp->owner != 0 && i == CC_SLOT_MIC &&
-             cc_speakers_remove(&r->speakers, pp->owner) == 1)
-        speakers_changed(w, s, r, pp);
+    else if (pp->owner != 0 && i == CC_SLOT_MIC)
+        cc_speakers_remove(&r->speakers, pp->owner);
+    if (!best && pp->owner != 0)
+        room_update_shown(w, s, r, pp);
 }
 
 static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
@@ -1600,8 +1635,9 @@ static void do_set_sender(cc_worker *w, void *arg, cc_time_us now)
             r->feeds[i].teacher_only = c->teacher_only && r->feeds[i].slot == CC_SLOT_CAMERA;
         }
     /* A muted sender is not speaking. */
-    if (c->muted && c->owner && cc_speakers_remove(&r->speakers, c->owner) == 1)
-        speakers_changed(w, s, r, NULL);
+    if (c->muted && c->owner)
+        cc_speakers_remove(&r->speakers, c->owner);
+    room_update_shown(w, s, r, NULL);
     CC_INFO("sfu", "room %u: sender %u%s%s", r->id, c->owner, c->muted ? " muted" : "",
             c->teacher_only ? " (camera to teachers only)" : "");
 }
@@ -1626,7 +1662,7 @@ static void do_set_last_n(cc_worker *w, void *arg, cc_time_us now)
     if (!r || r->last_n == c->last_n)
         return;
     r->last_n = c->last_n;
-    speakers_changed(w, s, r, NULL);
+    room_update_shown(w, s, r, NULL);
 }
 
 int cc_sfu_set_last_n(cc_worker *w, uint32_t room_id, int n)

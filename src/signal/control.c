@@ -742,18 +742,24 @@ static void send_invites(cc_control *c, cc_lesson *l)
     free(j);
 }
 
-static void send_speakers(cc_control *c, cc_lesson *l, const uint32_t *ids, int n)
+/* The guests whose cameras the pages show (ids[0..n)); the first n_recent
+ * have spoken: those are "speaking" in the member list. */
+static void send_speakers(cc_control *c, cc_lesson *l, const uint32_t *ids, int n, int n_recent)
 {
     int changed = 0;
+    l->shown_n = 0;
+    for (int k = 0; k < n && k < CC_PROTO_LAST_N_MAX; k++)
+        l->shown[l->shown_n++] = ids[k];
+    l->shown_recent = n_recent;
     for (int i = 0; i < l->n_members; i++) {
         cc_member *m = l->members[i];
         int sp = 0;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n_recent && k < n; k++)
             sp |= ids[k] == m->id;
         unsigned f = sp ? (m->flags | CC_MEMBER_SPEAKING) : (m->flags & ~CC_MEMBER_SPEAKING);
         changed |= cc_lesson_set_flags(l, m, f);
     }
-    char *j = cc_proto_build_speakers(ids, n);
+    char *j = cc_proto_build_speakers(ids, n, n_recent);
     broadcast(c, l, j, 0);
     free(j);
     if (changed)
@@ -783,12 +789,7 @@ static int chat_allowed(sess *s, cc_time_us now)
 static void send_seminar_state(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m)
 {
     send_json(c, sid, streams_json(l, m));
-    uint32_t ids[CC_PROTO_LAST_N_MAX];
-    int n = 0;
-    for (int i = 0; i < l->n_members && n < CC_PROTO_LAST_N_MAX; i++)
-        if (l->members[i]->flags & CC_MEMBER_SPEAKING)
-            ids[n++] = l->members[i]->id;
-    send_json(c, sid, cc_proto_build_speakers(ids, n));
+    send_json(c, sid, cc_proto_build_speakers(l->shown, l->shown_n, l->shown_recent));
     send_json(c, sid, cc_proto_build_chat_history(l));
     if (m->role == CC_ROLE_TEACHER)
         send_json(c, sid, cc_proto_build_invites(l));
@@ -946,7 +947,7 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
                        ref, rq->id);
             return;
         }
-        send_json(c, s->sid, cc_proto_build_invite(iv));
+        send_json(c, s->sid, cc_proto_build_invite(iv, rq->id));
         send_invites(c, l);
         return;
     }
@@ -1237,7 +1238,7 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
         return;
     }
     if (ev->kind == CC_SFU_EV_SPEAKERS) {
-        send_speakers(c, l, ev->speakers, ev->n_speakers);
+        send_speakers(c, l, ev->speakers, ev->n_speakers, ev->n_recent);
         return;
     }
     cc_member *m = ev->member_id ? cc_lesson_member(l, ev->member_id) : NULL;

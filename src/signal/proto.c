@@ -860,7 +860,7 @@ char *cc_proto_build_refused(const char *reason)
                   NULL);
 }
 
-char *cc_proto_build_speakers(const uint32_t *member_ids, int n)
+char *cc_proto_build_speakers(const uint32_t *member_ids, int n, int n_recent)
 {
     json_t *arr = json_array();
     if (!arr || (n > 0 && !member_ids)) {
@@ -875,7 +875,12 @@ char *cc_proto_build_speakers(const uint32_t *member_ids, int n)
             return NULL;
         }
     }
-    return finish(json_pack("{s:s, s:o}", "type", "speakers", "members", arr),
+    if (n_recent < 0)
+        n_recent = 0;
+    if (n_recent > n)
+        n_recent = n;
+    return finish(json_pack("{s:s, s:o, s:i}", "type", "speakers", "members", arr,
+                            "recent", n_recent),
                   NULL);
 }
 
@@ -957,13 +962,13 @@ static json_t *invite_json(const cc_invite *iv)
                      "token", iv->token, "uses", iv->uses);
 }
 
-char *cc_proto_build_invite(const struct cc_invite *iv)
+char *cc_proto_build_invite(const struct cc_invite *iv, const char *id)
 {
     if (!iv)
         return NULL;
     return finish(json_pack("{s:s, s:o}", "type", "invite", "invite",
                             invite_json(iv)),
-                  NULL);
+                  id);
 }
 
 char *cc_proto_build_invites(const struct cc_lesson *l)

@@ -171,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case CC_PROTO_INVITE_CREATE: {
         cc_invite iv = {.id = "i1", .token = "tok", .uses = 0};
         memcpy(iv.label, req.name, sizeof iv.label);
-        check_msg(cc_proto_build_invite(&iv), "invite");
+        check_reply(cc_proto_build_invite(&iv, req.id), &req);
         break;
     }
     case CC_PROTO_INVITE_REVOKE:

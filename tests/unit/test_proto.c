@@ -1223,14 +1223,16 @@ static void test_seminar_builders(void)
 
     /* speakers: most recent first */
     uint32_t ids[3] = {7, 9, 4294967295u};
-    o = reparse(cc_proto_build_speakers(ids, 3), "speakers");
+    o = reparse(cc_proto_build_speakers(ids, 3, 2), "speakers");
+    CC_CHECK_EQ(json_integer_value(json_object_get(o, "recent")), 2);
     a = json_object_get(o, "members");
     CC_CHECK_EQ(json_array_size(a), 3);
     CC_CHECK(strcmp(json_string_value(json_array_get(a, 0)), "m7") == 0);
     CC_CHECK(strcmp(json_string_value(json_array_get(a, 1)), "m9") == 0);
     CC_CHECK(strcmp(json_string_value(json_array_get(a, 2)), "m4294967295") == 0);
     json_decref(o);
-    o = reparse(cc_proto_build_speakers(NULL, 0), "speakers");
+    o = reparse(cc_proto_build_speakers(NULL, 0, 3), "speakers");
+    CC_CHECK_EQ(json_integer_value(json_object_get(o, "recent")), 0);
     CC_CHECK(json_is_array(json_object_get(o, "members")));
     CC_CHECK_EQ(json_array_size(json_object_get(o, "members")), 0);
     json_decref(o);
@@ -1358,7 +1360,8 @@ static void test_seminar_builders(void)
     }
     l->invites[1].revoked = 1;
     l->n_invites = 3;
-    o = reparse(cc_proto_build_invite(&l->invites[0]), "invite");
+    o = reparse(cc_proto_build_invite(&l->invites[0], "\"i\""), "invite");
+    CC_CHECK(strcmp(str(o, "id"), "i") == 0);
     json_t *iv = json_object_get(o, "invite");
     CC_CHECK(json_is_object(iv));
     CC_CHECK(strcmp(str(iv, "id"), "i1") == 0);
@@ -1367,9 +1370,9 @@ static void test_seminar_builders(void)
     CC_CHECK(json_is_integer(json_object_get(iv, "uses")));
     CC_CHECK(json_integer_value(json_object_get(iv, "uses")) == 0);
     CC_CHECK_EQ(json_object_size(iv), 4);
-    CC_CHECK_EQ(json_object_size(o), 2);
+    CC_CHECK_EQ(json_object_size(o), 3); /* type, invite, id */
     json_decref(o);
-    CC_CHECK(cc_proto_build_invite(NULL) == NULL);
+    CC_CHECK(cc_proto_build_invite(NULL, NULL) == NULL);
     o = reparse(cc_proto_build_invites(l), "invites");
     a = json_object_get(o, "invites");
     CC_CHECK_EQ(json_array_size(a), 2);
