@@ -20,11 +20,13 @@
  *     it covers 900..1000 ms). A gap of more than CC_SPEAKERS_GAP_US since
  *     the sender's previous packet, or time going backwards, clears it.
  *   - A sender qualifies when its window holds at least
- *     CC_SPEAKERS_SPEECH_US of speech (600 of 1000 ms: a 200 ms cough never
+ *     CC_SPEAKERS_SPEECH_US of speech (450 of 1000 ms: a 200 ms cough never
  *     does). On each speech packet of a qualified sender X, X moves forward
  *     in the recency list past every entry that is not holding against it
  *     and stops behind the first that is: Y holds against X if Y's own
- *     window (aged to now) holds more than X's minus CC_SPEAKERS_MARGIN_US.
+ *     window (aged to now) holds more than X's minus CC_SPEAKERS_MARGIN_US
+ *     and Y is still talking (its latest speech packet is at most
+ *     CC_SPEAKERS_STOPPED_US old).
  *     So when one person speaks at a time, whoever qualifies goes to the
  *     front (the current speaker); when two speak at once, the one who had
  *     the front keeps it and the other goes second, and the two cannot
@@ -53,7 +55,11 @@
 #define CC_SPEAKERS_BUCKETS 10
 #define CC_SPEAKERS_BUCKET_US (100 * CC_USEC_PER_MSEC)
 #define CC_SPEAKERS_WINDOW_US (CC_SPEAKERS_BUCKETS * CC_SPEAKERS_BUCKET_US)
-#define CC_SPEAKERS_SPEECH_US (600 * CC_USEC_PER_MSEC) /* to qualify */
+#define CC_SPEAKERS_SPEECH_US (450 * CC_USEC_PER_MSEC) /* to qualify */
+/* A sender whose latest speech packet is older than this has stopped
+ * talking (a breath is shorter): it holds no place against one who
+ * qualifies. */
+#define CC_SPEAKERS_STOPPED_US (150 * CC_USEC_PER_MSEC)
 #define CC_SPEAKERS_MARGIN_US (100 * CC_USEC_PER_MSEC) /* to overtake */
 #define CC_SPEAKERS_PACKET_CAP_US (60 * CC_USEC_PER_MSEC)
 #define CC_SPEAKERS_FIRST_US (20 * CC_USEC_PER_MSEC)
@@ -65,6 +71,7 @@ typedef struct cc_speaker {
     uint8_t voice;                /* V flag of the latest packet */
     uint8_t listed;               /* in the recency list */
     cc_time_us last;              /* arrival of the latest packet */
+    cc_time_us last_speech;       /* arrival of the latest speech packet */
     int64_t head;                 /* bucket number of the newest bucket */
     uint32_t sum_us;              /* speech in the window */
     uint32_t bucket_us[CC_SPEAKERS_BUCKETS]; /* indexed head % BUCKETS */

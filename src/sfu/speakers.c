@@ -65,8 +65,13 @@ static int order_pos(const cc_speakers *s, int slot)
 }
 
 /* Y holds its place against X (see speakers.h). */
-static int holds(cc_speaker *y, const cc_speaker *x, int64_t b)
+static int holds(cc_speaker *y, const cc_speaker *x, int64_t b, cc_time_us now)
 {
+    /* Only someone still talking holds: a sender whose latest packet is
+     * silence, or who has sent nothing for a while, has stopped, and the
+     * one who took over goes in front at once. */
+    if (now - y->last_speech > CC_SPEAKERS_STOPPED_US)
+        return 0;
     window_age(y, b);
     return (uint64_t)y->sum_us + (uint64_t)CC_SPEAKERS_MARGIN_US >
            (uint64_t)x->sum_us;
@@ -75,13 +80,13 @@ static int holds(cc_speaker *y, const cc_speaker *x, int64_t b)
 /* Qualified sender in `slot` (list position q, or -1 if not listed): move
  * it past the entries ahead of it that do not hold against it. 1 if the
  * list changed. */
-static int promote(cc_speakers *s, int slot, int64_t b)
+static int promote(cc_speakers *s, int slot, int64_t b, cc_time_us now)
 {
     cc_speaker *x = &s->slot[slot];
     int q = x->listed ? order_pos(s, slot) : -1;
     int end = q >= 0 ? q : s->n_order;
     int p = 0;
-    while (p < end && holds(&s->slot[s->order[p]], x, b))
+    while (p < end && holds(&s->slot[s->order[p]], x, b, now))
         p++;
     if (p == end && q >= 0)
         return 0; /* every entry ahead holds: stays where it is */
@@ -161,6 +166,7 @@ int cc_speakers_on_level(cc_speakers *s, uint32_t id, int level, int voice,
 
     if (level > CC_SPEAKERS_SPEECH_LEVEL)
         return 0;
+    p->last_speech = now;
     /* Credited to the bucket of its arrival (at most 60 ms, so a bucket
      * holds a little more than its 100 ms at most: no overflow). */
     p->bucket_us[bucket_index(p->head)] += (uint32_t)credit;
@@ -169,7 +175,7 @@ int cc_speakers_on_level(cc_speakers *s, uint32_t id, int level, int voice,
         return 0;
     if (p->listed && s->order[0] == slot)
         return 0; /* already the current speaker: the common case */
-    return promote(s, slot, b);
+    return promote(s, slot, b, now);
 }
 
 int cc_speakers_remove(cc_speakers *s, uint32_t id)

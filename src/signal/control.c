@@ -1092,6 +1092,8 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         }
         CC_INFO("control", "lesson %s: %s %s joined%s", l->code, cc_role_name(m->role), m->id_str,
                 (m->flags & CC_MEMBER_WAITING) ? " (waiting room)" : "");
+        if (m->role == CC_ROLE_SCHOOL)
+            send_invites(c, l); /* its invite has one more use */
         on_joined(c, s->sid, l, m, rq->id);
         return;
     case CC_PROTO_START:

@@ -1,5 +1,5 @@
 /* Active speakers: RFC 6464 level parsing from RFC 8285 extensions; a
- * sender that talks for 600 ms of a second becomes the current speaker, a
+ * sender that talks for 450 ms of a second becomes the current speaker, a
  * cough never does; turns reorder the recency list once each; two people
  * talking at once do not swap places on every packet; remove, the sender
  * limit, time going backwards and pure silence. */
@@ -82,7 +82,8 @@ static void test_single_speaker(void)
             promoted = t - t0;
         }
     }
-    CC_CHECK(promoted >= 560 * MS && promoted <= 700 * MS);
+    CC_CHECK(promoted >= CC_SPEAKERS_SPEECH_US - 40 * MS &&
+             promoted <= CC_SPEAKERS_SPEECH_US + 100 * MS);
     CC_CHECK_EQ(front(&s), 7);
     CC_CHECK_EQ(cc_speakers_version(&s), 1);
     int level, voice;
@@ -149,7 +150,8 @@ static void test_turns(void)
             }
         }
         CC_CHECK_EQ(changes, 1);
-        CC_CHECK(switched >= 500 * MS && switched <= 700 * MS);
+        CC_CHECK(switched >= CC_SPEAKERS_SPEECH_US - 100 * MS &&
+                 switched <= CC_SPEAKERS_SPEECH_US + 100 * MS);
         CC_CHECK_EQ(cc_speakers_version(&s), v + 1);
         v = cc_speakers_version(&s);
         CC_CHECK_EQ(front(&s), id[who]);
@@ -273,9 +275,9 @@ static void test_time_backwards(void)
     cc_speakers s;
     cc_speakers_init(&s);
     cc_time_us t = 50 * S;
-    /* 500 ms of speech, time steps back 300 ms, 300 ms more: the window
-     * restarted, so no promotion (800 ms would have been enough). */
-    for (int i = 0; i < 25; i++, t += 20 * MS)
+    /* 400 ms of speech, time steps back 300 ms, 300 ms more: the window
+     * restarted, so no promotion (700 ms would have been enough). */
+    for (int i = 0; i < 20; i++, t += 20 * MS)
         CC_CHECK_EQ(cc_speakers_on_level(&s, 1, LOUD, 1, t), 0);
     t -= 300 * MS;
     for (int i = 0; i < 15; i++, t += 20 * MS)
@@ -307,13 +309,14 @@ static void test_gap(void)
     cc_speakers s;
     cc_speakers_init(&s);
     cc_time_us t = 0;
-    /* 500 ms of speech, 1.05 s without packets, then 550 ms: the first
-     * packet after the gap counts 20 ms, not 60, so not qualified yet. */
-    for (int i = 0; i < 25; i++, t += 20 * MS)
+    /* 400 ms of speech, 1.05 s without packets, then 22 packets (440 ms):
+     * the window restarted and the first packet after the gap counts 20
+     * ms, not 60, so not qualified yet. */
+    for (int i = 0; i < 20; i++, t += 20 * MS)
         cc_speakers_on_level(&s, 1, LOUD, 1, t);
     t += 1050 * MS;
     int changed = 0;
-    for (int i = 0; i < 28; i++, t += 20 * MS)
+    for (int i = 0; i < 22; i++, t += 20 * MS)
         changed += cc_speakers_on_level(&s, 1, LOUD, 1, t);
     CC_CHECK_EQ(changed, 0);
     /* Then it goes on talking and qualifies. */
