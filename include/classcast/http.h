@@ -90,7 +90,8 @@ typedef struct cc_http_hooks {
 #define CC_HTTP_COUNTERS(X)                                                    \
     X(ws_origin_refused) X(host_refused) X(cross_origin_requests)              \
     X(conn_refused_total) X(conn_refused_per_ip) X(conn_refused_rate) X(conns_open)                 \
-    X(https_redirects) X(plain_ws_refused) X(tls_cert_refused)
+    X(https_redirects) X(plain_ws_refused) X(tls_cert_refused)                 \
+    X(body_too_big) X(ws_too_big)
 
 typedef struct cc_http_counters {
 #define CC_X(name) uint64_t name;

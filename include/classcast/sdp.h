@@ -9,7 +9,7 @@
 
 #include "classcast/addr.h"
 
-#define CC_SDP_MAX_MEDIA 16
+#define CC_SDP_MAX_MEDIA 32
 #define CC_SDP_MAX_CODECS 32
 #define CC_SDP_MAX_EXTMAPS 16
 #define CC_SDP_MAX_SSRCS 8

@@ -103,7 +103,8 @@ struct sfu_peer {
     sfu_peer *next, *prev;
     cc_time_us next_report;
     sfu_in in[CC_SLOT_COUNT];
-    sfu_out out[SFU_MAX_OUTS];
+    sfu_out *out;         /* n_out of them (malloc'd: a subscriber of a
+                           * big seminar has many, most have three) */
     int n_out;
     /* feed index -> index in out[] (-1: this subscriber does not take it);
      * rebuilt when the room's feeds or the subscriber's outs change. */
@@ -1084,6 +1085,7 @@ static void peer_state_free(void *arg)
     if (!pp)
         return;
     peer_state_free_tracks(pp);
+    free(pp->out);
     free(pp);
 }
 
@@ -1361,6 +1363,14 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             if (choices[i].fb & CC_FB_REMB)
                 pp->remb = 1;
         } else {
+            if (!pp->out) {
+                pp->out = calloc(SFU_MAX_OUTS, sizeof *pp->out);
+                if (!pp->out) {
+                    rc = CC_ENOMEM;
+                    snprintf(err, errcap, "out of memory");
+                    goto out;
+                }
+            }
             if (pp->n_out >= SFU_MAX_OUTS)
                 continue;
             uint32_t owner = owner_of[i];
@@ -1591,8 +1601,12 @@ static void do_update_subscriber(cc_worker *w, void *arg, cc_time_us now)
             }
         }
     }
-    memcpy(op->out, np->out, sizeof op->out);
+    /* The new array is taken over; the old one goes with np. */
+    sfu_out *old = op->out;
+    op->out = np->out;
     op->n_out = np->n_out;
+    np->out = old;
+    np->n_out = 0;
     if (op->room) {
         sub_remap(op->room, op);
         for (int i = 0; i < op->n_out; i++) {

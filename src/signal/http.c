@@ -522,6 +522,7 @@ static int ws_receive(struct lws *wsi, conn *c, const void *in, size_t len)
     if (!c->rx_too_big) {
         if (c->rx_len + len > CC_HTTP_MAX_BODY) {
             c->rx_too_big = 1;
+            HTTP_INC(h, ws_too_big); /* refused with too_big */
             free(c->rx);
             c->rx = NULL;
             c->rx_len = 0;
@@ -831,6 +832,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         if (c->redirect)
             return 0;
         if (c->too_big || c->body_len + len > CC_HTTP_MAX_BODY) {
+            if (!c->too_big)
+                HTTP_INC(http_of(wsi), body_too_big); /* answered 413 */
             c->too_big = 1;
             return 0;
         } else {

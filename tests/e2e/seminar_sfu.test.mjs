@@ -326,10 +326,13 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
     // speakers list first show it.
     const report = [];
     let prev = null;
-    // Warm-up turn (not measured): a fake microphone's first second after
-    // it is enabled is not representative.
-    for (const p of schools) await p.page.evaluate((on) => window.cc.setMic(on), p === schools[3]);
+    // Warm-up (not measured): a fake microphone's first second after it
+    // is first enabled is not representative; all four talk, then all
+    // are silent.
+    for (const p of schools) await p.page.evaluate(() => window.cc.setMic(true));
     await new Promise((r) => setTimeout(r, 1500));
+    for (const p of schools) await p.page.evaluate(() => window.cc.setMic(false));
+    await new Promise((r) => setTimeout(r, 1000));
     for (const [i, sp] of [0, 1, 2, 3, 0].entries()) {
       for (const p of schools) await p.page.evaluate((on) => window.cc.setMic(on), p === schools[sp]);
       const t0 = Date.now();
