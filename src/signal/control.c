@@ -83,6 +83,8 @@ struct cc_control {
      * refused: /stats "control" too. */
     cc_accounts *accounts;
     uint64_t not_signed_in, must_change_refused, too_many_lessons;
+    /* Refused because a lesson or the server is full (server_busy / 503). */
+    uint64_t lesson_full, peers_full;
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
@@ -231,6 +233,8 @@ static void api_stats(cc_control *c, cc_http_response *r)
                                 (json_int_t)c->not_signed_in, "must_change_refused",
                                 (json_int_t)c->must_change_refused, "too_many_lessons",
                                 (json_int_t)c->too_many_lessons);
+    json_object_set_new(control, "lesson_full", json_integer((json_int_t)c->lesson_full));
+    json_object_set_new(control, "peers_full", json_integer((json_int_t)c->peers_full));
     cc_accounts_counters ac;
     cc_accounts_get_counters(c->accounts, &ac);
 #define CC_X(name) json_object_set_new(control, #name, json_integer((json_int_t)ac.name));
@@ -244,6 +248,20 @@ static void api_stats(cc_control *c, cc_http_response *r)
     json_decref(root);
     if (!r->body)
         set_text(r, 500, "could not encode statistics");
+}
+
+/* Transports (peers) the server holds at most: each costs a DTLS session
+ * while it connects and its share of the worker. */
+#define CONTROL_MAX_PEERS 6000
+/* WHIP/WHEP sessions one lesson may hold (its students' allowance). */
+#define CONTROL_MAX_RESOURCES_PER_LESSON 200
+
+static int server_full(cc_control *c)
+{
+    if (cc_worker_peer_count(c->cfg.worker) < CONTROL_MAX_PEERS)
+        return 0;
+    c->peers_full++;
+    return 1;
 }
 
 /* GET /qr.svg?text=...: the QR code of a link the teacher page shows. */
@@ -297,6 +315,11 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
         set_text(r, 400, "empty body: POST an SDP offer");
         return;
     }
+    if (server_full(c)) {
+        set_text(r, 503, "too many connections: try again later");
+        r->retry_after = 30;
+        return;
+    }
     char *answer = NULL;
     cc_worker_msg_add *msg = NULL;
     char err[256] = "";
@@ -317,6 +340,7 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
 
 
 /* ---- transports ---- */
+
 
 static void close_transport(cc_control *c, char *ufrag)
 {
@@ -1079,6 +1103,10 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
                            : cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
         if (rc == CC_ENOTFOUND || rc == CC_EAUTH)
             count_wrong_try(c, s->addr_key, now);
+        if (rc == CC_ENOSPC) {
+            c->lesson_full++;
+            CC_LOG_RL(CC_LOG_WARN, "control", "join %s refused: the lesson is full", rq->code);
+        }
         if (rc != 0) {
             send_error(c, s->sid,
                        rc == CC_EAUTH ? "bad_invite" : rc == CC_ESTATE ? "lesson_locked"
@@ -1181,6 +1209,11 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         /* Otherwise a new transport of the same kind replaces the old one
          * (a reloaded page, or a new RTCPeerConnection). */
         close_transport(c, publisher ? s->pub_ufrag : s->sub_ufrag);
+        if (server_full(c)) {
+            send_error(c, s->sid, "server_busy", "the server carries as many connections as "
+                       "it may: try again later", ref, rq->id);
+            return;
+        }
         rc = open_transport(c, l, m->id, publisher, rq->sdp, tr, nt, owner, is_teacher, s,
                             &answer, ufrag, publisher ? s->pub_pwd : s->sub_pwd,
                             publisher ? s->pub_remote : s->sub_remote, err, sizeof err);
@@ -1375,6 +1408,23 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
         CC_LOG_RL(CC_LOG_INFO, "control", "%s %s from %s refused: %s", rq->method, rq->path,
                   key, tok ? "wrong token for this lesson and role" : "no bearer token");
         set_text(r, 401, tok ? "wrong token" : "an Authorization: Bearer token is required");
+        return;
+    }
+    /* WHIP/WHEP sessions of one lesson: as many as its students. */
+    int in_lesson = 0;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, c->resources);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        in_lesson += ((resource *)v)->room_id == l->room_id;
+    int full = in_lesson < CONTROL_MAX_RESOURCES_PER_LESSON && server_full(c);
+    if (in_lesson >= CONTROL_MAX_RESOURCES_PER_LESSON || full) {
+        if (!full)
+            c->lesson_full++;
+        CC_LOG_RL(CC_LOG_WARN, "control", "%s %s from %s refused: %s", rq->method, rq->path, key,
+                  full ? "the server is full" : "the lesson has as many sessions as it may");
+        set_text(r, 503, "too many sessions: try again later");
+        r->retry_after = 30;
         return;
     }
     char *answer = NULL, ufrag[CC_ICE_MAX_CRED], err[256] = "";
