@@ -450,6 +450,8 @@ export class GuestMedia {
       const i = order.indexOf(tile);
       tile.hidden = i < 0;
       tile.style.order = i < 0 ? '' : String(i);
+      // The most recent speaker's tile is the big one (style.css).
+      if (i === 0) tile.dataset.rank = 'first'; else delete tile.dataset.rank;
       const v = this.els[id];
       if (v) v.hidden = i < 0;
     }

@@ -100,7 +100,7 @@ const sub = new Subscriber({
 const guests = new GuestMedia({
   videoBox: ui.speakers,
   audioBox: ui.guestAudio,
-  maxShown: 1,
+  maxShown: 8, /* every camera the server sends (last-N) */
   soundOn: () => cc.soundOn,
   onBlocked: () => soundBlocked(),
   selfId: () => cc.member,
