@@ -48,6 +48,9 @@ typedef enum {
 /* Seminars: invites, chat. */
 #define CC_LESSON_MAX_INVITES 20
 #define CC_LESSON_CHAT_HISTORY 100
+/* Bytes of chat text a lesson keeps at most (the oldest messages go
+ * first): 100 messages of the longest kind would be 200 KB a lesson. */
+#define CC_LESSON_CHAT_BYTES (64 * 1024)
 #define CC_LESSON_MAX_WAITING 50
 #define CC_LESSON_DEFAULT_LAST_N 2
 #define CC_LESSON_MAX_LAST_N 8
@@ -120,6 +123,7 @@ typedef struct cc_lesson {
     int n_invites;          /* made, revoked ones included */
     cc_chat_msg chat[CC_LESSON_CHAT_HISTORY]; /* ring */
     int chat_head, chat_len;
+    size_t chat_bytes;      /* text bytes in the ring */
 } cc_lesson;
 
 typedef struct cc_lessons cc_lessons;
@@ -250,8 +254,9 @@ int cc_lesson_hand(cc_lesson *l, cc_member *m, int up);
 int cc_lesson_invite_create(cc_lesson *l, const char *label, cc_invite **out);
 /* 0, or CC_ENOTFOUND (no such id, or already revoked). */
 int cc_lesson_invite_revoke(cc_lesson *l, const char *id);
-/* Append to the chat history (the text is copied; the oldest message
- * goes past CC_LESSON_CHAT_HISTORY). 0 and *out (valid until the next
+/* Append to the chat history (the text is copied; the oldest messages go
+ * past CC_LESSON_CHAT_HISTORY messages or CC_LESSON_CHAT_BYTES of text,
+ * and the whole history when the lesson ends). 0 and *out (valid until the next
  * append), or CC_ENOMEM. */
 int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
                        int64_t at_ms, const cc_chat_msg **out);

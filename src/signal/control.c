@@ -424,49 +424,33 @@ static int same_ice_session(const char *sdp, const char *remote)
     return same;
 }
 
-static int update_publisher(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
-                            const cc_proto_track *tracks, int n_tracks, const char *sdp,
-                            uint32_t owner, int is_teacher, char **answer, char *err,
-                            size_t errcap)
+/* A renegotiation on the member's live transport (the browser added or
+ * removed tracks on the same RTCPeerConnection): for a subscriber, the
+ * streams it keeps flow on undisturbed (their SSRCs from sess). */
+static int update_transport(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
+                            int publisher, const cc_proto_track *tracks, int n_tracks,
+                            const char *sdp, uint32_t owner, int is_teacher, char **answer,
+                            char *err, size_t errcap)
 {
     cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
     int n_map = tracks_to_map(tracks, n_tracks, map);
     cc_worker_msg_add *msg = NULL;
-    int rc = cc_sfu_prepare_publisher_update(sdp, strlen(sdp), &c->sfu, l->room_id,
-                                             member_id, n_map ? map : NULL,
-                                             n_map, s->pub_ufrag, s->pub_pwd,
-                                             answer, &msg, err, errcap);
+    size_t len = strlen(sdp);
+    int rc = publisher
+                 ? cc_sfu_prepare_publisher_update(sdp, len, &c->sfu, l->room_id, member_id,
+                                                   n_map ? map : NULL, n_map, s->pub_ufrag,
+                                                   s->pub_pwd, answer, &msg, err, errcap)
+                 : cc_sfu_prepare_subscriber_update(sdp, len, &c->sfu, l->room_id, member_id,
+                                                    n_map ? map : NULL, n_map, s->sub_ufrag,
+                                                    s->sub_pwd, s->sub_outs, s->n_sub_outs,
+                                                    answer, &msg, err, errcap);
     if (rc != 0)
         return rc;
     cc_sfu_msg_set_member(msg, owner, is_teacher);
-    rc = cc_sfu_update_publisher(c->cfg.worker, msg);
-    if (rc != 0) {
-        free(*answer);
-        *answer = NULL;
-        snprintf(err, errcap, "the server is shutting down");
-    }
-    return rc;
-}
-
-/* A subscriber's renegotiation on its live transport (streams added or
- * removed): the streams it keeps flow on undisturbed. */
-static int update_subscriber(cc_control *c, sess *s, cc_lesson *l, uint32_t member_id,
-                             const cc_proto_track *tracks, int n_tracks, const char *sdp,
-                             uint32_t owner, int is_teacher, char **answer, char *err,
-                             size_t errcap)
-{
-    cc_sfu_track_map map[CC_PROTO_MAX_TRACKS];
-    int n_map = tracks_to_map(tracks, n_tracks, map);
-    cc_worker_msg_add *msg = NULL;
-    int rc = cc_sfu_prepare_subscriber_update(sdp, strlen(sdp), &c->sfu, l->room_id,
-                                              member_id, n_map ? map : NULL, n_map,
-                                              s->sub_ufrag, s->sub_pwd, s->sub_outs,
-                                              s->n_sub_outs, answer, &msg, err, errcap);
-    if (rc != 0)
-        return rc;
-    cc_sfu_msg_set_member(msg, owner, is_teacher);
-    s->n_sub_outs = cc_sfu_msg_outs(msg, s->sub_outs, CC_SDP_MAX_MEDIA);
-    rc = cc_sfu_update_subscriber(c->cfg.worker, msg);
+    if (!publisher)
+        s->n_sub_outs = cc_sfu_msg_outs(msg, s->sub_outs, CC_SDP_MAX_MEDIA);
+    rc = publisher ? cc_sfu_update_publisher(c->cfg.worker, msg)
+                   : cc_sfu_update_subscriber(c->cfg.worker, msg);
     if (rc != 0) {
         free(*answer);
         *answer = NULL;
@@ -1187,10 +1171,8 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
          * ICE ufrag and DTLS session: update the live transport. */
         if (publisher ? s->pub_ufrag[0] && same_ice_session(rq->sdp, s->pub_remote)
                       : s->sub_ufrag[0] && same_ice_session(rq->sdp, s->sub_remote)) {
-            rc = publisher ? update_publisher(c, s, l, m->id, tr, nt, rq->sdp, owner, is_teacher,
-                                              &answer, err, sizeof err)
-                           : update_subscriber(c, s, l, m->id, tr, nt, rq->sdp, owner, is_teacher,
-                                               &answer, err, sizeof err);
+            rc = update_transport(c, s, l, m->id, publisher, tr, nt, rq->sdp, owner, is_teacher,
+                                  &answer, err, sizeof err);
             if (rc != 0) {
                 send_error(c, s->sid, "bad_sdp", err, ref, rq->id);
                 return;

@@ -565,22 +565,30 @@ int cc_lesson_invite_revoke(cc_lesson *l, const char *id)
     return CC_ENOTFOUND;
 }
 
+static void chat_drop_oldest(cc_lesson *l)
+{
+    cc_chat_msg *c = &l->chat[l->chat_head];
+    l->chat_bytes -= c->text ? strlen(c->text) : 0;
+    free(c->text);
+    memset(c, 0, sizeof *c);
+    l->chat_head = (l->chat_head + 1) % CC_LESSON_CHAT_HISTORY;
+    l->chat_len--;
+}
+
 int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
                        int64_t at_ms, const cc_chat_msg **out)
 {
     char *copy = strdup(text ? text : "");
     if (!copy)
         return CC_ENOMEM;
-    int slot;
-    if (l->chat_len < CC_LESSON_CHAT_HISTORY) {
-        slot = (l->chat_head + l->chat_len) % CC_LESSON_CHAT_HISTORY;
-        l->chat_len++;
-    } else {
-        slot = l->chat_head; /* the oldest goes */
-        l->chat_head = (l->chat_head + 1) % CC_LESSON_CHAT_HISTORY;
-    }
+    size_t n = strlen(copy);
+    while (l->chat_len > 0 && (l->chat_len == CC_LESSON_CHAT_HISTORY ||
+                               l->chat_bytes + n > CC_LESSON_CHAT_BYTES))
+        chat_drop_oldest(l);
+    int slot = (l->chat_head + l->chat_len) % CC_LESSON_CHAT_HISTORY;
+    l->chat_len++;
+    l->chat_bytes += n;
     cc_chat_msg *c = &l->chat[slot];
-    free(c->text);
     memset(c, 0, sizeof *c);
     snprintf(c->from, sizeof c->from, "%s", from->id_str);
     snprintf(c->name, sizeof c->name, "%s", from->name);
@@ -626,6 +634,10 @@ int cc_lesson_end(cc_lesson *l, cc_time_us now)
         return 0;
     l->state = CC_LESSON_ENDED;
     l->ended_at = now;
+    /* Nobody reads it any more: an ended lesson only waits to be
+     * forgotten. */
+    while (l->chat_len > 0)
+        chat_drop_oldest(l);
     return 1;
 }
 
@@ -666,9 +678,7 @@ int cc_lessons_tick(cc_lessons *r, cc_time_us now, cc_lesson_event_fn fn,
         if (l->state != CC_LESSON_ENDED) {
             /* The teacher stayed away too long: ended as of the deadline, so
              * a late tick does not stretch the 10 minutes. */
-            cc_time_us at = lesson_deadline(&r->cfg, l);
-            l->state = CC_LESSON_ENDED;
-            l->ended_at = at;
+            cc_lesson_end(l, lesson_deadline(&r->cfg, l));
             events++;
             if (fn)
                 fn(ud, l, CC_LESSON_EV_ENDED);

@@ -11,23 +11,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { writeFileSync } from 'node:fs';
 import { launch } from './lib/chromium.mjs';
 import { artifactPath } from './lib/server.mjs';
+import { toneWav, cameraY4m } from './lib/fakemedia.mjs';
 
-// A 440 Hz tone at -12 dBFS, 16-bit mono 48 kHz WAV, for Chromium's fake
-// microphone (it loops the file): loud enough to count as speech.
-function toneWav(file, seconds = 4) {
-  const rate = 48000, n = rate * seconds;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
-  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
-  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8200 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + i * 2);
-  writeFileSync(file, b);
-  return file;
-}
 
 // In-page client: window.cc = {send, wait, msgs, pc (subscribe), pub
 // (publish), subscribe(), publish()}. Runs in the page (serialized).
@@ -169,7 +156,9 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
   before(async () => {
     server = await startServer('seminar_sfu', { extraArgs: ['--local-teacher'] });
     const wav = toneWav(artifactPath('seminar-tone.wav'));
-    browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] });
+    const y4m = cameraY4m(artifactPath('seminar-camera.y4m'));
+    browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`,
+      `--use-file-for-fake-video-capture=${y4m}`] });
   });
   after(async () => {
     for (const p of people) await p.context.close().catch(() => {});

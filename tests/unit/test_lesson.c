@@ -708,6 +708,20 @@ static void test_seminar(void)
     CC_CHECK(strcmp(cc_lesson_chat_at(l, 0)->text, "tin 30") == 0);
     CC_CHECK(strcmp(cc_lesson_chat_at(l, CC_LESSON_CHAT_HISTORY - 1)->text, "tin 129") == 0);
     CC_CHECK(cc_lesson_chat_at(l, CC_LESSON_CHAT_HISTORY) == NULL);
+    /* long messages: the bytes cap drops the oldest first */
+    char big[2001];
+    memset(big, 'a', 2000);
+    big[2000] = 0;
+    for (int i = 0; i < 60; i++)
+        CC_CHECK_EQ(cc_lesson_chat_add(l, st, big, 5000 + i, NULL), 0);
+    CC_CHECK(l->chat_bytes <= CC_LESSON_CHAT_BYTES);
+    CC_CHECK_EQ(l->chat_len, CC_LESSON_CHAT_BYTES / 2000);
+    CC_CHECK_EQ(cc_lesson_chat_at(l, l->chat_len - 1)->at_ms, 5059);
+    /* ending the lesson drops the history */
+    CC_CHECK_EQ(cc_lesson_end(l2, T0), 1);
+    CC_CHECK_EQ(cc_lesson_end(l, T0), 1);
+    CC_CHECK_EQ(l->chat_len, 0);
+    CC_CHECK_EQ(l->chat_bytes, 0);
     CC_CHECK(cc_lesson_member_by_str(l, st->id_str) == st);
     CC_CHECK(cc_lesson_member_by_str(l, "m999999") == NULL);
     cc_lessons_free(r); /* frees the chat texts too (ASan checks) */
