@@ -15,12 +15,20 @@
 // - Publisher: the page's own camera and microphone on a sendonly
 //   RTCPeerConnection (`publish`, tracks camera / mic);
 // - ChatPanel: `chat_history` then `chat`, rendered with textContent only;
-// - recvStats(): inbound stats per guest stream id (for tests).
+// - recvStats(): inbound stats per guest stream id (for tests);
+// - guestRoom(): the page around them, as both pages behave: joining and
+//   coming back, subscribing again when video stops, the state pill and
+//   the overlay, sound, the hand, the microphone switch, leaving, removed
+//   and refused, the join form and the address (guestUi(), guestState():
+//   the elements and the state both pages have).
 //
 // Only APIs iPad Safari 15+ has.
 
-import { t, lang } from '../i18n.js';
-import { SignalError, waitGatheringComplete, errorText } from './signal.js';
+import { t, lang, apply, mountSwitch, onChange } from '../i18n.js';
+import {
+  Signal, SignalError, waitGatheringComplete, errorText, backoffMs, sleep,
+  $, remember, recall, normalizeCode, isLessonCode, bindCodeInput,
+} from './signal.js';
 
 export const PC_CONFIG = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 export const CHAT_MAX = 500;
@@ -742,4 +750,776 @@ export class ChatPanel {
 
   // Language changed: role names and times again.
   relabel() { this.render(); }
+}
+
+// ---------------------------------------------------------------------------
+// The page: joining, coming back, the room's controls, the join form
+
+export const FINAL_ERRORS = ['no_such_lesson', 'lesson_ended', 'bad_request', 'forbidden', 'bad_invite', 'lesson_locked', 'not_admitted'];
+
+// Pill text per shown state (`${prefix}.${key}`).
+const STATE_KEYS = {
+  failed: 'failed', ended: 'ended', reconnecting: 'reconnecting',
+  joining: 'joining', live: 'live', waiting: 'waiting', admit: 'admit_wait',
+};
+
+// The elements both pages have (web/student.html, web/school.html), plus
+// the page's own `more`.
+export function guestUi(more) {
+  return {
+    join: $('join'), joinForm: $('join-form'), codeIn: $('code'), nameIn: $('name'), formError: $('form-error'),
+    room: $('room'), stage: $('stage'),
+    screen: $('screen'), camera: $('camera'), audio: $('audio'),
+    overlay: $('overlay'), overlayTitle: $('overlay-title'), overlaySub: $('overlay-sub'),
+    overlayError: $('overlay-error'), overlayActions: $('overlay-actions'), retry: $('retry'), home: $('home'),
+    sound: $('sound'), mute: $('mute'), leave: $('leave'),
+    state: $('state'), stateText: $('state-text'), linkNotice: $('link-notice'),
+    lessonTitle: $('lesson-title'), teacherName: $('teacher-name'),
+    hand: $('hand'), handLabel: $('hand-label'), mutedNotice: $('muted-notice'), roomError: $('room-error'),
+    side: $('side'), speaking: $('speaking'), speakers: $('speakers'), selfTile: $('self-tile'), self: $('self'),
+    guestAudio: $('guest-audio'),
+    chatList: $('chat-list'), chatEmpty: $('chat-empty'), chatNote: $('chat-note'), chatError: $('chat-error'),
+    chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
+    ...more,
+  };
+}
+
+// What window.ccStudent / window.ccSchool hold on both pages, plus the
+// page's own `more`.
+export function guestState(more) {
+  return {
+    // idle | joining | waiting (the waiting room) | joined | reconnecting |
+    // ended | failed | refused | removed | left
+    state: 'idle',
+    lessonState: null, // waiting | live | ended
+    error: null, // last error code
+    pc: null, // the subscribe RTCPeerConnection
+    ws: null, // the raw WebSocket of the current Signal
+    sig: null,
+    code: '', name: '', title: '', teacher: '', member: null,
+    media: { camera: false, screen: false, mic: false }, // what the teacher sends
+    slots: { camera: null, screen: null, mic: null }, // {mid, trackId}
+    weakLink: false, // the server sends fewer camera frames: this Wi-Fi is weak
+    kind: 'lesson', // lesson | seminar (from `lesson`)
+    chatStudents: true, // students may chat (`lesson`.chat_students)
+    hand: false, // this member's hand is up
+    muted: false, // the teacher turned this member's microphone off
+    micOn: true, // the page's own microphone switch (track.enabled)
+    removed: null, // the teacher's reason ('' without one) once removed
+    refused: null, // the teacher's reason ('' without one) once refused
+    speakers: [], // `speakers`: member ids whose cameras flow now
+    speakersRecent: 0, // the first this many of them spoke most recently
+    streams: [], // `streams`: the guest streams this page may receive
+    ...more,
+  };
+}
+
+// Everything the two pages do alike, on the page's state `cc`
+// (guestState()) and elements `ui` (guestUi()). Call boot() on the result
+// once the page's own code is in place. Where the pages differ, opts says
+// how:
+//   prefix: 'student' | 'school': the strings `${prefix}.joining`, ...;
+//   nameKey: where the name is remembered; errName: the key shown for a
+//     missing name;
+//   link(): the address's other parameters ({invite}), kept in the
+//     address and sent with `join`; linkError(): the key of what the
+//     link lacks, or null; readLink(params): reads them from the address;
+//   onReload(): before joining by itself from the address;
+//   mayPublish(): whether the page sends its camera and microphone now;
+//   keepDevices: the camera and microphone stay open while the socket is
+//     away; clearOnFail: a join failed for good clears the teacher's
+//     pictures;
+//   mic: {button, label, shown(joined)}: the microphone switch;
+//   handHidden(): the hand button hides (besides while not joined);
+//   chatBlockedKey(): why the page may not chat now, or null;
+//   stall: {firstMs, next(ms), paused(), stats()}: video stopped while
+//     the teacher shares it: subscribe again after firstMs, then next(ms);
+//     stats() -> {camera, screen} with packetsReceived;
+//   on(sig): the page's own messages; onMember(): a new member id (joined
+//     again): reset what the page keeps; dropFloor(): the page no longer
+//     has the floor (socket lost, removed); onClose(): the subscribe
+//     connection closes; beforeSubscribe() -> false: do not subscribe;
+//     onAnswer(), onSubscribed(pc), onSubscribeError(code);
+//     onHalt(final): a join failed; beforePublish(), onPublished(),
+//     publishFailed(code) -> true if the page handled it;
+//     render({joined, live}): the page's own parts.
+export function guestRoom(cc, ui, o) {
+  const call = (name, ...args) => (o[name] ? o[name](...args) : undefined);
+  const p = o.prefix;
+  const link = () => (o.link ? o.link() : {});
+  const linkError = () => (o.linkError ? o.linkError() : null);
+
+  const room = { roomError: null }; // an error code of a hand (or publish) request
+  let reconnectAttempt = 0;
+  let wakeLock = null;
+
+  // -------------------------------------------------------------------------
+  // Receiving: the teacher's camera, screen and microphone, plus a
+  // transceiver per guest stream of `streams`
+
+  const sub = new Subscriber({
+    getSig: () => cc.sig,
+    onPc: (pc) => { cc.pc = pc; },
+    onTeacherTrack: (slot, track, tx) => {
+      cc.slots[slot] = { mid: tx.mid, trackId: track.id };
+      attach(slot, track);
+    },
+    onGuestTrack: (id, track, info) => { guests.add(id, track, info); render(); },
+    onGuestGone: (id) => { guests.remove(id); render(); },
+    onConnState: (s) => { if (s === 'failed') scheduleResubscribe(0); },
+    // A failed renegotiation: a new subscribe transport repairs it (the
+    // socket closing is the reconnect loop's business).
+    onError: (e) => { if (e.code !== 'network') scheduleResubscribe(1000); },
+  });
+
+  // Guest cameras beside the main picture (the speakers), guest
+  // microphones in hidden audio elements, muted until sound is allowed.
+  const guests = new GuestMedia({
+    videoBox: ui.speakers,
+    audioBox: ui.guestAudio,
+    maxShown: 8, /* every camera the server sends (last-N) */
+    soundOn: () => cc.soundOn,
+    onBlocked: () => soundBlocked(),
+    selfId: () => cc.member,
+  });
+
+  let subscribing = false;
+  async function subscribe() {
+    if (subscribing || cc.state !== 'joined' || !cc.sig) return;
+    if (call('beforeSubscribe') === false) return;
+    subscribing = true;
+    call('onClose');
+    try {
+      // Every subscribe is a new RTCPeerConnection, so always a plain
+      // `subscribe`: the server opens a new transport and closes the
+      // member's old one (`renegotiate` is for changes on the same one).
+      const pc = await sub.open({ onAnswer: () => { cc.timing.subscribes++; call('onAnswer'); } });
+      call('onSubscribed', pc);
+      resetStall();
+    } catch (e) {
+      if ((e && e.code === 'superseded') || cc.state !== 'joined') return;
+      const code = e instanceof SignalError ? e.code : 'bad_sdp';
+      console.warn('subscribe failed:', code, e && e.message);
+      if (code === 'lesson_ended') { onEnded(); return; }
+      if (code === 'network') return; // the socket closed: reconnectLoop takes over
+      call('onSubscribeError', code);
+      scheduleResubscribe(2000);
+    } finally {
+      subscribing = false;
+    }
+  }
+
+  let resubTimer = null;
+  function scheduleResubscribe(ms) {
+    if (resubTimer) return;
+    resubTimer = setTimeout(() => {
+      resubTimer = null;
+      if (cc.state === 'joined') subscribe();
+    }, ms);
+  }
+
+  function attach(slot, track) {
+    if (slot === 'mic') {
+      ui.audio.srcObject = new MediaStream([track]);
+      ui.audio.muted = !cc.soundOn;
+      // Not allowed without a tap (yet): show the button again.
+      ui.audio.play().catch(() => soundBlocked());
+    } else {
+      const v = slot === 'camera' ? ui.camera : ui.screen;
+      v.srcObject = new MediaStream([track]);
+      v.play().catch(() => { /* muted + playsinline autoplay covers it */ });
+    }
+    render();
+  }
+
+  function clearMedia() {
+    ui.camera.srcObject = null;
+    ui.screen.srcObject = null;
+    ui.audio.srcObject = null;
+  }
+
+  // Stall watchdog: the teacher shares video, the lesson is live, but no
+  // video packet has arrived for a while: get a new subscribe transport.
+  // The wait grows after each try and resets once video flows.
+  let stallMs = 0;
+  let stallLimit = o.stall.firstMs;
+  let lastPackets = -1;
+  function resetStall() { stallMs = 0; }
+  setInterval(async () => {
+    const watching = cc.state === 'joined' && cc.lessonState === 'live' && (cc.media.camera || cc.media.screen);
+    if (!watching || !sub.pc || subscribing || o.stall.paused()) { stallMs = 0; return; }
+    let packets = 0;
+    try {
+      const st = await o.stall.stats();
+      packets = (st.camera?.packetsReceived || 0) + (st.screen?.packetsReceived || 0);
+    } catch (_) { return; }
+    if (packets !== lastPackets) {
+      if (lastPackets >= 0 && packets > lastPackets) stallLimit = o.stall.firstMs;
+      lastPackets = packets;
+      stallMs = 0;
+      return;
+    }
+    stallMs += 1000;
+    if (stallMs >= stallLimit) {
+      console.warn(`no video for ${stallMs} ms: subscribing again`);
+      stallMs = 0;
+      lastPackets = -1;
+      stallLimit = o.stall.next(stallLimit);
+      subscribe();
+    }
+  }, 1000);
+
+  // -------------------------------------------------------------------------
+  // Sending: the page's own camera and microphone (cc.pubPc) while
+  // mayPublish()
+
+  const publisher = new Publisher({
+    getSig: () => cc.sig,
+    preview: ui.self,
+    onState: (s) => {
+      if (s === 'failed' && o.mayPublish()) schedulePublish(1500);
+      render();
+    },
+  });
+
+  let publishTimer = null;
+  function schedulePublish(ms) {
+    if (publishTimer) return;
+    publishTimer = setTimeout(() => {
+      publishTimer = null;
+      if (o.mayPublish()) startPublishing();
+    }, ms);
+  }
+
+  async function startPublishing() {
+    if (!o.mayPublish() || !cc.sig) return;
+    call('beforePublish');
+    try {
+      publisher.setMic(cc.micOn);
+      await publisher.start();
+      call('onPublished');
+    } catch (e) {
+      const code = e instanceof SignalError ? e.code : 'bad_sdp';
+      if (code === 'superseded' || code === 'network' || !o.mayPublish()) return;
+      if (call('publishFailed', code)) return;
+      console.warn('publish failed:', code, e && e.message);
+      schedulePublish(3000);
+    }
+    render();
+  }
+
+  // Stops sending; keepDevices: the camera and microphone stay open (for
+  // coming back), else they close too.
+  function stopPublishing(keepDevices) {
+    clearTimeout(publishTimer);
+    publishTimer = null;
+    if (keepDevices) publisher.unpublish(); else publisher.stop();
+  }
+
+  // -------------------------------------------------------------------------
+  // Rendering
+
+  function overlayKeys() {
+    if (cc.state === 'removed') return [`${p}.removed_h`, null];
+    if (cc.state === 'refused') return [`${p}.refused_h`, null];
+    if (cc.state === 'failed') return [`${p}.failed`, null];
+    if (cc.state === 'ended' || cc.lessonState === 'ended') return [`${p}.ended`, `${p}.ended_sub`];
+    if (cc.state === 'reconnecting') return [`${p}.reconnecting`, `${p}.reconnecting_sub`];
+    if (cc.state === 'waiting') return [`${p}.admit_wait`, `${p}.admit_wait_sub`];
+    if (cc.state === 'joining' || cc.state === 'idle') return [`${p}.joining`, null];
+    if (cc.lessonState === 'waiting') return [`${p}.waiting`, `${p}.waiting_sub`];
+    if (!cc.media.camera && !cc.media.screen) return [`${p}.no_video`, null];
+    return null;
+  }
+
+  function shownState() {
+    if (cc.state === 'failed' || cc.state === 'removed' || cc.state === 'refused') return 'failed';
+    if (cc.state === 'waiting') return 'admit';
+    if (cc.state === 'ended' || cc.lessonState === 'ended') return 'ended';
+    if (cc.state === 'reconnecting') return 'reconnecting';
+    if (cc.state === 'joining' || cc.state === 'idle') return 'joining';
+    return cc.lessonState === 'live' ? 'live' : 'waiting';
+  }
+
+  function render() {
+    const s = shownState();
+    ui.stateText.textContent = cc.state === 'removed' ? t(`${p}.removed_h`)
+      : cc.state === 'refused' ? t(`${p}.refused_h`) : t(`${p}.${STATE_KEYS[s]}`);
+    ui.state.dataset.state = s === 'admit' ? 'waiting' : s;
+    ui.overlay.dataset.state = s === 'admit' ? 'waiting' : s;
+
+    const keys = overlayKeys();
+    ui.overlay.hidden = !keys;
+    if (keys) {
+      // Removed or refused: the teacher's own words, if any, as the second line.
+      const reason = cc.state === 'removed' ? cc.removed : cc.state === 'refused' ? cc.refused : null;
+      const subText = reason ? t('guest.reason', { reason }) : keys[1] ? t(keys[1]) : '';
+      ui.overlayTitle.textContent = t(keys[0]);
+      ui.overlaySub.textContent = subText;
+      ui.overlaySub.hidden = !subText;
+    }
+    const showErr = cc.state === 'failed' && cc.error;
+    ui.overlayError.hidden = !showErr;
+    ui.overlayError.textContent = !showErr ? ''
+      : errorText(cc.error, { seconds: Math.max(1, Math.ceil(((cc.retryAt || 0) - Date.now()) / 1000)) });
+    const final = cc.state === 'failed' || cc.state === 'removed' || cc.state === 'refused';
+    ui.overlayActions.hidden = !(final || cc.state === 'ended' || cc.lessonState === 'ended');
+    ui.retry.hidden = cc.state !== 'failed';
+
+    // Screen large + camera small; no screen: camera large.
+    const joined = cc.state === 'joined';
+    const live = joined && cc.lessonState === 'live';
+    ui.stage.dataset.layout = !live ? 'none'
+      : cc.media.screen ? (cc.media.camera ? 'screen-camera' : 'screen')
+        : cc.media.camera ? 'camera' : 'none';
+
+    ui.lessonTitle.textContent = cc.title || '';
+    ui.teacherName.textContent = cc.teacher ? t('student.teacher', { name: cc.teacher }) : '';
+
+    const hasAudio = live && ((!!ui.audio.srcObject && cc.media.mic) || guests.hasAudio());
+    ui.sound.hidden = !(hasAudio && !cc.soundOn);
+    ui.mute.hidden = !(hasAudio && cc.soundOn);
+    ui.leave.hidden = final || cc.state === 'ended' || cc.state === 'left';
+    ui.linkNotice.hidden = !(live && cc.weakLink);
+
+    // The column beside the picture only while in the lesson.
+    const side = joined || cc.state === 'reconnecting';
+    ui.side.hidden = !side;
+    ui.side.parentElement.dataset.side = side ? 'on' : 'off';
+
+    // Hand and microphone
+    ui.hand.hidden = !joined || !!call('handHidden');
+    ui.hand.setAttribute('aria-pressed', String(cc.hand));
+    ui.hand.classList.toggle('is-up', cc.hand);
+    ui.handLabel.textContent = t(cc.hand ? 'guest.hand_down' : 'guest.hand_up');
+    const mic = o.mic;
+    mic.button.hidden = !mic.shown(joined);
+    mic.button.disabled = cc.muted;
+    mic.button.setAttribute('aria-pressed', String(cc.micOn && !cc.muted));
+    mic.label.textContent = t(cc.muted ? 'guest.mic_muted' : cc.micOn ? 'guest.mic_off' : 'guest.mic_on');
+    ui.mutedNotice.hidden = !(joined && cc.muted);
+    ui.roomError.hidden = !(joined && room.roomError);
+    ui.roomError.textContent = joined && room.roomError ? errorText(room.roomError) : '';
+
+    call('render', { joined, live });
+
+    const speaking = live ? guests.speaking() : null;
+    const name = speaking && guests.memberName(speaking);
+    ui.speaking.hidden = !name;
+    ui.speaking.textContent = name ? t('guest.speaking', { name }) : '';
+    chat.update();
+  }
+
+  function setState(s) { cc.state = s; render(); }
+
+  // -------------------------------------------------------------------------
+  // Joining and coming back
+
+  async function openAndJoin() {
+    const sig = new Signal();
+    await sig.connect();
+    cc.sig = sig;
+    cc.ws = sig.ws;
+    sig.on('lesson', (m) => {
+      const was = cc.lessonState;
+      cc.lessonState = m.state;
+      if (typeof m.title === 'string') cc.title = m.title;
+      if (typeof m.teacher === 'string') cc.teacher = m.teacher;
+      if (typeof m.kind === 'string') cc.kind = m.kind;
+      if (typeof m.chat_students === 'boolean') cc.chatStudents = m.chat_students;
+      if (m.state === 'ended') { onEnded(); return; }
+      if (m.state === 'live' && was !== 'live') resetStall();
+      render();
+    });
+    sig.on('media', (m) => {
+      cc.media = { camera: !!m.camera, screen: !!m.screen, mic: !!m.mic };
+      resetStall();
+      render();
+    });
+    sig.on('transport', (m) => {
+      if (m.for === 'subscribe') { cc.weakLink = false; render(); }
+      if (m.state !== 'closed' || cc.state !== 'joined') return;
+      if (m.for === 'subscribe') scheduleResubscribe(500);
+      if (m.for === 'publish' && o.mayPublish()) schedulePublish(1000);
+    });
+    // The server thinned this page's camera to fewer frames (a weak Wi-Fi
+    // link), or it is back to full rate.
+    sig.on('link', (m) => { cc.weakLink = !!m.weak; render(); });
+    sig.on('streams', (m) => {
+      cc.streams = Array.isArray(m.streams) ? m.streams : [];
+      guests.setInfo(cc.streams);
+      sub.setStreams(cc.streams);
+      render();
+    });
+    sig.on('speakers', (m) => {
+      cc.speakers = Array.isArray(m.members) ? m.members : [];
+      cc.speakersRecent = Number.isInteger(m.recent) ? m.recent : cc.speakers.length;
+      guests.setSpeakers(cc.speakers, cc.speakersRecent);
+      render();
+    });
+    sig.on('chat_history', (m) => chat.setHistory(m.messages));
+    sig.on('chat', (m) => chat.add(m));
+    call('on', sig);
+    sig.on('muted', (m) => { cc.muted = !!m.muted; render(); });
+    sig.on('removed', (m) => { if (cc.sig === sig) onRemoved(m.reason); });
+    sig.onclose = () => { if (cc.sig === sig) onSocketLost(); };
+
+    const r = await joinLesson(sig, { type: 'join', code: cc.code, name: cc.name, ...link() }, {
+      onWaiting: (m) => {
+        if (cc.sig !== sig) return;
+        if (typeof m.member === 'string') cc.member = m.member;
+        if (typeof m.title === 'string') cc.title = m.title;
+        setState('waiting');
+      },
+    });
+    cc.timing.joins++;
+    cc.member = r.member || null;
+    // A new member: no hand up, not muted.
+    cc.hand = false;
+    cc.muted = false;
+    room.roomError = null;
+    call('onMember');
+    if (typeof r.title === 'string') cc.title = r.title;
+    if (typeof r.teacher === 'string') cc.teacher = r.teacher;
+    if (r.state) cc.lessonState = r.state;
+    reconnectAttempt = 0;
+    cc.error = null;
+    setState('joined');
+    chat.setJoined(true);
+    keepAwake();
+    // Receive first (the teacher's picture comes at once), send alongside.
+    const s = subscribe();
+    if (o.mayPublish()) startPublishing();
+    await s;
+  }
+
+  async function start() {
+    setState('joining');
+    try {
+      await openAndJoin();
+    } catch (e) {
+      if (joinFailed(e)) reconnectLoop();
+    }
+  }
+
+  // A join failed: no sending, no receiving (final: the teacher's pictures
+  // go too, where the page wants that).
+  function halt(final) {
+    stopPublishing(o.keepDevices);
+    call('onClose');
+    sub.close();
+    if (final && o.clearOnFail) clearMedia();
+  }
+
+  // Too many wrong codes came from this network (maybe from other
+  // devices): say how long to wait, and try again by itself when the wait
+  // is over. The Retry button stays, so nobody is stuck.
+  let tooManyTimer = null;
+  function waitTooMany(e) {
+    halt(false);
+    const secs = Math.max(1, Math.min(600, e.retryAfter || 10));
+    cc.retryAt = Date.now() + secs * 1000;
+    setState('failed');
+    clearTimeout(tooManyTimer);
+    tooManyTimer = setTimeout(() => { if (cc.state === 'failed' && cc.error === 'too_many_tries') start(); },
+      secs * 1000 + 200);
+  }
+
+  // What a failed join means; true if the page should keep trying
+  // (network trouble, a busy server, a timeout).
+  function joinFailed(e) {
+    if (cc.sig) { cc.sig.close(); cc.sig = null; }
+    const code = e instanceof SignalError ? e.code : 'server_error';
+    cc.error = code;
+    if (code === 'refused') { onRefused(e.reason); return false; }
+    if (code === 'too_many_tries') { waitTooMany(e); return false; }
+    if (code === 'lesson_ended') { onEnded(); return false; }
+    if (FINAL_ERRORS.includes(code)) { halt(true); setState('failed'); return false; }
+    if (cc.state !== 'reconnecting') setState('reconnecting');
+    return true;
+  }
+
+  function onSocketLost() {
+    if (['ended', 'left', 'failed', 'removed', 'refused'].includes(cc.state)) return;
+    cc.sig = null;
+    cc.ws = null;
+    // Nothing more goes out on the old connections until the page is back.
+    sub.hold();
+    call('dropFloor');
+    stopPublishing(o.keepDevices);
+    chat.setJoined(false);
+    setState('reconnecting');
+    reconnectLoop();
+  }
+
+  let reconnecting = false;
+  let wakeUp = null; // resolves the backoff sleep early (the network came back)
+  async function reconnectLoop() {
+    if (reconnecting) return;
+    reconnecting = true;
+    try {
+      while (cc.state === 'reconnecting') {
+        await Promise.race([sleep(backoffMs(reconnectAttempt++)), new Promise((r) => { wakeUp = r; })]);
+        wakeUp = null;
+        if (cc.state !== 'reconnecting') return;
+        try {
+          await openAndJoin();
+          return;
+        } catch (e) {
+          if (!joinFailed(e)) return;
+        }
+      }
+    } finally {
+      reconnecting = false;
+    }
+  }
+  window.addEventListener('online', () => { if (wakeUp) wakeUp(); });
+
+  // Stops everything this page sends and receives (ended, removed,
+  // refused, left).
+  function stopAll() {
+    clearTimeout(resubTimer);
+    clearTimeout(tooManyTimer);
+    resubTimer = null;
+    stopPublishing(false);
+    call('onClose');
+    sub.close();
+    guests.clear();
+    clearMedia();
+    chat.setJoined(false);
+    releaseWake();
+  }
+
+  function onEnded() {
+    cc.lessonState = 'ended';
+    stopAll();
+    setState('ended');
+    // The socket may stay open; the server forgets the lesson later.
+  }
+
+  // A reload must not walk straight back in: keep the code (and the
+  // link), drop the name.
+  function forgetName() {
+    if (cc.code) history.replaceState(null, '', `?${new URLSearchParams({ code: cc.code, ...link() })}`);
+  }
+
+  // The teacher removed this member: the server closes the socket.
+  function onRemoved(reason) {
+    cc.removed = typeof reason === 'string' ? reason : '';
+    call('dropFloor');
+    cc.state = 'removed';
+    const sig = cc.sig;
+    cc.sig = null;
+    cc.ws = null;
+    if (sig) sig.close();
+    stopAll();
+    forgetName();
+    render();
+  }
+
+  // The teacher did not let this member in from the waiting room.
+  function onRefused(reason) {
+    cc.refused = typeof reason === 'string' ? reason : '';
+    cc.error = 'refused';
+    cc.state = 'refused';
+    if (cc.sig) { cc.sig.close(); cc.sig = null; }
+    cc.ws = null;
+    stopAll();
+    forgetName();
+    render();
+  }
+
+  // -------------------------------------------------------------------------
+  // Controls: sound, the microphone, the hand, leaving, the chat
+
+  function soundBlocked() {
+    cc.soundOn = false;
+    ui.audio.muted = true;
+    guests.setSound(false);
+    render();
+  }
+  ui.sound.addEventListener('click', () => {
+    // Unmute inside the tap: what iPad Safari and Chrome allow.
+    cc.soundOn = true;
+    ui.audio.muted = false;
+    const pl = ui.audio.srcObject ? ui.audio.play() : null;
+    if (pl && pl.catch) pl.catch(() => soundBlocked());
+    guests.setSound(true);
+    render();
+  });
+  ui.mute.addEventListener('click', () => {
+    cc.soundOn = false;
+    ui.audio.muted = true;
+    guests.setSound(false);
+    render();
+  });
+
+  // The page's microphone switch (local: the track is enabled or not). A
+  // microphone the teacher muted stays muted on the server whatever this
+  // says; the button waits until the teacher turns it back on.
+  function setMic(on) {
+    cc.micOn = !!on;
+    publisher.setMic(cc.micOn);
+    render();
+    return cc.micOn;
+  }
+  o.mic.button.addEventListener('click', () => { if (!cc.muted) setMic(!cc.micOn); });
+
+  async function raiseHand(up) {
+    if (cc.state !== 'joined' || !cc.sig) return false;
+    const was = cc.hand;
+    cc.hand = !!up;
+    room.roomError = null;
+    render();
+    try {
+      await cc.sig.request({ type: 'hand', up: !!up });
+      return true;
+    } catch (e) {
+      if (cc.hand === !!up) cc.hand = was;
+      room.roomError = e instanceof SignalError && e.code !== 'network' ? e.code : null;
+      render();
+      return false;
+    }
+  }
+  ui.hand.addEventListener('click', () => raiseHand(!cc.hand));
+
+  ui.leave.addEventListener('click', async () => {
+    const sig = cc.sig;
+    cc.state = 'left';
+    stopAll();
+    if (sig) {
+      try { await sig.request({ type: 'leave' }, 2000); } catch (_) { /* closing anyway */ }
+      sig.close();
+    }
+    location.href = 'index.html';
+  });
+
+  ui.retry.addEventListener('click', () => {
+    cc.error = null;
+    reconnectAttempt = 0;
+    start();
+  });
+
+  const chat = new ChatPanel({
+    list: ui.chatList, empty: ui.chatEmpty, form: ui.chatForm, input: ui.chatInput,
+    send: ui.chatSend, note: ui.chatNote, error: ui.chatError,
+  }, {
+    request: (msg) => (cc.sig ? cc.sig.request(msg) : Promise.reject(new SignalError('network', 'not connected'))),
+    selfId: () => cc.member,
+    blockedKey: o.chatBlockedKey,
+  });
+
+  async function keepAwake() {
+    // A tablet that dims and locks, or a projector PC that blanks its
+    // screen, mid-lesson: ask to stay on where the browser allows it
+    // (Chrome, Safari 16.4+). Optional.
+    try {
+      if (navigator.wakeLock && !wakeLock && document.visibilityState === 'visible') {
+        wakeLock = await navigator.wakeLock.request('screen');
+        wakeLock.addEventListener('release', () => { wakeLock = null; });
+      }
+    } catch (_) { wakeLock = null; }
+  }
+  function releaseWake() {
+    if (wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
+  }
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && cc.state === 'joined') keepAwake();
+  });
+
+  // For tests (and the console): live views of what the modules hold.
+  Object.defineProperties(cc, {
+    guests: { get: () => guests.els, enumerable: true }, // stream id -> <video> / <audio>
+    shownSpeakers: { get: () => guests.shown, enumerable: true }, // members whose camera is shown
+    chat: { get: () => chat.messages, enumerable: true },
+    pubPc: { get: () => publisher.pc, enumerable: true },
+    pubState: { get: () => publisher.state, enumerable: true },
+    sub: { get: () => sub, enumerable: false },
+  });
+  cc.setMic = setMic;
+  cc.raiseHand = raiseHand;
+  cc.sendChat = (text) => chat.send(text);
+  cc.recvStats = () => recvStats(sub);
+
+  // -------------------------------------------------------------------------
+  // The join form and the address
+
+  let formErrKey = null;
+  function showFormError(key, field) {
+    formErrKey = key;
+    ui.formError.hidden = !key;
+    ui.formError.textContent = key ? t(key) : '';
+    ui.codeIn.removeAttribute('aria-invalid');
+    ui.nameIn.removeAttribute('aria-invalid');
+    if (field) { field.setAttribute('aria-invalid', 'true'); field.focus(); }
+  }
+
+  function showForm() {
+    ui.join.hidden = false;
+    ui.room.hidden = true;
+    ui.codeIn.value = cc.code;
+    fitCodeInput();
+    ui.nameIn.value = cc.name || recall(o.nameKey);
+    const linkKey = linkError();
+    if (linkKey) showFormError(linkKey);
+    (cc.code ? ui.nameIn : ui.codeIn).focus();
+  }
+
+  const fitCodeInput = bindCodeInput(ui.codeIn, () => { if (formErrKey && !linkError()) showFormError(null); });
+  ui.nameIn.addEventListener('input', () => { if (formErrKey && !linkError()) showFormError(null); });
+  ui.joinForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const code = normalizeCode(ui.codeIn.value);
+    const name = ui.nameIn.value.trim().replace(/\s+/g, ' ');
+    const linkKey = linkError();
+    if (linkKey) { showFormError(linkKey); return; }
+    if (!isLessonCode(code)) { showFormError('index.err_code', ui.codeIn); return; }
+    if (!name) { showFormError(o.errName, ui.nameIn); return; }
+    showFormError(null);
+    remember(o.nameKey, name);
+    // Code, link and name in the address: a reload joins again by itself.
+    history.replaceState(null, '', `?${new URLSearchParams({ code, ...link(), name })}`);
+    enter(code, name);
+  });
+
+  function enter(code, name) {
+    cc.code = code;
+    cc.name = name;
+    ui.join.hidden = true;
+    ui.room.hidden = false;
+    start();
+  }
+
+  // The page's own code is in place: show the page, and join by itself
+  // when the address has what it takes.
+  function boot() {
+    onChange(() => {
+      chat.relabel();
+      render();
+      if (formErrKey) ui.formError.textContent = t(formErrKey);
+    });
+    mountSwitch($('lang-switch'));
+    apply();
+    render();
+
+    const params = new URLSearchParams(location.search);
+    const code = normalizeCode(params.get('code'));
+    const name = (params.get('name') || '').trim().replace(/\s+/g, ' ').slice(0, 64);
+    cc.code = code;
+    cc.name = name;
+    call('readLink', params);
+    if (code && isLessonCode(code) && !linkError() && name) {
+      remember(o.nameKey, name);
+      call('onReload');
+      enter(code, name);
+    } else {
+      showForm();
+    }
+  }
+
+  return Object.assign(room, {
+    sub, guests, publisher, chat,
+    render, setState, clearMedia, onEnded,
+    startPublishing, schedulePublish, stopPublishing, boot,
+  });
 }
