@@ -253,8 +253,11 @@ static void api_stats(cc_control *c, cc_http_response *r)
 /* Transports (peers) the server holds at most: each costs a DTLS session
  * while it connects and its share of the worker. */
 #define CONTROL_MAX_PEERS 6000
-/* WHIP/WHEP sessions one lesson may hold (its students' allowance). */
-#define CONTROL_MAX_RESOURCES_PER_LESSON 200
+/* WHIP/WHEP sessions one lesson may hold: a WHEP viewer is often a
+ * screen in another room or a recorder, but one lesson may also be
+ * watched by a whole district (the fan-out benchmark watches one lesson
+ * with 2000): the server-wide cap is what protects the machine. */
+#define CONTROL_MAX_RESOURCES_PER_LESSON 4000
 
 static int server_full(cc_control *c)
 {
