@@ -17,6 +17,7 @@
 #include "classcast/lesson.h"
 #include "classcast/localpub.h"
 #include "classcast/log.h"
+#include "classcast/metrics.h"
 #include "classcast/proto.h"
 #include "classcast/qr.h"
 #include "classcast/rand.h"
@@ -203,7 +204,8 @@ static void set_body(cc_http_response *r, int status, const char *ctype, char *b
     r->body_len = body ? strlen(body) : 0;
 }
 
-static void api_stats(cc_control *c, cc_http_response *r)
+/* The counters of GET /stats (and /metrics), as a new JSON object. */
+static json_t *stats_json(cc_control *c)
 {
     cc_worker_counters wc;
     cc_worker_get_counters(c->cfg.worker, &wc);
@@ -240,14 +242,75 @@ static void api_stats(cc_control *c, cc_http_response *r)
 #define CC_X(name) json_object_set_new(control, #name, json_integer((json_int_t)ac.name));
     CC_ACCOUNTS_COUNTERS(CC_X)
 #undef CC_X
-    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
-                             (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
-                             (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
-                             "sfu", sfu, "http", http, "control", control);
-    set_body(r, 200, "application/json", json_dumps(root, JSON_COMPACT));
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
+                     (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
+                     (json_int_t)cc_lessons_count(c->lessons), "counters", counters, "sfu", sfu,
+                     "http", http, "control", control);
+}
+
+static void api_stats(cc_control *c, cc_http_response *r)
+{
+    json_t *root = stats_json(c);
+    set_body(r, 200, "application/json", root ? json_dumps(root, JSON_COMPACT) : NULL);
     json_decref(root);
     if (!r->body)
         set_text(r, 500, "could not encode statistics");
+}
+
+/* GET /metrics: Prometheus text (metrics.h). Off this computer only for a
+ * signed-in teacher, like the self-test: lesson sizes are nobody else's
+ * business. */
+static void api_metrics(cc_control *c, const cc_http_request *rq, cc_http_response *r)
+{
+    if (rq->cross_origin) {
+        set_text(r, 403, "metrics are not for other sites' pages");
+        return;
+    }
+    if (!rq->from_loopback) {
+        char tok[CC_STORE_TOKEN_CAP];
+        cc_who w;
+        cc_accounts_token_of(rq->cookie, tok);
+        if (cc_accounts_identify(c->accounts, tok, 0, now_wall_s(), &w) == CC_WHO_NONE) {
+            c->not_signed_in++;
+            CC_LOG_RL(CC_LOG_WARN, "control", "GET /metrics from %s refused: not on this "
+                      "computer and not signed in", rq->peer_ip);
+            set_text(r, 403, "metrics are for this computer or a signed-in teacher");
+            return;
+        }
+    }
+    int n = cc_lessons_count(c->lessons);
+    cc_metrics_lesson *ls = calloc((size_t)(n > 0 ? n : 1), sizeof *ls);
+    json_t *root = stats_json(c);
+    char *text = NULL;
+    if (ls && root) {
+        for (int i = 0; i < n; i++) {
+            const cc_lesson *l = cc_lessons_at(c->lessons, i);
+            cc_metrics_lesson *m = &ls[i];
+            m->room_id = l->room_id;
+            m->state = cc_lesson_state_name(l->state);
+            for (int k = 0; k < l->n_members; k++) {
+                const cc_member *mb = l->members[k];
+                if (mb->flags & CC_MEMBER_WAITING) {
+                    m->waiting++;
+                    continue;
+                }
+                m->teachers += mb->role == CC_ROLE_TEACHER;
+                m->students += mb->role == CC_ROLE_STUDENT;
+                m->schools += mb->role == CC_ROLE_SCHOOL;
+                m->publishing += !!(mb->flags & CC_MEMBER_PUBLISHING);
+                m->watching += !!(mb->flags & CC_MEMBER_WATCHING);
+                m->weak_link += !!(mb->flags & CC_MEMBER_WEAK_LINK);
+            }
+        }
+        text = cc_metrics_text(root, ls, n);
+    }
+    json_decref(root);
+    free(ls);
+    if (!text) {
+        set_text(r, 500, "could not build the metrics");
+        return;
+    }
+    set_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
 
 /* Transports (peers) the server holds at most: each costs a DTLS session
@@ -1441,7 +1504,7 @@ static int hook_is_api(void *ud, const char *method, const char *path)
     (void)ud;
     (void)method;
     return strcmp(path, "/echo") == 0 || strcmp(path, "/stats") == 0 ||
-           strcmp(path, "/qr.svg") == 0 ||
+           strcmp(path, "/qr.svg") == 0 || strcmp(path, "/metrics") == 0 ||
            strcmp(path, "/healthz") == 0 || strncmp(path, "/whip/", 6) == 0 ||
            strncmp(path, "/whep/", 6) == 0 || cc_accounts_is_api(path);
 }
@@ -1457,6 +1520,8 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         set_text(r, 200, "ok\n");
     else if (strcmp(rq->path, "/qr.svg") == 0 && strcmp(rq->method, "GET") == 0)
         api_qr(rq, r);
+    else if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0)
+        api_metrics(c, rq, r);
     else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
         api_whip_whep(c, rq, r);
     else if (cc_accounts_is_api(rq->path))
