@@ -673,8 +673,12 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     /* A guest camera goes to teachers always, to everyone else only while
      * its sender is among the last N speakers and not kept to the teacher. */
     int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
-    if (f->muted)
+    if (f->muted) {
+        /* Every subscriber's forwarder was held when the mute came
+         * (do_set_sender): nothing to do per subscriber. */
         INC(s, drop_muted);
+        return;
+    }
     cc_fwd_pkt fp = {
         .source = t->id,
         .buf = buf,
@@ -689,7 +693,7 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         if (oi < 0)
             continue;
         sfu_out *o = &sub->out[oi];
-        if (f->muted || (gated && !sub->is_teacher)) {
+        if (gated && !sub->is_teacher) {
             cc_fwd_hold(&o->fwd);
             held++;
             continue;
@@ -706,7 +710,7 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     }
     if (sent)
         ADD(s, rtp_out, sent);
-    if (held && gated)
+    if (held)
         ADD(s, held_last_n, held);
     if (want_key) {
         INC(s, keyframe_waits);
@@ -1645,7 +1649,14 @@ static void do_set_sender(cc_worker *w, void *arg, cc_time_us now)
     }
     for (int i = 0; i < CC_SFU_MAX_FEEDS; i++)
         if (r->feeds[i].used && r->feeds[i].owner == c->owner) {
-            r->feeds[i].muted = c->muted && r->feeds[i].slot == CC_SLOT_MIC;
+            int mute = c->muted && r->feeds[i].slot == CC_SLOT_MIC;
+            /* From now on its packets stop before the fan-out: hold every
+             * subscriber's stream once, so the numbers continue on unmute. */
+            if (mute && !r->feeds[i].muted)
+                for (sfu_peer *sp = r->subs; sp; sp = sp->next)
+                    if (sp->feed_out[i] >= 0)
+                        cc_fwd_hold(&sp->out[sp->feed_out[i]].fwd);
+            r->feeds[i].muted = mute;
             r->feeds[i].teacher_only = c->teacher_only && r->feeds[i].slot == CC_SLOT_CAMERA;
         }
     /* A muted sender is not speaking. */

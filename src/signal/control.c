@@ -257,6 +257,25 @@ static void api_stats(cc_control *c, cc_http_response *r)
         set_text(r, 500, "could not encode statistics");
 }
 
+/* 1 if the request comes from this computer or a signed-in teacher, else
+ * 0 with a 403 set, counted and logged (what: "GET /metrics"). */
+static int local_or_teacher(cc_control *c, const cc_http_request *rq, cc_http_response *r,
+                            const char *what, const char *refusal)
+{
+    if (rq->from_loopback)
+        return 1;
+    char tok[CC_STORE_TOKEN_CAP];
+    cc_who w;
+    cc_accounts_token_of(rq->cookie, tok);
+    if (cc_accounts_identify(c->accounts, tok, 0, now_wall_s(), &w) != CC_WHO_NONE)
+        return 1;
+    c->not_signed_in++;
+    CC_LOG_RL(CC_LOG_WARN, "control", "%s from %s refused: not on this computer and not "
+              "signed in", what, rq->peer_ip);
+    set_text(r, 403, refusal);
+    return 0;
+}
+
 /* GET /metrics: Prometheus text (metrics.h). Off this computer only for a
  * signed-in teacher, like the self-test: lesson sizes are nobody else's
  * business. */
@@ -266,18 +285,9 @@ static void api_metrics(cc_control *c, const cc_http_request *rq, cc_http_respon
         set_text(r, 403, "metrics are not for other sites' pages");
         return;
     }
-    if (!rq->from_loopback) {
-        char tok[CC_STORE_TOKEN_CAP];
-        cc_who w;
-        cc_accounts_token_of(rq->cookie, tok);
-        if (cc_accounts_identify(c->accounts, tok, 0, now_wall_s(), &w) == CC_WHO_NONE) {
-            c->not_signed_in++;
-            CC_LOG_RL(CC_LOG_WARN, "control", "GET /metrics from %s refused: not on this "
-                      "computer and not signed in", rq->peer_ip);
-            set_text(r, 403, "metrics are for this computer or a signed-in teacher");
-            return;
-        }
-    }
+    if (!local_or_teacher(c, rq, r, "GET /metrics",
+                          "metrics are for this computer or a signed-in teacher"))
+        return;
     int n = cc_lessons_count(c->lessons);
     cc_metrics_lesson *ls = calloc((size_t)(n > 0 ? n : 1), sizeof *ls);
     json_t *root = stats_json(c);
@@ -357,22 +367,12 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
         set_text(r, 403, "only classcast's own self-test page may use /echo");
         return;
     }
-    if (!rq->from_loopback) {
-        /* Off this computer, a transport is for a signed-in teacher only:
-         * anyone else on the network could otherwise make the server hold
-         * them (docs/limits.md). */
-        char tok[CC_STORE_TOKEN_CAP];
-        cc_who w;
-        cc_accounts_token_of(rq->cookie, tok);
-        if (cc_accounts_identify(c->accounts, tok, 0, now_wall_s(), &w) == CC_WHO_NONE) {
-            c->not_signed_in++;
-            CC_LOG_RL(CC_LOG_WARN, "control", "POST /echo from %s refused: not on this "
-                      "computer and not signed in", rq->peer_ip);
-            set_text(r, 403, "the connection self-test is for this computer or a signed-in "
-                     "teacher");
-            return;
-        }
-    }
+    /* Off this computer, a transport is for a signed-in teacher only:
+     * anyone else on the network could otherwise make the server hold them
+     * (docs/limits.md). */
+    if (!local_or_teacher(c, rq, r, "POST /echo",
+                          "the connection self-test is for this computer or a signed-in teacher"))
+        return;
     if (rq->body_too_big) {
         set_text(r, 413, "SDP offer too large");
         return;
