@@ -19,6 +19,9 @@ PKGS=(
   # tests/build: config_cli.sh asks the started server with curl and finds a
   # free port with python3 (check_wraps.py is python3 too)
   curl python3
+  # e2e: GET /metrics is read with Prometheus' own Python text-format parser
+  # (prometheus_client.parser; tests/e2e/lib/prom.mjs runs /usr/bin/python3)
+  python3-prometheus-client
   # capture: ximagesink draws moving test content on Xvfb; alsasrc
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire

@@ -1,5 +1,5 @@
 /* classcast: command line. `serve` runs the signalling/HTTP control thread
- * (this one) and one SFU worker thread. */
+ * (this one), the SFU workers and the DTLS handshake thread (dataplane.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +21,7 @@
 #include "classcast/err.h"
 #include "classcast/control.h"
 #include "classcast/http.h"
+#include "classcast/dataplane.h"
 #include "classcast/sfu.h"
 #include "classcast/lesson.h"
 #include "classcast/log.h"
@@ -53,7 +54,7 @@ static void usage_serve(FILE *f)
             "usage: classcast serve [options]\n"
             "\n"
             "Runs the classcast server: web pages and HTTP API on one TCP port\n"
-            "(two when HTTPS is on), all WebRTC media on one UDP port.\n"
+            "(two when HTTPS is on), WebRTC media on one UDP port per worker.\n"
             "\n"
             "Bound to anything but loopback, classcast serves HTTPS and WSS: with\n"
             "--tls-cert/--tls-key, or with a school CA and a server certificate it\n"
@@ -74,7 +75,12 @@ static void usage_serve(FILE *f)
             "                      certificate live (default $XDG_STATE_HOME/classcast, else\n"
             "                      ~/.local/state/classcast; root without HOME:\n"
             "                      /var/lib/classcast)\n"
-            "  --udp-port N        UDP media port (default 50000; 0 picks one)\n"
+            "  --udp-port N        UDP media port of the first worker (default 50000;\n"
+            "                      worker i uses N + i; 0 picks free ones)\n"
+            "  --workers N         media forwarding threads, each with its own UDP\n"
+            "                      port; a lesson stays on one (default: one per CPU)\n"
+            "  --nack-cache-mb N   memory for the packets kept to repair students'\n"
+            "                      losses, all workers together (default 128 each)\n"
             "  --candidate ADDR    address to announce to browsers (repeatable;\n"
             "                      default: the bind address, or every interface\n"
             "                      address when bound to 0.0.0.0)\n"
@@ -571,6 +577,7 @@ static int cmd_serve(int argc, char **argv)
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
     int conn_rate = CC_HTTP_CONN_RATE_PER_MIN;
+    int workers = 0, nack_cache_mb = 0;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -579,6 +586,8 @@ static int cmd_serve(int argc, char **argv)
         {"tls-key", required_argument, 0, 'K'},
         {"state-dir", required_argument, 0, 'D'},
         {"udp-port", required_argument, 0, 'u'},
+        {"workers", required_argument, 0, 'W'},
+        {"nack-cache-mb", required_argument, 0, 'N'},
         {"candidate", required_argument, 0, 'c'},
         {"web-root", required_argument, 0, 'w'},
         {"log-level", required_argument, 0, 'l'},
@@ -674,6 +683,19 @@ static int cmd_serve(int argc, char **argv)
             *(o == 'M' ? &max_conns : o == 'A' ? &max_conns_ip : &conn_rate) = (int)v;
             break;
         }
+        case 'W':
+        case 'N': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            long max = o == 'W' ? CC_DATAPLANE_MAX_WORKERS : 65536;
+            if (!end || *end || v < 1 || v > max) {
+                fprintf(stderr, "classcast: --%s wants a number from 1 to %ld\n",
+                        o == 'W' ? "workers" : "nack-cache-mb", max);
+                OPT_FAIL();
+            }
+            *(o == 'W' ? &workers : &nack_cache_mb) = (int)v;
+            break;
+        }
         case 'L': local_teacher = 1; break;
         case 'F': break; /* read before the loop (config_argv) */
         case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
@@ -699,21 +721,22 @@ static int cmd_serve(int argc, char **argv)
     cc_sfu *sfu = NULL;
     cc_store *store = NULL;
     cc_dtls_ctx *dtls = NULL;
-    cc_worker *worker = NULL;
+    cc_dataplane *dp = NULL;
+    cc_worker *worker = NULL; /* the first of the data plane's */
     cc_control *control = NULL;
     static cc_certs school;
-    cc_worker_config wc = {.wake = wake_http};
+    cc_dataplane_config wc = {.wake = wake_http, .workers = workers,
+                              .nack_cache_bytes = (size_t)nack_cache_mb << 20};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
         ret = 2;
         goto out;
     }
-    if (cc_mailbox_new(&events) != 0 || cc_sfu_new(&sfu) != 0) {
+    if (cc_mailbox_new(&events) != 0) {
         fprintf(stderr, "classcast: out of memory\n");
         goto out;
     }
     wc.events = events;
-    wc.app_ud = sfu;
     /* Names a browser may use for this machine besides its addresses and
      * "localhost"; anything else in Host is refused (DNS rebinding). The
      * school CA's server certificate names the same. */
@@ -757,14 +780,17 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "classcast: could not create the DTLS certificate\n");
         goto out;
     }
-    int rc = cc_worker_new(&worker, &wc, dtls);
+    char dp_err[256] = "";
+    int rc = cc_dataplane_new(&dp, &wc, dtls, dp_err, sizeof dp_err);
     if (rc != 0) {
-        fprintf(stderr, "classcast: cannot open UDP %s:%d: %s\n", bind, udp_port, cc_strerror(rc));
+        fprintf(stderr, "classcast: cannot open UDP on %s: %s\n", bind, dp_err);
         goto out;
     }
+    worker = cc_dataplane_worker(dp, 0);
+    sfu = cc_dataplane_sfu(dp, 0);
     uint16_t real_udp = cc_addr_port(cc_worker_local(worker));
 
-    cc_control_config cc = {.worker = worker, .events = events, .sfu = sfu,
+    cc_control_config cc = {.dp = dp, .worker = worker, .events = events, .sfu = sfu,
                             .demo_lesson = demo,
                             .demo_token = demo_token,
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls),
@@ -812,7 +838,10 @@ static int cmd_serve(int argc, char **argv)
     cc_control_set_http(control, g_http);
     cc_cli_on_stop(&g_stop, wake_http_now);
 
-    cc_worker_start(worker);
+    if (cc_dataplane_start(dp) != 0) {
+        fprintf(stderr, "classcast: cannot start the media threads\n");
+        goto out;
+    }
     worker_started = 1;
     if (sources) {
         /* The demo lesson's local publisher belongs to the control plane,
@@ -829,6 +858,11 @@ static int cmd_serve(int argc, char **argv)
         snprintf(hs, sizeof hs, " https://%s:%d", bind, cc_http_https_port(g_http));
     fprintf(stderr, "classcast: listening http://%s:%d udp %s%s\n", bind,
             cc_http_port(g_http), cc_addr_to_string(cc_worker_local(worker), ub, sizeof ub), hs);
+    int nw = cc_dataplane_workers(dp);
+    if (nw > 1)
+        fprintf(stderr, "classcast: %d media workers on UDP ports %u to %u\n", nw,
+                cc_addr_port(cc_worker_local(worker)),
+                cc_addr_port(cc_worker_local(cc_dataplane_worker(dp, nw - 1))));
     fflush(stderr);
     print_links(cc_worker_local(worker), &cc, cc_http_port(g_http), cc_http_https_port(g_http),
                 school.ca_pem ? &school : NULL, demo);
@@ -840,12 +874,11 @@ out:
     if (control)
         cc_control_shutdown(control);
     if (worker_started)
-        cc_worker_stop(worker);
+        cc_dataplane_stop(dp);
     cc_http_free(g_http);
     g_http = NULL;
-    cc_worker_free(worker);
+    cc_dataplane_free(dp); /* workers (their peers' events), SFUs, handshakes */
     cc_control_free(control);
-    cc_sfu_free(sfu);
     cc_mailbox_free(events);
     cc_dtls_ctx_free(dtls);
     cc_certs_release(&school);

@@ -24,6 +24,8 @@ const char *cc_addr_to_string(const cc_addr *a, char *buf, size_t cap);
 /* Numeric IP only (no port), for SDP candidates. */
 const char *cc_addr_ip_string(const cc_addr *a, char *buf, size_t cap);
 uint16_t cc_addr_port(const cc_addr *a);
+/* Change the port of an IPv4 or IPv6 address (no-op on "no address"). */
+void cc_addr_set_port(cc_addr *a, uint16_t port);
 int cc_addr_family(const cc_addr *a);
 /* 1 if same family, IP and port. */
 int cc_addr_equal(const cc_addr *a, const cc_addr *b);

@@ -16,7 +16,10 @@
 typedef struct cc_control cc_control;
 
 typedef struct cc_control_config {
-    cc_worker *worker;
+    /* The data plane (dataplane.h): which worker each lesson's room is on.
+     * NULL: the one `worker` (and its `sfu`) carries every room. */
+    struct cc_dataplane *dp;
+    cc_worker *worker;          /* the echo self-test's (with dp: worker 0) */
     void *sfu;                  /* cc_sfu*, the worker's app_ud */
     cc_mailbox *events;         /* worker -> control events */
     const char *fingerprint;    /* DTLS sha-256 for answers */

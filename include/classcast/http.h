@@ -34,6 +34,9 @@ typedef struct cc_http_request {
     const char *path;          /* without the query string */
     const char *text;          /* the query argument `text` (percent-
                                 * decoded; GET /qr.svg), "" if none */
+    const char *query;         /* every query argument, "a=1&b=2", each
+                                * percent-decoded (so a value may hold
+                                * '&'); "" if none or too long */
     const char *authorization; /* "" if absent */
     const char *content_type;  /* "" if absent */
     const char *body;          /* NUL-terminated, may be "" */
@@ -60,6 +63,8 @@ typedef struct cc_http_response {
                                 * RFC 6585 section 4) */
     char set_cookie[256];      /* "" for none, else a Set-Cookie header
                                 * value (RFC 6265 section 4.1) */
+    char disposition[128];     /* "" for none, else a Content-Disposition
+                                * header value (RFC 6266) */
 } cc_http_response;
 
 typedef struct cc_http_hooks {

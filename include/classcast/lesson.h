@@ -44,6 +44,9 @@ typedef enum {
 #define CC_MEMBER_MUTED 0x20u     /* the SFU does not forward its mic */
 #define CC_MEMBER_WAITING 0x40u   /* in the waiting room: not admitted yet */
 #define CC_MEMBER_SPEAKING 0x80u  /* among the lesson's last-N speakers */
+#define CC_MEMBER_FROZEN 0x100u   /* watching, but its page decodes no frame
+                                   * (it said so with `quality`); cleared
+                                   * with its subscribe transport */
 
 /* Seminars: invites, chat. */
 #define CC_LESSON_MAX_INVITES 20
@@ -54,6 +57,9 @@ typedef enum {
 #define CC_LESSON_MAX_WAITING 50
 #define CC_LESSON_DEFAULT_LAST_N 2
 #define CC_LESSON_MAX_LAST_N 8
+/* Students and schools that left, kept for the teacher's member list
+ * until the lesson ends (the oldest go past this many). */
+#define CC_LESSON_MAX_DEPARTED 200
 
 typedef struct cc_invite {
     char id[8];             /* "i1" ... */
@@ -85,7 +91,37 @@ typedef struct cc_member {
                              * (1 first); renumbered as hands go down */
     unsigned pub_kinds;     /* bit (1u << cc_slot) per track it publishes */
     int invite;             /* school: index of its invite, else -1 */
+    cc_time_us joined_at;   /* the `now` of its join (or create, resume) */
+    /* Coming back (docs/protocol.md "Coming back"): a student or school
+     * gets a rejoin secret with every `joined` (a new one each time); the
+     * lesson keeps its SHA-256. rejoin: the secret last made ("" after a
+     * restart, until the member comes back). Teachers have none. */
+    char rejoin[CC_LESSON_TOKEN_LEN + 1];
+    unsigned char rejoin_hash[32];
+    int has_rejoin;
+    uint32_t hand_seq;      /* when the hand went up (lesson order), 0 down */
 } cc_member;
+
+/* A student or school that left the lesson (`leave`, socket closed,
+ * removed): the teacher page lists it as "left" until the lesson is
+ * forgotten. Members that waited and never got in are not kept. */
+typedef struct cc_departed {
+    char id_str[12];        /* the member id it had, "m7" */
+    char name[CC_PROTO_NAME_CAP];
+    cc_role role;
+    cc_time_us joined_at, left_at; /* on the clock of the calls' `now` */
+    /* What it comes back with (cc_lessons_rejoin): */
+    uint32_t id;
+    unsigned flags;         /* CC_MEMBER_KEPT of the member */
+    uint32_t hand_seq;      /* its raised hand's place in the order, 0 down */
+    int invite;
+    int has_rejoin;         /* 0: removed (or never had one): cannot */
+    unsigned char rejoin_hash[32];
+} cc_departed;
+
+/* The member flags a departed member keeps: the floor (and its
+ * audience) and the teacher's mute. The others describe a connection. */
+#define CC_MEMBER_KEPT (CC_MEMBER_FLOOR | CC_MEMBER_TEACHER_ONLY | CC_MEMBER_MUTED)
 
 /* Fields are read-only for callers; change them through the functions. */
 typedef struct cc_lesson {
@@ -94,8 +130,11 @@ typedef struct cc_lesson {
     char teacher_name[CC_PROTO_NAME_CAP];
     cc_lesson_state state;
     uint32_t room_id;       /* unique among existing lessons, never 0 */
+    /* The tokens as made ("" for a lesson restored after a restart: the
+     * server keeps only their SHA-256, which the checks use). */
     char teacher_token[CC_LESSON_TOKEN_LEN + 1];
     char viewer_token[CC_LESSON_TOKEN_LEN + 1];
+    unsigned char teacher_hash[32], viewer_hash[32];
     unsigned media;         /* bit (1u << cc_slot) per slot being published */
     int pinned;             /* fixed-code lesson (demo): no absence timeouts */
     int64_t owner;          /* the teacher account that created it (store.h
@@ -124,6 +163,11 @@ typedef struct cc_lesson {
     cc_chat_msg chat[CC_LESSON_CHAT_HISTORY]; /* ring */
     int chat_head, chat_len;
     size_t chat_bytes;      /* text bytes in the ring */
+    /* Students and schools that left, oldest first (at most
+     * CC_LESSON_MAX_DEPARTED). */
+    cc_departed *departed;
+    int n_departed, cap_departed;
+    uint32_t hand_next;     /* the last hand_seq given */
 } cc_lesson;
 
 typedef struct cc_lessons cc_lessons;
@@ -197,7 +241,9 @@ int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
                     cc_lesson **out_lesson, cc_member **out_member);
 
 /* `leave` or socket closed: removes and frees m. When the last teacher
- * leaves, the absence clock of docs/protocol.md starts. */
+ * leaves, the absence clock of docs/protocol.md starts. A student or
+ * school that had been let in is kept in l->departed (left_at = now)
+ * while the lesson has not ended; cc_lesson_end empties the list. */
 void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now);
 cc_member *cc_lesson_member(cc_lesson *l, uint32_t member_id);
 
@@ -282,6 +328,59 @@ int cc_lesson_may_local(cc_proto_type action, int from_loopback,
                         const char **err_code);
 /* 1 for capture_list, capture_start, capture_stop. */
 int cc_lesson_is_capture(cc_proto_type action);
+
+/* ---- coming back, and restoring after a restart (docs/state.md) ---- */
+
+/* SHA-256 of a token or secret (what the lesson keeps and compares). */
+void cc_lesson_token_hash(const char *token, unsigned char out[32]);
+/* Known tokens (`serve --demo-token`): copied, and their hashes made. */
+void cc_lesson_set_tokens(cc_lesson *l, const char *teacher, const char *viewer);
+
+/* `join` with a rejoin secret: the student or school it was given to comes
+ * back as itself (same id, name, role, invite, raised hand in its place,
+ * floor, mute), admitted as before even into a locked lesson or one with
+ * the waiting room on. A member whose old connection has not closed yet
+ * moves to the new session: *replaced is that old session (the caller
+ * closes it), else 0; its transport flags are cleared. A new secret is
+ * made (m->rejoin); the old one no longer works. CC_ENOTFOUND (no lesson
+ * has the code), CC_ECLOSED (ended), CC_EAUTH (no member of that lesson
+ * has this secret: the caller joins as new), CC_ENOSPC (full),
+ * CC_ECRYPTO. */
+int cc_lessons_rejoin(cc_lessons *r, const char *code, const char *secret,
+                      uint64_t session, cc_time_us now, cc_lesson **out_lesson,
+                      cc_member **out_member, uint64_t *replaced);
+/* A member removed or refused by the teacher may not come back with its
+ * secret (it may still join as new, if the lesson lets it). */
+void cc_lesson_revoke_rejoin(cc_lesson *l, uint32_t member_id);
+
+/* A lesson as a restart finds it in the store, as values. */
+typedef struct cc_lesson_saved {
+    const char *code;       /* 1..16 of [0-9A-Za-z] */
+    const char *title, *teacher_name;
+    cc_lesson_kind kind;
+    cc_lesson_state state;
+    int64_t owner;
+    const unsigned char *teacher_hash, *viewer_hash; /* 32 bytes each */
+    int locked, waiting_room, last_n, chat_students;
+    cc_time_us created_at;
+    cc_time_us teacher_gone_at; /* the absence clock (no teacher is in) */
+    cc_time_us ended_at;        /* CC_TIME_NEVER unless ended */
+} cc_lesson_saved;
+/* A lesson back with its code, tokens (as hashes) and settings, no member
+ * and a new room id; not pinned. CC_EINVAL (bad code or values), CC_EEXIST
+ * (the code is in use), CC_ENOSPC, CC_ENOMEM. */
+int cc_lessons_restore(cc_lessons *r, const cc_lesson_saved *s, cc_lesson **out);
+/* A student or school that may come back, into l->departed (left_at,
+ * joined_at, id, name, role, invite, flags, hand_seq, rejoin hash as
+ * given). Member ids stay unique: CC_EEXIST if the lesson has that id
+ * already; later ids are made above it. CC_EINVAL for a teacher or an
+ * id of 0. */
+int cc_lesson_restore_departed(cc_lessons *r, cc_lesson *l, const cc_departed *d);
+/* An invite back in its place (the next one; iv->revoked keeps it dead).
+ * CC_ELIMIT past the max. */
+int cc_lesson_restore_invite(cc_lesson *l, const cc_invite *iv);
+/* A chat message back at the end of the history (text copied). */
+int cc_lesson_chat_restore(cc_lesson *l, const cc_chat_msg *msg);
 
 /* Protocol error code for a negative return of the functions above:
  * CC_ENOTFOUND "no_such_lesson", CC_EAUTH "bad_token", CC_ECLOSED

@@ -14,6 +14,9 @@
  * ones (the payload is encrypted for the others).
  * Every loop is bounded: setup timeout + duration + a short drain.
  * With churn_rate, subscribers leave and join all through the window.
+ * Joins: per subscriber, the time from its POST to the answer, ICE, SRTP
+ * keys, the first RTP packet and the first complete VP8 keyframe (all its
+ * packets in: what a decoder needs for a first picture).
  * Thread: the caller's (blocking). */
 #ifndef CLASSCAST_LOADGEN_H
 #define CLASSCAST_LOADGEN_H
@@ -57,6 +60,18 @@ typedef struct cc_loadgen_config {
      * transport): churn_rate joins and churn_rate leaves a second, N live.
      * Not with janus_url or sub_net. */
     double churn_rate;
+    /* The class bell (scripts/bench/join, docs/loadgen.md "Joins"): > 0:
+     * the last bell_joiners subscribers do not join with the others but
+     * at bell_at_unix (CLOCK_REALTIME seconds), their WHEP POSTs spread
+     * evenly over bell_spread_s; the window opens once the others (the
+     * watchers) are settled. The summary gives each joiner's time from
+     * its POST to its first complete keyframe, and the watchers' added
+     * latency before and during the bell (from the bell to
+     * bell_spread_s + bell_watch_s after it; bell_watch_s 0: 3 s). */
+    double bell_at_unix;
+    int bell_joiners;
+    double bell_spread_s;
+    double bell_watch_s;
 } cc_loadgen_config;
 
 /* Runs the test; prints the summary on stdout. Returns the process exit

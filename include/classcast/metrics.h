@@ -15,6 +15,7 @@ typedef struct cc_metrics_lesson {
     const char *state;  /* "waiting" | "live" | "ended" */
     int teachers, students, schools, waiting;
     int publishing, watching, weak_link;
+    int frozen;         /* watching, but their page decodes no frame */
 } cc_metrics_lesson;
 
 /* stats: the object GET /stats answers ({"peers":N,"lessons":N,

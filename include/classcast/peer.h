@@ -36,6 +36,12 @@ typedef struct cc_peer_config {
     cc_time_us consent_timeout; /* 0: CC_ICE_CONSENT_TIMEOUT_US */
     /* A peer that never completes ICE + DTLS within this is closed (0: 30 s) */
     cc_time_us connect_timeout;
+    /* DTLS runs elsewhere (the worker's handshake thread, handshake.h):
+     * the peer keeps no DTLS session; cc_peer_handle hands DTLS datagrams
+     * back as CC_PEER_IN_DTLS, and the owner installs the keys
+     * (cc_peer_set_keys) or fails the peer (cc_peer_fail) with the
+     * outcome. DTLS server only (dtls_client must be 0). */
+    int dtls_external;
 } cc_peer_config;
 
 /* What cc_peer_handle produced. */
@@ -43,6 +49,9 @@ typedef enum {
     CC_PEER_IN_NONE = 0, /* consumed (STUN, DTLS) */
     CC_PEER_IN_RTP,      /* decrypted RTP in buf[0..*plain_len) */
     CC_PEER_IN_RTCP,     /* decrypted RTCP compound in buf[0..*plain_len) */
+    CC_PEER_IN_DTLS,     /* dtls_external: a DTLS datagram (buf[0..*plain_len))
+                          * for the handshake, from an address that passed
+                          * ICE, before the DTLS session was released */
 } cc_peer_in;
 
 typedef struct cc_peer_stats {
@@ -59,6 +68,9 @@ typedef struct cc_peer_stats {
     uint64_t dtls_released;      /* 1 once the DTLS session was freed
                                   * (cc_dtls_release: first authenticated
                                   * SRTP/SRTCP from the peer) */
+    /* When (the `now` given): made, first valid ICE check, keys installed
+     * (0: not yet). The stages of a join, for logs and benchmarks. */
+    cc_time_us created_at, ice_at, connected_at;
 } cc_peer_stats;
 
 int cc_peer_new(cc_peer **out, const cc_peer_config *cfg, cc_time_us now);
@@ -90,6 +102,12 @@ void cc_peer_handle_timeout(cc_peer *p, cc_time_us now);
 cc_peer_state cc_peer_get_state(const cc_peer *p);
 const char *cc_peer_state_name(cc_peer_state s);
 void cc_peer_close(cc_peer *p);
+/* dtls_external: the handshake is done; SRTP with these keys (the caller
+ * wipes its copy). CONNECTING -> CONNECTED; CC_ESTATE in any other state,
+ * or the libsrtp error (then FAILED). */
+int cc_peer_set_keys(cc_peer *p, const cc_srtp_keys *keys, cc_time_us now);
+/* dtls_external: the handshake failed: FAILED (reason for the log). */
+void cc_peer_fail(cc_peer *p, const char *reason);
 const cc_peer_stats *cc_peer_get_stats(const cc_peer *p);
 const cc_ice_lite *cc_peer_get_ice(const cc_peer *p);
 /* Negotiated SRTP profile (CC_SRTP_PROFILE_NONE before CONNECTED). */

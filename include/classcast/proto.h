@@ -71,6 +71,8 @@ typedef enum {
     CC_PROTO_CHAT,          /* text */
     CC_PROTO_INVITE_CREATE, /* name: the label (0..64 chars) */
     CC_PROTO_INVITE_REVOKE, /* invite: the invite's id */
+    /* a student's or school's page on what it plays */
+    CC_PROTO_QUALITY,       /* flag: frozen */
     CC_PROTO_TYPE_COUNT
 } cc_proto_type;
 
@@ -88,11 +90,13 @@ typedef struct cc_proto_track {
  *   publish / subscribe / renegotiate: sdp, for_publish, tracks
  *   capture_start: sources, n_sources, display ("" if not given)
  *   create: also seminar (1 for "kind":"seminar")
- *   join: also invite (the invite token, "" if none)
+ *   join: also invite (the invite token, "" if none), rejoin (the
+ *   member's rejoin secret, "" if none)
  *   hand / lock / waiting_room / chat_mode: flag; floor: member, flag
  *   (grant), teacher_only ("audience":"teacher"); mute: member, flag;
  *   remove / refuse: member, reason; admit: member; last_n: n;
- *   chat: text; invite_create: name (the label); invite_revoke: invite
+ *   chat: text; invite_create: name (the label); invite_revoke: invite;
+ *   quality: flag (frozen)
  * Every other field is zero / "" / NULL. */
 typedef struct cc_proto_req {
     cc_proto_type type;
@@ -112,6 +116,7 @@ typedef struct cc_proto_req {
     char display[CC_PROTO_DISPLAY_CAP];
     int seminar;
     char invite[CC_PROTO_TOKEN_CAP];
+    char rejoin[CC_PROTO_TOKEN_CAP];
     int flag;
     int teacher_only;
     char member[CC_PROTO_MEMBER_CAP]; /* "m7" as sent */
@@ -152,11 +157,12 @@ char *cc_proto_build_created(const char *code, const char *title,
                              const char *token, const char *viewer_token,
                              const char *member, const char *id);
 /* state: "waiting" | "live" (| "ended"); role: "teacher" | "student" |
- * "school" */
+ * "school". rejoin: the member's secret for coming back (NULL or "": left
+ * out); hand: its hand's place (students and schools; < 0: left out). */
 char *cc_proto_build_joined(const char *code, const char *title,
                             const char *teacher, const char *state,
                             const char *member, const char *role,
-                            const char *id);
+                            const char *rejoin, int hand, const char *id);
 char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id);
 char *cc_proto_build_lesson(const char *state, const char *title,
                             const char *teacher);
@@ -196,11 +202,19 @@ char *cc_proto_build_capture_failed(const char *message, const char *source,
 
 struct cc_lesson; /* include/classcast/lesson.h */
 /* {"type":"members","members":[{"id","name","role","watching",
- * "weak_link","hand","floor",("audience"),"muted","waiting","publishing",
- * "speaking"}...]} in join order, teachers included. */
-char *cc_proto_build_members(const struct cc_lesson *l);
+ * "weak_link","frozen","hand","floor",("audience"),"muted","waiting",
+ * "publishing","speaking","joined_at"}...],"left":[{"id","name","role",
+ * "joined_at","left_at"}...]}: the members in join order, teachers
+ * included, then the students and schools that left (lesson.h
+ * cc_departed), oldest first. Times are Unix milliseconds: `now` is the
+ * clock the lesson's times were taken on and unix_ms the same instant as
+ * Unix time. */
+char *cc_proto_build_members(const struct cc_lesson *l, int64_t now,
+                             int64_t unix_ms);
 /* Seminars (docs/protocol.md). */
-char *cc_proto_build_waiting(const char *code, const char *title, const char *member);
+/* rejoin as in cc_proto_build_joined */
+char *cc_proto_build_waiting(const char *code, const char *title, const char *member,
+                             const char *rejoin);
 char *cc_proto_build_floor(int granted, int teacher_only);
 char *cc_proto_build_muted(int muted);
 char *cc_proto_build_removed(const char *reason);  /* "type":"removed" */

@@ -141,6 +141,27 @@ int cc_rtcp_parse_remb(const cc_rtcp_fb *fb, cc_rtcp_remb *out);
 /* out->deltas/cap provided by the caller. */
 int cc_rtcp_parse_twcc(const cc_rtcp_fb *fb, cc_rtcp_twcc *out);
 
+/* transport-cc one packet at a time, without a delta array as long as the
+ * status count (the send side of congestion control, src/rtp/twcc.c):
+ * cc_rtcp_twcc_iter_init reads the header into *hdr (its deltas, cap and n
+ * are not touched) and finds where the deltas start; each
+ * cc_rtcp_twcc_iter_next gives the next packet's receive delta in 250 us
+ * units, or CC_TWCC_NOT_RECEIVED: 1, 0 once status_count packets were
+ * given, or CC_ETRUNC / CC_EINVAL (the packet is bad; stop there). */
+typedef struct cc_rtcp_twcc_iter {
+    const uint8_t *fci;
+    size_t len;
+    size_t chunk_off;  /* next packet chunk */
+    size_t chunks_end; /* first byte after the chunks */
+    size_t delta_off;  /* next receive delta */
+    uint16_t chunk;
+    unsigned chunk_left, chunk_pos;
+    size_t idx, total;
+} cc_rtcp_twcc_iter;
+int cc_rtcp_twcc_iter_init(cc_rtcp_twcc_iter *it, const cc_rtcp_fb *fb,
+                           cc_rtcp_twcc *hdr);
+int cc_rtcp_twcc_iter_next(cc_rtcp_twcc_iter *it, int32_t *delta);
+
 /* Builders append one packet at buf[0..cap) and return its length, or
  * CC_ENOSPC / CC_EINVAL. Concatenate them for a compound. */
 int cc_rtcp_write_sr(uint8_t *buf, size_t cap, const cc_rtcp_sr *sr);
@@ -157,6 +178,17 @@ int cc_rtcp_write_fir(uint8_t *buf, size_t cap, uint32_t sender,
                       uint32_t media, uint8_t seq_nr);
 int cc_rtcp_write_remb(uint8_t *buf, size_t cap, uint32_t sender,
                        uint64_t bitrate_bps, const uint32_t *ssrcs, int n);
+
+/* transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+ * section 3.1) for tw->n packets from tw->base_seq: tw->deltas[i] as
+ * cc_rtcp_parse_twcc gives them (250 us units, -32768..32767, or
+ * CC_TWCC_NOT_RECEIVED); status count = tw->n, reference_time (low 24
+ * bits) and fb_pkt_count as given (status_count and cap are ignored).
+ * Chunks: run length for runs (section 3.1.3), else status vectors
+ * (3.1.4); padded to 32 bits with the P bit as libwebrtc does. CC_EINVAL on
+ * a delta out of range or n > 65535. */
+int cc_rtcp_write_twcc(uint8_t *buf, size_t cap, uint32_t sender,
+                       uint32_t media, const cc_rtcp_twcc *tw);
 
 /* In place on a feedback packet (p->data, writable): rewrite SSRC fields,
  * e.g. to forward a subscriber's PLI to the publisher. FIR entries' SSRCs are

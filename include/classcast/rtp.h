@@ -54,6 +54,24 @@ static inline int cc_seq_newer(uint16_t a, uint16_t b)
     return a != b && (uint16_t)(a - b) < 0x8000;
 }
 
+/* ---- writing header extension elements (RFC 8285) ---- */
+
+/* Set element `id` to val[0..vlen) in the packet buf[0..len) (capacity cap),
+ * in place. An element already there with the same length is overwritten;
+ * otherwise the element is added: to a new extension block (X bit set; the
+ * one-byte form of section 4.2 when id is 1..14 and vlen 1..16, else the
+ * two-byte form of section 4.3), or appended to the existing block, growing
+ * it by whole 32-bit words and moving the payload. A one-byte block is
+ * rewritten in the two-byte form when the new element needs it (the peer
+ * must have negotiated a=extmap-allow-mixed, RFC 8285 section 6).
+ * The packet never shrinks. *new_len gets its length. 0, CC_EINVAL
+ * (id/vlen out of range), cc_rtp_parse's error for a packet that does not
+ * parse, CC_ENOSPC (cap), or CC_EUNSUPPORTED (the element is there with
+ * another length; a block of a non-RFC 8285 profile, or a one-byte block
+ * holding the reserved id 15). Nothing is written unless it returns 0. */
+int cc_rtp_set_ext(uint8_t *buf, size_t len, size_t cap, int id,
+                   const uint8_t *val, size_t vlen, size_t *new_len);
+
 /* abs-send-time (24-bit 6.18 fixed point seconds) from microseconds. */
 uint32_t cc_abs_send_time_from_us(int64_t us);
 

@@ -26,7 +26,20 @@
 
 typedef struct cc_sfu cc_sfu; /* lives on the worker: cc_worker_config.app_ud */
 
+/* NACK cache cap of one worker's SFU, default (serve --nack-cache-mb
+ * gives the whole server's, split over its workers). */
+#define CC_SFU_DEFAULT_NACK_CACHE_MB 128
+
+typedef struct cc_sfu_config {
+    /* Memory for the packets kept to answer subscribers' NACKs (0: the
+     * default). The pool grows with the video tracks up to this and gives
+     * memory back as they go; at the cap every track keeps an equal share
+     * (a log line says so). */
+    size_t nack_cache_bytes;
+} cc_sfu_config;
+
 int cc_sfu_new(cc_sfu **out);
+int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg); /* cfg NULL: defaults */
 void cc_sfu_free(cc_sfu *s); /* after cc_worker_free */
 
 /* The worker app of every room peer (set in the add-peer message by the
@@ -153,8 +166,34 @@ int cc_sfu_prepare_subscriber(const char *offer, size_t len,
  * peers (the mailbox keeps order); a peer whose room does not exist when it
  * connects is closed and counted (drop_no_room). */
 int cc_sfu_room_open(cc_worker *w, uint32_t room_id);
-/* Closes every connected peer of the room and forgets the room. */
+/* Closes every connected peer of the room and forgets the room (owner or
+ * mirror). */
 int cc_sfu_room_close(cc_worker *w, uint32_t room_id);
+
+/* Rooms over several workers (docs/ARCHITECTURE.md, "Threads"): a room's
+ * publishers and feeds live on its owner worker; subscribers may live on
+ * other workers, in a mirror room there. The owner hands each publisher
+ * packet (a cc_pkt reference: one decrypted copy) to every mirror through
+ * a lock-free SPSC ring; each worker protects and sends for its own
+ * subscribers, and keyframe requests travel back the same way. Feed state
+ * (source, mute, last-N, SR) follows the packets on the same ring.
+ * cc_sfu_set_links: control thread, before the workers start: worker
+ * `self` of n, rings[i][j] carries i -> j, efds[i] wakes worker i. */
+#define CC_SFU_MAX_WORKERS 64
+int cc_sfu_set_links(cc_sfu *s, int self, int n, struct cc_ring *const *to,
+                     struct cc_ring *const *from, const int *efds);
+/* Worker thread: start reading the rings (cc_worker_call it before the
+ * worker starts; dataplane.c does). */
+void cc_sfu_links_attach(cc_worker *w, void *arg, cc_time_us now);
+/* After every worker stopped, before any cc_sfu_free: let go of the
+ * references to other workers' packets (mirrors, rings). */
+void cc_sfu_release_shared(cc_sfu *s);
+/* Control thread -> owner worker: copy the room's packets to worker
+ * `mirror` from now on (and its feeds at once). */
+int cc_sfu_room_link(cc_worker *owner, uint32_t room_id, int mirror);
+/* Control thread -> worker: open a mirror of the room owned by worker
+ * `owner_index` (post it before the subscribers placed there). */
+int cc_sfu_room_open_mirror(cc_worker *w, uint32_t room_id, int owner_index);
 
 /* Events to the control thread (cc_worker_emit into config.events). */
 enum { CC_SFU_EVENT = 100 };
@@ -193,7 +232,11 @@ typedef struct cc_sfu_event {
     X(drop_unknown_ssrc) X(drop_superseded) X(drop_malformed)                  \
     X(cache_alloc_fail) X(source_switches) X(sr_sent) X(rr_sent)               \
     X(remb_sent) X(pli_received) X(layer_down) X(layer_up) X(rtp_in_layered)   \
-    X(drop_muted) X(drop_no_feed) X(held_last_n) X(speaker_changes)
+    X(drop_muted) X(drop_no_feed) X(held_last_n) X(speaker_changes)           \
+    X(pli_coalesced) X(first_pictures) X(first_picture_wait_us)                \
+    X(first_picture_wait_max_us) X(nack_cache_pkts) X(nack_cache_bytes)        \
+    X(nack_cache_cap_bytes) X(nack_cache_tracks) X(nack_cache_quota)         \
+    X(xfer_out) X(xfer_in) X(xfer_drop) X(mirror_rooms)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

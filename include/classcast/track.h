@@ -16,9 +16,11 @@
 #include "classcast/pkt.h"
 #include "classcast/rtcp.h"
 
-/* Packets kept per video track: ~2 s of 30 fps video at ~8 packets per
- * frame, or a large screen-share keyframe with room to spare. A power of
- * two so the slot is seq & (size - 1). */
+/* Packets kept per video track at most: ~2 s of 30 fps video at ~8
+ * packets per frame, or a large screen-share keyframe with room to spare.
+ * A power of two so the slot is seq & (size - 1). The owner may keep fewer
+ * (cache_quota: a share of its memory cap) and drops packets older than it
+ * needs (cc_track_cache_expire). */
 #define CC_TRACK_CACHE 512
 
 typedef struct cc_track_rx {
@@ -42,7 +44,11 @@ typedef struct cc_track {
     int video;
     int clock_rate;
     int nack_enabled;         /* the publisher accepted "nack" feedback */
-    cc_time_us last_pli;      /* keyframe request throttle */
+    /* Keyframe requests (cc_track_kf_*). */
+    cc_time_us last_pli;      /* when the last one went out */
+    int kf_pending;           /* it went out and no keyframe came since */
+    int kf_wanted;            /* a subscriber waits for a keyframe */
+    cc_time_us last_keyframe; /* first packet of the last keyframe */
     cc_time_us last_rx;
     cc_track_rx rx;
     cc_nack nack;
@@ -52,8 +58,13 @@ typedef struct cc_track {
     cc_time_us sr_at;         /* our monotonic time when it arrived */
     cc_time_us sr_unix_us;    /* its NTP time, as Unix microseconds */
     uint32_t sr_rtp;
-    /* NACK cache: ring indexed by seq. */
+    /* NACK cache: ring indexed by seq, and the seqs in the order they were
+     * put (the oldest goes first when the track is over its quota). */
     cc_pkt *cache[CC_TRACK_CACHE];
+    uint16_t fifo[CC_TRACK_CACHE];
+    uint16_t fifo_head, fifo_n;
+    uint16_t cache_n;         /* packets held */
+    uint16_t cache_quota;     /* at most this many (1..CC_TRACK_CACHE) */
 } cc_track;
 
 void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
@@ -62,8 +73,19 @@ void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
 void cc_track_clear(cc_track *t);
 
 /* Keep p (the track takes the caller's reference) as packet `seq`; an older
- * packet in the same ring slot is released. */
+ * packet in the same ring slot is released, and the oldest packets while
+ * the track holds cache_quota of them. A seq already held keeps its first
+ * copy (p is released). */
 void cc_track_cache_put(cc_track *t, uint16_t seq, cc_pkt *p);
+/* Release the packets that arrived (cc_pkt.time) before now - max_age. */
+void cc_track_cache_expire(cc_track *t, cc_time_us now, cc_time_us max_age);
+/* Take the oldest held packet out of the cache to reuse its buffer: it is
+ * returned (the caller's reference) if nobody else holds it, else released
+ * and NULL. NULL when the cache is empty. */
+cc_pkt *cc_track_cache_take_oldest(cc_track *t);
+/* Set the quota (clamped to 1..CC_TRACK_CACHE); a lower one takes effect at
+ * the next put. */
+void cc_track_cache_set_quota(cc_track *t, unsigned quota);
 /* The cached packet with this seq (borrowed: valid until the next put), or
  * NULL. The packet's RTP header is checked, so a slot reused by a newer seq
  * is a miss. */
@@ -83,6 +105,23 @@ int cc_track_report(cc_track *t, cc_time_us now, cc_rtcp_report_block *out);
 /* Keyframe-request throttle: 1 (and the time is taken) if a PLI may be sent
  * now, i.e. none in the last `min_gap`. */
 int cc_track_pli_allowed(cc_track *t, cc_time_us now, cc_time_us min_gap);
+
+/* Keyframe requests to the publisher, coalesced: subscribers that start to
+ * wait within min_gap of one request get the keyframe it brings, so a
+ * class joining at the bell costs a few keyframes, not one each.
+ * cc_track_kf_want: a subscriber waits for a keyframe. 1: send a request
+ * now (the time is taken). 0: not now, either because one is in flight
+ * (sent less than min_gap ago, no keyframe since: that keyframe serves
+ * this wait too) or because the last one was answered less than min_gap
+ * ago; the wait is remembered and cc_track_kf_due says when the request
+ * is due, so it goes out at last + min_gap even if no packet comes (a
+ * still screen sends none). A request that brought no keyframe within
+ * min_gap is sent again.
+ * cc_track_kf_seen: the first packet of a keyframe arrived (every waiting
+ * subscriber starts on it, so the remembered wait is cleared). */
+int cc_track_kf_want(cc_track *t, cc_time_us now, cc_time_us min_gap);
+int cc_track_kf_due(cc_track *t, cc_time_us now, cc_time_us min_gap);
+void cc_track_kf_seen(cc_track *t, cc_time_us now);
 
 /* NTP (RFC 3550 section 4) to Unix microseconds. */
 cc_time_us cc_track_ntp_to_unix_us(uint64_t ntp);

@@ -31,7 +31,8 @@ typedef struct cc_wpeer cc_wpeer;
     X(rtp_unknown_ssrc) X(rtcp_malformed) X(rtcp_no_peer) X(after_close)        \
     X(drops_total)       \
     X(peers_added) X(peers_closed) X(rtp_forwarded) X(rtcp_sent)             \
-    X(peers_dtls_released) X(heap_trims) X(heap_trim_max_us)
+    X(peers_dtls_released) X(heap_trims) X(heap_trim_max_us)                  \
+    X(hs_queue_full)
 
 #define CC_WORKER_DEFAULT_MAX_HANDSHAKES 64
 
@@ -73,6 +74,12 @@ typedef struct cc_worker_config {
     cc_mailbox *events;
     void (*wake)(void *wake_ud);
     void *wake_ud;
+    /* DTLS handshakes on the handshake thread (handshake.h), this
+     * worker's lane of it; NULL: on this thread (peers that are DTLS
+     * clients always are). The handshake thread must outlive the worker's
+     * thread; cc_hs_free after cc_worker_free. */
+    struct cc_hs *hs;
+    int hs_lane;
 } cc_worker_config;
 
 /* Control -> worker: add a peer. Built by cc_worker_msg_add_peer, posted
@@ -150,8 +157,9 @@ void cc_worker_count_drop(cc_worker *w, cc_worker_drop what);
 void cc_worker_emit(cc_worker *w, cc_msg *m);
 /* Worker thread: watch a readable fd (e.g. an eventfd a media thread writes
  * after pushing into a cc_ring); fn runs on the worker when it is readable
- * and must drain it. At most CC_WORKER_MAX_WATCH fds. */
-#define CC_WORKER_MAX_WATCH 16
+ * and must drain it. At most CC_WORKER_MAX_WATCH fds (local capture: up to
+ * four sources a lesson, in every lesson that captures). */
+#define CC_WORKER_MAX_WATCH 256
 typedef void (*cc_worker_fd_fn)(cc_worker *w, void *ud, cc_time_us now);
 int cc_worker_watch_fd(cc_worker *w, int fd, cc_worker_fd_fn fn, void *ud);
 void cc_worker_unwatch_fd(cc_worker *w, int fd);

@@ -3,9 +3,18 @@
  * One sender thread does, per packet, what an SFU must do at the very least to
  * forward one RTP packet to one subscriber:
  *   protect: write the RTP header (per-destination SSRC and sequence number),
- *            copy the payload into the output slot, srtp_protect() it with
- *            AEAD_AES_128_GCM through libsrtp (one SRTP session per
- *            destination, as each subscriber has its own keys);
+ *            copy the payload into the output slot, and protect it with
+ *            AEAD_AES_128_GCM (one key per destination, as each subscriber
+ *            has its own keys), with either implementation (--protect):
+ *              libsrtp: srtp_protect() through libsrtp (one SRTP session
+ *                       per destination; Debian's libsrtp runs on NSS);
+ *              evp:     OpenSSL EVP AES-128-GCM directly (RFC 7714 section
+ *                       8: IV = salt XOR SSRC/ROC/SEQ, AAD = the header,
+ *                       16-byte tag), one EVP_CIPHER_CTX keyed once per
+ *                       destination and only the IV set per packet: the
+ *                       cheapest protect available here, and what
+ *                       classcast's own outbound RTP path does
+ *                       (src/rtc/srtp.c);
  *   send:    its share of a sendmmsg() batch (default 64 datagrams, one to each
  *            of 64 destinations) from one UDP socket.
  * Receiver thread(s) drain the 64 destination sockets with recvmmsg().
@@ -50,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <srtp2/srtp.h>
 
 #define MAX_DESTS 1024
@@ -59,9 +69,11 @@
 #define RECV_VLEN 64
 
 enum role { ROLE_BOTH, ROLE_SEND, ROLE_RECV };
+enum protect_impl { PROTECT_LIBSRTP, PROTECT_EVP };
 
 static struct {
     enum role role;
+    enum protect_impl protect;
     const char *dest;       /* receivers' address (where datagrams go) */
     const char *bind;       /* sender's source address */
     const char *recv_netns; /* namespace the receiver threads enter */
@@ -79,6 +91,7 @@ static struct {
     int quiet;
 } opt = {
     .role = ROLE_BOTH,
+    .protect = PROTECT_LIBSRTP,
     .dest = "127.0.0.1",
     .bind = NULL,
     .recv_netns = NULL,
@@ -317,8 +330,57 @@ static int srtp_sessions_new(srtp_t *sess, uint32_t *ssrc)
     return 0;
 }
 
+/* --protect evp: per destination a context keyed once and the salt. */
+#define EVP_TAG_LEN 16
+#define EVP_SALT_LEN 12
+typedef struct {
+    EVP_CIPHER_CTX *ctx;
+    unsigned char salt[EVP_SALT_LEN];
+} evp_session;
+
+static int evp_sessions_new(evp_session *sess, uint32_t *ssrc)
+{
+    for (int d = 0; d < opt.dests; d++) {
+        unsigned char key[16];
+        for (size_t i = 0; i < sizeof key; i++)
+            key[i] = (unsigned char)(i * 31 + d * 7 + 1);
+        for (size_t i = 0; i < EVP_SALT_LEN; i++)
+            sess[d].salt[i] = (unsigned char)(i * 17 + d * 3 + 2);
+        ssrc[d] = 0x10000000u + (uint32_t)d * 0x01010101u;
+        sess[d].ctx = EVP_CIPHER_CTX_new();
+        if (!sess[d].ctx ||
+            EVP_EncryptInit_ex(sess[d].ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
+            EVP_CIPHER_CTX_ctrl(sess[d].ctx, EVP_CTRL_GCM_SET_IVLEN, EVP_SALT_LEN, NULL) != 1 ||
+            EVP_EncryptInit_ex(sess[d].ctx, NULL, NULL, key, NULL) != 1) {
+            fprintf(stderr, "bench_floor: EVP AES-128-GCM setup failed\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* RFC 7714 section 8.1: IV = salt XOR (00 00 || SSRC || ROC || SEQ); the
+ * 12-byte header is the AAD; ciphertext in place, tag appended. The ROC
+ * stays 0 here (a run wraps no sequence number space it checks). Returns
+ * the protected length or -1. */
+static int evp_protect(evp_session *s, unsigned char *p, int len)
+{
+    unsigned char iv[EVP_SALT_LEN] = {0, 0, p[8], p[9], p[10], p[11], 0, 0, 0, 0, p[2], p[3]};
+    for (int i = 0; i < EVP_SALT_LEN; i++)
+        iv[i] ^= s->salt[i];
+    int l = 0, l2 = 0;
+    if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, iv) != 1 ||
+        EVP_EncryptUpdate(s->ctx, NULL, &l, p, 12) != 1 ||
+        EVP_EncryptUpdate(s->ctx, p + 12, &l, p + 12, len - 12) != 1 ||
+        EVP_EncryptFinal_ex(s->ctx, p + 12 + l, &l2) != 1 ||
+        EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_GET_TAG, EVP_TAG_LEN, p + len) != 1)
+        return -1;
+    return len + EVP_TAG_LEN;
+}
+
 static void run_sender(send_result *r)
 {
+    static evp_session esess[MAX_DESTS];
     static srtp_t sess[MAX_DESTS];
     static uint32_t ssrc[MAX_DESTS];
     static uint16_t seq[MAX_DESTS];
@@ -343,7 +405,8 @@ static void run_sender(send_result *r)
     } else {
         ba.s_addr = htonl(INADDR_ANY);
     }
-    if (srtp_sessions_new(sess, ssrc) != 0)
+    if (opt.protect == PROTECT_EVP ? evp_sessions_new(esess, ssrc) != 0
+                                   : srtp_sessions_new(sess, ssrc) != 0)
         return;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -411,10 +474,18 @@ static void run_sender(send_result *r)
             p[11] = (unsigned char)ssrc[d];
             memcpy(p + hdr, payload + hdr, (size_t)(opt.size - hdr));
             int len = opt.size;
-            srtp_err_status_t st = srtp_protect(sess[d], p, &len);
-            if (st != srtp_err_status_ok) {
-                fprintf(stderr, "bench_floor: srtp_protect failed (%d)\n", (int)st);
-                goto out;
+            if (opt.protect == PROTECT_EVP) {
+                len = evp_protect(&esess[d], p, len);
+                if (len < 0) {
+                    fprintf(stderr, "bench_floor: EVP AES-GCM protect failed\n");
+                    goto out;
+                }
+            } else {
+                srtp_err_status_t st = srtp_protect(sess[d], p, &len);
+                if (st != srtp_err_status_ok) {
+                    fprintf(stderr, "bench_floor: srtp_protect failed (%d)\n", (int)st);
+                    goto out;
+                }
             }
             seq[d]++;
             if ((seq[d] & 7) == 0)
@@ -473,8 +544,12 @@ out:
     }
     r->protect_cpu_s = prot;
     r->send_cpu_s = snd;
-    for (int d = 0; d < opt.dests; d++)
-        srtp_dealloc(sess[d]);
+    for (int d = 0; d < opt.dests; d++) {
+        if (opt.protect == PROTECT_EVP)
+            EVP_CIPHER_CTX_free(esess[d].ctx);
+        else
+            srtp_dealloc(sess[d]);
+    }
     close(fd);
 }
 
@@ -486,10 +561,12 @@ static void usage(FILE *f)
         "usage: bench_floor [options]\n"
         "\n"
         "Measures the least a forwarded packet can cost: one AES-GCM SRTP protect\n"
-        "(libsrtp, AEAD_AES_128_GCM) plus its share of a sendmmsg batch, with\n"
-        "receivers draining the datagrams. Prints text on stderr and one JSON line\n"
-        "on stdout.\n"
+        "(AEAD_AES_128_GCM) plus its share of a sendmmsg batch, with receivers\n"
+        "draining the datagrams. Prints text on stderr and one JSON line on stdout.\n"
         "\n"
+        "  --protect libsrtp|evp  srtp_protect() of libsrtp (default), or OpenSSL\n"
+        "                         EVP AES-128-GCM directly (RFC 7714; the cheapest\n"
+        "                         protect, as classcast's own RTP path uses)\n"
         "  --role both|send|recv  sender and receivers in one process (default),\n"
         "                         or only one side (run the other side elsewhere)\n"
         "  --dest ADDR            receivers' IPv4 address (default 127.0.0.1)\n"
@@ -526,6 +603,7 @@ int main(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"role", required_argument, 0, 'r'},
+        {"protect", required_argument, 0, 'P'},
         {"dest", required_argument, 0, 'd'},
         {"bind", required_argument, 0, 'b'},
         {"recv-netns", required_argument, 0, 'N'},
@@ -550,6 +628,11 @@ int main(int argc, char **argv)
             if (strcmp(optarg, "both") == 0) opt.role = ROLE_BOTH;
             else if (strcmp(optarg, "send") == 0) opt.role = ROLE_SEND;
             else if (strcmp(optarg, "recv") == 0) opt.role = ROLE_RECV;
+            else { usage(stderr); return 2; }
+            break;
+        case 'P':
+            if (strcmp(optarg, "libsrtp") == 0) opt.protect = PROTECT_LIBSRTP;
+            else if (strcmp(optarg, "evp") == 0) opt.protect = PROTECT_EVP;
             else { usage(stderr); return 2; }
             break;
         case 'd': opt.dest = optarg; break;
@@ -681,12 +764,12 @@ int main(int argc, char **argv)
                     opt.recv_netns ? opt.recv_netns : "");
             fprintf(stderr,
                     "  sender CPU per packet (%lld measured after %lld warm-up):\n"
-                    "    protect (AEAD_AES_128_GCM, header + copy + srtp_protect): %.3f us\n"
+                    "    protect (AEAD_AES_128_GCM, header + copy + %-12s): %.3f us\n"
                     "    send (share of sendmmsg):                                  %.3f us\n"
                     "    floor (protect + send):                                    %.3f us\n"
                     "  sender rate %.0f packets/s (%.1f Mbit/s)%s\n",
                     sr.measured, opt.warmup < sr.sent ? opt.warmup : sr.sent,
-                    protect_us, send_us, protect_us + send_us, pps,
+                    opt.protect == PROTECT_EVP ? "EVP_Encrypt*" : "srtp_protect", protect_us, send_us, protect_us + send_us, pps,
                     pps * wire * 8 / 1e6, sr.send_errors ? ", with send errors" : "");
         }
         if (opt.role != ROLE_SEND)
@@ -698,7 +781,7 @@ int main(int argc, char **argv)
                     sr.sent ? 100.0 * (double)lost / (double)sr.sent : 0.0);
     }
 
-    printf("{\"bench\":\"floor\",\"role\":\"%s\",\"cipher\":\"AEAD_AES_128_GCM\","
+    printf("{\"bench\":\"floor\",\"role\":\"%s\",\"cipher\":\"AEAD_AES_128_GCM\",\"protect_impl\":\"%s\","
            "\"dest\":\"%s\",\"bind\":\"%s\",\"recv_netns\":\"%s\","
            "\"dests\":%d,\"batch\":%d,\"size\":%d,\"wire_size\":%d,"
            "\"packets_sent\":%lld,\"packets_measured\":%lld,\"send_errors\":%lld,"
@@ -706,7 +789,7 @@ int main(int argc, char **argv)
            "\"sender_pps\":%.0f,\"wall_s\":%.3f,"
            "\"packets_received\":%lld,\"bad_size\":%lld,\"bytes_received\":%lld,"
            "\"recv_us\":%.4f,\"recv_threads\":%d,\"lost\":%lld}\n",
-           role, opt.dest, opt.bind ? opt.bind : "", opt.recv_netns ? opt.recv_netns : "",
+           role, opt.protect == PROTECT_EVP ? "openssl-evp" : "libsrtp", opt.dest, opt.bind ? opt.bind : "", opt.recv_netns ? opt.recv_netns : "",
            opt.dests, opt.batch, opt.size, wire,
            sr.sent, sr.measured, sr.send_errors,
            protect_us, send_us, protect_us + send_us, pps, sr.total_wall_s,

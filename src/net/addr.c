@@ -58,6 +58,14 @@ uint16_t cc_addr_port(const cc_addr *a)
     return 0;
 }
 
+void cc_addr_set_port(cc_addr *a, uint16_t port)
+{
+    if (a->len && a->u.sa.sa_family == AF_INET)
+        a->u.in4.sin_port = htons(port);
+    else if (a->len && a->u.sa.sa_family == AF_INET6)
+        a->u.in6.sin6_port = htons(port);
+}
+
 int cc_addr_family(const cc_addr *a) { return a->len ? a->u.sa.sa_family : 0; }
 
 int cc_addr_equal(const cc_addr *a, const cc_addr *b)

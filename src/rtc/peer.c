@@ -19,6 +19,7 @@ struct cc_peer {
     cc_srtp *srtp;
     cc_srtp_profile profile;
     int dtls_client;
+    int dtls_external;        /* no session here: the owner runs DTLS */
     int dtls_started;
     cc_addr dtls_addr;        /* where DTLS flights go: last DTLS source */
     cc_time_us created;
@@ -48,7 +49,9 @@ int cc_peer_new(cc_peer **out, const cc_peer_config *cfg, cc_time_us now)
                               cfg->remote_pwd ? cfg->remote_pwd : "", now);
     if (rc == 0 && cfg->consent_timeout > 0)
         p->ice.consent_timeout = cfg->consent_timeout;
-    if (rc == 0)
+    if (rc == 0 && cfg->dtls_external && cfg->dtls_client)
+        rc = CC_EINVAL;
+    if (rc == 0 && !cfg->dtls_external)
         rc = cc_dtls_new(&p->dtls, cfg->dtls_ctx, !cfg->dtls_client,
                          cfg->remote_fp_alg, cfg->remote_fp);
     if (rc != 0) {
@@ -56,7 +59,9 @@ int cc_peer_new(cc_peer **out, const cc_peer_config *cfg, cc_time_us now)
         return rc;
     }
     p->dtls_client = cfg->dtls_client;
+    p->dtls_external = cfg->dtls_external;
     p->created = now;
+    p->stats.created_at = now;
     p->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout
                                                   : 30 * CC_USEC_PER_SEC;
     p->state = CC_PEER_NEW;
@@ -89,7 +94,7 @@ static void queue_stun(cc_peer *p, const uint8_t *data, size_t len,
     p->stun_count++;
 }
 
-static void install_keys(cc_peer *p)
+static void install_keys(cc_peer *p, cc_time_us now)
 {
     cc_srtp_keys keys;
     if (cc_dtls_get_srtp_keys(p->dtls, &keys) != 0 ||
@@ -101,16 +106,19 @@ static void install_keys(cc_peer *p)
     p->profile = keys.profile;
     memset(&keys, 0, sizeof keys); /* no key copies left on the stack */
     p->state = CC_PEER_CONNECTED;
+    p->stats.connected_at = now;
     CC_INFO("peer", "%s: connected (%s)", p->ice.local_ufrag,
             cc_srtp_profile_name(p->profile));
 }
 
-static void after_dtls(cc_peer *p)
+static void after_dtls(cc_peer *p, cc_time_us now)
 {
+    if (!p->dtls)
+        return;
     cc_dtls_state ds = cc_dtls_get_state(p->dtls);
     if (ds == CC_DTLS_CONNECTED && p->state != CC_PEER_CONNECTED &&
         p->state != CC_PEER_CLOSED && p->state != CC_PEER_FAILED)
-        install_keys(p);
+        install_keys(p, now);
     else if (ds == CC_DTLS_FAILED && p->state != CC_PEER_FAILED) {
         CC_WARN("peer", "%s: DTLS failed: %s", p->ice.local_ufrag,
                 cc_dtls_error(p->dtls));
@@ -142,6 +150,7 @@ static int handle_stun(cc_peer *p, const uint8_t *buf, size_t len,
     queue_stun(p, resp, rlen, from);
     if (p->state == CC_PEER_NEW) {
         p->state = CC_PEER_CONNECTING;
+        p->stats.ice_at = now;
         /* RFC 5763 section 5: the active side starts DTLS once ICE works. */
         if (p->dtls_client && !p->dtls_started) {
             p->dtls_addr = *from;
@@ -162,6 +171,14 @@ static int handle_dtls(cc_peer *p, const uint8_t *buf, size_t len,
         p->stats.drop_dtls++;
         return CC_ESTATE;
     }
+    if (p->dtls_external) {
+        /* After the release nothing reads it (cc_dtls_release says why). */
+        if (p->stats.dtls_released) {
+            p->stats.drop_dtls++;
+            return CC_ESTATE;
+        }
+        return CC_PEER_IN_DTLS;
+    }
     /* Reply to the source of each DTLS datagram OpenSSL read, as ICE does
      * for STUN (docs/WEBRTC.md, section 2, "Where to send"). One refused
      * unread (not DTLS framing, or after the release) says nothing about
@@ -172,7 +189,7 @@ static int handle_dtls(cc_peer *p, const uint8_t *buf, size_t len,
         p->dtls_addr = *from;
     if (rc != 0)
         p->stats.drop_dtls++;
-    after_dtls(p);
+    after_dtls(p, now);
     return rc != 0 ? rc : CC_PEER_IN_NONE;
 }
 
@@ -185,8 +202,12 @@ int cc_peer_handle(cc_peer *p, cc_demux_kind kind, uint8_t *buf, size_t len,
     switch (kind) {
     case CC_DEMUX_STUN:
         return handle_stun(p, buf, len, from, now);
-    case CC_DEMUX_DTLS:
-        return handle_dtls(p, buf, len, from, now);
+    case CC_DEMUX_DTLS: {
+        int rc = handle_dtls(p, buf, len, from, now);
+        if (rc == CC_PEER_IN_DTLS)
+            *plain_len = len;
+        return rc;
+    }
     case CC_DEMUX_RTP:
     case CC_DEMUX_RTCP: {
         int is_rtp = kind == CC_DEMUX_RTP;
@@ -208,7 +229,7 @@ int cc_peer_handle(cc_peer *p, cc_demux_kind kind, uint8_t *buf, size_t len,
         /* Authenticated media from the peer: it has the keys, so its side
          * of the handshake is over and our DTLS session will not be needed
          * again; its memory goes back (cc_dtls_release says why). */
-        if (!p->stats.dtls_released && cc_dtls_release(p->dtls) == 0)
+        if (!p->stats.dtls_released && (!p->dtls || cc_dtls_release(p->dtls) == 0))
             p->stats.dtls_released = 1;
         *plain_len = out;
         return is_rtp ? CC_PEER_IN_RTP : CC_PEER_IN_RTCP;
@@ -313,7 +334,7 @@ void cc_peer_handle_timeout(cc_peer *p, cc_time_us now)
     }
     if (p->dtls && cc_dtls_deadline(p->dtls, now) <= now) {
         cc_dtls_handle_timeout(p->dtls, now);
-        after_dtls(p);
+        after_dtls(p, now);
     }
 }
 
@@ -327,6 +348,32 @@ const char *cc_peer_state_name(cc_peer_state s)
 }
 
 void cc_peer_close(cc_peer *p) { p->state = CC_PEER_CLOSED; }
+
+int cc_peer_set_keys(cc_peer *p, const cc_srtp_keys *keys, cc_time_us now)
+{
+    if (!p->dtls_external || p->state != CC_PEER_CONNECTING || p->srtp)
+        return CC_ESTATE;
+    int rc = cc_srtp_new(&p->srtp, keys);
+    if (rc != 0) {
+        CC_WARN("peer", "%s: could not install SRTP keys", p->ice.local_ufrag);
+        p->state = CC_PEER_FAILED;
+        return rc;
+    }
+    p->profile = keys->profile;
+    p->state = CC_PEER_CONNECTED;
+    p->stats.connected_at = now;
+    CC_INFO("peer", "%s: connected (%s)", p->ice.local_ufrag,
+            cc_srtp_profile_name(p->profile));
+    return 0;
+}
+
+void cc_peer_fail(cc_peer *p, const char *reason)
+{
+    if (p->state == CC_PEER_CLOSED || p->state == CC_PEER_FAILED)
+        return;
+    CC_WARN("peer", "%s: DTLS failed: %s", p->ice.local_ufrag, reason ? reason : "");
+    p->state = CC_PEER_FAILED;
+}
 const cc_peer_stats *cc_peer_get_stats(const cc_peer *p) { return &p->stats; }
 const cc_ice_lite *cc_peer_get_ice(const cc_peer *p) { return &p->ice; }
 cc_srtp_profile cc_peer_srtp_profile(const cc_peer *p) { return p->profile; }

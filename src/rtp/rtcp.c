@@ -471,6 +471,88 @@ int cc_rtcp_parse_twcc(const cc_rtcp_fb *fb, cc_rtcp_twcc *out)
     return 0;
 }
 
+/* The same walk one packet at a time (cc_rtcp_twcc_iter): the send side
+ * turns each symbol into (sequence number, arrival time) as it goes, so a
+ * feedback describing 65535 packets needs no 65535-entry array. */
+int cc_rtcp_twcc_iter_init(cc_rtcp_twcc_iter *it, const cc_rtcp_fb *fb,
+                           cc_rtcp_twcc *hdr)
+{
+    if (!it || !fb || !hdr || (fb->fci_len && !fb->fci))
+        return CC_EINVAL;
+    *it = (cc_rtcp_twcc_iter){0};
+    if (fb->fmt != CC_RTPFB_TWCC)
+        return CC_EINVAL;
+    const uint8_t *f = fb->fci;
+    size_t flen = fb->fci_len;
+    if (flen < 8)
+        return CC_ETRUNC;
+    hdr->base_seq = rd16(f);
+    hdr->status_count = rd16(f + 2);
+    uint32_t rt = rd24(f + 4);
+    hdr->reference_time = (rt & 0x800000u) ? (int32_t)rt - 0x1000000
+                                           : (int32_t)rt;
+    hdr->fb_pkt_count = f[7];
+    /* Where the chunks end, as in cc_rtcp_parse_twcc's first pass. */
+    size_t off = 8, seen = 0;
+    while (seen < hdr->status_count) {
+        if (flen - off < 2)
+            return CC_ETRUNC;
+        seen += chunk_count(rd16(f + off));
+        off += 2;
+    }
+    it->fci = f;
+    it->len = flen;
+    it->chunk_off = 8;
+    it->chunks_end = off;
+    it->delta_off = off;
+    it->total = hdr->status_count;
+    return 0;
+}
+
+int cc_rtcp_twcc_iter_next(cc_rtcp_twcc_iter *it, int32_t *delta)
+{
+    if (!it || !delta)
+        return CC_EINVAL;
+    if (it->idx >= it->total)
+        return 0;
+    while (it->chunk_left == 0) {
+        /* Run-length chunks of length 0 are skipped; init checked that the
+         * chunks describe at least status_count packets. */
+        if (it->chunks_end - it->chunk_off < 2)
+            return CC_EINVAL;
+        it->chunk = rd16(it->fci + it->chunk_off);
+        it->chunk_off += 2;
+        it->chunk_left = chunk_count(it->chunk);
+        it->chunk_pos = 0;
+    }
+    uint16_t c = it->chunk;
+    unsigned sym = chunk_symbol(c, (c & 0x8000) ? it->chunk_pos : 0);
+    it->chunk_pos++;
+    it->chunk_left--;
+    const uint8_t *f = it->fci;
+    switch (sym) {
+    case TWCC_NOT_RECEIVED:
+        *delta = CC_TWCC_NOT_RECEIVED;
+        break;
+    case TWCC_SMALL_DELTA:
+        if (it->len - it->delta_off < 1)
+            return CC_ETRUNC;
+        *delta = f[it->delta_off];
+        it->delta_off += 1;
+        break;
+    case TWCC_LARGE_DELTA:
+        if (it->len - it->delta_off < 2)
+            return CC_ETRUNC;
+        *delta = (int16_t)rd16(f + it->delta_off);
+        it->delta_off += 2;
+        break;
+    default:
+        return CC_EINVAL; /* reserved symbol (3.1.1) */
+    }
+    it->idx++;
+    return 1;
+}
+
 /* ---- builders ---- */
 
 static void write_hdr(uint8_t *b, uint8_t count, uint8_t pt, size_t len)
@@ -686,6 +768,111 @@ int cc_rtcp_write_remb(uint8_t *buf, size_t cap, uint32_t sender,
     wr16(buf + FB_HDR + 6, (uint16_t)mant);
     for (int i = 0; i < n; i++)
         wr32(buf + FB_HDR + 8 + (size_t)i * 4, ssrcs[i]);
+    return (int)len;
+}
+
+/* ---- transport-cc builder (draft-holmer-...-01 section 3.1) ---- */
+
+static unsigned twcc_symbol(int32_t d)
+{
+    if (d == CC_TWCC_NOT_RECEIVED)
+        return TWCC_NOT_RECEIVED;
+    /* 3.1.5: a small delta is one unsigned byte (0..63.75 ms), anything
+     * else (negative or longer) a signed 16-bit large delta. */
+    return (d >= 0 && d <= 255) ? TWCC_SMALL_DELTA : TWCC_LARGE_DELTA;
+}
+
+/* Packet chunks for n symbols; written to out unless it is NULL. Returns
+ * their size in bytes. A run-length chunk (3.1.3) takes runs of 14 or more
+ * (7 or more large deltas, which a two-bit vector holds only 7 of) and a
+ * final run of any length (as libwebrtc writes it); otherwise a one-bit
+ * vector (3.1.4, 14 symbols) when the next 14 hold no large delta, else a
+ * two-bit vector of 7. Symbols past n in the last vector are 0 and not
+ * counted (status count). */
+static size_t twcc_chunks(const int32_t *d, size_t n, uint8_t *out)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        unsigned s = twcc_symbol(d[i]);
+        size_t run = 1;
+        while (i + run < n && run < 0x1fff && twcc_symbol(d[i + run]) == s)
+            run++;
+        size_t rem = n - i;
+        uint16_t c;
+        if (run >= 14 || run == rem || (s == TWCC_LARGE_DELTA && run >= 7)) {
+            c = (uint16_t)(s << 13 | run);
+            i += run;
+        } else {
+            size_t k = rem < 14 ? rem : 14;
+            int one_bit = 1;
+            for (size_t j = 0; j < k; j++)
+                if (twcc_symbol(d[i + j]) == TWCC_LARGE_DELTA)
+                    one_bit = 0;
+            if (one_bit) {
+                c = 0x8000;
+                for (size_t j = 0; j < k; j++)
+                    if (twcc_symbol(d[i + j]) == TWCC_SMALL_DELTA)
+                        c |= (uint16_t)(1u << (13 - j));
+            } else {
+                k = rem < 7 ? rem : 7;
+                c = 0xC000;
+                for (size_t j = 0; j < k; j++)
+                    c |= (uint16_t)(twcc_symbol(d[i + j]) << (12 - 2 * j));
+            }
+            i += k;
+        }
+        if (out)
+            wr16(out + o, c);
+        o += 2;
+    }
+    return o;
+}
+
+int cc_rtcp_write_twcc(uint8_t *buf, size_t cap, uint32_t sender,
+                       uint32_t media, const cc_rtcp_twcc *tw)
+{
+    if (!buf || !tw || (tw->n && !tw->deltas) || tw->n > 0xFFFF)
+        return CC_EINVAL;
+    size_t dbytes = 0;
+    for (size_t i = 0; i < tw->n; i++) {
+        int32_t d = tw->deltas[i];
+        if (d == CC_TWCC_NOT_RECEIVED)
+            continue;
+        if (d < -32768 || d > 32767)
+            return CC_EINVAL;
+        dbytes += twcc_symbol(d) == TWCC_SMALL_DELTA ? 1 : 2;
+    }
+    size_t content = FB_HDR + 8 + twcc_chunks(tw->deltas, tw->n, NULL) +
+                     dbytes;
+    size_t len = (content + 3) & ~(size_t)3;
+    if (len / 4 - 1 > 0xFFFF)
+        return CC_EINVAL;
+    if (cap < len)
+        return CC_ENOSPC;
+    write_fb_hdr(buf, CC_RTPFB_TWCC, CC_RTCP_RTPFB, len, sender, media);
+    uint8_t *f = buf + FB_HDR;
+    wr16(f, tw->base_seq);
+    wr16(f + 2, (uint16_t)tw->n);
+    wr24(f + 4, (uint32_t)tw->reference_time & 0xFFFFFFu);
+    f[7] = tw->fb_pkt_count;
+    size_t off = 8 + twcc_chunks(tw->deltas, tw->n, f + 8);
+    for (size_t i = 0; i < tw->n; i++) {
+        int32_t d = tw->deltas[i];
+        unsigned s = twcc_symbol(d);
+        if (s == TWCC_SMALL_DELTA) {
+            f[off++] = (uint8_t)d;
+        } else if (s == TWCC_LARGE_DELTA) {
+            wr16(f + off, (uint16_t)(int16_t)d);
+            off += 2;
+        }
+    }
+    if (len > content) {
+        /* RFC 3550 section 6.4.1 padding: zeros, the last octet counts
+         * them, P bit set. */
+        memset(buf + content, 0, len - content);
+        buf[len - 1] = (uint8_t)(len - content);
+        buf[0] |= 0x20;
+    }
     return (int)len;
 }
 

@@ -51,9 +51,18 @@
  * promptly to classroom quality, and the value also caps them so one
  * teacher cannot saturate a school's uplink. */
 #define SFU_REMB_BPS 2500000u
-/* Packet pool shared by every NACK cache of the worker. calloc'd once;
- * pages never touched stay unmapped, so the size is a ceiling. */
-#define SFU_POOL_PKTS 16384
+/* NACK cache memory (docs/ARCHITECTURE.md, "NACK cache"): one packet pool
+ * per worker that maps chunks of SFU_POOL_CHUNK packets as video tracks
+ * come and unmaps them as they go, up to the configured cap; each video
+ * track keeps at most its share of the cap (and of its room's
+ * SFU_ROOM_CACHE_PKTS), never more than CC_TRACK_CACHE, and nothing older
+ * than SFU_CACHE_AGE. */
+#define SFU_POOL_CHUNK 256
+#define SFU_ROOM_CACHE_PKTS 8192
+#define SFU_CACHE_AGE (2 * CC_USEC_PER_SEC)
+/* A track never gets less than this share (a cap too small for the tracks
+ * then shows as cache_alloc_fail and reused buffers, not as no cache). */
+#define SFU_CACHE_MIN_QUOTA 32
 #define SFU_TX_CAP (CC_UDP_TX_BUF - CC_SRTP_MAX_TRAILER)
 
 typedef struct sfu_room sfu_room;
@@ -77,6 +86,8 @@ typedef struct sfu_out {
     cc_fwd fwd;
     cc_layerctl lc;       /* video: temporal layers this subscriber's link
                            * carries (its RRs and NACKs) */
+    cc_time_us wait_since; /* video: waiting for its first picture since
+                            * (connect or renegotiation), 0 once it came */
 } sfu_out;
 
 #define SFU_MAX_OUTS CC_SDP_MAX_MEDIA
@@ -131,6 +142,12 @@ typedef struct sfu_feed {
     int muted;            /* mic: not forwarded */
     int teacher_only;     /* camera: to teacher subscribers only */
     int visible;          /* guest camera: among the last N speakers */
+    /* A mirror room's copy of the owner's feed (see "Rooms over several
+     * workers"): whether it has a source, and a track standing for that
+     * source (its id, clock, SR, and references to the owner's packets
+     * for NACKs). */
+    int mirror_live;
+    cc_track *shadow;
 } sfu_feed;
 
 /* What the teacher decided about a sender, also for feeds to come. */
@@ -154,12 +171,29 @@ struct sfu_room {
     uint32_t shown[CC_SFU_MAX_LAST_N];
     int n_shown, n_recent;
     unsigned active;      /* last MEDIA mask emitted */
+    /* Rooms over several workers: an owner copies every publisher packet
+     * to the workers in `mirrors` (a bit per worker); a mirror room
+     * (mirror_of = owner's index + 1) has only subscribers and the feeds
+     * as the owner says. */
+    uint64_t mirrors;
+    int mirror_of;
+    cc_time_us next_sync;
     sfu_room *next;
 };
 
 struct cc_sfu {
     sfu_local *locals;    /* local publishers attached (worker thread) */
-    cc_pkt_pool *pool;
+    cc_pkt_pool *pool;    /* NACK cache packets (growable to cache_pkts) */
+    uint32_t cache_pkts;  /* the cap, in packets */
+    size_t cache_bytes;   /* the cap as configured */
+    unsigned cache_quota; /* per-track share now (CC_TRACK_CACHE: no limit) */
+    int cache_capped;     /* the cap limits the tracks' caches (logged) */
+    int cache_full_logged; /* the pool ran dry once (logged once) */
+    /* Other workers (cc_sfu_set_links): rings to and from each, their
+     * eventfds; ours is efds[self]. */
+    int self, n_workers;
+    cc_ring *xto[CC_SFU_MAX_WORKERS], *xfrom[CC_SFU_MAX_WORKERS];
+    int xefd[CC_SFU_MAX_WORKERS];
     sfu_room *rooms[SFU_ROOM_BUCKETS];
     uint64_t order;
     uint32_t next_track_id;
@@ -179,13 +213,23 @@ static int slot_is_video(int slot) { return slot != CC_SLOT_MIC; }
 /* sfu object and room table                                           */
 /* ------------------------------------------------------------------ */
 
-int cc_sfu_new(cc_sfu **out)
+int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
 {
     *out = NULL;
     cc_sfu *s = calloc(1, sizeof *s);
     if (!s)
         return CC_ENOMEM;
-    int rc = cc_pkt_pool_new(&s->pool, SFU_POOL_PKTS);
+    s->cache_bytes = cfg && cfg->nack_cache_bytes
+                         ? cfg->nack_cache_bytes
+                         : (size_t)CC_SFU_DEFAULT_NACK_CACHE_MB << 20;
+    size_t pkts = s->cache_bytes / sizeof(cc_pkt);
+    if (pkts < SFU_POOL_CHUNK)
+        pkts = SFU_POOL_CHUNK;
+    if (pkts > UINT32_MAX / 2)
+        pkts = UINT32_MAX / 2;
+    s->cache_pkts = (uint32_t)(pkts / SFU_POOL_CHUNK * SFU_POOL_CHUNK);
+    s->cache_quota = CC_TRACK_CACHE;
+    int rc = cc_pkt_pool_new_growable(&s->pool, SFU_POOL_CHUNK, s->cache_pkts);
     if (rc != 0) {
         free(s);
         return rc;
@@ -194,7 +238,43 @@ int cc_sfu_new(cc_sfu **out)
     return 0;
 }
 
+int cc_sfu_new(cc_sfu **out) { return cc_sfu_new_config(out, NULL); }
+
 static void peer_state_free_tracks(sfu_peer *pp);
+static void cache_rebalance(cc_sfu *s);
+static void mirror_sync_room(cc_sfu *s, sfu_room *r);
+static void mirror_feed(cc_sfu *s, sfu_room *r, int fi);
+
+/* A mirror's shadow tracks hold references to the owner worker's packets. */
+static void room_drop_shadows(sfu_room *r)
+{
+    for (int i = 0; i < CC_SFU_MAX_FEEDS; i++)
+        if (r->feeds[i].shadow) {
+            cc_track_clear(r->feeds[i].shadow);
+            free(r->feeds[i].shadow);
+            r->feeds[i].shadow = NULL;
+        }
+}
+
+static void room_free(sfu_room *r)
+{
+    room_drop_shadows(r);
+    free(r);
+}
+
+void cc_sfu_release_shared(cc_sfu *s)
+{
+    for (int b = 0; s && b < SFU_ROOM_BUCKETS; b++)
+        for (sfu_room *r = s->rooms[b]; r; r = r->next)
+            room_drop_shadows(r);
+    /* and what the other workers sent that nobody read */
+    for (int k = 0; s && k < s->n_workers; k++) {
+        cc_pkt *p;
+        while (s->xfrom[k] && (p = cc_ring_pop(s->xfrom[k])))
+            cc_pkt_unref(p);
+    }
+}
+
 void cc_sfu_free(cc_sfu *s)
 {
     if (!s)
@@ -204,7 +284,7 @@ void cc_sfu_free(cc_sfu *s)
         while (r) {
             sfu_room *n = r->next;
             /* Peers are the worker's and already gone (cc_worker_free). */
-            free(r);
+            room_free(r);
             r = n;
         }
     }
@@ -227,6 +307,11 @@ void cc_sfu_get_stats(const cc_sfu *s, cc_sfu_stats *out)
 #define CC_X(name) out->name = __atomic_load_n(&s->c.name, __ATOMIC_RELAXED);
     CC_SFU_COUNTERS(CC_X)
 #undef CC_X
+    cc_pkt_pool_stats ps;
+    cc_pkt_pool_get_stats(s->pool, &ps);
+    out->nack_cache_pkts = ps.in_use;
+    out->nack_cache_bytes = (uint64_t)ps.capacity * sizeof(cc_pkt);
+    out->nack_cache_cap_bytes = (uint64_t)s->cache_pkts * sizeof(cc_pkt);
 }
 
 static sfu_room *room_find(cc_sfu *s, uint32_t id)
@@ -264,7 +349,7 @@ static unsigned room_mask(const sfu_room *r)
 {
     unsigned m = 0;
     for (int s = 0; s < CC_SLOT_COUNT; s++)
-        if (r->feeds[s].src)
+        if (r->feeds[s].src || r->feeds[s].mirror_live)
             m |= 1u << s;
     return m;
 }
@@ -395,6 +480,7 @@ static void room_update_shown(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_pe
     for (int i = CC_SLOT_COUNT; i < CC_SFU_MAX_FEEDS; i++)
         if (r->feeds[i].used)
             r->feeds[i].visible = owner_visible(r, r->feeds[i].owner);
+    mirror_sync_room(s, r);
     INC(s, speaker_changes);
     cc_sfu_event *e = calloc(1, sizeof *e);
     if (!e)
@@ -494,11 +580,18 @@ static void do_room_close(cc_worker *w, void *arg, cc_time_us now)
             if (p->wp)
                 cc_worker_close_peer(w, p->wp);
             /* a local publisher stays attached to its ring, roomless,
-             * until it is detached */
+             * until it is detached; its cache goes now */
+            for (int i = 0; p->local && i < CC_SLOT_COUNT; i++)
+                if (p->in[i].track)
+                    cc_track_clear(p->in[i].track);
         }
     }
-    free(r);
-    DEC(s, rooms);
+    if (r->mirror_of)
+        DEC(s, mirror_rooms);
+    else
+        DEC(s, rooms);
+    room_free(r);
+    cache_rebalance(s);
     CC_INFO("sfu", "room %u closed", id);
 }
 
@@ -522,20 +615,75 @@ int cc_sfu_room_close(cc_worker *w, uint32_t room_id)
 }
 
 /* ------------------------------------------------------------------ */
+/* NACK cache shares                                                    */
+/* ------------------------------------------------------------------ */
+
+static int room_cache_tracks(const sfu_room *r)
+{
+    int n = 0;
+    for (const sfu_peer *p = r->pubs; p; p = p->next)
+        for (int i = 0; i < CC_SLOT_COUNT; i++)
+            n += p->in[i].active && p->in[i].track && p->in[i].track->video;
+    return n;
+}
+
+/* Each video track's share of the cache: the worker's cap split evenly
+ * over its video tracks, and its room's SFU_ROOM_CACHE_PKTS over the
+ * room's, at most CC_TRACK_CACHE. Run when publishers come, go or
+ * renegotiate: a few rooms of a few publishers each. A track over its new
+ * share gives back its oldest packets at its next put. */
+static void cache_rebalance(cc_sfu *s)
+{
+    unsigned total = 0;
+    for (int b = 0; b < SFU_ROOM_BUCKETS; b++)
+        for (sfu_room *r = s->rooms[b]; r; r = r->next)
+            total += (unsigned)room_cache_tracks(r);
+    unsigned q = total ? s->cache_pkts / total : CC_TRACK_CACHE;
+    if (q > CC_TRACK_CACHE)
+        q = CC_TRACK_CACHE;
+    for (int b = 0; b < SFU_ROOM_BUCKETS; b++)
+        for (sfu_room *r = s->rooms[b]; r; r = r->next) {
+            int n = room_cache_tracks(r);
+            unsigned rq = n ? SFU_ROOM_CACHE_PKTS / (unsigned)n : CC_TRACK_CACHE;
+            if (rq > q)
+                rq = q;
+            if (rq < SFU_CACHE_MIN_QUOTA)
+                rq = SFU_CACHE_MIN_QUOTA;
+            for (sfu_peer *p = r->pubs; p; p = p->next)
+                for (int i = 0; i < CC_SLOT_COUNT; i++)
+                    if (p->in[i].active && p->in[i].track && p->in[i].track->video)
+                        cc_track_cache_set_quota(p->in[i].track, rq);
+        }
+    __atomic_store_n(&s->c.nack_cache_quota, (uint64_t)q, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->c.nack_cache_tracks, (uint64_t)total, __ATOMIC_RELAXED);
+    /* Said once when the cap starts to bite (rate-limited, in case a track
+     * comes and goes at the boundary), and when it stops. */
+    int capped = q < CC_TRACK_CACHE;
+    if (capped && !s->cache_capped)
+        CC_LOG_RL(CC_LOG_WARN, "sfu", "NACK cache cap reached: %u video tracks share "
+                  "%zu MiB (nack-cache-mb), so each keeps its last %u packets, not %u "
+                  "(about %.1f s of a 1.5 Mbit/s camera), fewer as more come: losses "
+                  "older than that are not repaired; more memory for nack-cache-mb "
+                  "lifts it", total, s->cache_bytes >> 20, q, CC_TRACK_CACHE, q / 180.0);
+    else if (capped && q != s->cache_quota)
+        CC_DEBUG("sfu", "NACK cache: %u video tracks, %u packets each", total, q);
+    else if (!capped && s->cache_capped)
+        CC_LOG_RL(CC_LOG_INFO, "sfu", "NACK cache: %u video tracks, under the cap again: "
+                  "each keeps up to %u packets", total, CC_TRACK_CACHE);
+    s->cache_capped = capped;
+    s->cache_quota = q;
+}
+
+/* ------------------------------------------------------------------ */
 /* feedback towards a publisher                                         */
 /* ------------------------------------------------------------------ */
 
-/* RFC 4585 section 6.3.1 PLI for one publisher track, throttled. */
+/* RFC 4585 section 6.3.1 PLI for one publisher track: sent now, or
+ * coalesced with one in flight or due soon (cc_track_kf_want). */
 static void local_keyframe(sfu_peer *pub, int slot);
 
-static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
-                             sfu_in *in, cc_time_us now)
+static void send_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_track *t)
 {
-    cc_track *t = in->track;
-    if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
-        return;
-    if (!cc_track_pli_allowed(t, now, SFU_PLI_GAP))
-        return;
     if (pub->local) {
         local_keyframe(pub, t->slot);
         INC(s, pli_sent);
@@ -545,6 +693,402 @@ static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
     int n = cc_rtcp_write_pli(buf, sizeof buf, pub->rtcp_ssrc, t->ssrc);
     if (n > 0 && cc_worker_send_rtcp(w, pub->wp, buf, (size_t)n) == 0)
         INC(s, pli_sent);
+}
+
+static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
+                             sfu_in *in, cc_time_us now)
+{
+    cc_track *t = in->track;
+    if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
+        return;
+    if (cc_track_kf_want(t, now, SFU_PLI_GAP))
+        send_keyframe_request(w, s, pub, t);
+    else
+        INC(s, pli_coalesced);
+}
+
+/* A wait remembered by cc_track_kf_want whose time has come (no packet
+ * need arrive: a still screen sends none). */
+static void keyframe_due(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_time_us now)
+{
+    for (int i = 0; i < CC_SLOT_COUNT; i++) {
+        cc_track *t = pub->in[i].active ? pub->in[i].track : NULL;
+        if (t && t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_PLI_GAP))
+            send_keyframe_request(w, s, pub, t);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* rooms over several workers                                           */
+/* ------------------------------------------------------------------ */
+
+/* What crosses between workers is a cc_pkt on the SPSC ring from one to
+ * the other (cc_pkt.flags: kind | feed << 8; meta[0]: the room):
+ * - XF_RTP, owner -> mirror: a publisher packet as it came (decrypted),
+ *   meta[1] the source's track id. For video it is the very buffer the
+ *   owner keeps for NACKs: the mirror keeps a reference for its own.
+ * - XF_FEED, owner -> mirror: a feed's state (xf_feed in data), sent
+ *   before the first packet of a new source, when mute or last-N change,
+ *   and every second (sender report mapping).
+ * - XF_KEYREQ, mirror -> owner: a subscriber there waits for a keyframe.
+ * One ring each way per pair of workers, so a feed's state and packets
+ * arrive in order. */
+enum { XF_RTP = 1, XF_FEED, XF_KEYREQ };
+/* A mirror asks the owner for a keyframe at most this often per feed (the
+ * owner coalesces: SFU_PLI_GAP). */
+#define SFU_XF_KEYREQ_GAP (50 * CC_USEC_PER_MSEC)
+#define SFU_XF_BATCH 512
+
+typedef struct xf_feed {
+    uint8_t used, slot, video, live, muted, teacher_only, visible;
+    uint32_t owner;        /* the sender (0: the teacher) */
+    uint32_t source;       /* track id of its source now (0: none) */
+    int clock_rate;
+    unsigned quota;        /* the owner's NACK cache share for it */
+    int have_sr;
+    uint32_t sr_rtp;
+    cc_time_us sr_unix_us;
+} xf_feed;
+
+static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
+                  int gated, cc_time_us now);
+
+int cc_sfu_set_links(cc_sfu *s, int self, int n, cc_ring *const *to, cc_ring *const *from,
+                     const int *efds)
+{
+    if (self < 0 || n < 1 || n > CC_SFU_MAX_WORKERS || self >= n)
+        return CC_EINVAL;
+    s->self = self;
+    s->n_workers = n;
+    for (int i = 0; i < n; i++) {
+        s->xto[i] = to[i];
+        s->xfrom[i] = from[i];
+        s->xefd[i] = efds[i];
+    }
+    return 0;
+}
+
+/* Hand p (the caller's reference) to worker k. */
+static void xfer_push(cc_sfu *s, int k, cc_pkt *p)
+{
+    cc_ring *ring = s->xto[k];
+    if (!ring || cc_ring_push(ring, p) != 0) {
+        cc_pkt_unref(p);
+        INC(s, xfer_drop);
+        return;
+    }
+    INC(s, xfer_out);
+    /* After every push: the reader reads the eventfd, then drains, so a
+     * push it did not see always leaves the eventfd readable (skipping
+     * the write when the ring looked non-empty would race with a reader
+     * that is just emptying it). A system call per packet and mirror,
+     * against a fan-out of hundreds. */
+    uint64_t one = 1;
+    ssize_t wr = write(s->xefd[k], &one, sizeof one);
+    (void)wr;
+}
+
+static cc_pkt *xf_msg(cc_sfu *s, int kind, uint32_t room_id, int fi)
+{
+    cc_pkt *p = cc_pkt_alloc(s->pool);
+    if (!p) {
+        INC(s, xfer_drop);
+        return NULL;
+    }
+    p->flags = (uint16_t)(kind | fi << 8);
+    p->meta[0] = room_id;
+    return p;
+}
+
+/* Owner: feed fi's state to every mirror of the room. */
+static void mirror_feed(cc_sfu *s, sfu_room *r, int fi)
+{
+    const sfu_feed *f = &r->feeds[fi];
+    xf_feed x = {.used = (uint8_t)f->used, .slot = (uint8_t)f->slot,
+                 .video = (uint8_t)slot_is_video(f->slot), .live = f->src != NULL,
+                 .muted = (uint8_t)f->muted, .teacher_only = (uint8_t)f->teacher_only,
+                 .visible = (uint8_t)f->visible, .owner = f->owner};
+    const cc_track *t = f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
+                                f->src->in[f->slot].active
+                            ? f->src->in[f->slot].track
+                            : NULL;
+    if (t) {
+        x.source = t->id;
+        x.clock_rate = t->clock_rate;
+        x.quota = t->cache_quota;
+        x.have_sr = t->have_sr;
+        x.sr_rtp = t->sr_rtp;
+        x.sr_unix_us = t->sr_unix_us;
+    }
+    for (int k = 0; k < s->n_workers; k++) {
+        if (!(r->mirrors >> k & 1))
+            continue;
+        cc_pkt *p = xf_msg(s, XF_FEED, r->id, fi);
+        if (!p)
+            return;
+        memcpy(p->data, &x, sizeof x);
+        p->len = sizeof x;
+        xfer_push(s, k, p);
+    }
+}
+
+static void mirror_sync_room(cc_sfu *s, sfu_room *r)
+{
+    if (!r->mirrors)
+        return;
+    for (int i = 0; i < CC_SFU_MAX_FEEDS; i++)
+        if (r->feeds[i].used)
+            mirror_feed(s, r, i);
+}
+
+/* Owner: a publisher packet of feed fi to the mirrors. copy: the cached
+ * copy (video), else one is made. */
+static void mirror_rtp(cc_sfu *s, sfu_room *r, int fi, const cc_track *t, cc_pkt *copy,
+                       const uint8_t *buf, size_t len, cc_time_us now)
+{
+    cc_pkt *p = copy;
+    if (!p) {
+        if (len > CC_PKT_CAP || !(p = cc_pkt_alloc(s->pool))) {
+            INC(s, xfer_drop);
+            return;
+        }
+        memcpy(p->data, buf, len);
+        p->len = (uint16_t)len;
+        p->time = now;
+    } else {
+        cc_pkt_ref(p);
+    }
+    p->flags = (uint16_t)(XF_RTP | fi << 8);
+    p->meta[0] = r->id;
+    p->meta[1] = t->id;
+    for (int k = 0; k < s->n_workers; k++)
+        if (r->mirrors >> k & 1)
+            xfer_push(s, k, cc_pkt_ref(p));
+    cc_pkt_unref(p);
+}
+
+/* Mirror: ask the owner for a keyframe of feed fi. */
+static void mirror_keyreq(cc_sfu *s, sfu_room *r, int fi, cc_time_us now)
+{
+    sfu_feed *f = &r->feeds[fi];
+    if (!f->shadow || !f->shadow->video || now - f->shadow->last_pli < SFU_XF_KEYREQ_GAP)
+        return;
+    f->shadow->last_pli = now;
+    cc_pkt *p = xf_msg(s, XF_KEYREQ, r->id, fi);
+    if (p)
+        xfer_push(s, r->mirror_of - 1, p);
+}
+
+/* Mirror: a feed's state from the owner. */
+static void on_xf_feed(sfu_room *r, int fi, const cc_pkt *p)
+{
+    xf_feed x;
+    if (p->len != sizeof x)
+        return;
+    memcpy(&x, p->data, sizeof x);
+    sfu_feed *f = &r->feeds[fi];
+    int remap = !f->used != !x.used || f->owner != x.owner || f->slot != x.slot;
+    /* Muted from now on: the owner stops sending its packets; hold every
+     * subscriber's stream here, as the owner does for its own. */
+    if (x.muted && !f->muted)
+        for (sfu_peer *sp = r->subs; sp; sp = sp->next)
+            if (sp->feed_out[fi] >= 0)
+                cc_fwd_hold(&sp->out[sp->feed_out[fi]].fwd);
+    f->used = x.used;
+    f->owner = x.owner;
+    f->slot = x.slot;
+    f->muted = x.muted;
+    f->teacher_only = x.teacher_only;
+    f->visible = x.visible;
+    f->mirror_live = x.live;
+    if (x.used && !f->shadow) {
+        f->shadow = calloc(1, sizeof *f->shadow);
+        if (f->shadow)
+            cc_track_init(f->shadow, 0, x.slot, x.video, x.clock_rate);
+    }
+    if (f->shadow) {
+        if (x.source && f->shadow->id != x.source) {
+            cc_track_clear(f->shadow); /* another source's packets */
+            f->shadow->id = x.source;
+            f->shadow->clock_rate = x.clock_rate > 0 ? x.clock_rate : f->shadow->clock_rate;
+        }
+        if (x.quota)
+            cc_track_cache_set_quota(f->shadow, x.quota);
+        f->shadow->have_sr = x.have_sr;
+        f->shadow->sr_rtp = x.sr_rtp;
+        f->shadow->sr_unix_us = x.sr_unix_us;
+    }
+    if (remap)
+        room_remap(r);
+}
+
+/* Mirror: a publisher packet from the owner, to this worker's
+ * subscribers. */
+static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
+                      cc_time_us now)
+{
+    sfu_feed *f = &r->feeds[fi];
+    cc_track *t = f->shadow;
+    cc_rtp_hdr h;
+    if (!f->used || !t || cc_rtp_parse(p->data, p->len, &h) != 0) {
+        INC(s, xfer_drop);
+        return;
+    }
+    t->id = p->meta[1];
+    cc_vp8_desc d;
+    const cc_vp8_desc *dp = NULL;
+    if (t->video && h.payload_len > 0) {
+        if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
+            return; /* the owner checked it */
+        dp = &d;
+        cc_track_cache_expire(t, now, SFU_CACHE_AGE);
+        cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
+        if (d.keyframe)
+            cc_track_kf_seen(t, now);
+    }
+    int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
+    cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h, .vp8 = dp,
+                     .keyframe = dp ? dp->keyframe : 0};
+    if (fanout(w, s, r, fi, &fp, gated, now)) {
+        INC(s, keyframe_waits);
+        mirror_keyreq(s, r, fi, now);
+    }
+}
+
+/* Owner: a mirror's subscriber waits for a keyframe. */
+static void on_xf_keyreq(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_time_us now)
+{
+    sfu_feed *f = &r->feeds[fi];
+    if (f->used && f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
+        f->src->in[f->slot].active)
+        request_keyframe(w, s, f->src, &f->src->in[f->slot], now);
+}
+
+/* Worker: what the other workers sent (its eventfd is readable). */
+static void xfer_drain(cc_worker *w, void *ud, cc_time_us now)
+{
+    cc_sfu *s = ud;
+    uint64_t v;
+    ssize_t rd = read(s->xefd[s->self], &v, sizeof v);
+    (void)rd;
+    int more = 0;
+    for (int k = 0; k < s->n_workers; k++) {
+        cc_ring *ring = s->xfrom[k];
+        cc_pkt *p;
+        int n = 0;
+        for (; ring && n < SFU_XF_BATCH && (p = cc_ring_pop(ring)); n++) {
+            INC(s, xfer_in);
+            int kind = p->flags & 0xff, fi = p->flags >> 8;
+            sfu_room *r = fi < CC_SFU_MAX_FEEDS ? room_find(s, p->meta[0]) : NULL;
+            if (r && r->mirror_of && kind == XF_RTP)
+                on_xf_rtp(w, s, r, fi, p, now);
+            else if (r && r->mirror_of && kind == XF_FEED)
+                on_xf_feed(r, fi, p);
+            else if (r && !r->mirror_of && kind == XF_KEYREQ)
+                on_xf_keyreq(w, s, r, fi, now);
+            cc_pkt_unref(p); /* a room closed meanwhile: dropped */
+        }
+        more |= n == SFU_XF_BATCH;
+    }
+    if (more) { /* come back after the socket had a turn */
+        uint64_t one = 1;
+        ssize_t wr = write(s->xefd[s->self], &one, sizeof one);
+        (void)wr;
+    }
+}
+
+void cc_sfu_links_attach(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)arg;
+    (void)now;
+    cc_sfu *s = cc_worker_app_ud(w);
+    if (s && s->n_workers > 1 && cc_worker_watch_fd(w, s->xefd[s->self], xfer_drain, s) != 0)
+        CC_ERROR("sfu", "worker %d: cannot watch the other workers' rings", s->self);
+}
+
+typedef struct link_call {
+    uint32_t room_id;
+    int other;
+} link_call;
+
+static void do_room_link(cc_worker *w, void *arg, cc_time_us now)
+{
+    link_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    if (!r || r->mirror_of || c->other < 0 || c->other >= s->n_workers || c->other == s->self)
+        return;
+    if (!(r->mirrors >> c->other & 1))
+        CC_INFO("sfu", "room %u: subscribers on worker %d too", r->id, c->other);
+    r->mirrors |= 1ull << c->other;
+    mirror_sync_room(s, r);
+    r->next_sync = now + CC_USEC_PER_SEC;
+}
+
+int cc_sfu_room_link(cc_worker *owner, uint32_t room_id, int mirror)
+{
+    link_call *c = malloc(sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    *c = (link_call){.room_id = room_id, .other = mirror};
+    return cc_worker_call(owner, do_room_link, c, free);
+}
+
+static void do_room_open(cc_worker *w, void *arg, cc_time_us now);
+
+static void do_room_open_mirror(cc_worker *w, void *arg, cc_time_us now)
+{
+    link_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    if (!s || room_find(s, c->room_id))
+        return;
+    do_room_open(w, &c->room_id, now);
+    sfu_room *r = room_find(s, c->room_id);
+    if (!r)
+        return;
+    r->mirror_of = c->other + 1;
+    DEC(s, rooms);
+    INC(s, mirror_rooms);
+    CC_INFO("sfu", "room %u: mirror of worker %d's", r->id, c->other);
+}
+
+int cc_sfu_room_open_mirror(cc_worker *w, uint32_t room_id, int owner_index)
+{
+    link_call *c = malloc(sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    *c = (link_call){.room_id = room_id, .other = owner_index};
+    return cc_worker_call(w, do_room_open_mirror, c, free);
+}
+
+/* The track a subscriber's out gets its packets from now (owner: the
+ * publisher's; mirror: the feed's shadow), or NULL. */
+static cc_track *out_track(sfu_room *r, const sfu_out *o)
+{
+    int f = r ? feed_find(r, o->owner, o->slot) : -1;
+    if (f < 0)
+        return NULL;
+    if (r->mirror_of)
+        return r->feeds[f].mirror_live ? r->feeds[f].shadow : NULL;
+    sfu_peer *pub = r->feeds[f].src;
+    return pub && pub->in[o->slot].active ? pub->in[o->slot].track : NULL;
+}
+
+/* A subscriber's out needs a keyframe from its source. */
+static void out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
+                         cc_time_us now)
+{
+    int f = r ? feed_find(r, o->owner, o->slot) : -1;
+    if (f < 0)
+        return;
+    if (r->mirror_of) {
+        if (r->feeds[f].mirror_live)
+            mirror_keyreq(s, r, f, now);
+        return;
+    }
+    sfu_peer *pub = r->feeds[f].src;
+    if (pub && pub->in[o->slot].active)
+        request_keyframe(w, s, pub, &pub->in[o->slot], now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -597,6 +1141,8 @@ static sfu_feed *claim_feed(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
     }
     f->src = pp;
     INC(s, source_switches);
+    if (r->mirrors)
+        mirror_feed(s, r, (int)(f - r->feeds)); /* before its first packet */
     CC_INFO("sfu", "room %u: %s of %u now from member %u (ssrc %u)", r->id, slot_names[slot],
             f->owner, pp->member_id, in->track->ssrc);
     if (f->owner == 0)
@@ -604,6 +1150,21 @@ static sfu_feed *claim_feed(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp,
     else if (slot == CC_SLOT_CAMERA)
         room_update_shown(w, s, r, pp);
     return f;
+}
+
+/* A subscriber's video stream sends its first picture: how long it waited
+ * since it asked (connect or renegotiation), for the join figures. */
+static void first_picture(cc_sfu *s, const sfu_peer *sub, sfu_out *o, cc_time_us now)
+{
+    cc_time_us waited = now - o->wait_since;
+    o->wait_since = 0;
+    INC(s, first_pictures);
+    ADD(s, first_picture_wait_us, (uint64_t)waited);
+    if ((uint64_t)waited > s->c.first_picture_wait_max_us)
+        __atomic_store_n(&s->c.first_picture_wait_max_us, (uint64_t)waited, __ATOMIC_RELAXED);
+    CC_INFO("sfu", "room %u: subscriber %u (%s): first %s picture of %u %.1f ms after it asked",
+            sub->room_id, sub->member_id, sub->ufrag, slot_names[o->slot], o->owner,
+            waited / 1000.0);
 }
 
 static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
@@ -627,6 +1188,7 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         return;
     }
     cc_track *t = in->track;
+    cc_pkt *copy = NULL; /* a reference for the mirrors */
     cc_vp8_desc d;
     const cc_vp8_desc *dp = NULL;
     if (t->video && h.payload_len > 0) {
@@ -640,26 +1202,40 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     cc_track_on_rtp(t, h.seq, h.ts, len, now);
     if (t->nack_enabled)
         cc_nack_on_packet(&t->nack, h.seq, now);
+    if (dp && dp->keyframe)
+        cc_track_kf_seen(t, now); /* every waiting subscriber starts on it */
     if (t->video) {
         /* Keep a copy for subscribers' NACKs: the receive buffer is reused
          * by the next recvmmsg. Audio is not cached: Opus has in-band FEC
-         * and a late audio packet is useless to the jitter buffer anyway. */
+         * and a late audio packet is useless to the jitter buffer anyway.
+         * At the cap, the track's own oldest packet is reused. */
         cc_pkt *p = cc_pkt_alloc(s->pool);
+        if (!p) {
+            INC(s, cache_alloc_fail);
+            if (!s->cache_full_logged) {
+                s->cache_full_logged = 1;
+                CC_WARN("sfu", "NACK cache: all %zu MiB (nack-cache-mb) in use; tracks "
+                        "reuse their oldest packets", s->cache_bytes >> 20);
+            }
+            p = cc_track_cache_take_oldest(t);
+        }
         if (p) {
             memcpy(p->data, buf, len <= CC_PKT_CAP ? len : CC_PKT_CAP);
             p->len = (uint16_t)(len <= CC_PKT_CAP ? len : CC_PKT_CAP);
             p->time = now;
+            if (r->mirrors)
+                copy = cc_pkt_ref(p); /* the same copy goes to the mirrors */
             cc_track_cache_put(t, h.seq, p);
-        } else {
-            INC(s, cache_alloc_fail);
         }
     }
     INC(s, rtp_in);
     if (dp && dp->has_tid)
         INC(s, rtp_in_layered); /* the source marks temporal layers */
     sfu_feed *f = claim_feed(w, s, r, pp, in);
-    if (!f)
+    if (!f) {
+        cc_pkt_unref(copy);
         return;
+    }
     int fi = (int)(f - r->feeds);
     /* RFC 6464: a guest's speech decides whose camera the room sees. */
     if (!t->video && f->owner != 0 && pp->ext_level && !f->muted) {
@@ -677,8 +1253,14 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         /* Every subscriber's forwarder was held when the mute came
          * (do_set_sender): nothing to do per subscriber. */
         INC(s, drop_muted);
+        cc_pkt_unref(copy);
         return;
     }
+    /* Other workers' subscribers first: they work while this one sends. */
+    if (r->mirrors)
+        mirror_rtp(s, r, fi, t, copy, buf, len, now);
+    cc_pkt_unref(copy);
+    copy = NULL;
     cc_fwd_pkt fp = {
         .source = t->id,
         .buf = buf,
@@ -686,6 +1268,17 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         .vp8 = dp,
         .keyframe = dp ? dp->keyframe : 0,
     };
+    if (fanout(w, s, r, fi, &fp, gated, now)) {
+        INC(s, keyframe_waits);
+        request_keyframe(w, s, pp, in, now);
+    }
+}
+
+/* One packet of feed fi to every subscriber of the room on this worker
+ * (owner or mirror). 1 if a subscriber waits for a keyframe. */
+static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
+                  int gated, cc_time_us now)
+{
     int want_key = 0;
     uint64_t sent = 0, held = 0;
     for (sfu_peer *sub = r->subs; sub; sub = sub->next) {
@@ -700,10 +1293,12 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         }
         uint8_t *slotbuf = cc_worker_tx_begin(w);
         size_t n;
-        int rc = cc_fwd_write(&o->fwd, &fp, now, slotbuf, SFU_TX_CAP, &n);
+        int rc = cc_fwd_write(&o->fwd, fp, now, slotbuf, SFU_TX_CAP, &n);
         if (rc == CC_FWD_SEND) {
             if (cc_worker_tx_commit_rtp(w, sub->wp, n) == 0)
                 sent++;
+            if (o->wait_since)
+                first_picture(s, sub, o, now);
         } else if (rc == CC_FWD_WAIT_KEYFRAME) {
             want_key = 1;
         }
@@ -712,10 +1307,7 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         ADD(s, rtp_out, sent);
     if (held)
         ADD(s, held_last_n, held);
-    if (want_key) {
-        INC(s, keyframe_waits);
-        request_keyframe(w, s, pp, in, now);
-    }
+    return want_key;
 }
 
 /* ------------------------------------------------------------------ */
@@ -731,15 +1323,6 @@ static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc)
 }
 
 /* The publisher input currently feeding a subscriber's out. */
-static sfu_in *out_source(sfu_room *r, const sfu_out *o, sfu_peer **pub)
-{
-    int f = r ? feed_find(r, o->owner, o->slot) : -1;
-    if (f < 0 || !r->feeds[f].src)
-        return NULL;
-    *pub = r->feeds[f].src;
-    return &(*pub)->in[o->slot];
-}
-
 /* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
  * back to the source's seq, taken from the track's cache and sent again
  * exactly as first sent (same SSRC and seq, no RTX: libsrtp's
@@ -755,9 +1338,8 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
     sfu_out *o = out_by_ssrc(sp, fb->media_ssrc);
     if (o && o->fwd.cfg.video)
         cc_layerctl_on_nack(&o->lc, (uint32_t)n);
-    sfu_peer *pub = NULL;
-    sfu_in *in = o ? out_source(sp->room, o, &pub) : NULL;
-    if (!in || !in->track) {
+    cc_track *t = o ? out_track(sp->room, o) : NULL;
+    if (!t) {
         ADD(s, nack_cache_miss, n);
         return;
     }
@@ -767,15 +1349,15 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         cc_pkt *p;
         cc_rtp_hdr h;
         if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0 ||
-            !(p = cc_track_cache_get(in->track, src_seq)) ||
+            !(p = cc_track_cache_get(t, src_seq)) ||
             cc_rtp_parse(p->data, p->len, &h) != 0) {
             miss++;
             continue;
         }
         cc_vp8_desc d;
-        int has_d = in->track->video && h.payload_len > 0 &&
+        int has_d = t->video && h.payload_len > 0 &&
                     cc_vp8_parse(h.payload, h.payload_len, &d) == 0;
-        cc_fwd_pkt fp = {.source = in->track->id, .buf = p->data, .h = &h,
+        cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h,
                          .vp8 = has_d ? &d : NULL};
         size_t len;
         uint8_t *slotbuf = cc_worker_tx_begin(w);
@@ -795,14 +1377,10 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
 static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
                                  uint32_t ssrc, cc_time_us now)
 {
-    sfu_peer *pub = NULL;
     INC(s, pli_received);
     sfu_out *o = out_by_ssrc(sp, ssrc);
-    if (!o)
-        return;
-    sfu_in *in = out_source(sp->room, o, &pub);
-    if (in)
-        request_keyframe(w, s, pub, in, now);
+    if (o)
+        out_keyframe(w, s, sp->room, o, now);
 }
 
 /* A subscriber's receiver report: per video stream, the loss it reports
@@ -939,26 +1517,49 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
                 pp->in[i].track->id = ++s->next_track_id;
         list_add(&r->pubs, pp);
         INC(s, publishers);
+        cache_rebalance(s);
     } else {
         list_add(&r->subs, pp);
         INC(s, subscribers);
         sub_remap(r, pp);
         /* Keyframe on join: every forwarder starts waiting for one. */
         for (int i = 0; i < pp->n_out; i++) {
-            sfu_peer *pub = NULL;
-            sfu_in *in = pp->out[i].active ? out_source(r, &pp->out[i], &pub) : NULL;
-            if (in)
-                request_keyframe(w, s, pub, in, now);
+            cc_track *t = pp->out[i].active ? out_track(r, &pp->out[i]) : NULL;
+            if (t && t->video)
+                pp->out[i].wait_since = now;
+            if (t)
+                out_keyframe(w, s, r, &pp->out[i], now);
         }
     }
-    CC_INFO("sfu", "room %u: %s %u connected (%s)", r->id,
-            pp->publisher ? "publisher" : "subscriber", pp->member_id, pp->ufrag);
+    /* The stages of the join on this side: the peer was added when the
+     * answer went out; then the browser's first check; then DTLS. */
+    const cc_peer_stats *ps = cc_peer_get_stats(cc_wpeer_peer(wp));
+    CC_INFO("sfu", "room %u: %s %u connected (%s): first check %.1f ms after the answer, "
+            "keys %.1f ms after it", r->id, pp->publisher ? "publisher" : "subscriber",
+            pp->member_id, pp->ufrag, (ps->ice_at - ps->created_at) / 1000.0,
+            (ps->connected_at - ps->ice_at) / 1000.0);
     emit(w, pp, CC_SFU_EV_CONNECTED, room_mask(r));
+}
+
+/* Upkeep of a publisher's tracks on every tick: keyframe requests that
+ * came due, NACK cache packets past their use. */
+static void pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    keyframe_due(w, s, pp, now);
+    /* Mirrors get the feeds' state every second (the SR mapping moves). */
+    if (pp->room && pp->room->mirrors && now >= pp->room->next_sync) {
+        mirror_sync_room(s, pp->room);
+        pp->room->next_sync = now + CC_USEC_PER_SEC;
+    }
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        if (pp->in[i].active && pp->in[i].track && pp->in[i].track->cache_n)
+            cc_track_cache_expire(pp->in[i].track, now, SFU_CACHE_AGE);
 }
 
 /* RR + SDES (+ REMB) to a publisher; NACKs for its losses. */
 static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
 {
+    pub_upkeep(w, s, pp, now);
     for (int i = 0; i < CC_SLOT_COUNT; i++) {
         cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
         if (!t || !t->nack_enabled || !t->ssrc ||
@@ -1018,11 +1619,10 @@ static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
  * needs for lip sync (RFC 3550 6.4.1), whatever the offset between the
  * publisher's clock and ours. Else (or if the mapping is implausible)
  * extrapolate from the last packet sent. */
-static uint32_t sr_rtp_ts(const cc_fwd *f, const sfu_in *src, cc_time_us now,
+static uint32_t sr_rtp_ts(const cc_fwd *f, const cc_track *t, cc_time_us now,
                           cc_time_us wall)
 {
     uint32_t extrap = cc_fwd_sr_ts(f, now);
-    const cc_track *t = src ? src->track : NULL;
     if (!t || !t->have_sr || t->id != f->source || f->waiting)
         return extrap;
     int64_t dt = (wall - t->sr_unix_us) * (int64_t)t->clock_rate / CC_USEC_PER_SEC;
@@ -1043,8 +1643,7 @@ static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         sfu_out *o = &sp->out[i];
         if (!o->active || !o->fwd.started)
             continue;
-        sfu_peer *pub = NULL;
-        sfu_in *src = out_source(sp->room, o, &pub);
+        const cc_track *src = out_track(sp->room, o);
         cc_rtcp_sr sr = {0};
         sr.ssrc = o->fwd.cfg.ssrc;
         sr.ntp = cc_clock_ntp_from_unix_us(wall);
@@ -1108,6 +1707,8 @@ static void slot_fallback(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *
             q->in[i].track->rx.started && (!best || q->order > best->order))
             best = q;
     r->feeds[fi].src = best;
+    if (r->mirrors)
+        mirror_feed(s, r, fi);
     if (best)
         INC(s, source_switches);
     else if (pp->owner != 0 && i == CC_SLOT_MIC)
@@ -1132,6 +1733,7 @@ static void sfu_on_closed(cc_worker *w, cc_wpeer *wp)
             for (int i = 0; i < CC_SLOT_COUNT; i++)
                 slot_fallback(w, s, r, pp, i);
             room_update_mask(w, r, pp);
+            cache_rebalance(s);
         }
         CC_INFO("sfu", "room %u: %s %u closed", r->id,
                 pp->publisher ? "publisher" : "subscriber", pp->member_id);
@@ -1513,8 +2115,11 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
     op->ext_mid = np->ext_mid;
     op->ext_level = np->ext_level;
     op->remb = np->remb;
-    if (r)
+    if (r) {
         room_update_mask(w, r, op);
+        cache_rebalance(s);
+        mirror_sync_room(s, r);
+    }
     CC_INFO("sfu", "room %u: publisher %u renegotiated (%s)", op->room_id,
             op->member_id, op->ufrag);
 }
@@ -1614,10 +2219,11 @@ static void do_update_subscriber(cc_worker *w, void *arg, cc_time_us now)
     if (op->room) {
         sub_remap(op->room, op);
         for (int i = 0; i < op->n_out; i++) {
-            sfu_peer *pub = NULL;
-            sfu_in *in = !op->out[i].fwd.started ? out_source(op->room, &op->out[i], &pub) : NULL;
-            if (in)
-                request_keyframe(w, s, pub, in, now);
+            cc_track *t = !op->out[i].fwd.started ? out_track(op->room, &op->out[i]) : NULL;
+            if (t && t->video && !op->out[i].wait_since)
+                op->out[i].wait_since = now;
+            if (t)
+                out_keyframe(w, s, op->room, &op->out[i], now);
         }
     }
     CC_INFO("sfu", "room %u: subscriber %u renegotiated (%s): %d streams", op->room_id,
@@ -1662,6 +2268,7 @@ static void do_set_sender(cc_worker *w, void *arg, cc_time_us now)
     /* A muted sender is not speaking. */
     if (c->muted && c->owner)
         cc_speakers_remove(&r->speakers, c->owner);
+    mirror_sync_room(s, r);
     room_update_shown(w, s, r, NULL);
     CC_INFO("sfu", "room %u: sender %u%s%s", r->id, c->owner, c->muted ? " muted" : "",
             c->teacher_only ? " (camera to teachers only)" : "");
@@ -1745,6 +2352,9 @@ static void local_drain(cc_worker *w, void *ud, cc_time_us now)
         uint64_t one = 1;
         r = write(lp->efd, &one, sizeof one); /* come back for the rest */
     }
+    /* No worker tick for a local publisher: its media comes steadily. */
+    if (lp->pp.room)
+        pub_upkeep(w, s, &lp->pp, now);
 }
 
 static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
@@ -1797,6 +2407,7 @@ static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
     }
     lp->next = s->locals;
     s->locals = lp;
+    cache_rebalance(s);
     CC_INFO("sfu", "room %u: local publisher attached", r->id);
 }
 
@@ -1823,6 +2434,7 @@ static void do_local_detach(cc_worker *w, void *arg, cc_time_us now)
             for (int i = 0; i < CC_SLOT_COUNT; i++)
                 slot_fallback(w, s, r, &lp->pp, i);
             room_update_mask(w, r, &lp->pp);
+            cache_rebalance(s);
         }
         cc_pkt *p;
         while ((p = cc_ring_pop(lp->ring)))

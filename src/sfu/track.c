@@ -18,6 +18,8 @@ void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
     t->video = video;
     t->clock_rate = clock_rate > 0 ? clock_rate : (video ? 90000 : 48000);
     t->last_pli = -CC_USEC_PER_SEC * 3600;
+    t->last_keyframe = -CC_USEC_PER_SEC * 3600;
+    t->cache_quota = CC_TRACK_CACHE;
     cc_nack_init(&t->nack, NULL);
 }
 
@@ -27,13 +29,83 @@ void cc_track_clear(cc_track *t)
         cc_pkt_unref(t->cache[i]);
         t->cache[i] = NULL;
     }
+    t->fifo_head = t->fifo_n = t->cache_n = 0;
+}
+
+static uint16_t pkt_seq(const cc_pkt *p)
+{
+    return (uint16_t)(p->data[2] << 8 | p->data[3]);
+}
+
+/* The oldest entry of the put order out of the cache (NULL if that seq's
+ * slot was reused by a newer packet meanwhile: nothing to release). */
+static cc_pkt *fifo_pop(cc_track *t)
+{
+    uint16_t seq = t->fifo[t->fifo_head];
+    t->fifo_head = (uint16_t)((t->fifo_head + 1) & (CC_TRACK_CACHE - 1));
+    t->fifo_n--;
+    cc_pkt **slot = &t->cache[seq & (CC_TRACK_CACHE - 1)];
+    cc_pkt *p = *slot;
+    if (!p || p->len < CC_RTP_HEADER_MIN || pkt_seq(p) != seq)
+        return NULL;
+    *slot = NULL;
+    t->cache_n--;
+    return p;
 }
 
 void cc_track_cache_put(cc_track *t, uint16_t seq, cc_pkt *p)
 {
+    if (!p)
+        return;
     cc_pkt **slot = &t->cache[seq & (CC_TRACK_CACHE - 1)];
-    cc_pkt_unref(*slot);
+    if (*slot && (*slot)->len >= CC_RTP_HEADER_MIN && pkt_seq(*slot) == seq) {
+        cc_pkt_unref(p); /* a repeat (the publisher answered a NACK twice) */
+        return;
+    }
+    while (t->cache_n >= t->cache_quota && t->fifo_n > 0)
+        cc_pkt_unref(fifo_pop(t));
+    if (*slot) {
+        /* Same ring slot, older seq: its fifo entry stays and finds the
+         * slot taken by another seq when it comes up. */
+        cc_pkt_unref(*slot);
+        t->cache_n--;
+    }
+    if (t->fifo_n == CC_TRACK_CACHE) /* only stale entries can fill it */
+        cc_pkt_unref(fifo_pop(t));
     *slot = p;
+    t->cache_n++;
+    t->fifo[(t->fifo_head + t->fifo_n) & (CC_TRACK_CACHE - 1)] = seq;
+    t->fifo_n++;
+}
+
+void cc_track_cache_expire(cc_track *t, cc_time_us now, cc_time_us max_age)
+{
+    while (t->fifo_n > 0) {
+        uint16_t seq = t->fifo[t->fifo_head];
+        cc_pkt *p = t->cache[seq & (CC_TRACK_CACHE - 1)];
+        if (p && p->len >= CC_RTP_HEADER_MIN && pkt_seq(p) == seq && now - p->time < max_age)
+            break;
+        cc_pkt_unref(fifo_pop(t));
+    }
+}
+
+cc_pkt *cc_track_cache_take_oldest(cc_track *t)
+{
+    while (t->fifo_n > 0) {
+        cc_pkt *p = fifo_pop(t);
+        if (!p)
+            continue;
+        if (__atomic_load_n(&p->refs, __ATOMIC_ACQUIRE) == 1)
+            return p;
+        cc_pkt_unref(p);
+        return NULL;
+    }
+    return NULL;
+}
+
+void cc_track_cache_set_quota(cc_track *t, unsigned quota)
+{
+    t->cache_quota = (uint16_t)(quota < 1 ? 1 : quota > CC_TRACK_CACHE ? CC_TRACK_CACHE : quota);
 }
 
 cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq)
@@ -41,8 +113,7 @@ cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq)
     cc_pkt *p = t->cache[seq & (CC_TRACK_CACHE - 1)];
     if (!p || p->len < CC_RTP_HEADER_MIN)
         return NULL;
-    uint16_t s = (uint16_t)(p->data[2] << 8 | p->data[3]);
-    return s == seq ? p : NULL;
+    return pkt_seq(p) == seq ? p : NULL;
 }
 
 void cc_track_on_rtp(cc_track *t, uint16_t seq, uint32_t rtp_ts, size_t bytes,
@@ -149,4 +220,36 @@ int cc_track_pli_allowed(cc_track *t, cc_time_us now, cc_time_us min_gap)
         return 0;
     t->last_pli = now;
     return 1;
+}
+
+static int kf_take(cc_track *t, cc_time_us now)
+{
+    t->last_pli = now;
+    t->kf_pending = 1;
+    t->kf_wanted = 0;
+    return 1;
+}
+
+int cc_track_kf_want(cc_track *t, cc_time_us now, cc_time_us min_gap)
+{
+    if (now - t->last_pli >= min_gap)
+        return kf_take(t, now);
+    /* In flight (its keyframe serves this wait), or answered a moment
+     * ago: remembered, due at last_pli + min_gap. */
+    t->kf_wanted = 1;
+    return 0;
+}
+
+int cc_track_kf_due(cc_track *t, cc_time_us now, cc_time_us min_gap)
+{
+    if (!t->kf_wanted || now - t->last_pli < min_gap)
+        return 0;
+    return kf_take(t, now);
+}
+
+void cc_track_kf_seen(cc_track *t, cc_time_us now)
+{
+    t->kf_pending = 0;
+    t->kf_wanted = 0;
+    t->last_keyframe = now;
 }

@@ -15,6 +15,7 @@
 
 #include "classcast/demux.h"
 #include "classcast/err.h"
+#include "classcast/handshake.h"
 #include "classcast/log.h"
 #include "classcast/sdp.h"
 #include "classcast/stun.h"
@@ -39,6 +40,13 @@ struct cc_wpeer {
     int n_addrs;
     cc_wpeer *next_all, *prev_all;
     cc_wpeer *next_ufrag;
+    /* DTLS on the handshake thread (cfg.hs): */
+    int hs_external;
+    uint32_t hs_id;           /* the peer's name there */
+    int hs_started, hs_released;
+    cc_addr dtls_addr;        /* where its flights go: last DTLS source */
+    char fp_alg[16], fp[160]; /* for the session start */
+    cc_wpeer *next_id;
 };
 
 typedef struct addr_entry {
@@ -61,6 +69,8 @@ struct cc_worker {
     int handshakes;           /* peers holding a handshake slot */
     cc_wpeer *by_ufrag[CC_WORKER_BUCKETS];
     addr_entry *by_addr[CC_WORKER_BUCKETS];
+    cc_wpeer *by_id[CC_WORKER_BUCKETS];  /* hs_id -> peer (cfg.hs) */
+    uint32_t next_hs_id;
     cc_worker_counters c;
     uint64_t last_udp_tx, last_udp_tx_dropped;
     uint64_t seen_released, seen_closed; /* heap trim bookkeeping */
@@ -181,10 +191,37 @@ static int hs_take(cc_worker *w, cc_wpeer *wp)
     return 1;
 }
 
+static cc_wpeer *find_id(cc_worker *w, uint32_t id)
+{
+    for (cc_wpeer *wp = w->by_id[id % CC_WORKER_BUCKETS]; wp; wp = wp->next_id)
+        if (wp->hs_id == id)
+            return wp;
+    return NULL;
+}
+
+/* Tell the handshake thread a session is over (once). */
+static void hs_post_release(cc_worker *w, cc_wpeer *wp)
+{
+    if (!wp->hs_started || wp->hs_released)
+        return;
+    wp->hs_released = 1;
+    cc_hs_msg *m = cc_hs_msg_new(CC_HS_RELEASE, wp->hs_id, 0);
+    if (!m || cc_hs_post(w->cfg.hs, w->cfg.hs_lane, m) != 0)
+        DROP(w, hs_queue_full); /* it expires there after 2 minutes */
+}
+
 static void remove_peer(cc_worker *w, cc_wpeer *wp)
 {
     if (wp->app && wp->app->on_closed)
         wp->app->on_closed(w, wp);
+    if (wp->hs_external) {
+        hs_post_release(w, wp);
+        cc_wpeer **pi = &w->by_id[wp->hs_id % CC_WORKER_BUCKETS];
+        while (*pi && *pi != wp)
+            pi = &(*pi)->next_id;
+        if (*pi)
+            *pi = wp->next_id;
+    }
     for (int i = 0; i < wp->n_addrs; i++)
         unbind_addr(w, &wp->addrs[i]);
     cc_wpeer **pp = &w->by_ufrag[str_hash(wp->ufrag) % CC_WORKER_BUCKETS];
@@ -353,6 +390,7 @@ static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
         .remote_fp_alg = m->fp_alg,
         .remote_fp = m->fp,
         .dtls_client = m->dtls_client,
+        .dtls_external = w->cfg.hs && !m->dtls_client,
     };
     cc_wpeer *wp = calloc(1, sizeof *wp);
     if (!wp)
@@ -364,6 +402,17 @@ static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
         return;
     }
     snprintf(wp->ufrag, sizeof wp->ufrag, "%s", m->local_ufrag);
+    if (pc.dtls_external) {
+        wp->hs_external = 1;
+        do
+            wp->hs_id = ++w->next_hs_id;
+        while (wp->hs_id == 0 || find_id(w, wp->hs_id));
+        snprintf(wp->fp_alg, sizeof wp->fp_alg, "%s", m->fp_alg);
+        snprintf(wp->fp, sizeof wp->fp, "%s", m->fp);
+        uint32_t bi = wp->hs_id % CC_WORKER_BUCKETS;
+        wp->next_id = w->by_id[bi];
+        w->by_id[bi] = wp;
+    }
     wp->app = m->app;
     wp->app_state = m->app_state;
     m->app_state = NULL; /* the worker owns it now */
@@ -449,6 +498,71 @@ static void handle_stun(cc_worker *w, uint8_t *buf, size_t len,
     wp->deadline = cc_peer_deadline(wp->peer, now);
 }
 
+/* A DTLS datagram of a peer whose handshake runs on the handshake thread:
+ * a copy goes there (the receive buffer is reused by the next batch); the
+ * session starts with the first one. */
+static void hs_forward(cc_worker *w, cc_wpeer *wp, const uint8_t *data, size_t len,
+                       const cc_addr *from)
+{
+    wp->dtls_addr = *from; /* its flights go where its last datagram came from */
+    if (!wp->hs_started) {
+        cc_hs_msg *st = cc_hs_msg_new(CC_HS_START, wp->hs_id, 0);
+        if (!st) {
+            DROP(w, hs_queue_full);
+            return;
+        }
+        snprintf(st->u.start.fp_alg, sizeof st->u.start.fp_alg, "%s", wp->fp_alg);
+        snprintf(st->u.start.fp, sizeof st->u.start.fp, "%s", wp->fp);
+        if (cc_hs_post(w->cfg.hs, w->cfg.hs_lane, st) != 0) {
+            DROP(w, hs_queue_full);
+            return;
+        }
+        wp->hs_started = 1;
+    }
+    cc_hs_msg *m = cc_hs_msg_new(CC_HS_IN, wp->hs_id, len);
+    if (!m) {
+        DROP(w, hs_queue_full);
+        return;
+    }
+    memcpy(m->u.data, data, len);
+    if (cc_hs_post(w->cfg.hs, w->cfg.hs_lane, m) != 0)
+        DROP(w, hs_queue_full); /* the browser retransmits */
+}
+
+/* What the handshake thread sent back: flights to send, then the keys or
+ * the failure. Results for a peer that is gone are dropped. */
+static void hs_results(cc_worker *w, cc_time_us now)
+{
+    uint64_t v;
+    ssize_t r = read(cc_hs_lane_fd(w->cfg.hs, w->cfg.hs_lane), &v, sizeof v);
+    (void)r;
+    cc_hs_msg *m;
+    int n = 0;
+    for (; n < 1024 && (m = cc_hs_poll(w->cfg.hs, w->cfg.hs_lane)); n++) {
+        cc_wpeer *wp = find_id(w, m->id);
+        if (wp && m->kind == CC_HS_OUT) {
+            if (wp->dtls_addr.len && m->len <= CC_UDP_TX_BUF) {
+                memcpy(cc_udp_tx_slot(w->udp), m->u.data, m->len);
+                cc_udp_tx_commit(w->udp, m->len, &wp->dtls_addr);
+            }
+        } else if (wp && m->kind == CC_HS_KEYS) {
+            cc_peer_set_keys(wp->peer, &m->u.keys, now);
+            wp->deadline = cc_peer_deadline(wp->peer, now);
+            check_connected(w, wp, now);
+        } else if (wp && m->kind == CC_HS_FAILED) {
+            wp->hs_released = 1; /* the session is gone there */
+            cc_peer_fail(wp->peer, m->u.reason);
+            check_connected(w, wp, now);
+            wp->deadline = now; /* removed at the next tick */
+        }
+        cc_hs_msg_free(m);
+    }
+    if (n == 1024) { /* more: come back after the socket had a turn */
+        uint64_t one = 1;
+        r = write(cc_hs_lane_fd(w->cfg.hs, w->cfg.hs_lane), &one, sizeof one);
+    }
+}
+
 static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
 {
     INC(w, udp_rx);
@@ -486,6 +600,10 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
         DROP(w, after_close);
         return;
     }
+    if (rc == CC_PEER_IN_DTLS) {
+        hs_forward(w, wp, d->data, plain, &d->from);
+        return;
+    }
     if (kind == CC_DEMUX_DTLS) {
         if (rc < 0 && cc_peer_get_stats(wp->peer)->dtls_released)
             DROP(w, dtls_after_release); /* e.g. the close_notify of a leaving
@@ -504,6 +622,9 @@ static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
             DROP(w, srtp_auth_fail);
         return;
     }
+    /* Its first authenticated media: its DTLS session can go. */
+    if (wp->hs_started && !wp->hs_released && cc_peer_get_stats(wp->peer)->dtls_released)
+        hs_post_release(w, wp);
     if (rc == CC_PEER_IN_RTP && wp->app && wp->app->on_rtp)
         wp->app->on_rtp(w, wp, d->data, plain, now);
     else if (rc == CC_PEER_IN_RTCP && wp->app && wp->app->on_rtcp)
@@ -643,6 +764,9 @@ static void *worker_main(void *arg)
             } else if (fd == cc_mailbox_fd(w->mb)) {
                 handle_mail(w, now);
                 cc_udp_flush(w->udp);
+            } else if (w->cfg.hs && fd == cc_hs_lane_fd(w->cfg.hs, w->cfg.hs_lane)) {
+                hs_results(w, now);
+                cc_udp_flush(w->udp);
             } else {
                 for (int k = 0; k < w->n_watch; k++)
                     if (w->watch[k].fd == fd) {
@@ -685,8 +809,9 @@ int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
             .it_value = {tick / CC_USEC_PER_SEC, (tick % CC_USEC_PER_SEC) * 1000},
         };
         timerfd_settime(w->tfd, 0, &its, NULL);
-        int fds[3] = {cc_udp_fd(w->udp), w->tfd, cc_mailbox_fd(w->mb)};
-        for (int i = 0; i < 3; i++) {
+        int fds[4] = {cc_udp_fd(w->udp), w->tfd, cc_mailbox_fd(w->mb),
+                      cfg->hs ? cc_hs_lane_fd(cfg->hs, cfg->hs_lane) : -1};
+        for (int i = 0; i < 4 && fds[i] >= 0; i++) {
             struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
             if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
                 rc = CC_EIO;

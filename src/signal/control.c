@@ -12,12 +12,15 @@
 #include "classcast/accounts.h"
 #include "classcast/capture.h"
 #include "classcast/clock.h"
+#include "classcast/dataplane.h"
 #include "classcast/devices.h"
 #include "classcast/err.h"
+#include "classcast/history.h"
 #include "classcast/lesson.h"
 #include "classcast/localpub.h"
 #include "classcast/log.h"
 #include "classcast/metrics.h"
+#include "classcast/persist.h"
 #include "classcast/proto.h"
 #include "classcast/qr.h"
 #include "classcast/rand.h"
@@ -45,6 +48,9 @@ typedef struct sess {
     /* Chat: a token bucket (CHAT_BURST, CHAT_PER_S). */
     double chat_tokens;
     cc_time_us chat_at;
+    /* `quality` reports: another (QUALITY_BURST, QUALITY_PER_S). */
+    double quality_tokens;
+    cc_time_us quality_at;
     /* The session token of the handshake's cookie ("" none): who is
      * signed in is looked up again when it matters (create, capture), so
      * a sign-out or a disabled account counts at once. */
@@ -75,6 +81,7 @@ struct cc_control {
     cc_http *http;
     cc_echo_params echo;
     cc_sfu_params sfu;
+    cc_sfu_params sfu_room;   /* sfu with the candidates' port of a room's worker */
     cc_lessons *lessons;
     /* Wrong lesson codes and tokens per address (/ws join and resume,
      * WHIP/WHEP): enumerating 6-digit codes must not be practical. */
@@ -86,6 +93,10 @@ struct cc_control {
     uint64_t not_signed_in, must_change_refused, too_many_lessons;
     /* Refused because a lesson or the server is full (server_busy / 503). */
     uint64_t lesson_full, peers_full;
+    /* `quality` reports refused for coming too fast. */
+    uint64_t quality_too_fast;
+    /* Lessons in the database (persist.h): what outlives a restart. */
+    cc_persist *persist;
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
@@ -93,8 +104,65 @@ struct cc_control {
 };
 
 static cc_time_us now_us(void) { return cc_clock_mono_us(); }
+
+static int64_t now_wall_ms(void) { return cc_clock_wall_us() / CC_USEC_PER_MSEC; }
 /* Sessions expire in wall-clock time (they outlive a restart). */
 static int64_t now_wall_s(void) { return cc_clock_wall_us() / CC_USEC_PER_SEC; }
+
+/* ---- the data plane: which worker a transport is on (dataplane.h) ---- */
+
+/* A room's publishers (and its capture, mute, last-N) are on its worker. */
+static cc_worker *room_w(cc_control *c, uint32_t room_id)
+{
+    return c->cfg.dp ? cc_dataplane_room_worker(c->cfg.dp, room_id) : c->cfg.worker;
+}
+
+/* A subscriber transport is where the data plane placed it. */
+static cc_worker *sub_w(cc_control *c, uint32_t room_id, const char *ufrag)
+{
+    return c->cfg.dp ? cc_dataplane_peer_worker(c->cfg.dp, room_id, ufrag) : c->cfg.worker;
+}
+
+/* The answer's candidates name the port of the transport's worker: the
+ * browser's checks must reach that worker's socket. */
+static const cc_sfu_params *worker_params(cc_control *c, cc_worker *w)
+{
+    if (!c->cfg.dp)
+        return &c->sfu;
+    c->sfu_room = c->sfu;
+    uint16_t port = cc_addr_port(cc_worker_local(w));
+    for (int i = 0; i < c->sfu_room.n_candidates; i++)
+        cc_addr_set_port(&c->sfu_room.candidates[i], port);
+    return &c->sfu_room;
+}
+
+static void room_closed(cc_control *c, uint32_t room_id)
+{
+    if (c->cfg.dp)
+        cc_dataplane_room_close(c->cfg.dp, room_id); /* its mirrors too */
+    else
+        cc_sfu_room_close(c->cfg.worker, room_id);
+}
+
+static void remove_peer(cc_control *c, const char *ufrag)
+{
+    if (c->cfg.dp)
+        cc_dataplane_remove_peer(c->cfg.dp, ufrag);
+    else
+        cc_worker_remove_peer(c->cfg.worker, ufrag);
+}
+
+static uint32_t peer_count(cc_control *c)
+{
+    return c->cfg.dp ? cc_dataplane_peer_count(c->cfg.dp) : cc_worker_peer_count(c->cfg.worker);
+}
+
+/* Whatever changed in lesson l goes to the database (NULL: nothing). */
+static void persist_sync(cc_control *c, cc_lesson *l)
+{
+    if (l)
+        cc_persist_sync(c->persist, l, now_us(), now_wall_ms());
+}
 
 /* ---- sending ---- */
 
@@ -156,7 +224,8 @@ static void broadcast(cc_control *c, cc_lesson *l, const char *json, int teacher
 
 static void broadcast_members(cc_control *c, cc_lesson *l)
 {
-    char *j = cc_proto_build_members(l);
+    /* Member times are on the monotonic clock; pages get Unix time. */
+    char *j = cc_proto_build_members(l, now_us(), cc_clock_wall_us() / 1000);
     broadcast(c, l, j, 1);
     free(j);
 }
@@ -204,19 +273,57 @@ static void set_body(cc_http_response *r, int status, const char *ctype, char *b
     r->body_len = body ? strlen(body) : 0;
 }
 
+/* `counters` and `sfu` of /stats add up every worker; `workers` says what
+ * each one carries (docs/ARCHITECTURE.md, "Threads"), `handshake` what the
+ * DTLS handshake thread did. */
+static void dataplane_json(cc_dataplane *dp, json_t *root)
+{
+    json_t *ws = json_array();
+    for (int i = 0; i < cc_dataplane_workers(dp); i++) {
+        cc_worker *w = cc_dataplane_worker(dp, i);
+        cc_worker_counters wc;
+        cc_sfu_stats ss;
+        cc_worker_get_counters(w, &wc);
+        cc_sfu_get_stats(cc_dataplane_sfu(dp, i), &ss);
+        json_array_append_new(
+            ws, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "udp_port",
+                          (int)cc_addr_port(cc_worker_local(w)), "rooms",
+                          cc_dataplane_rooms_of(dp, i), "peers",
+                          (json_int_t)cc_worker_peer_count(w), "publishers",
+                          (json_int_t)ss.publishers, "subscribers", (json_int_t)ss.subscribers,
+                          "udp_rx", (json_int_t)wc.udp_rx, "udp_tx", (json_int_t)wc.udp_tx,
+                          "rtp_forwarded", (json_int_t)wc.rtp_forwarded, "drops_total",
+                          (json_int_t)wc.drops_total));
+    }
+    json_object_set_new(root, "workers", ws);
+    cc_hs_stats hs;
+    cc_dataplane_get_hs_stats(dp, &hs);
+    json_object_set_new(
+        root, "handshake",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions", (json_int_t)hs.sessions,
+                  "connected", (json_int_t)hs.connected, "failed", (json_int_t)hs.failed,
+                  "released", (json_int_t)hs.released, "expired", (json_int_t)hs.expired,
+                  "live", (json_int_t)hs.live, "unknown", (json_int_t)hs.unknown, "busy_us",
+                  (json_int_t)hs.busy_us));
+}
+
 /* The counters of GET /stats (and /metrics), as a new JSON object. */
 static json_t *stats_json(cc_control *c)
 {
     cc_worker_counters wc;
-    cc_worker_get_counters(c->cfg.worker, &wc);
+    cc_sfu_stats ss;
+    if (c->cfg.dp)
+        cc_dataplane_get_counters(c->cfg.dp, &wc, &ss);
+    else
+        cc_worker_get_counters(c->cfg.worker, &wc);
     json_t *counters = json_object();
 #define CC_X(name) json_object_set_new(counters, #name, json_integer((json_int_t)wc.name));
     CC_WORKER_COUNTERS(CC_X)
 #undef CC_X
     json_t *sfu = json_object();
-    if (c->cfg.sfu) {
-        cc_sfu_stats ss;
-        cc_sfu_get_stats(c->cfg.sfu, &ss);
+    if (c->cfg.dp || c->cfg.sfu) {
+        if (!c->cfg.dp)
+            cc_sfu_get_stats(c->cfg.sfu, &ss);
 #define CC_X(name) json_object_set_new(sfu, #name, json_integer((json_int_t)ss.name));
         CC_SFU_COUNTERS(CC_X)
 #undef CC_X
@@ -237,15 +344,26 @@ static json_t *stats_json(cc_control *c)
                                 (json_int_t)c->too_many_lessons);
     json_object_set_new(control, "lesson_full", json_integer((json_int_t)c->lesson_full));
     json_object_set_new(control, "peers_full", json_integer((json_int_t)c->peers_full));
+    cc_persist_counters pc;
+    cc_persist_get_counters(c->persist, &pc);
+    json_object_set_new(control, "persist_writes", json_integer((json_int_t)pc.writes));
+    json_object_set_new(control, "persist_errors", json_integer((json_int_t)pc.errors));
+    json_object_set_new(control, "persist_dropped", json_integer((json_int_t)pc.dropped));
+    json_object_set_new(control, "lessons_restored", json_integer((json_int_t)pc.restored));
+    json_object_set_new(control, "quality_too_fast",
+                        json_integer((json_int_t)c->quality_too_fast));
     cc_accounts_counters ac;
     cc_accounts_get_counters(c->accounts, &ac);
 #define CC_X(name) json_object_set_new(control, #name, json_integer((json_int_t)ac.name));
     CC_ACCOUNTS_COUNTERS(CC_X)
 #undef CC_X
-    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
-                     (json_int_t)cc_worker_peer_count(c->cfg.worker), "lessons",
-                     (json_int_t)cc_lessons_count(c->lessons), "counters", counters, "sfu", sfu,
-                     "http", http, "control", control);
+    json_t *root = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "peers",
+                             (json_int_t)peer_count(c), "lessons",
+                             (json_int_t)cc_lessons_count(c->lessons), "counters", counters,
+                             "sfu", sfu, "http", http, "control", control);
+    if (root && c->cfg.dp)
+        dataplane_json(c->cfg.dp, root);
+    return root;
 }
 
 static void api_stats(cc_control *c, cc_http_response *r)
@@ -310,6 +428,7 @@ static void api_metrics(cc_control *c, const cc_http_request *rq, cc_http_respon
                 m->publishing += !!(mb->flags & CC_MEMBER_PUBLISHING);
                 m->watching += !!(mb->flags & CC_MEMBER_WATCHING);
                 m->weak_link += !!(mb->flags & CC_MEMBER_WEAK_LINK);
+                m->frozen += !!(mb->flags & CC_MEMBER_FROZEN);
             }
         }
         text = cc_metrics_text(root, ls, n);
@@ -334,7 +453,7 @@ static void api_metrics(cc_control *c, const cc_http_request *rq, cc_http_respon
 
 static int server_full(cc_control *c)
 {
-    if (cc_worker_peer_count(c->cfg.worker) < CONTROL_MAX_PEERS)
+    if (peer_count(c) < CONTROL_MAX_PEERS)
         return 0;
     c->peers_full++;
     return 1;
@@ -411,7 +530,7 @@ static void api_echo(cc_control *c, const cc_http_request *rq, cc_http_response 
 static void close_transport(cc_control *c, char *ufrag)
 {
     if (ufrag[0]) {
-        cc_worker_remove_peer(c->cfg.worker, ufrag);
+        remove_peer(c, ufrag);
         ufrag[0] = 0;
     }
 }
@@ -444,11 +563,16 @@ static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
     int n_map = tracks_to_map(tracks, n_tracks, map);
     cc_worker_msg_add *msg = NULL;
     size_t len = strlen(sdp);
+    /* A big lesson's subscribers spread over the workers (dataplane.h). */
+    int placed = !publisher && c->cfg.dp ? cc_dataplane_place_subscriber(c->cfg.dp, l->room_id)
+                                         : -1;
+    cc_worker *w = placed >= 0 ? cc_dataplane_worker(c->cfg.dp, placed) : room_w(c, l->room_id);
+    const cc_sfu_params *sp = worker_params(c, w);
     int rc = publisher
-                 ? cc_sfu_prepare_publisher(sdp, len, &c->sfu, l->room_id, member_id,
+                 ? cc_sfu_prepare_publisher(sdp, len, sp, l->room_id, member_id,
                                             n_map ? map : NULL, n_map, answer,
                                             &msg, err, errcap)
-                 : cc_sfu_prepare_subscriber(sdp, len, &c->sfu, l->room_id, member_id,
+                 : cc_sfu_prepare_subscriber(sdp, len, sp, l->room_id, member_id,
                                              n_map ? map : NULL, n_map, answer,
                                              &msg, err, errcap);
     if (rc != 0)
@@ -461,7 +585,9 @@ static int open_transport(cc_control *c, cc_lesson *l, uint32_t member_id,
         snprintf(pwd_out, CC_ICE_MAX_CRED, "%s", msg->local_pwd);
     if (remote_out)
         snprintf(remote_out, CC_ICE_MAX_CRED, "%s", msg->remote_ufrag);
-    if (cc_worker_post(c->cfg.worker, &msg->hdr) != 0) {
+    if (placed >= 0)
+        cc_dataplane_peer_placed(c->cfg.dp, msg->local_ufrag, l->room_id, placed);
+    if (cc_worker_post(w, &msg->hdr) != 0) {
         cc_msg_free(&msg->hdr);
         free(*answer);
         *answer = NULL;
@@ -502,11 +628,13 @@ static int update_transport(cc_control *c, sess *s, cc_lesson *l, uint32_t membe
     int n_map = tracks_to_map(tracks, n_tracks, map);
     cc_worker_msg_add *msg = NULL;
     size_t len = strlen(sdp);
+    cc_worker *w = publisher ? room_w(c, l->room_id) : sub_w(c, l->room_id, s->sub_ufrag);
+    const cc_sfu_params *sp = worker_params(c, w);
     int rc = publisher
-                 ? cc_sfu_prepare_publisher_update(sdp, len, &c->sfu, l->room_id, member_id,
+                 ? cc_sfu_prepare_publisher_update(sdp, len, sp, l->room_id, member_id,
                                                    n_map ? map : NULL, n_map, s->pub_ufrag,
                                                    s->pub_pwd, answer, &msg, err, errcap)
-                 : cc_sfu_prepare_subscriber_update(sdp, len, &c->sfu, l->room_id, member_id,
+                 : cc_sfu_prepare_subscriber_update(sdp, len, sp, l->room_id, member_id,
                                                     n_map ? map : NULL, n_map, s->sub_ufrag,
                                                     s->sub_pwd, s->sub_outs, s->n_sub_outs,
                                                     answer, &msg, err, errcap);
@@ -515,8 +643,7 @@ static int update_transport(cc_control *c, sess *s, cc_lesson *l, uint32_t membe
     cc_sfu_msg_set_member(msg, owner, is_teacher);
     if (!publisher)
         s->n_sub_outs = cc_sfu_msg_outs(msg, s->sub_outs, CC_SDP_MAX_MEDIA);
-    rc = publisher ? cc_sfu_update_publisher(c->cfg.worker, msg)
-                   : cc_sfu_update_subscriber(c->cfg.worker, msg);
+    rc = publisher ? cc_sfu_update_publisher(w, msg) : cc_sfu_update_subscriber(w, msg);
     if (rc != 0) {
         free(*answer);
         *answer = NULL;
@@ -554,7 +681,7 @@ static int capture_launch(cc_control *c, uint32_t room_id, const char *sources,
                           const char *display, cc_localpub **out, char *err, size_t errcap)
 {
     cc_localpub_config lc = {
-        .worker = c->cfg.worker,
+        .worker = room_w(c, room_id),
         .room_id = room_id,
         .pipelines_dir = c->cfg.pipelines_dir ? c->cfg.pipelines_dir : "pipelines",
         .sources = sources,
@@ -729,13 +856,15 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
 {
     if (m->flags & CC_MEMBER_WAITING) {
         /* The teacher decides: only the teachers hear of it for now. */
-        send_json(c, sid, cc_proto_build_waiting(l->code, l->title, m->id_str));
+        send_json(c, sid, cc_proto_build_waiting(l->code, l->title, m->id_str, m->rejoin));
         broadcast_members(c, l);
         return;
     }
+    int guest = m->role != CC_ROLE_TEACHER;
     send_json(c, sid, cc_proto_build_joined(l->code, l->title, l->teacher_name,
                                             cc_lesson_state_name(l->state), m->id_str,
-                                            cc_role_name(m->role), id));
+                                            cc_role_name(m->role), guest ? m->rejoin : NULL,
+                                            guest ? m->hand : -1, id));
     send_state(c, sid, l);
     send_seminar_state(c, sid, l, m);
     broadcast_members(c, l);
@@ -744,6 +873,8 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
 static void kick(cc_control *c, cc_lesson *l, cc_member *t, char *json)
 {
     uint64_t sid = t->session;
+    /* Sent away: its rejoin secret no longer brings it back. */
+    cc_lesson_revoke_rejoin(l, t->id);
     send_json(c, sid, json);
     sess *ts = g_hash_table_lookup(c->sessions, &sid);
     if (ts) {
@@ -844,19 +975,55 @@ static void send_speakers(cc_control *c, cc_lesson *l, const uint32_t *ids, int 
 #define CHAT_BURST 60.0
 #define CHAT_PER_S 2.0
 
+/* A connection's token bucket: burst at once, then per_s a second. */
+static int bucket_allowed(double *tokens, cc_time_us *at, double burst, double per_s,
+                          cc_time_us now)
+{
+    if (*at == 0)
+        *tokens = burst;
+    else
+        *tokens += (double)(now - *at) / CC_USEC_PER_SEC * per_s;
+    if (*tokens > burst)
+        *tokens = burst;
+    *at = now;
+    if (*tokens < 1.0)
+        return 0;
+    *tokens -= 1.0;
+    return 1;
+}
+
 static int chat_allowed(sess *s, cc_time_us now)
 {
-    if (s->chat_at == 0)
-        s->chat_tokens = CHAT_BURST;
-    else
-        s->chat_tokens += (double)(now - s->chat_at) / CC_USEC_PER_SEC * CHAT_PER_S;
-    if (s->chat_tokens > CHAT_BURST)
-        s->chat_tokens = CHAT_BURST;
-    s->chat_at = now;
-    if (s->chat_tokens < 1.0)
-        return 0;
-    s->chat_tokens -= 1.0;
-    return 1;
+    return bucket_allowed(&s->chat_tokens, &s->chat_at, CHAT_BURST, CHAT_PER_S, now);
+}
+
+/* `quality`: a page reports a change (frozen after 2 s without a decoded
+ * frame, and back), so a well-behaved one sends well under one a second
+ * on average; 10 at once, then 1 a second, bound what a broken or hostile
+ * one makes every teacher page redraw. */
+#define QUALITY_BURST 10.0
+#define QUALITY_PER_S 1.0
+
+static void handle_quality(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
+                           const cc_proto_req *rq, cc_time_us now)
+{
+    const char *ref = cc_proto_type_name(rq->type);
+    if (!bucket_allowed(&s->quality_tokens, &s->quality_at, QUALITY_BURST, QUALITY_PER_S, now)) {
+        c->quality_too_fast++;
+        CC_LOG_RL(CC_LOG_WARN, "control", "lesson %s: %s sends quality reports too fast",
+                  l->code, m->id_str);
+        send_error(c, s->sid, "quality_too_fast",
+                   "at most one quality report a second (10 at once)", ref, rq->id);
+        return;
+    }
+    /* Only a member that is watching can be frozen: a report that
+     * overtook its transport's close is dropped with it. */
+    unsigned f = m->flags & ~CC_MEMBER_FROZEN;
+    if (rq->flag && (m->flags & CC_MEMBER_WATCHING))
+        f |= CC_MEMBER_FROZEN;
+    send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
+    if (cc_lesson_set_flags(l, m, f) == 1)
+        broadcast_members(c, l);
 }
 
 /* After `joined`: what a seminar page needs besides the lesson state. */
@@ -869,6 +1036,9 @@ static void send_seminar_state(cc_control *c, uint64_t sid, cc_lesson *l, cc_mem
         send_json(c, sid, cc_proto_build_invites(l));
     if (m->flags & CC_MEMBER_MUTED)
         send_json(c, sid, cc_proto_build_muted(1));
+    /* A student that came back with the floor (docs/state.md). */
+    if (m->flags & CC_MEMBER_FLOOR)
+        send_json(c, sid, cc_proto_build_floor(1, !!(m->flags & CC_MEMBER_TEACHER_ONLY)));
 }
 
 /* The member named in a teacher's command, or NULL with the error sent. */
@@ -908,7 +1078,7 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
         if (rq->flag)
             f |= CC_MEMBER_FLOOR | (rq->teacher_only ? CC_MEMBER_TEACHER_ONLY : 0);
         cc_lesson_set_flags(l, t, f);
-        cc_sfu_set_sender(c->cfg.worker, l->room_id, t->id, !!(t->flags & CC_MEMBER_MUTED),
+        cc_sfu_set_sender(room_w(c, l->room_id), l->room_id, t->id, !!(t->flags & CC_MEMBER_MUTED),
                           rq->flag && rq->teacher_only);
         sess *ts = g_hash_table_lookup(c->sessions, &t->session);
         if (rq->flag) {
@@ -933,7 +1103,7 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
             return;
         unsigned f = rq->flag ? (t->flags | CC_MEMBER_MUTED) : (t->flags & ~CC_MEMBER_MUTED);
         cc_lesson_set_flags(l, t, f);
-        cc_sfu_set_sender(c->cfg.worker, l->room_id, owner_of(t), rq->flag,
+        cc_sfu_set_sender(room_w(c, l->room_id), l->room_id, owner_of(t), rq->flag,
                           !!(t->flags & CC_MEMBER_TEACHER_ONLY));
         CC_INFO("control", "lesson %s: %s %s", l->code, t->id_str, rq->flag ? "muted" : "unmuted");
         send_json(c, t->session, cc_proto_build_muted(rq->flag));
@@ -986,7 +1156,7 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
         return;
     case CC_PROTO_LAST_N:
         l->last_n = rq->n;
-        cc_sfu_set_last_n(c->cfg.worker, l->room_id, rq->n);
+        cc_sfu_set_last_n(room_w(c, l->room_id), l->room_id, rq->n);
         send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
         broadcast_lesson(c, l);
         return;
@@ -1006,6 +1176,7 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
             send_error(c, s->sid, "server_error", "out of memory", ref, rq->id);
             return;
         }
+        cc_persist_chat(c->persist, l, cm);
         send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
         char *j = cc_proto_build_chat(cm);
         broadcast(c, l, j, 0);
@@ -1038,6 +1209,28 @@ static void handle_seminar(cc_control *c, sess *s, cc_lesson *l, cc_member *m,
         send_error(c, s->sid, "unknown_type", "unknown message type", ref, rq->id);
         return;
     }
+}
+
+/* A member back with its rejoin secret: the connection it had (if the
+ * server still thought it open) is closed, and the SFU applies the
+ * teacher's mute and camera rule to it again (after a restart the room
+ * is new). */
+static void came_back(cc_control *c, cc_lesson *l, cc_member *m, uint64_t replaced)
+{
+    if (replaced) {
+        sess *os = g_hash_table_lookup(c->sessions, &replaced);
+        if (os) {
+            close_transport(c, os->pub_ufrag);
+            close_transport(c, os->sub_ufrag);
+            os->pub_kinds = 0;
+            os->n_sub_outs = 0;
+        }
+        cc_http_ws_close(c->http, replaced);
+        broadcast_streams(c, l);
+    }
+    if (m->flags & (CC_MEMBER_MUTED | CC_MEMBER_TEACHER_ONLY))
+        cc_sfu_set_sender(room_w(c, l->room_id), l->room_id, m->id, !!(m->flags & CC_MEMBER_MUTED),
+                          !!(m->flags & CC_MEMBER_TEACHER_ONLY));
 }
 
 /* Only a signed-in teacher creates lessons and captures (docs/accounts.md).
@@ -1121,7 +1314,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
             return;
         }
         cc_lesson_set_kind(l, rq->seminar ? CC_LESSON_KIND_SEMINAR : CC_LESSON_KIND_LESSON);
-        cc_sfu_room_open(c->cfg.worker, l->room_id);
+        cc_sfu_room_open(room_w(c, l->room_id), l->room_id);
         CC_INFO("control", "%s %s created by %s (room %u)", rq->seminar ? "seminar" : "lesson", l->code,
                 who.kind == CC_WHO_LOCAL ? "the local teacher" : who.teacher.name, l->room_id);
         send_json(c, s->sid, cc_proto_build_created(l->code, l->title, l->teacher_token,
@@ -1145,12 +1338,21 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         }
         on_joined(c, s->sid, l, m, rq->id);
         return;
-    case CC_PROTO_JOIN:
+    case CC_PROTO_JOIN: {
         if (refuse_if_too_many(c, s, now, ref, rq->id))
             return;
-        rc = rq->invite[0] ? cc_lessons_join_school(c->lessons, rq->code, rq->invite, rq->name,
-                                                    s->sid, now, &l, &m)
-                           : cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
+        /* Coming back (docs/protocol.md): a rejoin secret that names no
+         * member of the lesson is no error, the joiner is simply new. */
+        uint64_t replaced = 0;
+        rc = rq->rejoin[0] ? cc_lessons_rejoin(c->lessons, rq->code, rq->rejoin, s->sid, now,
+                                               &l, &m, &replaced)
+                           : CC_EAUTH;
+        int back = rc == 0;
+        if (rc == CC_EAUTH)
+            rc = rq->invite[0]
+                     ? cc_lessons_join_school(c->lessons, rq->code, rq->invite, rq->name,
+                                              s->sid, now, &l, &m)
+                     : cc_lessons_join(c->lessons, rq->code, rq->name, s->sid, now, &l, &m);
         if (rc == CC_ENOTFOUND || rc == CC_EAUTH)
             count_wrong_try(c, s->addr_key, now);
         if (rc == CC_ENOSPC) {
@@ -1168,12 +1370,17 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
                        ref, rq->id);
             return;
         }
-        CC_INFO("control", "lesson %s: %s %s joined%s", l->code, cc_role_name(m->role), m->id_str,
+        CC_INFO("control", "lesson %s: %s %s %s%s", l->code, cc_role_name(m->role), m->id_str,
+                back ? "came back" : "joined",
                 (m->flags & CC_MEMBER_WAITING) ? " (waiting room)" : "");
-        if (m->role == CC_ROLE_SCHOOL)
+        if (back) {
+            came_back(c, l, m, replaced);
+        } else if (m->role == CC_ROLE_SCHOOL) {
             send_invites(c, l); /* its invite has one more use */
+        }
         on_joined(c, s->sid, l, m, rq->id);
         return;
+    }
     case CC_PROTO_START:
         rc = cc_lesson_start(l, now);
         if (rc < 0) {
@@ -1190,7 +1397,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         if (rc == 1) {
             broadcast_lesson(c, l);
             capture_stop_room(c, l->room_id);
-            cc_sfu_room_close(c->cfg.worker, l->room_id);
+            room_closed(c, l->room_id);
             CC_INFO("control", "lesson %s ended by the teacher", l->code);
         }
         return;
@@ -1290,6 +1497,9 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
     case CC_PROTO_CAPTURE_STOP:
         handle_capture(c, s, l, rq);
         return;
+    case CC_PROTO_QUALITY:
+        handle_quality(c, s, l, m, rq, now);
+        return;
     default:
         handle_seminar(c, s, l, m, rq, now);
         return;
@@ -1310,6 +1520,8 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
      * ended) is gone: forget its resource URL too. */
     if (ev->kind == CC_SFU_EV_CLOSED && ev->member_id == 0)
         g_hash_table_foreach_remove(c->resources, resource_has_ufrag, (gpointer)ev->ufrag);
+    if (ev->kind == CC_SFU_EV_CLOSED && !ev->publisher && c->cfg.dp)
+        cc_dataplane_peer_gone(c->cfg.dp, ev->ufrag); /* no longer counts where it was */
     cc_lesson *l = cc_lessons_find_room(c->lessons, ev->room_id);
     CC_DEBUG("control", "sfu event %d room %u member %u %s slots 0x%x%s", ev->kind,
              ev->room_id, ev->member_id, ev->ufrag, ev->active_slots, l ? "" : " (no lesson)");
@@ -1349,8 +1561,10 @@ static void handle_sfu_event(cc_control *c, const cc_sfu_event *ev)
     }
     unsigned bit = ev->publisher ? CC_MEMBER_PUBLISHING : CC_MEMBER_WATCHING;
     unsigned flags = connected ? (m->flags | bit) : (current ? (m->flags & ~bit) : m->flags);
+    /* A new transport starts at full rate, and its page has not said
+     * anything about its pictures yet. */
     if (!ev->publisher && (connected || current))
-        flags &= ~CC_MEMBER_WEAK_LINK; /* a new transport starts at full rate */
+        flags &= ~(CC_MEMBER_WEAK_LINK | CC_MEMBER_FROZEN);
     if (cc_lesson_set_flags(l, m, flags) == 1)
         broadcast_members(c, l);
     /* A school's or speaking student's tracks are there (or gone): every
@@ -1371,9 +1585,11 @@ static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
         CC_INFO("control", "lesson %s ended: the teacher did not come back", l->code);
         broadcast_lesson(c, l);
         capture_stop_room(c, l->room_id);
-        cc_sfu_room_close(c->cfg.worker, l->room_id);
+        room_closed(c, l->room_id);
+        persist_sync(c, l);
     } else if (ev == CC_LESSON_EV_FORGET) {
         capture_stop_room(c, l->room_id);
+        cc_persist_forget(c->persist, l);
     }
 }
 
@@ -1399,7 +1615,7 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
             set_text(r, 404, "no such session");
             return;
         }
-        cc_worker_remove_peer(c->cfg.worker, rs->ufrag);
+        remove_peer(c, rs->ufrag);
         g_hash_table_remove(c->resources, res);
         set_text(r, 200, "session ended\n");
         return;
@@ -1483,7 +1699,7 @@ static void api_whip_whep(cc_control *c, const cc_http_request *rq, cc_http_resp
     }
     resource *rs = calloc(1, sizeof *rs);
     if (!rs) {
-        cc_worker_remove_peer(c->cfg.worker, ufrag);
+        remove_peer(c, ufrag);
         free(answer);
         set_text(r, 500, "out of memory");
         return;
@@ -1524,6 +1740,8 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         api_metrics(c, rq, r);
     else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
         api_whip_whep(c, rq, r);
+    else if (cc_history_is_api(rq->path))
+        cc_history_api(c->accounts, c->cfg.store, rq, r, now_wall_s());
     else if (cc_accounts_is_api(rq->path))
         cc_accounts_api(c->accounts, rq, r, now_wall_s(), now_us());
     else
@@ -1562,7 +1780,15 @@ static int hook_ws_message(void *ud, uint64_t sid, const char *text, size_t len,
         send_error(c, sid, ecode, msg, cc_proto_type_name(rq.type), rq.id);
         bad = 1;
     } else {
+        /* The lesson before and after (create, join, leave): whatever the
+         * request changed goes to the database in one transaction. */
+        cc_lesson *before = NULL, *after = NULL;
+        cc_lessons_find_session(c->lessons, sid, &before, NULL);
         handle_request(c, s, &rq);
+        cc_lessons_find_session(c->lessons, sid, &after, NULL);
+        persist_sync(c, before);
+        if (after != before)
+            persist_sync(c, after);
     }
     cc_proto_req_free(&rq);
     return bad;
@@ -1576,9 +1802,10 @@ static void hook_ws_close(void *ud, uint64_t sid)
         return;
     cc_lesson *l;
     cc_member *m;
-    if (cc_lessons_find_session(c->lessons, sid, &l, &m) == 0)
+    if (cc_lessons_find_session(c->lessons, sid, &l, &m) == 0) {
         member_left(c, s, l, m);
-    else {
+        persist_sync(c, l);
+    } else {
         close_transport(c, s->pub_ufrag);
         close_transport(c, s->sub_ufrag);
     }
@@ -1592,8 +1819,12 @@ static void hook_wake(void *ud)
         return;
     for (cc_msg *m = cc_mailbox_drain(c->cfg.events); m;) {
         cc_msg *next = m->next;
-        if (m->type == CC_SFU_EVENT)
-            handle_sfu_event(c, (const cc_sfu_event *)m);
+        if (m->type == CC_SFU_EVENT) {
+            const cc_sfu_event *ev = (const cc_sfu_event *)m;
+            handle_sfu_event(c, ev);
+            /* Watching and weak-link stretches for the attendance. */
+            persist_sync(c, cc_lessons_find_room(c->lessons, ev->room_id));
+        }
         cc_msg_free(m);
         m = next;
     }
@@ -1604,6 +1835,24 @@ static void hook_tick(void *ud)
     cc_control *c = ud;
     cc_lessons_tick(c->lessons, now_us(), on_lesson_event, c);
     cc_accounts_tick(c->accounts, now_wall_s());
+    cc_persist_tick(c->persist, now_wall_ms());
+}
+
+/* The lessons of the last run (docs/state.md), each with its SFU room. */
+static void restore_lessons(cc_control *c)
+{
+    cc_lessons_config lc;
+    cc_lessons_config_default(&lc);
+    if (cc_persist_restore(c->persist, c->lessons, &lc, now_us(), now_wall_ms()) <= 0)
+        return;
+    for (int i = 0; i < cc_lessons_count(c->lessons); i++) {
+        cc_lesson *l = cc_lessons_at(c->lessons, i);
+        if (l->state != CC_LESSON_ENDED) {
+            cc_sfu_room_open(room_w(c, l->room_id), l->room_id);
+            if (l->last_n != CC_LESSON_DEFAULT_LAST_N)
+                cc_sfu_set_last_n(room_w(c, l->room_id), l->room_id, l->last_n);
+        }
+    }
 }
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg)
@@ -1625,21 +1874,21 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     c->captures = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, capture_run_free);
-    if (!c->lessons || !c->bad_tries || !c->accounts) {
+    if (!c->lessons || !c->bad_tries || !c->accounts ||
+        cc_persist_new(&c->persist, cfg->store) != 0) {
         cc_control_free(c);
         return CC_ENOMEM;
     }
+    restore_lessons(c);
     if (cfg->demo_lesson) {
         cc_lesson *l;
         if (cc_lessons_create_fixed(c->lessons, "demo", "Giáo viên", "Lớp học mẫu / Demo class",
                                     now_us(), &l) == 0) {
             /* `serve --demo-token`: known tokens so a test can WHIP in. */
-            if (cfg->demo_token) {
-                snprintf(l->teacher_token, sizeof l->teacher_token, "%s", cfg->demo_token);
-                snprintf(l->viewer_token, sizeof l->viewer_token, "%s", cfg->demo_token);
-            }
+            if (cfg->demo_token)
+                cc_lesson_set_tokens(l, cfg->demo_token, cfg->demo_token);
             cc_lesson_start(l, now_us());
-            cc_sfu_room_open(cfg->worker, l->room_id);
+            cc_sfu_room_open(room_w(c, l->room_id), l->room_id);
         }
     }
     *out = c;
@@ -1696,6 +1945,9 @@ void cc_control_free(cc_control *c)
     cc_control_shutdown(c);
     if (c->captures)
         g_hash_table_destroy(c->captures);
+    /* Stopping: the connections end now, as far as attendance goes. */
+    cc_persist_shutdown(c->persist, now_wall_ms());
+    cc_persist_free(c->persist);
     cc_lessons_free(c->lessons);
     cc_ratelimit_free(c->bad_tries);
     cc_accounts_free(c->accounts);

@@ -51,6 +51,7 @@ typedef struct conn {
     char path[512];
     char text_arg[CC_HTTP_MAX_TEXT_ARG + 8]; /* "text=" + the value */
     const char *text;    /* into text_arg, "" if none or too long */
+    char query[CC_HTTP_MAX_TEXT_ARG + 8]; /* the arguments again, "a=1&b=2" */
     char auth[512];
     char ctype[128];
     char *body;
@@ -178,6 +179,8 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
      * (include/classcast/auth.h). */
     if (r->set_cookie[0] && add_header(wsi, "set-cookie:", r->set_cookie, &p, end))
         return -1;
+    if (r->disposition[0] && add_header(wsi, "content-disposition:", r->disposition, &p, end))
+        return -1;
     if (r->cors) {
         /* RFC 9725 section 4.1 (WHIP) and the WHEP draft: browsers on another
          * origin need CORS, with Location exposed. */
@@ -210,6 +213,7 @@ static int dispatch_api(struct lws *wsi, conn *c)
         .method = c->method,
         .path = c->path,
         .text = c->text ? c->text : "",
+        .query = c->query,
         .authorization = c->auth,
         .content_type = c->ctype,
         .body = c->body ? c->body : "",
@@ -260,6 +264,27 @@ static char *dup_hdr(struct lws *wsi, enum lws_token_indexes t)
     return s;
 }
 
+/* The query arguments as lws took them apart (URI_ARGS fragments, each
+ * "name=value" percent-decoded), joined with '&'; "" if they do not fit. */
+static void read_query(struct lws *wsi, conn *c)
+{
+    size_t n = 0;
+    char frag[CC_HTTP_MAX_TEXT_ARG + 8];
+    c->query[0] = 0;
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+         i++) {
+        size_t len = strlen(frag);
+        if (n + len + 2 > sizeof c->query) {
+            c->query[0] = 0;
+            return;
+        }
+        if (n)
+            c->query[n++] = '&';
+        memcpy(c->query + n, frag, len + 1);
+        n += len;
+    }
+}
+
 /* Which method, and the path (without query). 0 if the request has none of
  * the methods classcast serves. */
 static int read_request_line(struct lws *wsi, conn *c)
@@ -284,6 +309,7 @@ static int read_request_line(struct lws *wsi, conn *c)
             c->text = lws_get_urlarg_by_name(wsi, "text=", c->text_arg, (int)sizeof c->text_arg);
             if (!c->text)
                 c->text = "";
+            read_query(wsi, c);
             return 1;
         }
     }
@@ -829,7 +855,9 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         return dispatch_api(wsi, c);
     }
     case LWS_CALLBACK_HTTP_BODY:
-        if (c->redirect)
+        /* lws may call with no bytes (in NULL), e.g. for Content-Length: 0:
+         * nothing to add, and memcpy must not see a NULL source. */
+        if (c->redirect || len == 0)
             return 0;
         if (c->too_big || c->body_len + len > CC_HTTP_MAX_BODY) {
             if (!c->too_big)

@@ -4,6 +4,7 @@
 #include "classcast/lesson.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ static void lesson_free(cc_lesson *l)
     for (int i = 0; i < CC_LESSON_CHAT_HISTORY; i++)
         free(l->chat[i].text);
     free(l->members);
+    free(l->departed);
     free(l);
 }
 
@@ -218,6 +220,8 @@ static int new_lesson(cc_lessons *r, const char *code, const char *teacher_name,
     if (rc || (rc = make_token(l->teacher_token)) ||
         (rc = make_token(l->viewer_token)))
         goto fail;
+    cc_lesson_token_hash(l->teacher_token, l->teacher_hash);
+    cc_lesson_token_hash(l->viewer_token, l->viewer_hash);
     l->state = CC_LESSON_WAITING;
     l->last_n = CC_LESSON_DEFAULT_LAST_N;
     l->chat_students = 1;
@@ -245,7 +249,8 @@ static void remove_lesson(cc_lessons *r, cc_lesson *l)
 }
 
 static int add_member(cc_lessons *r, cc_lesson *l, cc_role role,
-                      const char *name, uint64_t session, cc_member **out)
+                      const char *name, uint64_t session, cc_time_us now,
+                      cc_member **out)
 {
     if (role == CC_ROLE_TEACHER ? l->n_teachers >= r->cfg.max_teachers
                                 : l->n_students >= r->cfg.max_students)
@@ -272,6 +277,7 @@ static int add_member(cc_lessons *r, cc_lesson *l, cc_role role,
     m->role = role;
     m->session = session;
     m->invite = -1;
+    m->joined_at = now;
     l->members[l->n_members++] = m;
     if (role == CC_ROLE_TEACHER) {
         l->n_teachers++;
@@ -308,7 +314,7 @@ int cc_lessons_create_owned(cc_lessons *r, int64_t owner, const char *teacher_na
     if (rc)
         return rc;
     l->owner = owner;
-    rc = add_member(r, l, CC_ROLE_TEACHER, teacher_name, session, &m);
+    rc = add_member(r, l, CC_ROLE_TEACHER, teacher_name, session, now, &m);
     if (rc) {
         remove_lesson(r, l);
         lesson_free(l);
@@ -348,14 +354,41 @@ static int token_eq(const char *want, const char *given)
     return CRYPTO_memcmp(want, given, CC_LESSON_TOKEN_LEN) == 0;
 }
 
+void cc_lesson_token_hash(const char *token, unsigned char out[32])
+{
+    unsigned int n = 0;
+    const char *t = token ? token : "";
+    if (EVP_Digest(t, strlen(t), out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        memset(out, 0, 32); /* matches nothing a real token hashes to */
+}
+
+/* The token's SHA-256 against a kept one, in constant time. The lesson
+ * may know only the hash (restored after a restart, docs/state.md). */
+static int hash_eq(const unsigned char want[32], const char *given)
+{
+    if (!given || strlen(given) != CC_LESSON_TOKEN_LEN)
+        return 0;
+    unsigned char h[32];
+    cc_lesson_token_hash(given, h);
+    return CRYPTO_memcmp(want, h, 32) == 0;
+}
+
+void cc_lesson_set_tokens(cc_lesson *l, const char *teacher, const char *viewer)
+{
+    snprintf(l->teacher_token, sizeof l->teacher_token, "%s", teacher ? teacher : "");
+    snprintf(l->viewer_token, sizeof l->viewer_token, "%s", viewer ? viewer : "");
+    cc_lesson_token_hash(l->teacher_token, l->teacher_hash);
+    cc_lesson_token_hash(l->viewer_token, l->viewer_hash);
+}
+
 int cc_lesson_check_teacher(const cc_lesson *l, const char *token)
 {
-    return token_eq(l->teacher_token, token);
+    return hash_eq(l->teacher_hash, token);
 }
 
 int cc_lesson_check_viewer(const cc_lesson *l, const char *token)
 {
-    return token_eq(l->viewer_token, token);
+    return hash_eq(l->viewer_hash, token);
 }
 
 /* ---- members ---------------------------------------------------------- */
@@ -364,7 +397,6 @@ int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
                       uint64_t session, cc_time_us now,
                       cc_lesson **out_lesson, cc_member **out_member)
 {
-    (void)now;
     cc_lesson *l = cc_lessons_find(r, code);
     cc_member *m;
     if (!l)
@@ -373,7 +405,7 @@ int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
         return CC_EAUTH;
     if (l->state == CC_LESSON_ENDED)
         return CC_ECLOSED;
-    int rc = add_member(r, l, CC_ROLE_TEACHER, l->teacher_name, session, &m);
+    int rc = add_member(r, l, CC_ROLE_TEACHER, l->teacher_name, session, now, &m);
     if (rc)
         return rc;
     if (out_lesson)
@@ -386,16 +418,24 @@ int cc_lessons_resume(cc_lessons *r, const char *code, const char *token,
 /* A student or school joins: refused while locked; waits for admission
  * while the waiting room is on. */
 static int join_as(cc_lessons *r, cc_lesson *l, cc_role role, const char *name,
-                   uint64_t session, cc_lesson **out_lesson, cc_member **out_member)
+                   uint64_t session, cc_time_us now, cc_lesson **out_lesson,
+                   cc_member **out_member)
 {
     if (l->locked)
         return CC_ESTATE;
     if (l->waiting_room && l->n_waiting >= CC_LESSON_MAX_WAITING)
         return CC_ENOSPC;
+    char secret[CC_LESSON_TOKEN_LEN + 1];
+    if (make_token(secret) != 0)
+        return CC_ECRYPTO;
     cc_member *m;
-    int rc = add_member(r, l, role, name, session, &m);
+    int rc = add_member(r, l, role, name, session, now, &m);
     if (rc)
         return rc;
+    memcpy(m->rejoin, secret, sizeof m->rejoin);
+    cc_lesson_token_hash(secret, m->rejoin_hash);
+    m->has_rejoin = 1;
+    OPENSSL_cleanse(secret, sizeof secret);
     if (l->waiting_room) {
         m->flags |= CC_MEMBER_WAITING;
         l->n_waiting++;
@@ -411,7 +451,6 @@ int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
                     uint64_t session, cc_time_us now,
                     cc_lesson **out_lesson, cc_member **out_member)
 {
-    (void)now;
     cc_lesson *l = cc_lessons_find(r, code);
     if (!l)
         return CC_ENOTFOUND;
@@ -419,14 +458,13 @@ int cc_lessons_join(cc_lessons *r, const char *code, const char *name,
         return CC_ECLOSED;
     if (!name || !name[0])
         return CC_EINVAL;
-    return join_as(r, l, CC_ROLE_STUDENT, name, session, out_lesson, out_member);
+    return join_as(r, l, CC_ROLE_STUDENT, name, session, now, out_lesson, out_member);
 }
 
 int cc_lessons_join_school(cc_lessons *r, const char *code, const char *invite,
                            const char *name, uint64_t session, cc_time_us now,
                            cc_lesson **out_lesson, cc_member **out_member)
 {
-    (void)now;
     cc_lesson *l = cc_lessons_find(r, code);
     if (!l)
         return CC_ENOTFOUND;
@@ -441,7 +479,7 @@ int cc_lessons_join_school(cc_lessons *r, const char *code, const char *invite,
     if (!name || !name[0])
         return CC_EINVAL;
     cc_member *m = NULL;
-    int rc = join_as(r, l, CC_ROLE_SCHOOL, name, session, out_lesson, &m);
+    int rc = join_as(r, l, CC_ROLE_SCHOOL, name, session, now, out_lesson, &m);
     if (rc)
         return rc;
     m->invite = k;
@@ -449,6 +487,54 @@ int cc_lessons_join_school(cc_lessons *r, const char *code, const char *invite,
     if (out_member)
         *out_member = m;
     return 0;
+}
+
+/* A new entry at the end of l->departed (the oldest goes past the max),
+ * zeroed; NULL out of memory. */
+static cc_departed *push_departed(cc_lesson *l)
+{
+    if (l->n_departed == CC_LESSON_MAX_DEPARTED) {
+        memmove(&l->departed[0], &l->departed[1],
+                (size_t)(l->n_departed - 1) * sizeof *l->departed);
+        l->n_departed--;
+    }
+    if (l->n_departed == l->cap_departed) {
+        int cap = l->cap_departed ? l->cap_departed * 2 : 8;
+        if (cap > CC_LESSON_MAX_DEPARTED)
+            cap = CC_LESSON_MAX_DEPARTED;
+        cc_departed *a = realloc(l->departed, (size_t)cap * sizeof *a);
+        if (!a)
+            return NULL;
+        l->departed = a;
+        l->cap_departed = cap;
+    }
+    cc_departed *d = &l->departed[l->n_departed++];
+    memset(d, 0, sizeof *d);
+    return d;
+}
+
+/* Keeps a student or school that was in the lesson for the member list
+ * (and for coming back: cc_lessons_rejoin); out of memory it is simply not
+ * kept. */
+static void keep_departed(cc_lesson *l, const cc_member *m, cc_time_us now)
+{
+    if (m->role == CC_ROLE_TEACHER || (m->flags & CC_MEMBER_WAITING) ||
+        l->state == CC_LESSON_ENDED)
+        return;
+    cc_departed *d = push_departed(l);
+    if (!d)
+        return;
+    memcpy(d->id_str, m->id_str, sizeof d->id_str);
+    memcpy(d->name, m->name, sizeof d->name);
+    d->role = m->role;
+    d->joined_at = m->joined_at;
+    d->left_at = now;
+    d->id = m->id;
+    d->flags = m->flags & CC_MEMBER_KEPT;
+    d->hand_seq = m->hand_seq;
+    d->invite = m->invite;
+    d->has_rejoin = m->has_rejoin;
+    memcpy(d->rejoin_hash, m->rejoin_hash, sizeof d->rejoin_hash);
 }
 
 void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now)
@@ -468,8 +554,12 @@ void cc_lesson_leave(cc_lesson *l, cc_member *m, cc_time_us now)
         }
         if (m->flags & CC_MEMBER_WAITING)
             l->n_waiting--;
+        /* Its hand goes down here but keeps its place for coming back. */
+        uint32_t seq = m->hand_seq;
         if (m->hand)
             cc_lesson_hand(l, m, 0);
+        m->hand_seq = seq;
+        keep_departed(l, m, now);
         free(m);
         return;
     }
@@ -525,6 +615,7 @@ int cc_lesson_hand(cc_lesson *l, cc_member *m, int up)
         return 0;
     if (up) {
         m->hand = ++l->hands;
+        m->hand_seq = ++l->hand_next;
         return 1;
     }
     /* Those raised later move up one place. */
@@ -532,6 +623,7 @@ int cc_lesson_hand(cc_lesson *l, cc_member *m, int up)
         if (l->members[i]->hand > m->hand)
             l->members[i]->hand--;
     m->hand = 0;
+    m->hand_seq = 0;
     l->hands--;
     return 1;
 }
@@ -575,8 +667,8 @@ static void chat_drop_oldest(cc_lesson *l)
     l->chat_len--;
 }
 
-int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
-                       int64_t at_ms, const cc_chat_msg **out)
+static int chat_push(cc_lesson *l, const char *from, const char *name, cc_role role,
+                     const char *text, int64_t at_ms, const cc_chat_msg **out)
 {
     char *copy = strdup(text ? text : "");
     if (!copy)
@@ -590,14 +682,25 @@ int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
     l->chat_bytes += n;
     cc_chat_msg *c = &l->chat[slot];
     memset(c, 0, sizeof *c);
-    snprintf(c->from, sizeof c->from, "%s", from->id_str);
-    snprintf(c->name, sizeof c->name, "%s", from->name);
-    c->role = from->role;
+    snprintf(c->from, sizeof c->from, "%s", from);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->role = role;
     c->text = copy;
     c->at_ms = at_ms;
     if (out)
         *out = c;
     return 0;
+}
+
+int cc_lesson_chat_add(cc_lesson *l, const cc_member *from, const char *text,
+                       int64_t at_ms, const cc_chat_msg **out)
+{
+    return chat_push(l, from->id_str, from->name, from->role, text, at_ms, out);
+}
+
+int cc_lesson_chat_restore(cc_lesson *l, const cc_chat_msg *msg)
+{
+    return chat_push(l, msg->from, msg->name, msg->role, msg->text, msg->at_ms, NULL);
 }
 
 const cc_chat_msg *cc_lesson_chat_at(const cc_lesson *l, int i)
@@ -638,6 +741,13 @@ int cc_lesson_end(cc_lesson *l, cc_time_us now)
      * forgotten. */
     while (l->chat_len > 0)
         chat_drop_oldest(l);
+    /* The same for the members who left (the teacher pages keep what
+     * they were shown; the attendance is in the database): an ended
+     * lesson waiting to be forgotten holds no list of up to
+     * CC_LESSON_MAX_DEPARTED. */
+    free(l->departed);
+    l->departed = NULL;
+    l->n_departed = l->cap_departed = 0;
     return 1;
 }
 
@@ -734,12 +844,14 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
     case CC_PROTO_CHAT_MODE:
     case CC_PROTO_CHAT:
     case CC_PROTO_INVITE_CREATE:
-    case CC_PROTO_INVITE_REVOKE: {
+    case CC_PROTO_INVITE_REVOKE:
+    case CC_PROTO_QUALITY: {
         int publishing = action == CC_PROTO_PUBLISH || action == CC_PROTO_UNPUBLISH ||
                          (action == CC_PROTO_RENEGOTIATE && for_publish);
         int anyone = action == CC_PROTO_SUBSCRIBE || action == CC_PROTO_CHAT ||
                      (action == CC_PROTO_RENEGOTIATE && !for_publish);
-        int guest_ok = action == CC_PROTO_HAND;
+        /* Hands and what a page plays are a student's or school's. */
+        int guest_ok = action == CC_PROTO_HAND || action == CC_PROTO_QUALITY;
         /* A school publishes its camera and microphone; a student only
          * while it has the floor (docs/protocol.md "Seminars"). */
         int may_publish = m && (m->role == CC_ROLE_TEACHER || m->role == CC_ROLE_SCHOOL ||
@@ -814,4 +926,198 @@ const char *cc_lesson_state_name(cc_lesson_state s)
 const char *cc_role_name(cc_role r)
 {
     return r == CC_ROLE_TEACHER ? "teacher" : r == CC_ROLE_SCHOOL ? "school" : "student";
+}
+
+/* ---- coming back, restoring (docs/state.md) ----------------------------- */
+
+/* A hand back at its place in the raise order: those raised after it
+ * (a larger hand_seq) move down one place. */
+static void hand_back(cc_lesson *l, cc_member *m, uint32_t seq)
+{
+    int place = 1;
+    for (int i = 0; i < l->n_members; i++) {
+        cc_member *o = l->members[i];
+        if (o == m || !o->hand)
+            continue;
+        if (o->hand_seq < seq)
+            place++;
+        else
+            o->hand++;
+    }
+    m->hand = place;
+    m->hand_seq = seq;
+    l->hands++;
+}
+
+static int secret_eq(const unsigned char want[32], const unsigned char h[32])
+{
+    return CRYPTO_memcmp(want, h, 32) == 0;
+}
+
+/* The departed member with this secret's hash, or -1. */
+static int departed_with(const cc_lesson *l, const unsigned char h[32])
+{
+    for (int i = 0; i < l->n_departed; i++)
+        if (l->departed[i].has_rejoin && secret_eq(l->departed[i].rejoin_hash, h))
+            return i;
+    return -1;
+}
+
+/* A departed member back in the lesson as itself. */
+static int bring_back(cc_lessons *r, cc_lesson *l, int k, uint64_t session, cc_time_us now,
+                      cc_member **out)
+{
+    cc_departed d = l->departed[k];
+    cc_member *m;
+    int rc = add_member(r, l, d.role, d.name, session, now, &m);
+    if (rc)
+        return rc;
+    memmove(&l->departed[k], &l->departed[k + 1],
+            (size_t)(l->n_departed - k - 1) * sizeof *l->departed);
+    l->n_departed--;
+    m->id = d.id;
+    memcpy(m->id_str, d.id_str, sizeof m->id_str);
+    m->invite = d.invite;
+    m->flags = d.flags & CC_MEMBER_KEPT;
+    m->joined_at = d.joined_at;
+    if (d.hand_seq)
+        hand_back(l, m, d.hand_seq);
+    *out = m;
+    return 0;
+}
+
+int cc_lessons_rejoin(cc_lessons *r, const char *code, const char *secret,
+                      uint64_t session, cc_time_us now, cc_lesson **out_lesson,
+                      cc_member **out_member, uint64_t *replaced)
+{
+    if (replaced)
+        *replaced = 0;
+    cc_lesson *l = cc_lessons_find(r, code);
+    if (!l)
+        return CC_ENOTFOUND;
+    if (l->state == CC_LESSON_ENDED)
+        return CC_ECLOSED;
+    if (!secret || strlen(secret) != CC_LESSON_TOKEN_LEN)
+        return CC_EAUTH;
+    unsigned char h[32];
+    cc_lesson_token_hash(secret, h);
+    char fresh[CC_LESSON_TOKEN_LEN + 1];
+    if (make_token(fresh) != 0)
+        return CC_ECRYPTO;
+    cc_member *m = NULL;
+    for (int i = 0; i < l->n_members && !m; i++)
+        if (l->members[i]->has_rejoin && secret_eq(l->members[i]->rejoin_hash, h))
+            m = l->members[i];
+    if (m) {
+        /* Its old connection has not closed yet (a half-open socket after
+         * a network change): the member moves to the new one. */
+        if (replaced)
+            *replaced = m->session;
+        m->session = session;
+        m->flags &= ~(CC_MEMBER_WATCHING | CC_MEMBER_PUBLISHING | CC_MEMBER_WEAK_LINK |
+                      CC_MEMBER_FROZEN);
+        m->pub_kinds = 0;
+    } else {
+        int k = departed_with(l, h);
+        if (k < 0)
+            return CC_EAUTH;
+        int rc = bring_back(r, l, k, session, now, &m);
+        if (rc)
+            return rc;
+    }
+    /* A secret works once: the next `joined` carries the next one. */
+    memcpy(m->rejoin, fresh, sizeof m->rejoin);
+    cc_lesson_token_hash(fresh, m->rejoin_hash);
+    m->has_rejoin = 1;
+    OPENSSL_cleanse(fresh, sizeof fresh);
+    if (out_lesson)
+        *out_lesson = l;
+    if (out_member)
+        *out_member = m;
+    return 0;
+}
+
+void cc_lesson_revoke_rejoin(cc_lesson *l, uint32_t member_id)
+{
+    cc_member *m = cc_lesson_member(l, member_id);
+    if (m) {
+        m->has_rejoin = 0;
+        OPENSSL_cleanse(m->rejoin, sizeof m->rejoin);
+        memset(m->rejoin_hash, 0, sizeof m->rejoin_hash);
+    }
+    for (int i = 0; i < l->n_departed; i++)
+        if (l->departed[i].id == member_id) {
+            l->departed[i].has_rejoin = 0;
+            memset(l->departed[i].rejoin_hash, 0, sizeof l->departed[i].rejoin_hash);
+        }
+}
+
+int cc_lessons_restore(cc_lessons *r, const cc_lesson_saved *s, cc_lesson **out)
+{
+    if (!s || !valid_code(s->code) || !s->teacher_hash || !s->viewer_hash ||
+        s->state < CC_LESSON_WAITING || s->state > CC_LESSON_ENDED ||
+        (s->kind != CC_LESSON_KIND_LESSON && s->kind != CC_LESSON_KIND_SEMINAR))
+        return CC_EINVAL;
+    if (cc_lessons_find(r, s->code))
+        return CC_EEXIST;
+    cc_lesson *l;
+    int rc = new_lesson(r, s->code, s->teacher_name, s->title, s->created_at, &l);
+    if (rc)
+        return rc;
+    /* Only the hashes outlive a restart: the checks use them. */
+    OPENSSL_cleanse(l->teacher_token, sizeof l->teacher_token);
+    OPENSSL_cleanse(l->viewer_token, sizeof l->viewer_token);
+    memcpy(l->teacher_hash, s->teacher_hash, 32);
+    memcpy(l->viewer_hash, s->viewer_hash, 32);
+    l->kind = s->kind;
+    l->state = s->state;
+    l->owner = s->owner;
+    l->locked = !!s->locked;
+    l->waiting_room = !!s->waiting_room;
+    l->last_n = s->last_n < 0 ? 0 : s->last_n > CC_LESSON_MAX_LAST_N ? CC_LESSON_MAX_LAST_N
+                                                                       : s->last_n;
+    l->chat_students = !!s->chat_students;
+    l->teacher_gone_at = s->teacher_gone_at;
+    l->ended_at = s->state == CC_LESSON_ENDED ? s->ended_at : CC_TIME_NEVER;
+    if (out)
+        *out = l;
+    return 0;
+}
+
+int cc_lesson_restore_departed(cc_lessons *r, cc_lesson *l, const cc_departed *d)
+{
+    if (!d || d->id == 0 || d->role == CC_ROLE_TEACHER || !d->name[0] ||
+        !memchr(d->name, 0, sizeof d->name))
+        return CC_EINVAL;
+    if (cc_lesson_member(l, d->id))
+        return CC_EEXIST;
+    for (int i = 0; i < l->n_departed; i++)
+        if (l->departed[i].id == d->id)
+            return CC_EEXIST;
+    cc_departed *p = push_departed(l);
+    if (!p)
+        return CC_ENOMEM;
+    *p = *d;
+    snprintf(p->id_str, sizeof p->id_str, "m%u", (unsigned)d->id);
+    p->flags &= CC_MEMBER_KEPT;
+    /* New members get ids above every restored one. */
+    if (d->id >= r->next_member_id)
+        r->next_member_id = d->id + 1;
+    if (d->hand_seq > l->hand_next)
+        l->hand_next = d->hand_seq;
+    return 0;
+}
+
+int cc_lesson_restore_invite(cc_lesson *l, const cc_invite *iv)
+{
+    if (l->n_invites >= CC_LESSON_MAX_INVITES)
+        return CC_ELIMIT;
+    cc_invite *p = &l->invites[l->n_invites++];
+    *p = *iv;
+    p->id[sizeof p->id - 1] = 0;
+    p->label[sizeof p->label - 1] = 0;
+    p->token[sizeof p->token - 1] = 0;
+    if (p->revoked)
+        OPENSSL_cleanse(p->token, sizeof p->token);
+    return 0;
 }

@@ -10,7 +10,9 @@ static int is_gauge(const char *group, const char *name)
 {
     static const char *const gauges[] = {
         "peers", "lessons", "conns_open", "dtls_handshaking", "rooms", "publishers",
-        "subscribers", "heap_trim_max_us",
+        "subscribers", "heap_trim_max_us", "first_picture_wait_max_us", "nack_cache_pkts",
+        "nack_cache_bytes", "nack_cache_cap_bytes", "nack_cache_tracks", "nack_cache_quota",
+        "live",
     };
     (void)group;
     for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++)
@@ -94,6 +96,9 @@ char *cc_metrics_text(const json_t *stats, const cc_metrics_lesson *lessons, int
                          n_lessons, offsetof(cc_metrics_lesson, watching), NULL);
         put_lesson_gauge(s, "weak_link", "Members receiving over a weak link (fewer camera frames).",
                          lessons, n_lessons, offsetof(cc_metrics_lesson, weak_link), NULL);
+        put_lesson_gauge(s, "frozen", "Members whose pictures froze (their page decoded no frame "
+                         "for over 2 s).", lessons, n_lessons, offsetof(cc_metrics_lesson, frozen),
+                         NULL);
     }
     return g_string_free(s, FALSE);
 }

@@ -29,6 +29,7 @@ static const char *const type_names[CC_PROTO_TYPE_COUNT] = {
     [CC_PROTO_LAST_N] = "last_n",       [CC_PROTO_CHAT_MODE] = "chat_mode",
     [CC_PROTO_CHAT] = "chat",           [CC_PROTO_INVITE_CREATE] = "invite_create",
     [CC_PROTO_INVITE_REVOKE] = "invite_revoke",
+    [CC_PROTO_QUALITY] = "quality",
 };
 
 static const char *const slot_names[CC_SLOT_COUNT] = {
@@ -502,8 +503,11 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
         if ((rc = get_text(e, root, "name", 1, 1, CC_PROTO_NAME_MAX_CP,
                            TEXT_NOT_BLANK, req->name, sizeof req->name)))
             return rc;
-        return get_word_opt(e, root, "invite", 1, req->invite,
-                            sizeof req->invite);
+        if ((rc = get_word_opt(e, root, "invite", 1, req->invite,
+                               sizeof req->invite)))
+            return rc;
+        return get_word_opt(e, root, "rejoin", 1, req->rejoin,
+                            sizeof req->rejoin);
     case CC_PROTO_PUBLISH:
     case CC_PROTO_SUBSCRIBE:
     case CC_PROTO_RENEGOTIATE:
@@ -583,6 +587,8 @@ static int parse_fields(perr *e, json_t *root, cc_proto_req *req)
                         req->name, sizeof req->name);
     case CC_PROTO_INVITE_REVOKE:
         return get_invite_id(e, root, req);
+    case CC_PROTO_QUALITY:
+        return get_bool(e, root, "frozen", &req->flag);
     default: /* no fields; unknown members are ignored */
         return 0;
     }
@@ -719,16 +725,31 @@ char *cc_proto_build_created(const char *code, const char *title,
                   id);
 }
 
+/* Adds "rejoin" (if given) to a joined / waiting object. */
+static json_t *with_rejoin(json_t *o, const char *rejoin)
+{
+    if (o && rejoin && rejoin[0] &&
+        json_object_set_new(o, "rejoin", json_string(rejoin)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 char *cc_proto_build_joined(const char *code, const char *title,
                             const char *teacher, const char *state,
                             const char *member, const char *role,
-                            const char *id)
+                            const char *rejoin, int hand, const char *id)
 {
-    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
-                            "joined", "code", code, "title", title ? title : "",
-                            "teacher", teacher ? teacher : "", "state", state,
-                            "member", member, "role", role),
-                  id);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+                          "joined", "code", code, "title", title ? title : "",
+                          "teacher", teacher ? teacher : "", "state", state,
+                          "member", member, "role", role);
+    if (o && hand >= 0 && json_object_set_new(o, "hand", json_integer(hand)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return finish(with_rejoin(o, rejoin), id);
 }
 
 char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id)
@@ -783,23 +804,48 @@ char *cc_proto_build_lesson_full(const struct cc_lesson *l)
                   NULL);
 }
 
-char *cc_proto_build_members(const struct cc_lesson *l)
+/* A time of the lesson's clock as Unix milliseconds. */
+static json_int_t unix_ms_of(int64_t t, int64_t now, int64_t unix_ms)
+{
+    return (json_int_t)(unix_ms - (now - t) / 1000);
+}
+
+char *cc_proto_build_members(const struct cc_lesson *l, int64_t now,
+                             int64_t unix_ms)
 {
     json_t *arr = json_array();
-    if (!arr)
+    json_t *left = json_array();
+    if (!arr || !left) {
+        json_decref(arr);
+        json_decref(left);
         return NULL;
+    }
+    for (int i = 0; l && i < l->n_departed; i++) {
+        const cc_departed *d = &l->departed[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", d->id_str,
+                              "name", d->name, "role", cc_role_name(d->role),
+                              "joined_at", unix_ms_of(d->joined_at, now, unix_ms),
+                              "left_at", unix_ms_of(d->left_at, now, unix_ms));
+        if (!o || json_array_append_new(left, o) != 0) {
+            json_decref(arr);
+            json_decref(left);
+            return NULL;
+        }
+    }
     for (int i = 0; l && i < l->n_members; i++) {
         const cc_member *m = l->members[i];
         unsigned f = m->flags;
         json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:b, s:b, s:i, s:b, s:b, s:b, s:b, s:b}", "id",
-            m->id_str, "name", m->name, "role", cc_role_name(m->role),
+            "{s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:b, s:b, s:b, s:b, s:b, s:I}",
+            "id", m->id_str, "name", m->name, "role", cc_role_name(m->role),
             "watching", (f & CC_MEMBER_WATCHING) != 0, "weak_link",
-            (f & CC_MEMBER_WEAK_LINK) != 0, "hand", m->hand, "floor",
+            (f & CC_MEMBER_WEAK_LINK) != 0, "frozen",
+            (f & CC_MEMBER_FROZEN) != 0, "hand", m->hand, "floor",
             (f & CC_MEMBER_FLOOR) != 0, "muted", (f & CC_MEMBER_MUTED) != 0,
             "waiting", (f & CC_MEMBER_WAITING) != 0, "publishing",
             (f & CC_MEMBER_PUBLISHING) != 0, "speaking",
-            (f & CC_MEMBER_SPEAKING) != 0);
+            (f & CC_MEMBER_SPEAKING) != 0, "joined_at",
+            unix_ms_of(m->joined_at, now, unix_ms));
         if (o && (f & CC_MEMBER_FLOOR) &&
             json_object_set_new(o, "audience",
                                 json_string((f & CC_MEMBER_TEACHER_ONLY)
@@ -810,19 +856,22 @@ char *cc_proto_build_members(const struct cc_lesson *l)
         }
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
+            json_decref(left);
             return NULL;
         }
     }
-    return finish(json_pack("{s:s, s:o}", "type", "members", "members", arr),
+    return finish(json_pack("{s:s, s:o, s:o}", "type", "members", "members",
+                            arr, "left", left),
                   NULL);
 }
 
 char *cc_proto_build_waiting(const char *code, const char *title,
-                             const char *member)
+                             const char *member, const char *rejoin)
 {
-    return finish(json_pack("{s:s, s:s, s:s, s:s}", "type", "waiting", "code",
-                            code, "title", title ? title : "", "member",
-                            member),
+    return finish(with_rejoin(json_pack("{s:s, s:s, s:s, s:s}", "type",
+                                         "waiting", "code", code, "title",
+                                         title ? title : "", "member", member),
+                              rejoin),
                   NULL);
 }
 

@@ -49,6 +49,80 @@ static const char *const migrations[] = {
     /* 2: a generated (one-time) password must be replaced at first use. */
     "ALTER TABLE teachers ADD COLUMN must_change_pw INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 2;",
+    /* 3: lessons, their members, attendance, chat and invites
+     * (docs/state.md). Times are Unix milliseconds, 0 for "not (yet)".
+     * teacher_id is the lesson's owner (an account id, -1 for the local
+     * teacher), not a foreign key: a lesson's record outlives accounts. */
+    "CREATE TABLE lessons ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL DEFAULT 0,"
+    "  title TEXT NOT NULL,"
+    "  teacher_id INTEGER NOT NULL,"
+    "  teacher_name TEXT NOT NULL,"
+    "  teacher_token_hash BLOB NOT NULL,"
+    "  viewer_token_hash BLOB NOT NULL,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  waiting_room INTEGER NOT NULL DEFAULT 0,"
+    "  last_n INTEGER NOT NULL DEFAULT 2,"
+    "  chat_students INTEGER NOT NULL DEFAULT 1,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  ended_ms INTEGER NOT NULL DEFAULT 0,"
+    "  teacher_gone_ms INTEGER NOT NULL DEFAULT 0,"
+    "  heartbeat_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX lessons_by_teacher ON lessons(teacher_id, created_ms);"
+    "CREATE INDEX lessons_by_state ON lessons(state, ended_ms);"
+    "CREATE TABLE members ("
+    "  lesson_id INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,"
+    "  member_id INTEGER NOT NULL,"
+    "  role INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  rejoin_hash BLOB,"
+    "  invite INTEGER NOT NULL DEFAULT -1,"
+    "  flags INTEGER NOT NULL DEFAULT 0,"
+    "  hand INTEGER NOT NULL DEFAULT 0,"
+    "  first_join_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (lesson_id, member_id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE attendance ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lesson_id INTEGER NOT NULL,"
+    "  member_id INTEGER NOT NULL,"
+    "  joined_ms INTEGER NOT NULL,"
+    "  left_ms INTEGER NOT NULL DEFAULT 0,"
+    "  watching_ms INTEGER NOT NULL DEFAULT 0,"
+    "  weak_ms INTEGER NOT NULL DEFAULT 0,"
+    "  watch_since_ms INTEGER NOT NULL DEFAULT 0,"
+    "  weak_since_ms INTEGER NOT NULL DEFAULT 0,"
+    "  FOREIGN KEY (lesson_id, member_id) REFERENCES members(lesson_id, member_id)"
+    "    ON DELETE CASCADE"
+    ");"
+    "CREATE INDEX attendance_by_lesson ON attendance(lesson_id, id);"
+    "CREATE INDEX attendance_open ON attendance(lesson_id) WHERE left_ms = 0;"
+    "CREATE TABLE chat ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lesson_id INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,"
+    "  member TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  role INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX chat_by_lesson ON chat(lesson_id, id);"
+    "CREATE TABLE invites ("
+    "  lesson_id INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  invite_id TEXT NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  token TEXT NOT NULL,"
+    "  uses INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (lesson_id, idx)"
+    ") WITHOUT ROWID;"
+    "PRAGMA user_version = 3;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == CC_STORE_SCHEMA_VERSION,
@@ -76,8 +150,39 @@ enum {
     Q_SESSION_DEL_TEACHER_BUT,
     Q_SESSION_PURGE,
     Q_SESSION_COUNT,
+    Q_LESSON_ADD,
+    Q_LESSON_UPDATE,
+    Q_LESSON_HEARTBEAT,
+    Q_LESSON_LOAD,
+    Q_MEMBER_PUT,
+    Q_MEMBER_LOAD,
+    Q_MEMBER_COUNT,
+    Q_ATTEND_OPEN,
+    Q_ATTEND_UPDATE,
+    Q_ATTEND_CLOSE,
+    Q_ATTEND_CLOSE_LESSON,
+    Q_ATTEND_COUNT,
+    Q_CHAT_ADD,
+    Q_CHAT_TRIM,
+    Q_CHAT_LOAD,
+    Q_CHAT_CLEAR,
+    Q_INVITE_PUT,
+    Q_INVITE_LOAD,
+    Q_HISTORY_LESSONS,
+    Q_HISTORY_FIND,
+    Q_HISTORY_ATTEND,
     Q_COUNT
 };
+
+#define LESSON_COLS                                                                    \
+    "id, code, kind, title, teacher_id, teacher_name, teacher_token_hash, "           \
+    "viewer_token_hash, locked, waiting_room, last_n, chat_students, state, created_ms, " \
+    "started_ms, ended_ms, teacher_gone_ms, heartbeat_ms"
+#define MEMBER_COLS "member_id, role, name, rejoin_hash, invite, flags, hand, first_join_ms"
+/* A history row: the lesson, and how many students and schools it had. */
+#define HISTORY_COLS                                                                   \
+    "l.id, l.code, l.kind, l.title, l.teacher_name, l.state, l.created_ms, l.started_ms, " \
+    "l.ended_ms, (SELECT count(*) FROM members m WHERE m.lesson_id = l.id AND m.role <> 0)"
 
 static const char *const sql[Q_COUNT] = {
     [Q_TEACHER_ADD] =
@@ -112,6 +217,76 @@ static const char *const sql[Q_COUNT] = {
     [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?",
     [Q_SESSION_COUNT] =
         "SELECT count(*) FROM sessions WHERE teacher_id = ? AND expires_at > ?",
+    [Q_LESSON_ADD] =
+        "INSERT INTO lessons (code, kind, title, teacher_id, teacher_name, teacher_token_hash, "
+        "viewer_token_hash, locked, waiting_room, last_n, chat_students, state, created_ms, "
+        "started_ms, ended_ms, teacher_gone_ms, heartbeat_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [Q_LESSON_UPDATE] =
+        "UPDATE lessons SET locked = ?2, waiting_room = ?3, last_n = ?4, chat_students = ?5, "
+        "state = ?6, started_ms = ?7, ended_ms = ?8, teacher_gone_ms = ?9, heartbeat_ms = ?10, "
+        "kind = ?11 WHERE id = ?1",
+    [Q_LESSON_HEARTBEAT] = "UPDATE lessons SET heartbeat_ms = ? WHERE state <> 2",
+    [Q_LESSON_LOAD] = "SELECT " LESSON_COLS " FROM lessons WHERE state <> 2 OR ended_ms >= ? "
+                      "ORDER BY id",
+    [Q_MEMBER_PUT] =
+        "INSERT INTO members (lesson_id, " MEMBER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9) ON CONFLICT (lesson_id, member_id) DO UPDATE SET role = ?3, name = ?4, "
+        "rejoin_hash = ?5, invite = ?6, flags = ?7, hand = ?8",
+    /* The newest `max` that may come back, handed out oldest first. */
+    [Q_MEMBER_LOAD] =
+        "SELECT * FROM (SELECT " MEMBER_COLS " FROM members WHERE lesson_id = ?1 AND "
+        "rejoin_hash IS NOT NULL ORDER BY member_id DESC LIMIT ?2) ORDER BY member_id",
+    [Q_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE lesson_id = ?",
+    [Q_ATTEND_OPEN] =
+        "INSERT INTO attendance (lesson_id, member_id, joined_ms) VALUES (?, ?, ?)",
+    [Q_ATTEND_UPDATE] =
+        "UPDATE attendance SET watching_ms = ?2, weak_ms = ?3, watch_since_ms = ?4, "
+        "weak_since_ms = ?5 WHERE id = ?1",
+    [Q_ATTEND_CLOSE] =
+        "UPDATE attendance SET left_ms = max(?2, joined_ms), watching_ms = ?3, weak_ms = ?4, "
+        "watch_since_ms = 0, weak_since_ms = 0 WHERE id = ?1",
+    /* A stretch in progress ends at the closing time (never before it
+     * began). */
+    [Q_ATTEND_CLOSE_LESSON] =
+        "UPDATE attendance SET left_ms = max(?2, joined_ms), "
+        "watching_ms = watching_ms + CASE WHEN watch_since_ms > 0 "
+        "  THEN max(0, ?2 - watch_since_ms) ELSE 0 END, "
+        "weak_ms = weak_ms + CASE WHEN weak_since_ms > 0 "
+        "  THEN max(0, ?2 - weak_since_ms) ELSE 0 END, "
+        "watch_since_ms = 0, weak_since_ms = 0 WHERE lesson_id = ?1 AND left_ms = 0",
+    [Q_ATTEND_COUNT] = "SELECT count(*) FROM attendance WHERE lesson_id = ?",
+    [Q_CHAT_ADD] =
+        "INSERT INTO chat (lesson_id, member, name, role, text, at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+    [Q_CHAT_TRIM] =
+        "DELETE FROM chat WHERE lesson_id = ?1 AND id NOT IN "
+        "(SELECT id FROM chat WHERE lesson_id = ?1 ORDER BY id DESC LIMIT ?2)",
+    [Q_CHAT_LOAD] =
+        "SELECT member, name, role, text, at_ms FROM chat WHERE lesson_id = ? ORDER BY id",
+    [Q_CHAT_CLEAR] = "DELETE FROM chat WHERE lesson_id = ?",
+    [Q_INVITE_PUT] =
+        "INSERT OR REPLACE INTO invites (lesson_id, idx, invite_id, label, token, uses, revoked) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_INVITE_LOAD] =
+        "SELECT idx, invite_id, label, token, uses, revoked FROM invites WHERE lesson_id = ? "
+        "ORDER BY idx",
+    [Q_HISTORY_LESSONS] =
+        "SELECT " HISTORY_COLS " FROM lessons l WHERE l.teacher_id = ?1 "
+        "ORDER BY l.created_ms DESC, l.id DESC LIMIT ?2 OFFSET ?3",
+    [Q_HISTORY_FIND] =
+        "SELECT " HISTORY_COLS " FROM lessons l WHERE l.teacher_id = ?1 AND l.code = ?2 "
+        "ORDER BY l.created_ms DESC, l.id DESC LIMIT 1",
+    /* An open row counts its stretch in progress up to the lesson's last
+     * heartbeat (at most ~10 s old while the server runs). */
+    [Q_HISTORY_ATTEND] =
+        "SELECT 'm' || a.member_id, m.name, m.role, a.joined_ms, a.left_ms, "
+        "a.watching_ms + CASE WHEN a.left_ms = 0 AND a.watch_since_ms > 0 "
+        "  THEN max(0, l.heartbeat_ms - a.watch_since_ms) ELSE 0 END, "
+        "a.weak_ms + CASE WHEN a.left_ms = 0 AND a.weak_since_ms > 0 "
+        "  THEN max(0, l.heartbeat_ms - a.weak_since_ms) ELSE 0 END "
+        "FROM attendance a JOIN members m ON m.lesson_id = a.lesson_id AND "
+        "m.member_id = a.member_id JOIN lessons l ON l.id = a.lesson_id "
+        "WHERE a.lesson_id = ? ORDER BY a.joined_ms, a.id",
 };
 
 struct cc_store {
@@ -745,4 +920,544 @@ int cc_store_session_count(cc_store *s, int64_t teacher_id, int64_t now)
                                             : db_fail(s, "count sessions");
     sqlite3_reset(st);
     return rc;
+}
+
+/* ---- lessons (docs/state.md) ---------------------------------------------- */
+
+int cc_store_set_server_mode(cc_store *s)
+{
+    sqlite3_busy_timeout(s->db, CC_STORE_SERVER_BUSY_MS);
+    return exec(s, "PRAGMA synchronous = NORMAL", "synchronous");
+}
+
+int cc_store_begin(cc_store *s) { return exec(s, "BEGIN", "begin"); }
+int cc_store_commit(cc_store *s) { return exec(s, "COMMIT", "commit"); }
+
+void cc_store_rollback(cc_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        exec(s, "ROLLBACK", "rollback");
+}
+
+/* Room for one more element in a malloc'd array of `size`-byte elements. */
+static int grow(void **a, int len, int *cap, size_t size)
+{
+    if (len < *cap)
+        return 0;
+    int nc = *cap ? *cap * 2 : 16;
+    void *na = realloc(*a, (size_t)nc * size);
+    if (!na)
+        return CC_ENOMEM;
+    *a = na;
+    *cap = nc;
+    return 0;
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* A 32-byte hash column; 0 if it is one, else CC_EINVAL (NULL, wrong size). */
+static int hash_col(unsigned char out[32], sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_bytes(st, col) != 32 || !sqlite3_column_blob(st, col))
+        return CC_EINVAL;
+    memcpy(out, sqlite3_column_blob(st, col), 32);
+    return 0;
+}
+
+/* A count(*) of one lesson's rows. */
+static int count_of(cc_store *s, int qid, int64_t lesson_id)
+{
+    sqlite3_stmt *st = q(s, qid);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : db_fail(s, "count");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int cc_store_lesson_add(cc_store *s, cc_store_lesson *l)
+{
+    if (!l->code[0])
+        return CC_EINVAL;
+    sqlite3_stmt *st = q(s, Q_LESSON_ADD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_text(st, 1, l->code, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, l->kind);
+    sqlite3_bind_text(st, 3, l->title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, l->teacher_id);
+    sqlite3_bind_text(st, 5, l->teacher_name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, l->teacher_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 7, l->viewer_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 8, l->locked);
+    sqlite3_bind_int(st, 9, l->waiting_room);
+    sqlite3_bind_int(st, 10, l->last_n);
+    sqlite3_bind_int(st, 11, l->chat_students);
+    sqlite3_bind_int(st, 12, l->state);
+    sqlite3_bind_int64(st, 13, l->created_ms);
+    sqlite3_bind_int64(st, 14, l->started_ms);
+    sqlite3_bind_int64(st, 15, l->ended_ms);
+    sqlite3_bind_int64(st, 16, l->teacher_gone_ms);
+    sqlite3_bind_int64(st, 17, l->heartbeat_ms);
+    int rc = run(s, st, "add a lesson");
+    if (rc == 0)
+        l->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int cc_store_lesson_update(cc_store *s, const cc_store_lesson *l)
+{
+    sqlite3_stmt *st = q(s, Q_LESSON_UPDATE);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, l->id);
+    sqlite3_bind_int(st, 2, l->locked);
+    sqlite3_bind_int(st, 3, l->waiting_room);
+    sqlite3_bind_int(st, 4, l->last_n);
+    sqlite3_bind_int(st, 5, l->chat_students);
+    sqlite3_bind_int(st, 6, l->state);
+    sqlite3_bind_int64(st, 7, l->started_ms);
+    sqlite3_bind_int64(st, 8, l->ended_ms);
+    sqlite3_bind_int64(st, 9, l->teacher_gone_ms);
+    sqlite3_bind_int64(st, 10, l->heartbeat_ms);
+    sqlite3_bind_int(st, 11, l->kind);
+    int rc = run(s, st, "update a lesson");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = CC_ENOTFOUND;
+    return rc;
+}
+
+int cc_store_lesson_heartbeat(cc_store *s, int64_t now_ms)
+{
+    sqlite3_stmt *st = q(s, Q_LESSON_HEARTBEAT);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, now_ms);
+    return run(s, st, "heartbeat");
+}
+
+static void read_lesson(sqlite3_stmt *st, cc_store_lesson *l)
+{
+    memset(l, 0, sizeof *l);
+    l->id = sqlite3_column_int64(st, 0);
+    copy_col(l->code, sizeof l->code, st, 1);
+    l->kind = sqlite3_column_int(st, 2);
+    copy_col(l->title, sizeof l->title, st, 3);
+    l->teacher_id = sqlite3_column_int64(st, 4);
+    copy_col(l->teacher_name, sizeof l->teacher_name, st, 5);
+    /* A hash that does not read stays all zero: no token matches it. */
+    hash_col(l->teacher_hash, st, 6);
+    hash_col(l->viewer_hash, st, 7);
+    l->locked = sqlite3_column_int(st, 8);
+    l->waiting_room = sqlite3_column_int(st, 9);
+    l->last_n = sqlite3_column_int(st, 10);
+    l->chat_students = sqlite3_column_int(st, 11);
+    l->state = sqlite3_column_int(st, 12);
+    l->created_ms = sqlite3_column_int64(st, 13);
+    l->started_ms = sqlite3_column_int64(st, 14);
+    l->ended_ms = sqlite3_column_int64(st, 15);
+    l->teacher_gone_ms = sqlite3_column_int64(st, 16);
+    l->heartbeat_ms = sqlite3_column_int64(st, 17);
+}
+
+int cc_store_lesson_load(cc_store *s, int64_t ended_since_ms, cc_store_lesson **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_LESSON_LOAD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, ended_since_ms);
+    cc_store_lesson *a = NULL;
+    int len = 0, cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        read_lesson(st, &a[len++]);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "load lessons");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+int cc_store_member_put(cc_store *s, int64_t lesson_id, const cc_store_member *m)
+{
+    sqlite3_stmt *st = q(s, Q_MEMBER_PUT);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_int64(st, 2, m->id);
+    sqlite3_bind_int(st, 3, m->role);
+    sqlite3_bind_text(st, 4, m->name, -1, SQLITE_TRANSIENT);
+    if (m->has_rejoin)
+        sqlite3_bind_blob(st, 5, m->rejoin_hash, 32, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_int(st, 6, m->invite);
+    sqlite3_bind_int64(st, 7, m->flags);
+    sqlite3_bind_int64(st, 8, m->hand);
+    sqlite3_bind_int64(st, 9, m->first_join_ms);
+    return run(s, st, "write a member");
+}
+
+int cc_store_member_load(cc_store *s, int64_t lesson_id, int max, cc_store_member **out,
+                         int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_MEMBER_LOAD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_int(st, 2, max);
+    cc_store_member *a = NULL;
+    int len = 0, cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        cc_store_member *m = &a[len];
+        memset(m, 0, sizeof *m);
+        int64_t id = sqlite3_column_int64(st, 0);
+        m->role = sqlite3_column_int(st, 1);
+        copy_col(m->name, sizeof m->name, st, 2);
+        m->has_rejoin = hash_col(m->rejoin_hash, st, 3) == 0;
+        m->invite = sqlite3_column_int(st, 4);
+        m->flags = (unsigned)sqlite3_column_int64(st, 5);
+        m->hand = (uint32_t)sqlite3_column_int64(st, 6);
+        m->first_join_ms = sqlite3_column_int64(st, 7);
+        /* A row that cannot be a member (edited by hand) is skipped. */
+        if (id <= 0 || id > UINT32_MAX || !m->has_rejoin || !m->name[0])
+            continue;
+        m->id = (uint32_t)id;
+        len++;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "load members");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+int cc_store_member_count(cc_store *s, int64_t lesson_id)
+{
+    return count_of(s, Q_MEMBER_COUNT, lesson_id);
+}
+
+int cc_store_attend_open(cc_store *s, int64_t lesson_id, uint32_t member_id, int64_t joined_ms,
+                         int64_t *row)
+{
+    sqlite3_stmt *st = q(s, Q_ATTEND_OPEN);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_int64(st, 2, member_id);
+    sqlite3_bind_int64(st, 3, joined_ms);
+    int rc = run(s, st, "open an attendance row");
+    if (rc == 0 && row)
+        *row = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int cc_store_attend_update(cc_store *s, const cc_store_attend *a)
+{
+    sqlite3_stmt *st = q(s, Q_ATTEND_UPDATE);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, a->row);
+    sqlite3_bind_int64(st, 2, a->watching_ms);
+    sqlite3_bind_int64(st, 3, a->weak_ms);
+    sqlite3_bind_int64(st, 4, a->watch_since_ms);
+    sqlite3_bind_int64(st, 5, a->weak_since_ms);
+    return run(s, st, "update an attendance row");
+}
+
+static int64_t stretch(int64_t since, int64_t until)
+{
+    return since > 0 && until > since ? until - since : 0;
+}
+
+int cc_store_attend_close(cc_store *s, const cc_store_attend *a, int64_t left_ms)
+{
+    sqlite3_stmt *st = q(s, Q_ATTEND_CLOSE);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, a->row);
+    sqlite3_bind_int64(st, 2, left_ms);
+    sqlite3_bind_int64(st, 3, a->watching_ms + stretch(a->watch_since_ms, left_ms));
+    sqlite3_bind_int64(st, 4, a->weak_ms + stretch(a->weak_since_ms, left_ms));
+    return run(s, st, "close an attendance row");
+}
+
+int cc_store_attend_close_lesson(cc_store *s, int64_t lesson_id, int64_t at_ms)
+{
+    sqlite3_stmt *st = q(s, Q_ATTEND_CLOSE_LESSON);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_int64(st, 2, at_ms);
+    int rc = run(s, st, "close attendance");
+    return rc == 0 ? sqlite3_changes(s->db) : rc;
+}
+
+int cc_store_attend_count(cc_store *s, int64_t lesson_id)
+{
+    return count_of(s, Q_ATTEND_COUNT, lesson_id);
+}
+
+int cc_store_chat_add(cc_store *s, int64_t lesson_id, const cc_store_chat *m, int keep)
+{
+    sqlite3_stmt *st = q(s, Q_CHAT_ADD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_text(st, 2, m->member, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, m->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, m->role);
+    sqlite3_bind_text(st, 5, m->text ? m->text : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, m->at_ms);
+    int rc = run(s, st, "add a chat message");
+    if (rc == 0 && (st = q(s, Q_CHAT_TRIM)) != NULL) {
+        sqlite3_bind_int64(st, 1, lesson_id);
+        sqlite3_bind_int(st, 2, keep);
+        rc = run(s, st, "trim the chat");
+    }
+    return rc;
+}
+
+void cc_store_chat_free(cc_store_chat *a, int n)
+{
+    for (int i = 0; a && i < n; i++)
+        free(a[i].text);
+    free(a);
+}
+
+int cc_store_chat_load(cc_store *s, int64_t lesson_id, cc_store_chat **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_CHAT_LOAD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    cc_store_chat *a = NULL;
+    int len = 0, cap = 0, step, rc = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            rc = CC_ENOMEM;
+            break;
+        }
+        cc_store_chat *m = &a[len];
+        memset(m, 0, sizeof *m);
+        copy_col(m->member, sizeof m->member, st, 0);
+        copy_col(m->name, sizeof m->name, st, 1);
+        m->role = sqlite3_column_int(st, 2);
+        const unsigned char *t = sqlite3_column_text(st, 3);
+        m->text = strdup(t ? (const char *)t : "");
+        m->at_ms = sqlite3_column_int64(st, 4);
+        if (!m->text) {
+            rc = CC_ENOMEM;
+            break;
+        }
+        len++;
+    }
+    sqlite3_reset(st);
+    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = db_fail(s, "load the chat");
+    if (rc != 0) {
+        cc_store_chat_free(a, len);
+        return rc;
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+int cc_store_chat_clear(cc_store *s, int64_t lesson_id)
+{
+    sqlite3_stmt *st = q(s, Q_CHAT_CLEAR);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    return run(s, st, "clear the chat");
+}
+
+int cc_store_invite_put(cc_store *s, int64_t lesson_id, const cc_store_invite *iv)
+{
+    sqlite3_stmt *st = q(s, Q_INVITE_PUT);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_int(st, 2, iv->idx);
+    sqlite3_bind_text(st, 3, iv->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, iv->label, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, iv->revoked ? "" : iv->token, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 6, iv->uses);
+    sqlite3_bind_int(st, 7, iv->revoked ? 1 : 0);
+    return run(s, st, "write an invite");
+}
+
+int cc_store_invite_load(cc_store *s, int64_t lesson_id, cc_store_invite **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_INVITE_LOAD);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    cc_store_invite *a = NULL;
+    int len = 0, cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        cc_store_invite *iv = &a[len++];
+        memset(iv, 0, sizeof *iv);
+        iv->idx = sqlite3_column_int(st, 0);
+        copy_col(iv->id, sizeof iv->id, st, 1);
+        copy_col(iv->label, sizeof iv->label, st, 2);
+        copy_col(iv->token, sizeof iv->token, st, 3);
+        iv->uses = sqlite3_column_int(st, 4);
+        iv->revoked = sqlite3_column_int(st, 5) != 0;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "load invites");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+/* ---- lesson history: attendance ------------------------------------------- */
+
+static int64_t to_s(int64_t ms) { return ms > 0 ? ms / 1000 : 0; }
+
+/* A row of HISTORY_COLS. */
+static void read_history(sqlite3_stmt *st, cc_store_lesson_info *l)
+{
+    memset(l, 0, sizeof *l);
+    l->id = sqlite3_column_int64(st, 0);
+    copy_col(l->code, sizeof l->code, st, 1);
+    l->kind = sqlite3_column_int(st, 2);
+    copy_col(l->title, sizeof l->title, st, 3);
+    copy_col(l->teacher_name, sizeof l->teacher_name, st, 4);
+    l->state = sqlite3_column_int(st, 5);
+    l->created_at = to_s(sqlite3_column_int64(st, 6));
+    l->started_at = to_s(sqlite3_column_int64(st, 7));
+    l->ended_at = to_s(sqlite3_column_int64(st, 8));
+    l->n_members = sqlite3_column_int(st, 9);
+}
+
+int cc_store_history_lessons(cc_store *s, int64_t teacher_id, int offset, int limit,
+                             cc_store_lesson_info **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (offset < 0 || limit < 1 || limit > CC_STORE_HISTORY_MAX)
+        return CC_EINVAL;
+    sqlite3_stmt *st = q(s, Q_HISTORY_LESSONS);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, teacher_id);
+    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int(st, 3, offset);
+    cc_store_lesson_info *a = NULL;
+    int len = 0, cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        read_history(st, &a[len++]);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "list lessons");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+static int attendance_rows(cc_store *s, int64_t lesson_id, cc_store_attendance **out, int *n)
+{
+    sqlite3_stmt *st = q(s, Q_HISTORY_ATTEND);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    cc_store_attendance *a = NULL;
+    int len = 0, cap = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&a, len, &cap, sizeof *a) != 0) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        cc_store_attendance *r = &a[len++];
+        memset(r, 0, sizeof *r);
+        copy_col(r->member, sizeof r->member, st, 0);
+        copy_col(r->name, sizeof r->name, st, 1);
+        r->role = sqlite3_column_int(st, 2);
+        r->joined_at = to_s(sqlite3_column_int64(st, 3));
+        r->left_at = to_s(sqlite3_column_int64(st, 4));
+        /* Whole seconds, rounded: 59.6 s of watching is a minute. */
+        r->watching_s = (sqlite3_column_int64(st, 5) + 500) / 1000;
+        r->weak_s = (sqlite3_column_int64(st, 6) + 500) / 1000;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "list attendance");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+int cc_store_attendance_list(cc_store *s, int64_t teacher_id, const char *code,
+                             cc_store_lesson_info *lesson, cc_store_attendance **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!code || !code[0] || strlen(code) >= CC_STORE_CODE_CAP)
+        return CC_ENOTFOUND;
+    sqlite3_stmt *st = q(s, Q_HISTORY_FIND);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, teacher_id);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_TRANSIENT);
+    cc_store_lesson_info info;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_history(st, &info);
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? CC_ENOTFOUND : db_fail(s, "find a lesson");
+    if (lesson)
+        *lesson = info;
+    return attendance_rows(s, info.id, out, n);
 }

@@ -297,7 +297,10 @@ int cc_lg_ep_finish(lg *g, ep *e)
     }
     /* Janus subscribers: the body is Janus's offer, which we answered
      * (a=setup:active): we are the DTLS client and, as the answerer of a
-     * full-ICE offerer, the controlled ICE agent. */
+     * full-ICE offerer, the controlled ICE agent. A Janus in ICE-Lite mode
+     * (nat.ice_lite, the fan-out benchmark's tuned run) says a=ice-lite
+     * and never checks or nominates: then the full agent, we, controls
+     * (RFC 8445 section 6.1.1). */
     int janus_sub = g->cfg->janus_url && !e->is_pub;
     rc = janus_sub ? cc_sdp_remote_offer_read(res.body, res.body_len, ai)
                    : cc_sdp_answer_read(res.body, res.body_len, ai);
@@ -314,7 +317,7 @@ int cc_lg_ep_finish(lg *g, ep *e)
         .remote_fp_alg = ai->fp_alg, .remote_fp = ai->fp,
         .remote = ai->candidate,
         .dtls_server = !janus_sub && strcmp(ai->setup, "active") == 0,
-        .controlled = janus_sub,
+        .controlled = janus_sub && !ai->ice_lite,
         .connect_timeout = (cc_time_us)((g->cfg->setup_timeout_s > 0 ? g->cfg->setup_timeout_s : 15) * CC_USEC_PER_SEC),
     };
     rc = cc_client_new(&e->client, &cc, e->answered_at);
@@ -388,6 +391,45 @@ static void sub_on_rtcp(ep *e, const uint8_t *buf, size_t len, cc_time_us now)
     }
 }
 
+/* Join timing: the first complete VP8 keyframe of a subscriber's video
+ * (every packet of its RTP timestamp, from the first, S=1 PID=0 keyframe
+ * packet, to the one with the marker bit: RFC 7741 sections 4.1 and 4.3),
+ * which is what a decoder needs for the first picture. A verified
+ * subscriber reads the keyframe bit from the decrypted payload; one
+ * counted by the header alone cannot (the payload is encrypted) and takes
+ * its first video packet as the keyframe's start: an SFU starts a new
+ * subscriber's video at a keyframe, nothing before one being decodable.
+ * Called for first arrivals only. */
+static void join_on_video(ep *e, const uint8_t *buf, size_t len, int decrypted,
+                          uint16_t seq, uint32_t ts, cc_time_us now)
+{
+    if (!e->first_video_at)
+        e->first_video_at = now;
+    if (!e->kf_start_at) {
+        if (decrypted) {
+            cc_rtp_hdr h;
+            cc_vp8_desc d;
+            if (cc_rtp_parse(buf, len, &h) != 0 ||
+                cc_vp8_parse(h.payload, h.payload_len, &d) != 0 || !d.keyframe)
+                return;
+        }
+        e->kf_start_at = now;
+        e->kf_ts = ts;
+        e->kf_first = seq;
+        e->kf_count = 0;
+        e->kf_have_end = 0;
+    }
+    if (ts != e->kf_ts)
+        return;
+    e->kf_count++;
+    if (buf[1] & 0x80) { /* marker: the keyframe's last packet */
+        e->kf_have_end = 1;
+        e->kf_end = seq;
+    }
+    if (e->kf_have_end && e->kf_count >= (uint32_t)(uint16_t)(e->kf_end - e->kf_first) + 1u)
+        e->kf_done_at = now;
+}
+
 static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
                        int decrypted, cc_time_us now)
 {
@@ -413,6 +455,10 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
     cc_track_on_rtp(&r->tr, seq, ts, len, now);
     if (r->video)
         cc_nack_on_packet(&r->nack, seq, now);
+    if (!e->first_rtp_at)
+        e->first_rtp_at = now;
+    if (r->video && first && !e->kf_done_at)
+        join_on_video(e, buf, len, decrypted, seq, ts, now);
     if (!first || !decrypted || !e->lat.b || !g->measuring)
         return;
     cc_rtp_hdr h;
@@ -423,6 +469,14 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
     if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC) {
         cc_time_us d = now - le->at;
         cc_lg_hist_add(&e->lat, d);
+        /* The bell: what a watcher (not a joiner) sees before and while
+         * the joiners come in. */
+        if (g->bell_mono && !e->joiner && g->lat_bell.b && g->lat_calm.b) {
+            if (now < g->bell_mono)
+                cc_lg_hist_add(&g->lat_calm, d);
+            else if (now < g->bell_end)
+                cc_lg_hist_add(&g->lat_bell, d);
+        }
         int64_t sec = (now - g->measure_start) / CC_USEC_PER_SEC;
         if (g->lat_sec && sec >= 0 && sec < g->n_lat_sec) {
             lat_second *ls = &g->lat_sec[sec];
@@ -635,6 +689,122 @@ const char *cc_lg_ep_state(const ep *e)
     return cc_client_state_name(cc_client_get_state(e->client));
 }
 
+/* ---- joins ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of n sorted values. */
+static double pct_sorted(const double *v, int n, double q)
+{
+    int k = (int)(q * n + 0.999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+/* The subscribers whose joins are reported: the bell's joiners, or every
+ * subscriber when there is no bell. */
+static int join_counted(const lg *g, const ep *e)
+{
+    return g->cfg->bell_joiners > 0 ? e->joiner : 1;
+}
+
+/* Milliseconds from the subscriber's POST to stage k (0 answer, 1 ICE
+ * done, 2 SRTP keys, 3 first RTP, 4 first video, 5 first complete
+ * keyframe), or -1 when it never happened. */
+#define JOIN_STAGES 6
+static const char *const join_stage_name[JOIN_STAGES] = {
+    "answer_ms", "ice_ms", "srtp_ms", "first_rtp_ms", "first_video_ms", "keyframe_ms"};
+
+static double join_stage_ms(const ep *e, int k)
+{
+    const cc_client_stats *cs = e->client ? cc_client_get_stats(e->client) : NULL;
+    cc_time_us at = 0;
+    switch (k) {
+    case 0: at = e->post_rc == 0 ? e->answered_at : 0; break;
+    case 1: at = cs ? cs->ice_done_at : 0; break;
+    case 2: at = cs ? cs->connected_at : 0; break;
+    case 3: at = e->first_rtp_at; break;
+    case 4: at = e->first_video_at; break;
+    default: at = e->kf_done_at; break;
+    }
+    return at && e->post_at ? (double)(at - e->post_at) / 1000.0 : -1;
+}
+
+/* {"subscribers":n, "<stage>":{"n","p50","p95","max"} ...,
+ *  "no_keyframe":k}; NULL when no subscriber is counted. */
+static json_t *join_json(const lg *g)
+{
+    double *v = calloc((size_t)(g->n_subs ? g->n_subs : 1), sizeof *v);
+    if (!v)
+        return NULL;
+    json_t *o = json_object();
+    int counted = 0, no_kf = 0;
+    for (int i = 0; i < g->n_subs; i++)
+        if (join_counted(g, &g->subs[i])) {
+            counted++;
+            no_kf += join_stage_ms(&g->subs[i], 5) < 0;
+        }
+    for (int k = 0; k < JOIN_STAGES; k++) {
+        int n = 0;
+        for (int i = 0; i < g->n_subs; i++) {
+            double ms = join_counted(g, &g->subs[i]) ? join_stage_ms(&g->subs[i], k) : -1;
+            if (ms >= 0)
+                v[n++] = ms;
+        }
+        if (!n)
+            continue;
+        qsort(v, (size_t)n, sizeof *v, cmp_double);
+        json_object_set_new(o, join_stage_name[k],
+                            json_pack("{s:i,s:f,s:f,s:f}", "n", n, "p50", pct_sorted(v, n, 0.5),
+                                      "p95", pct_sorted(v, n, 0.95), "max", v[n - 1]));
+        if (k == JOIN_STAGES - 1 && n <= 1000) {
+            /* Every value, sorted: a caller pools them with its own
+             * (scripts/bench/join adds its browsers'). */
+            json_t *all = json_array();
+            for (int i = 0; i < n; i++)
+                json_array_append_new(all, json_real((double)(int64_t)(v[i] * 10 + 0.5) / 10));
+            json_object_set_new(o, "keyframe_ms_all", all);
+        }
+    }
+    free(v);
+    if (!counted) {
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "subscribers", json_integer(counted));
+    json_object_set_new(o, "no_keyframe", json_integer(no_kf));
+    json_object_set_new(o, "measured_from", json_string("the subscriber's WHEP POST"));
+    return o;
+}
+
+/* The bell's summary: when, how many joiners, the watchers' latency
+ * before and during it. */
+static json_t *bell_json(const lg *g)
+{
+    const cc_loadgen_config *c = g->cfg;
+    json_t *o = json_pack("{s:f,s:i,s:i,s:f,s:f,s:b}", "at_unix", c->bell_at_unix, "joiners",
+                          c->bell_joiners, "watchers", g->n_watch, "spread_s", c->bell_spread_s,
+                          "watch_s", (double)(g->bell_end - g->bell_mono) / 1e6, "late", g->bell_late);
+    const lat_hist *h[2] = {&g->lat_calm, &g->lat_bell};
+    const char *name[2] = {"watchers_before", "watchers_during"};
+    for (int k = 0; k < 2; k++) {
+        if (!h[k]->b || !h[k]->n)
+            continue;
+        json_object_set_new(o, name[k], json_pack("{s:I,s:f,s:f,s:f}", "samples", (json_int_t)h[k]->n,
+                                                  "latency_p50_ms", cc_lg_hist_q(h[k], 0.5) / 1000,
+                                                  "latency_p99_ms", cc_lg_hist_q(h[k], 0.99) / 1000,
+                                                  "latency_max_ms", (double)h[k]->max / 1000));
+    }
+    return o;
+}
+
 static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
 {
     const cc_loadgen_config *cfg = g->cfg;
@@ -762,6 +932,25 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
     if (conn.n)
         printf("setup (POST -> SRTP keys): p50 %.1f ms, max %.1f ms\n",
                cc_lg_hist_q(&conn, 0.5) / 1000, (double)conn.max / 1000);
+    json_t *jj = join_json(g);
+    json_t *kf = jj ? json_object_get(jj, "keyframe_ms") : NULL;
+    if (kf)
+        printf("join (%s, POST -> first complete keyframe): p50 %.1f ms, p95 %.1f ms, max %.1f ms, "
+               "%lld without a keyframe\n",
+               cfg->bell_joiners > 0 ? "the bell's joiners" : "every subscriber",
+               json_real_value(json_object_get(kf, "p50")), json_real_value(json_object_get(kf, "p95")),
+               json_real_value(json_object_get(kf, "max")),
+               (long long)json_integer_value(json_object_get(jj, "no_keyframe")));
+    json_decref(jj);
+    if (cfg->bell_joiners > 0 && g->lat_bell.b) {
+        printf("bell: %d joiners at +%.2f s of the window over %.2f s%s; watchers' latency before: "
+               "p99 %.2f ms (%llu samples), during: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%llu samples)\n",
+               cfg->bell_joiners, g->measure_start ? (double)(g->bell_mono - g->measure_start) / 1e6 : 0.0,
+               cfg->bell_spread_s, g->bell_late ? " (LATE: the window opened after the bell)" : "",
+               cc_lg_hist_q(&g->lat_calm, 0.99) / 1000, (unsigned long long)g->lat_calm.n,
+               cc_lg_hist_q(&g->lat_bell, 0.5) / 1000, cc_lg_hist_q(&g->lat_bell, 0.99) / 1000,
+               (double)g->lat_bell.max / 1000, (unsigned long long)g->lat_bell.n);
+    }
     printf("cpu: %.2f s (%.0f%% of one core over the run)\n", cpu_s,
            measured_s > 0 ? 100.0 * cpu_s / measured_s : 0.0);
     int fail = 0;
@@ -805,6 +994,13 @@ static int report(lg *g, double measured_s, double cpu_s, int setup_failed)
         }
         json_object_set_new(root, "latency_method",
                             json_string("publisher send time matched by RTP payload fingerprint"));
+        json_t *jn = join_json(g);
+        if (root && jn)
+            json_object_set_new(root, "join", jn);
+        else
+            json_decref(jn);
+        if (root && cfg->bell_joiners > 0)
+            json_object_set_new(root, "bell", bell_json(g));
         if (!root || json_dump_file(root, cfg->json_path, JSON_INDENT(2)) != 0)
             fprintf(stderr, "loadgen: cannot write %s\n", cfg->json_path);
         json_decref(root);
@@ -830,6 +1026,17 @@ static void *http_thread(void *ud)
             else if (e->location[0])
                 cc_whipc_delete(e->location, g->cfg->whep_token, 2000);
             continue;
+        }
+        if (e->joiner) {
+            /* The bell: this one's POST waits for its turn (bounded: the
+             * bell is at most 600 s ahead, checked at start). */
+            cc_time_us wait = e->bell_due - cc_clock_mono_us();
+            if (wait > 0) {
+                struct timespec ts = {.tv_sec = (time_t)(wait / CC_USEC_PER_SEC),
+                                      .tv_nsec = (long)(wait % CC_USEC_PER_SEC) * 1000};
+                while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+                }
+            }
         }
         if (e->offer)
             cc_lg_ep_post(g, e);
@@ -949,6 +1156,11 @@ static void print_contract_json(lg *g, double measured_s, double cpu_s)
         nv += g->subs[i].verify;
     json_object_set_new(o, "srtp_verified_subscribers", json_integer(nv));
     json_object_set_new(o, "loadgen_cpu_s", json_real(cpu_s));
+    json_t *jj = join_json(g);
+    if (jj)
+        json_object_set_new(o, "join", jj);
+    if (g->cfg->bell_joiners > 0)
+        json_object_set_new(o, "bell", bell_json(g));
     if (g->lat_sec) {
         /* [samples, over 5 ms, over 50 ms, max us] per second of the window */
         json_t *a = json_array();
@@ -1046,9 +1258,19 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                         "and neither --janus nor --sub-net\n");
         return 2;
     }
+    if (cfg->bell_joiners < 0 || cfg->bell_joiners > cfg->subscribers ||
+        (cfg->bell_joiners > 0 &&
+         (cfg->churn_rate > 0 || cfg->bell_spread_s < 0 || cfg->bell_spread_s > 60 ||
+          cfg->bell_watch_s < 0 || cfg->bell_watch_s > 600 ||
+          cfg->bell_at_unix < unix_now() - 60 || cfg->bell_at_unix > unix_now() + 600))) {
+        fprintf(stderr, "loadgen: --bell-joiners takes 0..N, a --bell-at within the next 600 s, "
+                        "--bell-spread 0..60, --bell-watch 0..600, and no --churn\n");
+        return 2;
+    }
     cc_srtp_global_init();
     cc_whipc_global_init();
     g.n_subs = cfg->subscribers;
+    g.n_watch = g.n_subs - cfg->bell_joiners;
     cc_prng_seed(&g.impair, 0x5eed1234);
     g.pace_bps = PACE_FACTOR * (cfg->video_kbps > 0 ? cfg->video_kbps : 1500) * 1000;
     g.subs = calloc((size_t)(g.n_subs ? g.n_subs : 1), sizeof *g.subs);
@@ -1073,6 +1295,23 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         g.subs[i].idx = i;
         g.subs[i].verify = nv < cfg->verify_sample && i % stride == 0;
         nv += g.subs[i].verify;
+    }
+    if (cfg->bell_joiners > 0) {
+        /* The bell on the monotonic clock; joiner j's POST at bell +
+         * spread * j / K. */
+        g.bell_mono = cc_clock_mono_us() +
+                      (cc_time_us)((cfg->bell_at_unix - unix_now()) * CC_USEC_PER_SEC);
+        g.bell_end = g.bell_mono +
+                     (cc_time_us)((cfg->bell_spread_s + (cfg->bell_watch_s > 0 ? cfg->bell_watch_s : 3)) *
+                                  CC_USEC_PER_SEC);
+        g.lat_calm.b = calloc(H_N, sizeof(uint32_t));
+        g.lat_bell.b = calloc(H_N, sizeof(uint32_t));
+        for (int j = 0; j < cfg->bell_joiners; j++) {
+            ep *e = &g.subs[g.n_watch + j];
+            e->joiner = 1;
+            e->bell_due = g.bell_mono +
+                          (cc_time_us)(cfg->bell_spread_s * CC_USEC_PER_SEC * j / cfg->bell_joiners);
+        }
     }
     if (cfg->video_file &&
         cc_rtpfile_open(&g.vfile, cfg->video_file, 1, 90000, err, sizeof err) != 0) {
@@ -1185,11 +1424,14 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
         if (now < next_service && measure_start)
             goto checks;
         next_service = now + SERVICE_US;
-        int all_settled = first_unfinished == g.n_subs;
+        /* The bell's joiners are not waited for: the window opens once
+         * the watchers are settled. */
+        int all_settled = first_unfinished >= g.n_watch;
         for (int i = 0; i < g.n_subs; i++) {
             if (now >= g.subs[i].due)
                 cc_lg_ep_service(&g.subs[i], now, paused);
-            all_settled &= cc_lg_settled(&g.subs[i]);
+            if (i < g.n_watch)
+                all_settled &= cc_lg_settled(&g.subs[i]);
         }
         if (!settled_at && (all_settled || now >= setup_deadline))
             settled_at = now;
@@ -1224,6 +1466,16 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
                     g.n_subs, g.setup_s, cfg->duration_s);
             fprintf(stderr, "loadgen: %d/%d subscribers connected after %.2f s; measuring %.1f s\n",
                     nc, g.n_subs, g.setup_s, cfg->duration_s);
+            if (g.bell_mono) {
+                g.bell_late = now > g.bell_mono;
+                fprintf(stderr, "loadgen: the bell (%d joiners) %s %.2f s %s the window's start\n",
+                        cfg->bell_joiners, g.bell_late ? "rang" : "rings",
+                        (double)(g.bell_late ? now - g.bell_mono : g.bell_mono - now) / 1e6,
+                        g.bell_late ? "before" : "after");
+                if (g.bell_end > stop_at)
+                    fprintf(stderr, "loadgen: warning: the window ends %.2f s before the bell's "
+                                    "watch period does\n", (double)(g.bell_end - stop_at) / 1e6);
+            }
         }
     checks:
         if (stop_at && now >= stop_at && !g.window_closed) {
@@ -1303,6 +1555,8 @@ out:
         cc_lg_ep_close(&g, &g.subs[i]);
     cc_udp_close(g.multi);
     free(g.lat_sec);
+    free(g.lat_calm.b);
+    free(g.lat_bell.b);
     free(g.subs);
     free(g.lat_table);
     cc_rtpfile_free(g.vfile);

@@ -37,6 +37,7 @@
 #include "classcast/srtp.h"
 #include "classcast/track.h"
 #include "classcast/udp.h"
+#include "classcast/vp8.h"
 #include "classcast/whipc.h"
 
 #define LG "loadgen"
@@ -112,6 +113,17 @@ typedef struct ep {
     uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
     uint64_t rtp_auth_fail, lat_unmatched, impaired;
     lat_hist lat;
+    /* Join timing (mono us; 0: not yet): the first RTP packet, the first
+     * video packet, the first keyframe's first packet and the moment all
+     * of its packets were in (RTP timestamp kf_ts, sequence numbers
+     * kf_first..kf_end, kf_count first arrivals). */
+    cc_time_us first_rtp_at, first_video_at, kf_start_at, kf_done_at;
+    uint32_t kf_ts, kf_count;
+    uint16_t kf_first, kf_end;
+    int kf_have_end;
+    /* The bell (cfg->bell_joiners): this one joins at bell_due (mono). */
+    int joiner;
+    cc_time_us bell_due;
     /* --churn (loadgen_churn.c): the DELETE of this life's session, done
      * on an HTTP thread (read by the loop after the hand-back). */
     int del_rc;
@@ -168,6 +180,12 @@ typedef struct lg {
     cc_time_us loop_gap_cpu;     /* of it, on the CPU (the rest: waiting
                                   * for a core on a busy machine) */
     struct lg_churn *churn;      /* --churn: loadgen_churn.c, else NULL */
+    /* The bell: when (mono), its watch period's end, the watchers' added
+     * latency before it (in the window) and during it; n_watch = the
+     * subscribers that are not joiners. */
+    cc_time_us bell_mono, bell_end;
+    lat_hist lat_calm, lat_bell;
+    int n_watch, bell_late;
 } lg;
 
 

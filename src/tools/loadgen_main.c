@@ -66,6 +66,13 @@ static void usage_loadgen(FILE *f)
             "                      subscriber leaves (WHEP DELETE) and a new one joins\n"
             "                      (new POST, new transport): RATE joins and RATE\n"
             "                      leaves a second, N live; not with --sub-net\n"
+            "  --bell-at T         the class bell: the last --bell-joiners K subscribers\n"
+            "                      join at T (Unix time, seconds, may have a fraction),\n"
+            "                      their POSTs spread over --bell-spread S (default 0);\n"
+            "                      the others watch from the start. Reports each\n"
+            "                      joiner's time to its first complete keyframe and the\n"
+            "                      watchers' latency before and during the bell (until\n"
+            "                      S + --bell-watch W seconds after it, default 3)\n"
             "  --log-level LEVEL   error, warn (default), info, debug\n"
             "  -h, --help          this help\n");
 }
@@ -100,6 +107,10 @@ int main(int argc, char **argv)
         {"per-subscriber", no_argument, 0, 'P'},
         {"impair-loss", required_argument, 0, 'L'},
         {"churn", required_argument, 0, 'X'},
+        {"bell-at", required_argument, 0, 'B'},
+        {"bell-joiners", required_argument, 0, 'Q'},
+        {"bell-spread", required_argument, 0, 'W'},
+        {"bell-watch", required_argument, 0, 'Y'},
         {"log-level", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -139,6 +150,10 @@ int main(int argc, char **argv)
         case 'P': c.per_subscriber = 1; break;
         case 'L': c.impair_loss_pct = atof(optarg); break;
         case 'X': c.churn_rate = atof(optarg); break;
+        case 'B': c.bell_at_unix = atof(optarg); break;
+        case 'Q': c.bell_joiners = atoi(optarg); break;
+        case 'W': c.bell_spread_s = atof(optarg); break;
+        case 'Y': c.bell_watch_s = atof(optarg); break;
         case 'l':
             if (cc_cli_log_level(PROG, optarg) != 0)
                 return 2;

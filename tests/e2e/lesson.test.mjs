@@ -190,10 +190,14 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       assert.ok(pub, 'the teacher page sent no publish');
       assert.deepEqual(Object.values(pub.tracks).sort(), ['camera', 'mic']);
       assert.match(pub.sdp, /a=sendonly/);
-      assert.match(pub.sdp, /a=candidate:/, 'non-trickle: the offer carries its candidates');
+      // The page does not wait for ICE gathering (the server is ICE-lite and
+      // never reads the browser's candidates); the answer carries the
+      // server's candidates, complete.
       await page.waitForFunction(() => window.ccTeacher.sendState === 'connected', null, { timeout: 10_000 });
       pubAnswer = replyTo(frames, pub);
       assert.equal(pubAnswer?.type, 'answer', `publish reply: ${fmt(pubAnswer)}`);
+      assert.match(pubAnswer.sdp, /a=candidate:/, 'the answer names the server\'s candidates');
+      assert.match(pubAnswer.sdp, /a=end-of-candidates/, 'and says they are complete');
       assert.equal(pubAnswer.for, 'publish');
       assert.equal(await page.evaluate(() => window.ccTeacher.lessonState), 'waiting');
       assert.equal(await page.getAttribute('#cam-toggle', 'aria-pressed'), 'true');
@@ -222,7 +226,7 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       assert.equal(await text(page, '#teacher-name'), 'Giáo viên: Cô Hoa');
       assert.equal(await text(page, '#lesson-title'), 'Toán lớp 5 – Phân số');
       // Subscribe: recvonly, three transceivers, tracks mid -> slot. The
-      // subscribe follows `joined` once ICE gathering is done.
+      // subscribe follows `joined` at once.
       const sub = (await frameWhere(frames, sent('subscribe')))?.msg;
       assert.ok(sub, `no subscribe: ${fmt(frames.map((f) => `${f.dir} ${f.msg.type}`))}`);
       assert.deepEqual(Object.values(sub.tracks), ['camera', 'screen', 'mic']);

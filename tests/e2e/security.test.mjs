@@ -9,8 +9,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startServer } from './lib/server.mjs';
 import { launch, openPage } from './lib/chromium.mjs';
+import { parseMetrics, sample } from './lib/prom.mjs';
 
 // The hostile page: opens the classroom server's /ws, tries to create a
 // lesson and to start capturing, and POSTs to /echo and /whep/demo.
@@ -262,6 +267,163 @@ describe('WHIP/WHEP tokens', () => {
       assert.match(log, /POST \/whep\/\d{6} from 127\.0\.0\.1 refused: the lesson has ended/);
     } finally {
       await srv.stop();
+    }
+  });
+});
+
+// `quality` reports (a page saying its pictures froze) are a student's or
+// a school's, and one connection may send 10 at once, then one a second:
+// each report makes every teacher page redraw its member list.
+describe('quality reports', () => {
+  it('are refused to a teacher, checked, and limited per connection', { timeout: 30_000 }, async () => {
+    const srv = await startServer('security-quality');
+    try {
+      const { default: WebSocket } = await import('ws');
+      const teacher = await teacherSocket(srv);
+      const created = await teacher.request({ type: 'create', name: 'Cô Lan', title: 'Toán' });
+      assert.equal(created.type, 'created', JSON.stringify(created));
+      assert.equal((await teacher.request({ type: 'quality', frozen: true })).code, 'forbidden');
+      const ws = new WebSocket(`ws://127.0.0.1:${srv.httpPort}/ws`);
+      await once(ws, 'open');
+      const replies = [];
+      ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.id) replies.push(m); });
+      const until = async (n) => {
+        for (let i = 0; i < 100 && replies.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+        return replies.length >= n;
+      };
+      ws.send(JSON.stringify({ type: 'quality', id: 'q0', frozen: true }));
+      assert.ok(await until(1));
+      assert.equal(replies[0].code, 'not_joined');
+      ws.send(JSON.stringify({ type: 'join', id: 'j', code: created.code, name: 'Lò Thị Hương' }));
+      assert.ok(await until(2));
+      assert.equal(replies[1].type, 'joined');
+      ws.send(JSON.stringify({ type: 'quality', id: 'bad', frozen: 'yes' }));
+      assert.ok(await until(3));
+      assert.equal(replies[2].code, 'bad_request');
+      for (let i = 0; i < 11; i++) ws.send(JSON.stringify({ type: 'quality', id: `q${i + 1}`, frozen: i % 2 === 0 }));
+      assert.ok(await until(14));
+      const got = replies.slice(3).map((m) => (m.type === 'ok' ? 'ok' : m.code));
+      // 10 at once (a malformed one never got that far), then refused.
+      assert.deepEqual(got, [...Array(10).fill('ok'), 'quality_too_fast'], JSON.stringify(got));
+      const st = await srv.stats();
+      assert.equal(st.control.quality_too_fast, 1);
+      assert.match(srv.stderr(), /sends quality reports too fast/);
+      ws.close();
+      teacher.ws.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+// GET /metrics from another computer. classcast serves it to this computer
+// itself (any 127.0.0.0/8 or ::1 peer: 127.0.0.2 is this computer too, so
+// a second loopback address proves nothing) and otherwise only to a
+// signed-in teacher. Another computer for real: two network namespaces
+// this test makes, joined by a veth pair (as scripts/bench/netns.sh), the
+// server bound to its address in one and the client in the other; no
+// route leads out, and both are deleted at the end. Needs root. Off
+// loopback the server speaks HTTPS with its school CA (docs/https.md):
+// the client trusts that CA, read from the server's state directory.
+const isRoot = process.getuid && process.getuid() === 0;
+const MNS = { srv: `cc-msrv-${process.pid % 100000}`, cli: `cc-mcli-${process.pid % 100000}` };
+const M_SRV = '10.234.0.1';
+const M_CLI = '10.234.0.2';
+
+function ipc(...args) { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); }
+
+function metricsNamespaces() {
+  for (const ns of Object.values(MNS)) ipc('netns', 'add', ns);
+  const [a, b] = [`ccm${process.pid % 100000}a`, `ccm${process.pid % 100000}b`];
+  ipc('link', 'add', a, 'netns', MNS.cli, 'type', 'veth', 'peer', 'name', b, 'netns', MNS.srv);
+  ipc('-n', MNS.cli, 'addr', 'add', `${M_CLI}/24`, 'dev', a);
+  ipc('-n', MNS.srv, 'addr', 'add', `${M_SRV}/24`, 'dev', b);
+  for (const [ns, dev] of [[MNS.cli, a], [MNS.srv, b]]) {
+    ipc('-n', ns, 'link', 'set', dev, 'up');
+    ipc('-n', ns, 'link', 'set', 'lo', 'up');
+  }
+}
+
+function dropMetricsNamespaces() {
+  for (const ns of Object.values(MNS)) {
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split(/\s+/).filter(Boolean);
+      for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch (_) { /* gone */ } }
+    } catch (_) { /* no such namespace */ }
+    try { ipc('netns', 'del', ns); } catch (_) { /* not there */ }
+  }
+}
+
+// One HTTP(S) request made from inside a namespace by a small node
+// program: {status, headers, body}. opts: {method, headers, body, ca}.
+const NS_REQ = `
+const [url, opts] = [process.argv[1], JSON.parse(process.argv[2])];
+const u = new URL(url);
+const headers = { ...(opts.headers || {}) };
+if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body);
+const req = require(u.protocol === 'https:' ? 'https' : 'http').request(u, { method: opts.method || 'GET',
+  timeout: 5000, ca: opts.ca, headers }, (res) => {
+  const chunks = [];
+  res.on('data', (c) => chunks.push(c));
+  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, headers: res.headers,
+    body: Buffer.concat(chunks).toString('utf8') })));
+});
+req.on('timeout', () => req.destroy(new Error('timeout')));
+req.on('error', (e) => console.log(JSON.stringify({ error: e.code || e.message })));
+if (opts.body) req.write(opts.body);
+req.end();`;
+
+async function nsRequest(ns, url, opts = {}) {
+  const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', ns, process.execPath, '-e', NS_REQ, url,
+    JSON.stringify(opts)], { timeout: 15_000 });
+  return JSON.parse(stdout);
+}
+
+describe('GET /metrics from another computer', { skip: !isRoot && 'needs root (ip netns)' }, () => {
+  it('is refused without a teacher session and served with one (and refused again after sign-out)', { timeout: 45_000 }, async () => {
+    dropMetricsNamespaces(); // a run killed earlier
+    metricsNamespaces();
+    let srv = null;
+    try {
+      srv = await startServer('security-metrics', { netns: MNS.srv, bind: M_SRV, httpPort: 8080, udpPort: 50000,
+        extraArgs: ['--https-port', '8443'] });
+      const ca = readFileSync(path.join(srv.stateDir, 'ca.crt'), 'utf8');
+      const base = `https://${M_SRV}:8443`;
+      const nsHttp = (ns, url, opts = {}) => nsRequest(ns, url, { ...opts, ca });
+      const plain = await nsRequest(MNS.cli, `http://${M_SRV}:8080/metrics`);
+      assert.equal(plain.status, 301, 'plain HTTP from another computer goes to HTTPS first');
+      const anon = await nsHttp(MNS.cli, `${base}/metrics`);
+      assert.equal(anon.status, 403, JSON.stringify(anon));
+      assert.match(anon.body, /signed-in teacher/);
+      const forged = await nsHttp(MNS.cli, `${base}/metrics`, { headers: { cookie: `cc_session=${'A'.repeat(43)}` } });
+      assert.equal(forged.status, 403, 'a made-up session is no session');
+
+      const acc = await srv.addTeacher();
+      const signin = await nsHttp(MNS.cli, `${base}/api/signin`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: acc.name, password: acc.password }),
+      });
+      assert.equal(signin.status, 200, JSON.stringify(signin));
+      const cookie = String(signin.headers['set-cookie']).split(';')[0];
+      assert.match(cookie, /^cc_session=[A-Za-z0-9_-]{43}$/);
+      const ok = await nsHttp(MNS.cli, `${base}/metrics`, { headers: { cookie } });
+      assert.equal(ok.status, 200, JSON.stringify(ok).slice(0, 300));
+      assert.match(ok.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+      const samples = await parseMetrics(ok.body);
+      assert.equal(sample(samples, 'classcast_lessons'), 0);
+      assert.ok(sample(samples, 'classcast_http_conns_open') >= 1);
+      // The two refusals above were counted (the same counter as /ws's).
+      assert.equal(sample(samples, 'classcast_control_not_signed_in_total'), 2);
+      assert.ok(sample(samples, 'classcast_control_signins_total') === 1);
+
+      const out = await nsHttp(MNS.cli, `${base}/api/signout`, { method: 'POST', headers: { cookie }, body: '' });
+      assert.equal(out.status, 200);
+      const after = await nsHttp(MNS.cli, `${base}/metrics`, { headers: { cookie } });
+      assert.equal(after.status, 403, 'signed out: refused again');
+      assert.match(srv.stderr(), new RegExp(`GET /metrics from ${M_CLI.replace(/\./g, '\\.')} refused: not on this computer and not signed in`));
+    } finally {
+      try { if (srv) await srv.stop(); } finally { dropMetricsNamespaces(); }
     }
   });
 });

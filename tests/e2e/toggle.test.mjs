@@ -185,7 +185,7 @@ describe('teacher: quick clicks on camera, microphone and screen', { timeout: 24
     assert.ok(off.ok, `camera off first: ${fmt(off.value)}`);
     const n0 = frames.length;
     // Camera on, and reload at once: the camera is opening or its offer is
-    // on the way (gathering alone takes longer than this).
+    // on the way (opening the camera alone takes longer than this).
     await clickQuickly(tp, ['camera']);
     await tp.reload({ waitUntil: 'load', timeout: 15_000 });
     const sent = frames.slice(n0).filter((f) => f.dir === 'out').map((f) => f.msg.type);

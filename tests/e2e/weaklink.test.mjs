@@ -13,54 +13,17 @@
 // climbs back (sfu.layer_up, 4 s of clean reports a layer) to full rate.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { startServer, artifactPath } from './lib/server.mjs';
 import { launch, newPage, studentStats, studentLink, joinAsStudent, signInTeacher } from './lib/lesson.mjs';
-import { prng } from './lib/packets.mjs';
+import { lossyRelay, viaRelay } from './lib/relay.mjs';
 import { sleep, pollUntil } from './lib/webrtc.mjs';
-
-// A relay between one browser and the server: the browser talks to
-// `port`; the relay talks to the server from its own socket. Downstream RTP
-// (first byte 0x80-0xbf, second byte not an RTCP type 192-223, RFC 5761
-// section 4) is dropped with probability `loss`.
-async function lossyRelay(serverPort, loss, seed) {
-  const rnd = prng(seed);
-  const ctl = { loss };
-  const front = dgram.createSocket('udp4');
-  const back = dgram.createSocket('udp4');
-  let client = null;
-  const counts = { up: 0, down: 0, dropped: 0 };
-  front.on('message', (msg, rinfo) => {
-    client = rinfo;
-    counts.up++;
-    back.send(msg, serverPort, '127.0.0.1');
-  });
-  back.on('message', (msg) => {
-    if (!client) return;
-    const rtp = msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
-    if (rtp && rnd.u32() / 4294967296 < ctl.loss) { counts.dropped++; return; }
-    counts.down++;
-    front.send(msg, client.port, client.address);
-  });
-  await new Promise((r) => front.bind(0, '127.0.0.1', r));
-  await new Promise((r) => back.bind(0, '127.0.0.1', r));
-  return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
-}
 
 // A student opens `url` (the demo link, or the link a teacher page shows),
 // types a name and presses Join; with relayPort, its media goes through
 // the relay.
 async function watch(browser, url, srv, tag, log, relayPort) {
   const r = await newPage(browser, null, { log, tag });
-  if (relayPort) {
-    await r.page.addInitScript(([from, to]) => {
-      const orig = RTCPeerConnection.prototype.setRemoteDescription;
-      RTCPeerConnection.prototype.setRemoteDescription = function (desc) {
-        if (desc && desc.sdp) desc = { type: desc.type, sdp: desc.sdp.split(` ${from} typ host`).join(` ${to} typ host`) };
-        return orig.call(this, desc);
-      };
-    }, [srv.udpPort, relayPort]);
-  }
+  if (relayPort) await viaRelay(r.page, srv.udpPort, relayPort);
   await r.page.goto(url, { waitUntil: 'load', timeout: 15_000 });
   await joinAsStudent(r.page, `Học sinh ${tag}`);
   return r;

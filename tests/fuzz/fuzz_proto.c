@@ -131,9 +131,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case CC_PROTO_JOIN:
     case CC_PROTO_RESUME:
         INVARIANT(req.code[0]);
+        /* A rejoin secret, if any, is a token (cc_proto_parse checked). */
+        INVARIANT(req.type == CC_PROTO_JOIN || !req.rejoin[0]);
+        INVARIANT(memchr(req.rejoin, 0, sizeof req.rejoin) != NULL);
         check_reply(cc_proto_build_joined(req.code, "t", req.name[0] ? req.name
                                                                     : "x",
-                                          "live", "m2", "student", req.id),
+                                          "live", "m2", "student", req.rejoin,
+                                          req.rejoin[0] ? 1 : -1, req.id),
                     &req);
         break;
     case CC_PROTO_PUBLISH:

@@ -11,11 +11,16 @@
 # fan-out benchmark uses. With "churn=RATE" subscribers leave and join RATE
 # times a second all through the run (loadgen --churn, docs/loadgen.md
 # "Churn"); the check is then that every join connects and every life long
-# enough to be measured gets video and audio.
+# enough to be measured gets video and audio. With "bell" half of the
+# subscribers watch from the start and the other half join at a class
+# bell 3 s later, spread over one second (loadgen --bell-at, docs/loadgen.md
+# "Joins and the class bell"); besides --check, every joiner must have
+# received a complete keyframe and the watchers' latency during the bell
+# must have been measured (no timing is asserted).
 # In every mode the server is stopped with SIGTERM at the end and the test
 # fails if it crashed or its log has a sanitizer report (an ASan build's
 # LeakSanitizer runs at that exit).
-# usage: loadgen_smoke.sh CLASSCAST LOADGEN SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared|churn=RATE]
+# usage: loadgen_smoke.sh CLASSCAST LOADGEN SOURCE_ROOT [SUBSCRIBERS] [SECONDS] [shared|churn=RATE|bell]
 set -u
 BIN=$1
 LOADGEN=$2
@@ -28,7 +33,8 @@ case "$MODE" in
   "") ;;
   shared) EXTRA=(--sub-net 127.77.0.0/16) ;;
   churn=*) EXTRA=(--churn "${MODE#churn=}") ;;
-  *) echo "loadgen_smoke: unknown mode '$MODE' (shared or churn=RATE)"; exit 1 ;;
+  bell) ;; # its arguments need the time: below
+  *) echo "loadgen_smoke: unknown mode '$MODE' (shared, churn=RATE or bell)"; exit 1 ;;
 esac
 
 if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
@@ -74,6 +80,10 @@ if [ -z "$PORT" ]; then
   echo "loadgen_smoke: the server did not start:"; cat "$TMP/server.log"; exit 1
 fi
 
+if [ "$MODE" = bell ]; then
+  BELL=$(awk -v t="$(date +%s.%N)" 'BEGIN { printf "%.3f", t + 3 }')
+  EXTRA=(--sub-net 127.77.0.0/16 --bell-at "$BELL" --bell-joiners $((N / 2)) --bell-spread 1)
+fi
 timeout $((SECS + 60)) "$LOADGEN" \
   --whip "http://127.0.0.1:$PORT/whip/demo" --whip-token "$TOKEN" \
   --whep "http://127.0.0.1:$PORT/whep/demo" --token "$TOKEN" \
@@ -84,6 +94,24 @@ rc=$?
 if [ $rc -ne 0 ]; then
   echo "loadgen_smoke: loadgen exited $rc; server log:"
   tail -n 40 "$TMP/server.log"
+fi
+if [ $rc -eq 0 ] && [ "$MODE" = bell ]; then
+  python3 - "$TMP/loadgen.json" "$((N / 2))" <<'PY' || rc=1
+import json, sys
+j = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+join, bell = j.get("join") or {}, j.get("bell") or {}
+kf = join.get("keyframe_ms") or {}
+bad = []
+if join.get("subscribers") != want: bad.append(f"join.subscribers {join.get('subscribers')} != {want}")
+if join.get("no_keyframe") != 0 or kf.get("n") != want: bad.append(f"joiners without a complete keyframe: {join.get('no_keyframe')}, with: {kf.get('n')}")
+if bell.get("late"): bad.append("the bell rang before the window opened")
+if not (bell.get("watchers_during") or {}).get("samples"): bad.append("no watcher latency samples during the bell")
+if bad:
+    print("loadgen_smoke: bell: " + "; ".join(bad)); sys.exit(1)
+print(f"loadgen_smoke: bell: {want} joiners, all with a keyframe (p50 {kf['p50']:.0f} ms after the POST); "
+      f"watchers during the bell: {bell['watchers_during']['samples']} latency samples")
+PY
 fi
 
 # Stop the server the way an operator does and let it exit by itself

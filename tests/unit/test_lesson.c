@@ -727,6 +727,341 @@ static void test_seminar(void)
     cc_lessons_free(r); /* frees the chat texts too (ASan checks) */
 }
 
+/* Attendance for the teacher: join times, the members who left (bounded),
+ * and who may report `quality`. */
+static void test_departed(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *a, *sch, *w;
+    const char *code;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Lan", "Toán", 1, T0, &l, &t), 0);
+    CC_CHECK_EQ(t->joined_at, T0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Lò Thị Hương", 2, T0 + SEC, NULL, &a), 0);
+    CC_CHECK_EQ(a->joined_at, T0 + SEC);
+    cc_invite *iv;
+    CC_CHECK_EQ(cc_lesson_invite_create(l, "", &iv), 0);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, iv->token, "THCS A", 3, T0 + 2 * SEC, NULL,
+                                       &sch), 0);
+    CC_CHECK_EQ(sch->joined_at, T0 + 2 * SEC);
+
+    /* quality: a student's or a school's, not a teacher's nor a waiting one's */
+    CC_CHECK(cc_lesson_may(l, a, CC_PROTO_QUALITY, 0, &code));
+    CC_CHECK(cc_lesson_may(l, sch, CC_PROTO_QUALITY, 0, &code));
+    CC_CHECK(!cc_lesson_may(l, t, CC_PROTO_QUALITY, 0, &code));
+    CC_CHECK(strcmp(code, "forbidden") == 0);
+    CC_CHECK(!cc_lesson_may(NULL, NULL, CC_PROTO_QUALITY, 0, &code));
+    CC_CHECK(strcmp(code, "not_joined") == 0);
+
+    char a_id[12];
+    snprintf(a_id, sizeof a_id, "%s", a->id_str);
+    cc_lesson_leave(l, a, T0 + 5 * SEC);
+    CC_CHECK_EQ(l->n_departed, 1);
+    CC_CHECK(strcmp(l->departed[0].id_str, a_id) == 0);
+    CC_CHECK(strcmp(l->departed[0].name, "Lò Thị Hương") == 0);
+    CC_CHECK_EQ(l->departed[0].role, CC_ROLE_STUDENT);
+    CC_CHECK_EQ(l->departed[0].joined_at, T0 + SEC);
+    CC_CHECK_EQ(l->departed[0].left_at, T0 + 5 * SEC);
+    /* a teacher's tab and a member that only waited are not kept */
+    l->waiting_room = 1;
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "W", 4, T0, NULL, &w), 0);
+    CC_CHECK(!cc_lesson_may(l, w, CC_PROTO_QUALITY, 0, &code));
+    CC_CHECK(strcmp(code, "not_admitted") == 0);
+    cc_lesson_leave(l, w, T0 + 6 * SEC);
+    cc_lesson_leave(l, t, T0 + 6 * SEC);
+    CC_CHECK_EQ(l->n_departed, 1);
+    cc_lesson_leave(l, sch, T0 + 7 * SEC);
+    CC_CHECK_EQ(l->n_departed, 2);
+    CC_CHECK_EQ(l->departed[1].role, CC_ROLE_SCHOOL);
+
+    /* bounded: the oldest go first */
+    l->waiting_room = 0;
+    for (int i = 0; i < CC_LESSON_MAX_DEPARTED + 10; i++) {
+        cc_member *m;
+        char name[16];
+        snprintf(name, sizeof name, "S%d", i);
+        CC_CHECK_EQ(cc_lessons_join(r, l->code, name, (uint64_t)(10 + i), T0, NULL, &m), 0);
+        cc_lesson_leave(l, m, T0 + 10 * SEC + i);
+    }
+    CC_CHECK_EQ(l->n_departed, CC_LESSON_MAX_DEPARTED);
+    CC_CHECK(l->cap_departed <= CC_LESSON_MAX_DEPARTED);
+    CC_CHECK(strcmp(l->departed[0].name, "S10") == 0);
+    char last[16];
+    snprintf(last, sizeof last, "S%d", CC_LESSON_MAX_DEPARTED + 9);
+    CC_CHECK(strcmp(l->departed[CC_LESSON_MAX_DEPARTED - 1].name, last) == 0);
+    /* an ended lesson keeps no list, and adds nobody to it */
+    cc_member *late;
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Late", 999, T0, NULL, &late), 0);
+    CC_CHECK_EQ(cc_lesson_end(l, T0 + 100 * SEC), 1);
+    CC_CHECK_EQ(l->n_departed, 0);
+    CC_CHECK(l->departed == NULL);
+    cc_lesson_leave(l, late, T0 + 101 * SEC);
+    CC_CHECK_EQ(l->n_departed, 0);
+    /* a lesson forgotten with its list (ASan checks the free) */
+    cc_lesson *l2;
+    cc_member *t2, *s2;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Lan", "", 2000, T0, &l2, &t2), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l2->code, "An", 2001, T0, NULL, &s2), 0);
+    cc_lesson_leave(l2, s2, T0 + SEC);
+    CC_CHECK_EQ(l2->n_departed, 1);
+    cc_lessons_free(r);
+}
+
+/* docs/protocol.md "Coming back": a student or school returns with its
+ * rejoin secret as the same member. */
+static void test_rejoin(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l, *l2;
+    cc_member *t, *a, *b, *c, *m;
+    uint64_t old = 99;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Lan", "Toán", 1, T0, &l, &t), 0);
+    CC_CHECK_EQ(t->has_rejoin, 0);
+    CC_CHECK_EQ(t->rejoin[0], 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "An", 2, T0, NULL, &a), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, T0, NULL, &b), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Chi", 4, T0, NULL, &c), 0);
+    CC_CHECK(is_b64url(a->rejoin, CC_LESSON_TOKEN_LEN));
+    CC_CHECK(strcmp(a->rejoin, b->rejoin) != 0);
+    uint32_t b_id = b->id;
+    char b_secret[CC_LESSON_TOKEN_LEN + 1];
+    memcpy(b_secret, b->rejoin, sizeof b_secret);
+    /* Hands: An 1, Bình 2, Chi 3; Bình also muted with the floor. */
+    cc_lesson_hand(l, a, 1);
+    cc_lesson_hand(l, b, 1);
+    cc_lesson_hand(l, c, 1);
+    cc_lesson_set_flags(l, b, b->flags | CC_MEMBER_MUTED | CC_MEMBER_WATCHING);
+    cc_lesson_leave(l, b, T0 + SEC);
+    CC_CHECK_EQ(c->hand, 2);
+    CC_CHECK_EQ(l->hands, 2);
+
+    /* Wrong code, wrong or malformed secret: the caller joins as new. */
+    CC_CHECK_EQ(cc_lessons_rejoin(r, "000000", b_secret, 5, T0, &l2, &m, &old), CC_ENOTFOUND);
+    CC_CHECK_EQ(old, 0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, a->rejoin + 1, 5, T0, &l2, &m, &old), CC_EAUTH);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, NULL, 5, T0, &l2, &m, &old), CC_EAUTH);
+    char wrong[CC_LESSON_TOKEN_LEN + 1];
+    memcpy(wrong, b_secret, sizeof wrong);
+    wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, wrong, 5, T0, &l2, &m, &old), CC_EAUTH);
+
+    /* Locked, waiting room on: the member that was in comes back in, as
+     * itself, its hand in its place (between An and Chi), still muted,
+     * not watching (that was its old connection). */
+    l->locked = 1;
+    l->waiting_room = 1;
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, b_secret, 5, T0 + 2 * SEC, &l2, &m, &old), 0);
+    CC_CHECK(l2 == l);
+    CC_CHECK_EQ(old, 0);
+    CC_CHECK_EQ(m->id, b_id);
+    CC_CHECK(strcmp(m->name, "Bình") == 0);
+    CC_CHECK_EQ(m->role, CC_ROLE_STUDENT);
+    CC_CHECK_EQ(m->session, 5);
+    CC_CHECK_EQ(m->joined_at, T0);
+    CC_CHECK_EQ(m->hand, 2);
+    CC_CHECK_EQ(c->hand, 3);
+    CC_CHECK_EQ(a->hand, 1);
+    CC_CHECK_EQ(l->hands, 3);
+    CC_CHECK(m->flags & CC_MEMBER_MUTED);
+    CC_CHECK(!(m->flags & (CC_MEMBER_WATCHING | CC_MEMBER_WAITING)));
+    CC_CHECK_EQ(l->n_departed, 0);
+    CC_CHECK_EQ(l->n_students, 3);
+    /* A new secret each time; the old one is spent. */
+    CC_CHECK(is_b64url(m->rejoin, CC_LESSON_TOKEN_LEN));
+    CC_CHECK(strcmp(m->rejoin, b_secret) != 0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, b_secret, 6, T0, &l2, &m, &old), CC_EAUTH);
+    /* Hands after a return renumber as before. */
+    cc_lesson_hand(l, a, 0);
+    CC_CHECK_EQ(m->hand, 1);
+    CC_CHECK_EQ(c->hand, 2);
+
+    /* Its old socket is still open (a network change): the member moves
+     * to the new connection and the caller closes the old one. */
+    cc_lesson_set_flags(l, m, m->flags | CC_MEMBER_WATCHING | CC_MEMBER_PUBLISHING);
+    memcpy(b_secret, m->rejoin, sizeof b_secret);
+    cc_member *again;
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, b_secret, 7, T0, NULL, &again, &old), 0);
+    CC_CHECK(again == m);
+    CC_CHECK_EQ(old, 5);
+    CC_CHECK_EQ(m->session, 7);
+    CC_CHECK(!(m->flags & (CC_MEMBER_WATCHING | CC_MEMBER_PUBLISHING)));
+    CC_CHECK(m->flags & CC_MEMBER_MUTED);
+    CC_CHECK_EQ(l->n_students, 3);
+
+    /* Removed by the teacher: the secret no longer brings it back. */
+    memcpy(b_secret, m->rejoin, sizeof b_secret);
+    cc_lesson_leave(l, m, T0 + 3 * SEC);
+    cc_lesson_revoke_rejoin(l, b_id);
+    CC_CHECK_EQ(l->n_departed, 1);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, b_secret, 8, T0, &l2, &m, &old), CC_EAUTH);
+
+    /* A school keeps its invite and does not use it again. */
+    l->locked = 0;
+    l->waiting_room = 0;
+    cc_invite *iv;
+    cc_member *sch;
+    CC_CHECK_EQ(cc_lesson_invite_create(l, "A", &iv), 0);
+    CC_CHECK_EQ(cc_lessons_join_school(r, l->code, iv->token, "THCS A", 9, T0, NULL, &sch), 0);
+    CC_CHECK(sch->has_rejoin);
+    char s_secret[CC_LESSON_TOKEN_LEN + 1];
+    memcpy(s_secret, sch->rejoin, sizeof s_secret);
+    cc_lesson_leave(l, sch, T0 + 4 * SEC);
+    CC_CHECK_EQ(cc_lesson_invite_revoke(l, iv->id), 0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, l->code, s_secret, 10, T0, NULL, &sch, &old), 0);
+    CC_CHECK_EQ(sch->role, CC_ROLE_SCHOOL);
+    CC_CHECK_EQ(sch->invite, 0);
+    CC_CHECK_EQ(l->invites[0].uses, 1);
+
+    /* Full: no room even for a member coming back. */
+    cc_lessons_config cfg;
+    cc_lessons_config_default(&cfg);
+    cfg.max_students = 1;
+    cc_lessons *r2 = cc_lessons_new(&cfg);
+    CC_CHECK_EQ(cc_lessons_create(r2, "Cô Lan", "Toán", 1, T0, &l2, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r2, l2->code, "An", 2, T0, NULL, &a), 0);
+    memcpy(s_secret, a->rejoin, sizeof s_secret);
+    cc_lesson_leave(l2, a, T0);
+    CC_CHECK_EQ(cc_lessons_join(r2, l2->code, "Bình", 3, T0, NULL, &b), 0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r2, l2->code, s_secret, 4, T0, NULL, &m, &old), CC_ENOSPC);
+    CC_CHECK_EQ(l2->n_departed, 1);
+    /* Ended: lesson_ended, as for any join. */
+    cc_lesson_end(l2, T0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r2, l2->code, s_secret, 4, T0, NULL, &m, &old), CC_ECLOSED);
+    cc_lessons_free(r2);
+    cc_lessons_free(r);
+}
+
+/* A lesson back from the store after a restart (values only). */
+static void test_restore(void)
+{
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *orig, *l;
+    cc_member *t, *a;
+    /* The lesson before the restart, for its tokens and a secret. */
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Lan", "Toán", 1, T0, &orig, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, orig->code, "An", 2, T0, NULL, &a), 0);
+    char code[CC_PROTO_CODE_CAP], teacher[CC_LESSON_TOKEN_LEN + 1], viewer[CC_LESSON_TOKEN_LEN + 1];
+    char secret[CC_LESSON_TOKEN_LEN + 1];
+    snprintf(code, sizeof code, "%s", orig->code);
+    memcpy(teacher, orig->teacher_token, sizeof teacher);
+    memcpy(viewer, orig->viewer_token, sizeof viewer);
+    memcpy(secret, a->rejoin, sizeof secret);
+    cc_departed d = {0};
+    d.id = 4000;
+    snprintf(d.name, sizeof d.name, "%s", a->name);
+    d.role = CC_ROLE_STUDENT;
+    d.joined_at = T0 - 50 * SEC;
+    d.left_at = T0 - 10 * SEC;
+    d.flags = CC_MEMBER_FLOOR | CC_MEMBER_WATCHING;
+    d.hand_seq = 7;
+    d.invite = -1;
+    d.has_rejoin = 1;
+    memcpy(d.rejoin_hash, a->rejoin_hash, 32);
+    unsigned char th[32], vh[32];
+    memcpy(th, orig->teacher_hash, 32);
+    memcpy(vh, orig->viewer_hash, 32);
+    cc_lessons_free(r);
+
+    r = cc_lessons_new(NULL);
+    cc_lesson_saved s = {
+        .code = code, .title = "Toán", .teacher_name = "Cô Lan",
+        .kind = CC_LESSON_KIND_SEMINAR, .state = CC_LESSON_LIVE, .owner = 7,
+        .teacher_hash = th, .viewer_hash = vh,
+        .locked = 1, .waiting_room = 0, .last_n = 12, .chat_students = 0,
+        .created_at = T0 - 60 * SEC, .teacher_gone_at = T0, .ended_at = CC_TIME_NEVER,
+    };
+    CC_CHECK_EQ(cc_lessons_restore(r, &s, &l), 0);
+    CC_CHECK(strcmp(l->code, code) == 0);
+    CC_CHECK(l->room_id != 0);
+    CC_CHECK_EQ(l->state, CC_LESSON_LIVE);
+    CC_CHECK_EQ(l->kind, CC_LESSON_KIND_SEMINAR);
+    CC_CHECK_EQ(l->waiting_room, 0); /* as saved, not the seminar default */
+    CC_CHECK_EQ(l->last_n, CC_LESSON_MAX_LAST_N);
+    CC_CHECK_EQ(l->owner, 7);
+    CC_CHECK_EQ(l->pinned, 0);
+    CC_CHECK_EQ(l->teacher_token[0], 0);
+    CC_CHECK(cc_lesson_check_teacher(l, teacher));
+    CC_CHECK(cc_lesson_check_viewer(l, viewer));
+    CC_CHECK(!cc_lesson_check_teacher(l, viewer));
+    CC_CHECK(!cc_lesson_check_teacher(l, ""));
+    CC_CHECK_EQ(cc_lessons_count_open(r, 7), 1);
+    /* The same code twice, a bad one: refused. */
+    CC_CHECK_EQ(cc_lessons_restore(r, &s, NULL), CC_EEXIST);
+    s.code = "12 34";
+    CC_CHECK_EQ(cc_lessons_restore(r, &s, NULL), CC_EINVAL);
+    s.code = code;
+
+    CC_CHECK_EQ(cc_lesson_restore_departed(r, l, &d), 0);
+    CC_CHECK_EQ(cc_lesson_restore_departed(r, l, &d), CC_EEXIST);
+    cc_departed bad = d;
+    bad.id = 0;
+    CC_CHECK_EQ(cc_lesson_restore_departed(r, l, &bad), CC_EINVAL);
+    bad.id = 5;
+    bad.role = CC_ROLE_TEACHER;
+    CC_CHECK_EQ(cc_lesson_restore_departed(r, l, &bad), CC_EINVAL);
+    CC_CHECK_EQ(l->n_departed, 1);
+    CC_CHECK(strcmp(l->departed[0].id_str, "m4000") == 0);
+    CC_CHECK_EQ(l->departed[0].flags, CC_MEMBER_FLOOR); /* kept flags only */
+
+    cc_invite iv = {.id = "i1", .label = "THCS A", .uses = 2};
+    memset(iv.token, 'x', CC_LESSON_TOKEN_LEN);
+    CC_CHECK_EQ(cc_lesson_restore_invite(l, &iv), 0);
+    cc_invite dead = iv;
+    snprintf(dead.id, sizeof dead.id, "i2");
+    dead.revoked = 1;
+    CC_CHECK_EQ(cc_lesson_restore_invite(l, &dead), 0);
+    CC_CHECK_EQ(l->n_invites, 2);
+    CC_CHECK_EQ(l->invites[1].token[0], 0);
+    cc_chat_msg cm = {.from = "m4000", .name = "An", .role = CC_ROLE_STUDENT,
+                      .text = "xin chào", .at_ms = 123};
+    CC_CHECK_EQ(cc_lesson_chat_restore(l, &cm), 0);
+    CC_CHECK_EQ(l->chat_len, 1);
+    CC_CHECK(strcmp(cc_lesson_chat_at(l, 0)->text, "xin chào") == 0);
+    CC_CHECK(strcmp(cc_lesson_chat_at(l, 0)->from, "m4000") == 0);
+
+    /* The teacher resumes with the old token; the student comes back with
+     * its old secret as m4000, with the floor and its hand; a newcomer
+     * gets an id above every restored one. */
+    cc_member *m;
+    CC_CHECK_EQ(cc_lessons_resume(r, code, teacher, 1, T0 + SEC, NULL, &t), 0);
+    CC_CHECK_EQ(cc_lessons_rejoin(r, code, secret, 2, T0 + SEC, NULL, &m, NULL), 0);
+    CC_CHECK_EQ(m->id, 4000);
+    CC_CHECK(strcmp(m->id_str, "m4000") == 0);
+    CC_CHECK(m->flags & CC_MEMBER_FLOOR);
+    CC_CHECK_EQ(m->hand, 1);
+    CC_CHECK_EQ(m->joined_at, T0 - 50 * SEC);
+    CC_CHECK(t->id > 4000);
+    l->locked = 0;
+    cc_member *n;
+    CC_CHECK_EQ(cc_lessons_join(r, code, "Newcomer", 3, T0, NULL, &n), 0);
+    CC_CHECK(n->id > 4000 && n->id != t->id);
+    cc_lesson_hand(l, n, 1);
+    CC_CHECK_EQ(n->hand, 2);
+    CC_CHECK(n->hand_seq > 7);
+
+    /* Restored state and absence clock drive the timeouts as usual. */
+    cc_lesson *w;
+    cc_lesson_saved ws = s;
+    ws.code = "111111";
+    ws.state = CC_LESSON_WAITING;
+    ws.teacher_gone_at = T0;
+    CC_CHECK_EQ(cc_lessons_restore(r, &ws, &w), 0);
+    cc_lesson *e;
+    cc_lesson_saved es = s;
+    es.code = "222222";
+    es.state = CC_LESSON_ENDED;
+    es.ended_at = T0;
+    CC_CHECK_EQ(cc_lessons_restore(r, &es, &e), 0);
+    CC_CHECK_EQ(cc_lessons_count_open(r, 0), 2);
+    CC_CHECK_EQ(cc_lessons_tick(r, T0 + 59 * SEC, NULL, NULL), 0);
+    CC_CHECK_EQ(cc_lessons_tick(r, T0 + 60 * SEC, NULL, NULL), 1);
+    CC_CHECK_EQ(w->state, CC_LESSON_ENDED);
+    CC_CHECK(cc_lessons_find(r, "222222") != NULL);
+    cc_lessons_tick(r, T0 + 10 * 60 * SEC, NULL, NULL);
+    CC_CHECK(cc_lessons_find(r, "222222") == NULL);
+    cc_lessons_free(r);
+}
+
 int main(void)
 {
     CC_RUN(test_create_codes_tokens);
@@ -741,5 +1076,8 @@ int main(void)
     CC_RUN(test_open_limits);
     CC_RUN(test_names);
     CC_RUN(test_seminar);
+    CC_RUN(test_departed);
+    CC_RUN(test_rejoin);
+    CC_RUN(test_restore);
     CC_TEST_DONE();
 }

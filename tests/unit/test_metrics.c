@@ -57,7 +57,8 @@ static void test_counters_and_gauges(void)
     CC_CHECK(stats != NULL);
     cc_metrics_lesson ls[2] = {
         {.room_id = 3, .state = "live", .teachers = 1, .students = 30, .schools = 2,
-         .waiting = 1, .publishing = 3, .watching = 33, .weak_link = 2},
+         .waiting = 1, .publishing = 3, .watching = 33, .weak_link = 2,
+         .frozen = 4},
         {.room_id = 4, .state = "waiting", .teachers = 1},
     };
     char *t = cc_metrics_text(stats, ls, 2);
@@ -77,6 +78,8 @@ static void test_counters_and_gauges(void)
     CC_CHECK(has_line(t, "classcast_lesson_members{lesson=\"3\",state=\"live\",role=\"waiting\"} 1"));
     CC_CHECK(has_line(t, "classcast_lesson_watching{lesson=\"3\",state=\"live\"} 33"));
     CC_CHECK(has_line(t, "classcast_lesson_weak_link{lesson=\"3\",state=\"live\"} 2"));
+    CC_CHECK(has_line(t, "classcast_lesson_frozen{lesson=\"3\",state=\"live\"} 4"));
+    CC_CHECK(has_line(t, "classcast_lesson_frozen{lesson=\"4\",state=\"waiting\"} 0"));
     CC_CHECK(has_line(t, "classcast_lesson_publishing{lesson=\"4\",state=\"waiting\"} 0"));
     CC_CHECK(well_formed(t));
     free(t);

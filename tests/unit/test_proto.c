@@ -475,13 +475,29 @@ static void test_builders(void)
     json_decref(o);
 
     o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "waiting",
-                                      "m2", "student", NULL), "joined");
+                                      "m2", "student", NULL, -1, NULL), "joined");
     CC_CHECK(strcmp(str(o, "teacher"), "Cô Hạnh") == 0);
     CC_CHECK(strcmp(str(o, "state"), "waiting") == 0);
     CC_CHECK(strcmp(str(o, "member"), "m2") == 0);
     CC_CHECK(strcmp(str(o, "role"), "student") == 0);
     CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
     CC_CHECK(strcmp(str(o, "title"), "Toán") == 0);
+    /* No secret, no hand: the members are left out. */
+    CC_CHECK(json_object_get(o, "rejoin") == NULL);
+    CC_CHECK(json_object_get(o, "hand") == NULL);
+    json_decref(o);
+    /* A student's: its rejoin secret and its hand's place. */
+    o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "live", "m2", "student",
+                                      "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab", 2,
+                                      "\"j\""), "joined");
+    CC_CHECK(strcmp(str(o, "rejoin"), "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab") == 0);
+    CC_CHECK_EQ(json_integer_value(json_object_get(o, "hand")), 2);
+    CC_CHECK(strcmp(str(o, "id"), "j") == 0);
+    json_decref(o);
+    o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "live", "m2", "student",
+                                      "", 0, NULL), "joined");
+    CC_CHECK(json_object_get(o, "rejoin") == NULL);
+    CC_CHECK_EQ(json_integer_value(json_object_get(o, "hand")), 0);
     json_decref(o);
 
     o = reparse(cc_proto_build_answer(1, "v=0\r\na=mid:0\r\n", "5"), "answer");
@@ -529,7 +545,7 @@ static void test_members_builder(void)
     CC_CHECK_EQ(cc_lessons_join(r, l->code, "Nguyễn Thị Lan", 2, 0, NULL, &s1), 0);
     CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, 0, NULL, &s2), 0);
     cc_lesson_set_flags(l, s2, CC_MEMBER_WATCHING | CC_MEMBER_WEAK_LINK);
-    json_t *o = reparse(cc_proto_build_members(l), "members");
+    json_t *o = reparse(cc_proto_build_members(l, 0, 0), "members");
     json_t *a = json_object_get(o, "members");
     CC_CHECK(json_is_array(a));
     CC_CHECK_EQ(json_array_size(a), 3);
@@ -552,8 +568,68 @@ static void test_members_builder(void)
     CC_CHECK(json_is_false(json_object_get(o, "weak")));
     json_decref(o);
     cc_lesson_leave(l, s1, 0);
-    o = reparse(cc_proto_build_members(l), "members");
+    o = reparse(cc_proto_build_members(l, 0, 0), "members");
     CC_CHECK_EQ(json_array_size(json_object_get(o, "members")), 2);
+    CC_CHECK_EQ(json_array_size(json_object_get(o, "left")), 1);
+    json_decref(o);
+    cc_lessons_free(r);
+}
+
+/* `quality` (a page says its pictures froze, or play again) and what the
+ * teachers see of it: "frozen", join times and the members who left. */
+static void test_quality(void)
+{
+    CC_CHECK_EQ(parse("{\"type\":\"quality\",\"frozen\":true,\"id\":\"q1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_QUALITY);
+    CC_CHECK_EQ(req.flag, 1);
+    CC_CHECK(strcmp(req.id, "\"q1\"") == 0);
+    CC_CHECK(strcmp(cc_proto_type_name(CC_PROTO_QUALITY), "quality") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"quality\",\"frozen\":false,\"fps\":3}"), 0);
+    CC_CHECK_EQ(req.flag, 0);
+    static const char *const bad[] = {
+        "{\"type\":\"quality\"}",
+        "{\"type\":\"quality\",\"frozen\":1}",
+        "{\"type\":\"quality\",\"frozen\":\"true\"}",
+        "{\"type\":\"quality\",\"frozen\":null}",
+        "{\"type\":\"quality\",\"frozen\":[true]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        parse_err(bad[i], "bad_request");
+        CC_CHECK_EQ(req.type, CC_PROTO_QUALITY);
+    }
+
+    /* Times: the lesson's clock (microseconds) -> Unix milliseconds. */
+    const int64_t T0 = 5000000, UNIX = 1733131200000; /* at now = T0 + 90 s */
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *a, *b, *w;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", 1, T0, &l, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Lò Thị Hương", 2, T0 + 10000000, NULL, &a), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Bình", 3, T0 + 20000000, NULL, &b), 0);
+    char a_id[12];
+    snprintf(a_id, sizeof a_id, "%s", a->id_str);
+    cc_lesson_set_flags(l, b, CC_MEMBER_WATCHING | CC_MEMBER_FROZEN);
+    cc_lesson_leave(l, a, T0 + 30000000);
+    l->waiting_room = 1; /* one who waits and goes is not listed as left */
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "Chi", 4, T0 + 40000000, NULL, &w), 0);
+    cc_lesson_leave(l, w, T0 + 50000000);
+    cc_lesson_leave(l, t, T0 + 60000000); /* nor is a teacher's tab */
+    json_t *o = reparse(cc_proto_build_members(l, T0 + 90000000, UNIX), "members");
+    json_t *ms = json_object_get(o, "members"), *left = json_object_get(o, "left");
+    CC_CHECK_EQ(json_array_size(ms), 1);
+    json_t *mb = json_array_get(ms, 0);
+    CC_CHECK(strcmp(str(mb, "name"), "Bình") == 0);
+    CC_CHECK(json_is_true(json_object_get(mb, "frozen")));
+    CC_CHECK(json_is_true(json_object_get(mb, "watching")));
+    CC_CHECK(json_integer_value(json_object_get(mb, "joined_at")) == UNIX - 70000);
+    CC_CHECK_EQ(json_array_size(left), 1);
+    json_t *d = json_array_get(left, 0);
+    CC_CHECK(strcmp(str(d, "id"), a_id) == 0);
+    CC_CHECK(strcmp(str(d, "name"), "Lò Thị Hương") == 0);
+    CC_CHECK(strcmp(str(d, "role"), "student") == 0);
+    CC_CHECK(json_integer_value(json_object_get(d, "joined_at")) == UNIX - 80000);
+    CC_CHECK(json_integer_value(json_object_get(d, "left_at")) == UNIX - 60000);
+    CC_CHECK_EQ(json_object_size(d), 5);
     json_decref(o);
     cc_lessons_free(r);
 }
@@ -711,6 +787,15 @@ static void test_seminar_requests(void)
     CC_CHECK(strcmp(req.invite, "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab") == 0);
     CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"482913\",\"name\":\"Lan\"}"), 0);
     CC_CHECK_EQ(req.invite[0], 0);
+    CC_CHECK_EQ(req.rejoin[0], 0);
+    /* join: optional rejoin secret (coming back as the same member) */
+    CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"482913\",\"name\":\"Lan\","
+                      "\"rejoin\":\"Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab\"}"), 0);
+    CC_CHECK(strcmp(req.rejoin, "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab") == 0);
+    CC_CHECK_EQ(req.invite[0], 0);
+    CC_CHECK_EQ(parse("{\"type\":\"join\",\"code\":\"482913\",\"name\":\"T\",\"invite\":"
+                      "\"abc\",\"rejoin\":\"def\"}"), 0);
+    CC_CHECK(strcmp(req.invite, "abc") == 0 && strcmp(req.rejoin, "def") == 0);
 
     CC_CHECK_EQ(parse("{\"type\":\"hand\",\"up\":true,\"id\":\"h1\"}"), 0);
     CC_CHECK_EQ(req.type, CC_PROTO_HAND);
@@ -798,7 +883,7 @@ static void test_seminar_requests(void)
         {CC_PROTO_ADMIT, "admit"}, {CC_PROTO_REFUSE, "refuse"},
         {CC_PROTO_LAST_N, "last_n"}, {CC_PROTO_CHAT_MODE, "chat_mode"},
         {CC_PROTO_CHAT, "chat"}, {CC_PROTO_INVITE_CREATE, "invite_create"},
-        {CC_PROTO_INVITE_REVOKE, "invite_revoke"},
+        {CC_PROTO_INVITE_REVOKE, "invite_revoke"}, {CC_PROTO_QUALITY, "quality"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *n = cc_proto_type_name(names[i].t);
@@ -819,6 +904,11 @@ static void test_seminar_errors(void)
         "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":\"a/b\"}",
         "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":42}",
         "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"invite\":null}",
+        /* join rejoin */
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"rejoin\":\"\"}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"rejoin\":\"a b\"}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"rejoin\":true}",
+        "{\"type\":\"join\",\"code\":\"1\",\"name\":\"An\",\"rejoin\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
         /* bools: missing, wrong type */
         "{\"type\":\"hand\"}",
         "{\"type\":\"hand\",\"up\":1}",
@@ -1127,7 +1217,7 @@ static void test_seminar_builders(void)
                               CC_MEMBER_WEAK_LINK, 1);
     l->members[4] = mk_member(4294967295u, "Minh", CC_ROLE_STUDENT,
                               CC_MEMBER_WAITING, 0);
-    o = reparse(cc_proto_build_members(l), "members");
+    o = reparse(cc_proto_build_members(l, 0, 0), "members");
     json_t *a = json_object_get(o, "members");
     CC_CHECK_EQ(json_array_size(a), 5);
     json_t *t = json_array_get(a, 0), *sc = json_array_get(a, 1),
@@ -1146,7 +1236,9 @@ static void test_seminar_builders(void)
     CC_CHECK(json_is_false(json_object_get(t, "waiting")));
     CC_CHECK(json_is_true(json_object_get(t, "publishing")));
     CC_CHECK(json_is_true(json_object_get(t, "speaking")));
-    CC_CHECK_EQ(json_object_size(t), 11);
+    CC_CHECK(json_is_false(json_object_get(t, "frozen")));
+    CC_CHECK(json_is_integer(json_object_get(t, "joined_at")));
+    CC_CHECK_EQ(json_object_size(t), 13);
 
     CC_CHECK(strcmp(str(sc, "id"), "m7") == 0);
     CC_CHECK(strcmp(str(sc, "role"), "school") == 0);
@@ -1162,7 +1254,7 @@ static void test_seminar_builders(void)
     CC_CHECK(json_is_true(json_object_get(s1, "floor")));
     CC_CHECK(strcmp(str(s1, "audience"), "teacher") == 0);
     CC_CHECK(json_is_false(json_object_get(s1, "muted")));
-    CC_CHECK_EQ(json_object_size(s1), 12);
+    CC_CHECK_EQ(json_object_size(s1), 14);
 
     CC_CHECK(json_is_true(json_object_get(s2, "floor")));
     CC_CHECK(strcmp(str(s2, "audience"), "all") == 0);
@@ -1177,14 +1269,15 @@ static void test_seminar_builders(void)
     json_decref(o);
 
     /* waiting, floor, muted, removed, refused */
-    o = reparse(cc_proto_build_waiting("482913", "Hội thảo Toán", "m9"), "waiting");
+    o = reparse(cc_proto_build_waiting("482913", "Hội thảo Toán", "m9", NULL), "waiting");
     CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
     CC_CHECK(strcmp(str(o, "title"), "Hội thảo Toán") == 0);
     CC_CHECK(strcmp(str(o, "member"), "m9") == 0);
     CC_CHECK_EQ(json_object_size(o), 4);
     json_decref(o);
-    o = reparse(cc_proto_build_waiting("482913", NULL, "m9"), "waiting");
+    o = reparse(cc_proto_build_waiting("482913", NULL, "m9", "abc-_9"), "waiting");
     CC_CHECK(strcmp(str(o, "title"), "") == 0);
+    CC_CHECK(strcmp(str(o, "rejoin"), "abc-_9") == 0);
     json_decref(o);
 
     o = reparse(cc_proto_build_floor(1, 0), "floor");
@@ -1411,6 +1504,7 @@ int main(void)
     CC_RUN(test_slots);
     CC_RUN(test_builders);
     CC_RUN(test_members_builder);
+    CC_RUN(test_quality);
     CC_RUN(test_capture_requests);
     CC_RUN(test_capture_builders);
     CC_RUN(test_seminar_requests);

@@ -251,6 +251,143 @@ static void test_abs_send_time(void)
     CC_CHECK(cc_abs_send_time_from_us(INT64_MIN) <= 0xFFFFFF);
 }
 
+/* cc_rtp_set_ext: RFC 8285 elements written in place. */
+static void test_set_ext(void)
+{
+    uint8_t b[128], want[128];
+    size_t n, nl = 0, wn;
+    cc_rtp_hdr h;
+    const uint8_t *v;
+    size_t vl;
+    const uint8_t tw[2] = {0x01, 0x02};
+
+    /* No extension yet: a one-byte block (section 4.2) goes after the
+     * CSRC, X is set, the payload and padding move along. */
+    n = cc_test_hex("a160 0001 00000002 cafebabe 01020304 6869 0002", b,
+                    sizeof b);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, tw, 2, &nl), 0);
+    wn = cc_test_hex("b160 0001 00000002 cafebabe 01020304"
+                     "bede 0001 31 0102 00"
+                     "6869 0002",
+                     want, sizeof want);
+    CC_CHECK_EQ(nl, wn);
+    CC_CHECK_MEM(b, want, wn);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(h.payload_len, 2);
+    CC_CHECK_EQ(h.padding_len, 2);
+
+    /* Same id, same length: overwritten in place, nothing moves. */
+    const uint8_t tw2[2] = {0xbe, 0xef};
+    n = nl;
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, tw2, 2, &nl), 0);
+    CC_CHECK_EQ(nl, n);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 3, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 0xbe && v[1] == 0xef);
+    /* Same id, another length: refused, packet untouched. */
+    memcpy(want, b, nl);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, nl, sizeof b, 3, tw, 1, &nl),
+                CC_EUNSUPPORTED);
+    CC_CHECK_MEM(b, want, n);
+
+    /* An existing one-byte block with 2 padding bytes: a 1-byte element
+     * (2 bytes) fits in them; the next one grows the block by a word. */
+    n = cc_test_hex(PKT_FULL, b, sizeof b);
+    const uint8_t one = 0x7f;
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 4, &one, 1, &nl), 0);
+    CC_CHECK_EQ(nl, n);
+    const uint8_t three[3] = {9, 8, 7};
+    CC_CHECK_EQ(cc_rtp_set_ext(b, nl, sizeof b, 5, three, 3, &nl), 0);
+    CC_CHECK_EQ(nl, n + 4);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(h.ext_len, 16);
+    CC_CHECK_EQ(h.payload_len, 4);
+    CC_CHECK_MEM(h.payload, "\x90\xe0\xff\xab", 4);
+    CC_CHECK_EQ(h.padding_len, 3);
+    CC_CHECK_EQ(h.csrc_count, 2);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 1, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 'a' && v[1] == '1');
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 3, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 1 && v[1] == 2);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 4, &v, &vl), 0);
+    CC_CHECK(vl == 1 && v[0] == 0x7f);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 5, &v, &vl), 0);
+    CC_CHECK(vl == 3 && v[0] == 9 && v[2] == 7);
+
+    /* An id over 14 needs the two-byte form (section 4.3): the block is
+     * rewritten, every element kept. */
+    const uint8_t big[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                             11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+    n = nl;
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 20, big, 20, &nl), 0);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(h.ext_profile, 0x1000);
+    CC_CHECK_EQ(h.ext_len % 4, 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 1, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 'a');
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 2, &v, &vl), 0);
+    CC_CHECK(vl == 3 && v[0] == 0x12 && v[2] == 0x56);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 5, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 3);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 20, &v, &vl), 0);
+    CC_CHECK(vl == 20 && v[19] == 20);
+    CC_CHECK_EQ(h.payload_len, 4);
+    CC_CHECK_MEM(h.payload, "\x90\xe0\xff\xab", 4);
+    CC_CHECK_EQ(h.padding_len, 3);
+    /* Appended to the two-byte block, including an empty element. */
+    n = nl;
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 200, NULL, 0, &nl), 0);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 200, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 20, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 20);
+
+    /* A new block in the two-byte form when the element needs it. */
+    n = cc_test_hex("8060 0001 00000002 cafebabe 6869", b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 15, tw, 2, &nl), 0);
+    wn = cc_test_hex("9060 0001 00000002 cafebabe 1000 0001 0f02 0102 6869",
+                     want, sizeof want);
+    CC_CHECK_EQ(nl, wn);
+    CC_CHECK_MEM(b, want, wn);
+
+    /* Errors: bad ids and lengths, no room (packet untouched), a block of
+     * another profile, a packet that does not parse. */
+    n = cc_test_hex("8060 0001 00000002 cafebabe 6869", b, sizeof b);
+    memcpy(want, b, n);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 0, tw, 2, &nl), CC_EINVAL);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 256, tw, 2, &nl), CC_EINVAL);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, big, 256, &nl), CC_EINVAL);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, n + 7, 3, tw, 2, &nl), CC_ENOSPC);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, n - 1, 3, tw, 2, &nl), CC_EINVAL);
+    CC_CHECK_MEM(b, want, n);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, n + 8, 3, tw, 2, &nl), 0);
+    n = cc_test_hex("9060 0001 00000002 cafebabe 1234 0001 11223344 6869",
+                    b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, tw, 2, &nl),
+                CC_EUNSUPPORTED);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, 11, sizeof b, 3, tw, 2, &nl), CC_ETRUNC);
+    /* A byte with ID 0 is one padding byte whatever its length nibble
+     * (the reader skips it so, and the writer walks the block the same
+     * way; found by fuzz_twcc). */
+    n = cc_test_hex("9060 0001 00000002 cafebabe bede 0002 0f 116131"
+                    "00000000 6869",
+                    b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, tw, 2, &nl), 0);
+    CC_CHECK_EQ(nl, n);
+    CC_CHECK_EQ(cc_rtp_parse(b, nl, &h), 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 3, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 1 && v[1] == 2);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 1, &v, &vl), 0);
+    CC_CHECK(vl == 2 && v[0] == 'a' && v[1] == '1');
+    /* A one-byte block holding the reserved id 15: an element after it
+     * would be invisible (section 4.2), so nothing is added. */
+    n = cc_test_hex("9060 0001 00000002 cafebabe bede 0001 f0 000000 6869",
+                    b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_set_ext(b, n, sizeof b, 3, tw, 2, &nl),
+                CC_EUNSUPPORTED);
+}
+
 int main(void)
 {
     CC_RUN(test_parse_full);
@@ -261,5 +398,6 @@ int main(void)
     CC_RUN(test_setters);
     CC_RUN(test_seq);
     CC_RUN(test_abs_send_time);
+    CC_RUN(test_set_ext);
     CC_TEST_DONE();
 }

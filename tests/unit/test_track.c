@@ -110,10 +110,139 @@ static void test_pli_and_ntp(void)
     free(t);
 }
 
+/* The cache keeps at most its quota, the oldest going first; old packets
+ * expire; a repeat keeps the first copy; the oldest can be taken for
+ * reuse unless someone else holds it. */
+static void test_cache_quota(void)
+{
+    cc_pkt_pool *pool;
+    CC_CHECK_EQ(cc_pkt_pool_new(&pool, 1024), 0);
+    cc_track *t = calloc(1, sizeof *t);
+    cc_track_init(t, 1, 0, 1, 90000);
+    CC_CHECK_EQ(t->cache_quota, CC_TRACK_CACHE);
+    cc_track_cache_set_quota(t, 0);
+    CC_CHECK_EQ(t->cache_quota, 1);
+    cc_track_cache_set_quota(t, 100000);
+    CC_CHECK_EQ(t->cache_quota, CC_TRACK_CACHE);
+    cc_track_cache_set_quota(t, 100);
+    for (uint16_t s = 0; s < 300; s++) {
+        cc_pkt *p = mk(pool, (uint16_t)(65400 + s));
+        p->time = s * 1000; /* one a millisecond */
+        cc_track_cache_put(t, (uint16_t)(65400 + s), p);
+    }
+    cc_pkt_pool_stats st;
+    cc_pkt_pool_get_stats(pool, &st);
+    CC_CHECK_EQ(st.in_use, 100);
+    CC_CHECK_EQ(t->cache_n, 100);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 199)) == NULL);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 200)) != NULL);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 299)) != NULL);
+    /* A repeat of a held seq: the first copy stays, the repeat is freed. */
+    cc_pkt *first = cc_track_cache_get(t, (uint16_t)(65400 + 250));
+    cc_track_cache_put(t, (uint16_t)(65400 + 250), mk(pool, (uint16_t)(65400 + 250)));
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 250)) == first);
+    cc_pkt_pool_get_stats(pool, &st);
+    CC_CHECK_EQ(st.in_use, 100);
+    /* A lower quota applies at the next put. */
+    cc_track_cache_set_quota(t, 10);
+    cc_pkt *p = mk(pool, (uint16_t)(65400 + 300));
+    p->time = 300000;
+    cc_track_cache_put(t, (uint16_t)(65400 + 300), p);
+    CC_CHECK_EQ(t->cache_n, 10);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 290)) == NULL);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 291)) != NULL);
+    /* Expiry: older than 5 ms at 300 ms leaves 296..300. */
+    cc_track_cache_expire(t, 300000, 5000);
+    CC_CHECK_EQ(t->cache_n, 5);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 295)) == NULL);
+    CC_CHECK(cc_track_cache_get(t, (uint16_t)(65400 + 296)) != NULL);
+    /* Take the oldest for reuse; one a subscriber still holds is let go
+     * instead. */
+    cc_pkt *o = cc_track_cache_take_oldest(t);
+    CC_CHECK(o != NULL);
+    CC_CHECK_EQ(o ? o->refs : 0, 1);
+    CC_CHECK_EQ(o ? o->data[3] : 0, (uint8_t)(65400 + 296));
+    cc_pkt_unref(o);
+    cc_pkt *held = cc_pkt_ref(cc_track_cache_get(t, (uint16_t)(65400 + 297)));
+    CC_CHECK(cc_track_cache_take_oldest(t) == NULL);
+    CC_CHECK_EQ(t->cache_n, 3);
+    cc_pkt_unref(held);
+    cc_track_clear(t);
+    CC_CHECK_EQ(t->cache_n, 0);
+    CC_CHECK(cc_track_cache_take_oldest(t) == NULL);
+    cc_pkt_pool_get_stats(pool, &st);
+    CC_CHECK_EQ(st.in_use, 0);
+    free(t);
+    cc_pkt_pool_free(pool);
+}
+
+/* Keyframe requests: 40 students join within a second (one every 25 ms)
+ * and the publisher answers each request with a keyframe one frame
+ * (33 ms) later. The publisher gets a request at the first join and then
+ * at most one per 300 ms (5 in all); every join waits at most 300 ms +
+ * one frame. A
+ * wait remembered while a request was in flight or just answered goes
+ * out when it is due, without a packet (cc_track_kf_due). */
+static void test_keyframe_requests(void)
+{
+    enum { GAP = 300000, FRAME = 33333 };
+    cc_track *t = calloc(1, sizeof *t);
+    cc_track_init(t, 1, 0, 1, 90000);
+    cc_time_us key_at = -1, joined[40];
+    int requests = 0, waiting[40] = {0}, max_wait = 0;
+    for (cc_time_us now = 1000000; now < 2500000; now += 1000) {
+        int j = (int)((now - 1000000) / 25000);
+        if ((now - 1000000) % 25000 == 0 && j < 40) {
+            joined[j] = now;
+            waiting[j] = 1;
+            if (cc_track_kf_want(t, now, GAP)) {
+                requests++;
+                key_at = now + FRAME;
+            }
+        }
+        if (cc_track_kf_due(t, now, GAP)) {
+            requests++;
+            key_at = now + FRAME;
+        }
+        if (key_at >= 0 && now >= key_at) {
+            cc_track_kf_seen(t, now);
+            key_at = -1;
+            for (int k = 0; k < 40; k++)
+                if (waiting[k]) {
+                    waiting[k] = 0;
+                    if (now - joined[k] > max_wait)
+                        max_wait = (int)(now - joined[k]);
+                }
+        }
+    }
+    for (int k = 0; k < 40; k++)
+        CC_CHECK_EQ(waiting[k], 0);
+    printf("40 joins in 1 s: %d keyframe requests, longest wait %d ms\n", requests,
+           max_wait / 1000);
+    /* The first, then one per 300 ms of the second: 0, 300, 600, 900 and
+     * 1200 ms (for the joins after 900). */
+    CC_CHECK(requests >= 4 && requests <= 5);
+    CC_CHECK(max_wait <= GAP + FRAME + 1000);
+    /* A request that brought nothing is sent again after the gap. */
+    cc_track_init(t, 1, 0, 1, 90000);
+    CC_CHECK_EQ(cc_track_kf_want(t, 0, GAP), 1);
+    CC_CHECK_EQ(cc_track_kf_want(t, 100000, GAP), 0);
+    CC_CHECK_EQ(cc_track_kf_due(t, 299999, GAP), 0);
+    CC_CHECK_EQ(cc_track_kf_due(t, 300000, GAP), 1);
+    CC_CHECK_EQ(t->kf_pending, 1);
+    /* Nobody waits: nothing is due. */
+    cc_track_kf_seen(t, 310000);
+    CC_CHECK_EQ(t->kf_pending, 0);
+    CC_CHECK_EQ(cc_track_kf_due(t, 900000, GAP), 0);
+    free(t);
+}
+
 int main(void)
 {
     CC_RUN(test_cache);
     CC_RUN(test_report);
     CC_RUN(test_pli_and_ntp);
+    CC_RUN(test_cache_quota);
+    CC_RUN(test_keyframe_requests);
     CC_TEST_DONE();
 }

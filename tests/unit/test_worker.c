@@ -19,6 +19,7 @@
 #include "classcast/clock.h"
 #include "classcast/dtls.h"
 #include "classcast/err.h"
+#include "classcast/handshake.h"
 #include "classcast/log.h"
 #include "classcast/rtcp.h"
 #include "classcast/rtp.h"
@@ -490,10 +491,10 @@ static int dtls_round(client *c, cc_worker *w, cc_dtls *d, int ms)
  * ClientHello is dropped and counted (dtls_busy) and nothing answers it;
  * once the first is connected its slot is free and the second one's
  * resent ClientHello goes through. */
-static void test_handshake_limit(void)
+static void handshake_limit(cc_hs *hs)
 {
     cc_worker *w = NULL;
-    cc_worker_config wc = {.max_handshakes = 1};
+    cc_worker_config wc = {.max_handshakes = 1, .hs = hs};
     cc_addr_from_string(&wc.bind, "127.0.0.1", 0);
     CC_CHECK_EQ(cc_worker_new(&w, &wc, g_srv_ctx), 0);
     if (!w || cc_worker_start(w) != 0)
@@ -546,6 +547,60 @@ out:
     close(b.fd);
     cc_worker_stop(w);
     cc_worker_free(w);
+}
+
+static void test_handshake_limit(void) { handshake_limit(NULL); }
+
+/* The same with the handshakes on the handshake thread (handshake.h), as
+ * `classcast serve` runs them; and a browser whose certificate is not the
+ * one its offer named: the handshake fails there, the peer fails here and
+ * is closed (its app state freed). */
+static void test_handshake_thread(void)
+{
+    cc_hs *hs = NULL;
+    CC_CHECK_EQ(cc_hs_new(&hs, g_srv_ctx, 1, 0), 0);
+    if (!hs || cc_hs_start(hs) != 0)
+        return;
+    handshake_limit(hs);
+    cc_hs_stats st;
+    cc_hs_get_stats(hs, &st);
+    CC_CHECK_EQ(st.connected, 2);
+    CC_CHECK_EQ(st.failed, 0);
+
+    g_closed = g_state_freed = 0;
+    cc_worker *w = NULL;
+    cc_worker_config wc = {.hs = hs};
+    cc_addr_from_string(&wc.bind, "127.0.0.1", 0);
+    CC_CHECK_EQ(cc_worker_new(&w, &wc, g_srv_ctx), 0);
+    if (!w || cc_worker_start(w) != 0)
+        return;
+    client a;
+    client_open(&a);
+    /* The offer names the server's certificate, not the browser's. */
+    CC_CHECK_EQ(cc_worker_post(w, &add_msg("hsbad001", cc_dtls_ctx_fingerprint(g_srv_ctx))->hdr), 0);
+    CC_CHECK(WAIT_FOR(cc_worker_peer_count(w) == 1));
+    uint8_t buf[600];
+    size_t len = binding(buf, sizeof buf, "hsbad001:" B_UFRAG, PWD);
+    csend(&a, w, buf, len);
+    CC_CHECK(expect_response(&a));
+    cc_dtls *da = NULL;
+    CC_CHECK_EQ(cc_dtls_new(&da, g_brw_ctx, 0, "sha-256", cc_dtls_ctx_fingerprint(g_srv_ctx)), 0);
+    cc_dtls_start(da, cc_clock_mono_us());
+    for (int i = 0; i < 10 && cc_worker_peer_count(w) == 1; i++)
+        dtls_round(&a, w, da, 100);
+    CC_CHECK(WAIT_FOR(cc_worker_peer_count(w) == 0));
+    CC_CHECK(WAIT_FOR(__atomic_load_n(&g_closed, __ATOMIC_RELAXED) == 1));
+    CC_CHECK_EQ(g_state_freed, 1);
+    cc_hs_get_stats(hs, &st);
+    CC_CHECK_EQ(st.failed, 1);
+    cc_dtls_free(da);
+    close(a.fd);
+    cc_worker_stop(w);
+    cc_hs_stop(hs);
+    cc_worker_free(w);
+    cc_hs_get_stats(hs, &st);
+    CC_CHECK_EQ(st.live, 0);
+    cc_hs_free(hs);
 }
 
 /* ------------------------------------------------------- bad datagrams */
@@ -768,6 +823,7 @@ int main(void)
     CC_RUN(test_peers);
     CC_RUN(test_malformed);
     CC_RUN(test_handshake_limit);
+    CC_RUN(test_handshake_thread);
     CC_RUN(test_check_before_add);
     CC_RUN(test_stop);
     cc_dtls_ctx_free(g_srv_ctx);

@@ -26,7 +26,7 @@
 
 import { t, lang, apply, mountSwitch, onChange } from '../i18n.js';
 import {
-  Signal, SignalError, waitGatheringComplete, errorText, backoffMs, sleep,
+  Signal, SignalError, errorText, backoffMs, sleep,
   $, remember, recall, normalizeCode, isLessonCode, bindCodeInput,
 } from './signal.js';
 
@@ -182,7 +182,6 @@ export class Subscriber {
       this.o.onPc?.(pc);
 
       await pc.setLocalDescription(await pc.createOffer());
-      await waitGatheringComplete(pc, 3000);
       if (this.gen !== gen) throw superseded();
       const sig = this.o.getSig();
       if (!sig) throw new SignalError('network', 'not connected');
@@ -249,7 +248,6 @@ export class Subscriber {
       }
       for (const info of this.wanted.values()) if (!this.guests.has(info.id)) this._add(pc, info);
       await pc.setLocalDescription(await pc.createOffer());
-      await waitGatheringComplete(pc, 3000);
       if (this.gen !== gen) return;
       const sig = this.o.getSig();
       if (!sig) throw new SignalError('network', 'not connected');
@@ -571,7 +569,6 @@ export class Publisher {
       pc.onconnectionstatechange = onState;
       pc.oniceconnectionstatechange = onState;
       await pc.setLocalDescription(await pc.createOffer());
-      await waitGatheringComplete(pc, 3000);
       if (gen !== this.gen) throw superseded();
       const tracks = {};
       for (const [tx, slot] of txs) if (tx.mid !== null) tracks[tx.mid] = slot;
@@ -800,6 +797,9 @@ export function guestState(more) {
     media: { camera: false, screen: false, mic: false }, // what the teacher sends
     slots: { camera: null, screen: null, mic: null }, // {mid, trackId}
     weakLink: false, // the server sends fewer camera frames: this Wi-Fi is weak
+    // The pictures froze (no frame decoded for over 2 s while the teacher
+    // sends video), and what the server was last told (`quality`).
+    quality: { frozen: false, told: false, reports: 0 },
     kind: 'lesson', // lesson | seminar (from `lesson`)
     chatStudents: true, // students may chat (`lesson`.chat_students)
     hand: false, // this member's hand is up
@@ -834,7 +834,8 @@ export function guestState(more) {
 //   chatBlockedKey(): why the page may not chat now, or null;
 //   stall: {firstMs, next(ms), paused(), stats()}: video stopped while
 //     the teacher shares it: subscribe again after firstMs, then next(ms);
-//     stats() -> {camera, screen} with packetsReceived;
+//     stats() -> {camera, screen} with packetsReceived and framesDecoded
+//     (also what the frozen-picture report watches);
 //   on(sig): the page's own messages; onMember(): a new member id (joined
 //     again): reset what the page keeps; dropFloor(): the page no longer
 //     has the floor (socket lost, removed); onClose(): the subscribe
@@ -968,6 +969,55 @@ export function guestRoom(cc, ui, o) {
       subscribe();
     }
   }, 1000);
+
+  // Frozen pictures, told to the teacher (docs/protocol.md, "What a
+  // student sees"): while the page should be playing (joined, the lesson
+  // live, the teacher sending a camera or a screen, the subscribe
+  // connection up, the page visible) and no video frame has been decoded
+  // for over FROZEN_MS, send `quality` {frozen: true}; once frames come
+  // again (or the page no longer should play), {frozen: false}. At most
+  // one report a second (the server's limit is the same); the latest state
+  // goes out when the second is over. A new or closed subscribe transport
+  // clears the server's flag (`transport`), and the watch starts afresh.
+  const FROZEN_MS = 2000;
+  const q = { frames: -1, frameAt: 0, sentAt: -Infinity, busy: false };
+  function qualityReset() {
+    cc.quality.frozen = false;
+    cc.quality.told = false;
+    q.frames = -1;
+  }
+  setInterval(async () => {
+    if (q.busy) return;
+    const pc = sub.pc;
+    const shouldPlay = cc.state === 'joined' && cc.lessonState === 'live' && (cc.media.camera || cc.media.screen) &&
+      !!pc && pc.connectionState === 'connected' && !o.stall.paused();
+    let frozen = false;
+    if (shouldPlay) {
+      q.busy = true;
+      let frames;
+      try {
+        const st = await o.stall.stats();
+        frames = (st.camera?.framesDecoded || 0) + (st.screen?.framesDecoded || 0);
+      } catch (_) {
+        return; // closed meanwhile
+      } finally {
+        q.busy = false;
+      }
+      if (sub.pc !== pc) return;
+      const now = performance.now();
+      if (frames !== q.frames) { q.frames = frames; q.frameAt = now; }
+      frozen = now - q.frameAt > FROZEN_MS;
+    } else {
+      q.frames = -1;
+    }
+    cc.quality.frozen = frozen;
+    const now = performance.now();
+    if (frozen === cc.quality.told || !cc.sig || now - q.sentAt < 1000) return;
+    q.sentAt = now;
+    cc.quality.told = frozen;
+    cc.quality.reports++;
+    cc.sig.request({ type: 'quality', frozen }).catch(() => { /* told again after the next transport */ });
+  }, 500); // getStats twice a second: a stop shows within FROZEN_MS + 1 s
 
   // -------------------------------------------------------------------------
   // Sending: the page's own camera and microphone (cc.pubPc) while
@@ -1137,7 +1187,7 @@ export function guestRoom(cc, ui, o) {
       render();
     });
     sig.on('transport', (m) => {
-      if (m.for === 'subscribe') { cc.weakLink = false; render(); }
+      if (m.for === 'subscribe') { cc.weakLink = false; qualityReset(); render(); }
       if (m.state !== 'closed' || cc.state !== 'joined') return;
       if (m.for === 'subscribe') scheduleResubscribe(500);
       if (m.for === 'publish' && o.mayPublish()) schedulePublish(1000);
@@ -1164,21 +1214,31 @@ export function guestRoom(cc, ui, o) {
     sig.on('removed', (m) => { if (cc.sig === sig) onRemoved(m.reason); });
     sig.onclose = () => { if (cc.sig === sig) onSocketLost(); };
 
-    const r = await joinLesson(sig, { type: 'join', code: cc.code, name: cc.name, ...link() }, {
+    // With the rejoin secret of an earlier `joined` (a reload, a lost
+    // connection, a server restart) the server brings this same member
+    // back; an unknown or spent one simply joins as new.
+    const secret = rejoinSecret();
+    const r = await joinLesson(sig, { type: 'join', code: cc.code, name: cc.name, ...link(),
+      ...(secret ? { rejoin: secret } : {}) }, {
       onWaiting: (m) => {
         if (cc.sig !== sig) return;
         if (typeof m.member === 'string') cc.member = m.member;
         if (typeof m.title === 'string') cc.title = m.title;
+        keepRejoin(m.rejoin);
         setState('waiting');
       },
     });
     cc.timing.joins++;
+    keepRejoin(r.rejoin);
     cc.member = r.member || null;
-    // A new member: no hand up, not muted.
-    cc.hand = false;
+    // Its hand as the server has it (a member that came back keeps its
+    // place); not muted until the server says `muted` (it does, right
+    // after, if the teacher muted this member), no floor until `floor`.
+    cc.hand = Number.isInteger(r.hand) && r.hand > 0;
     cc.muted = false;
     room.roomError = null;
     call('onMember');
+    qualityReset();
     if (typeof r.title === 'string') cc.title = r.title;
     if (typeof r.teacher === 'string') cc.teacher = r.teacher;
     if (r.state) cc.lessonState = r.state;
@@ -1291,6 +1351,7 @@ export function guestRoom(cc, ui, o) {
   }
 
   function onEnded() {
+    dropRejoin();
     cc.lessonState = 'ended';
     stopAll();
     setState('ended');
@@ -1305,6 +1366,7 @@ export function guestRoom(cc, ui, o) {
 
   // The teacher removed this member: the server closes the socket.
   function onRemoved(reason) {
+    dropRejoin();
     cc.removed = typeof reason === 'string' ? reason : '';
     call('dropFloor');
     cc.state = 'removed';
@@ -1319,6 +1381,7 @@ export function guestRoom(cc, ui, o) {
 
   // The teacher did not let this member in from the waiting room.
   function onRefused(reason) {
+    dropRejoin();
     cc.refused = typeof reason === 'string' ? reason : '';
     cc.error = 'refused';
     cc.state = 'refused';
@@ -1384,6 +1447,7 @@ export function guestRoom(cc, ui, o) {
   ui.hand.addEventListener('click', () => raiseHand(!cc.hand));
 
   ui.leave.addEventListener('click', async () => {
+    dropRejoin();
     const sig = cc.sig;
     cc.state = 'left';
     stopAll();
@@ -1488,6 +1552,21 @@ export function guestRoom(cc, ui, o) {
     ui.join.hidden = true;
     ui.room.hidden = false;
     start();
+  }
+
+  // The rejoin secret of this tab's member, per lesson code, in
+  // sessionStorage: a reload or a restarted server brings the same member
+  // back (same id, name, hand), a new tab is a new member.
+  const rejoinKey = () => `classcast.${p}.rejoin.${cc.code}`;
+  function rejoinSecret() {
+    try { return sessionStorage.getItem(rejoinKey()) || ''; } catch (_) { return ''; }
+  }
+  function keepRejoin(secret) {
+    if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{1,79}$/.test(secret)) return;
+    try { sessionStorage.setItem(rejoinKey(), secret); } catch (_) { /* private mode */ }
+  }
+  function dropRejoin() {
+    try { sessionStorage.removeItem(rejoinKey()); } catch (_) { /* private mode */ }
   }
 
   // The page's own code is in place: show the page, and join by itself

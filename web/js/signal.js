@@ -183,27 +183,23 @@ export class Signal {
   }
 }
 
-// Non-trickle ICE: wait until gathering completes, at most timeoutMs (we go
-// on with the candidates we have: loopback and LAN host candidates come in
-// milliseconds; only STUN-less unreachable interfaces hold gathering open).
-export function waitGatheringComplete(pc, timeoutMs = 3000) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    };
-    const check = () => { if (pc.iceGatheringState === 'complete') done(); };
-    const timer = setTimeout(done, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
+// No page waits for ICE gathering before it sends an offer. classcast is
+// an ICE-lite agent (RFC 8445 section 2.5): it never sends connectivity
+// checks, it only answers the browser's, and it learns the browser's address
+// from them, so the candidates in an offer are never read. Waiting for
+// gathering to complete cost a join 130-180 ms on a LAN (and up to seconds
+// where an interface without a route holds gathering open).
 
-// Backoff for reconnects: 1 s, 2 s, 4 s, 8 s, then 10 s, each with up to 30 %
-// random jitter so thirty tablets on one Wi-Fi do not retry in lockstep.
+// Backoff for reconnects. A restarted server is back in a second or two
+// and every page should be back with it (docs/state.md): the first
+// FAST_TRIES tries (about 30 s) come every 0.5 to 1 s, random in between
+// so thirty tablets on one Wi-Fi do not retry in lockstep (a try against a
+// server that is down costs nothing: the connection is refused at once).
+// Then 2 s, 4 s, 8 s and 10 s, each with up to 30 % jitter.
+export const FAST_TRIES = 40;
 export function backoffMs(attempt) {
-  const base = Math.min(10000, 1000 * 2 ** Math.min(attempt, 4));
+  if (attempt < FAST_TRIES) return Math.round(500 + Math.random() * 500);
+  const base = Math.min(10000, 2000 * 2 ** Math.min(attempt - FAST_TRIES, 3));
   return Math.round(base * (0.7 + Math.random() * 0.3));
 }
 

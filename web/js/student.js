@@ -27,7 +27,7 @@
 //
 // Tests read window.ccStudent = {pc, state, lessonState, error, media,
 // slots, timing, member, hand, floor, muted, removed, refused, speakers,
-// streams, guests, chat, chatStudents, pubPc, micOn} and may call
+// streams, guests, chat, chatStudents, pubPc, micOn, quality} and may call
 // raiseHand(up), setMic(on), sendChat(text), recvStats() (guestRoom() in
 // web/js/guest.js).
 

@@ -62,10 +62,11 @@
 import { t, apply, mountSwitch, onChange, lang } from '../i18n.js';
 import './strings-teacher.js';
 import {
-  Signal, SignalError, errorText, waitGatheringComplete, backoffMs, sleep,
+  Signal, SignalError, errorText, backoffMs, sleep,
   $, remember, recall,
 } from './signal.js';
 import { mountAccount } from './account.js';
+import { mountAttendance, memberState, stateLabel } from './attendance.js';
 
 const SESSION_KEY = 'classcast.teacher.session';
 const NAME_KEY = 'classcast.teacher.name';
@@ -124,6 +125,7 @@ const cc = {
   sendState: 'idle', // idle | connecting | connected | failed
   code: null, token: null, viewerToken: null, member: null, title: '', teacher: '',
   members: [],
+  left: [], // students and schools that left (`members`.left), oldest first
   pc: null,
   error: null,
   media: { camera: false, screen: false, mic: false }, // what the server says students get
@@ -154,6 +156,13 @@ const cc = {
   actionError: null, // {action, code} of the last refused seminar command
 };
 window.ccTeacher = cc;
+
+// The attendance card and the list of who left (web/js/attendance.js).
+const attendance = mountAttendance({
+  card: $('attendance-card'), count: $('attendance-count'), table: $('attendance-table'),
+  body: $('attendance-body'), empty: $('attendance-empty'), csv: $('attendance-csv'),
+  leftSection: $('left-section'), leftList: $('members-left'),
+});
 
 // Who is signed in (account.js renders its own sections); render() below
 // shows "Create a lesson" only to a signed-in teacher.
@@ -279,6 +288,7 @@ function render() {
   ui.sendStateText.textContent = t(`teacher.send.${cc.sendState}`);
 
   renderMembers();
+  attendance.render(cc);
   renderLocal();
   renderSeminar();
 }
@@ -330,7 +340,20 @@ async function openSignal() {
     else if (m.state === 'live' && hasTracks() && !published) sync();
     render();
   });
-  sig.on('members', (m) => { cc.members = Array.isArray(m.members) ? m.members.filter((x) => x && typeof x.id === 'string') : []; onMembers(); render(); });
+  sig.on('members', (m) => {
+    cc.members = Array.isArray(m.members) ? m.members.filter((x) => x && typeof x.id === 'string') : [];
+    // The server's `left` grows during the lesson and is emptied when it
+    // ends: keep every visit this page was shown. A visit is its member id
+    // and when it ended (the server's times may move by a millisecond
+    // between messages; a member who came back as itself and left again
+    // is another visit).
+    const left = Array.isArray(m.left) ? m.left.filter((x) => x && typeof x.id === 'string') : [];
+    const same = (a, b) => a.id === b.id && Math.abs(Number(a.left_at) - Number(b.left_at)) < 2000;
+    cc.left = [...cc.left.filter((x) => !left.some((y) => same(x, y))), ...left]
+      .sort((a, b) => Number(a.left_at) - Number(b.left_at)).slice(-1000);
+    onMembers();
+    render();
+  });
   listenSeminar(sig);
   sig.on('media', (m) => { cc.media = { camera: !!m.camera, screen: !!m.screen, mic: !!m.mic }; });
   sig.on('transport', (m) => {
@@ -822,7 +845,6 @@ function addSender(pc, slot, track) {
 async function offerAnswer(pc, kind) {
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
-  await waitGatheringComplete(pc, 3000);
   if (cc.pc !== pc) throw new SignalError('network', 'superseded');
   const tracks = {};
   // What this offer sends, as negotiateOnce set it up (a track turned off
@@ -1116,6 +1138,7 @@ function resetSeminar() {
   cc.settings = { locked: false, waitingRoom: false, lastN: 2, chatStudents: true };
   cc.hands = [];
   cc.waiting = [];
+  cc.left = [];
   cc.speakers = [];
   cc.invites = [];
   cc.chat = [];
@@ -1296,14 +1319,16 @@ function updateMember(e, m) {
   d.role = role;
   d.watching = String(!!m.watching);
   d.weak = String(!!(m.watching && m.weak_link));
+  // One word with a colour and a symbol (style.css: .member[data-state]).
+  const st = memberState(m);
+  d.state = role === 'teacher' ? 'teacher' : st;
   d.speaking = String(speaking);
   d.latest = String(speaking && cc.speakers[0] === m.id);
   d.hand = String(hand);
   d.floor = String(!!m.floor);
   d.muted = String(!!m.muted);
   e.name.textContent = m.name;
-  e.state.textContent = role === 'teacher' ? t('sem.other_tab')
-    : t(!m.watching ? 'teacher.not_watching' : m.weak_link ? 'teacher.watching_weak' : 'teacher.watching');
+  e.state.textContent = role === 'teacher' ? t('sem.other_tab') : stateLabel(st);
   const tags = [[`tag-role tag-${role}`, roleLabel(role)]];
   if (speaking) tags.push(['tag-speaking', t('sem.speaking')]);
   if (hand) tags.push(['tag-hand', t('sem.hand', { n: hand })]);
@@ -1907,7 +1932,6 @@ async function subOnce() {
   if (!changed) return;
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
-  await waitGatheringComplete(pc, 3000);
   if (sub.pc !== pc || !cc.sig) return;
   const tracks = {};
   for (const [id, r] of sub.rx) if (r.tx.mid !== null) tracks[r.tx.mid] = id;

@@ -4,6 +4,7 @@
 # and wait (bounded) until its HTTP API answers GET /janus/info.
 #
 # usage: scripts/bench/janus/run-janus.sh start [--addr A] [--netns NS] [--out DIR] [--wait S]
+#                                                [--event-loops N] [--ice-lite]
 #        scripts/bench/janus/run-janus.sh stop  [--out DIR]
 #        scripts/bench/janus/run-janus.sh status [--addr A] [--netns NS]
 #
@@ -13,6 +14,12 @@
 #               (default ${TMPDIR:-/tmp}/classcast-bench-janus: run-time files,
 #               never in the work tree)
 #   --wait S    seconds to wait for the API (default 20)
+#   --event-loops N  a shared pool of N event loops instead of one per handle
+#               (janus.jcfg general.event_loops; 0 = Janus's default)
+#   --ice-lite  ICE-Lite mode (janus.jcfg nat.ice_lite = true)
+#   The two together are the "tuned" configuration of the fan-out benchmark
+#   (docs/bench-janus.md, "Default and tuned"); without them Janus runs as
+#   its defaults have it.
 #
 # `start` prints the API URL (http://A:8088/janus) on stdout and leaves Janus
 # running in the background; `stop` ends only the process whose pid it wrote.
@@ -27,15 +34,20 @@ ADDR=10.231.0.1
 NETNS=cc-srv
 OUT=${TMPDIR:-/tmp}/classcast-bench-janus
 WAIT=20
+EVENT_LOOPS=0
+ICE_LITE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --addr) ADDR=$2; shift 2 ;;
     --netns) NETNS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --wait) WAIT=$2; shift 2 ;;
+    --event-loops) EVENT_LOOPS=$2; shift 2 ;;
+    --ice-lite) ICE_LITE=1; shift ;;
     *) echo "run-janus.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+case "$EVENT_LOOPS" in ''|*[!0-9]*) echo "run-janus.sh: --event-loops takes a number" >&2; exit 2 ;; esac
 URL="http://$ADDR:8088/janus"
 PIDFILE=$OUT/janus.pid
 
@@ -67,6 +79,17 @@ start() {
     for f in janus.jcfg janus.transport.http.jcfg janus.plugin.videoroom.jcfg; do
       sed "s/10\.231\.0\.1/$ADDR/g" "$HERE/$f" > "$OUT/conf/$f"
     done
+    # The tuned configuration: edit the two settings in the effective copy.
+    if [ "$EVENT_LOOPS" -gt 0 ]; then
+      sed -i "s/^\t#event_loops = [0-9]*/\tevent_loops = $EVENT_LOOPS/" "$OUT/conf/janus.jcfg"
+      grep -qE "^[[:space:]]+event_loops = $EVENT_LOOPS" "$OUT/conf/janus.jcfg" ||
+        { echo "run-janus.sh: could not set event_loops in janus.jcfg" >&2; exit 1; }
+    fi
+    if [ "$ICE_LITE" = 1 ]; then
+      sed -i "s/^\tice_lite = false/\tice_lite = true/" "$OUT/conf/janus.jcfg"
+      grep -qE "^[[:space:]]+ice_lite = true" "$OUT/conf/janus.jcfg" ||
+        { echo "run-janus.sh: could not set ice_lite in janus.jcfg" >&2; exit 1; }
+    fi
     : > "$OUT/janus.log"
     # ip netns exec execs janus, so $! is janus's own pid.
     ip netns exec "$NETNS" janus -F "$OUT/conf" -C "$OUT/conf/janus.jcfg" \
@@ -111,5 +134,5 @@ case "$cmd" in
   stop) stop ;;
   status)
     if api_answers; then echo "$URL answers"; else echo "$URL does not answer"; exit 1; fi ;;
-  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

@@ -50,11 +50,29 @@ async function freeUdpPort(avoid) {
 // netns: run it inside that network namespace (`ip netns exec`; root), on
 // `bind` with the fixed httpPort and udpPort given (a namespace the test
 // made has every port free; stats() cannot reach it from outside).
-export async function startServer(name, { extraArgs = [], logLevel, netns, bind, httpPort, udpPort } = {}) {
+// httpPort and udpPort without netns: a server on those ports of loopback,
+// e.g. the same ports as one that was just stopped or killed (a restart:
+// pass its `--state-dir` in extraArgs too, see restartServer below).
+// env: more environment for the server (e.g. sanitizer options).
+export async function startServer(name, { extraArgs = [], logLevel, netns, bind, httpPort, udpPort, env } = {}) {
   if (!existsSync(CC_BIN)) throw new Error(`server binary not found: ${CC_BIN} (build it, or set CC_BIN)`);
-  if (netns) {
-    return spawnServer(name, httpPort, udpPort, extraArgs, logLevel || process.env.CC_LOG_LEVEL || 'info',
-      { netns, bind });
+  const level = logLevel || process.env.CC_LOG_LEVEL || 'info';
+  if (netns) return spawnServer(name, httpPort, udpPort, extraArgs, level, { netns, bind, env });
+  if (httpPort && udpPort) {
+    // The ports were just given up by the process before: the kernel has
+    // them free at once (the server's listening socket uses SO_REUSEADDR),
+    // but try again briefly in case the old process is still going.
+    let lastErr;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      try {
+        return await spawnServer(name, httpPort, udpPort, extraArgs, level, { env });
+      } catch (e) {
+        lastErr = e;
+        if (!/cannot listen|cannot open UDP|address already in use|EADDRINUSE/i.test(String(e.message))) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw lastErr;
   }
   let lastErr;
   // A port found free can be taken again before the server binds it; retry.
@@ -62,7 +80,7 @@ export async function startServer(name, { extraArgs = [], logLevel, netns, bind,
     const httpPort = await freeTcpPort();
     const udpPort = await freeUdpPort(httpPort);
     try {
-      return await spawnServer(name, httpPort, udpPort, extraArgs, logLevel || process.env.CC_LOG_LEVEL || 'info');
+      return await spawnServer(name, httpPort, udpPort, extraArgs, level, { env });
     } catch (e) {
       lastErr = e;
       if (!/address already in use|EADDRINUSE|bind/i.test(String(e.message))) throw e;
@@ -71,7 +89,7 @@ export async function startServer(name, { extraArgs = [], logLevel, netns, bind,
   throw lastErr;
 }
 
-async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns, bind = '127.0.0.1' } = {}) {
+async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns, bind = '127.0.0.1', env: moreEnv = {} } = {}) {
   const logFile = artifactPath(`${name}.server.log`);
   const log = createWriteStream(logFile);
   // Teacher accounts live in the state directory (docs/accounts.md): each
@@ -91,6 +109,7 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns
     ...process.env,
     ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=0:halt_on_error=1',
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
+    ...moreEnv,
   };
   // `ip netns exec` execs the server in place: proc is the server itself.
   const [file, argv] = netns ? ['ip', ['netns', 'exec', netns, CC_BIN, ...args]] : [CC_BIN, args];
@@ -191,6 +210,24 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns
       if (res.status !== 200) throw new Error(`/stats: HTTP ${res.status}`);
       return res.json();
     },
+    // Kills the server with `signal` at once (SIGKILL: a crash, no cleanup)
+    // and waits for it to exit. Throws if it had died before, or if a
+    // sanitizer reported something up to then. After it, stop() does
+    // nothing. Returns {code, signal}.
+    async kill(signal = 'SIGKILL') {
+      if (stopped) return exit;
+      stopped = true;
+      const diedBefore = exit !== null;
+      if (!diedBefore) proc.kill(signal);
+      const res = await exited;
+      await new Promise((r) => log.end(r));
+      const problems = [];
+      if (diedBefore) problems.push(`server exited on its own before kill() (code ${exit.code}, signal ${exit.signal})`);
+      const san = SANITIZER_RE.exec(stderr);
+      if (san) problems.push(`sanitizer report on stderr: "${san[0]}"`);
+      if (problems.length) throw new Error(`${problems.join('; ')}\n--- stderr tail (${logFile}) ---\n${stderr.slice(-6000)}`);
+      return res;
+    },
     // Stops the server and throws if it had crashed, did not stop in time, or
     // a sanitizer reported something. Safe to call twice.
     async stop() {
@@ -216,4 +253,12 @@ async function spawnServer(name, httpPort, udpPort, extraArgs, logLevel, { netns
       }
     },
   };
+}
+
+// A new server in place of `old` (already stopped or killed): the same
+// ports, the same state directory, so the pages that were connected to the
+// old one find this one where they left it. name: its log file.
+export function restartServer(old, name, { extraArgs = [], logLevel, env } = {}) {
+  const args = extraArgs.includes('--state-dir') ? extraArgs : [...extraArgs, '--state-dir', old.stateDir];
+  return startServer(name, { extraArgs: args, logLevel, env, httpPort: old.httpPort, udpPort: old.udpPort });
 }

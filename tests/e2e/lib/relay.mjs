@@ -1,0 +1,47 @@
+// A user-space UDP relay between one browser and the server, on
+// 127.0.0.1, to give one student a bad Wi-Fi link: this kernel has no
+// netem (docs/TESTING.md, "Network rules for tests"). The browser talks to
+// the relay's port; the relay talks to the server from its own socket.
+// Downstream RTP (first byte 0x80-0xbf, second byte not an RTCP type
+// 192-223, RFC 5761 section 4) is dropped with probability ctl.loss
+// (seeded); STUN, DTLS and RTCP always pass, so the transport stays up.
+import dgram from 'node:dgram';
+import { prng } from './packets.mjs';
+
+export async function lossyRelay(serverPort, loss, seed) {
+  const rnd = prng(seed);
+  const ctl = { loss };
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  let client = null;
+  const counts = { up: 0, down: 0, dropped: 0 };
+  front.on('message', (msg, rinfo) => {
+    client = rinfo;
+    counts.up++;
+    back.send(msg, serverPort, '127.0.0.1');
+  });
+  back.on('message', (msg) => {
+    if (!client) return;
+    const rtp = msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
+    if (rtp && ctl.loss > 0 && (ctl.loss >= 1 || rnd.u32() / 4294967296 < ctl.loss)) { counts.dropped++; return; }
+    counts.down++;
+    front.send(msg, client.port, client.address);
+  });
+  await new Promise((r) => front.bind(0, '127.0.0.1', r));
+  await new Promise((r) => back.bind(0, '127.0.0.1', r));
+  return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
+}
+
+// Sends a page's WebRTC media through the relay: the page's copy of the
+// server's answer names the relay's port instead of the server's (an init
+// script in that page only; the pages themselves are unchanged). Call
+// before the page loads.
+export async function viaRelay(page, serverPort, relayPort) {
+  await page.addInitScript(([from, to]) => {
+    const orig = RTCPeerConnection.prototype.setRemoteDescription;
+    RTCPeerConnection.prototype.setRemoteDescription = function (desc) {
+      if (desc && desc.sdp) desc = { type: desc.type, sdp: desc.sdp.split(` ${from} typ host`).join(` ${to} typ host`) };
+      return orig.call(this, desc);
+    };
+  }, [serverPort, relayPort]);
+}

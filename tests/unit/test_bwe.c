@@ -1,0 +1,552 @@
+/* Tests for src/sfu/bwe.c on a manual clock: the delay-based part (normal,
+ * over-use, under-use from the one-way delay's trend), the loss-based part
+ * (over 10 % cuts, 2-10 % holds, under 2 % grows), start-up probing,
+ * REMB as cap and as fallback, the feedback timeout, the standing-queue
+ * guard, and robustness to unknown, repeated or wrapped feedback. Feedback
+ * results are made here directly (cc_twcc_pkt); tests/sim/sim_bwe.c runs
+ * the same estimator on real feedback bytes over a simulated link. */
+#include <math.h>
+
+#include "cc_test.h"
+
+#include "classcast/bwe.h"
+#include "classcast/err.h"
+#include "classcast/rand.h"
+
+/* A path: a one-way delay whose extra part grows (or shrinks) by `slope`
+ * seconds per second of sending, an optional bottleneck, random loss, and
+ * the receiver's clock offset. */
+typedef struct path {
+    cc_time_us base_owd;
+    double slope;         /* s/s */
+    double extra;         /* us, >= 0 */
+    cc_time_us last_send;
+    double bottleneck;    /* bit/s; 0: none (arrivals keep the spacing) */
+    uint32_t loss_pct;
+    cc_prng rng;
+    cc_time_us link_free; /* bottleneck state */
+    int64_t rx_offset;    /* receiver clock - sender clock */
+} path;
+
+typedef struct harness {
+    cc_bwe *b;
+    cc_time_us now;
+    uint16_t seq;
+    path p;
+    /* hrun's schedule, kept across calls */
+    cc_time_us next_send, next_fb, next_tick;
+    double sched_bps;
+    size_t n;
+    struct {
+        uint16_t seq;
+        cc_time_us send, arrival;
+        int lost;
+    } q[8192];
+} harness;
+
+static cc_time_us arrival_of(path *p, cc_time_us send, size_t size)
+{
+    cc_time_us t = send;
+    if (p->bottleneck > 0) {
+        cc_time_us start = p->link_free > send ? p->link_free : send;
+        p->link_free = start + (cc_time_us)(size * 8e6 / p->bottleneck);
+        t = p->link_free;
+    }
+    if (p->last_send)
+        p->extra += p->slope * (double)(send - p->last_send);
+    if (p->extra < 0)
+        p->extra = 0;
+    p->last_send = send;
+    return t + p->base_owd + (cc_time_us)p->extra;
+}
+
+static void hsend(harness *h, size_t size, int probe)
+{
+    cc_bwe_on_sent(h->b, h->seq, size, probe, h->now);
+    int lost = h->p.loss_pct && cc_prng_below(&h->p.rng, 100) < h->p.loss_pct;
+    h->q[h->n].seq = h->seq;
+    h->q[h->n].send = h->now;
+    h->q[h->n].arrival = arrival_of(&h->p, h->now, size);
+    h->q[h->n].lost = lost;
+    h->n++;
+    h->seq++;
+}
+
+/* Feedback for every packet that arrived by `at` (and the lost ones
+ * before them), as cc_twcc_parse would give it: arrival times modulo the
+ * 24-bit reference time, on the 250 us grid; it reaches the sender at
+ * `now`. */
+static void hfeedback(harness *h, cc_time_us at, cc_time_us now)
+{
+    static cc_twcc_pkt pk[8192];
+    size_t k = 0;
+    while (k < h->n && (h->q[k].lost || h->q[k].arrival <= at))
+        k++;
+    while (k > 0 && h->q[k - 1].lost)
+        k--; /* the feedback ends on a received packet */
+    if (k == 0)
+        return;
+    int64_t ref = -1, off = h->p.rx_offset;
+    for (size_t i = 0; i < k; i++)
+        if (!h->q[i].lost) {
+            ref = (h->q[i].arrival + off) / 64000;
+            break;
+        }
+    int64_t wrap_off = (ref - (ref & 0xFFFFFF)) * 64000;
+    for (size_t i = 0; i < k; i++) {
+        pk[i].seq = h->q[i].seq;
+        pk[i].received = !h->q[i].lost;
+        pk[i].arrival_us =
+            h->q[i].lost ? 0 : (h->q[i].arrival + off) / 250 * 250 - wrap_off;
+        pk[i].delta_us = 0;
+    }
+    cc_twcc_feedback f = {.base_seq = h->q[0].seq,
+                          .status_count = (uint16_t)k,
+                          .reference_time = (uint32_t)(ref & 0xFFFFFF),
+                          .n = k};
+    CC_CHECK_EQ(cc_bwe_on_feedback(h->b, &f, pk, k, now), 0);
+    memmove(h->q, h->q + k, (h->n - k) * sizeof h->q[0]);
+    h->n -= k;
+}
+
+/* Send `size`-byte packets at `bps` for `dur`, feedback every 50 ms
+ * (arriving 20 ms after it is sent), tick every 10 ms. */
+static void hrun(harness *h, double bps, size_t size, cc_time_us dur)
+{
+    cc_time_us end = h->now + dur;
+    cc_time_us gap = (cc_time_us)(size * 8e6 / bps);
+    if (h->sched_bps != bps || h->next_send < h->now) {
+        h->next_send = h->now;
+        h->next_fb = h->now + 50000;
+        h->next_tick = h->now;
+        h->sched_bps = bps;
+    }
+    cc_time_us next_send = h->next_send, next_fb = h->next_fb;
+    cc_time_us next_tick = h->next_tick;
+    while (h->now < end) {
+        cc_time_us t = next_send;
+        if (next_fb < t)
+            t = next_fb;
+        if (next_tick < t)
+            t = next_tick;
+        h->now = t;
+        if (t == next_send) {
+            hsend(h, size, 0);
+            next_send += gap;
+        }
+        if (t == next_fb) {
+            hfeedback(h, t - 20000, t);
+            next_fb += 50000;
+        }
+        if (t == next_tick) {
+            cc_bwe_tick(h->b, t);
+            next_tick += 10000;
+        }
+    }
+    h->next_send = next_send;
+    h->next_fb = next_fb;
+    h->next_tick = next_tick;
+}
+
+static harness *hnew(uint32_t start, uint32_t min, uint32_t max, int probe)
+{
+    static harness hh;
+    memset(&hh, 0, sizeof hh);
+    cc_bwe_config c;
+    cc_bwe_config_default(&c);
+    c.start_bps = start;
+    if (min)
+        c.min_bps = min;
+    if (max)
+        c.max_bps = max;
+    c.no_probe = !probe;
+    hh.now = 10 * CC_USEC_PER_SEC;
+    hh.b = cc_bwe_new(&c, hh.now);
+    hh.seq = 65000; /* wraps during the tests */
+    hh.p.base_owd = 20000;
+    cc_prng_seed(&hh.p.rng, 99);
+    return &hh;
+}
+
+static void test_config(void)
+{
+    cc_bwe_config c;
+    cc_bwe_config_default(&c);
+    CC_CHECK_EQ(c.min_bps, 50000);
+    CC_CHECK_EQ(c.max_bps, 5000000);
+    CC_CHECK_EQ(c.start_bps, 300000);
+    cc_bwe *b = cc_bwe_new(NULL, 0);
+    CC_CHECK(b != NULL);
+    CC_CHECK_EQ(cc_bwe_target_bps(b), 300000);
+    CC_CHECK_EQ(cc_bwe_pacing_bps(b), 750000);
+    CC_CHECK_EQ(cc_bwe_acked_bps(b), 0);
+    cc_bwe_free(b);
+    c.min_bps = 6000000;
+    CC_CHECK(cc_bwe_new(&c, 0) == NULL);
+    /* The start rate is clamped into [min, max]. */
+    c.min_bps = 100000;
+    c.max_bps = 200000;
+    b = cc_bwe_new(&c, 0);
+    CC_CHECK_EQ(cc_bwe_target_bps(b), 200000);
+    cc_bwe_free(b);
+    cc_bwe_free(NULL);
+    CC_CHECK_EQ(cc_bwe_target_bps(NULL), 0);
+}
+
+/* A clean path: the detector says normal and the rate grows 8 % a second
+ * (multiplicative, far from any known capacity). */
+static void test_normal_increase(void)
+{
+    harness *h = hnew(300000, 0, 0, 0);
+    hrun(h, 1e6, 1000, 5 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.signal, CC_BWE_NORMAL);
+    CC_CHECK_EQ(st.rate_state, CC_BWE_INCREASE);
+    CC_CHECK_EQ(st.overuses, 0);
+    /* 300k x 1.08^5 = 441k */
+    CC_CHECK(st.target_bps > 420000 && st.target_bps < 460000);
+    CC_CHECK(st.acked_bps > 950000 && st.acked_bps < 1050000);
+    /* RTT from feedback: 20 ms path + up to 50 ms waiting + 20 ms back. */
+    CC_CHECK(st.rtt > 40000 && st.rtt < 100000);
+    CC_CHECK(st.lost == 0 && st.unknown == 0 && st.acked > 600);
+    cc_bwe_free(h->b);
+}
+
+/* A growing queue: over-use within a few hundred ms, and the rate is cut
+ * to 0.85 x what the receiver got; then a draining queue: under-use,
+ * hold. */
+static void test_overuse_and_underuse(void)
+{
+    harness *h = hnew(1500000, 0, 0, 0);
+    hrun(h, 1e6, 1000, 2 * CC_USEC_PER_SEC);
+    CC_CHECK(cc_bwe_target_bps(h->b) >= 1500000);
+    /* 5 % of extra delay per second of sending (the link carries 95 %). */
+    h->p.slope = 0.05;
+    cc_time_us t_start = h->now;
+    cc_bwe_stats st;
+    cc_time_us detected = 0;
+    for (int i = 0; i < 40 && !detected; i++) {
+        hrun(h, 1e6, 1000, 50000);
+        cc_bwe_get_stats(h->b, &st);
+        if (st.overuses)
+            detected = h->now;
+    }
+    CC_CHECK(detected != 0);
+    CC_CHECK(detected - t_start < 800000);
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK(st.trend > st.threshold);
+    /* 0.85 x ~950 kbit/s */
+    CC_CHECK(st.target_bps > 0.85 * 0.85 * 1e6 && st.target_bps < 0.85 * 1e6);
+    CC_CHECK_EQ(st.rate_state, CC_BWE_HOLD);
+
+    /* The queue drains (delay falls 10 % a second): under-use, hold. */
+    h->p.slope = -0.1;
+    int under = 0, prev_under = 0;
+    uint32_t prev = cc_bwe_target_bps(h->b);
+    cc_bwe_get_stats(h->b, &st);
+    uint64_t cuts = st.overuses;
+    for (int i = 0; i < 20; i++) {
+        hrun(h, 1e6, 1000, 50000);
+        cc_bwe_get_stats(h->b, &st);
+        if (st.signal == CC_BWE_UNDERUSE) {
+            under++;
+            CC_CHECK_EQ(st.rate_state, CC_BWE_HOLD);
+            if (prev_under) { /* held: no change while it drains */
+                CC_CHECK_EQ(st.target_bps, prev);
+                CC_CHECK_EQ(st.overuses, cuts);
+            }
+        }
+        prev_under = st.signal == CC_BWE_UNDERUSE;
+        prev = st.target_bps;
+        cuts = st.overuses;
+    }
+    CC_CHECK(under >= 2);
+    cc_bwe_free(h->b);
+}
+
+/* Loss: over 10 % cuts by (1 - p/2), 2-10 % holds, under 2 % grows. */
+static void test_loss(void)
+{
+    harness *h = hnew(1000000, 0, 0, 0);
+    h->p.loss_pct = 20;
+    hrun(h, 1e6, 1000, 3 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK(st.loss > 0.1 && st.loss < 0.3);
+    /* Two or three cuts of ~10 % from 1 Mbit/s (once per second of
+     * reports). */
+    CC_CHECK(st.target_bps < 850000 && st.target_bps > 600000);
+    CC_CHECK(st.lost > 0);
+    CC_CHECK_EQ(st.overuses, 0); /* loss is not delay */
+    uint32_t after_loss = st.target_bps;
+
+    /* 5 %: held. */
+    h->p.loss_pct = 5;
+    hrun(h, 1e6, 1000, 3 * CC_USEC_PER_SEC);
+    uint32_t t5 = cc_bwe_target_bps(h->b);
+    CC_CHECK(t5 >= after_loss * 0.99 && t5 <= after_loss * 1.01);
+
+    /* No loss: grows again (8 % a second). */
+    h->p.loss_pct = 0;
+    hrun(h, 1e6, 1000, 3 * CC_USEC_PER_SEC);
+    CC_CHECK(cc_bwe_target_bps(h->b) > t5 * 1.15);
+    cc_bwe_free(h->b);
+}
+
+/* Start-up probing: clusters at 3x and 6x the start rate; results measured
+ * behind a 1.2 Mbit/s bottleneck set the estimate at once. */
+static void probe_send(harness *h, const cc_bwe_probe *p, size_t size)
+{
+    size_t bytes = 0;
+    int pk = 0;
+    cc_time_us gap = (cc_time_us)(size * 8e6 / p->bps);
+    while (pk < p->min_packets || bytes < p->min_bytes) {
+        hsend(h, size, p->id);
+        bytes += size;
+        pk++;
+        h->now += gap;
+    }
+}
+
+static void test_probe(void)
+{
+    harness *h = hnew(300000, 0, 0, 1);
+    cc_bwe_probe p1, p2, p3;
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p1), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p2), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 0);
+    CC_CHECK_EQ(p1.bps, 900000);
+    CC_CHECK_EQ(p2.bps, 1800000);
+    CC_CHECK(p1.id > 0 && p2.id > p1.id);
+    CC_CHECK_EQ(p1.min_packets, 5);
+    CC_CHECK_EQ(p1.min_bytes, 1687); /* 15 ms at 900 kbit/s */
+    h->p.bottleneck = 1.2e6;
+    probe_send(h, &p1, 500);
+    probe_send(h, &p2, 500);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.probes, 2);
+    /* Saturated at 1.2 Mbit/s: 95 % of the receive rate. */
+    CC_CHECK(st.target_bps > 1.05e6 && st.target_bps < 1.2e6);
+    /* 1.14M < 70 % of 1.8M: no further probe. */
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 0);
+    cc_bwe_free(h->b);
+
+    /* An open path: both reach their rates, so probe again at twice the
+     * last result; a cluster whose feedback never comes times out. */
+    h = hnew(300000, 0, 0, 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p1), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p2), 1);
+    probe_send(h, &p1, 500);
+    probe_send(h, &p2, 500);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    CC_CHECK(cc_bwe_target_bps(h->b) > 1.7e6);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 1);
+    CC_CHECK(p3.bps > 3.4e6 && p3.bps < 3.7e6);
+    probe_send(h, &p3, 500);
+    h->n = 0; /* all lost for good: never reported */
+    h->now += 2 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 0);
+    cc_bwe_free(h->b);
+
+    /* Probes stop at the ceiling: a cluster at max_bps that gets through
+     * is not followed by another. */
+    h = hnew(300000, 0, 2000000, 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p1), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p2), 1);
+    CC_CHECK_EQ(p2.bps, 1800000);
+    probe_send(h, &p1, 500);
+    probe_send(h, &p2, 500);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 1);
+    CC_CHECK_EQ(p3.bps, 2000000);
+    probe_send(h, &p3, 500);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 2000000);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 0);
+    cc_bwe_free(h->b);
+}
+
+static void test_remb(void)
+{
+    /* REMB alone (no transport-cc feedback): it is the estimate. */
+    harness *h = hnew(300000, 0, 0, 0);
+    cc_bwe_on_remb(h->b, 2000000, h->now);
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 2000000);
+    cc_bwe_on_remb(h->b, 10000, h->now);
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 50000); /* min */
+    cc_bwe_on_remb(h->b, 1ull << 40, h->now);
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 5000000); /* max */
+    /* Sending without feedback: a REMB-only peer is not cut for it. */
+    for (int i = 0; i < 300; i++) {
+        hsend(h, 1000, 0);
+        h->now += 10000;
+        cc_bwe_tick(h->b, h->now);
+    }
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 5000000);
+    cc_bwe_free(h->b);
+
+    /* With feedback, REMB caps the estimate. */
+    h = hnew(1000000, 0, 0, 0);
+    hrun(h, 1e6, 1000, CC_USEC_PER_SEC);
+    cc_bwe_on_remb(h->b, 400000, h->now);
+    CC_CHECK_EQ(cc_bwe_target_bps(h->b), 400000);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.remb_bps, 400000);
+    CC_CHECK(st.delay_bps > 400000);
+    cc_bwe_free(h->b);
+}
+
+/* Sending with no feedback at all for over a second: 0.8 x a second. */
+static void test_timeout(void)
+{
+    harness *h = hnew(1000000, 0, 0, 0);
+    hrun(h, 1e6, 1000, CC_USEC_PER_SEC);
+    uint32_t t0 = cc_bwe_target_bps(h->b);
+    for (int i = 0; i < 350; i++) { /* 3.5 s, no feedback */
+        hsend(h, 1000, 0);
+        h->now += 10000;
+        cc_bwe_tick(h->b, h->now);
+    }
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK(st.timeouts >= 2 && st.timeouts <= 3);
+    CC_CHECK(st.target_bps < t0 * 0.8 * 0.8 * 1.01);
+    /* Once nothing was sent for a second, nothing more is cut. */
+    for (int i = 0; i < 100; i++) {
+        h->now += 10000;
+        cc_bwe_tick(h->b, h->now);
+    }
+    cc_bwe_get_stats(h->b, &st);
+    uint64_t n = st.timeouts;
+    for (int i = 0; i < 300; i++) {
+        h->now += 10000;
+        cc_bwe_tick(h->b, h->now);
+    }
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.timeouts, n);
+    cc_bwe_free(h->b);
+}
+
+/* Feedback for numbers never sent, already reported, or older than the
+ * history changes nothing but a counter; bad arguments are refused. */
+static void test_unknown_feedback(void)
+{
+    cc_bwe_config c;
+    cc_bwe_config_default(&c);
+    c.no_probe = 1;
+    c.history = 100; /* rounded up to 128 */
+    cc_bwe *b = cc_bwe_new(&c, 0);
+    cc_twcc_pkt pk[4] = {{.seq = 5, .received = 1, .arrival_us = 1000},
+                         {.seq = 6, .received = 0},
+                         {.seq = 7, .received = 1, .arrival_us = 2000}};
+    cc_twcc_feedback f = {.base_seq = 5, .status_count = 3, .n = 3};
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, &f, pk, 3, 1000), 0);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(b, &st);
+    CC_CHECK_EQ(st.unknown, 3);
+    CC_CHECK_EQ(st.feedbacks, 0);
+    CC_CHECK_EQ(st.target_bps, 300000);
+    for (int i = 0; i < 300; i++)
+        cc_bwe_on_sent(b, (uint16_t)i, 1000, 0, i * 1000);
+    /* 5..7 were overwritten by 133..135 (history 128). */
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, &f, pk, 3, 400000), 0);
+    cc_bwe_get_stats(b, &st);
+    CC_CHECK_EQ(st.unknown, 6);
+    pk[0].seq = 290;
+    pk[1].seq = 291;
+    pk[2].seq = 292;
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, &f, pk, 3, 400000), 0);
+    cc_bwe_get_stats(b, &st);
+    CC_CHECK_EQ(st.acked, 2);
+    CC_CHECK_EQ(st.lost, 1);
+    CC_CHECK_EQ(st.feedbacks, 1);
+    /* The same again: already reported. */
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, &f, pk, 3, 400000), 0);
+    cc_bwe_get_stats(b, &st);
+    CC_CHECK_EQ(st.unknown, 9);
+    CC_CHECK_EQ(st.acked, 2);
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, NULL, pk, 3, 0), CC_EINVAL);
+    CC_CHECK_EQ(cc_bwe_on_feedback(b, &f, NULL, 3, 0), CC_EINVAL);
+    CC_CHECK_EQ(cc_bwe_on_feedback(NULL, &f, pk, 3, 0), CC_EINVAL);
+    cc_bwe_free(b);
+}
+
+/* The receiver's clock crosses the 24-bit reference time wrap (its
+ * feedback restarts at reference time 0): nothing jumps. */
+static void test_reference_wrap(void)
+{
+    harness *h = hnew(1000000, 0, 0, 0);
+    const int64_t wrap = (int64_t)64000 << 24;
+    h->p.rx_offset = wrap - h->now - 1500000; /* wraps 1.5 s in */
+    hrun(h, 1e6, 1000, 4 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.signal, CC_BWE_NORMAL);
+    CC_CHECK_EQ(st.overuses, 0);
+    CC_CHECK(st.acked_bps > 950000 && st.acked_bps < 1050000);
+    CC_CHECK(st.target_bps > 1000000);
+    cc_bwe_free(h->b);
+}
+
+/* A 2 % overload at the ceiling is below the trend line's threshold: the
+ * queue creeps up 20 ms a second. The standing-queue guard cuts once it
+ * passes 200 ms; a delay that does not drain after the cut is taken as a
+ * longer path. */
+static void test_standing_queue(void)
+{
+    harness *h = hnew(1000000, 0, 1000000, 0);
+    hrun(h, 1e6, 1000, 3 * CC_USEC_PER_SEC);
+    h->p.slope = 0.02;
+    cc_bwe_stats st;
+    cc_time_us t_start = h->now;
+    for (int i = 0; i < 400; i++) {
+        hrun(h, 1e6, 1000, 50000);
+        cc_bwe_get_stats(h->b, &st);
+        if (st.standing)
+            break;
+    }
+    CC_CHECK_EQ(st.standing, 1);
+    CC_CHECK_EQ(st.overuses, 1); /* the trend line saw nothing */
+    /* 200 ms at 20 ms/s: about 10 s. */
+    CC_CHECK(h->now - t_start > 9 * CC_USEC_PER_SEC &&
+             h->now - t_start < 12 * CC_USEC_PER_SEC);
+    CC_CHECK(st.queue_delay > 200000 && st.queue_delay < 260000);
+    CC_CHECK(st.target_bps < 900000);
+    /* Here the delay keeps its level (the sender here does not slow
+     * down): not a queue that drains, so after 2 s it becomes the new
+     * minimum and no more cuts follow. */
+    h->p.slope = 0;
+    hrun(h, 1e6, 1000, 3 * CC_USEC_PER_SEC);
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.rebased, 1);
+    CC_CHECK_EQ(st.standing, 1);
+    CC_CHECK(st.queue_delay < 20000);
+    hrun(h, 1e6, 1000, 5 * CC_USEC_PER_SEC);
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.standing, 1);
+    CC_CHECK(st.target_bps > 900000);
+    cc_bwe_free(h->b);
+}
+
+int main(void)
+{
+    CC_RUN(test_config);
+    CC_RUN(test_normal_increase);
+    CC_RUN(test_overuse_and_underuse);
+    CC_RUN(test_loss);
+    CC_RUN(test_probe);
+    CC_RUN(test_remb);
+    CC_RUN(test_timeout);
+    CC_RUN(test_unknown_feedback);
+    CC_RUN(test_reference_wrap);
+    CC_RUN(test_standing_queue);
+    CC_TEST_DONE();
+}
