@@ -25,6 +25,9 @@ PKGS=(
   # capture: ximagesink draws moving test content on Xvfb; alsasrc
   # (pipelines/mic-alsa.pipe); pipewiresrc (pipelines/screen-pipewire.pipe)
   gstreamer1.0-x gstreamer1.0-alsa gstreamer1.0-pipewire
+  # recordings (docs/recording.md): test_recorder and the e2e test check
+  # each file with gst-discoverer-1.0
+  gstreamer1.0-plugins-base-apps
   # interop tests: GStreamer's webrtcbin as a second WebRTC peer
   # (tests/interop/webrtcbin_peer.c adds 127.0.0.1 to its NiceAgent)
   libnice-dev gstreamer1.0-nice

@@ -134,7 +134,9 @@ mkdir -p "$ART"
 if [ -n "${BUILT[build]:-}" ] && [ -x build/classcast ]; then
   e2e_t0=$(date +%s)
   # Every e2e test, restart.test.mjs (a lesson through a server crash and
-  # a clean restart, about 25 s) included.
+  # a clean restart, about 25 s) and recording.test.mjs (a recorded lesson
+  # downloaded, checked with gst-discoverer-1.0 and played, about 36 s)
+  # included.
   run_e2e e2e "$REPO/build/classcast" tests/e2e/*.test.mjs
   e2e_dt=$(( $(date +%s) - e2e_t0 ))
   # Once more on the sanitizer build: the transport self-test, the

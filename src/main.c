@@ -78,9 +78,13 @@ static void usage_serve(FILE *f)
             "  --udp-port N        UDP media port of the first worker (default 50000;\n"
             "                      worker i uses N + i; 0 picks free ones)\n"
             "  --workers N         media forwarding threads, each with its own UDP\n"
-            "                      port; a lesson stays on one (default: one per CPU)\n"
+            "                      port (default: one per CPU)\n"
+            "  --split-at N        a lesson stays on one worker until N watch it,\n"
+            "                      then its students spread over all (default 100)\n"
             "  --nack-cache-mb N   memory for the packets kept to repair students'\n"
             "                      losses, all workers together (default 128 each)\n"
+            "  --recording-quota-gb N  disk space all lesson recordings may take\n"
+            "                      together, in GB (default 20; docs/recording.md)\n"
             "  --candidate ADDR    address to announce to browsers (repeatable;\n"
             "                      default: the bind address, or every interface\n"
             "                      address when bound to 0.0.0.0)\n"
@@ -577,7 +581,8 @@ static int cmd_serve(int argc, char **argv)
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
     int conn_rate = CC_HTTP_CONN_RATE_PER_MIN;
-    int workers = 0, nack_cache_mb = 0;
+    int workers = 0, nack_cache_mb = 0, split_at = 0;
+    uint64_t rec_quota = 0;
     static const struct option opts[] = {
         {"bind", required_argument, 0, 'b'},
         {"http-port", required_argument, 0, 'p'},
@@ -588,6 +593,8 @@ static int cmd_serve(int argc, char **argv)
         {"udp-port", required_argument, 0, 'u'},
         {"workers", required_argument, 0, 'W'},
         {"nack-cache-mb", required_argument, 0, 'N'},
+        {"split-at", required_argument, 0, 'Y'},
+        {"recording-quota-gb", required_argument, 0, 'Q'},
         {"candidate", required_argument, 0, 'c'},
         {"web-root", required_argument, 0, 'w'},
         {"log-level", required_argument, 0, 'l'},
@@ -684,16 +691,28 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
         case 'W':
-        case 'N': {
+        case 'N':
+        case 'Y': {
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
-            long max = o == 'W' ? CC_DATAPLANE_MAX_WORKERS : 65536;
+            long max = o == 'W' ? CC_DATAPLANE_MAX_WORKERS : o == 'N' ? 65536 : 100000;
+            const char *name = o == 'W' ? "workers" : o == 'N' ? "nack-cache-mb" : "split-at";
             if (!end || *end || v < 1 || v > max) {
-                fprintf(stderr, "classcast: --%s wants a number from 1 to %ld\n",
-                        o == 'W' ? "workers" : "nack-cache-mb", max);
+                fprintf(stderr, "classcast: --%s wants a number from 1 to %ld\n", name, max);
                 OPT_FAIL();
             }
-            *(o == 'W' ? &workers : &nack_cache_mb) = (int)v;
+            *(o == 'W' ? &workers : o == 'N' ? &nack_cache_mb : &split_at) = (int)v;
+            break;
+        }
+        case 'Q': {
+            char *end = NULL;
+            double v = strtod(optarg, &end);
+            if (!end || *end || !(v > 0) || v > 1e6) {
+                fprintf(stderr, "classcast: --recording-quota-gb wants a number of GB "
+                        "above 0 (e.g. 20 or 0.5)\n");
+                OPT_FAIL();
+            }
+            rec_quota = (uint64_t)(v * 1e9);
             break;
         }
         case 'L': local_teacher = 1; break;
@@ -725,7 +744,7 @@ static int cmd_serve(int argc, char **argv)
     cc_worker *worker = NULL; /* the first of the data plane's */
     cc_control *control = NULL;
     static cc_certs school;
-    cc_dataplane_config wc = {.wake = wake_http, .workers = workers,
+    cc_dataplane_config wc = {.wake = wake_http, .workers = workers, .split_at = split_at,
                               .nack_cache_bytes = (size_t)nack_cache_mb << 20};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
@@ -796,7 +815,8 @@ static int cmd_serve(int argc, char **argv)
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls),
                             .pipelines_dir = pipelines, .display = display,
                             .video_width = vw, .video_height = vh,
-                            .store = store, .local_teacher = local_teacher};
+                            .store = store, .local_teacher = local_teacher,
+                            .state_dir = state_dir, .recording_quota_bytes = rec_quota};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {
             fprintf(stderr, "classcast: --candidate '%s' is not an IP address\n", cands[i]);

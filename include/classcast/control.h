@@ -37,6 +37,11 @@ typedef struct cc_control_config {
     /* `serve --local-teacher`: this computer's own browser (loopback,
      * this server's pages) counts as a signed-in teacher. */
     int local_teacher;
+    /* Lesson recordings (recording.h): kept in <state_dir>/recordings
+     * (NULL: the default state directory), all of them together at most
+     * recording_quota_bytes (0: CC_RECORDINGS_DEFAULT_QUOTA). */
+    const char *state_dir;
+    uint64_t recording_quota_bytes;
 } cc_control_config;
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg);

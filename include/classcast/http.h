@@ -48,6 +48,8 @@ typedef struct cc_http_request {
     const char *peer_ip;       /* "192.0.2.7", "2001:db8::1" ("" unknown) */
     const char *cookie;        /* the Cookie header, "" if absent (RFC 6265
                                 * section 5.4) */
+    const char *range;         /* the Range header, "" if absent (RFC 9110
+                                * section 14.2), for API file answers */
     int secure;                /* it came over TLS (lws_is_ssl) */
 } cc_http_request;
 
@@ -65,6 +67,14 @@ typedef struct cc_http_response {
                                 * value (RFC 6265 section 4.1) */
     char disposition[128];     /* "" for none, else a Content-Disposition
                                 * header value (RFC 6266) */
+    char file[1100];           /* "" for none, else a file to send as the
+                                * body (status 200 or 206, content_type;
+                                * body ignored): large downloads such as
+                                * recordings, sent as the socket takes it */
+    uint64_t file_offset;      /* the part of it to send (206: a range) */
+    uint64_t file_length;      /* 0: to its end */
+    char content_range[64];    /* "" for none, else a Content-Range value
+                                * (RFC 9110 section 14.4): 206 and 416 */
 } cc_http_response;
 
 typedef struct cc_http_hooks {
@@ -91,12 +101,14 @@ typedef struct cc_http_hooks {
  * from other computers sent to HTTPS; plain_ws_refused their WebSocket
  * upgrades over plain HTTP, refused; tls_cert_refused the TLS handshakes a
  * client ended with a certificate alert (its device does not trust the
- * school CA yet: RFC 8446 section 6.2, unknown_ca and the like). */
+ * school CA yet: RFC 8446 section 6.2, unknown_ca and the like);
+ * length_required the POSTs to the API refused 411 for carrying no
+ * Content-Length (a chunked body). */
 #define CC_HTTP_COUNTERS(X)                                                    \
     X(ws_origin_refused) X(host_refused) X(cross_origin_requests)              \
     X(conn_refused_total) X(conn_refused_per_ip) X(conn_refused_rate) X(conns_open)                 \
     X(https_redirects) X(plain_ws_refused) X(tls_cert_refused)                 \
-    X(body_too_big) X(ws_too_big)
+    X(body_too_big) X(ws_too_big) X(length_required)
 
 typedef struct cc_http_counters {
 #define CC_X(name) uint64_t name;

@@ -73,6 +73,9 @@ typedef enum {
     CC_PROTO_INVITE_REVOKE, /* invite: the invite's id */
     /* a student's or school's page on what it plays */
     CC_PROTO_QUALITY,       /* flag: frozen */
+    /* lesson recording (docs/recording.md), teacher only */
+    CC_PROTO_RECORD_START,
+    CC_PROTO_RECORD_STOP,
     CC_PROTO_TYPE_COUNT
 } cc_proto_type;
 
@@ -243,6 +246,11 @@ char *cc_proto_build_chat_history(const struct cc_lesson *l);
 char *cc_proto_build_invite(const struct cc_invite *iv, const char *id);
 /* {"type":"invites","invites":[...]}: the lesson's invites not revoked */
 char *cc_proto_build_invites(const struct cc_lesson *l);
+/* {"type":"recording","on":true|false,"started_at":<Unix ms>,"reason":"..."}:
+ * to every member when the lesson's recording starts or stops (and after
+ * joining while it records). started_at only when on; reason only when it
+ * stopped by itself ("quota", "failed", NULL: left out). */
+char *cc_proto_build_recording(int on, int64_t started_ms, const char *reason);
 /* {"type":"link","weak":true|false}: to a student whose link the SFU found
  * weak (it now gets fewer camera frames), and again when it is good. */
 char *cc_proto_build_link(int weak);

@@ -121,6 +121,15 @@ typedef struct cc_sfu_local_config {
  * what was left in it; the caller may then free the ring. */
 int cc_sfu_local_attach(cc_worker *w, const cc_sfu_local_config *cfg);
 int cc_sfu_local_detach(cc_worker *w, struct cc_ring *ring);
+/* A lesson recording (include/classcast/recorder.h) of the room's teacher
+ * feeds: camera, screen and mic packets as received go into the tap.
+ * Control thread -> worker. attach: from the worker's next turn (a room
+ * that is not open is logged and ignored). detach: returns once the worker
+ * no longer touches the tap (also if the worker has stopped); the caller
+ * may then finish and free the recorder. A closed room drops its tap. */
+struct cc_rec_tap;
+int cc_sfu_record_attach(cc_worker *w, uint32_t room_id, struct cc_rec_tap *tap);
+int cc_sfu_record_detach(cc_worker *w, uint32_t room_id, struct cc_rec_tap *tap);
 /* Who a prepared peer is (call before posting msg; default: owner 0, not
  * a teacher). Publisher: its tracks are the feeds (owner, kind).
  * Subscriber: a teacher receives every guest camera; owner lets the SFU
@@ -236,7 +245,9 @@ typedef struct cc_sfu_event {
     X(pli_coalesced) X(first_pictures) X(first_picture_wait_us)                \
     X(first_picture_wait_max_us) X(nack_cache_pkts) X(nack_cache_bytes)        \
     X(nack_cache_cap_bytes) X(nack_cache_tracks) X(nack_cache_quota)         \
-    X(xfer_out) X(xfer_in) X(xfer_drop) X(mirror_rooms)
+    X(xfer_out) X(xfer_in) X(xfer_drop) X(mirror_rooms)                     \
+    X(rec_pkts) X(rec_drop) X(recordings)                                      \
+    X(twcc_publishers) X(twcc_feedback_sent)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

@@ -30,7 +30,7 @@ typedef struct cc_store cc_store;
 /* The database file inside the state directory. */
 #define CC_STORE_FILE "classcast.db"
 /* The schema version this code migrates to. */
-#define CC_STORE_SCHEMA_VERSION 3
+#define CC_STORE_SCHEMA_VERSION 4
 
 /* Names: 1..64 Unicode code points of valid UTF-8, no control characters,
  * no space at either end; kept exactly as typed (case included). Display
@@ -286,5 +286,53 @@ typedef struct cc_store_invite {
 int cc_store_invite_put(cc_store *s, int64_t lesson_id, const cc_store_invite *iv);
 /* By idx; *out malloc'd. */
 int cc_store_invite_load(cc_store *s, int64_t lesson_id, cc_store_invite **out, int *n);
+
+/* ---- recordings (docs/recording.md) ----
+ * One row per lesson recording, a WebM file <state dir>/recordings/
+ * <file_name>. teacher_id is the lesson's owner (cc_lesson.owner: an
+ * account id, or -1 for the local teacher). Times are Unix milliseconds,
+ * 0 for "not (yet)". */
+enum {
+    CC_STORE_REC_RECORDING = 0, /* being written (or the server died) */
+    CC_STORE_REC_DONE = 1,
+    CC_STORE_REC_FAILED = 2,
+};
+/* Most rows one list returns (a teacher's page shows them all). */
+#define CC_STORE_RECORDINGS_MAX 1000
+
+typedef struct cc_store_recording {
+    int64_t id;
+    int64_t teacher_id;
+    char code[CC_STORE_CODE_CAP];       /* the lesson's code */
+    char title[CC_STORE_TITLE_CAP];     /* the lesson's title */
+    char file_name[32];                 /* "<id>.webm" */
+    int64_t started_ms, ended_ms, duration_ms;
+    int64_t bytes;
+    int state;                          /* CC_STORE_REC_* */
+} cc_store_recording;
+
+/* Insert a row in state 'recording' from r's teacher_id, code, title and
+ * started_ms; sets r->id and r->file_name. 0, CC_EINVAL, CC_EIO. */
+int cc_store_recording_add(cc_store *s, cc_store_recording *r);
+/* The end: state (CC_STORE_REC_DONE or _FAILED), when, how long, how big.
+ * 0, CC_ENOTFOUND, CC_EINVAL, CC_EIO. */
+int cc_store_recording_finish(cc_store *s, int64_t id, int state, int64_t ended_ms,
+                              int64_t duration_ms, int64_t bytes);
+/* 0 and *out, CC_ENOTFOUND, CC_EIO (out may be NULL). */
+int cc_store_recording_get(cc_store *s, int64_t id, cc_store_recording *out);
+/* A teacher's recordings, newest first (at most CC_STORE_RECORDINGS_MAX);
+ * *out malloc'd (free(); NULL when *n is 0). */
+int cc_store_recording_list(cc_store *s, int64_t teacher_id, cc_store_recording **out, int *n);
+/* Rows still 'recording' (after a crash: the server marks them done). */
+int cc_store_recording_unfinished(cc_store *s, cc_store_recording **out, int *n);
+/* Delete a teacher's recording: CC_ENOTFOUND if there is none of that
+ * teacher with that id (another teacher's looks the same). */
+int cc_store_recording_delete(cc_store *s, int64_t teacher_id, int64_t id);
+/* The bytes of one teacher's recordings (teacher_id 0: everyone's). */
+int cc_store_recording_bytes(cc_store *s, int64_t teacher_id, int64_t *total);
+/* A teacher account's "record every lesson" setting. 0, CC_ENOTFOUND,
+ * CC_EIO. */
+int cc_store_teacher_record_default(cc_store *s, int64_t id, int *on);
+int cc_store_teacher_set_record_default(cc_store *s, int64_t id, int on);
 
 #endif

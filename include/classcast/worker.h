@@ -35,6 +35,10 @@ typedef struct cc_wpeer cc_wpeer;
     X(hs_queue_full)
 
 #define CC_WORKER_DEFAULT_MAX_HANDSHAKES 64
+/* With the handshake thread the worker only queues them: a ClientHello
+ * refused costs the browser a retransmission timer (a second or more),
+ * so more wait their turn there (each holds ~60 KiB until it is done). */
+#define CC_WORKER_DEFAULT_MAX_HANDSHAKES_HS 512
 
 typedef struct cc_worker_counters {
 #define CC_X(name) uint64_t name;

@@ -399,8 +399,10 @@ static void *rec_thread(void *arg)
     gst_app_src_end_of_stream(GST_APP_SRC(r->asrc));
     /* The jitter buffers let go of what they hold at end of stream; the
      * muxer then writes its index and the duration. */
-    GstMessage *m = gst_bus_timed_pop_filtered(r->bus, FINISH_TIMEOUT,
-                                               GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    GstMessage *m = NULL;
+    if (!atomic_load(&r->failed))
+        m = gst_bus_timed_pop_filtered(r->bus, FINISH_TIMEOUT,
+                                       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
     if (!m) {
         if (!atomic_load(&r->failed))
             snprintf(r->error, sizeof r->error, "the file was not finished in time");
@@ -440,6 +442,9 @@ static const char *const PIPELINE =
     "  caps=application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111 "
     "! rtpjitterbuffer name=ajb do-lost=true "
     "! rtpopusdepay name=adepay "
+    /* rtpopusdepay leaves out the rate, which webmmux wants (RFC 7587
+     * section 4.1: always 48000) */
+    "! capssetter caps=audio/x-opus,rate=48000 "
     "! queue max-size-buffers=0 max-size-bytes=0 max-size-time=5000000000 ! mux.audio_0 "
     "webmmux name=mux writing-app=classcast offset-to-zero=true "
     "! filesink name=sink";

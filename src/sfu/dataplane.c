@@ -18,6 +18,10 @@
 /* Messages each way between two workers (one ring per ordered pair): a
  * room's packets, once per mirror, and feed state. */
 #define DP_XFER_RING 4096
+/* Handshake messages each way per worker: a ClientHello and a client's
+ * second flight (2-3 datagrams) for each of the worker's
+ * CC_WORKER_DEFAULT_MAX_HANDSHAKES_HS handshakes. */
+#define DP_HS_RING 4096
 
 typedef struct dp_room {
     uint32_t id;
@@ -117,7 +121,7 @@ int cc_dataplane_new(cc_dataplane **out, const cc_dataplane_config *cfg, cc_dtls
         dp->xefd[i] = -1;
     int rc = 0;
     if (!cfg->inline_dtls)
-        rc = cc_hs_new(&dp->hs, dtls, n, 0);
+        rc = cc_hs_new(&dp->hs, dtls, n, DP_HS_RING);
     size_t cache = cfg->nack_cache_bytes ? cfg->nack_cache_bytes / (size_t)n : 0;
     uint16_t port0 = cc_addr_port(&cfg->bind);
     for (int i = 0; i < n && rc == 0; i++) {

@@ -25,12 +25,14 @@
 #include "classcast/layerctl.h"
 #include "classcast/log.h"
 #include "classcast/rand.h"
+#include "classcast/recorder.h"
 #include "classcast/rtcp.h"
 #include "classcast/ring.h"
 #include "classcast/rtp.h"
 #include "classcast/speakers.h"
 #include "classcast/srtp.h"
 #include "classcast/track.h"
+#include "classcast/twcc.h"
 #include "classcast/udp.h"
 #include "classcast/vp8.h"
 
@@ -105,6 +107,9 @@ struct sfu_peer {
     uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
     int ext_mid;          /* BUNDLE: one extension id space per transport */
     int remb;             /* the publisher accepted goog-remb */
+    int ext_twcc;         /* publisher: transport-wide seq extension id, 0:
+                           * no transport-cc (then REMB, if accepted) */
+    cc_twcc_recv *twcc;   /* publisher with transport-cc: its feedback */
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
     int is_teacher;       /* subscriber: gets every guest camera */
@@ -171,6 +176,8 @@ struct sfu_room {
     uint32_t shown[CC_SFU_MAX_LAST_N];
     int n_shown, n_recent;
     unsigned active;      /* last MEDIA mask emitted */
+    cc_rec_tap *rec;      /* a recording of the teacher's feeds (the
+                           * recorder's; cc_sfu_record_attach), or NULL */
     /* Rooms over several workers: an owner copies every publisher packet
      * to the workers in `mirrors` (a bit per worker); a mirror room
      * (mirror_of = owner's index + 1) has only subscribers and the feeds
@@ -586,6 +593,8 @@ static void do_room_close(cc_worker *w, void *arg, cc_time_us now)
                     cc_track_clear(p->in[i].track);
         }
     }
+    if (r->rec)
+        DEC(s, recordings); /* the recorder detaches later: nothing to do */
     if (r->mirror_of)
         DEC(s, mirror_rooms);
     else
@@ -1167,6 +1176,56 @@ static void first_picture(cc_sfu *s, const sfu_peer *sub, sfu_out *o, cc_time_us
             waited / 1000.0);
 }
 
+/* The lesson recording gets a copy of each of the teacher's packets as
+ * received (publisher numbering; the recorder makes one stream of them):
+ * one ring pop, a memcpy and a ring push, never a wait (a full ring is
+ * counted as rec_drop). A key frame it asks for is a PLI like any other. */
+static void record_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp, sfu_in *in,
+                       const uint8_t *buf, size_t len, cc_time_us now)
+{
+    int slot = in->track->slot;
+    if (cc_rec_tap_push(r->rec, slot, room_mask(r), buf, len, now) == 0)
+        INC(s, rec_pkts);
+    else
+        INC(s, rec_drop);
+    if (slot != CC_SLOT_MIC && cc_rec_tap_keyframe_wanted(r->rec, slot))
+        request_keyframe(w, s, pp, in, now);
+}
+
+/* Transport-cc: every packet of the publisher's transport that carries a
+ * transport-wide sequence number is recorded, whatever its stream, as the
+ * draft's section 3 counts them. The feedback builder (16 KiB) is made on
+ * the first such packet, on this worker. */
+static void twcc_on_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, cc_time_us now)
+{
+    uint16_t seq;
+    if (cc_twcc_ext_get(h, pp->ext_twcc, &seq) != 0)
+        return;
+    if (!pp->twcc) {
+        pp->twcc = malloc(sizeof *pp->twcc);
+        if (!pp->twcc) {
+            INC(s, cache_alloc_fail);
+            pp->ext_twcc = 0; /* the browser falls back on loss alone */
+            return;
+        }
+        cc_twcc_recv_config cfg = {.sender_ssrc = pp->rtcp_ssrc, .media_ssrc = h->ssrc};
+        cc_twcc_recv_init(pp->twcc, &cfg, now);
+        INC(s, twcc_publishers);
+    }
+    cc_twcc_recv_on_packet(pp->twcc, seq, now);
+}
+
+/* The feedback that is due (every 50 ms, or sooner after a burst), each a
+ * transport-cc RTPFB packet of its own (reduced size, RFC 5506, as NACKs). */
+static void twcc_feedback(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    uint8_t buf[1200];
+    int n;
+    for (int k = 0; k < 8 && (n = cc_twcc_recv_poll(pp->twcc, now, buf, sizeof buf)) > 0; k++)
+        if (cc_worker_send_rtcp(w, pp->wp, buf, (size_t)n) == 0)
+            INC(s, twcc_feedback_sent);
+}
+
 static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
                        size_t len, cc_time_us now)
 {
@@ -1181,6 +1240,8 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_worker_count_drop(w, CC_DROP_RTP_MALFORMED);
         return;
     }
+    if (pp->ext_twcc)
+        twcc_on_packet(s, pp, &h, now);
     sfu_in *in = find_in(pp, &h, buf);
     if (!in || h.pt != in->pt) {
         INC(s, drop_unknown_ssrc);
@@ -1256,6 +1317,8 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_pkt_unref(copy);
         return;
     }
+    if (r->rec && f->owner == 0)
+        record_rtp(w, s, r, pp, in, buf, len, now);
     /* Other workers' subscribers first: they work while this one sends. */
     if (r->mirrors)
         mirror_rtp(s, r, fi, t, copy, buf, len, now);
@@ -1560,6 +1623,8 @@ static void pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
 static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
 {
     pub_upkeep(w, s, pp, now);
+    if (pp->twcc)
+        twcc_feedback(w, s, pp, now);
     for (int i = 0; i < CC_SLOT_COUNT; i++) {
         cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
         if (!t || !t->nack_enabled || !t->ssrc ||
@@ -1688,6 +1753,7 @@ static void peer_state_free(void *arg)
     if (!pp)
         return;
     peer_state_free_tracks(pp);
+    free(pp->twcc);
     free(pp->out);
     free(pp);
 }
@@ -1886,7 +1952,11 @@ static int prepare(int publisher, const char *offer_text, size_t len,
      * reuse the subscriber's SSRC and seq). */
     ap->enable_remb = publisher;
     ap->want_rtx = 0;
-    ap->enable_twcc = 0;
+    /* Publishers: transport-cc feedback (draft-holmer-rmcat-transport-
+     * wide-cc-extensions-01) so the browser's own send-side estimator sees
+     * the real uplink; the fixed REMB stays only for senders that do not
+     * offer it. Subscribers: not yet (docs/bwe.md). */
+    ap->enable_twcc = publisher;
     map_slots(offer, publisher, map, n_map, slot_of, owner_of);
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
         ap->send[i] = !publisher && slot_of[i] >= 0;
@@ -1904,7 +1974,8 @@ static int prepare(int publisher, const char *offer_text, size_t len,
          * subscriber's), so do not promise abs-send-time/audio-level;
          * mid stays (a publisher's unsignalled SSRCs bind by it). */
         choices[i].ext_abs_send_time = 0;
-        choices[i].ext_twcc = 0;
+        if (!publisher || !(choices[i].fb & CC_FB_TWCC))
+            choices[i].ext_twcc = 0;
         if (slot_of[i] < 0) {
             /* A usable line with no slot (a camera the teacher turned
              * off, a line more than the lesson has) stays in the BUNDLE
@@ -1923,6 +1994,20 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             /* RFC 3264 6.1: a sendrecv offer may be answered sendonly: a
              * student's browser then sends nothing. */
             choices[i].direction = CC_DIR_SENDONLY;
+        }
+    }
+    if (rc == 0 && publisher) {
+        /* One extension id space per BUNDLE transport (RFC 8843 section
+         * 9.1): the first accepted line that has it names it. With
+         * transport-cc the fixed REMB would cap the browser's estimate:
+         * not promised, not sent. */
+        for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
+            if (choices[i].accepted && choices[i].ext_twcc && !pp->ext_twcc)
+                pp->ext_twcc = choices[i].ext_twcc;
+        for (int i = 0; pp->ext_twcc && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+            choices[i].fb &= ~(unsigned)CC_FB_REMB;
+            if (choices[i].ext_twcc && choices[i].ext_twcc != pp->ext_twcc)
+                choices[i].ext_twcc = 0;
         }
     }
     if (rc != 0 || n_ok == 0) {
@@ -2115,6 +2200,13 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
     op->ext_mid = np->ext_mid;
     op->ext_level = np->ext_level;
     op->remb = np->remb;
+    /* Same transport, same transport-wide numbers: the feedback state
+     * stays; a renegotiation that drops transport-cc drops it. */
+    op->ext_twcc = np->ext_twcc;
+    if (!op->ext_twcc) {
+        free(op->twcc);
+        op->twcc = NULL;
+    }
     if (r) {
         room_update_mask(w, r, op);
         cache_rebalance(s);
@@ -2466,5 +2558,69 @@ int cc_sfu_local_detach(cc_worker *w, cc_ring *ring)
     if (rc == 0)
         sem_wait(&d.done);
     sem_destroy(&d.done);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* lesson recording (src/media/recorder.c)                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct record_call {
+    uint32_t room_id;
+    cc_rec_tap *tap;
+    sem_t done;
+} record_call;
+
+static void do_record_attach(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    record_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    if (!r) {
+        CC_WARN("sfu", "recording: room %u is not open", c->room_id);
+        return;
+    }
+    if (!r->rec)
+        INC(s, recordings);
+    r->rec = c->tap;
+    CC_INFO("sfu", "room %u: recording attached", r->id);
+}
+
+static void do_record_detach(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)now;
+    record_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    if (r && r->rec == c->tap) {
+        r->rec = NULL;
+        DEC(s, recordings);
+        CC_INFO("sfu", "room %u: recording detached", r->id);
+    }
+}
+
+/* Runs after do_record_detach, and also when the worker stops before it
+ * ran: the waiting caller is let go either way. */
+static void record_call_release(void *arg) { sem_post(&((record_call *)arg)->done); }
+
+int cc_sfu_record_attach(cc_worker *w, uint32_t room_id, cc_rec_tap *tap)
+{
+    record_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    c->room_id = room_id;
+    c->tap = tap;
+    return cc_worker_call(w, do_record_attach, c, free);
+}
+
+int cc_sfu_record_detach(cc_worker *w, uint32_t room_id, cc_rec_tap *tap)
+{
+    record_call c = {.room_id = room_id, .tap = tap};
+    sem_init(&c.done, 0, 0);
+    int rc = cc_worker_call(w, do_record_detach, &c, record_call_release);
+    if (rc == 0)
+        sem_wait(&c.done);
+    sem_destroy(&c.done);
     return rc;
 }

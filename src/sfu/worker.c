@@ -791,7 +791,8 @@ int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
     w->cfg = *cfg;
     w->dtls_ctx = dtls_ctx;
     if (w->cfg.max_handshakes <= 0)
-        w->cfg.max_handshakes = CC_WORKER_DEFAULT_MAX_HANDSHAKES;
+        w->cfg.max_handshakes = cfg->hs ? CC_WORKER_DEFAULT_MAX_HANDSHAKES_HS
+                                        : CC_WORKER_DEFAULT_MAX_HANDSHAKES;
     w->epfd = w->tfd = -1;
     int rc = cc_udp_open(&w->udp, &cfg->bind);
     if (rc == 0)

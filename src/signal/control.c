@@ -25,6 +25,7 @@
 #include "classcast/qr.h"
 #include "classcast/rand.h"
 #include "classcast/ratelimit.h"
+#include "classcast/recording.h"
 #include "classcast/whip.h"
 #include "classcast/sfu.h"
 #include "classcast/source.h"
@@ -97,6 +98,7 @@ struct cc_control {
     uint64_t quality_too_fast;
     /* Lessons in the database (persist.h): what outlives a restart. */
     cc_persist *persist;
+    cc_recordings *rec;     /* lesson recordings (recording.h) */
     GHashTable *sessions;   /* sid -> sess* */
     GHashTable *resources;  /* resource id -> resource* */
     GHashTable *captures;   /* room_id -> capture_run* (at most one a lesson) */
@@ -286,9 +288,10 @@ static void dataplane_json(cc_dataplane *dp, json_t *root)
         cc_worker_get_counters(w, &wc);
         cc_sfu_get_stats(cc_dataplane_sfu(dp, i), &ss);
         json_array_append_new(
-            ws, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "udp_port",
+            ws, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "udp_port",
                           (int)cc_addr_port(cc_worker_local(w)), "rooms",
-                          cc_dataplane_rooms_of(dp, i), "peers",
+                          cc_dataplane_rooms_of(dp, i), "mirror_rooms",
+                          (json_int_t)ss.mirror_rooms, "peers",
                           (json_int_t)cc_worker_peer_count(w), "publishers",
                           (json_int_t)ss.publishers, "subscribers", (json_int_t)ss.subscribers,
                           "udp_rx", (json_int_t)wc.udp_rx, "udp_tx", (json_int_t)wc.udp_tx,
@@ -352,6 +355,11 @@ static json_t *stats_json(cc_control *c)
     json_object_set_new(control, "lessons_restored", json_integer((json_int_t)pc.restored));
     json_object_set_new(control, "quality_too_fast",
                         json_integer((json_int_t)c->quality_too_fast));
+    cc_recordings_counters rc;
+    cc_recordings_get_counters(c->rec, &rc);
+#define CC_X(name) json_object_set_new(control, "recordings_" #name, json_integer((json_int_t)rc.name));
+    CC_RECORDINGS_COUNTERS(CC_X)
+#undef CC_X
     cc_accounts_counters ac;
     cc_accounts_get_counters(c->accounts, &ac);
 #define CC_X(name) json_object_set_new(control, #name, json_integer((json_int_t)ac.name));
@@ -867,6 +875,7 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
                                             guest ? m->hand : -1, id));
     send_state(c, sid, l);
     send_seminar_state(c, sid, l, m);
+    cc_recordings_joined(c->rec, l, m);
     broadcast_members(c, l);
 }
 
@@ -1321,6 +1330,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
                                                     l->viewer_token, m->id_str, rq->id));
         send_state(c, s->sid, l);
         send_seminar_state(c, s->sid, l, m);
+        cc_recordings_joined(c->rec, l, m);
         broadcast_members(c, l);
         return;
     case CC_PROTO_RESUME:
@@ -1390,6 +1400,8 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         send_json(c, s->sid, cc_proto_build_ok(ref, rq->id));
         if (rc == 1)
             broadcast_lesson(c, l);
+        if (rc == 1)
+            cc_recordings_lesson_started(c->rec, room_w(c, l->room_id), l);
         return;
     case CC_PROTO_END:
         rc = cc_lesson_end(l, now);
@@ -1397,6 +1409,7 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         if (rc == 1) {
             broadcast_lesson(c, l);
             capture_stop_room(c, l->room_id);
+            cc_recordings_lesson_ended(c->rec, l);
             room_closed(c, l->room_id);
             CC_INFO("control", "lesson %s ended by the teacher", l->code);
         }
@@ -1500,6 +1513,10 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
     case CC_PROTO_QUALITY:
         handle_quality(c, s, l, m, rq, now);
         return;
+    case CC_PROTO_RECORD_START:
+    case CC_PROTO_RECORD_STOP:
+        cc_recordings_request(c->rec, room_w(c, l->room_id), s->sid, l, m, rq);
+        return;
     default:
         handle_seminar(c, s, l, m, rq, now);
         return;
@@ -1585,10 +1602,12 @@ static void on_lesson_event(void *ud, cc_lesson *l, cc_lesson_event ev)
         CC_INFO("control", "lesson %s ended: the teacher did not come back", l->code);
         broadcast_lesson(c, l);
         capture_stop_room(c, l->room_id);
+        cc_recordings_lesson_ended(c->rec, l);
         room_closed(c, l->room_id);
         persist_sync(c, l);
     } else if (ev == CC_LESSON_EV_FORGET) {
         capture_stop_room(c, l->room_id);
+        cc_recordings_lesson_ended(c->rec, l);
         cc_persist_forget(c->persist, l);
     }
 }
@@ -1740,6 +1759,8 @@ static void hook_api(void *ud, const cc_http_request *rq, cc_http_response *r)
         api_metrics(c, rq, r);
     else if (strncmp(rq->path, "/whip/", 6) == 0 || strncmp(rq->path, "/whep/", 6) == 0)
         api_whip_whep(c, rq, r);
+    else if (cc_recordings_is_api(rq->path))
+        cc_recordings_api(c->rec, c->accounts, rq, r, now_wall_s());
     else if (cc_history_is_api(rq->path))
         cc_history_api(c->accounts, c->cfg.store, rq, r, now_wall_s());
     else if (cc_accounts_is_api(rq->path))
@@ -1824,6 +1845,8 @@ static void hook_wake(void *ud)
             handle_sfu_event(c, ev);
             /* Watching and weak-link stretches for the attendance. */
             persist_sync(c, cc_lessons_find_room(c->lessons, ev->room_id));
+        } else if (m->type == CC_RECORDING_EVENT) {
+            cc_recordings_on_event(c->rec, m);
         }
         cc_msg_free(m);
         m = next;
@@ -1836,6 +1859,7 @@ static void hook_tick(void *ud)
     cc_lessons_tick(c->lessons, now_us(), on_lesson_event, c);
     cc_accounts_tick(c->accounts, now_wall_s());
     cc_persist_tick(c->persist, now_wall_ms());
+    cc_recordings_tick(c->rec);
 }
 
 /* The lessons of the last run (docs/state.md), each with its SFU room. */
@@ -1874,7 +1898,11 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     c->resources = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     c->captures = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, capture_run_free);
-    if (!c->lessons || !c->bad_tries || !c->accounts ||
+    cc_recordings_config rcfg = {.store = cfg->store, .state_dir = cfg->state_dir,
+                                 .quota_bytes = cfg->recording_quota_bytes,
+                                 .lessons = c->lessons, .events = cfg->events};
+    c->rec = c->lessons ? cc_recordings_new(&rcfg) : NULL;
+    if (!c->lessons || !c->bad_tries || !c->accounts || !c->rec ||
         cc_persist_new(&c->persist, cfg->store) != 0) {
         cc_control_free(c);
         return CC_ENOMEM;
@@ -1895,7 +1923,11 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     return 0;
 }
 
-void cc_control_set_http(cc_control *c, cc_http *h) { c->http = h; }
+void cc_control_set_http(cc_control *c, cc_http *h)
+{
+    c->http = h;
+    cc_recordings_set_http(c->rec, h);
+}
 
 uint32_t cc_control_demo_room(cc_control *c)
 {
@@ -1921,6 +1953,7 @@ void cc_control_shutdown(cc_control *c)
     c->shut = 1;
     if (c->captures)
         g_hash_table_remove_all(c->captures);
+    cc_recordings_shutdown(c->rec); /* detaching waits on the workers */
 }
 
 cc_http_hooks cc_control_http_hooks(cc_control *c)
@@ -1948,6 +1981,7 @@ void cc_control_free(cc_control *c)
     /* Stopping: the connections end now, as far as attendance goes. */
     cc_persist_shutdown(c->persist, now_wall_ms());
     cc_persist_free(c->persist);
+    cc_recordings_free(c->rec);
     cc_lessons_free(c->lessons);
     cc_ratelimit_free(c->bad_tries);
     cc_accounts_free(c->accounts);

@@ -15,6 +15,7 @@
 #include "classcast/http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "classcast/clock.h"
 #include "classcast/err.h"
@@ -57,6 +59,7 @@ typedef struct conn {
     char *body;
     size_t body_len;
     int too_big;
+    int close_after;    /* the request cannot be framed: close once answered */
     int from_loopback;
     int cross_origin;
     char peer_ip[64];
@@ -65,6 +68,10 @@ typedef struct conn {
     int redirect;        /* answer with a redirect to HTTPS once the body is in */
     unsigned char *resp; /* LWS_PRE + body */
     size_t resp_len;
+    char range[80];      /* the Range header of an API request, "" none */
+    int file_fd1;        /* a file being sent (cc_http_response.file): its
+                          * descriptor + 1, 0 for none */
+    uint64_t file_left;  /* bytes of it still to send */
     /* WebSocket */
     uint64_t sid;
     struct lws *wsi;
@@ -123,6 +130,11 @@ static int peer_is_loopback(struct lws *wsi)
 
 static void conn_reset_http(conn *c)
 {
+    if (c->file_fd1)
+        close(c->file_fd1 - 1);
+    c->file_fd1 = 0;
+    c->file_left = 0;
+    c->range[0] = 0;
     free(c->body);
     free(c->resp);
     free(c->cookie);
@@ -132,6 +144,7 @@ static void conn_reset_http(conn *c)
     c->secure = 0;
     c->body_len = c->resp_len = 0;
     c->too_big = 0;
+    c->close_after = 0;
     c->redirect = 0;
 }
 
@@ -181,6 +194,10 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
         return -1;
     if (r->disposition[0] && add_header(wsi, "content-disposition:", r->disposition, &p, end))
         return -1;
+    if (r->content_range[0] && add_header(wsi, "content-range:", r->content_range, &p, end))
+        return -1;
+    if (c->close_after && add_header(wsi, "connection:", "close", &p, end))
+        return -1;
     if (r->cors) {
         /* RFC 9725 section 4.1 (WHIP) and the WHEP draft: browsers on another
          * origin need CORS, with Location exposed. */
@@ -193,6 +210,68 @@ static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* A file as the answer (cc_http_response.file: recordings): its bytes
+ * [file_offset, file_offset + file_length) with status 200 or 206 (RFC 9110
+ * section 14: the application parsed the Range), sent in pieces as the
+ * socket drains (file_writeable). */
+#define FILE_CHUNK 32768
+static int refuse(struct lws *wsi, conn *c, int status, const char *text);
+static int send_file(struct lws *wsi, conn *c, cc_http_response *r)
+{
+    int fd = open(r->file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return refuse(wsi, c, 404, "not found");
+    }
+    uint64_t size = (uint64_t)st.st_size, off = r->file_offset;
+    uint64_t len = r->file_length ? r->file_length : size - (off < size ? off : size);
+    if (off > size || len > size - off || lseek(fd, (off_t)off, SEEK_SET) < 0) {
+        close(fd);
+        return refuse(wsi, c, 416, "range not satisfiable");
+    }
+    unsigned char hdr[LWS_PRE + 1024], *start = &hdr[LWS_PRE], *p = start,
+                                       *end = &hdr[sizeof hdr - 1];
+    const char *ct = r->content_type[0] ? r->content_type : "application/octet-stream";
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, ct, (lws_filepos_t)len, &p, end) ||
+        add_header(wsi, "accept-ranges:", "bytes", &p, end) ||
+        add_header(wsi, "cache-control:", "no-store", &p, end) ||
+        (r->content_range[0] && add_header(wsi, "content-range:", r->content_range, &p, end)) ||
+        (r->disposition[0] && add_header(wsi, "content-disposition:", r->disposition, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end)) {
+        close(fd);
+        return -1;
+    }
+    c->file_fd1 = fd + 1;
+    c->file_left = len;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int file_writeable(struct lws *wsi, conn *c)
+{
+    static unsigned char buf[LWS_PRE + FILE_CHUNK]; /* the control thread's only */
+    size_t want = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
+    ssize_t n = want ? read(c->file_fd1 - 1, buf + LWS_PRE, want) : 0;
+    if (want && n <= 0)
+        return -1; /* the file shrank under us: end the connection */
+    c->file_left -= (uint64_t)n;
+    int fin = c->file_left == 0;
+    if (lws_write(wsi, buf + LWS_PRE, (size_t)n, fin ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)n)
+        return -1;
+    if (!fin) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    close(c->file_fd1 - 1);
+    c->file_fd1 = 0;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
     return 0;
 }
 
@@ -223,6 +302,7 @@ static int dispatch_api(struct lws *wsi, conn *c)
         .cross_origin = c->cross_origin,
         .peer_ip = c->peer_ip,
         .cookie = c->cookie ? c->cookie : "",
+        .range = c->range,
         .secure = c->secure,
     };
     cc_http_response r;
@@ -230,7 +310,8 @@ static int dispatch_api(struct lws *wsi, conn *c)
     r.status = 500;
     if (h->cfg.hooks.api)
         h->cfg.hooks.api(h->cfg.hooks.ud, &rq, &r);
-    int rc = send_response(wsi, c, &r);
+    int rc = r.file[0] && (r.status == 200 || r.status == 206) ? send_file(wsi, c, &r)
+                                                                 : send_response(wsi, c, &r);
     free(r.body);
     /* The request body is done with; keep-alive connections may idle long. */
     free(c->body);
@@ -287,6 +368,17 @@ static void read_query(struct lws *wsi, conn *c)
 
 /* Which method, and the path (without query). 0 if the request has none of
  * the methods classcast serves. */
+/* A request body must be announced by Content-Length. This libwebsockets
+ * serves HTTP/1.1 only here (ALPN http/1.1) and does not decode a chunked
+ * request body (RFC 9112 section 7.1), so such a POST would wait for a
+ * body that never completes: it is answered 411 Length Required (RFC 9110
+ * section 15.5.12) at once instead. Browsers' fetch() always sends the
+ * length of a string or JSON body. */
+static int has_length(struct lws *wsi)
+{
+    return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+}
+
 static int read_request_line(struct lws *wsi, conn *c)
 {
     static const struct {
@@ -831,6 +923,10 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
                 return refuse(wsi, c, 421, "this server does not answer to that name");
             }
             if (strcmp(c->method, "POST") == 0) {
+                if (!has_length(wsi)) {
+                    c->close_after = 1;
+                    return refuse(wsi, c, 411, "a POST needs a Content-Length");
+                }
                 c->redirect = 1; /* after the body, which is dropped */
                 return 0;
             }
@@ -840,6 +936,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
             return on_gate(h, wsi) ? serve_file(wsi, h, c) : refuse(wsi, c, 404, "not found");
         copy_hdr(wsi, c->auth, sizeof c->auth, WSI_TOKEN_HTTP_AUTHORIZATION);
         copy_hdr(wsi, c->ctype, sizeof c->ctype, WSI_TOKEN_HTTP_CONTENT_TYPE);
+        copy_hdr(wsi, c->range, sizeof c->range, WSI_TOKEN_HTTP_RANGE);
         c->cookie = dup_hdr(wsi, WSI_TOKEN_HTTP_COOKIE);
         c->secure = lws_is_ssl(wsi);
         cc_origin_verdict v = request_origin(wsi, h);
@@ -850,8 +947,14 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
         c->cross_origin = v == CC_ORIGIN_FOREIGN;
         if (c->cross_origin)
             HTTP_INC(h, cross_origin_requests);
-        if (strcmp(c->method, "POST") == 0)
+        if (strcmp(c->method, "POST") == 0) {
+            if (!has_length(wsi)) {
+                HTTP_INC(h, length_required);
+                c->close_after = 1; /* the rest of the body cannot be framed */
+                return refuse(wsi, c, 411, "a POST needs a Content-Length");
+            }
             return 0; /* wait for the body */
+        }
         return dispatch_api(wsi, c);
     }
     case LWS_CALLBACK_HTTP_BODY:
@@ -879,6 +982,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
             return send_redirect(wsi, http_of(wsi), c);
         return dispatch_api(wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c->file_fd1)
+            return file_writeable(wsi, c);
         if (!c->resp)
             break;
         if (lws_write(wsi, c->resp + LWS_PRE, c->resp_len, LWS_WRITE_HTTP_FINAL) !=
@@ -886,7 +991,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
             return -1;
         free(c->resp);
         c->resp = NULL;
-        if (lws_http_transaction_completed(wsi))
+        if (c->close_after || lws_http_transaction_completed(wsi))
             return -1;
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -932,6 +1037,22 @@ static void fill_mounts(cc_http *h, struct lws_http_mount *m, int root_is_callba
         };
 }
 
+/* The headers LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE
+ * sends, on every answer, with one change: media-src 'self', so the
+ * teacher page plays its recordings from /api/recordings (docs/
+ * recording.md); a page of another site still cannot (frame-ancestors,
+ * and the API refuses it). */
+static const struct lws_protocol_vhost_options sec_headers[] = {
+    {&sec_headers[1], NULL, "content-security-policy:",
+     "default-src 'none'; img-src 'self' data: ; script-src 'self'; font-src 'self'; "
+     "style-src 'self'; connect-src 'self' ws: wss:; media-src 'self'; "
+     "frame-ancestors 'none'; base-uri 'none';form-action 'self';"},
+    {&sec_headers[2], NULL, "x-content-type-options:", "nosniff"},
+    {&sec_headers[3], NULL, "x-xss-protection:", "1; mode=block"},
+    {&sec_headers[4], NULL, "x-frame-options:", "deny"},
+    {NULL, NULL, "referrer-policy:", "no-referrer"},
+};
+
 /* One listening vhost; tls non-NULL: HTTPS with that certificate. */
 static struct lws_vhost *make_vhost(cc_http *h, const char *name, int port,
                                     const struct lws_http_mount *mounts, const cc_http_tls *tls)
@@ -946,7 +1067,7 @@ static struct lws_vhost *make_vhost(cc_http *h, const char *name, int port,
     /* No LWS_SERVER_OPTION_STS: HSTS (RFC 6797) holds for a host name on
      * every port, so a browser that saw it on :8443 would turn
      * http://<name>:8080/ca.html into https:// on the plain port. */
-    vi.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    vi.headers = sec_headers;
     vi.retry_and_idle_policy = &h->idle_policy;
     /* A connection that has not finished sending its headers within 10 s
      * (slowloris) is closed, so is an idle HTTP keep-alive after 5 s. */

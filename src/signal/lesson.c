@@ -845,7 +845,9 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
     case CC_PROTO_CHAT:
     case CC_PROTO_INVITE_CREATE:
     case CC_PROTO_INVITE_REVOKE:
-    case CC_PROTO_QUALITY: {
+    case CC_PROTO_QUALITY:
+    case CC_PROTO_RECORD_START:
+    case CC_PROTO_RECORD_STOP: {
         int publishing = action == CC_PROTO_PUBLISH || action == CC_PROTO_UNPUBLISH ||
                          (action == CC_PROTO_RENEGOTIATE && for_publish);
         int anyone = action == CC_PROTO_SUBSCRIBE || action == CC_PROTO_CHAT ||
@@ -859,6 +861,7 @@ int cc_lesson_may(const cc_lesson *l, const cc_member *m, cc_proto_type action,
         /* After the end, nothing new may start; ending again, unpublishing
          * and stopping or listing capture are harmless. */
         int refused_when_ended = action != CC_PROTO_END &&
+                                 action != CC_PROTO_RECORD_STOP &&
                                  action != CC_PROTO_UNPUBLISH &&
                                  action != CC_PROTO_CAPTURE_LIST &&
                                  action != CC_PROTO_CAPTURE_STOP;

@@ -30,6 +30,8 @@ static const char *const type_names[CC_PROTO_TYPE_COUNT] = {
     [CC_PROTO_CHAT] = "chat",           [CC_PROTO_INVITE_CREATE] = "invite_create",
     [CC_PROTO_INVITE_REVOKE] = "invite_revoke",
     [CC_PROTO_QUALITY] = "quality",
+    [CC_PROTO_RECORD_START] = "record_start",
+    [CC_PROTO_RECORD_STOP] = "record_stop",
 };
 
 static const char *const slot_names[CC_SLOT_COUNT] = {
@@ -781,6 +783,21 @@ char *cc_proto_build_transport(int for_publish, int connected)
                             for_publish ? "publish" : "subscribe", "state",
                             connected ? "connected" : "closed"),
                   NULL);
+}
+
+char *cc_proto_build_recording(int on, int64_t started_ms, const char *reason)
+{
+    json_t *o = json_pack("{s:s, s:b}", "type", "recording", "on", on != 0);
+    if (o && on && json_object_set_new(o, "started_at", json_integer(started_ms)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o && reason && reason[0] &&
+        json_object_set_new(o, "reason", json_string(reason)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return finish(o, NULL);
 }
 
 char *cc_proto_build_link(int weak)

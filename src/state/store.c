@@ -123,6 +123,30 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (lesson_id, idx)"
     ") WITHOUT ROWID;"
     "PRAGMA user_version = 3;",
+    /* 4: lesson recordings (docs/recording.md): one row per WebM file in
+     * <state dir>/recordings/. teacher_id is the lesson's owner (an
+     * account id, -1 for the local teacher), like lessons.teacher_id.
+     * AUTOINCREMENT: an id (and its file name and URL) is never reused.
+     * Times are Unix milliseconds, 0 for "not (yet)"; state is
+     * 'recording' until the file is finished ('done') or lost ('failed').
+     * A teacher may have every lesson recorded from its start. */
+    "CREATE TABLE recordings ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  teacher_id INTEGER NOT NULL,"
+    "  lesson_code TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  file_name TEXT NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  ended_ms INTEGER NOT NULL DEFAULT 0,"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL DEFAULT 'recording' "
+    "    CHECK (state IN ('recording', 'done', 'failed'))"
+    ");"
+    "CREATE INDEX recordings_by_teacher ON recordings(teacher_id, started_ms);"
+    "CREATE INDEX recordings_by_state ON recordings(state);"
+    "ALTER TABLE teachers ADD COLUMN record_default INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 4;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == CC_STORE_SCHEMA_VERSION,
@@ -171,6 +195,16 @@ enum {
     Q_HISTORY_LESSONS,
     Q_HISTORY_FIND,
     Q_HISTORY_ATTEND,
+    Q_REC_ADD,
+    Q_REC_NAME,
+    Q_REC_FINISH,
+    Q_REC_GET,
+    Q_REC_LIST,
+    Q_REC_DELETE,
+    Q_REC_UNFINISHED,
+    Q_REC_BYTES,
+    Q_TEACHER_REC_DEFAULT,
+    Q_TEACHER_SET_REC_DEFAULT,
     Q_COUNT
 };
 
@@ -178,6 +212,9 @@ enum {
     "id, code, kind, title, teacher_id, teacher_name, teacher_token_hash, "           \
     "viewer_token_hash, locked, waiting_room, last_n, chat_students, state, created_ms, " \
     "started_ms, ended_ms, teacher_gone_ms, heartbeat_ms"
+#define REC_COLS                                                                       \
+    "id, teacher_id, lesson_code, title, file_name, started_ms, ended_ms, duration_ms, "  \
+    "bytes, state"
 #define MEMBER_COLS "member_id, role, name, rejoin_hash, invite, flags, hand, first_join_ms"
 /* A history row: the lesson, and how many students and schools it had. */
 #define HISTORY_COLS                                                                   \
@@ -287,6 +324,22 @@ static const char *const sql[Q_COUNT] = {
         "FROM attendance a JOIN members m ON m.lesson_id = a.lesson_id AND "
         "m.member_id = a.member_id JOIN lessons l ON l.id = a.lesson_id "
         "WHERE a.lesson_id = ? ORDER BY a.joined_ms, a.id",
+    [Q_REC_ADD] =
+        "INSERT INTO recordings (teacher_id, lesson_code, title, file_name, started_ms) "
+        "VALUES (?, ?, ?, '', ?)",
+    [Q_REC_NAME] = "UPDATE recordings SET file_name = id || '.webm' WHERE id = ?",
+    [Q_REC_FINISH] =
+        "UPDATE recordings SET state = ?2, ended_ms = ?3, duration_ms = ?4, bytes = ?5 "
+        "WHERE id = ?1",
+    [Q_REC_GET] = "SELECT " REC_COLS " FROM recordings WHERE id = ?",
+    [Q_REC_LIST] = "SELECT " REC_COLS " FROM recordings WHERE teacher_id = ?1 "
+                   "ORDER BY started_ms DESC, id DESC LIMIT ?2",
+    [Q_REC_DELETE] = "DELETE FROM recordings WHERE id = ? AND teacher_id = ?",
+    [Q_REC_UNFINISHED] = "SELECT " REC_COLS " FROM recordings WHERE state = 'recording' "
+                         "ORDER BY id LIMIT ?",
+    [Q_REC_BYTES] = "SELECT coalesce(sum(bytes), 0) FROM recordings WHERE teacher_id = ?1 OR ?1 = 0",
+    [Q_TEACHER_REC_DEFAULT] = "SELECT record_default FROM teachers WHERE id = ?",
+    [Q_TEACHER_SET_REC_DEFAULT] = "UPDATE teachers SET record_default = ? WHERE id = ?",
 };
 
 struct cc_store {
@@ -1460,4 +1513,208 @@ int cc_store_attendance_list(cc_store *s, int64_t teacher_id, const char *code,
     if (lesson)
         *lesson = info;
     return attendance_rows(s, info.id, out, n);
+}
+
+/* ---- recordings ------------------------------------------------------------ */
+
+static const char *const rec_states[] = {"recording", "done", "failed"};
+
+static int rec_state_of(const unsigned char *t)
+{
+    for (int i = 0; i < 3; i++)
+        if (t && strcmp((const char *)t, rec_states[i]) == 0)
+            return i;
+    return CC_STORE_REC_FAILED;
+}
+
+static void read_recording(sqlite3_stmt *st, cc_store_recording *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    r->teacher_id = sqlite3_column_int64(st, 1);
+    const unsigned char *t = sqlite3_column_text(st, 2);
+    snprintf(r->code, sizeof r->code, "%s", t ? (const char *)t : "");
+    t = sqlite3_column_text(st, 3);
+    snprintf(r->title, sizeof r->title, "%s", t ? (const char *)t : "");
+    t = sqlite3_column_text(st, 4);
+    snprintf(r->file_name, sizeof r->file_name, "%s", t ? (const char *)t : "");
+    r->started_ms = sqlite3_column_int64(st, 5);
+    r->ended_ms = sqlite3_column_int64(st, 6);
+    r->duration_ms = sqlite3_column_int64(st, 7);
+    r->bytes = sqlite3_column_int64(st, 8);
+    r->state = rec_state_of(sqlite3_column_text(st, 9));
+}
+
+int cc_store_recording_add(cc_store *s, cc_store_recording *r)
+{
+    if (!r || !r->code[0] || strlen(r->code) >= CC_STORE_CODE_CAP ||
+        strlen(r->title) >= CC_STORE_TITLE_CAP || !g_utf8_validate(r->title, -1, NULL))
+        return CC_EINVAL;
+    if (exec(s, "SAVEPOINT rec_add", "begin") != 0)
+        return CC_EIO;
+    int rc = CC_EIO;
+    sqlite3_stmt *st = q(s, Q_REC_ADD);
+    if (st) {
+        sqlite3_bind_int64(st, 1, r->teacher_id);
+        sqlite3_bind_text(st, 2, r->code, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, r->title, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, r->started_ms);
+        rc = run(s, st, "add a recording");
+    }
+    int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+    if (rc == 0 && (st = q(s, Q_REC_NAME)) != NULL) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = run(s, st, "name a recording");
+    } else if (rc == 0) {
+        rc = CC_EIO;
+    }
+    if (rc != 0) {
+        exec(s, "ROLLBACK TO rec_add", "rollback");
+        exec(s, "RELEASE rec_add", "release");
+        return rc;
+    }
+    if (exec(s, "RELEASE rec_add", "commit") != 0)
+        return CC_EIO;
+    r->id = id;
+    snprintf(r->file_name, sizeof r->file_name, "%lld.webm", (long long)id);
+    r->state = CC_STORE_REC_RECORDING;
+    r->ended_ms = r->duration_ms = r->bytes = 0;
+    return 0;
+}
+
+int cc_store_recording_finish(cc_store *s, int64_t id, int state, int64_t ended_ms,
+                              int64_t duration_ms, int64_t bytes)
+{
+    if (state < 0 || state > CC_STORE_REC_FAILED)
+        return CC_EINVAL;
+    sqlite3_stmt *st = q(s, Q_REC_FINISH);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, rec_states[state], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ended_ms);
+    sqlite3_bind_int64(st, 4, duration_ms);
+    sqlite3_bind_int64(st, 5, bytes);
+    int rc = run(s, st, "finish a recording");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = CC_ENOTFOUND;
+    return rc;
+}
+
+int cc_store_recording_get(cc_store *s, int64_t id, cc_store_recording *out)
+{
+    sqlite3_stmt *st = q(s, Q_REC_GET);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && out)
+        read_recording(st, out);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    return step == SQLITE_DONE ? CC_ENOTFOUND : db_fail(s, "get a recording");
+}
+
+static int rec_rows(cc_store *s, sqlite3_stmt *st, cc_store_recording **out, int *n, int max)
+{
+    cc_store_recording *a = NULL;
+    int len = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && len < max) {
+        cc_store_recording *na = realloc(a, (size_t)(len + 1) * sizeof *a);
+        if (!na) {
+            sqlite3_reset(st);
+            free(a);
+            return CC_ENOMEM;
+        }
+        a = na;
+        read_recording(st, &a[len++]);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        free(a);
+        return db_fail(s, "list recordings");
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+int cc_store_recording_list(cc_store *s, int64_t teacher_id, cc_store_recording **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_REC_LIST);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, teacher_id);
+    sqlite3_bind_int(st, 2, CC_STORE_RECORDINGS_MAX);
+    return rec_rows(s, st, out, n, CC_STORE_RECORDINGS_MAX);
+}
+
+int cc_store_recording_unfinished(cc_store *s, cc_store_recording **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = q(s, Q_REC_UNFINISHED);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int(st, 1, CC_STORE_RECORDINGS_MAX);
+    return rec_rows(s, st, out, n, CC_STORE_RECORDINGS_MAX);
+}
+
+int cc_store_recording_delete(cc_store *s, int64_t teacher_id, int64_t id)
+{
+    sqlite3_stmt *st = q(s, Q_REC_DELETE);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, teacher_id);
+    int rc = run(s, st, "delete a recording");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = CC_ENOTFOUND;
+    return rc;
+}
+
+int cc_store_recording_bytes(cc_store *s, int64_t teacher_id, int64_t *total)
+{
+    *total = 0;
+    sqlite3_stmt *st = q(s, Q_REC_BYTES);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, teacher_id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *total = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return step == SQLITE_ROW ? 0 : db_fail(s, "sum recordings");
+}
+
+int cc_store_teacher_record_default(cc_store *s, int64_t id, int *on)
+{
+    *on = 0;
+    sqlite3_stmt *st = q(s, Q_TEACHER_REC_DEFAULT);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *on = sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    return step == SQLITE_DONE ? CC_ENOTFOUND : db_fail(s, "read record_default");
+}
+
+int cc_store_teacher_set_record_default(cc_store *s, int64_t id, int on)
+{
+    sqlite3_stmt *st = q(s, Q_TEACHER_SET_REC_DEFAULT);
+    if (!st)
+        return CC_EIO;
+    sqlite3_bind_int(st, 1, on ? 1 : 0);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = run(s, st, "set record_default");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = CC_ENOTFOUND;
+    return rc;
 }

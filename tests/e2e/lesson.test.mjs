@@ -486,6 +486,19 @@ describe('lesson (real server)', { timeout: 420_000 }, () => {
       // what lets the server thin it for a student on a weak link.
       const sfu = (await server.stats()).sfu;
       assert.ok(sfu.rtp_in_layered > 0, `the teacher's video carries temporal layer ids (${fmt(sfu)})`);
+      // The teacher's browser gets transport-cc feedback instead of a fixed
+      // REMB, so its own estimator measures the uplink (and reports it).
+      assert.ok(sfu.twcc_publishers >= 1 && sfu.twcc_feedback_sent > 0, `transport-cc feedback sent (${fmt(sfu)})`);
+      assert.equal(sfu.remb_sent, 0, 'no fixed REMB to a browser that takes transport-cc');
+      const est = await teacher.page.evaluate(async () => {
+        let v = 0;
+        (await window.ccTeacher.pc.getStats()).forEach((r) => {
+          if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate) v = r.availableOutgoingBitrate;
+        });
+        return v;
+      });
+      note(`teacher uplink estimate from transport-cc: ${Math.round(est / 1000)} kbit/s`);
+      assert.ok(est > 0, 'the teacher browser has an outgoing bandwidth estimate');
 
       const m = await pollUntil(() => teacher.page.evaluate(() => window.ccTeacher.members),
         (ms) => ['An', 'Bình', 'Chi'].every((n) => ms.some((x) => x.name === n && x.role === 'student' && x.watching)),

@@ -117,6 +117,28 @@ describe('origin and host checks', () => {
       await srv.stop();
     }
   });
+
+  it('a POST whose body is chunked (no Content-Length) gets 411 at once, not a wait', { timeout: 30_000 }, async () => {
+    const srv = await startServer('security-chunked');
+    try {
+      const host = `127.0.0.1:${srv.httpPort}`;
+      for (const path of ['/api/signin', '/whep/demo']) {
+        const t0 = Date.now();
+        const status = await rawStatus(srv.httpPort, `POST ${path} HTTP/1.1\r\nHost: ${host}\r\n` +
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n');
+        assert.equal(status, 411, `${path}: 411 Length Required`);
+        assert.ok(Date.now() - t0 < 2500, `${path}: answered at once (${Date.now() - t0} ms)`);
+      }
+      const s = await srv.stats();
+      assert.ok(s.http.length_required >= 2, `counted (${JSON.stringify(s.http)})`);
+      // A normal POST still works on the same server.
+      const ok = await rawStatus(srv.httpPort, `POST /api/signin HTTP/1.1\r\nHost: ${host}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+      assert.ok(ok >= 400 && ok < 500 && ok !== 411, `a sized POST is read and answered (${ok})`);
+    } finally {
+      await srv.stop();
+    }
+  });
 });
 
 // One request over a new WebSocket from localAddress; resolves to the reply.

@@ -15,6 +15,7 @@
 #include <gst/gst.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +23,12 @@
 #include "classcast/clock.h"
 #include "classcast/err.h"
 #include "classcast/opusenc.h"
+#include "classcast/dtls.h"
 #include "classcast/packetizer.h"
+#include "classcast/pkt.h"
+#include "classcast/ring.h"
+#include "classcast/sfu.h"
+#include "classcast/worker.h"
 #include "classcast/rand.h"
 #include "classcast/recorder.h"
 #include "classcast/slot.h"
@@ -73,12 +79,38 @@ static void pub_free(pub *p)
     free(p->yuv);
 }
 
+/* Where the publisher's packets go: straight into a recorder's tap (as
+ * the SFU worker would copy them), or (lp set) into a local publisher's
+ * ring of a real SFU worker, which copies them into the tap itself. */
 typedef struct feeder {
     cc_rec_tap *tap;
     double loss;        /* fraction of packets dropped */
     unsigned live;
     int sent, lost, full;
+    struct local_pub *lp;
 } feeder;
+
+typedef struct local_pub {
+    cc_ring *ring;
+    int efd;
+    cc_pkt_pool *pool;
+    int kf_req, kf_count;  /* the SFU's key frame requests (worker thread) */
+} local_pub;
+
+static void local_keyframe(void *ud, int slot)
+{
+    local_pub *lp = ud;
+    (void)slot;
+    __atomic_add_fetch(&lp->kf_count, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&lp->kf_req, 1, __ATOMIC_RELEASE);
+}
+
+static int key_wanted(feeder *fd)
+{
+    if (fd->lp)
+        return __atomic_exchange_n(&fd->lp->kf_req, 0, __ATOMIC_ACQ_REL);
+    return cc_rec_tap_keyframe_wanted(fd->tap, CC_SLOT_CAMERA);
+}
 
 /* Seeded loss: the same packets go missing on every run. */
 static uint32_t g_rng = 1313;
@@ -96,6 +128,27 @@ static void feed(feeder *fd, int slot, const uint8_t *pkt, size_t len)
         fd->lost++;
         return;
     }
+    if (fd->lp) {
+        cc_pkt *p = cc_pkt_alloc(fd->lp->pool);
+        if (!p) {
+            fd->full++;
+            return;
+        }
+        memcpy(p->data, pkt, len);
+        p->len = (uint16_t)len;
+        p->flags = (uint16_t)slot;
+        p->time = cc_clock_mono_us();
+        if (cc_ring_push(fd->lp->ring, p) != 0) {
+            cc_pkt_unref(p);
+            fd->full++;
+            return;
+        }
+        uint64_t one = 1;
+        if (write(fd->lp->efd, &one, sizeof one) != sizeof one)
+            fd->full++;
+        fd->sent++;
+        return;
+    }
     int rc = cc_rec_tap_push(fd->tap, slot, fd->live, pkt, len, cc_clock_mono_us());
     if (rc == CC_EAGAIN)
         fd->full++;
@@ -106,7 +159,7 @@ static void feed(feeder *fd, int slot, const uint8_t *pkt, size_t len)
 /* One video frame: a moving pattern, packetized and fed. */
 static void pub_video(pub *p, feeder *fd, cc_time_us t)
 {
-    if (cc_rec_tap_keyframe_wanted(fd->tap, CC_SLOT_CAMERA))
+    if (key_wanted(fd))
         cc_vp8enc_request_keyframe(p->venc); /* what a PLI does */
     int w = p->w, h = p->h, f = p->frame++;
     uint8_t *y = p->yuv, *u = y + w * h, *v = u + w * h / 4;
@@ -178,16 +231,20 @@ static void run_for(pub *p, feeder *fd, double secs, int with_video)
 typedef struct probe_info {
     int frames;
     int widths[4], n_widths;
-    GstClockTime max_pts;
+    GstClockTime min_pts, max_pts;
 } probe_info;
 
 static GstPadProbeReturn count_buf(GstPad *pad, GstPadProbeInfo *info, gpointer ud)
 {
     probe_info *pi = ud;
     GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (GST_BUFFER_PTS_IS_VALID(b)) {
+        if (!pi->frames || GST_BUFFER_PTS(b) < pi->min_pts)
+            pi->min_pts = GST_BUFFER_PTS(b);
+        if (GST_BUFFER_PTS(b) > pi->max_pts)
+            pi->max_pts = GST_BUFFER_PTS(b);
+    }
     pi->frames++;
-    if (GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_PTS(b) > pi->max_pts)
-        pi->max_pts = GST_BUFFER_PTS(b);
     GstCaps *caps = gst_pad_get_current_caps(pad);
     int w = 0;
     if (caps && gst_structure_get_int(gst_caps_get_structure(caps, 0), "width", &w)) {
@@ -211,8 +268,8 @@ static int decode_file(const char *path, probe_info *video, probe_info *audio, c
     char desc[1400];
     snprintf(desc, sizeof desc,
              "filesrc location=\"%s\" ! matroskademux name=d "
-             "d.video_0 ! queue ! vp8dec ! fakesink name=vs sync=false "
-             "d.audio_0 ! queue ! opusdec ! fakesink name=as sync=false", path);
+             "d.video_0 ! queue ! vp8dec ! fakesink name=vs sync=false async=false "
+             "d.audio_0 ! queue ! opusdec ! fakesink name=as sync=false async=false", path);
     GError *e = NULL;
     GstElement *p = gst_parse_launch(desc, &e);
     if (!p || e) {
@@ -351,6 +408,13 @@ static void test_source_switch(void)
     CC_CHECK(rc == 0);
     printf("  decoded %d video frames (widths %d %d), %d audio buffers\n", v.frames, v.widths[0],
            v.n_widths > 1 ? v.widths[1] : 0, au.frames);
+    /* Fed together, so they start and end together in the file (the
+     * first picture waited for nothing: the encoder's first frame is a key
+     * frame). */
+    printf("  video %.3f..%.3f s, audio %.3f..%.3f s\n", v.min_pts / 1e9, v.max_pts / 1e9,
+           au.min_pts / 1e9, au.max_pts / 1e9);
+    CC_CHECK(llabs((long long)v.min_pts - (long long)au.min_pts) < 150 * GST_MSECOND);
+    CC_CHECK(llabs((long long)v.max_pts - (long long)au.max_pts) < 150 * GST_MSECOND);
     /* both sizes decoded: the picture went on after the switch */
     CC_CHECK(v.n_widths == 2);
     CC_CHECK(v.frames >= (int)(fed * FPS * 0.8));
@@ -413,9 +477,11 @@ static void test_audio_first(void)
     pub a;
     pub_init(&a, 320, 240);
     cc_time_us t0 = cc_clock_mono_us();
-    run_for(&a, &fd, 2.5, 0);
+    run_for(&a, &fd, 3.5, 0);
+    /* Written already: the first filler frame came at 1.5 s, the muxer
+     * started once the jitter buffers let go of it. */
     struct stat sb;
-    CC_CHECK(stat(path, &sb) == 0 && sb.st_size > 1000); /* written already */
+    CC_CHECK(stat(path, &sb) == 0 && sb.st_size > 1000);
     fd.live = LIVE_ALL;
     run_for(&a, &fd, 2.0, 1);
     double fed = (cc_clock_mono_us() - t0) / 1e6;
@@ -435,9 +501,121 @@ static void test_audio_first(void)
     CC_CHECK(decode_file(path, &v, &au, err, sizeof err) == 0);
     printf("  fed %.2f s; decoded %d video frames (%d widths), %d audio buffers\n", fed, v.frames,
            v.n_widths, au.frames);
-    CC_CHECK(v.frames >= (int)(2.0 * FPS * 0.8));
+    CC_CHECK(v.frames >= (int)(2.0 * FPS * 0.8) + 3);
+    CC_CHECK(v.n_widths == 2); /* the black 640x360, then the camera's */
+    CC_CHECK(au.frames >= (int)(fed * 50 * 0.9));
     cc_recorder_free(r);
     pub_free(&a);
+}
+
+/* The whole hand-off: a real SFU worker with the teacher's camera and
+ * mic as a local publisher (the same pub_on_rtp path as a browser's
+ * packets after SRTP); the worker copies each packet into the tap, the
+ * recorder's key frame request reaches the publisher as the SFU's
+ * request, and detaching waits for the worker. */
+static void test_sfu_handoff(void)
+{
+    cc_dtls_ctx *dtls = NULL;
+    cc_sfu *sfu = NULL;
+    cc_worker *w = NULL;
+    CC_CHECK_EQ(cc_dtls_ctx_new(&dtls), 0);
+    CC_CHECK_EQ(cc_sfu_new(&sfu), 0);
+    cc_worker_config wc = {.app_ud = sfu};
+    cc_addr_from_string(&wc.bind, "127.0.0.1", 0);
+    CC_CHECK_EQ(cc_worker_new(&w, &wc, dtls), 0);
+    CC_CHECK_EQ(cc_worker_start(w), 0);
+    const uint32_t room = 7;
+    CC_CHECK_EQ(cc_sfu_room_open(w, room), 0);
+    char path[512];
+    cc_recorder *r = start("sfu", path, sizeof path);
+    if (!r)
+        return;
+    CC_CHECK_EQ(cc_sfu_record_attach(w, room, cc_recorder_tap(r)), 0);
+    pub a;
+    pub_init(&a, 320, 240);
+    local_pub lp = {0};
+    CC_CHECK_EQ(cc_ring_new(&lp.ring, 1024), 0);
+    CC_CHECK_EQ(cc_pkt_pool_new(&lp.pool, 2048), 0);
+    lp.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    cc_sfu_local_config lc = {.room_id = room, .ring = lp.ring, .efd = lp.efd,
+                              .keyframe = local_keyframe, .ud = &lp};
+    lc.slots[CC_SLOT_CAMERA] = (typeof(lc.slots[0])){1, a.vp.cfg.ssrc, 96, 90000};
+    lc.slots[CC_SLOT_MIC] = (typeof(lc.slots[0])){1, a.ap.cfg.ssrc, 111, 48000};
+    CC_CHECK_EQ(cc_sfu_local_attach(w, &lc), 0);
+    feeder fd = {.lp = &lp};
+    cc_time_us t0 = cc_clock_mono_us();
+    run_for(&a, &fd, 4.0, 1);
+    double fed = (cc_clock_mono_us() - t0) / 1e6;
+    for (int i = 0; i < 500 && cc_ring_count(lp.ring) > 0; i++)
+        g_usleep(1000);
+    CC_CHECK_EQ(cc_sfu_record_detach(w, room, cc_recorder_tap(r)), 0);
+    cc_sfu_stats ss;
+    cc_sfu_get_stats(sfu, &ss);
+    printf("  sfu: rtp_in %llu, rec_pkts %llu, rec_drop %llu, recordings %llu, pli_sent %llu; "
+           "publisher asked for %d key frames\n", (unsigned long long)ss.rtp_in,
+           (unsigned long long)ss.rec_pkts, (unsigned long long)ss.rec_drop,
+           (unsigned long long)ss.recordings, (unsigned long long)ss.pli_sent,
+           __atomic_load_n(&lp.kf_count, __ATOMIC_RELAXED));
+    CC_CHECK(ss.rec_pkts > 0 && ss.rec_pkts == ss.rtp_in);
+    CC_CHECK_EQ(ss.rec_drop, 0);
+    CC_CHECK_EQ(ss.recordings, 0); /* detached */
+    /* the recorder's first request (its start) became the SFU's */
+    CC_CHECK(__atomic_load_n(&lp.kf_count, __ATOMIC_RELAXED) >= 1);
+    report(r, "sfu");
+    cc_recorder_result res;
+    cc_recorder_wait(r, &res);
+    CC_CHECK(res.ok);
+    disc d;
+    CC_CHECK(discover(path, &d) == 0);
+    CC_CHECK(d.vp8 && d.opus);
+    printf("  fed %.2f s, file %.2f s (discoverer %.2f s)\n", fed, res.duration_ms / 1000.0,
+           d.duration);
+    CC_CHECK(fabs(d.duration - fed) < 0.7);
+    cc_recorder_free(r);
+    CC_CHECK_EQ(cc_sfu_local_detach(w, lp.ring), 0);
+    cc_pkt *p;
+    while ((p = cc_ring_pop(lp.ring)))
+        cc_pkt_unref(p);
+    cc_worker_stop(w);
+    cc_worker_free(w);
+    cc_sfu_free(sfu);
+    cc_dtls_ctx_free(dtls);
+    cc_ring_free(lp.ring);
+    cc_pkt_pool_free(lp.pool);
+    close(lp.efd);
+    pub_free(&a);
+}
+
+/* A recorder that falls behind: the worker's push never waits, a full
+ * ring is refused and counted. */
+static void test_tap_full(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/full.webm", g_dir);
+    cc_recorder_config c = {.path = path, .slots = 8};
+    cc_recorder *r = NULL;
+    char err[256];
+    CC_CHECK_EQ(cc_recorder_start(&r, &c, err, sizeof err), 0);
+    if (!r)
+        return;
+    uint8_t pkt[200] = {0x80, 111};
+    int refused = 0;
+    for (int i = 0; i < 100; i++) {
+        pkt[3] = (uint8_t)i;
+        refused += cc_rec_tap_push(cc_recorder_tap(r), CC_SLOT_MIC, 0, pkt, sizeof pkt,
+                                   cc_clock_mono_us()) == CC_EAGAIN;
+    }
+    uint8_t big[CC_REC_PKT_CAP + 1] = {0x80, 111};
+    CC_CHECK_EQ(cc_rec_tap_push(cc_recorder_tap(r), CC_SLOT_MIC, 0, big, sizeof big, 0),
+                CC_EINVAL);
+    cc_recorder_stats st;
+    cc_recorder_get_stats(r, &st);
+    printf("  100 pushed at once into 8 slots: %d refused; counted %llu full, %llu too big\n",
+           refused, (unsigned long long)st.ring_full, (unsigned long long)st.too_big);
+    CC_CHECK(refused >= 80);
+    CC_CHECK_EQ(st.ring_full, refused);
+    CC_CHECK_EQ(st.too_big, 1);
+    cc_recorder_free(r);
 }
 
 /* The child of test_sigkill: records until it is killed. */
@@ -528,6 +706,8 @@ int main(int argc, char **argv)
     CC_RUN(test_loss);
     CC_RUN(test_audio_first);
     CC_RUN(test_sigkill);
+    CC_RUN(test_sfu_handoff);
+    CC_RUN(test_tap_full);
     if (!cc_test_failures) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);

@@ -1492,6 +1492,54 @@ static void test_seminar_builders(void)
     free(l->members);
 }
 
+/* Lesson recording: record_start / record_stop (no fields; unknown ones
+ * ignored), who may send them, and `recording` to the pages. */
+static void test_recording(void)
+{
+    CC_CHECK_EQ(parse("{\"type\":\"record_start\",\"id\":\"r1\"}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_RECORD_START);
+    CC_CHECK(strcmp(req.id, "\"r1\"") == 0);
+    CC_CHECK(strcmp(cc_proto_type_name(CC_PROTO_RECORD_START), "record_start") == 0);
+    CC_CHECK_EQ(parse("{\"type\":\"record_stop\",\"title\":[1,2],\"id\":3}"), 0);
+    CC_CHECK_EQ(req.type, CC_PROTO_RECORD_STOP);
+    CC_CHECK(strcmp(req.id, "3") == 0);
+    CC_CHECK(strcmp(cc_proto_type_name(CC_PROTO_RECORD_STOP), "record_stop") == 0);
+    parse_err("{\"type\":\"record_begin\"}", "unknown_type");
+    parse_err("{\"type\":\"record_start\",\"id\":{\"x\":1}}", "bad_request");
+    CC_CHECK_EQ(req.type, CC_PROTO_RECORD_START);
+
+    /* a teacher only; stopping still works once the lesson has ended */
+    cc_lessons *r = cc_lessons_new(NULL);
+    cc_lesson *l;
+    cc_member *t, *st;
+    const char *e = NULL;
+    CC_CHECK_EQ(cc_lessons_create(r, "Cô Hạnh", "Toán", 1, 0, &l, &t), 0);
+    CC_CHECK_EQ(cc_lessons_join(r, l->code, "An", 2, 0, NULL, &st), 0);
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_RECORD_START, 0, &e));
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_RECORD_STOP, 0, &e));
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_RECORD_START, 0, &e));
+    CC_CHECK(e && strcmp(e, "forbidden") == 0);
+    CC_CHECK(!cc_lesson_may(l, st, CC_PROTO_RECORD_STOP, 0, &e));
+    CC_CHECK(!cc_lesson_may(NULL, NULL, CC_PROTO_RECORD_START, 0, &e));
+    CC_CHECK(e && strcmp(e, "not_joined") == 0);
+    cc_lesson_end(l, 1);
+    CC_CHECK(!cc_lesson_may(l, t, CC_PROTO_RECORD_START, 0, &e));
+    CC_CHECK(e && strcmp(e, "lesson_ended") == 0);
+    CC_CHECK(cc_lesson_may(l, t, CC_PROTO_RECORD_STOP, 0, &e));
+    cc_lessons_free(r);
+
+    json_t *o = reparse(cc_proto_build_recording(1, 1733131200000, NULL), "recording");
+    CC_CHECK(json_is_true(json_object_get(o, "on")));
+    CC_CHECK_EQ(json_integer_value(json_object_get(o, "started_at")), 1733131200000);
+    CC_CHECK(json_object_get(o, "reason") == NULL);
+    json_decref(o);
+    o = reparse(cc_proto_build_recording(0, 5, "quota"), "recording");
+    CC_CHECK(json_is_false(json_object_get(o, "on")));
+    CC_CHECK(json_object_get(o, "started_at") == NULL);
+    CC_CHECK(strcmp(json_string_value(json_object_get(o, "reason")), "quota") == 0);
+    json_decref(o);
+}
+
 int main(void)
 {
     CC_RUN(test_create_join_resume);
@@ -1505,6 +1553,7 @@ int main(void)
     CC_RUN(test_builders);
     CC_RUN(test_members_builder);
     CC_RUN(test_quality);
+    CC_RUN(test_recording);
     CC_RUN(test_capture_requests);
     CC_RUN(test_capture_builders);
     CC_RUN(test_seminar_requests);

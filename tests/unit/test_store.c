@@ -913,6 +913,140 @@ static void test_migration_3(void)
     CC_CHECK_EQ(sql_int(path, "SELECT count(*) FROM lessons"), 1);
 }
 
+/* Recordings (migration 4): rows per teacher, newest first; the end of a
+ * recording; another teacher's recording is not found; what a crash left
+ * 'recording'; bytes per teacher and in all; the record-by-default
+ * setting of an account. */
+static void test_recordings(void)
+{
+    cc_store *s = fresh("recordings.db");
+    CC_CHECK(s != NULL);
+    if (!s)
+        return;
+    cc_teacher lan, minh;
+    CC_CHECK_EQ(cc_store_teacher_add(s, "lan", NULL, "correct horse battery", 0, T0, &lan), 0);
+    CC_CHECK_EQ(cc_store_teacher_add(s, "minh", NULL, "correct horse battery", 0, T0, &minh), 0);
+    cc_store_recording a = {.teacher_id = lan.id, .started_ms = 1000};
+    snprintf(a.code, sizeof a.code, "482913");
+    snprintf(a.title, sizeof a.title, "Toán lớp 7");
+    CC_CHECK_EQ(cc_store_recording_add(s, &a), 0);
+    CC_CHECK(a.id > 0);
+    char want[32];
+    snprintf(want, sizeof want, "%lld.webm", (long long)a.id);
+    CC_CHECK(strcmp(a.file_name, want) == 0);
+    cc_store_recording b = a, c = a;
+    b.started_ms = 2000;
+    CC_CHECK_EQ(cc_store_recording_add(s, &b), 0);
+    c.teacher_id = minh.id;
+    c.started_ms = 3000;
+    CC_CHECK_EQ(cc_store_recording_add(s, &c), 0);
+    CC_CHECK(b.id > a.id && c.id > b.id);
+    /* bad input */
+    cc_store_recording bad = a;
+    bad.code[0] = 0;
+    CC_CHECK_EQ(cc_store_recording_add(s, &bad), CC_EINVAL);
+    bad = a;
+    memcpy(bad.title, "\xff\xfe", 3);
+    CC_CHECK_EQ(cc_store_recording_add(s, &bad), CC_EINVAL);
+
+    cc_store_recording got;
+    CC_CHECK_EQ(cc_store_recording_get(s, a.id, &got), 0);
+    CC_CHECK_EQ(got.state, CC_STORE_REC_RECORDING);
+    CC_CHECK(strcmp(got.title, "Toán lớp 7") == 0 && strcmp(got.code, "482913") == 0);
+    CC_CHECK(strcmp(got.file_name, a.file_name) == 0);
+    CC_CHECK_EQ(cc_store_recording_finish(s, a.id, CC_STORE_REC_DONE, 61000, 60000, 123456), 0);
+    CC_CHECK_EQ(cc_store_recording_get(s, a.id, &got), 0);
+    CC_CHECK_EQ(got.state, CC_STORE_REC_DONE);
+    CC_CHECK_EQ(got.ended_ms, 61000);
+    CC_CHECK_EQ(got.duration_ms, 60000);
+    CC_CHECK_EQ(got.bytes, 123456);
+    CC_CHECK_EQ(cc_store_recording_finish(s, 999999, CC_STORE_REC_DONE, 1, 1, 1), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_store_recording_finish(s, a.id, 7, 1, 1, 1), CC_EINVAL);
+    CC_CHECK_EQ(cc_store_recording_get(s, 999999, NULL), CC_ENOTFOUND);
+
+    cc_store_recording *rows = NULL;
+    int n = 0;
+    CC_CHECK_EQ(cc_store_recording_list(s, lan.id, &rows, &n), 0);
+    CC_CHECK_EQ(n, 2);
+    if (n == 2)
+        CC_CHECK(rows[0].id == b.id && rows[1].id == a.id); /* newest first */
+    free(rows);
+    CC_CHECK_EQ(cc_store_recording_list(s, -1, &rows, &n), 0); /* the local teacher: none */
+    CC_CHECK_EQ(n, 0);
+    free(rows);
+
+    /* b and c were never finished: what a crash leaves */
+    CC_CHECK_EQ(cc_store_recording_unfinished(s, &rows, &n), 0);
+    CC_CHECK_EQ(n, 2);
+    if (n == 2)
+        CC_CHECK(rows[0].id == b.id && rows[1].id == c.id);
+    free(rows);
+    CC_CHECK_EQ(cc_store_recording_finish(s, b.id, CC_STORE_REC_DONE, 5000, 0, 1000), 0);
+    CC_CHECK_EQ(cc_store_recording_finish(s, c.id, CC_STORE_REC_FAILED, 5000, 0, 24), 0);
+    CC_CHECK_EQ(cc_store_recording_unfinished(s, &rows, &n), 0);
+    CC_CHECK_EQ(n, 0);
+    free(rows);
+    CC_CHECK_EQ(cc_store_recording_get(s, c.id, &got), 0);
+    CC_CHECK_EQ(got.state, CC_STORE_REC_FAILED);
+
+    int64_t bytes = -1;
+    CC_CHECK_EQ(cc_store_recording_bytes(s, lan.id, &bytes), 0);
+    CC_CHECK_EQ(bytes, 124456);
+    CC_CHECK_EQ(cc_store_recording_bytes(s, 0, &bytes), 0);
+    CC_CHECK_EQ(bytes, 124480);
+
+    /* only the owner deletes; the id is never given out again */
+    CC_CHECK_EQ(cc_store_recording_delete(s, minh.id, a.id), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_store_recording_delete(s, lan.id, a.id), 0);
+    CC_CHECK_EQ(cc_store_recording_get(s, a.id, NULL), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_store_recording_delete(s, lan.id, a.id), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_store_recording_delete(s, minh.id, c.id), 0);
+    cc_store_recording d = b;
+    CC_CHECK_EQ(cc_store_recording_add(s, &d), 0);
+    CC_CHECK(d.id > c.id);
+
+    int on = -1;
+    CC_CHECK_EQ(cc_store_teacher_record_default(s, lan.id, &on), 0);
+    CC_CHECK_EQ(on, 0);
+    CC_CHECK_EQ(cc_store_teacher_set_record_default(s, lan.id, 1), 0);
+    CC_CHECK_EQ(cc_store_teacher_record_default(s, lan.id, &on), 0);
+    CC_CHECK_EQ(on, 1);
+    CC_CHECK_EQ(cc_store_teacher_record_default(s, minh.id, &on), 0);
+    CC_CHECK_EQ(on, 0);
+    CC_CHECK_EQ(cc_store_teacher_record_default(s, 4242, &on), CC_ENOTFOUND);
+    CC_CHECK_EQ(cc_store_teacher_set_record_default(s, 4242, 1), CC_ENOTFOUND);
+    cc_store_close(s);
+}
+
+/* A database of schema 3 (lessons, no recordings) gains the recordings
+ * table and the account setting; its accounts stay. */
+static void test_migration_4(void)
+{
+    char path[160], err[256];
+    path_in(path, sizeof path, "v3.db");
+    cc_store *s = NULL;
+    CC_CHECK_EQ(cc_store_open_file(&s, path, 3, err, sizeof err), 0);
+    if (s) {
+        CC_CHECK_EQ(cc_store_teacher_add(s, "lan", NULL, "correct horse battery", 0, T0, NULL), 0);
+        cc_store_close(s);
+    }
+    CC_CHECK_EQ(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'recordings'"), 0);
+    CC_CHECK_EQ(cc_store_open_file(&s, path, 0, err, sizeof err), 0);
+    if (s) {
+        CC_CHECK(cc_store_version(s) >= 4);
+        cc_teacher t;
+        CC_CHECK_EQ(cc_store_teacher_find(s, "lan", &t), 0);
+        int on = -1;
+        CC_CHECK_EQ(cc_store_teacher_record_default(s, t.id, &on), 0);
+        CC_CHECK_EQ(on, 0);
+        cc_store_recording r = {.teacher_id = t.id, .started_ms = 1};
+        snprintf(r.code, sizeof r.code, "482913");
+        CC_CHECK_EQ(cc_store_recording_add(s, &r), 0);
+        cc_store_close(s);
+    }
+    CC_CHECK_EQ(sql_int(path, "SELECT count(*) FROM recordings"), 1);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/cc-test-store-XXXXXX");
@@ -932,6 +1066,8 @@ int main(void)
     CC_RUN(test_chat_invites);
     CC_RUN(test_transactions);
     CC_RUN(test_migration_3);
+    CC_RUN(test_recordings);
+    CC_RUN(test_migration_4);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

@@ -577,7 +577,8 @@ static void test_handshake_thread(void)
     client a;
     client_open(&a);
     /* The offer names the server's certificate, not the browser's. */
-    CC_CHECK_EQ(cc_worker_post(w, &add_msg("hsbad001", cc_dtls_ctx_fingerprint(g_srv_ctx))->hdr), 0);
+    const char *wrong = cc_dtls_ctx_fingerprint(g_srv_ctx);
+    CC_CHECK_EQ(cc_worker_post(w, &add_msg("hsbad001", wrong)->hdr), 0);
     CC_CHECK(WAIT_FOR(cc_worker_peer_count(w) == 1));
     uint8_t buf[600];
     size_t len = binding(buf, sizeof buf, "hsbad001:" B_UFRAG, PWD);

@@ -29,6 +29,7 @@ import {
   Signal, SignalError, errorText, backoffMs, sleep,
   $, remember, recall, normalizeCode, isLessonCode, bindCodeInput,
 } from './signal.js';
+import { recordingBadge } from './recbadge.js';
 
 export const PC_CONFIG = { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 export const CHAT_MAX = 500;
@@ -1195,6 +1196,7 @@ export function guestRoom(cc, ui, o) {
     // The server thinned this page's camera to fewer frames (a weak Wi-Fi
     // link), or it is back to full rate.
     sig.on('link', (m) => { cc.weakLink = !!m.weak; render(); });
+    cc.recording = recordingBadge(sig); /* the "Recording" badge (docs/recording.md) */
     sig.on('streams', (m) => {
       cc.streams = Array.isArray(m.streams) ? m.streams : [];
       guests.setInfo(cc.streams);

@@ -57,7 +57,7 @@
 // Tests read window.ccTeacher = {pc, code, token, viewerToken, members, state,
 // lessonState, sendState, error, media, local, account, kind, settings,
 // hands, waiting, speakers, invites, chat, streams, guests, sub, copied,
-// actionError}.
+// actionError, recording}.
 
 import { t, apply, mountSwitch, onChange, lang } from '../i18n.js';
 import './strings-teacher.js';
@@ -67,6 +67,7 @@ import {
 } from './signal.js';
 import { mountAccount } from './account.js';
 import { mountAttendance, memberState, stateLabel } from './attendance.js';
+import { mountRecording } from './recording.js';
 
 const SESSION_KEY = 'classcast.teacher.session';
 const NAME_KEY = 'classcast.teacher.name';
@@ -156,6 +157,11 @@ const cc = {
   actionError: null, // {action, code} of the last refused seminar command
 };
 window.ccTeacher = cc;
+
+// The recording card (web/js/recording.js): record_start / record_stop,
+// the indicator, the teacher's recordings.
+const recording = mountRecording({ getSig: () => cc.sig });
+cc.recording = recording.state;
 
 // The attendance card and the list of who left (web/js/attendance.js).
 const attendance = mountAttendance({
@@ -355,6 +361,7 @@ async function openSignal() {
     render();
   });
   listenSeminar(sig);
+  recording.listen(sig);
   sig.on('media', (m) => { cc.media = { camera: !!m.camera, screen: !!m.screen, mic: !!m.mic }; });
   sig.on('transport', (m) => {
     if (m.for === 'subscribe') { onSubTransport(m); return; }

@@ -49,3 +49,66 @@ export function cameraY4m(file, { width = 320, height = 240, fps = 15, frames = 
   writeFileSync(file, out);
   return file;
 }
+
+// A camera whose every frame carries its number (0..frames-1, frames at
+// most 255) as 8 blocks in its top band, white for 1 and black for 0, with
+// a white and a black reference block after them; below, moving waves (so
+// every frame differs). readFrameCounter (run in a page, on a <video> or
+// any drawable) reads it back at whatever size the picture arrives: what a
+// student saw can be compared with what a recording holds.
+export function counterY4m(file, { width = 320, height = 240, fps = 15, frames = 240 } = {}) {
+  if (frames > 255) throw new Error('counterY4m: at most 255 frames');
+  const ySize = width * height, cSize = (width / 2) * (height / 2);
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`);
+  const frameHead = Buffer.from('FRAME\n');
+  const out = Buffer.alloc(header.length + frames * (frameHead.length + ySize + 2 * cSize));
+  let o = header.copy(out, 0);
+  const block = (x, y) => {
+    for (let i = 0; i < 10; i++) {
+      const bx = 10 + i * 28;
+      if (x >= bx && x < bx + 20 && y >= 10 && y < 34) return i;
+    }
+    return -1;
+  };
+  for (let f = 0; f < frames; f++) {
+    o += frameHead.copy(out, o);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const b = y < 44 ? block(x, y) : -1;
+        let v;
+        if (b >= 0) v = b < 8 ? ((f >> (7 - b)) & 1 ? 235 : 16) : (b === 8 ? 235 : 16);
+        else if (y < 44) v = 128;
+        else v = 120 + Math.round(50 * Math.sin((x + 3 * f) / 23) * Math.cos((y - 2 * f) / 31));
+        out[o++] = Math.max(16, Math.min(235, v));
+      }
+    }
+    out.fill(128, o, o + 2 * cSize);
+    o += 2 * cSize;
+  }
+  writeFileSync(file, out);
+  return file;
+}
+
+// In a page: the frame number counterY4m drew into `source` (a <video>),
+// or -1 if the blocks cannot be read (no picture, a black filler frame).
+export function readFrameCounter(source) {
+  const w = source.videoWidth || source.width, h = source.videoHeight || source.height;
+  if (!w || !h) return -1;
+  const c = document.createElement('canvas');
+  c.width = 320;
+  c.height = 240;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(source, 0, 0, 320, 240);
+  const luma = (i) => {
+    const d = g.getImageData(10 + i * 28 + 6, 16, 8, 12).data;
+    let s = 0;
+    for (let k = 0; k < d.length; k += 4) s += 0.299 * d[k] + 0.587 * d[k + 1] + 0.114 * d[k + 2];
+    return s / (d.length / 4);
+  };
+  const white = luma(8), black = luma(9);
+  if (white - black < 80) return -1;
+  const mid = (white + black) / 2;
+  let n = 0;
+  for (let i = 0; i < 8; i++) n = (n << 1) | (luma(i) > mid ? 1 : 0);
+  return n;
+}

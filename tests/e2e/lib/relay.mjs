@@ -8,22 +8,26 @@
 import dgram from 'node:dgram';
 import { prng } from './packets.mjs';
 
-export async function lossyRelay(serverPort, loss, seed) {
+// upstream: drop the browser's RTP to the server instead (a teacher on a
+// bad uplink); everything the server sends passes.
+export async function lossyRelay(serverPort, loss, seed, { upstream = false } = {}) {
   const rnd = prng(seed);
   const ctl = { loss };
   const front = dgram.createSocket('udp4');
   const back = dgram.createSocket('udp4');
   let client = null;
   const counts = { up: 0, down: 0, dropped: 0 };
+  const isRtp = (msg) => msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
+  const lose = () => ctl.loss > 0 && (ctl.loss >= 1 || rnd.u32() / 4294967296 < ctl.loss);
   front.on('message', (msg, rinfo) => {
     client = rinfo;
+    if (upstream && isRtp(msg) && lose()) { counts.dropped++; return; }
     counts.up++;
     back.send(msg, serverPort, '127.0.0.1');
   });
   back.on('message', (msg) => {
     if (!client) return;
-    const rtp = msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
-    if (rtp && ctl.loss > 0 && (ctl.loss >= 1 || rnd.u32() / 4294967296 < ctl.loss)) { counts.dropped++; return; }
+    if (!upstream && isRtp(msg) && lose()) { counts.dropped++; return; }
     counts.down++;
     front.send(msg, client.port, client.address);
   });
