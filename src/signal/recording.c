@@ -51,6 +51,7 @@ typedef struct rec_event {
 typedef struct repair_job {
     int64_t id;
     char path[CC_PATHS_MAX + 64];
+    int finished;       /* control thread: its EV_REPAIRED came */
 } repair_job;
 
 struct cc_recordings {
@@ -153,6 +154,16 @@ static int64_t used_bytes(cc_recordings *rs, int64_t owner)
     return total;
 }
 
+/* A crash-left file still being remuxed (recover(), repair_main): it is
+ * replaced when that ends, so it is neither served nor deleted before. */
+static int repairing(const cc_recordings *rs, int64_t id)
+{
+    for (int i = 0; i < rs->n_jobs; i++)
+        if (rs->jobs[i].id == id)
+            return !rs->jobs[i].finished;
+    return 0;
+}
+
 static const char *state_name(int st)
 {
     return st == CC_STORE_REC_DONE ? "done" : st == CC_STORE_REC_FAILED ? "failed" : "recording";
@@ -179,7 +190,10 @@ static char *list_json(cc_recordings *rs, int64_t owner)
                               (json_int_t)r->ended_ms, "duration_ms",
                               (json_int_t)(a ? now_ms() - a->started_ms : r->duration_ms),
                               "bytes", (json_int_t)(a ? (int64_t)a->size : r->bytes), "state",
-                              a ? "recording" : state_name(r->state), "url", url);
+                              a                      ? "recording"
+                              : repairing(rs, r->id) ? "repairing"
+                                                     : state_name(r->state),
+                              "url", url);
         if (o)
             json_array_append_new(arr, o);
     }
@@ -419,6 +433,9 @@ void cc_recordings_on_event(cc_recordings *rs, const cc_msg *m)
     if (!rs || m->type != CC_RECORDING_EVENT)
         return;
     if (e->kind == EV_REPAIRED) {
+        for (int i = 0; i < rs->n_jobs; i++)
+            if (rs->jobs[i].id == e->id)
+                rs->jobs[i].finished = 1;
         if (e->res.ok) {
             cc_store_recording row;
             if (cc_store_recording_get(rs->cfg.store, e->id, &row) == 0)
@@ -799,6 +816,11 @@ void cc_recordings_api(cc_recordings *rs, cc_accounts *accounts, const cc_http_r
     }
     char path[sizeof rs->dir + 40];
     snprintf(path, sizeof path, "%s/%s", rs->dir, row.file_name);
+    if (repairing(rs, id)) {
+        fail(r, 409, "repairing", "this recording is being repaired after a stop of the "
+             "server: try again in a moment");
+        return;
+    }
     if (route == CC_RECROUTE_ITEM) {
         if (active_by_id(rs, id)) {
             fail(r, 409, "recording", "this recording is still running: stop it first");

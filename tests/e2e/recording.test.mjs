@@ -18,6 +18,9 @@
 // relay, lib/relay.mjs), and the lesson records from its start because the
 // teacher ticked "record all my lessons": the file still plays
 // (discoverer, Chromium).
+// Third case: the server is killed (SIGKILL) while it records; the file on
+// disk plays up to about the kill, and after a restart it is in the
+// teacher's list, done, and downloads.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -25,7 +28,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startServer, artifactPath } from './lib/server.mjs';
+import { startServer, restartServer, artifactPath } from './lib/server.mjs';
 import { toneWav, counterY4m, readFrameCounter } from './lib/fakemedia.mjs';
 import { launch, newPage, studentLink, joinAsStudent, signInTeacher, studentStats } from './lib/lesson.mjs';
 import { lossyRelay, viaRelay } from './lib/relay.mjs';
@@ -184,14 +187,14 @@ describe('lesson recording', { timeout: 150_000 }, () => {
       const n = await student.page.$eval('#camera', readFrameCounter);
       if (n >= 0) seen.push({ t: (Date.now() - rec.startedAt) / 1000, n });
     };
-    for (let i = 0; i < 7; i++) { await sleep(1000); await look(); }
+    for (let i = 0; i < 9; i++) { await sleep(1000); await look(); }
     // The camera goes off and comes back (a new source for the recorder).
     await teacher.page.click('#cam-toggle');
     await sleep(2500);
     await teacher.page.click('#cam-toggle');
     await teacher.page.waitForFunction(() => window.ccTeacher.media.camera, null, { timeout: 10_000 });
     const back = Date.now();
-    for (let i = 0; i < 7; i++) { await sleep(1000); if (Date.now() - back > 2500) await look(); }
+    for (let i = 0; i < 9; i++) { await sleep(1000); if (Date.now() - back > 2500) await look(); }
     const { at: stoppedAt, row } = await stop(teacher.page);
     const recorded = (stoppedAt - rec.at) / 1000;
     await pollUntil(() => student.page.evaluate(() => window.ccStudent.recording?.on), (on) => on === false,
@@ -257,5 +260,37 @@ describe('lesson recording', { timeout: 150_000 }, () => {
     } finally {
       relay.close();
     }
+  });
+
+  it('kill -9 of the server while recording: the file plays up to the kill and is listed after a restart', { timeout: 60_000 }, async () => {
+    const teacher = await teach(browser, server, account, log, { tag: 'K' });
+    // "record all my lessons" is still ticked from the case before.
+    await teacher.page.waitForFunction(() => window.ccTeacher.recording.on &&
+      window.ccTeacher.recording.list.some((r) => r.state === 'recording'), null, { timeout: 10_000 });
+    const t0 = Date.now();
+    const id = await teacher.page.evaluate(() => window.ccTeacher.recording.list.find((r) => r.state === 'recording').id);
+    await sleep(6000);
+    const killedAt = Date.now();
+    await server.kill('SIGKILL');
+    const recorded = (killedAt - t0) / 1000;
+    server = await restartServer(server, 'recording-restarted', { extraArgs: ['--workers', '1'] });
+    const cookie = await cookieOf(teacher.context, server.url);
+    const listed = await pollUntil(async () => {
+      const r = await fetch(`${server.url}/api/recordings`, { headers: { cookie } });
+      if (r.status !== 200) return null;
+      const j = await r.json();
+      return (j.recordings || []).find((x) => x.id === id) || null;
+    }, (row) => row && row.state === 'done', { timeoutMs: 20_000, intervalMs: 300 });
+    assert.ok(listed.ok, `after the restart the recording is listed, done: ${JSON.stringify(listed.value)}`);
+    const res = await fetch(`${server.url}${listed.value.url}?download=1`, { headers: { cookie } });
+    assert.equal(res.status, 200);
+    const file = path.join(dir, `rec-killed-${id}.webm`);
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const d = await discover(file);
+    note('killed while recording:', JSON.stringify({ recorded, duration: d.duration, vp8: d.vp8, opus: d.opus, seekable: d.seekable }));
+    assert.ok(d.ok && d.vp8 && d.opus, 'VP8 and Opus');
+    assert.ok(d.duration >= recorded - 2.5 && d.duration <= recorded + 1,
+      `plays up to about the kill: ${d.duration} s of ${recorded.toFixed(2)} s`);
+    await teacher.context.close();
   });
 });

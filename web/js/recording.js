@@ -115,7 +115,8 @@ export function mountRecording({ getSig }) {
       play.className = 'btn btn-small';
       play.dataset.act = 'play';
       play.textContent = t(st.playing === r.id ? 'rec.hide' : 'rec.play');
-      play.disabled = r.state === 'recording';
+      const busy = r.state === 'recording' || r.state === 'repairing';
+      play.disabled = busy;
       const dl = document.createElement('a');
       dl.className = 'btn btn-small';
       dl.href = `${r.url}?download=1`;
@@ -127,7 +128,7 @@ export function mountRecording({ getSig }) {
       del.className = 'btn btn-small btn-danger';
       del.dataset.act = 'delete';
       del.textContent = t('rec.delete');
-      del.disabled = r.state === 'recording';
+      del.disabled = busy;
       actions.append(play, dl, del);
       li.append(head, meta, actions);
       return li;
