@@ -229,7 +229,7 @@ export const STAGES = [
   ['ws_join', 'ws_joined', 'WS `join` answered with `joined` (the socket opens with the page)'],
   ['media_msg', 'ws_media', 'WS `media` came (what the teacher sends)'],
   ['offer_made', 'local_offer', 'offer made (setLocalDescription done)'],
-  ['ice_gathered', 'ice_gathered', 'ICE gathering complete (the page waits for it: non-trickle)'],
+  ['ice_gathered', 'ice_gathered', 'ICE gathering complete (the page does not wait for it)'],
   ['offer_sent', 'ws_send_subscribe', '`subscribe` sent with the offer'],
   ['answer', 'ws_answer_subscribe', '`answer` came'],
   ['answer_applied', 'remote_answer', 'setRemoteDescription(answer) done'],
