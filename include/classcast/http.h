@@ -77,6 +77,15 @@ typedef struct cc_http_response {
                                 * (RFC 9110 section 14.4): 206 and 416 */
 } cc_http_response;
 
+struct json_t;
+/* The answer is this JSON value (taken: it is freed here), with
+ * Content-Type application/json; a value that cannot be written becomes a
+ * plain 500. */
+void cc_http_reply_json(cc_http_response *r, int status, struct json_t *j);
+/* {"error": code, "message": message}: how every /api endpoint refuses. */
+void cc_http_reply_error(cc_http_response *r, int status, const char *code,
+                         const char *message);
+
 typedef struct cc_http_hooks {
     void *ud;
     /* 1 if the path is an API route (handled by api()), 0 for static files. */

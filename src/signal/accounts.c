@@ -103,23 +103,14 @@ void cc_accounts_tick(cc_accounts *a, int64_t now)
 
 static void reply(cc_http_response *r, int status, json_t *j)
 {
-    r->status = status;
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
-    free(r->body);
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    json_decref(j);
-    if (!r->body) {
-        r->status = 500;
-        snprintf(r->content_type, sizeof r->content_type, "text/plain; charset=utf-8");
-    }
+    cc_http_reply_json(r, status, j);
 }
 
 /* {"error": code, "message": sentence}: pages show their own text for the
  * code (web/i18n.js "account.err.*"); the sentence is for logs and tools. */
 static void fail(cc_http_response *r, int status, const char *code, const char *message)
 {
-    reply(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+    cc_http_reply_error(r, status, code, message);
 }
 
 static json_t *teacher_json(const cc_who *w)

@@ -14,16 +14,9 @@
 
 int cc_history_is_api(const char *path) { return cc_report_is_path(path); }
 
-/* {"error": code, "message": sentence}, as the other /api answers. */
 static void fail(cc_http_response *r, int status, const char *code, const char *message)
 {
-    json_t *j = json_pack("{s:s, s:s}", "error", code, "message", message);
-    r->status = status;
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
-    free(r->body);
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    json_decref(j);
+    cc_http_reply_error(r, status, code, message);
 }
 
 static void answer(cc_http_response *r, const char *ctype, char *body, size_t len)

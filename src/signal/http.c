@@ -162,6 +162,26 @@ static int add_header(struct lws *wsi, const char *name, const char *value,
                                        (int)strlen(value), p, end);
 }
 
+void cc_http_reply_json(cc_http_response *r, int status, json_t *j)
+{
+    r->status = status;
+    snprintf(r->content_type, sizeof r->content_type, "application/json");
+    free(r->body);
+    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    r->body_len = r->body ? strlen(r->body) : 0;
+    json_decref(j);
+    if (!r->body) {
+        r->status = 500;
+        snprintf(r->content_type, sizeof r->content_type, "text/plain; charset=utf-8");
+    }
+}
+
+void cc_http_reply_error(cc_http_response *r, int status, const char *code,
+                         const char *message)
+{
+    cc_http_reply_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+}
+
 /* Headers now, body when writable. */
 static int send_response(struct lws *wsi, conn *c, cc_http_response *r)
 {

@@ -715,13 +715,7 @@ int cc_recordings_is_api(const char *path)
 
 static void fail(cc_http_response *r, int status, const char *code, const char *message)
 {
-    json_t *j = json_pack("{s:s, s:s}", "error", code, "message", message);
-    r->status = status;
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
-    free(r->body);
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    json_decref(j);
+    cc_http_reply_error(r, status, code, message);
 }
 
 static void answer_json(cc_http_response *r, char *body)
