@@ -39,7 +39,18 @@ typedef struct cc_fwd_config {
     uint32_t initial_ts;
     uint16_t initial_picture_id;
     uint8_t initial_tl0;
+    /* Transport-wide sequence number extension id (RFC 8285 one-byte
+     * element, 1..14), 0 for none: every packet written carries the
+     * element with the number 0 at CC_FWD_TWCC_SEQ_OFF, which the caller
+     * sets (the number is per transport, not per stream). */
+    uint8_t ext_twcc;
 } cc_fwd_config;
+
+/* With cfg.ext_twcc: the header extension block (RFC 8285 4.2) right
+ * after the 12-byte header: 0xBE 0xDE, length 1 word, the element
+ * ((id << 4) | 1, two bytes of sequence number) and one pad byte. */
+#define CC_FWD_EXT_LEN 8
+#define CC_FWD_TWCC_SEQ_OFF (CC_RTP_HEADER_MIN + 5)
 
 /* One incoming packet, parsed once and offered to every subscriber. */
 typedef struct cc_fwd_pkt {
@@ -117,7 +128,7 @@ void cc_fwd_hold(cc_fwd *f);
 
 /* Offer a packet: returns CC_FWD_SEND with out[0..*out_len) set to the
  * rewritten packet (12-byte header with the subscriber's SSRC/PT/seq/ts, no
- * CSRCs, no header extensions, payload with PictureID/TL0PICIDX rewritten,
+ * CSRCs, no header extensions but the transport-cc element if configured, payload with PictureID/TL0PICIDX rewritten,
  * padding dropped; a padding-only packet shrinks to one padding octet so the
  * sequence stays gap-free), CC_FWD_WAIT_KEYFRAME / CC_FWD_DROP_OLD, or
  * CC_ENOSPC if cap is too small. A packet from another source than the
@@ -134,6 +145,24 @@ int cc_fwd_map_seq(const cc_fwd *f, uint16_t out_seq, uint16_t *in_seq);
  * (another source / outside the epoch) or CC_ENOSPC. */
 int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
                        size_t cap, size_t *out_len);
+
+/* Turn a packet cc_fwd_write/cc_fwd_write_again wrote into buf[0..*len)
+ * into its retransmission on the RTX stream (RFC 4588 section 4): SSRC,
+ * payload type and sequence number of the RTX stream, the original
+ * sequence number (OSN) in the first two payload octets, the rest as is.
+ * Grows the packet by 2 bytes; CC_ENOSPC if cap is too small, CC_EINVAL
+ * for a padding-only packet (nothing to repair). */
+int cc_fwd_rtx_wrap(uint8_t *buf, size_t *len, size_t cap, uint32_t rtx_ssrc,
+                    uint8_t rtx_pt, uint16_t rtx_seq);
+
+/* A padding-only packet on the RTX stream (bandwidth probes, RFC 3550 5.1
+ * padding; the RTX stream has its own sequence numbers, so the media
+ * stream's stay gap-free): header with the RTX SSRC/PT/seq, the last
+ * timestamp sent on f, the transport-cc element if cfg.ext_twcc, and
+ * `pad` (1..255) padding octets. */
+int cc_fwd_write_rtx_padding(const cc_fwd *f, uint32_t rtx_ssrc, uint8_t rtx_pt,
+                             uint16_t rtx_seq, size_t pad, uint8_t *out,
+                             size_t cap, size_t *out_len);
 
 /* RTP timestamp for a sender report at `now`: the last sent timestamp
  * extrapolated by the elapsed time (RFC 3550 6.4.1). */

@@ -142,6 +142,7 @@ typedef struct cc_sfu_out_info {
     int slot;
     uint32_t owner;
     uint32_t ssrc;
+    uint32_t rtx_ssrc;   /* 0: no RTX */
 } cc_sfu_out_info;
 int cc_sfu_msg_outs(const cc_worker_msg_add *msg, cc_sfu_out_info *out, int max);
 /* Renegotiation of a subscriber on the same transport: like
@@ -247,7 +248,9 @@ typedef struct cc_sfu_event {
     X(nack_cache_cap_bytes) X(nack_cache_tracks) X(nack_cache_quota)         \
     X(xfer_out) X(xfer_in) X(xfer_drop) X(mirror_rooms)                     \
     X(rec_pkts) X(rec_drop) X(recordings)                                      \
-    X(twcc_publishers) X(twcc_feedback_sent)
+    X(twcc_publishers) X(twcc_feedback_sent) X(twcc_subscribers)            \
+    X(twcc_feedback_received) X(twcc_feedback_bad) X(remb_received)            \
+    X(probe_packets) X(probe_clusters) X(rtx_wrapped)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

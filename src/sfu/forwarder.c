@@ -119,6 +119,20 @@ static void rebase(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now)
     memset(f->thin, 0, sizeof f->thin);
 }
 
+/* The RFC 8285 one-byte-header block with one transport-cc element
+ * (sequence number 0 for the caller to set) and a pad octet; sets X. */
+static void put_ext(uint8_t *out, uint8_t id)
+{
+    uint8_t *e = out + CC_RTP_HEADER_MIN;
+    out[0] |= 0x10;
+    e[0] = 0xBE;
+    e[1] = 0xDE;
+    e[2] = 0;
+    e[3] = 1;
+    e[4] = (uint8_t)((id << 4) | 1);
+    e[5] = e[6] = e[7] = 0;
+}
+
 /* pad: send a one-octet padding packet under this packet's sequence
  * number and timestamp instead (a picture above the layer cap).
  * pid_override: the PictureID to write (-1: the current offset's). */
@@ -133,7 +147,8 @@ static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
      * single padding octet (RFC 3550 5.1: the last octet counts the
      * padding, itself included). */
     int pad_only = plen == 0;
-    size_t need = CC_RTP_HEADER_MIN + plen + (pad_only ? 1 : 0);
+    size_t hl = CC_RTP_HEADER_MIN + (f->cfg.ext_twcc ? CC_FWD_EXT_LEN : 0);
+    size_t need = hl + plen + (pad_only ? 1 : 0);
     if (need > cap)
         return CC_ENOSPC;
     out[0] = (uint8_t)(0x80 | (pad_only ? 0x20 : 0));
@@ -141,17 +156,19 @@ static int write_pkt(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     cc_rtp_set_seq(out, (uint16_t)(h->seq + f->seq_off));
     cc_rtp_set_ts(out, h->ts + f->ts_off);
     cc_rtp_set_ssrc(out, f->cfg.ssrc);
+    if (f->cfg.ext_twcc)
+        put_ext(out, f->cfg.ext_twcc);
     if (pad_only) {
-        out[CC_RTP_HEADER_MIN] = 1;
+        out[hl] = 1;
     } else {
-        memcpy(out + CC_RTP_HEADER_MIN, h->payload, plen);
+        memcpy(out + hl, h->payload, plen);
         const cc_vp8_desc *d = in->vp8;
         if (d && (d->has_picture_id || d->has_tl0)) {
             uint16_t p = pid_override >= 0
                              ? (uint16_t)pid_override
                              : (uint16_t)((d->picture_id + f->pid_off) & PID_MASK);
             uint8_t t = (uint8_t)(d->tl0picidx + f->tl0_off);
-            cc_vp8_rewrite(out + CC_RTP_HEADER_MIN, d, p, t);
+            cc_vp8_rewrite(out + hl, d, p, t);
             if (pid)
                 *pid = p;
             if (tl0)
@@ -293,6 +310,53 @@ int cc_fwd_write_again(const cc_fwd *f, const cc_fwd_pkt *in, uint8_t *out,
     int pid_write = in->vp8 && in->vp8->has_picture_id
                         ? pid_for(f, in->vp8->picture_id, f->pid_at[s % 1024]) : -1;
     return write_pkt(f, in, out, cap, out_len, NULL, NULL, 0, pid_write);
+}
+
+int cc_fwd_rtx_wrap(uint8_t *buf, size_t *len, size_t cap, uint32_t rtx_ssrc,
+                    uint8_t rtx_pt, uint16_t rtx_seq)
+{
+    size_t n = *len;
+    if (n < CC_RTP_HEADER_MIN || (buf[0] & 0x20))
+        return CC_EINVAL;
+    /* Header as written by write_pkt: no CSRCs, at most our one block. */
+    size_t hl = CC_RTP_HEADER_MIN + ((buf[0] & 0x10) ? CC_FWD_EXT_LEN : 0);
+    if (n < hl)
+        return CC_EINVAL;
+    if (n + 2 > cap)
+        return CC_ENOSPC;
+    uint16_t osn = (uint16_t)((buf[2] << 8) | buf[3]);
+    memmove(buf + hl + 2, buf + hl, n - hl);
+    buf[hl] = (uint8_t)(osn >> 8);
+    buf[hl + 1] = (uint8_t)osn;
+    buf[1] = (uint8_t)((buf[1] & 0x80) | (rtx_pt & 0x7f));
+    cc_rtp_set_seq(buf, rtx_seq);
+    cc_rtp_set_ssrc(buf, rtx_ssrc);
+    *len = n + 2;
+    return 0;
+}
+
+int cc_fwd_write_rtx_padding(const cc_fwd *f, uint32_t rtx_ssrc, uint8_t rtx_pt,
+                             uint16_t rtx_seq, size_t pad, uint8_t *out,
+                             size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (pad < 1 || pad > 255)
+        return CC_EINVAL;
+    size_t hl = CC_RTP_HEADER_MIN + (f->cfg.ext_twcc ? CC_FWD_EXT_LEN : 0);
+    if (hl + pad > cap)
+        return CC_ENOSPC;
+    out[0] = 0x80 | 0x20;
+    out[1] = (uint8_t)(rtx_pt & 0x7f);
+    cc_rtp_set_seq(out, rtx_seq);
+    cc_rtp_set_ts(out, f->last_ts);
+    cc_rtp_set_ssrc(out, rtx_ssrc);
+    if (f->cfg.ext_twcc)
+        put_ext(out, f->cfg.ext_twcc);
+    /* RFC 3550 5.1: the last padding octet counts the padding. */
+    memset(out + hl, 0, pad - 1);
+    out[hl + pad - 1] = (uint8_t)pad;
+    *out_len = hl + pad;
+    return 0;
 }
 
 uint32_t cc_fwd_sr_ts(const cc_fwd *f, cc_time_us now)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classcast/bwe.h"
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
 #include "classcast/layerctl.h"
@@ -66,6 +67,15 @@
  * then shows as cache_alloc_fail and reused buffers, not as no cache). */
 #define SFU_CACHE_MIN_QUOTA 32
 #define SFU_TX_CAP (CC_UDP_TX_BUF - CC_SRTP_MAX_TRAILER)
+/* What a packet costs on the wire beyond its RTP bytes, for the bandwidth
+ * estimate: the SRTP tag (16 bytes with AES-GCM, 10 with AES-CM: the
+ * larger), UDP (8) and IPv4 (20). */
+#define SFU_WIRE_OVERHEAD (16 + 8 + 20)
+/* Feedback entries expanded at once: a 50-100 ms feedback of a 5 Mbit/s
+ * subscriber holds a few hundred. */
+#define SFU_TWCC_SCRATCH 4096
+/* Probe padding packets: the most RFC 3550 padding allows. */
+#define SFU_PROBE_PAD 255
 
 typedef struct sfu_room sfu_room;
 typedef struct sfu_peer sfu_peer;
@@ -90,6 +100,10 @@ typedef struct sfu_out {
                            * carries (its RRs and NACKs) */
     cc_time_us wait_since; /* video: waiting for its first picture since
                             * (connect or renegotiation), 0 once it came */
+    uint32_t rtx_ssrc;    /* RTX stream (RFC 4588) if the subscriber took
+                           * it: retransmissions and probes; 0 none */
+    uint8_t rtx_pt;
+    uint16_t rtx_seq;
 } sfu_out;
 
 #define SFU_MAX_OUTS CC_SDP_MAX_MEDIA
@@ -107,9 +121,19 @@ struct sfu_peer {
     uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
     int ext_mid;          /* BUNDLE: one extension id space per transport */
     int remb;             /* the publisher accepted goog-remb */
-    int ext_twcc;         /* publisher: transport-wide seq extension id, 0:
-                           * no transport-cc (then REMB, if accepted) */
+    int ext_twcc;         /* transport-wide seq extension id, 0: no
+                           * transport-cc (publisher: then REMB, if
+                           * accepted; subscriber: loss-based layers) */
     cc_twcc_recv *twcc;   /* publisher with transport-cc: its feedback */
+    /* Subscriber with transport-cc (docs/bwe.md): the transport-wide
+     * numbers of the packets we send it, the estimate its feedback
+     * drives, and the probe cluster being sent (padding on RTX). */
+    uint16_t twcc_seq;
+    cc_bwe *bwe;
+    cc_bwe_probe probe;
+    cc_time_us probe_start;
+    size_t probe_bytes;
+    int probe_pkts;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
     int is_teacher;       /* subscriber: gets every guest camera */
@@ -204,6 +228,7 @@ struct cc_sfu {
     sfu_room *rooms[SFU_ROOM_BUCKETS];
     uint64_t order;
     uint32_t next_track_id;
+    cc_twcc_pkt *twcc_scratch; /* SFU_TWCC_SCRATCH entries */
     cc_sfu_stats c;
 };
 
@@ -236,8 +261,12 @@ int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
         pkts = UINT32_MAX / 2;
     s->cache_pkts = (uint32_t)(pkts / SFU_POOL_CHUNK * SFU_POOL_CHUNK);
     s->cache_quota = CC_TRACK_CACHE;
-    int rc = cc_pkt_pool_new_growable(&s->pool, SFU_POOL_CHUNK, s->cache_pkts);
+    s->twcc_scratch = calloc(SFU_TWCC_SCRATCH, sizeof *s->twcc_scratch);
+    int rc = s->twcc_scratch ? cc_pkt_pool_new_growable(&s->pool, SFU_POOL_CHUNK,
+                                                         s->cache_pkts)
+                             : CC_ENOMEM;
     if (rc != 0) {
+        free(s->twcc_scratch);
         free(s);
         return rc;
     }
@@ -306,6 +335,7 @@ void cc_sfu_free(cc_sfu *s)
         free(lp);
     }
     cc_pkt_pool_free(s->pool);
+    free(s->twcc_scratch);
     free(s);
 }
 
@@ -1337,6 +1367,21 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     }
 }
 
+/* A packet for subscriber sp was written into buf[0..n) and goes out now:
+ * give it the transport's next transport-wide number (the forwarder left
+ * the element's place, CC_FWD_TWCC_SEQ_OFF) and tell the estimator. */
+static inline void sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n,
+                             int probe_id, cc_time_us now)
+{
+    if (!o->fwd.cfg.ext_twcc)
+        return;
+    uint16_t seq = sp->twcc_seq++;
+    buf[CC_FWD_TWCC_SEQ_OFF] = (uint8_t)(seq >> 8);
+    buf[CC_FWD_TWCC_SEQ_OFF + 1] = (uint8_t)seq;
+    if (sp->bwe)
+        cc_bwe_on_sent(sp->bwe, seq, n + SFU_WIRE_OVERHEAD, probe_id, now);
+}
+
 /* One packet of feed fi to every subscriber of the room on this worker
  * (owner or mirror). 1 if a subscriber waits for a keyframe. */
 static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
@@ -1358,6 +1403,7 @@ static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt
         size_t n;
         int rc = cc_fwd_write(&o->fwd, fp, now, slotbuf, SFU_TX_CAP, &n);
         if (rc == CC_FWD_SEND) {
+            sub_stamp(sub, o, slotbuf, n, 0, now);
             if (cc_worker_tx_commit_rtp(w, sub->wp, n) == 0)
                 sent++;
             if (o->wait_since)
@@ -1385,13 +1431,13 @@ static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc)
     return NULL;
 }
 
-/* The publisher input currently feeding a subscriber's out. */
 /* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
- * back to the source's seq, taken from the track's cache and sent again
- * exactly as first sent (same SSRC and seq, no RTX: libsrtp's
- * allow_repeat_tx lets the repeat through). */
+ * back to the source's seq, taken from the track's cache and sent again as
+ * first sent: on the RTX stream if the subscriber took one (RFC 4588
+ * section 4), else with the same SSRC and seq (libsrtp's allow_repeat_tx
+ * lets the repeat through). */
 static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
-                        const cc_rtcp_fb *fb)
+                        const cc_rtcp_fb *fb, cc_time_us now)
 {
     uint16_t lost[128];
     size_t n = 0;
@@ -1428,6 +1474,17 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             miss++;
             continue;
         }
+        if (o->rtx_ssrc) {
+            if (cc_fwd_rtx_wrap(slotbuf, &len, SFU_TX_CAP, o->rtx_ssrc, o->rtx_pt,
+                                o->rtx_seq) != 0) {
+                miss++; /* a thinned (padding) packet: nothing to repair */
+                continue;
+            }
+            o->rtx_seq++;
+            INC(s, rtx_wrapped);
+        }
+        /* A retransmission is a new packet on the wire: its own number. */
+        sub_stamp(sp, o, slotbuf, len, 0, now);
         if (cc_worker_tx_commit_rtp(w, sp->wp, len) == 0)
             sent++;
     }
@@ -1487,7 +1544,7 @@ static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
     cc_rtcp_fb fb;
     if (p->pt == CC_RTCP_RTPFB && p->count == CC_RTPFB_NACK) {
         if (cc_rtcp_parse_fb(p, &fb) == 0)
-            sub_on_nack(w, s, sp, &fb);
+            sub_on_nack(w, s, sp, &fb, now);
     } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_PLI) {
         if (cc_rtcp_parse_fb(p, &fb) == 0)
             sub_keyframe_request(w, s, sp, fb.media_ssrc, now);
@@ -1501,7 +1558,24 @@ static void sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
     }
     else if (p->pt == CC_RTCP_RR)
         sub_on_rr(w, s, sp, p, now);
-    /* SDES, REMB, transport-cc from a subscriber: not used. */
+    else if (p->pt == CC_RTCP_RTPFB && p->count == CC_RTPFB_TWCC && sp->bwe) {
+        /* Transport-wide feedback on what we sent this subscriber. */
+        cc_twcc_feedback f;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 &&
+            cc_twcc_parse(&fb, &f, s->twcc_scratch, SFU_TWCC_SCRATCH) == 0 &&
+            cc_bwe_on_feedback(sp->bwe, &f, s->twcc_scratch, f.n, now) == 0)
+            INC(s, twcc_feedback_received);
+        else
+            INC(s, twcc_feedback_bad);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_AFB && sp->bwe) {
+        /* REMB (draft-alvestrand-rmcat-remb): a cap on the estimate. */
+        cc_rtcp_remb remb;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 && cc_rtcp_parse_remb(&fb, &remb) == 0) {
+            cc_bwe_on_remb(sp->bwe, remb.bitrate_bps, now);
+            INC(s, remb_received);
+        }
+    }
+    /* SDES from a subscriber: not used. */
 }
 
 static void pub_on_rtcp(sfu_peer *pp, const cc_rtcp_pkt *p, cc_time_us now)
@@ -1585,6 +1659,14 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
         list_add(&r->subs, pp);
         INC(s, subscribers);
         sub_remap(r, pp);
+        if (pp->ext_twcc && !pp->bwe) {
+            /* docs/bwe.md: a send-side estimate from its feedback. */
+            cc_bwe_config bc;
+            cc_bwe_config_default(&bc);
+            pp->bwe = cc_bwe_new(&bc, now);
+            if (pp->bwe)
+                INC(s, twcc_subscribers);
+        }
         /* Keyframe on join: every forwarder starts waiting for one. */
         for (int i = 0; i < pp->n_out; i++) {
             cc_track *t = pp->out[i].active ? out_track(r, &pp->out[i]) : NULL;
@@ -1698,8 +1780,72 @@ static uint32_t sr_rtp_ts(const cc_fwd *f, const cc_track *t, cc_time_us now,
     return mapped;
 }
 
+/* The first video out that can carry probe padding: one with an RTX
+ * stream whose media has started (the padding takes its timestamp). */
+static sfu_out *probe_out(sfu_peer *sp)
+{
+    for (int i = 0; i < sp->n_out; i++)
+        if (sp->out[i].active && sp->out[i].rtx_ssrc && sp->out[i].fwd.started)
+            return &sp->out[i];
+    return NULL;
+}
+
+/* Send the probe cluster due at its rate (docs/bwe.md section 3): padding
+ * packets on the RTX stream, as many as the elapsed time at the cluster's
+ * rate allows on this tick, until its bytes and packets are out. */
+static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->probe.id) {
+        if (!cc_bwe_probe_poll(sp->bwe, now, &sp->probe))
+            return;
+        sp->probe_start = now;
+        sp->probe_bytes = 0;
+        sp->probe_pkts = 0;
+        INC(s, probe_clusters);
+    }
+    sfu_out *o = probe_out(sp);
+    if (!o || !sp->probe_pkts) {
+        /* Nothing to send it on yet (the first picture has not come):
+         * the cluster waits, from the start; after 2 s it is given up
+         * and the estimate grows by itself, more slowly. */
+        if (!o && now - sp->probe_start > 2 * CC_USEC_PER_SEC)
+            sp->probe.id = 0;
+        if (!o)
+            return;
+        if (!sp->probe_bytes)
+            sp->probe_start = now;
+    }
+    /* One tick ahead of the clock, so the cluster is not cut into a
+     * packet per tick at low rates. */
+    size_t allowed = (size_t)((uint64_t)sp->probe.bps *
+                              (uint64_t)(now - sp->probe_start + 10 * CC_USEC_PER_MSEC) /
+                              (8 * CC_USEC_PER_SEC));
+    uint64_t sent = 0;
+    while ((sp->probe_bytes < sp->probe.min_bytes || sp->probe_pkts < sp->probe.min_packets) &&
+           sp->probe_bytes < allowed) {
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        size_t n;
+        if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq,
+                                     SFU_PROBE_PAD, slotbuf, SFU_TX_CAP, &n) != 0)
+            break;
+        o->rtx_seq++;
+        sub_stamp(sp, o, slotbuf, n, sp->probe.id, now);
+        sp->probe_bytes += n + SFU_WIRE_OVERHEAD;
+        sp->probe_pkts++;
+        if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
+            sent++;
+    }
+    ADD(s, probe_packets, sent);
+    if (sp->probe_bytes >= sp->probe.min_bytes && sp->probe_pkts >= sp->probe.min_packets)
+        sp->probe.id = 0;
+}
+
 static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
+    if (sp->bwe) {
+        cc_bwe_tick(sp->bwe, now);
+        sub_probe(w, s, sp, now);
+    }
     if (now < sp->next_report)
         return;
     sp->next_report = now + SFU_REPORT_INTERVAL;
@@ -1754,6 +1900,7 @@ static void peer_state_free(void *arg)
         return;
     peer_state_free_tracks(pp);
     free(pp->twcc);
+    cc_bwe_free(pp->bwe);
     free(pp->out);
     free(pp);
 }
@@ -1826,10 +1973,10 @@ static uint32_t fresh_ssrc(const sfu_peer *pp, const cc_sdp_offer *o,
     for (;;) {
         uint32_t v = cc_rand_u32();
         int clash = v == 0;
-        for (int i = 0; i < pp->n_out; i++)
-            clash |= pp->out[i].active && pp->out[i].fwd.cfg.ssrc == v;
+        for (int i = 0; i < pp->n_out; i++) /* the one being made too */
+            clash |= pp->out[i].fwd.cfg.ssrc == v || pp->out[i].rtx_ssrc == v;
         for (int i = 0; i < n_prev; i++)
-            clash |= prev[i].ssrc == v;
+            clash |= prev[i].ssrc == v || prev[i].rtx_ssrc == v;
         clash |= pp->rtcp_ssrc == v;
         for (int m = 0; m < o->n_media; m++)
             for (int k = 0; k < o->media[m].n_ssrcs; k++)
@@ -1948,15 +2095,17 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     ap->n_candidates = p->n_candidates;
     memcpy(ap->candidates, p->candidates, sizeof ap->candidates);
     /* Publishers: REMB (see SFU_REMB_BPS); no RTX: losses are repaired by
-     * NACK on the media SSRC. Subscribers: no RTX either (retransmissions
-     * reuse the subscriber's SSRC and seq). */
+     * NACK on the media SSRC. Subscribers: RTX where offered (RFC 4588:
+     * retransmissions and bandwidth probes on their own stream), else
+     * retransmissions reuse the subscriber's SSRC and seq. */
     ap->enable_remb = publisher;
-    ap->want_rtx = 0;
-    /* Publishers: transport-cc feedback (draft-holmer-rmcat-transport-
-     * wide-cc-extensions-01) so the browser's own send-side estimator sees
-     * the real uplink; the fixed REMB stays only for senders that do not
-     * offer it. Subscribers: not yet (docs/bwe.md). */
-    ap->enable_twcc = publisher;
+    ap->want_rtx = !publisher;
+    /* transport-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01):
+     * publishers get feedback so the browser's own send-side estimator
+     * sees the real uplink (the fixed REMB stays only for senders that do
+     * not offer it); subscribers send us feedback that drives their
+     * estimate (docs/bwe.md). */
+    ap->enable_twcc = 1;
     map_slots(offer, publisher, map, n_map, slot_of, owner_of);
     for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
         ap->send[i] = !publisher && slot_of[i] >= 0;
@@ -1974,7 +2123,7 @@ static int prepare(int publisher, const char *offer_text, size_t len,
          * subscriber's), so do not promise abs-send-time/audio-level;
          * mid stays (a publisher's unsignalled SSRCs bind by it). */
         choices[i].ext_abs_send_time = 0;
-        if (!publisher || !(choices[i].fb & CC_FB_TWCC))
+        if (!(choices[i].fb & CC_FB_TWCC))
             choices[i].ext_twcc = 0;
         if (slot_of[i] < 0) {
             /* A usable line with no slot (a camera the teacher turned
@@ -1996,16 +2145,19 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             choices[i].direction = CC_DIR_SENDONLY;
         }
     }
-    if (rc == 0 && publisher) {
+    if (rc == 0) {
         /* One extension id space per BUNDLE transport (RFC 8843 section
          * 9.1): the first accepted line that has it names it. With
-         * transport-cc the fixed REMB would cap the browser's estimate:
-         * not promised, not sent. */
+         * transport-cc the fixed REMB would cap a publishing browser's
+         * estimate: not promised, not sent. A subscriber's lines that did
+         * not offer it send without the element (their packets are then
+         * outside the estimate). */
         for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
-            if (choices[i].accepted && choices[i].ext_twcc && !pp->ext_twcc)
+            if (choices[i].accepted && slot_of[i] >= 0 && choices[i].ext_twcc && !pp->ext_twcc)
                 pp->ext_twcc = choices[i].ext_twcc;
         for (int i = 0; pp->ext_twcc && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
-            choices[i].fb &= ~(unsigned)CC_FB_REMB;
+            if (publisher)
+                choices[i].fb &= ~(unsigned)CC_FB_REMB;
             if (choices[i].ext_twcc && choices[i].ext_twcc != pp->ext_twcc)
                 choices[i].ext_twcc = 0;
         }
@@ -2067,11 +2219,13 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             uint32_t owner = owner_of[i];
             /* The same mid carrying the same track keeps its SSRC (an
              * in-place renegotiation: the browser sees no change). */
-            uint32_t keep = 0;
+            uint32_t keep = 0, keep_rtx = 0;
             for (int k = 0; k < n_prev; k++)
                 if (strcmp(prev[k].mid, m->mid) == 0 && prev[k].slot == slot &&
-                    prev[k].owner == owner)
+                    prev[k].owner == owner) {
                     keep = prev[k].ssrc;
+                    keep_rtx = prev[k].rtx_ssrc;
+                }
             sfu_out *o = &pp->out[pp->n_out++];
             cc_fwd_config fc = {
                 .ssrc = keep ? keep : fresh_ssrc(pp, offer, prev, n_prev),
@@ -2082,9 +2236,18 @@ static int prepare(int publisher, const char *offer_text, size_t len,
                 .initial_ts = cc_rand_u32(),
                 .initial_picture_id = (uint16_t)(cc_rand_u32() & 0x7fff),
                 .initial_tl0 = (uint8_t)cc_rand_u32(),
+                .ext_twcc = (uint8_t)(choices[i].ext_twcc ? pp->ext_twcc : 0),
             };
             cc_fwd_init(&o->fwd, &fc);
             cc_layerctl_init(&o->lc, 0);
+            if (choices[i].rtx_pt >= 0 && fc.video) {
+                o->rtx_pt = (uint8_t)choices[i].rtx_pt;
+                o->rtx_ssrc = keep_rtx ? keep_rtx : fresh_ssrc(pp, offer, prev, n_prev);
+                o->rtx_seq = (uint16_t)cc_rand_u32();
+                ap->streams[i].rtx_ssrc = o->rtx_ssrc;
+            } else {
+                choices[i].rtx_pt = -1;
+            }
             o->active = 1;
             o->slot = slot;
             o->owner = owner;
@@ -2270,6 +2433,7 @@ int cc_sfu_msg_outs(const cc_worker_msg_add *msg, cc_sfu_out_info *out, int max)
         out[n].slot = o->slot;
         out[n].owner = o->owner;
         out[n].ssrc = o->fwd.cfg.ssrc;
+        out[n].rtx_ssrc = o->rtx_ssrc;
         n++;
     }
     return n;
@@ -2295,13 +2459,23 @@ static void do_update_subscriber(cc_worker *w, void *arg, cc_time_us now)
             if (o->active && strcmp(o->mid, n->mid) == 0 &&
                 o->fwd.cfg.ssrc == n->fwd.cfg.ssrc && o->owner == n->owner &&
                 o->slot == n->slot) {
-                cc_fwd_config fc = n->fwd.cfg; /* the payload type may change */
+                /* The payload types may change, and the extension id. */
+                cc_fwd_config fc = n->fwd.cfg;
+                uint32_t rtx_ssrc = n->rtx_ssrc;
+                uint8_t rtx_pt = n->rtx_pt;
                 *n = *o;
                 n->fwd.cfg.pt = fc.pt;
+                n->fwd.cfg.ext_twcc = fc.ext_twcc;
+                if (rtx_ssrc != n->rtx_ssrc) {
+                    n->rtx_ssrc = rtx_ssrc;
+                    n->rtx_seq = (uint16_t)cc_rand_u32();
+                }
+                n->rtx_pt = rtx_pt;
                 break;
             }
         }
     }
+    op->ext_twcc = np->ext_twcc;
     /* The new array is taken over; the old one goes with np. */
     sfu_out *old = op->out;
     op->out = np->out;

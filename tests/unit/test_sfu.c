@@ -70,6 +70,18 @@ typedef struct browser {
     uint8_t dropped_srtp[1600];
     size_t dropped_len;
     int rtx_match;
+    uint8_t dropped_plain[1600];  /* the dropped packet, decrypted */
+    size_t dropped_plain_len;
+    /* Subscriber: the answer's RTX stream and transport-cc id; what came
+     * on them; the feedback this browser sends (as Chromium does). */
+    uint32_t rtx_ssrc;
+    int rtx_pt;
+    int sub_twcc_id;
+    int n_rtx, n_probe;
+    int tseq_n, tseq_bad;
+    uint16_t last_tseq;
+    cc_twcc_recv *fb;
+    int n_fb_sent;
 } browser;
 
 static cc_dtls_ctx *g_server_ctx, *g_browser_ctx;
@@ -152,6 +164,7 @@ static void browser_free(browser *b)
     cc_dtls_free(b->dtls);
     cc_srtp_free(b->srtp);
     free(b->answer);
+    free(b->fb);
 }
 
 static void bsend(browser *b, const uint8_t *buf, size_t len)
@@ -216,6 +229,8 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
     }
 }
 
+static void send_rtcp(browser *b, const uint8_t *pkt, size_t len);
+
 static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
 {
     cc_rtp_hdr h;
@@ -223,11 +238,48 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
         b->bad_video++;
         return;
     }
+    /* Subscriber with transport-cc: every packet carries the element,
+     * numbered without gaps across all its streams. */
+    if (b->sub_twcc_id) {
+        uint16_t ts;
+        if (cc_twcc_ext_get(&h, b->sub_twcc_id, &ts) != 0) {
+            b->tseq_bad++;
+        } else {
+            if (b->tseq_n && ts != (uint16_t)(b->last_tseq + 1))
+                b->tseq_bad++;
+            b->last_tseq = ts;
+            b->tseq_n++;
+            if (b->fb)
+                cc_twcc_recv_on_packet(b->fb, ts, cc_clock_mono_us());
+        }
+    }
+    if (b->rtx_ssrc && h.ssrc == b->rtx_ssrc) {
+        if (h.pt != b->rtx_pt) {
+            b->bad_video++;
+        } else if (h.payload_len == 0) {
+            b->n_probe++; /* bandwidth probe padding */
+        } else if (h.payload_len < 2) {
+            b->bad_video++;
+        } else {
+            /* RFC 4588 section 4: the original seq, then its payload. */
+            uint16_t osn = (uint16_t)((h.payload[0] << 8) | h.payload[1]);
+            b->n_rtx++;
+            if (b->dropped && osn == b->dropped_seq) {
+                cc_rtp_hdr dh;
+                b->rtx_match = cc_rtp_parse(b->dropped_plain, b->dropped_plain_len, &dh) == 0 &&
+                               dh.payload_len == h.payload_len - 2 &&
+                               memcmp(dh.payload, h.payload + 2, dh.payload_len) == 0 &&
+                               dh.ts == h.ts && dh.marker == h.marker;
+            }
+        }
+        return;
+    }
     if (h.ssrc == b->video_ssrc) {
         cc_vp8_desc d;
         if (h.payload_len == 0 && h.padding && h.pt == b->video_pt)
             b->n_pad_video++; /* a thinned picture's place holder */
-        else if (h.pt != b->video_pt || h.extension || h.payload_len == 0 ||
+        else if (h.pt != b->video_pt || (h.extension && !b->sub_twcc_id) ||
+                 h.payload_len == 0 ||
                  cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             b->bad_video++;
         else {
@@ -271,6 +323,11 @@ static void pump(browser *b, int wait_ms)
         size_t len;
         while (b->dtls && cc_dtls_poll_output(b->dtls, buf, sizeof buf, &len) == 0)
             bsend(b, buf, len);
+        int fl;
+        while (b->fb && b->srtp && (fl = cc_twcc_recv_poll(b->fb, now, buf, 1200)) > 0) {
+            send_rtcp(b, buf, (size_t)fl);
+            b->n_fb_sent++;
+        }
         /* Until `end`, and past it while datagrams are waiting (wait_ms
          * 0: read what is there). */
         struct pollfd pf = {.fd = b->fd, .events = POLLIN};
@@ -303,10 +360,23 @@ static void pump(browser *b, int wait_ms)
                     b->dropped_seq = ch.seq;
                     memcpy(b->dropped_srtp, buf, (size_t)n);
                     b->dropped_len = (size_t)n;
+                    /* Its transport-wide number is a loss, not a gap the
+                     * server made (extensions travel in the clear). */
+                    uint16_t lts;
+                    if (b->sub_twcc_id && cc_twcc_ext_get(&ch, b->sub_twcc_id, &lts) == 0) {
+                        b->last_tseq = lts;
+                        b->tseq_n++;
+                    }
+                    /* Kept decrypted, to compare with its repair. */
+                    if (cc_srtp_unprotect_rtp(b->srtp, buf, (size_t)n, &plain) == 0) {
+                        memcpy(b->dropped_plain, buf, plain);
+                        b->dropped_plain_len = plain;
+                    }
                     continue;
                 }
-                /* Same key, seq and plaintext: same SRTP bytes. */
-                if (b->dropped && ch.seq == b->dropped_seq)
+                /* Without RTX, same key, seq and plaintext: same SRTP
+                 * bytes. */
+                if (b->dropped && ch.seq == b->dropped_seq && !b->rtx_ssrc)
                     b->rtx_match = (size_t)n == b->dropped_len &&
                                    memcmp(buf, b->dropped_srtp, (size_t)n) == 0;
             }
@@ -363,8 +433,8 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
         CC_CHECK_EQ(m->direction, publisher ? CC_DIR_RECVONLY : CC_DIR_SENDONLY);
         snprintf(b->s_ufrag, sizeof b->s_ufrag, "%s", m->ice_ufrag);
         snprintf(b->s_pwd, sizeof b->s_pwd, "%s", m->ice_pwd);
-        /* mid, and for a publisher transport-cc (+ the audio level) */
-        CC_CHECK_EQ(m->n_extmaps, publisher ? (m->kind == CC_MEDIA_AUDIO ? 3 : 2) : 1);
+        /* mid and transport-cc (+ a publisher's audio level) */
+        CC_CHECK_EQ(m->n_extmaps, publisher && m->kind == CC_MEDIA_AUDIO ? 3 : 2);
         if (publisher) {
             CC_CHECK_EQ(m->n_ssrcs, 0);
             b->twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
@@ -373,11 +443,24 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
             CC_CHECK(m->codecs[0].fb & CC_FB_TWCC);
             CC_CHECK(!(m->codecs[0].fb & CC_FB_REMB));
         } else {
-            CC_CHECK_EQ(m->n_ssrcs, 1);
+            /* video: the media SSRC and its RTX (RFC 4588 8.1, FID) */
+            CC_CHECK_EQ(m->n_ssrcs, m->kind == CC_MEDIA_VIDEO ? 2 : 1);
             CC_CHECK(strstr(m->msid, lesson) != NULL);
+            b->sub_twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
+            CC_CHECK(b->sub_twcc_id > 0);
+            CC_CHECK(m->codecs[0].fb & CC_FB_TWCC);
+            if (!b->fb && (b->fb = calloc(1, sizeof *b->fb)) != NULL) {
+                cc_twcc_recv_config tc = {.sender_ssrc = 1, .media_ssrc = m->ssrcs[0]};
+                cc_twcc_recv_init(b->fb, &tc, cc_clock_mono_us());
+            }
             if (m->kind == CC_MEDIA_VIDEO) {
                 b->video_ssrc = m->ssrcs[0];
                 b->video_pt = m->codecs[0].pt;
+                CC_CHECK_EQ(m->fid_primary, m->ssrcs[0]);
+                b->rtx_ssrc = m->fid_rtx;
+                const cc_sdp_codec *rtx = cc_sdp_find_rtx(m, b->video_pt);
+                CC_CHECK(rtx != NULL);
+                b->rtx_pt = rtx ? rtx->pt : -1;
                 CC_CHECK(strstr(m->msid, n_map ? "screen" : "camera") != NULL);
             } else {
                 b->audio_ssrc = m->ssrcs[0];
@@ -385,7 +468,8 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
                 CC_CHECK(strstr(m->msid, "mic") != NULL);
             }
         }
-        CC_CHECK_EQ(m->n_codecs, 1); /* no RTX */
+        /* VP8 (+ its RTX for a subscriber), or Opus */
+        CC_CHECK_EQ(m->n_codecs, !publisher && m->kind == CC_MEDIA_VIDEO ? 2 : 1);
     }
     CC_CHECK_EQ(cc_worker_post(b->w ? b->w : g_w, &msg->hdr), 0);
     CC_CHECK_EQ(cc_dtls_new(&b->dtls, g_browser_ctx, 0, "sha-256",
@@ -618,6 +702,21 @@ static void test_room(void)
     CC_CHECK(pub.n_rr >= 1);
     CC_CHECK_EQ(pub.n_remb, 0);  /* transport-cc negotiated: no fixed REMB */
     CC_CHECK(pub.n_twcc >= 5);   /* feedback every 50 ms over ~1.2 s */
+    /* The subscribers' side of transport-cc: every packet numbered, our
+     * feedback used, and the start-up probes sent as RTX padding. */
+    CC_CHECK(s1.tseq_n > 20);
+    CC_CHECK_EQ(s1.tseq_bad, 0);
+    CC_CHECK(s1.n_fb_sent >= 5);
+    CC_CHECK(s1.n_probe > 0);
+    {
+        cc_sfu_stats st;
+        cc_sfu_get_stats(cc_worker_app_ud(g_w), &st);
+        CC_CHECK(st.twcc_subscribers >= 2);
+        CC_CHECK(st.twcc_feedback_received >= 5);
+        CC_CHECK_EQ(st.twcc_feedback_bad, 0);
+        CC_CHECK(st.probe_clusters >= 1);
+        CC_CHECK(st.rtx_wrapped >= 1);
+    }
     CC_CHECK_EQ(s1.bad_video, 0);
     CC_CHECK_EQ(s2.bad_video, 0);
 

@@ -1,0 +1,124 @@
+/* classcast: which layers of each stream one subscriber gets, from its
+ * bandwidth estimate (cc_bwe_target_bps) and the layer rates measured on
+ * the publishers' streams (cc_ratemeter): "the screen first".
+ *
+ * Why. Students watch on crowded classroom Wi-Fi, where a tablet's share
+ * of the air can be a few hundred kbit/s. What the lesson needs most is
+ * the teacher's voice and screen; a screen is mostly text, and blurred
+ * text is useless, while a jerky but sharp slide still teaches. The
+ * teacher's camera is welcome but comes last. So, in this order:
+ *  1. Audio gets its rate first and is never paused.
+ *  2. Every video stream gets its cheapest option (lowest spatial layer,
+ *     temporal layer 0): screens first, then cameras. A camera whose
+ *     cheapest option does not fit is paused; a screen never is, even if
+ *     nothing fits (a student must keep seeing the board).
+ *  3. Screens upgrade, resolution first: of the options that fit, the one
+ *     with the highest spatial layer, then the highest temporal layer
+ *     ("full resolution at a lower frame rate before it loses
+ *     resolution"), even where a lower-resolution, higher-frame-rate
+ *     option would cost more.
+ *  4. Cameras upgrade, only once every screen is at its best option
+ *     (cfg.camera_after_screen; 0 lets cameras use what the screens cannot),
+ *     along their options ordered by bitrate. A camera already above its
+ *     cheapest option keeps it while it fits (no flapping, each spatial
+ *     switch costs a keyframe).
+ * Within a kind, streams earlier in the caller's array come first.
+ *
+ * Hysteresis. A stream goes down, at once, to the best option that fits
+ * when what it and the streams before it take exceeds the target; it goes
+ * up only when the target exceeds that total by cfg.up_margin (15 %), and
+ * not for cfg.hold_us (2 s) after it went down (a paused camera: not
+ * resumed). A stream new to the allocator starts as if going up. Each
+ * stream's state follows its `id`.
+ *
+ * Rates. bps[t] of a spatial layer is cumulative over temporal layers
+ * 0..t (cc_ratemeter_bps(m, t, now) of that encoding). 0 means unknown: an
+ * available layer is then estimated from its neighbours (temporal caps 0,
+ * 1, 2 as 40/60/100 % of each other; a lower spatial layer as its share of
+ * the pixels of the nearest known one, or 1/4 per step without sizes; a
+ * stream with no rate at all from its size), so a stream that has just
+ * started is still allocated.
+ *
+ * Target 0 (no estimate yet): every stream gets its best option.
+ *
+ * Pure: no I/O, no malloc, explicit clock. Thread: the subscriber's
+ * worker. */
+#ifndef CLASSCAST_ALLOC_H
+#define CLASSCAST_ALLOC_H
+
+#include <stdint.h>
+
+#include "classcast/clock.h"
+
+#define CC_ALLOC_MAX_STREAMS 16
+#define CC_ALLOC_SPATIAL 3
+#define CC_ALLOC_TEMPORAL 3
+/* Defaults of cc_alloc_config. */
+#define CC_ALLOC_UP_MARGIN 0.15
+#define CC_ALLOC_HOLD_US (2 * CC_USEC_PER_SEC)
+/* An audio stream whose rate is unknown (0). */
+#define CC_ALLOC_AUDIO_DEFAULT_BPS 40000
+
+enum { CC_ALLOC_AUDIO = 0, CC_ALLOC_SCREEN = 1, CC_ALLOC_CAMERA = 2 };
+
+typedef struct cc_alloc_layer {
+    uint16_t width, height;   /* 0: unknown */
+    int available;            /* the publisher sends this layer now */
+    uint32_t bps[CC_ALLOC_TEMPORAL]; /* cumulative over TID 0..t; 0 unknown */
+} cc_alloc_layer;
+
+typedef struct cc_alloc_stream {
+    uint32_t id;              /* the caller's name for it (slot, feed id) */
+    int kind;                 /* CC_ALLOC_AUDIO / _SCREEN / _CAMERA */
+    /* Video: layer[0] lowest resolution .. layer[n_spatial - 1] highest.
+     * Audio: its rate is layer[0].bps[0] (0: CC_ALLOC_AUDIO_DEFAULT_BPS). */
+    int n_spatial;            /* 0..CC_ALLOC_SPATIAL */
+    cc_alloc_layer layer[CC_ALLOC_SPATIAL];
+} cc_alloc_stream;
+
+typedef struct cc_alloc_choice {
+    int spatial;              /* 0..n_spatial - 1, or -1: paused */
+    int temporal;             /* highest TID to send (cc_fwd_set_max_tid),
+                               * -1 when paused */
+    uint32_t bps;             /* the rate counted for it (maybe estimated) */
+    int changed;              /* differs from the previous run's choice */
+} cc_alloc_choice;
+
+typedef struct cc_alloc_config {
+    double up_margin;         /* CC_ALLOC_UP_MARGIN */
+    cc_time_us hold_us;       /* CC_ALLOC_HOLD_US */
+    int camera_after_screen;  /* 1 (default): see rule 4 */
+} cc_alloc_config;
+
+typedef struct cc_alloc_state {
+    uint32_t id;
+    int8_t spatial, temporal; /* last choice; spatial -1: paused */
+    int have_down;
+    cc_time_us last_down;     /* last time it went down */
+} cc_alloc_state;
+
+typedef struct cc_alloc {
+    cc_alloc_config cfg;      /* may be changed after init */
+    cc_alloc_state st[CC_ALLOC_MAX_STREAMS];
+    int n;                    /* streams of the last run */
+    /* Of the last run: */
+    uint32_t target_bps;
+    uint32_t total_bps;       /* the choices together */
+    uint32_t full_bps;        /* every stream at its best option: above
+                               * total_bps, what a probe would have to show */
+    int limited;              /* some stream is below its best option */
+    /* Since init. */
+    uint64_t ups, downs;      /* choices that went up / down */
+} cc_alloc;
+
+void cc_alloc_init(cc_alloc *a);
+
+/* Allocate target_bps (0: unknown) over in[0..n) (n <= CC_ALLOC_MAX_STREAMS,
+ * ids distinct), writing out[0..n). Returns the number of streams whose
+ * choice changed since the last run (a stream new to `a` counts), or
+ * CC_EINVAL (bad n, kind, n_spatial or a repeated id; `a` unchanged).
+ * Streams of the last run missing from `in` are forgotten. */
+int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
+                 int n, cc_alloc_choice *out, cc_time_us now);
+
+#endif

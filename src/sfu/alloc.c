@@ -1,0 +1,399 @@
+/* classcast: layer allocation for one subscriber. See alloc.h for the
+ * policy. Each stream's options form a ladder ordered by preference
+ * (screen: spatial then temporal; camera: bitrate); a choice is a
+ * position on it, and the streams are served one after the other in
+ * priority order from what the ones before them left. */
+#include "classcast/alloc.h"
+
+#include <string.h>
+
+#include "classcast/err.h"
+
+#define NOPT (CC_ALLOC_SPATIAL * CC_ALLOC_TEMPORAL)
+
+/* Temporal caps 0, 1, 2 as shares of all three layers (VP8 L1T3 at the
+ * usual 1:1:2 split of pictures with a heavier base layer). */
+static const double TSHARE[CC_ALLOC_TEMPORAL] = {0.4, 0.6, 1.0};
+/* A stream with no measured rate at all: bit/s per pixel of its layer
+ * (about 1.5 Mbit/s for a 1280x720 camera or a 1920x1080 screen), or this
+ * rate for its top layer when its size is unknown too. */
+#define CAMERA_BPS_PER_PIXEL 1.6
+#define SCREEN_BPS_PER_PIXEL 0.75
+#define DEFAULT_TOP_BPS 1500000.0
+
+typedef struct opt {
+    int8_t s, t;
+    uint32_t bps;
+} opt;
+
+typedef struct ladder {
+    opt o[NOPT];
+    int n;
+} ladder;
+
+typedef struct work {
+    ladder L;
+    int fresh;                /* not in the last run */
+    int prev;                 /* position of the last choice, -1 paused */
+    int exact;                /* the last choice is on the ladder as it was */
+    int held;                 /* went down less than hold_us ago */
+    int pos;                  /* the new choice, -1 paused */
+    uint32_t audio_bps;
+} work;
+
+void cc_alloc_init(cc_alloc *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg.up_margin = CC_ALLOC_UP_MARGIN;
+    a->cfg.hold_us = CC_ALLOC_HOLD_US;
+    a->cfg.camera_after_screen = 1;
+}
+
+/* ---- rates: fill in the unknown ones ---------------------------------- */
+
+static double pixels(const cc_alloc_layer *l)
+{
+    return (double)l->width * (double)l->height;
+}
+
+static void estimate(const cc_alloc_stream *in, double est[CC_ALLOC_SPATIAL][CC_ALLOC_TEMPORAL])
+{
+    int ns = in->n_spatial;
+    int known[CC_ALLOC_SPATIAL] = {0};
+    int any = 0;
+    memset(est, 0, sizeof(double) * CC_ALLOC_SPATIAL * CC_ALLOC_TEMPORAL);
+
+    /* Within a spatial layer: from the nearest known temporal cap. */
+    for (int s = 0; s < ns; s++) {
+        const uint32_t *b = in->layer[s].bps;
+        for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
+            known[s] |= b[t] != 0;
+        if (!known[s])
+            continue;
+        any = 1;
+        for (int t = 0; t < CC_ALLOC_TEMPORAL; t++) {
+            if (b[t]) {
+                est[s][t] = b[t];
+                continue;
+            }
+            int k = -1;
+            for (int d = 1; d < CC_ALLOC_TEMPORAL && k < 0; d++) {
+                if (t + d < CC_ALLOC_TEMPORAL && b[t + d])
+                    k = t + d;
+                else if (t - d >= 0 && b[t - d])
+                    k = t - d;
+            }
+            est[s][t] = b[k] * TSHARE[t] / TSHARE[k];
+        }
+    }
+    /* Across spatial layers: from the nearest layer with a rate. */
+    for (int s = 0; s < ns; s++) {
+        if (known[s])
+            continue;
+        int j = -1;
+        if (any) {
+            for (int d = 1; d < ns && j < 0; d++) {
+                if (s + d < ns && known[s + d])
+                    j = s + d;
+                else if (s - d >= 0 && known[s - d])
+                    j = s - d;
+            }
+        }
+        double scale, top;
+        if (j >= 0) {
+            double ps = pixels(&in->layer[s]), pj = pixels(&in->layer[j]);
+            if (ps > 0 && pj > 0) {
+                scale = ps / pj;
+            } else {
+                scale = 1;
+                for (int k = s; k < j; k++)
+                    scale /= 4;
+                for (int k = j; k < s; k++)
+                    scale *= 4;
+            }
+            for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
+                est[s][t] = est[j][t] * scale;
+            continue;
+        }
+        /* Nothing measured on the whole stream. */
+        double px = pixels(&in->layer[s]);
+        if (px > 0) {
+            top = px * (in->kind == CC_ALLOC_SCREEN ? SCREEN_BPS_PER_PIXEL
+                                                    : CAMERA_BPS_PER_PIXEL);
+        } else {
+            top = DEFAULT_TOP_BPS;
+            for (int k = s; k < ns - 1; k++)
+                top /= 4;
+        }
+        for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
+            est[s][t] = top * TSHARE[t];
+    }
+    /* Cumulative rates never fall with more layers. */
+    for (int s = 0; s < ns; s++)
+        for (int t = 1; t < CC_ALLOC_TEMPORAL; t++)
+            if (est[s][t] < est[s][t - 1])
+                est[s][t] = est[s][t - 1];
+}
+
+static uint32_t to_u32(double v)
+{
+    if (v < 1)
+        return 1; /* an option is never free */
+    if (v >= (double)UINT32_MAX)
+        return UINT32_MAX;
+    return (uint32_t)(v + 0.5);
+}
+
+/* ---- ladders ---------------------------------------------------------- */
+
+static void build(const cc_alloc_stream *in, ladder *L)
+{
+    double est[CC_ALLOC_SPATIAL][CC_ALLOC_TEMPORAL];
+    estimate(in, est);
+    L->n = 0;
+    /* (spatial, temporal) ascending: the screen's order of preference. */
+    for (int s = 0; s < in->n_spatial; s++) {
+        if (!in->layer[s].available)
+            continue;
+        for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
+            L->o[L->n++] = (opt){(int8_t)s, (int8_t)t, to_u32(est[s][t])};
+    }
+    if (in->kind != CC_ALLOC_CAMERA)
+        return;
+    /* Camera: by bitrate; a stable insertion sort keeps (s, t) order
+     * between equal rates, so the better of two equal options is later. */
+    for (int i = 1; i < L->n; i++) {
+        opt x = L->o[i];
+        int j = i - 1;
+        while (j >= 0 && L->o[j].bps > x.bps) {
+            L->o[j + 1] = L->o[j];
+            j--;
+        }
+        L->o[j + 1] = x;
+    }
+}
+
+/* Position of the last choice (s, t) on the ladder; if it is gone, the
+ * best option no higher in either dimension (*exact = 0). */
+static int locate(const ladder *L, int s, int t, int *exact)
+{
+    int best = -1;
+    *exact = 0;
+    for (int p = 0; p < L->n; p++) {
+        if (L->o[p].s == s && L->o[p].t == t) {
+            *exact = 1;
+            return p;
+        }
+        if (L->o[p].s <= s && L->o[p].t <= t)
+            best = p;
+    }
+    return best < 0 ? 0 : best;
+}
+
+/* The most preferred position <= cap whose rate is at most `limit`, or -1. */
+static int best_fit(const ladder *L, int cap, double limit)
+{
+    for (int p = cap; p >= 0; p--)
+        if ((double)L->o[p].bps <= limit)
+            return p;
+    return -1;
+}
+
+/* One stream's upgrade step: `base` is what everything else holds so far.
+ * Down at once to the best option that fits the target; up only to one
+ * that fits target / (1 + margin), and not while held. */
+static int choose(const work *w, int allow_up, double base, double target,
+                  double margin)
+{
+    const ladder *L = &w->L;
+    int p = w->prev < 0 ? 0 : w->prev;
+    int cap = L->n - 1;
+    if (!allow_up)
+        cap = w->fresh ? 0 : p;
+    else if (w->held && !w->fresh)
+        cap = p;
+    int hi = best_fit(L, cap, target - base);
+    int lo = best_fit(L, cap, target / (1 + margin) - base);
+    if (hi < 0)
+        hi = 0;
+    if (lo < 0)
+        lo = 0;
+    if (w->fresh)
+        return lo;
+    if (p > hi)
+        return hi;
+    if (lo > p)
+        return lo;
+    return p;
+}
+
+static uint32_t cost(const work *w)
+{
+    return w->pos < 0 ? 0 : w->L.o[w->pos].bps;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static int check(const cc_alloc_stream *in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (in[i].kind != CC_ALLOC_AUDIO && in[i].kind != CC_ALLOC_SCREEN &&
+            in[i].kind != CC_ALLOC_CAMERA)
+            return CC_EINVAL;
+        if (in[i].kind != CC_ALLOC_AUDIO &&
+            (in[i].n_spatial < 0 || in[i].n_spatial > CC_ALLOC_SPATIAL))
+            return CC_EINVAL;
+        for (int j = 0; j < i; j++)
+            if (in[j].id == in[i].id)
+                return CC_EINVAL;
+    }
+    return 0;
+}
+
+static const cc_alloc_state *find_state(const cc_alloc *a, uint32_t id)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->st[i].id == id)
+            return &a->st[i];
+    return NULL;
+}
+
+int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
+                 int n, cc_alloc_choice *out, cc_time_us now)
+{
+    if (!a || n < 0 || n > CC_ALLOC_MAX_STREAMS || (n > 0 && (!in || !out)))
+        return CC_EINVAL;
+    if (check(in, n) < 0)
+        return CC_EINVAL;
+
+    work w[CC_ALLOC_MAX_STREAMS];
+    double margin = a->cfg.up_margin > 0 ? a->cfg.up_margin : 0;
+    double target = target_bps;
+    double committed = 0;
+    uint64_t full = 0;
+
+    for (int i = 0; i < n; i++) {
+        work *x = &w[i];
+        memset(x, 0, sizeof *x);
+        const cc_alloc_state *st = find_state(a, in[i].id);
+        x->fresh = st == NULL;
+        x->exact = 1;
+        if (in[i].kind == CC_ALLOC_AUDIO) {
+            x->audio_bps = in[i].layer[0].bps[0] ? in[i].layer[0].bps[0]
+                                                 : CC_ALLOC_AUDIO_DEFAULT_BPS;
+            committed += x->audio_bps;
+            full += x->audio_bps;
+            continue;
+        }
+        build(&in[i], &x->L);
+        if (st) {
+            x->prev = st->spatial < 0 ? -1 : locate(&x->L, st->spatial, st->temporal, &x->exact);
+            x->held = st->have_down && now - st->last_down < a->cfg.hold_us;
+        }
+        x->pos = -1;
+        if (x->L.n > 0)
+            full += x->L.o[x->L.n - 1].bps;
+    }
+
+    if (target_bps == 0) {
+        /* No estimate yet: everything at its best. */
+        for (int i = 0; i < n; i++)
+            if (in[i].kind != CC_ALLOC_AUDIO)
+                w[i].pos = w[i].L.n - 1;
+    } else {
+        double up_limit = target / (1 + margin);
+        /* Floors: every screen, then each camera that fits. */
+        for (int i = 0; i < n; i++) {
+            if (in[i].kind == CC_ALLOC_SCREEN && w[i].L.n > 0) {
+                w[i].pos = 0;
+                committed += cost(&w[i]);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            work *x = &w[i];
+            if (in[i].kind != CC_ALLOC_CAMERA || x->L.n == 0)
+                continue;
+            double need = committed + x->L.o[0].bps;
+            int fits = need <= target, fits_up = need <= up_limit;
+            int on = x->fresh ? fits_up : x->prev < 0 ? fits_up && !x->held : fits;
+            if (on) {
+                x->pos = 0;
+                committed = need;
+            }
+        }
+        /* Screens upgrade, then cameras. */
+        int all_top = 1;
+        for (int i = 0; i < n; i++) {
+            work *x = &w[i];
+            if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
+                continue;
+            double base = committed - cost(x);
+            x->pos = choose(x, 1, base, target, margin);
+            committed = base + cost(x);
+            all_top &= x->pos == x->L.n - 1;
+        }
+        int allow = all_top || !a->cfg.camera_after_screen;
+        for (int i = 0; i < n; i++) {
+            work *x = &w[i];
+            if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
+                continue;
+            double base = committed - cost(x);
+            x->pos = choose(x, allow, base, target, margin);
+            committed = base + cost(x);
+        }
+    }
+
+    /* Results, changes, new state. */
+    cc_alloc_state st[CC_ALLOC_MAX_STREAMS];
+    int changed = 0, limited = 0;
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        work *x = &w[i];
+        const cc_alloc_state *old = find_state(a, in[i].id);
+        cc_alloc_choice *c = &out[i];
+        if (in[i].kind == CC_ALLOC_AUDIO) {
+            c->spatial = 0;
+            c->temporal = 0;
+            c->bps = x->audio_bps;
+        } else if (x->pos < 0) {
+            c->spatial = -1;
+            c->temporal = -1;
+            c->bps = 0;
+        } else {
+            c->spatial = x->L.o[x->pos].s;
+            c->temporal = x->L.o[x->pos].t;
+            c->bps = x->L.o[x->pos].bps;
+        }
+        if (in[i].kind != CC_ALLOC_AUDIO && x->pos < x->L.n - 1)
+            limited = 1;
+        total += c->bps;
+        c->changed = !old || old->spatial != c->spatial ||
+                     (c->spatial >= 0 && old->temporal != c->temporal);
+        changed += c->changed;
+
+        memset(&st[i], 0, sizeof st[i]);
+        st[i].id = in[i].id;
+        st[i].spatial = (int8_t)c->spatial;
+        st[i].temporal = (int8_t)c->temporal;
+        if (old) {
+            st[i].have_down = old->have_down;
+            st[i].last_down = old->last_down;
+        }
+        if (old && c->changed) {
+            if (x->pos < x->prev || !x->exact || x->pos < 0) {
+                st[i].have_down = 1;
+                st[i].last_down = now;
+                a->downs++;
+            } else {
+                a->ups++;
+            }
+        }
+    }
+    memcpy(a->st, st, sizeof st[0] * (size_t)n);
+    a->n = n;
+    a->target_bps = target_bps;
+    a->total_bps = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    a->full_bps = full > UINT32_MAX ? UINT32_MAX : (uint32_t)full;
+    a->limited = limited;
+    return changed;
+}

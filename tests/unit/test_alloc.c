@@ -1,0 +1,496 @@
+/* Layer allocation for one subscriber, with a classroom's streams: the
+ * teacher's camera in three simulcast layers (T2: 150 k / 500 k /
+ * 1.5 Mbit/s, T0 40 %, T1 60 %), the screen in two (300 k / 1.5 M) and
+ * audio at 40 k. Checks the policy of alloc.h: audio always, the screen
+ * never paused and upgraded resolution first and before the camera, the
+ * camera paused first; hysteresis (15 % up margin, downgrades at once, a
+ * 2 s hold after a downgrade); estimates for unknown rates; target 0. */
+#include "cc_test.h"
+#include "classcast/alloc.h"
+#include "classcast/err.h"
+
+#define S CC_USEC_PER_SEC
+#define MS CC_USEC_PER_MSEC
+
+enum { CAM = 0, SCR = 1, AUD = 2 }; /* positions in the array: not priority */
+
+static void set_layer(cc_alloc_layer *l, int w, int h, uint32_t top)
+{
+    l->width = (uint16_t)w;
+    l->height = (uint16_t)h;
+    l->available = 1;
+    l->bps[0] = top * 4 / 10;
+    l->bps[1] = top * 6 / 10;
+    l->bps[2] = top;
+}
+
+static cc_alloc_stream camera(uint32_t id)
+{
+    cc_alloc_stream s;
+    memset(&s, 0, sizeof s);
+    s.id = id;
+    s.kind = CC_ALLOC_CAMERA;
+    s.n_spatial = 3;
+    set_layer(&s.layer[0], 320, 180, 150000);
+    set_layer(&s.layer[1], 640, 360, 500000);
+    set_layer(&s.layer[2], 1280, 720, 1500000);
+    return s;
+}
+
+static cc_alloc_stream screen(uint32_t id)
+{
+    cc_alloc_stream s;
+    memset(&s, 0, sizeof s);
+    s.id = id;
+    s.kind = CC_ALLOC_SCREEN;
+    s.n_spatial = 2;
+    set_layer(&s.layer[0], 960, 540, 300000);
+    set_layer(&s.layer[1], 1920, 1080, 1500000);
+    return s;
+}
+
+static cc_alloc_stream audio(uint32_t id)
+{
+    cc_alloc_stream s;
+    memset(&s, 0, sizeof s);
+    s.id = id;
+    s.kind = CC_ALLOC_AUDIO;
+    s.layer[0].bps[0] = 40000;
+    return s;
+}
+
+/* Camera first in the array on purpose: priority is by kind. */
+static void classroom(cc_alloc_stream in[3])
+{
+    in[CAM] = camera(10);
+    in[SCR] = screen(20);
+    in[AUD] = audio(30);
+}
+
+#define CHECK_CHOICE(c, s, t)                                                  \
+    do {                                                                       \
+        CC_CHECK_EQ((c).spatial, (s));                                         \
+        CC_CHECK_EQ((c).temporal, (t));                                        \
+    } while (0)
+
+static uint32_t total(const cc_alloc_choice *out, int n)
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += out[i].bps;
+    return sum;
+}
+
+static void test_300k(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    cc_alloc_init(&a);
+    classroom(in);
+    CC_CHECK_EQ(cc_alloc_run(&a, 300000, in, 3, out, 0), 3); /* all new */
+    CHECK_CHOICE(out[AUD], 0, 0);
+    CC_CHECK_EQ(out[AUD].bps, 40000);
+    CHECK_CHOICE(out[SCR], 0, 0);
+    /* The camera: its lowest option or paused, never above the screen. */
+    CC_CHECK(out[CAM].spatial <= 0 && out[CAM].temporal <= 0);
+    CC_CHECK(total(out, 3) <= 300000);
+    CC_CHECK_EQ(a.total_bps, total(out, 3));
+    CC_CHECK(a.limited);
+    CC_CHECK_EQ(a.full_bps, 40000 + 1500000 + 1500000);
+    /* The same again: nothing changes. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 300000, in, 3, out, 100 * MS), 0);
+}
+
+static void test_little(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    /* 180 k: audio and the screen's cheapest (160 k) fit, the camera's
+     * cheapest on top (220 k) does not: the camera is paused. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 180000, in, 3, out, 0);
+    CHECK_CHOICE(out[AUD], 0, 0);
+    CHECK_CHOICE(out[SCR], 0, 0);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    CC_CHECK_EQ(out[CAM].bps, 0);
+    /* 50 k: not even the screen fits; it keeps its cheapest option. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 50000, in, 3, out, 0);
+    CHECK_CHOICE(out[AUD], 0, 0);
+    CHECK_CHOICE(out[SCR], 0, 0);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    /* A camera alone still gets paused when nothing fits. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 50000, in, 1, out, 0);
+    CHECK_CHOICE(out[0], -1, -1);
+}
+
+static void test_1m(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    cc_alloc_init(&a);
+    classroom(in);
+    cc_alloc_run(&a, 1000000, in, 3, out, 0);
+    /* Full resolution at 1/4 of the frames (600 k) before more frames at
+     * 540p; the camera stays low. */
+    CHECK_CHOICE(out[SCR], 1, 0);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    CC_CHECK_EQ(total(out, 3), 40000 + 600000 + 60000);
+}
+
+static void test_plenty_and_unknown(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 10000000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CHECK_CHOICE(out[CAM], 2, 2);
+    CHECK_CHOICE(out[AUD], 0, 0);
+    CC_CHECK(!a.limited);
+    /* No estimate yet: everything at its best, even with no rates. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 0, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CHECK_CHOICE(out[CAM], 2, 2);
+    for (int i = 0; i < 3; i++)
+        memset(in[i].layer[0].bps, 0, sizeof in[i].layer[0].bps),
+        memset(in[i].layer[1].bps, 0, sizeof in[i].layer[1].bps),
+        memset(in[i].layer[2].bps, 0, sizeof in[i].layer[2].bps);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 0, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CHECK_CHOICE(out[CAM], 2, 2);
+    CC_CHECK_EQ(out[AUD].bps, CC_ALLOC_AUDIO_DEFAULT_BPS);
+    /* A layer the publisher does not send is never chosen. */
+    classroom(in);
+    in[CAM].layer[2].available = 0;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 10000000, in, 3, out, 0);
+    CHECK_CHOICE(out[CAM], 1, 2);
+    cc_alloc_run(&a, 0, in, 3, out, 0);
+    CHECK_CHOICE(out[CAM], 1, 2);
+    /* Nothing available at all: paused, even a screen (nothing to send). */
+    in[SCR].layer[0].available = in[SCR].layer[1].available = 0;
+    cc_alloc_run(&a, 10000000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], -1, -1);
+}
+
+/* The screen takes the highest resolution that fits, then frame rate,
+ * even where a low-resolution, high-frame-rate option costs more. */
+static void test_screen_resolution_first(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[2];
+    cc_alloc_choice out[2];
+    in[0] = screen(1);
+    set_layer(&in[0].layer[0], 960, 540, 500000);   /* 200/300/500 k */
+    set_layer(&in[0].layer[1], 1920, 1080, 1000000); /* 400/600/1000 k */
+    in[1] = audio(2);
+    cc_alloc_init(&a);
+    /* 700 k / 1.15 = 608 k: s0t2 (540k) and s1t0 (440 k) both fit with
+     * audio; the full resolution wins. */
+    cc_alloc_run(&a, 700000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 0);
+    /* Only the lowest options fit: the best of those. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 430000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 0, 1);
+}
+
+/* A camera alone climbs its options in bitrate order. */
+static void test_camera_by_bitrate(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[1];
+    cc_alloc_choice out[1];
+    in[0] = camera(1);
+    /* Low layer at a high frame rate dearer than the next layer's T0. */
+    in[0].layer[0].bps[2] = 250000;
+    static const struct { uint32_t target; int s, t; } want[] = {
+        {80000, 0, 0},    /* 60 k */
+        {120000, 0, 1},   /* 90 k */
+        {240000, 1, 0},   /* 200 k < 250 k (0, 2) */
+        {300000, 0, 2},   /* 250 k */
+        {600000, 1, 2},   /* 500 k */
+        {1800000, 2, 2},  /* 1.5 M */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cc_alloc_init(&a);
+        cc_alloc_run(&a, want[i].target, in, 1, out, 0);
+        CHECK_CHOICE(out[0], want[i].s, want[i].t);
+    }
+}
+
+/* Rule 4: the camera upgrades only once the screen is at its best; with
+ * camera_after_screen 0 it takes what the screen cannot use. */
+static void test_camera_after_screen(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 1500000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 1);  /* 900 k; 1.5 M does not fit */
+    CHECK_CHOICE(out[CAM], 0, 0);
+    cc_alloc_init(&a);
+    a.cfg.camera_after_screen = 0;
+    cc_alloc_run(&a, 1500000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    /* 1.5 M / 1.15 - 940 k = 364 k for the camera: (1, 1) at 300 k. */
+    CHECK_CHOICE(out[CAM], 1, 1);
+    /* The screen's upgrade comes before the camera's: it squeezes the
+     * camera down. */
+    cc_alloc_run(&a, 2100000, in, 3, out, 3 * S);
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CC_CHECK(total(out, 3) <= 2100000);
+    CC_CHECK(out[CAM].bps <= 2100000 - 1540000);
+}
+
+/* Going down: the camera first, then the screen's upgrades, then the
+ * camera is paused. */
+static void test_down_in_order(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 0;
+    cc_alloc_run(&a, 10000000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], 2, 2);
+    /* 2 M: the screen keeps 1.5 M, the camera drops to 300 k. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 2000000, in, 3, out, t += S), 1);
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CHECK_CHOICE(out[CAM], 1, 1);
+    CC_CHECK(out[CAM].changed && !out[SCR].changed && !out[AUD].changed);
+    /* 1.2 M: the screen to 900 k, the camera to what is left. */
+    cc_alloc_run(&a, 1200000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    CC_CHECK(out[CAM].spatial >= 0 && total(out, 3) <= 1200000);
+    /* 700 k: the screen's T0 at full resolution and the camera's cheapest. */
+    cc_alloc_run(&a, 700000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* 650 k: the camera's cheapest still comes before the screen's
+     * upgrade. */
+    cc_alloc_run(&a, 650000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* 200 k: the camera is paused, the screen at its cheapest. */
+    cc_alloc_run(&a, 200000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 0, 0);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    CC_CHECK(a.downs >= 6);
+}
+
+/* Run n times alternating lo/hi every 500 ms; returns the changes. */
+static int oscillate(cc_alloc *a, const cc_alloc_stream *in, int n,
+                     cc_alloc_choice *out, uint32_t lo, uint32_t hi,
+                     cc_time_us *t, int rounds)
+{
+    int changes = 0;
+    for (int i = 0; i < rounds; i++) {
+        *t += 500 * MS;
+        changes += cc_alloc_run(a, i % 2 ? hi : lo, in, n, out, *t);
+    }
+    return changes;
+}
+
+static void test_hysteresis(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_time_us t = 0;
+    /* Around 1 M (screen (1, 0), 700 k in all): up to (1, 1) needs
+     * 1.15 M, down needs less than 700 k. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 1000000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    CC_CHECK_EQ(oscillate(&a, in, 3, out, 950000, 1050000, &t, 40), 0);
+    /* Around the (1, 0) / (1, 1) boundary itself, from either side: the
+     * screen at (1, 1) holds from 1 M (1000 k in all), goes up from
+     * 1.15 M. */
+    CC_CHECK_EQ(oscillate(&a, in, 3, out, 1030000, 1130000, &t, 40), 0);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    cc_alloc_run(&a, 1300000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    CC_CHECK_EQ(oscillate(&a, in, 3, out, 1030000, 1130000, &t, 40), 0);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    /* Around the camera's pause: 220 k with it, 160 k without; resuming
+     * needs 253 k. From on, 221-240 k flips nothing; nor from paused,
+     * 230-250 k. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 260000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    CC_CHECK_EQ(oscillate(&a, in, 3, out, 221000, 240000, &t, 40), 0);
+    cc_alloc_run(&a, 200000, in, 3, out, t += S);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    t += 5 * S;
+    CC_CHECK_EQ(oscillate(&a, in, 3, out, 230000, 250000, &t, 40), 0);
+    CHECK_CHOICE(out[CAM], -1, -1);
+}
+
+static void test_hold(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run(&a, 1300000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    /* A drop under the boundary: down at once. */
+    cc_time_us drop = t += S;
+    CC_CHECK_EQ(cc_alloc_run(&a, 900000, in, 3, out, drop), 1);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    CC_CHECK_EQ(a.downs, 1);
+    /* Back up to plenty: held for 2 s. */
+    for (t = drop + 100 * MS; t < drop + CC_ALLOC_HOLD_US; t += 100 * MS) {
+        CC_CHECK_EQ(cc_alloc_run(&a, 2000000, in, 3, out, t), 0);
+        CHECK_CHOICE(out[SCR], 1, 0);
+        CHECK_CHOICE(out[CAM], 0, 0); /* the screen is not at its best */
+    }
+    CC_CHECK(cc_alloc_run(&a, 2000000, in, 3, out, drop + CC_ALLOC_HOLD_US) >= 1);
+    /* 2 M / 1.15 - 100 k = 1.64 M: the screen's best; then the camera
+     * has 1.74 M - 1.54 M = 199 k: (0, 2). */
+    CHECK_CHOICE(out[SCR], 1, 2);
+    CHECK_CHOICE(out[CAM], 0, 2);
+    CC_CHECK_EQ(a.ups, 2);
+    /* A paused camera is not resumed during its hold either. */
+    drop = t = drop + 5 * S;
+    cc_alloc_run(&a, 150000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    cc_alloc_run(&a, 400000, in, 3, out, t += 500 * MS);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    cc_alloc_run(&a, 400000, in, 3, out, drop + CC_ALLOC_HOLD_US);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* hold_us is configurable. */
+    a.cfg.hold_us = 0;
+    cc_alloc_run(&a, 150000, in, 3, out, t = drop + 10 * S);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    cc_alloc_run(&a, 400000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], 0, 0);
+}
+
+/* Unknown rates (0) of available layers are estimated, so a stream that
+ * has just started is allocated. */
+static void test_estimates(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[2];
+    cc_alloc_choice out[2];
+    /* Only the camera's top layer is measured, and only in full. */
+    in[0] = camera(1);
+    for (int s = 0; s < 2; s++)
+        memset(in[0].layer[s].bps, 0, sizeof in[0].layer[s].bps);
+    in[0].layer[2].bps[0] = in[0].layer[2].bps[1] = 0;
+    in[1] = audio(2);
+    cc_alloc_init(&a);
+    /* T0 of the top: 40 % of 1.5 M. */
+    cc_alloc_run(&a, 800000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 2, 0);
+    CC_CHECK_EQ(out[0].bps, 600000);
+    /* 640x360 is a quarter of the pixels: 375 k in full. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 480000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 2);
+    CC_CHECK_EQ(out[0].bps, 375000);
+    /* Without sizes: a quarter per step down (layer 0: 1/16 of 1.5 M,
+     * 94 k + 40 k of audio fit 160 k / 1.15; layer 1's T0, 150 k, not). */
+    for (int s = 0; s < 3; s++)
+        in[0].layer[s].width = in[0].layer[s].height = 0;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 160000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 0, 2);
+    CC_CHECK_EQ(out[0].bps, 1500000 / 16);
+    /* Nothing measured at all: from the size (720p about 1.5 M). */
+    in[0] = camera(1);
+    for (int s = 0; s < 3; s++)
+        memset(in[0].layer[s].bps, 0, sizeof in[0].layer[s].bps);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 3000000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 2, 2);
+    CC_CHECK(out[0].bps > 1000000 && out[0].bps < 2000000);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 300000, in, 2, out, 0);
+    CC_CHECK(out[0].spatial >= 0); /* allocated, not paused */
+    /* T0 measured, the rest unknown: T2 from it (200 k / 0.4); 650 k /
+     * 1.15 = 565 k holds it but not (2, 0) at 600 k. */
+    in[0] = camera(1);
+    in[0].layer[1].bps[1] = in[0].layer[1].bps[2] = 0;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 650000, in, 1, out, 0);
+    CHECK_CHOICE(out[0], 1, 2);
+    CC_CHECK_EQ(out[0].bps, 500000);
+}
+
+static void test_ids_and_errors(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[CC_ALLOC_MAX_STREAMS + 1];
+    cc_alloc_choice out[CC_ALLOC_MAX_STREAMS + 1];
+    classroom(in);
+    cc_alloc_init(&a);
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, 0), 3);
+    /* The order of the array does not matter: state follows the id. */
+    cc_alloc_stream sw[3] = {in[AUD], in[SCR], in[CAM]};
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, sw, 3, out, S), 0);
+    CHECK_CHOICE(out[1], 1, 0);
+    /* A stream that leaves is forgotten; back, it is new. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in + 1, 2, out, 2 * S), 0);
+    CC_CHECK_EQ(a.n, 2);
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, 3 * S), 1);
+    CC_CHECK(out[CAM].changed);
+    /* Bad input changes nothing. */
+    cc_alloc_stream bad[3];
+    memcpy(bad, in, sizeof bad);
+    bad[2].id = bad[0].id;
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, bad, 3, out, 4 * S), CC_EINVAL);
+    memcpy(bad, in, sizeof bad);
+    bad[1].kind = 7;
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, bad, 3, out, 4 * S), CC_EINVAL);
+    memcpy(bad, in, sizeof bad);
+    bad[0].n_spatial = 4;
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, bad, 3, out, 4 * S), CC_EINVAL);
+    for (int i = 0; i <= CC_ALLOC_MAX_STREAMS; i++) {
+        in[i] = camera((uint32_t)i + 100);
+    }
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, CC_ALLOC_MAX_STREAMS + 1, out, 4 * S), CC_EINVAL);
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, -1, out, 4 * S), CC_EINVAL);
+    CC_CHECK_EQ(a.n, 3);
+    /* Sixteen cameras at 1 M: served in array order; the total fits. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, CC_ALLOC_MAX_STREAMS, out, 5 * S), 16);
+    CC_CHECK(total(out, CC_ALLOC_MAX_STREAMS) <= 1000000);
+    CC_CHECK(out[0].spatial >= 0);
+    CC_CHECK_EQ(out[CC_ALLOC_MAX_STREAMS - 1].spatial, -1);
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 0, out, 6 * S), 0);
+}
+
+int main(void)
+{
+    CC_RUN(test_300k);
+    CC_RUN(test_little);
+    CC_RUN(test_1m);
+    CC_RUN(test_plenty_and_unknown);
+    CC_RUN(test_screen_resolution_first);
+    CC_RUN(test_camera_by_bitrate);
+    CC_RUN(test_camera_after_screen);
+    CC_RUN(test_down_in_order);
+    CC_RUN(test_hysteresis);
+    CC_RUN(test_hold);
+    CC_RUN(test_estimates);
+    CC_RUN(test_ids_and_errors);
+    CC_TEST_DONE();
+}
