@@ -250,8 +250,7 @@ typedef struct cc_sfu_event {
     X(rec_pkts) X(rec_drop) X(recordings)                                      \
     X(twcc_publishers) X(twcc_feedback_sent) X(twcc_subscribers)            \
     X(twcc_feedback_received) X(twcc_feedback_bad) X(remb_received)            \
-    X(probe_packets) X(probe_clusters) X(rtx_wrapped) X(alloc_down)             \
-    X(alloc_up) X(alloc_paused)
+    X(probe_packets) X(probe_clusters) X(rtx_wrapped)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

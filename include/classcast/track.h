@@ -13,7 +13,6 @@
 
 #include "classcast/clock.h"
 #include "classcast/nack.h"
-#include "classcast/ratemeter.h"
 #include "classcast/pkt.h"
 #include "classcast/rtcp.h"
 
@@ -53,9 +52,6 @@ typedef struct cc_track {
     cc_time_us last_rx;
     cc_track_rx rx;
     cc_nack nack;
-    /* Bitrate per temporal layer (cc_track_on_layer), for the layer
-     * allocation of subscribers with a bandwidth estimate. */
-    cc_ratemeter rate;
     /* Last SR from the publisher (RFC 3550 6.4.1). */
     int have_sr;
     uint32_t sr_lsr;          /* middle 32 bits of its NTP timestamp */
@@ -99,13 +95,6 @@ cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq);
 void cc_track_on_rtp(cc_track *t, uint16_t seq, uint32_t rtp_ts, size_t bytes,
                      cc_time_us now);
 /* A sender report from the publisher for this track. */
-/* One packet of `bytes` (RTP, header included) of temporal layer tid (0
- * without layers); frame_start: the first packet of a picture. */
-static inline void cc_track_on_layer(cc_track *t, int tid, size_t bytes, int frame_start,
-                                     cc_time_us now)
-{
-    cc_ratemeter_on_packet(&t->rate, tid, bytes, frame_start, now);
-}
 void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now);
 /* A report block about this track for our RR (RFC 3550 A.3 loss fraction,
  * cumulative loss, extended highest seq, jitter, LSR/DLSR). Advances the

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "classcast/alloc.h"
 #include "classcast/bwe.h"
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
@@ -75,14 +74,6 @@
 /* Feedback entries expanded at once: a 50-100 ms feedback of a 5 Mbit/s
  * subscriber holds a few hundred. */
 #define SFU_TWCC_SCRATCH 4096
-/* Layer allocation from the estimate: four times a second (the estimate
- * moves on feedback every 50 ms; layers switch only at pictures). */
-#define SFU_ALLOC_INTERVAL (250 * CC_USEC_PER_MSEC)
-/* A subscriber held below its best layers probes for them after 3 s, then
- * with the gap doubling to 10 s while it stays held (a probe is 15 ms at
- * the best rate: a few kilobytes). */
-#define SFU_PROBE_INTERVAL (3 * CC_USEC_PER_SEC)
-#define SFU_PROBE_INTERVAL_MAX (10 * CC_USEC_PER_SEC)
 /* Probe padding packets: the most RFC 3550 padding allows. */
 #define SFU_PROBE_PAD 255
 
@@ -109,11 +100,6 @@ typedef struct sfu_out {
                            * carries (its RRs and NACKs) */
     cc_time_us wait_since; /* video: waiting for its first picture since
                             * (connect or renegotiation), 0 once it came */
-    int paused;           /* the allocation gives it nothing (a camera the
-                           * subscriber's link cannot carry) */
-    uint8_t alloc_tid;    /* highest temporal layer its estimate carries
-                           * (CC_FWD_ALL_LAYERS without an estimate); the
-                           * cap is the lower of it and lc.layer */
     uint32_t rtx_ssrc;    /* RTX stream (RFC 4588) if the subscriber took
                            * it: retransmissions and probes; 0 none */
     uint8_t rtx_pt;
@@ -148,13 +134,6 @@ struct sfu_peer {
     cc_time_us probe_start;
     size_t probe_bytes;
     int probe_pkts;
-    /* Which layers of each out its estimate carries (alloc.h), run every
-     * SFU_ALLOC_INTERVAL; when it holds the subscriber below its best,
-     * a probe at the best rate every SFU_PROBE_INTERVAL (doubling while
-     * they fail). */
-    cc_alloc alloc;
-    cc_time_us next_alloc, next_probe_req;
-    cc_time_us probe_gap;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
     int is_teacher;       /* subscriber: gets every guest camera */
@@ -1001,7 +980,6 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
         if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             return; /* the owner checked it */
         dp = &d;
-        cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len, d.start && d.partition == 0, now);
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
         if (d.keyframe)
@@ -1313,8 +1291,6 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         dp = &d;
     }
     cc_track_on_rtp(t, h.seq, h.ts, len, now);
-    cc_track_on_layer(t, dp && dp->has_tid ? dp->tid : 0, len,
-                      dp ? dp->start && dp->partition == 0 : 1, now);
     if (t->nack_enabled)
         cc_nack_on_packet(&t->nack, h.seq, now);
     if (dp && dp->keyframe)
@@ -1418,7 +1394,7 @@ static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt
         if (oi < 0)
             continue;
         sfu_out *o = &sub->out[oi];
-        if ((gated && !sub->is_teacher) || o->paused) {
+        if (gated && !sub->is_teacher) {
             cc_fwd_hold(&o->fwd);
             held++;
             continue;
@@ -1527,32 +1503,6 @@ static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         out_keyframe(w, s, sp->room, o, now);
 }
 
-/* The temporal cap of an out: the lower of what its loss allows
- * (layerctl, from receiver reports: Wi-Fi loss) and what its bandwidth
- * estimate carries (sub_alloc: congestion). */
-static void out_apply_tid(sfu_out *o)
-{
-    uint8_t t = o->lc.layer < o->alloc_tid ? o->lc.layer : o->alloc_tid;
-    cc_fwd_set_max_tid(&o->fwd, t);
-}
-
-/* The page and the teacher are told when the teacher's camera goes below
- * full rate (or is paused) for this subscriber and when it is back, not
- * on every step. */
-static void sub_link_event(cc_worker *w, sfu_peer *sp)
-{
-    int weak = 0;
-    for (int i = 0; i < sp->n_out; i++) {
-        const sfu_out *o = &sp->out[i];
-        if (o->active && o->slot == CC_SLOT_CAMERA && o->owner == 0)
-            weak |= o->paused || o->fwd.want_tid < CC_LAYERCTL_TOP;
-    }
-    if (weak != sp->link_weak) {
-        sp->link_weak = weak;
-        emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
-    }
-}
-
 /* A subscriber's receiver report: per video stream, the loss it reports
  * (and the NACKs since the last one) decide which temporal layers its
  * link gets (layerctl.h); the forwarder applies the cap at the next
@@ -1571,12 +1521,18 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         uint8_t before = o->lc.layer;
         if (!cc_layerctl_on_report(&o->lc, rr.reports[i].fraction_lost, o->fwd.packets, now))
             continue;
-        out_apply_tid(o);
+        cc_fwd_set_max_tid(&o->fwd, o->lc.layer);
         if (o->lc.layer < before)
             INC(s, layer_down);
         else
             INC(s, layer_up);
-        sub_link_event(w, sp);
+        /* The page and the teacher are told when the camera goes below
+         * full rate and when it is back (not on every step). */
+        int weak = o->lc.layer < CC_LAYERCTL_TOP;
+        if (o->slot == CC_SLOT_CAMERA && o->owner == 0 && weak != sp->link_weak) {
+            sp->link_weak = weak;
+            emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
+        }
         CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
                  sp->ufrag, slot_names[o->slot], o->owner, o->lc.layer, o->lc.last_loss * 100);
     }
@@ -1710,12 +1666,6 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
             pp->bwe = cc_bwe_new(&bc, now);
             if (pp->bwe)
                 INC(s, twcc_subscribers);
-            cc_alloc_init(&pp->alloc);
-            /* The first allocation after the start-up probes had a chance
-             * (about a second); until then every stream gets its best. */
-            pp->next_alloc = now + CC_USEC_PER_SEC;
-            pp->probe_gap = SFU_PROBE_INTERVAL;
-            pp->next_probe_req = now + SFU_PROBE_INTERVAL;
         }
         /* Keyframe on join: every forwarder starts waiting for one. */
         for (int i = 0; i < pp->n_out; i++) {
@@ -1890,84 +1840,11 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         sp->probe.id = 0;
 }
 
-/* The layers each of the subscriber's streams gets from its estimate
- * (alloc.h: audio, then the screen, then cameras), applied through the
- * forwarder's temporal cap (from the next picture) or a pause (the
- * stream holds; it resumes at a keyframe, numbering without a gap). */
-static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
-{
-    cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];
-    cc_alloc_choice out[CC_ALLOC_MAX_STREAMS];
-    sfu_out *outs[CC_ALLOC_MAX_STREAMS];
-    int n = 0;
-    for (int i = 0; i < sp->n_out && n < CC_ALLOC_MAX_STREAMS; i++) {
-        sfu_out *o = &sp->out[i];
-        cc_track *t = o->active ? out_track(sp->room, o) : NULL;
-        if (!t)
-            continue;
-        cc_alloc_stream *a = &in[n];
-        memset(a, 0, sizeof *a);
-        a->id = (uint32_t)i;
-        a->kind = o->slot == CC_SLOT_MIC ? CC_ALLOC_AUDIO
-                  : o->slot == CC_SLOT_SCREEN ? CC_ALLOC_SCREEN : CC_ALLOC_CAMERA;
-        a->n_spatial = 1;
-        a->layer[0].available = 1;
-        for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
-            a->layer[0].bps[k] = cc_ratemeter_bps(&t->rate, k, now);
-        outs[n++] = o;
-    }
-    uint32_t target = cc_bwe_target_bps(sp->bwe);
-    if (cc_alloc_run(&sp->alloc, target, in, n, out, now) <= 0)
-        goto probe;
-    for (int k = 0; k < n; k++) {
-        sfu_out *o = outs[k];
-        if (!out[k].changed || in[k].kind == CC_ALLOC_AUDIO)
-            continue;
-        uint8_t before = o->alloc_tid;
-        int was_paused = o->paused;
-        o->paused = out[k].spatial < 0;
-        if (!o->paused) {
-            o->alloc_tid = (uint8_t)out[k].temporal;
-            out_apply_tid(o);
-        }
-        if (was_paused && !o->paused)
-            out_keyframe(w, s, sp->room, o, now);
-        if (o->paused > was_paused || o->alloc_tid < before)
-            INC(s, alloc_down);
-        else
-            INC(s, alloc_up);
-        if (o->paused > was_paused)
-            INC(s, alloc_paused);
-        CC_DEBUG("sfu", "subscriber %s: %s of %u %s (estimate %u kbit/s, %u of %u "
-                 "kbit/s used)", sp->ufrag, slot_names[o->slot], o->owner,
-                 o->paused ? "paused" : "layer set", target / 1000,
-                 sp->alloc.total_bps / 1000, sp->alloc.full_bps / 1000);
-        if (!o->paused)
-            CC_DEBUG("sfu", "  up to temporal layer %d", out[k].temporal);
-    }
-    sub_link_event(w, sp);
-probe:
-    /* Held below its best: find out whether the path carries more. */
-    if (sp->alloc.limited && sp->alloc.full_bps > target && now >= sp->next_probe_req) {
-        if (cc_bwe_probe_request(sp->bwe, sp->alloc.full_bps, now)) {
-            sp->next_probe_req = now + sp->probe_gap;
-            sp->probe_gap = sp->probe_gap * 2 > SFU_PROBE_INTERVAL_MAX
-                                ? SFU_PROBE_INTERVAL_MAX : sp->probe_gap * 2;
-        }
-    } else if (!sp->alloc.limited) {
-        sp->probe_gap = SFU_PROBE_INTERVAL;
-    }
-}
-
 static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     if (sp->bwe) {
         cc_bwe_tick(sp->bwe, now);
         sub_probe(w, s, sp, now);
-        if (now >= sp->next_alloc) {
-            sp->next_alloc = now + SFU_ALLOC_INTERVAL;
-            sub_alloc(w, s, sp, now);
-        }
     }
     if (now < sp->next_report)
         return;
@@ -2363,7 +2240,6 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             };
             cc_fwd_init(&o->fwd, &fc);
             cc_layerctl_init(&o->lc, 0);
-            o->alloc_tid = CC_FWD_ALL_LAYERS;
             if (choices[i].rtx_pt >= 0 && fc.video) {
                 o->rtx_pt = (uint8_t)choices[i].rtx_pt;
                 o->rtx_ssrc = keep_rtx ? keep_rtx : fresh_ssrc(pp, offer, prev, n_prev);

@@ -21,7 +21,6 @@ void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
     t->last_keyframe = -CC_USEC_PER_SEC * 3600;
     t->cache_quota = CC_TRACK_CACHE;
     cc_nack_init(&t->nack, NULL);
-    cc_ratemeter_init(&t->rate);
 }
 
 void cc_track_clear(cc_track *t)
