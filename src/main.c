@@ -106,6 +106,9 @@ static void usage_serve(FILE *f)
             "                      (127.0.0.1) is signed in as its built-in teacher;\n"
             "                      from anywhere else a teacher signs in (accounts:\n"
             "                      classcast teacher --help); scripts/run.sh uses it\n"
+            "  --simulcast         teacher pages send camera and screen in two sizes\n"
+            "                      each, and each student gets the one its link\n"
+            "                      carries (docs/bwe.md; off: one of each)\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
             "  --max-connections-per-address N  ... from one address (default 300)\n"            "  --connection-rate N new connections one address may open a minute\n"
@@ -576,7 +579,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
-    int local_teacher = 0;
+    int local_teacher = 0, simulcast = 0;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -608,6 +611,7 @@ static int cmd_serve(int argc, char **argv)
         {"max-connections-per-address", required_argument, 0, 'A'},
         {"connection-rate", required_argument, 0, 'R'},
         {"local-teacher", no_argument, 0, 'L'},
+        {"simulcast", no_argument, 0, 'G'},
         {"config", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -716,6 +720,7 @@ static int cmd_serve(int argc, char **argv)
             break;
         }
         case 'L': local_teacher = 1; break;
+        case 'G': simulcast = 1; break;
         case 'F': break; /* read before the loop (config_argv) */
         case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
         default: usage_serve(stderr); config_free(cargv, where, conf); return 2;
@@ -815,7 +820,7 @@ static int cmd_serve(int argc, char **argv)
                             .fingerprint = cc_dtls_ctx_fingerprint(dtls),
                             .pipelines_dir = pipelines, .display = display,
                             .video_width = vw, .video_height = vh,
-                            .store = store, .local_teacher = local_teacher,
+                            .store = store, .local_teacher = local_teacher, .simulcast = simulcast,
                             .state_dir = state_dir, .recording_quota_bytes = rec_quota};
     for (int i = 0; i < n_cands; i++) {
         if (cc_addr_from_string(&cc.candidates[cc.n_candidates], cands[i], real_udp) != 0) {

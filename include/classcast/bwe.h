@@ -122,6 +122,12 @@ void cc_bwe_tick(cc_bwe *b, cc_time_us now);
 /* 1 with *p filled if a probe cluster should be sent now, else 0. */
 int cc_bwe_probe_poll(cc_bwe *b, cc_time_us now, cc_bwe_probe *p);
 
+/* The sender would use up to bps if the path carried it (an application-
+ * limited sender, e.g. an SFU holding a subscriber below its best
+ * layers): queue one probe cluster at bps (clamped to the configured
+ * range), unless a cluster is already queued or in flight. 1 if queued. */
+int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now);
+
 uint32_t cc_bwe_target_bps(const cc_bwe *b);
 /* Rate the receiver reported receiving over the last 250 ms; 0 unknown. */
 uint32_t cc_bwe_acked_bps(const cc_bwe *b);

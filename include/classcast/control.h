@@ -42,6 +42,9 @@ typedef struct cc_control_config {
      * recording_quota_bytes (0: CC_RECORDINGS_DEFAULT_QUOTA). */
     const char *state_dir;
     uint64_t recording_quota_bytes;
+    /* `serve --simulcast`: teacher pages send camera and screen as several
+     * encodings (the created / joined reply says so). */
+    int simulcast;
 } cc_control_config;
 
 int cc_control_new(cc_control **out, const cc_control_config *cfg);

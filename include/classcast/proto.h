@@ -156,16 +156,18 @@ char *cc_proto_build_error_wait(const char *code, const char *message,
                                 const char *ref, const char *id, int retry_after_s);
 char *cc_proto_build_ok(const char *ref, const char *id);
 char *cc_proto_build_pong(const char *id);
+/* simulcast: the teacher may send camera and screen as several encodings
+ * (the server's `simulcast` setting, docs/config.md). */
 char *cc_proto_build_created(const char *code, const char *title,
                              const char *token, const char *viewer_token,
-                             const char *member, const char *id);
+                             const char *member, int simulcast, const char *id);
 /* state: "waiting" | "live" (| "ended"); role: "teacher" | "student" |
  * "school". rejoin: the member's secret for coming back (NULL or "": left
  * out); hand: its hand's place (students and schools; < 0: left out). */
 char *cc_proto_build_joined(const char *code, const char *title,
                             const char *teacher, const char *state,
                             const char *member, const char *role,
-                            const char *rejoin, int hand, const char *id);
+                            const char *rejoin, int hand, int simulcast, const char *id);
 char *cc_proto_build_answer(int for_publish, const char *sdp, const char *id);
 char *cc_proto_build_lesson(const char *state, const char *title,
                             const char *teacher);

@@ -15,6 +15,9 @@
 #define CC_SDP_MAX_SSRCS 8
 #define CC_SDP_MAX_CANDIDATES 8
 #define CC_SDP_MAX_ERR 160
+#define CC_SDP_MAX_RIDS 4        /* a=rid lines kept per m-line */
+#define CC_SDP_MAX_SIM 3         /* simulcast streams kept per direction */
+#define CC_SDP_RID_LEN 16        /* rid-id storage, NUL included */
 
 /* rtcp-fb capabilities of a codec (bit flags). */
 #define CC_FB_NACK 0x01      /* a=rtcp-fb:PT nack */
@@ -30,6 +33,10 @@
 #define CC_EXT_URI_TWCC \
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 #define CC_EXT_URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+/* RFC 8852 section 4: RtpStreamId and RepairedRtpStreamId SDES items as
+ * header extensions (the rid of a simulcast stream, RFC 8851). */
+#define CC_EXT_URI_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define CC_EXT_URI_RRID "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 
 typedef enum {
     CC_MEDIA_AUDIO = 0,
@@ -88,8 +95,22 @@ typedef struct cc_sdp_media {
     uint32_t fid_rtx;
     char msid[160];              /* a=msid value, "" if none */
     char cname[128];             /* cname of the first a=ssrc, "" if none */
-    int n_rids;                  /* a=rid lines (simulcast layers) */
-    char rids[4][16];
+    /* a=rid:<id> <send|recv> [restrictions] (RFC 8851 section 10), in
+     * order; restrictions are not read. Lines past CC_SDP_MAX_RIDS are
+     * checked and ignored. */
+    int n_rids;
+    char rids[CC_SDP_MAX_RIDS][CC_SDP_RID_LEN];
+    int rid_recv[CC_SDP_MAX_RIDS];   /* 1: direction recv, 0: send */
+    /* a=simulcast (RFC 8853 section 5.1): the streams of its send and recv
+     * lists in the order written, each by the rid-id of its first
+     * alternative; sim_paused[i]: that alternative had the "~" prefix.
+     * Streams past CC_SDP_MAX_SIM are checked and ignored. */
+    int n_sim;
+    char sim[CC_SDP_MAX_SIM][CC_SDP_RID_LEN];
+    int sim_paused[CC_SDP_MAX_SIM];
+    int n_sim_recv;
+    char sim_recv[CC_SDP_MAX_SIM][CC_SDP_RID_LEN];
+    int sim_recv_paused[CC_SDP_MAX_SIM];
 } cc_sdp_media;
 
 typedef struct cc_sdp_offer {
@@ -132,6 +153,18 @@ typedef struct cc_sdp_choice {
                         * transport-cc if enable_twcc/enable_remb) */
     int ext_mid, ext_abs_send_time, ext_twcc, ext_audio_level; /* 0 = none */
     cc_direction direction;  /* of the answer */
+    /* Simulcast received on this m-line (only with accept_simulcast): the
+     * rids accepted, in the offer's a=simulcast:send order (the order the
+     * publisher chose; classcast's teacher page lists the lowest layer
+     * first). n_sim is 0 (no simulcast) or 2..CC_SDP_MAX_SIM. ext_rid /
+     * ext_rrid: the offer's extmap ids of CC_EXT_URI_RID / CC_EXT_URI_RRID,
+     * kept in the answer; ext_rid is never 0 when n_sim > 0, ext_rrid is 0
+     * if not offered. */
+    int n_sim;
+    char sim[CC_SDP_MAX_SIM][CC_SDP_RID_LEN];
+    int sim_paused[CC_SDP_MAX_SIM];  /* offered paused ("~"): no packets
+                                      * until the sender resumes it */
+    int ext_rid, ext_rrid;
 } cc_sdp_choice;
 
 /* One stream classcast sends on an m-line (signalled with a=msid/a=ssrc). */
@@ -152,6 +185,8 @@ typedef struct cc_sdp_answer_params {
     int want_rtx;                 /* keep rtx for VP8 when offered */
     int enable_twcc;              /* keep transport-cc ext + fb */
     int enable_remb;              /* keep goog-remb fb */
+    int accept_simulcast;         /* take a=simulcast:send on video m-lines
+                                   * (see cc_sdp_choose) */
     /* Per offer m-line index: will classcast send on it, and what. */
     int send[CC_SDP_MAX_MEDIA];
     cc_sdp_send_stream streams[CC_SDP_MAX_MEDIA];
@@ -162,7 +197,18 @@ typedef struct cc_sdp_answer_params {
  * application / unknown kinds) are rejected. Direction mirrors the offer:
  * offer sendrecv -> sendrecv if send[i] else recvonly; offer recvonly ->
  * sendonly if send[i] else inactive; offer sendonly -> recvonly;
- * inactive -> inactive. Returns 0, or CC_EUNSUPPORTED if nothing usable. */
+ * inactive -> inactive.
+ * With accept_simulcast, an accepted video m-line that the offer sends on
+ * or has turned off (sendonly, sendrecv, inactive: a sender turned off
+ * keeps its simulcast, see sdp.c) with a=simulcast:send and the rid
+ * extension gets
+ * the streams whose first alternative is a rid declared "send", paused
+ * ones included and flagged (duplicates and streams past CC_SDP_MAX_SIM
+ * dropped) if 2 or more remain: choices[i].n_sim / sim / sim_paused /
+ * ext_rid / ext_rrid; otherwise n_sim 0
+ * and the m-line is answered as without simulcast (the offerer then sends
+ * one stream: RFC 8853 section 5.3). Without accept_simulcast n_sim is 0.
+ * Returns 0, or CC_EUNSUPPORTED if nothing usable. */
 int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
                   cc_sdp_choice choices[CC_SDP_MAX_MEDIA]);
 
@@ -186,7 +232,11 @@ int cc_sdp_settle_bundle(const cc_sdp_offer *offer,
  * a=msid-semantic; per m-line a=mid, a=ice-ufrag/pwd, a=fingerprint:sha-256,
  * a=setup:passive, a=rtcp-mux, a=rtcp-rsize if offered, direction, rtpmap /
  * fmtp / rtcp-fb of the chosen payloads, extmaps chosen, a=msid + a=ssrc
- * cname/msid (+ a=ssrc-group:FID) for streams sent, host candidates and
+ * cname/msid (+ a=ssrc-group:FID) for streams sent, for an m-line with
+ * n_sim > 0 a=rid:<id> recv per stream and a=simulcast:recv <id>;<id>...
+ * ("~<id>" for sim_paused; RFC 8851 section 6.2, RFC 8853 section 5.3:
+ * the direction reversed),
+ * host candidates and
  * a=end-of-candidates. The tagged m-section (cc_sdp_bundle_tag) is named
  * first in the BUNDLE group (RFC 8843 section 7.3.1); an accepted m-line
  * the offer made bundle-only is in the group and written like the others,

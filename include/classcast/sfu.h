@@ -41,6 +41,11 @@ typedef struct cc_sfu_config {
 int cc_sfu_new(cc_sfu **out);
 int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg); /* cfg NULL: defaults */
 void cc_sfu_free(cc_sfu *s); /* after cc_worker_free */
+/* On (the default): a subscriber that connects starts at once on the
+ * cached last keyframe of each video stream and what followed it
+ * (docs/ARCHITECTURE.md "Keyframes on join"); off: it waits for a keyframe
+ * the SFU requests. Any thread. */
+void cc_sfu_set_keyframe_replay(cc_sfu *s, int on);
 
 /* The worker app of every room peer (set in the add-peer message by the
  * prepare functions; exposed for tests). */
@@ -250,7 +255,9 @@ typedef struct cc_sfu_event {
     X(rec_pkts) X(rec_drop) X(recordings)                                      \
     X(twcc_publishers) X(twcc_feedback_sent) X(twcc_subscribers)            \
     X(twcc_feedback_received) X(twcc_feedback_bad) X(remb_received)            \
-    X(probe_packets) X(probe_clusters) X(rtx_wrapped)
+    X(probe_packets) X(probe_clusters) X(rtx_wrapped) X(alloc_down)             \
+    X(alloc_up) X(alloc_paused) X(sim_switches) X(replays) X(replay_packets)    \
+    X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

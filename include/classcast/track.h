@@ -13,6 +13,7 @@
 
 #include "classcast/clock.h"
 #include "classcast/nack.h"
+#include "classcast/ratemeter.h"
 #include "classcast/pkt.h"
 #include "classcast/rtcp.h"
 
@@ -49,9 +50,20 @@ typedef struct cc_track {
     int kf_pending;           /* it went out and no keyframe came since */
     int kf_wanted;            /* a subscriber waits for a keyframe */
     cc_time_us last_keyframe; /* first packet of the last keyframe */
+    /* The last keyframe's first packet (cc_track_kf_seen_seq): the cache
+     * keeps it and every packet after it past the age limit (within the
+     * quota), so a new subscriber can start on it at once. */
+    int kf_known;
+    uint16_t kf_seq;
     cc_time_us last_rx;
+    cc_time_us last_media_rx; /* last packet with a payload (padding-only
+                               * ones are a sender's bandwidth probes, not
+                               * a sign that the stream flows) */
     cc_track_rx rx;
     cc_nack nack;
+    /* Bitrate per temporal layer (cc_track_on_layer), for the layer
+     * allocation of subscribers with a bandwidth estimate. */
+    cc_ratemeter rate;
     /* Last SR from the publisher (RFC 3550 6.4.1). */
     int have_sr;
     uint32_t sr_lsr;          /* middle 32 bits of its NTP timestamp */
@@ -77,7 +89,8 @@ void cc_track_clear(cc_track *t);
  * the track holds cache_quota of them. A seq already held keeps its first
  * copy (p is released). */
 void cc_track_cache_put(cc_track *t, uint16_t seq, cc_pkt *p);
-/* Release the packets that arrived (cc_pkt.time) before now - max_age. */
+/* Release the packets that arrived (cc_pkt.time) before now - max_age,
+ * but not the last keyframe and what came after it (cc_track_kf_seen_seq). */
 void cc_track_cache_expire(cc_track *t, cc_time_us now, cc_time_us max_age);
 /* Take the oldest held packet out of the cache to reuse its buffer: it is
  * returned (the caller's reference) if nobody else holds it, else released
@@ -95,6 +108,13 @@ cc_pkt *cc_track_cache_get(const cc_track *t, uint16_t seq);
 void cc_track_on_rtp(cc_track *t, uint16_t seq, uint32_t rtp_ts, size_t bytes,
                      cc_time_us now);
 /* A sender report from the publisher for this track. */
+/* One packet of `bytes` (RTP, header included) of temporal layer tid (0
+ * without layers); frame_start: the first packet of a picture. */
+static inline void cc_track_on_layer(cc_track *t, int tid, size_t bytes, int frame_start,
+                                     cc_time_us now)
+{
+    cc_ratemeter_on_packet(&t->rate, tid, bytes, frame_start, now);
+}
 void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now);
 /* A report block about this track for our RR (RFC 3550 A.3 loss fraction,
  * cumulative loss, extended highest seq, jitter, LSR/DLSR). Advances the
@@ -122,6 +142,13 @@ int cc_track_pli_allowed(cc_track *t, cc_time_us now, cc_time_us min_gap);
 int cc_track_kf_want(cc_track *t, cc_time_us now, cc_time_us min_gap);
 int cc_track_kf_due(cc_track *t, cc_time_us now, cc_time_us min_gap);
 void cc_track_kf_seen(cc_track *t, cc_time_us now);
+/* The keyframe whose first packet is `seq` arrived (cc_track_kf_seen and
+ * the chain the cache keeps from it). */
+void cc_track_kf_seen_seq(cc_track *t, uint16_t seq, cc_time_us now);
+/* Number of packets from the last keyframe's first packet to the newest
+ * received, all of them in the cache (so they can be replayed in order),
+ * or 0 if there is no such complete chain. */
+unsigned cc_track_kf_chain(const cc_track *t);
 
 /* NTP (RFC 3550 section 4) to Unix microseconds. */
 cc_time_us cc_track_ntp_to_unix_us(uint64_t ntp);

@@ -20,6 +20,38 @@
  * always TL0. Keyframes come on request and, as a safety net, every
  * keyframe_interval_ms of capture time; libvpx never places them itself.
  *
+ * Screen mode (cc_vp8enc_config.screen) is for a teacher's screen: mostly
+ * still slides, now and then a slide change, scrolling or a short video.
+ *   - A captured picture identical to the last one encoded is not encoded
+ *     at all (cc_vp8enc_encode returns 0, counted in static_skipped) once
+ *     that picture has gone out on a TL0 frame (so a subscriber thinned
+ *     to TL0 has it too) and the encoder has finished sharpening it: a
+ *     frame of it came out small (under an eighth of an average frame) at
+ *     a quantizer near the floor, or settle_ms passed (with temporal
+ *     layers only TL0 frames, every fourth capture, sharpen). At least one
+ *     frame still goes out every static_keepalive_ms (receivers count a
+ *     longer gap as a freeze): a small TL0 frame (512 bytes at 1080p) that
+ *     marks every macroblock unchanged. A keyframe request or the safety
+ *     keyframe is served at once, still content or not. The first frame
+ *     after skipped ones restarts the temporal pattern, so a change after
+ *     a still period is TL0.
+ *   - libvpx's rate control sees a clock that leaves out the skipped time
+ *     (a gap counts as at most 4 frame periods), so a still minute banks
+ *     no budget for a burst at the next slide change.
+ *   - A quantizer floor of 40 (CBR would otherwise spend the whole target
+ *     sharpening text beyond what can be seen, and on every frame of a
+ *     scroll or a video) and libvpx speed -12 at every size (at -16, the
+ *     1080p default otherwise, motion search is too weak for a video
+ *     panning in a window). No frame dropping: measured, it kept a low
+ *     target by halving the frame rate of scrolled text. If rate control
+ *     ever drops a frame, its picture is not taken as sent.
+ *   - As with screen_content: libvpx's screen-content mode, a static
+ *     threshold for unchanged blocks, no noise reduction, a keyframe size
+ *     cap.
+ * screen_content without screen is the screen tuning classcast used before
+ * screen mode existed (no skipping, no floor, speed -16 at 1080p);
+ * scripts/bench/screenbits compares the two (docs/bench-screen.md).
+ *
  * No I/O; the caller supplies capture times. Thread: cc_vp8enc_encode,
  * _new and _free from the encoder thread only; cc_vp8enc_request_keyframe,
  * cc_vp8enc_set_bitrate and cc_vp8enc_get_stats from any thread (they post
@@ -39,6 +71,12 @@ typedef struct cc_vp8enc_config {
     int fps;                 /* nominal frame rate (rate control), > 0 */
     int bitrate_kbps;        /* target, > 0 */
     int screen_content;      /* 1: screen source (text, static areas) */
+    int screen;              /* 1: screen mode (above; implies screen_content) */
+    int static_keepalive_ms; /* screen mode: a frame at least this often
+                                while the picture is unchanged; 0: 1000 */
+    int settle_ms;           /* screen mode: an unchanged picture is still
+                                encoded (sharpened) for at most this long
+                                after it changed; 0: 1000, -1: not at all */
     int temporal_layers;     /* 1 or 3 */
     int threads;             /* 0: 1 below 1280x720, else 2 */
     int cpu_used;            /* 0: default (-8 camera, -12 screen); libvpx
@@ -61,7 +99,8 @@ typedef struct cc_vp8enc_frame {
 typedef struct cc_vp8enc_stats {
     uint64_t frames_in;
     uint64_t frames_out;
-    uint64_t dropped;        /* rate control dropped the frame (camera) */
+    uint64_t dropped;        /* rate control dropped the frame */
+    uint64_t static_skipped; /* screen mode: unchanged picture, not encoded */
     uint64_t keyframes;
     uint64_t keyframe_requests;
     uint64_t bytes_out;
@@ -80,7 +119,8 @@ void cc_vp8enc_free(cc_vp8enc *e);
 /* Encode one I420 picture (planes Y, U, V with their strides; width x height
  * of the config) captured at capture_time (monotonic microseconds, must
  * increase). Returns 1 with *out filled, 0 if rate control dropped the
- * frame (counted), or a negative CC_E* code. */
+ * frame or screen mode skipped an unchanged picture (both counted), or a
+ * negative CC_E* code. */
 int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
                      const int strides[3], cc_time_us capture_time,
                      cc_vp8enc_frame *out);

@@ -239,6 +239,9 @@ int cc_source_new(cc_source **out, const cc_source_config *cfg, char *err,
                                  cfg->bitrate_kbps > 0 ? cfg->bitrate_kbps
                                  : cfg->slot == CC_SLOT_SCREEN ? 1500 : 1000);
         vc.screen_content = cfg->screen_content || cfg->slot == CC_SLOT_SCREEN;
+        /* Screen mode: an unchanged screen is not encoded (a keep-alive a
+         * second), a quantizer floor (include/classcast/vp8enc.h). */
+        vc.screen = vc.screen_content;
         /* Screen content: one temporal layer. A scroll of dense text is
          * re-coded in every layer and overshoots the target by ~40 % with
          * three (measured with tests/media/test_vp8enc.c's scrolling page). */

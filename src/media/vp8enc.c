@@ -47,11 +47,23 @@ struct cc_vp8enc {
     cc_time_us last_capture;
     cc_time_us last_keyframe;
     int keyframe_pending;      /* encoder thread's own copy of a request */
+    /* screen mode (see the header) */
+    uint8_t *prev;             /* picture of the last encoded frame, I420 */
+    unsigned char *idle_map;   /* active map with every macroblock off */
+    int mb_rows, mb_cols;
+    int prev_valid;
+    int prev_on_tl0;           /* that picture went out on a TL0 frame */
+    int settled;               /* its frames got small: nothing to sharpen */
+    cc_time_us changed_at;     /* capture time of the picture's first frame */
+    int skipped;               /* the last picture was skipped */
+    cc_time_us last_out;       /* capture time of the last frame out */
+    cc_time_us rc_last;        /* capture time of the last frame libvpx saw */
+    vpx_codec_pts_t rc_pts;    /* libvpx's clock: skipped time left out */
     atomic_int kf_request;     /* set by any thread */
     atomic_int pending_kbps;   /* 0: none */
     atomic_int bitrate_kbps;
-    atomic_uint_fast64_t frames_in, frames_out, dropped, keyframes,
-        keyframe_requests, bytes_out, errors;
+    atomic_uint_fast64_t frames_in, frames_out, dropped, static_skipped,
+        keyframes, keyframe_requests, bytes_out, errors;
 };
 
 void cc_vp8enc_config_default(cc_vp8enc_config *cfg, int w, int h, int fps,
@@ -98,8 +110,17 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         c.bitrate_kbps <= 0 ||
         (c.temporal_layers != 1 && c.temporal_layers != 3) ||
         c.threads < 0 || c.threads > 16 || c.cpu_used < -16 || c.cpu_used > 16 ||
-        c.keyframe_interval_ms < 0)
+        c.keyframe_interval_ms < 0 || c.static_keepalive_ms < 0 ||
+        c.settle_ms < -1)
         return CC_EINVAL;
+    if (c.screen)
+        c.screen_content = 1;
+    if (c.static_keepalive_ms == 0)
+        c.static_keepalive_ms = 1000;
+    if (c.settle_ms == 0)
+        c.settle_ms = 1000;
+    else if (c.settle_ms < 0)
+        c.settle_ms = 0;
     if (c.threads == 0) {
         /* libvpx's encoder threads wait for each other in busy loops: with
          * two of them on a 2-core machine that also captures (and often
@@ -114,8 +135,12 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         c.cpu_used = c.screen_content ? -12 : -8;
         /* 1080p and up: the fastest realtime speed; a 2-core laptop cannot
          * spend more than a core on the screen (docs/TESTING.md, section 4:
-         * -16 is ~30 % faster than -8 at 1080p). */
-        if (c.width * c.height >= 1920 * 1080)
+         * -16 is ~30 % faster than -8 at 1080p). Not in screen mode: at -16
+         * libvpx searches motion so little that a video panning in a window
+         * costs 3.6 times the bits of -12 at the same quantizer, for about
+         * the same time per frame (docs/bench-screen.md); and a still screen
+         * is not encoded at all. */
+        if (c.width * c.height >= 1920 * 1080 && !c.screen)
             c.cpu_used = -16;
     }
     if (c.keyframe_interval_ms == 0)
@@ -126,6 +151,16 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         return CC_ENOMEM;
     e->cfg = c;
     int err = CC_EUNSUPPORTED;
+    if (c.screen) {
+        e->mb_rows = (c.height + 15) / 16;
+        e->mb_cols = (c.width + 15) / 16;
+        e->prev = malloc((size_t)c.width * c.height * 3 / 2);
+        e->idle_map = calloc((size_t)e->mb_rows * e->mb_cols, 1);
+        if (!e->prev || !e->idle_map) {
+            err = CC_ENOMEM;
+            goto fail;
+        }
+    }
 
     vpx_codec_enc_cfg_t *v = &e->vcfg;
     if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), v, 0) != VPX_CODEC_OK)
@@ -145,15 +180,23 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
     v->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
     v->rc_end_usage = VPX_CBR;
     v->rc_resize_allowed = 0;
-    v->rc_min_quantizer = 2;
+    /* Screen mode: a quantizer floor. Below it a screen's text gains
+     * nothing one can see (SSIM 0.997 on 1080p text at 40), while CBR would
+     * spend the whole target refining it: scrolled text and video are
+     * seen 33 ms a frame. docs/bench-screen.md has the sweep. */
+    v->rc_min_quantizer = c.screen ? 40 : 2;
     v->rc_max_quantizer = 56;
     v->rc_undershoot_pct = 100;
     v->rc_overshoot_pct = 15;
     v->rc_buf_initial_sz = 500;
     v->rc_buf_optimal_sz = 600;
     v->rc_buf_sz = 1000;
-    /* A camera may skip a frame to stay on budget; a screen share must not
-     * lose the frame that shows the new slide. */
+    /* A camera may skip a frame to stay on budget; a screen share does
+     * not. Screen mode could (a dropped picture is not taken as sent, so
+     * its next capture is encoded), but measured, dropping to stay on a
+     * low target halves the frame rate of scrolled text while the quantizer
+     * floor and the motion search already keep it under a normal target
+     * (docs/bench-screen.md). */
     v->rc_dropframe_thresh = c.screen_content ? 0 : 30;
     /* Keyframes only when this module asks (request or safety interval),
      * so they always land on TL0. */
@@ -216,6 +259,8 @@ void cc_vp8enc_free(cc_vp8enc *e)
         return;
     if (e->codec_open)
         vpx_codec_destroy(&e->codec);
+    free(e->prev);
+    free(e->idle_map);
     free(e);
 }
 
@@ -243,6 +288,7 @@ void cc_vp8enc_get_stats(cc_vp8enc *e, cc_vp8enc_stats *s)
     s->frames_in = atomic_load(&e->frames_in);
     s->frames_out = atomic_load(&e->frames_out);
     s->dropped = atomic_load(&e->dropped);
+    s->static_skipped = atomic_load(&e->static_skipped);
     s->keyframes = atomic_load(&e->keyframes);
     s->keyframe_requests = atomic_load(&e->keyframe_requests);
     s->bytes_out = atomic_load(&e->bytes_out);
@@ -282,6 +328,37 @@ static vpx_enc_frame_flags_t step_flags(const tl_step *s)
     return f;
 }
 
+/* Screen mode: is the picture the same as the last encoded one? Exact
+ * comparison, row by row: a typed character or the pointer moving must not
+ * wait for the keep-alive frame. A changed picture usually differs within
+ * its first rows of change, so the cost is one pass only for a still one. */
+static int same_as_prev(const cc_vp8enc *e, const uint8_t *const planes[3],
+                        const int strides[3])
+{
+    int w = e->cfg.width, h = e->cfg.height;
+    const uint8_t *p = e->prev;
+    for (int pl = 0; pl < 3; pl++) {
+        int pw = pl ? w / 2 : w, ph = pl ? h / 2 : h;
+        for (int y = 0; y < ph; y++, p += pw)
+            if (memcmp(planes[pl] + (size_t)y * strides[pl], p, (size_t)pw))
+                return 0;
+    }
+    return 1;
+}
+
+static void keep_prev(cc_vp8enc *e, const uint8_t *const planes[3],
+                      const int strides[3])
+{
+    int w = e->cfg.width, h = e->cfg.height;
+    uint8_t *p = e->prev;
+    for (int pl = 0; pl < 3; pl++) {
+        int pw = pl ? w / 2 : w, ph = pl ? h / 2 : h;
+        for (int y = 0; y < ph; y++, p += pw)
+            memcpy(p, planes[pl] + (size_t)y * strides[pl], (size_t)pw);
+    }
+    e->prev_valid = 1;
+}
+
 int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
                      const int strides[3], cc_time_us capture_time,
                      cc_vp8enc_frame *out)
@@ -294,7 +371,8 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
     memset(out, 0, sizeof *out);
     if (e->have_first && capture_time <= e->last_capture)
         return CC_EINVAL; /* libvpx needs increasing pts */
-    if (!e->have_first) {
+    int first = !e->have_first;
+    if (first) {
         e->have_first = 1;
         e->first_capture = capture_time;
         e->last_keyframe = capture_time;
@@ -307,18 +385,53 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
         e->keyframe_pending = 1;
     /* Half a frame of slack so a 1 s interval at 30 fps lands on frame 30
      * even though 30 frame periods of 33333 us fall 10 us short. */
+    cc_time_us period = 1000000 / e->cfg.fps;
     if (capture_time - e->last_keyframe >=
-        (cc_time_us)e->cfg.keyframe_interval_ms * 1000 -
-            500000 / e->cfg.fps)
+        (cc_time_us)e->cfg.keyframe_interval_ms * 1000 - period / 2)
         e->keyframe_pending = 1;
 
+    int screen = e->cfg.screen;
     int layered = e->cfg.temporal_layers == 3;
+    int same = screen && e->prev_valid && same_as_prev(e, planes, strides);
+    /* A still picture that every subscriber has (it went out on TL0) and
+     * that the encoder has finished sharpening is skipped until the next
+     * capture would come after the keep-alive interval; the keep-alive
+     * then codes every macroblock as "unchanged" (idle). Sharpening ends
+     * when a frame of the unchanged picture is small (under an eighth of
+     * an average frame's budget: little left worth coding) or settle_ms
+     * after the change. With temporal layers only TL0 frames (every fourth
+     * capture) sharpen: TL2 frames are references for nobody, so what they
+     * add would be lost. */
+    int settled = same && e->prev_on_tl0 &&
+                  (e->settled || capture_time - e->changed_at >=
+                                     (cc_time_us)e->cfg.settle_ms * 1000);
+    int keepalive = 0;
+    if (same && !e->keyframe_pending) {
+        cc_time_us since = capture_time - e->last_out;
+        int skip = 0;
+        if (settled)
+            skip = since + period < (cc_time_us)e->cfg.static_keepalive_ms * 1000;
+        else if (layered && e->prev_on_tl0)
+            skip = since < 4 * period - period / 2;
+        if (skip) {
+            e->skipped = 1;
+            atomic_fetch_add(&e->static_skipped, 1);
+            return 0;
+        }
+        keepalive = settled;
+    }
+
     vpx_enc_frame_flags_t flags = 0;
     const tl_step *step = NULL;
-    if (e->keyframe_pending) {
-        flags |= VPX_EFLAG_FORCE_KF;
-        e->pos = 0; /* a keyframe restarts the pattern: it must be TL0 */
+    if (e->keyframe_pending || e->skipped) {
+        if (e->keyframe_pending)
+            flags |= VPX_EFLAG_FORCE_KF;
+        /* A keyframe restarts the pattern: it must be TL0. So does the
+         * first frame after skipped ones: a keep-alive or a change after a
+         * still period reaches every subscriber at once. */
+        e->pos = 0;
     }
+    e->skipped = 0;
     if (layered) {
         step = &k_pattern3[e->pos & 3];
         /* A keyframe refreshes all three buffers whatever the flags say
@@ -341,10 +454,33 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
         img.stride[i] = strides[i];
     }
 
+    /* libvpx derives its frame rate from the pts. Screen mode leaves the
+     * skipped time out (a gap counts as 4 periods at most): otherwise one
+     * keep-alive a second reads as 1 fps and fills the rate buffer, which
+     * the next slide change would spend in one burst. */
     vpx_codec_pts_t pts = capture_time - e->first_capture;
-    unsigned long duration = (unsigned long)(1000000 / e->cfg.fps);
-    if (vpx_codec_encode(&e->codec, &img, pts, duration, flags,
-                         VPX_DL_REALTIME) != VPX_CODEC_OK) {
+    if (screen) {
+        if (!first) {
+            cc_time_us d = capture_time - e->rc_last;
+            e->rc_pts += d < 4 * period ? d : 4 * period;
+        }
+        pts = e->rc_pts;
+    }
+    e->rc_last = capture_time;
+    unsigned long duration = (unsigned long)period;
+    vpx_active_map_t idle = {e->idle_map, (unsigned)e->mb_rows,
+                             (unsigned)e->mb_cols};
+    if (keepalive &&
+        vpx_codec_control(&e->codec, VP8E_SET_ACTIVEMAP, &idle) != VPX_CODEC_OK)
+        keepalive = 0; /* then a normal frame of the same picture */
+    vpx_codec_err_t r = vpx_codec_encode(&e->codec, &img, pts, duration, flags,
+                                         VPX_DL_REALTIME);
+    if (keepalive) {
+        vpx_active_map_t all = {NULL, (unsigned)e->mb_rows, (unsigned)e->mb_cols};
+        if (vpx_codec_control(&e->codec, VP8E_SET_ACTIVEMAP, &all) != VPX_CODEC_OK)
+            atomic_fetch_add(&e->errors, 1);
+    }
+    if (r != VPX_CODEC_OK) {
         CC_LOG_RL(CC_LOG_WARN, MOD, "encode: %s", vpx_codec_error(&e->codec));
         atomic_fetch_add(&e->errors, 1);
         return CC_EIO;
@@ -364,7 +500,9 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
         out->pts = capture_time;
     }
     if (!got) {
-        /* Rate control skipped it. A pending keyframe stays pending. */
+        /* Rate control skipped it. A pending keyframe stays pending; in
+         * screen mode the picture is not "sent", so its next capture is
+         * encoded. */
         atomic_fetch_add(&e->dropped, 1);
         return 0;
     }
@@ -389,6 +527,29 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
             for (int i = 0; i < BUF_N; i++)
                 if (step->updates & (1u << i))
                     e->buf_tid[i] = step->tid;
+        }
+    }
+    if (screen) {
+        e->last_out = capture_time;
+        if (!same) {
+            keep_prev(e, planes, strides);
+            e->prev_on_tl0 = out->tid == 0;
+            e->changed_at = capture_time;
+            e->settled = 0;
+        } else {
+            if (out->tid == 0)
+                e->prev_on_tl0 = 1;
+            /* Small (bytes of an average frame: kbit/s * 1000 / 8 / fps)
+             * at a quantizer near the floor: the encoder has nothing left
+             * to sharpen. (Small at a high quantizer means the rate buffer
+             * is spent, as right after a keyframe: not done.) */
+            size_t avg = (size_t)atomic_load(&e->bitrate_kbps) * 125 / (size_t)e->cfg.fps;
+            int q = 63;
+            if (out->size < avg / 8 &&
+                vpx_codec_control(&e->codec, VP8E_GET_LAST_QUANTIZER_64, &q) ==
+                    VPX_CODEC_OK &&
+                q <= (int)e->vcfg.rc_min_quantizer + 8)
+                e->settled = 1;
         }
     }
     atomic_fetch_add(&e->frames_out, 1);

@@ -27,7 +27,6 @@
 #define SDP_MAX_TEXT (256 * 1024)
 #define SDP_MAX_PT 128          /* RTP payload types 0..127 (RFC 3550 5.1) */
 #define SDP_MAX_EXT_ID 256      /* extmap ids 1..255 (RFC 8285 5) */
-#define SDP_MAX_RIDS 4
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                        */
@@ -500,24 +499,128 @@ static int parse_ssrc_group(cc_sdp_offer *o, int mi, cc_sdp_media *m,
     return 0;
 }
 
-/* a=rid:<rid-id> <direction> [...] (RFC 8851 10). */
+/* RFC 8851 section 10: rid-id = 1*(alpha-numeric / "-" / "_"). */
+static int is_rid_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static int is_rid(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_rid_char(s[i]))
+            return 0;
+    return 1;
+}
+
+/* a=rid:<rid-id> <direction> [<restrictions>] (RFC 8851 section 10):
+ * rid-dir = "send" / "recv". The restrictions are not read (classcast
+ * applies none). A rid-id names one RTP stream of the m-line (section 4),
+ * so a second line with the same id is malformed. Lines past
+ * CC_SDP_MAX_RIDS are checked and ignored. */
 static int parse_rid(cc_sdp_offer *o, int mi, cc_sdp_media *m, const char *v)
 {
-    const char *p = v, *tok;
-    size_t tl;
+    const char *p = v, *tok, *dir;
+    size_t tl, dl;
     if (!next_tok(&p, &tok, &tl))
         return fail(o, "m-line %d: empty rid", mi);
-    for (size_t i = 0; i < tl; i++) {
-        char c = tok[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return fail(o, "m-line %d: bad rid id", mi);
-    }
-    if (m->n_rids >= SDP_MAX_RIDS)
-        return fail(o, "m-line %d: more than %d rids", mi, SDP_MAX_RIDS);
-    if (copy_n(m->rids[m->n_rids], sizeof m->rids[0], tok, tl) != 0)
+    if (!is_rid(tok, tl))
+        return fail(o, "m-line %d: bad rid id", mi);
+    if (tl >= CC_SDP_RID_LEN)
         return fail(o, "m-line %d: rid too long", mi);
+    if (!next_tok(&p, &dir, &dl) ||
+        !(tok_is(dir, dl, "send") || tok_is(dir, dl, "recv")))
+        return fail(o, "m-line %d: rid without send/recv", mi);
+    for (int i = 0; i < m->n_rids; i++)
+        if (tok_is(tok, tl, m->rids[i]))
+            return fail(o, "m-line %d: rid %s twice", mi, m->rids[i]);
+    if (m->n_rids >= CC_SDP_MAX_RIDS)
+        return 0;
+    copy_n(m->rids[m->n_rids], sizeof m->rids[0], tok, tl);
+    m->rid_recv[m->n_rids] = tok_is(dir, dl, "recv");
     m->n_rids++;
+    return 0;
+}
+
+/* One direction's stream list of a=simulcast (RFC 8853 section 5.1):
+ *   sc-str-list = sc-alt-list *( ";" sc-alt-list )
+ *   sc-alt-list = sc-id *( "," sc-id )
+ *   sc-id       = [ "~" ] rid-id          ("~": paused, RFC 7728)
+ * s[0..n) has no whitespace (a token). Keeps the first alternative of the
+ * first CC_SDP_MAX_SIM streams; the rest is checked only. */
+static int parse_sc_list(cc_sdp_offer *o, int mi, const char *s, size_t n,
+                         char ids[][CC_SDP_RID_LEN], int *paused, int *count)
+{
+    size_t i = 0;
+    int k = 0;
+    for (;;) {
+        /* one stream: its alternatives */
+        for (int alt = 0;; alt++) {
+            int pz = 0;
+            if (i < n && s[i] == '~') {
+                pz = 1;
+                i++;
+            }
+            size_t st = i;
+            while (i < n && is_rid_char(s[i]))
+                i++;
+            if (i == st)
+                return fail(o, "m-line %d: bad simulcast stream list", mi);
+            if (i - st >= CC_SDP_RID_LEN)
+                return fail(o, "m-line %d: simulcast rid too long", mi);
+            if (alt == 0 && k < CC_SDP_MAX_SIM) {
+                copy_n(ids[k], CC_SDP_RID_LEN, s + st, i - st);
+                paused[k] = pz;
+            }
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (k < CC_SDP_MAX_SIM)
+            k++;
+        if (i == n)
+            break;
+        if (s[i] != ';')
+            return fail(o, "m-line %d: bad simulcast stream list", mi);
+        i++;
+    }
+    *count = k;
+    return 0;
+}
+
+/* a=simulcast:<dir> <list> [<dir> <list>] (RFC 8853 section 5.1):
+ *   sc-value = ( sc-send [SP sc-recv] ) / ( sc-recv [SP sc-send] )
+ * At most one a=simulcast per m-line (section 5.1). */
+static int parse_simulcast(cc_sdp_offer *o, int mi, cc_sdp_media *m,
+                           const char *v, int *seen)
+{
+    const char *p = v, *dir, *lst;
+    size_t dl, ll;
+    int have_send = 0, have_recv = 0, rc;
+    if ((*seen)++)
+        return fail(o, "m-line %d: two a=simulcast", mi);
+    while (next_tok(&p, &dir, &dl)) {
+        int send = tok_is(dir, dl, "send");
+        if (!send && !tok_is(dir, dl, "recv"))
+            return fail(o, "m-line %d: bad simulcast direction", mi);
+        if (send ? have_send++ : have_recv++)
+            return fail(o, "m-line %d: simulcast direction twice", mi);
+        if (!next_tok(&p, &lst, &ll))
+            return fail(o, "m-line %d: simulcast without streams", mi);
+        rc = send ? parse_sc_list(o, mi, lst, ll, m->sim, m->sim_paused,
+                                  &m->n_sim)
+                  : parse_sc_list(o, mi, lst, ll, m->sim_recv,
+                                  m->sim_recv_paused, &m->n_sim_recv);
+        if (rc)
+            return rc;
+    }
+    if (!have_send && !have_recv)
+        return fail(o, "m-line %d: empty simulcast", mi);
     return 0;
 }
 
@@ -644,7 +747,8 @@ static void select_codecs(const sdp_scratch *s, cc_sdp_media *m)
 static void select_extmaps(const sdp_scratch *s, cc_sdp_media *m)
 {
     static const char *const mine[] = {CC_EXT_URI_MID, CC_EXT_URI_ABS_SEND_TIME,
-                                       CC_EXT_URI_TWCC, CC_EXT_URI_AUDIO_LEVEL};
+                                       CC_EXT_URI_TWCC, CC_EXT_URI_AUDIO_LEVEL,
+                                       CC_EXT_URI_RID, CC_EXT_URI_RRID};
     int keep[SDP_MAX_EXT_ID] = {0}, n = 0;
     for (int i = 0; i < s->n_ext && n < CC_SDP_MAX_EXTMAPS; i++)
         for (size_t j = 0; j < sizeof mine / sizeof mine[0]; j++)
@@ -712,7 +816,7 @@ static int parse_media(cc_sdp_offer *o, int mi, const GstSDPMedia *gm,
     }
 
     m->direction = def->has_dir ? def->dir : CC_DIR_SENDRECV;
-    int has_dir = 0, bundle_only = 0;
+    int has_dir = 0, bundle_only = 0, n_simulcast = 0;
     const char *ufrag = NULL, *pwd = NULL, *setup = NULL;
     const char *fps[SDP_MAX_FPS];
     int n_fps = 0;
@@ -773,6 +877,8 @@ static int parse_media(cc_sdp_offer *o, int mi, const GstSDPMedia *gm,
                 return fail(o, "m-line %d: msid too long", mi);
         } else if (!strcmp(k, "rid")) {
             rc = parse_rid(o, mi, m, v);
+        } else if (!strcmp(k, "simulcast")) {
+            rc = parse_simulcast(o, mi, m, v, &n_simulcast);
         }
         if (rc)
             return rc;
@@ -1058,6 +1164,60 @@ int cc_sdp_settle_bundle(const cc_sdp_offer *offer,
     return -1;
 }
 
+static int rid_index(const cc_sdp_media *m, const char *id)
+{
+    for (int i = 0; i < m->n_rids && i < CC_SDP_MAX_RIDS; i++)
+        if (!strcmp(m->rids[i], id))
+            return i;
+    return -1;
+}
+
+/* Simulcast the offerer sends on an accepted m-line (RFC 8853 section
+ * 5.3.2, RFC 8851 section 6.2): a stream is kept if its first alternative
+ * is a rid-id with an a=rid line of direction send (section 5.1: a rid-id
+ * of the send list names a send rid), once. A paused one ("~") is kept
+ * too, flagged: it is part of the envelope (Chromium offers an encoding
+ * with active false that way, and one left out of the answer is gone for
+ * the rest of the session), and the layer numbers stay as offered. The
+ * offerer must
+ * tag each stream with the RtpStreamId header extension (RFC 8851 section
+ * 4), so without that extmap there is nothing to tell the streams apart
+ * by. Fewer than two streams left: no simulcast.
+ * An inactive m-line is answered with its simulcast too: a sender turned
+ * off (the page's camera button) is offered inactive with its
+ * a=simulcast:send still there, and an answer without it would end the
+ * simulcast for good (Chromium drops all encodings but the first, then
+ * refuses its own next offer for lack of the rid extension: measured). */
+static void choose_simulcast(const cc_sdp_media *m, cc_sdp_choice *c)
+{
+    if (m->kind != CC_MEDIA_VIDEO || m->direction == CC_DIR_RECVONLY)
+        return;
+    int ext_rid = cc_sdp_find_extmap(m, CC_EXT_URI_RID);
+    if (!ext_rid)
+        return;
+    int n = 0;
+    for (int i = 0; i < m->n_sim && i < CC_SDP_MAX_SIM; i++) {
+        int r = rid_index(m, m->sim[i]);
+        if (r < 0 || m->rid_recv[r])
+            continue;
+        int dup = 0;
+        for (int j = 0; j < n; j++)
+            dup |= !strcmp(c->sim[j], m->sim[i]);
+        if (dup)
+            continue;
+        memcpy(c->sim[n], m->sim[i], sizeof c->sim[0]);
+        c->sim_paused[n++] = m->sim_paused[i];
+    }
+    if (n < 2) {
+        memset(c->sim, 0, sizeof c->sim);
+        memset(c->sim_paused, 0, sizeof c->sim_paused);
+        return;
+    }
+    c->n_sim = n;
+    c->ext_rid = ext_rid;
+    c->ext_rrid = cc_sdp_find_extmap(m, CC_EXT_URI_RRID);
+}
+
 int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
                   cc_sdp_choice choices[CC_SDP_MAX_MEDIA])
 {
@@ -1140,6 +1300,8 @@ int cc_sdp_choose(const cc_sdp_offer *offer, const cc_sdp_answer_params *p,
             c->direction = CC_DIR_INACTIVE;
             break;
         }
+        if (p->accept_simulcast)
+            choose_simulcast(m, c);
         n_ok++;
     }
     if (n_ok && cc_sdp_settle_bundle(offer, choices) < 0)
@@ -1242,6 +1404,18 @@ static int write_accepted(GstSDPMedia *gm, const cc_sdp_media *m,
     char pt[8];
     if (!codec || (c->rtx_pt >= 0 && !rtx) || !m->mid[0])
         return CC_EINVAL;
+    /* Simulcast as cc_sdp_choose makes it: rid-ids, and the offer's own
+     * RtpStreamId extmap to carry them. */
+    if (c->n_sim < 0 || c->n_sim > CC_SDP_MAX_SIM)
+        return CC_EINVAL;
+    if (c->n_sim > 0 && (c->ext_rid <= 0 ||
+                         cc_sdp_find_extmap(m, CC_EXT_URI_RID) != c->ext_rid))
+        return CC_EINVAL;
+    for (int k = 0; k < c->n_sim; k++) {
+        size_t n = strnlen(c->sim[k], CC_SDP_RID_LEN);
+        if (n >= CC_SDP_RID_LEN || !is_rid(c->sim[k], n))
+            return CC_EINVAL;
+    }
     int sending = c->direction == CC_DIR_SENDRECV ||
                   c->direction == CC_DIR_SENDONLY;
     const cc_sdp_send_stream *st = &p->streams[idx];
@@ -1280,7 +1454,9 @@ static int write_accepted(GstSDPMedia *gm, const cc_sdp_media *m,
     for (int i = 0; i < m->n_extmaps && i < CC_SDP_MAX_EXTMAPS; i++) {
         int id = m->extmaps[i].id;
         if (id > 0 && (id == c->ext_mid || id == c->ext_abs_send_time ||
-                       id == c->ext_twcc || id == c->ext_audio_level))
+                       id == c->ext_twcc || id == c->ext_audio_level ||
+                       (c->n_sim > 0 &&
+                        (id == c->ext_rid || id == c->ext_rrid))))
             add_attr(gm, "extmap", "%d %s", id, m->extmaps[i].uri);
     }
     add_attr(gm, dir_name(c->direction), NULL);
@@ -1306,6 +1482,21 @@ static int write_accepted(GstSDPMedia *gm, const cc_sdp_media *m,
     if (rtx) {
         add_rtpmap(gm, rtx);
         add_attr(gm, "fmtp", "%d apt=%d", rtx->pt, codec->pt); /* RFC 4588 8 */
+    }
+    /* RFC 8851 section 6.2 / RFC 8853 section 5.3.2: the streams taken, as
+     * recv rids and a recv simulcast list in the offer's order, a paused
+     * one still paused: Chromium takes the answer's "~" as the encoding's
+     * active flag, so an answer without it would turn back on what the
+     * page turned off (measured). */
+    if (c->n_sim > 0) {
+        GString *sl = g_string_new(NULL);
+        for (int k = 0; k < c->n_sim; k++) {
+            add_attr(gm, "rid", "%s recv", c->sim[k]);
+            g_string_append_printf(sl, "%s%s%s", k ? ";" : "",
+                                   c->sim_paused[k] ? "~" : "", c->sim[k]);
+        }
+        add_attr(gm, "simulcast", "recv %s", sl->str);
+        g_string_free(sl, TRUE);
     }
     /* RFC 8830 2 / RFC 5576 4: signal every SSRC we send. */
     if (sending && st->ssrc) {

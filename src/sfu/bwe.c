@@ -410,6 +410,20 @@ int cc_bwe_probe_poll(cc_bwe *b, cc_time_us now, cc_bwe_probe *p)
     return 1;
 }
 
+int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now)
+{
+    (void)now;
+    if (!b || b->cfg.no_probe)
+        return 0;
+    for (int i = 0; i < PROBE_SLOTS; i++)
+        if (b->probes[i].state == PROBE_QUEUED || b->probes[i].state == PROBE_WAIT)
+            return 0; /* one round at a time */
+    /* One cluster, no "further" rounds: the caller asks for what it needs. */
+    b->probing = 0;
+    probe_queue(b, bps);
+    return 1;
+}
+
 /* ---- received rate (section 5.5's R_hat) ---- */
 
 static void acked_add(cc_bwe *b, cc_time_us t, uint32_t size)

@@ -20,7 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classcast/alloc.h"
 #include "classcast/bwe.h"
+#include "classcast/pacer.h"
+#include "classcast/pacedq.h"
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
 #include "classcast/layerctl.h"
@@ -74,20 +77,60 @@
 /* Feedback entries expanded at once: a 50-100 ms feedback of a 5 Mbit/s
  * subscriber holds a few hundred. */
 #define SFU_TWCC_SCRATCH 4096
+/* Layer allocation from the estimate: four times a second (the estimate
+ * moves on feedback every 50 ms; layers switch only at pictures). */
+#define SFU_ALLOC_INTERVAL (250 * CC_USEC_PER_MSEC)
+#define SFU_ALLOC_HOLD_RUNS 4
+#define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
+/* Pacing of a subscriber's video: below this estimate, at this factor of
+ * it, a queue of at most SFU_PACE_QUEUE packets, a burst of SFU_PACE_BURST
+ * (at least the worker's 10 ms tick, which drains the queue). */
+#define SFU_PACE_BELOW 4000000u
+#define SFU_PACE_FACTOR 1.5
+#define SFU_PACE_QUEUE 384
+#define SFU_PACE_BURST (20 * CC_USEC_PER_MSEC)
+/* The estimate must hold a camera down this long before the page hears
+ * its link is weak (loss says it at once). */
+#define SFU_WEAK_HOLD (4 * CC_USEC_PER_SEC)
+/* A subscriber held below its best layers probes for them after 3 s, then
+ * with the gap doubling to 10 s while it stays held (a probe is 15 ms at
+ * the best rate: a few kilobytes). */
+#define SFU_PROBE_INTERVAL (3 * CC_USEC_PER_SEC)
+#define SFU_PROBE_INTERVAL_MAX (10 * CC_USEC_PER_SEC)
 /* Probe padding packets: the most RFC 3550 padding allows. */
 #define SFU_PROBE_PAD 255
 
 typedef struct sfu_room sfu_room;
 typedef struct sfu_peer sfu_peer;
 
-/* Publisher side: one incoming stream. */
+/* Simulcast encodings of one m-line (RFC 8853) the SFU takes. */
+#define SFU_SIM CC_SDP_MAX_SIM
+
+/* Publisher side: one incoming m-line (a slot). Without simulcast it has
+ * one track; with it, one track per encoding (RFC 8851 rid), lowest
+ * first, each with its own SSRC, receive state and NACK cache. */
 typedef struct sfu_in {
     int active;
     char mid[64];
     int pt;
     int feed;             /* index in the room's feeds, -1 none (yet) */
-    cc_track *track;
+    cc_track *track;      /* the top (or only) encoding: enc[n_enc - 1] */
+    int n_enc;
+    cc_track *enc[SFU_SIM];
+    char rid[SFU_SIM][CC_SDP_RID_LEN];
+    int main_enc;         /* simulcast: the encoding recordings and other
+                           * workers' subscribers get (main_stream) */
 } sfu_in;
+
+/* The main encoding of a simulcast m-line that sent nothing this long has
+ * stopped (the browser left it out): a lower one takes over. */
+#define SFU_MAIN_STALE (500 * CC_USEC_PER_MSEC)
+
+#define SFU_MAX_TRACKS (CC_SLOT_COUNT * SFU_SIM)
+#define SFU_LEARNT 16
+
+/* Every track of a publisher's active slots, into ts[0..SFU_MAX_TRACKS). */
+static int pub_tracks(const sfu_peer *pp, cc_track **ts);
 
 /* Subscriber side: one outgoing stream (one m-line that carries a track). */
 typedef struct sfu_out {
@@ -100,6 +143,17 @@ typedef struct sfu_out {
                            * carries (its RRs and NACKs) */
     cc_time_us wait_since; /* video: waiting for its first picture since
                             * (connect or renegotiation), 0 once it came */
+    int paused;           /* the allocation gives it nothing (a camera the
+                           * subscriber's link cannot carry) */
+    int alloc_below;      /* the allocation gives it less than its best
+                           * (paused, a lower encoding or fewer layers) */
+    /* Simulcast source: the encoding (index, lowest first) the
+     * allocation wants and the one being forwarded (-1: none yet); a
+     * switch happens at a keyframe of the wanted one. */
+    int8_t want_enc, cur_enc;
+    uint8_t alloc_tid;    /* highest temporal layer its estimate carries
+                           * (CC_FWD_ALL_LAYERS without an estimate); the
+                           * cap is the lower of it and lc.layer */
     uint32_t rtx_ssrc;    /* RTX stream (RFC 4588) if the subscriber took
                            * it: retransmissions and probes; 0 none */
     uint8_t rtx_pt;
@@ -118,8 +172,21 @@ struct sfu_peer {
     char ufrag[CC_ICE_MAX_CRED];
     char cname[24];
     int link_weak;        /* subscriber: last LINK event said weak */
+    cc_time_us limited_since; /* its estimate holds the camera down since */
     uint32_t rtcp_ssrc;   /* publisher: our SSRC for RR/PLI/NACK/REMB */
     int ext_mid;          /* BUNDLE: one extension id space per transport */
+    int ext_rid;          /* publisher with simulcast: RFC 8852 rid id */
+    /* Publisher: SSRCs learnt from the mid / rid header extensions, by
+     * (mid, rid). A browser stops sending those extensions once our
+     * receiver reports acknowledge the SSRC, so when a renegotiation
+     * brings an m-line back (a camera turned off and on again keeps its
+     * transceiver and SSRCs) its encodings are bound from here. */
+    struct {
+        char mid[64];
+        char rid[CC_SDP_RID_LEN];
+        uint32_t ssrc;
+    } learnt[SFU_LEARNT];
+    int n_learnt;
     int remb;             /* the publisher accepted goog-remb */
     int ext_twcc;         /* transport-wide seq extension id, 0: no
                            * transport-cc (publisher: then REMB, if
@@ -134,6 +201,23 @@ struct sfu_peer {
     cc_time_us probe_start;
     size_t probe_bytes;
     int probe_pkts;
+    /* Which layers of each out its estimate carries (alloc.h), run every
+     * SFU_ALLOC_INTERVAL; when it holds the subscriber below its best,
+     * a probe at the best rate every SFU_PROBE_INTERVAL (doubling while
+     * they fail). */
+    cc_alloc alloc;
+    /* Pacing (docs/bwe.md): while its estimate is below SFU_PACE_BELOW,
+     * its video leaves at SFU_PACE_FACTOR x the estimate through a queue
+     * (made the first time), so a keyframe does not overflow the queue
+     * of a slow link. */
+    cc_pacedq *pq;
+    cc_pacer pacer;
+    int pacing;
+    cc_time_us next_alloc, next_probe_req;
+    uint32_t tgt_hist[SFU_ALLOC_HOLD_RUNS]; /* estimates of the last runs */
+    int path_limited;     /* its estimate has shown a limit (sub_alloc) */
+    unsigned tgt_i;
+    cc_time_us probe_gap;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
     int is_teacher;       /* subscriber: gets every guest camera */
@@ -220,6 +304,8 @@ struct cc_sfu {
     unsigned cache_quota; /* per-track share now (CC_TRACK_CACHE: no limit) */
     int cache_capped;     /* the cap limits the tracks' caches (logged) */
     int cache_full_logged; /* the pool ran dry once (logged once) */
+    int no_replay;        /* cc_sfu_set_keyframe_replay(0): joins wait for
+                           * a requested keyframe (atomic) */
     /* Other workers (cc_sfu_set_links): rings to and from each, their
      * eventfds; ours is efds[self]. */
     int self, n_workers;
@@ -239,11 +325,43 @@ struct cc_sfu {
 
 static const char *const slot_names[CC_SLOT_COUNT] = {"camera", "screen", "mic"};
 
+static int pub_tracks(const sfu_peer *pp, cc_track **ts)
+{
+    int n = 0;
+    for (int i = 0; i < CC_SLOT_COUNT; i++)
+        for (int k = 0; pp->in[i].active && k < pp->in[i].n_enc; k++)
+            if (pp->in[i].enc[k])
+                ts[n++] = pp->in[i].enc[k];
+    return n;
+}
+
+/* Free a slot's tracks (all its encodings). */
+static void in_free_tracks(sfu_in *in)
+{
+    for (int k = 0; k < SFU_SIM; k++)
+        if (in->enc[k] && in->enc[k] != in->track) {
+            cc_track_clear(in->enc[k]);
+            free(in->enc[k]);
+        }
+    if (in->track) {
+        cc_track_clear(in->track);
+        free(in->track);
+    }
+    in->track = NULL;
+    memset(in->enc, 0, sizeof in->enc);
+    in->n_enc = 0;
+}
+
 static int slot_is_video(int slot) { return slot != CC_SLOT_MIC; }
 
 /* ------------------------------------------------------------------ */
 /* sfu object and room table                                           */
 /* ------------------------------------------------------------------ */
+
+void cc_sfu_set_keyframe_replay(cc_sfu *s, int on)
+{
+    __atomic_store_n(&s->no_replay, !on, __ATOMIC_RELAXED);
+}
 
 int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
 {
@@ -619,8 +737,9 @@ static void do_room_close(cc_worker *w, void *arg, cc_time_us now)
             /* a local publisher stays attached to its ring, roomless,
              * until it is detached; its cache goes now */
             for (int i = 0; p->local && i < CC_SLOT_COUNT; i++)
-                if (p->in[i].track)
-                    cc_track_clear(p->in[i].track);
+                for (int k = 0; k < p->in[i].n_enc; k++)
+                    if (p->in[i].enc[k])
+                        cc_track_clear(p->in[i].enc[k]);
         }
     }
     if (r->rec)
@@ -660,9 +779,12 @@ int cc_sfu_room_close(cc_worker *w, uint32_t room_id)
 static int room_cache_tracks(const sfu_room *r)
 {
     int n = 0;
-    for (const sfu_peer *p = r->pubs; p; p = p->next)
-        for (int i = 0; i < CC_SLOT_COUNT; i++)
-            n += p->in[i].active && p->in[i].track && p->in[i].track->video;
+    cc_track *ts[SFU_MAX_TRACKS];
+    for (const sfu_peer *p = r->pubs; p; p = p->next) {
+        int nt = pub_tracks(p, ts);
+        for (int j = 0; j < nt; j++)
+            n += ts[j]->video;
+    }
     return n;
 }
 
@@ -688,10 +810,13 @@ static void cache_rebalance(cc_sfu *s)
                 rq = q;
             if (rq < SFU_CACHE_MIN_QUOTA)
                 rq = SFU_CACHE_MIN_QUOTA;
-            for (sfu_peer *p = r->pubs; p; p = p->next)
-                for (int i = 0; i < CC_SLOT_COUNT; i++)
-                    if (p->in[i].active && p->in[i].track && p->in[i].track->video)
-                        cc_track_cache_set_quota(p->in[i].track, rq);
+            cc_track *ts[SFU_MAX_TRACKS];
+            for (sfu_peer *p = r->pubs; p; p = p->next) {
+                int nt = pub_tracks(p, ts);
+                for (int j = 0; j < nt; j++)
+                    if (ts[j]->video)
+                        cc_track_cache_set_quota(ts[j], rq);
+            }
         }
     __atomic_store_n(&s->c.nack_cache_quota, (uint64_t)q, __ATOMIC_RELAXED);
     __atomic_store_n(&s->c.nack_cache_tracks, (uint64_t)total, __ATOMIC_RELAXED);
@@ -735,9 +860,8 @@ static void send_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_tra
 }
 
 static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
-                             sfu_in *in, cc_time_us now)
+                             cc_track *t, cc_time_us now)
 {
-    cc_track *t = in->track;
     if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
         return;
     if (cc_track_kf_want(t, now, SFU_PLI_GAP))
@@ -750,9 +874,11 @@ static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
  * need arrive: a still screen sends none). */
 static void keyframe_due(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_time_us now)
 {
-    for (int i = 0; i < CC_SLOT_COUNT; i++) {
-        cc_track *t = pub->in[i].active ? pub->in[i].track : NULL;
-        if (t && t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_PLI_GAP))
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = pub_tracks(pub, ts);
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_PLI_GAP))
             send_keyframe_request(w, s, pub, t);
     }
 }
@@ -790,7 +916,7 @@ typedef struct xf_feed {
 } xf_feed;
 
 static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
-                  int gated, cc_time_us now);
+                  int gated, int enc, int n_enc, cc_time_us now);
 
 int cc_sfu_set_links(cc_sfu *s, int self, int n, cc_ring *const *to, cc_ring *const *from,
                      const int *efds)
@@ -980,6 +1106,7 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
         if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             return; /* the owner checked it */
         dp = &d;
+        cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len, d.start && d.partition == 0, now);
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
         if (d.keyframe)
@@ -988,19 +1115,56 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
     int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
     cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h, .vp8 = dp,
                      .keyframe = dp ? dp->keyframe : 0};
-    if (fanout(w, s, r, fi, &fp, gated, now)) {
+    if (fanout(w, s, r, fi, &fp, gated, 0, 1, now)) {
         INC(s, keyframe_waits);
         mirror_keyreq(s, r, fi, now);
     }
 }
 
 /* Owner: a mirror's subscriber waits for a keyframe. */
+/* The track of in's main encoding (the only one without simulcast). */
+static cc_track *main_track(sfu_in *in)
+{
+    return in->n_enc > 1 && in->main_enc >= 0 && in->main_enc < in->n_enc ? in->enc[in->main_enc]
+                                                                           : in->track;
+}
+
 static void on_xf_keyreq(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_time_us now)
 {
     sfu_feed *f = &r->feeds[fi];
     if (f->used && f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
         f->src->in[f->slot].active)
-        request_keyframe(w, s, f->src, &f->src->in[f->slot], now);
+        request_keyframe(w, s, f->src, main_track(&f->src->in[f->slot]), now);
+}
+
+/* Recordings and other workers' subscribers take one encoding of a
+ * simulcast m-line, the best that flows: 1 if this packet (encoding enc)
+ * is of it. They move to a higher encoding that flows at its keyframe
+ * (asked for), and to the best remaining one when theirs stops. */
+static int main_stream(cc_worker *w, cc_sfu *s, sfu_peer *pp, sfu_in *in, int enc,
+                       int keyframe, cc_time_us now)
+{
+    if (in->n_enc <= 1 || enc == in->main_enc)
+        return 1;
+    int cur = in->main_enc;
+    int cur_flows = cur >= 0 && cur < in->n_enc && in->enc[cur]->rx.started &&
+                    now - in->enc[cur]->last_media_rx < SFU_MAIN_STALE;
+    if (cur_flows && enc < cur)
+        return 0;
+    if (!cur_flows) {
+        /* Only the best of those that flow takes over. */
+        for (int e = enc + 1; e < in->n_enc; e++)
+            if (in->enc[e]->rx.started && now - in->enc[e]->last_media_rx < SFU_MAIN_STALE)
+                return 0;
+    }
+    if (!keyframe) {
+        request_keyframe(w, s, pp, in->enc[enc], now);
+        return 0;
+    }
+    in->main_enc = enc;
+    CC_DEBUG("sfu", "member %u: %s main encoding now %d (%s)", pp->member_id,
+             slot_names[in->track->slot], enc, in->rid[enc]);
+    return 1;
 }
 
 /* Worker: what the other workers sent (its eventfd is readable). */
@@ -1110,7 +1274,117 @@ static cc_track *out_track(sfu_room *r, const sfu_out *o)
     if (r->mirror_of)
         return r->feeds[f].mirror_live ? r->feeds[f].shadow : NULL;
     sfu_peer *pub = r->feeds[f].src;
-    return pub && pub->in[o->slot].active ? pub->in[o->slot].track : NULL;
+    if (!pub || !pub->in[o->slot].active)
+        return NULL;
+    const sfu_in *in = &pub->in[o->slot];
+    if (in->n_enc > 1 && o->cur_enc >= 0)
+        return in->enc[o->cur_enc < in->n_enc ? o->cur_enc : in->n_enc - 1];
+    return in->track;
+}
+
+/* The publisher's m-line feeding an out (owner rooms; NULL on a mirror,
+ * which gets the top encoding only). */
+static sfu_in *out_in(sfu_room *r, const sfu_out *o)
+{
+    int f = r && !r->mirror_of ? feed_find(r, o->owner, o->slot) : -1;
+    sfu_peer *pub = f >= 0 ? r->feeds[f].src : NULL;
+    return pub && pub->in[o->slot].active ? &pub->in[o->slot] : NULL;
+}
+
+/* The encoding an out wants of in. */
+static int want_enc(const sfu_in *in, const sfu_out *o)
+{
+    return o->want_enc < in->n_enc ? o->want_enc : in->n_enc - 1;
+}
+
+static inline void sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n,
+                             int probe_id, cc_time_us now);
+static int sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf, size_t n,
+                    cc_time_us now);
+static void first_picture(cc_sfu *s, const sfu_peer *sub, sfu_out *o, cc_time_us now);
+
+/* Instant picture: a subscriber that just connected gets the source's last
+ * keyframe and every packet after it from the cache, at once, instead of
+ * waiting for the publisher to answer a keyframe request (a browser
+ * sharing a still screen answers only with its next captured frame, up to
+ * a second later). The replayed pictures are given timestamps one tick
+ * apart ending where live pictures continue, so the receiver decodes
+ * them in a burst and shows the newest now rather than playing the past
+ * again (RFC 3550 5.1: the timestamp is the sampling instant; a receiver
+ * schedules display from it). 1 if the out started this way, 0 if it
+ * must wait for a keyframe (no complete chain cached, a mirror room, a
+ * held feed). */
+static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_out *o,
+                      cc_time_us now)
+{
+    sfu_in *in = out_in(r, o);
+    if (!in || o->paused || o->fwd.started || !o->fwd.cfg.video ||
+        __atomic_load_n(&s->no_replay, __ATOMIC_RELAXED))
+        return 0;
+    int fi = feed_find(r, o->owner, o->slot);
+    if (fi < 0 || !r->feeds[fi].src)
+        return 0;
+    const sfu_feed *f = &r->feeds[fi];
+    if (f->muted)
+        return 0;
+    if (f->owner != 0 && (!f->visible || f->teacher_only) && !sub->is_teacher)
+        return 0; /* a member's camera the subscriber may not see now */
+    /* The best encoding up to the wanted one that flows now and has a
+     * complete chain (a browser leaves out its top encodings while its
+     * own estimate of its uplink is low). */
+    int enc = want_enc(in, o);
+    cc_track *t = NULL;
+    unsigned n = 0;
+    for (; enc >= 0; enc--) {
+        t = in->enc[enc];
+        if (t && t->rx.started && now - t->last_media_rx < CC_USEC_PER_SEC &&
+            (n = cc_track_kf_chain(t)) > 0)
+            break;
+    }
+    if (enc < 0 || n == 0)
+        return 0;
+    uint32_t out_kf = 0, prev_in_ts = 0, pics = 0;
+    uint64_t sent = 0;
+    for (unsigned i = 0; i < n; i++) {
+        cc_pkt *p = cc_track_cache_get(t, (uint16_t)(t->kf_seq + i));
+        cc_rtp_hdr h;
+        cc_vp8_desc d;
+        if (!p || cc_rtp_parse(p->data, p->len, &h) != 0)
+            return 0; /* checked by cc_track_kf_chain: not reached */
+        int has_d = h.payload_len > 0 && cc_vp8_parse(h.payload, h.payload_len, &d) == 0;
+        cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h, .vp8 = has_d ? &d : NULL,
+                         .keyframe = has_d && d.keyframe};
+        if (i > 0 && h.ts != prev_in_ts)
+            pics++;
+        prev_in_ts = h.ts;
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        size_t len;
+        int rc = cc_fwd_write(&o->fwd, &fp, now, slotbuf, SFU_TX_CAP, &len);
+        if (i == 0 && rc != CC_FWD_SEND)
+            return 0; /* the forwarder did not take it as a keyframe */
+        if (i == 0)
+            out_kf = h.ts + o->fwd.ts_off;
+        if (rc != CC_FWD_SEND)
+            continue;
+        uint32_t ts = out_kf + pics;
+        slotbuf[4] = (uint8_t)(ts >> 24);
+        slotbuf[5] = (uint8_t)(ts >> 16);
+        slotbuf[6] = (uint8_t)(ts >> 8);
+        slotbuf[7] = (uint8_t)ts;
+        if (sub_emit(w, s, sub, o, slotbuf, len, now))
+            sent++;
+    }
+    /* Live pictures continue from the newest replayed one. */
+    o->fwd.ts_off = out_kf + pics - prev_in_ts;
+    o->fwd.last_ts = out_kf + pics;
+    if (in->n_enc > 1)
+        o->cur_enc = (int8_t)enc;
+    ADD(s, rtp_out, sent);
+    INC(s, replays);
+    ADD(s, replay_packets, n);
+    if (o->wait_since)
+        first_picture(s, sub, o, now);
+    return 1;
 }
 
 /* A subscriber's out needs a keyframe from its source. */
@@ -1126,33 +1400,88 @@ static void out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
         return;
     }
     sfu_peer *pub = r->feeds[f].src;
-    if (pub && pub->in[o->slot].active)
-        request_keyframe(w, s, pub, &pub->in[o->slot], now);
+    if (pub && pub->in[o->slot].active) {
+        const sfu_in *in = &pub->in[o->slot];
+        request_keyframe(w, s, pub, in->enc[want_enc(in, o)], now);
+    }
 }
 
 /* ------------------------------------------------------------------ */
 /* RTP from a publisher: fan-out                                         */
 /* ------------------------------------------------------------------ */
 
-static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, const uint8_t *buf)
+/* Remembers that (mid, rid) of pp is `ssrc` (rid "" without simulcast);
+ * the oldest entry goes when the table is full. */
+static void learn_ssrc(sfu_peer *pp, const char *mid, const char *rid, uint32_t ssrc)
 {
-    (void)buf;
+    int i = 0;
+    while (i < pp->n_learnt &&
+           (strcmp(pp->learnt[i].mid, mid) != 0 || strcmp(pp->learnt[i].rid, rid) != 0))
+        i++;
+    if (i == pp->n_learnt) {
+        if (pp->n_learnt == SFU_LEARNT) {
+            memmove(&pp->learnt[0], &pp->learnt[1], sizeof pp->learnt[0] * (SFU_LEARNT - 1));
+            i = SFU_LEARNT - 1;
+        } else {
+            pp->n_learnt++;
+        }
+        snprintf(pp->learnt[i].mid, sizeof pp->learnt[i].mid, "%s", mid);
+        snprintf(pp->learnt[i].rid, sizeof pp->learnt[i].rid, "%s", rid);
+    }
+    pp->learnt[i].ssrc = ssrc;
+}
+
+/* Binds the unbound encodings of `in` from what pp learnt before. */
+static void bind_learnt(const sfu_peer *pp, sfu_in *in)
+{
+    for (int k = 0; k < in->n_enc; k++) {
+        if (in->enc[k]->ssrc)
+            continue;
+        const char *rid = in->n_enc > 1 ? in->rid[k] : "";
+        for (int i = 0; i < pp->n_learnt; i++)
+            if (strcmp(pp->learnt[i].mid, in->mid) == 0 && strcmp(pp->learnt[i].rid, rid) == 0)
+                in->enc[k]->ssrc = pp->learnt[i].ssrc;
+    }
+}
+
+static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, int *enc)
+{
     for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->in[i].active && pp->in[i].track->ssrc == h->ssrc)
-            return &pp->in[i];
+        for (int k = 0; pp->in[i].active && k < pp->in[i].n_enc; k++)
+            if (pp->in[i].enc[k]->ssrc == h->ssrc) {
+                *enc = k;
+                return &pp->in[i];
+            }
     /* Not signalled with a=ssrc: bind by the RFC 8843 section 15 mid
-     * header extension of the first packet. */
-    const uint8_t *v;
-    size_t vl;
-    if (!pp->ext_mid || cc_rtp_find_ext(h, pp->ext_mid, &v, &vl) != 0)
+     * header extension of the first packet, and for a simulcast m-line by
+     * its RFC 8852 rid element too (the encodings share the mid). */
+    const uint8_t *v = NULL, *rv = NULL;
+    size_t vl = 0, rl = 0;
+    int has_mid = pp->ext_mid && cc_rtp_find_ext(h, pp->ext_mid, &v, &vl) == 0;
+    int has_rid = pp->ext_rid && cc_rtp_find_ext(h, pp->ext_rid, &rv, &rl) == 0;
+    if (!has_mid && !has_rid)
         return NULL;
     for (int i = 0; i < CC_SLOT_COUNT; i++) {
         sfu_in *in = &pp->in[i];
-        if (in->active && in->track->ssrc == 0 && strlen(in->mid) == vl &&
-            memcmp(in->mid, v, vl) == 0) {
+        if (!in->active || (has_mid && (strlen(in->mid) != vl || memcmp(in->mid, v, vl) != 0)))
+            continue;
+        if (in->n_enc == 1 && has_mid && in->track->ssrc == 0) {
             in->track->ssrc = h->ssrc;
+            learn_ssrc(pp, in->mid, "", h->ssrc);
+            *enc = 0;
             return in;
         }
+        for (int k = 0; has_rid && in->n_enc > 1 && k < in->n_enc; k++)
+            /* Unbound, or bound from memory but silent (the SSRC
+             * changed): the rid says which encoding this is. */
+            if ((in->enc[k]->ssrc == 0 || !in->enc[k]->rx.started) &&
+                strlen(in->rid[k]) == rl &&
+                memcmp(in->rid[k], rv, rl) == 0) {
+                in->enc[k]->ssrc = h->ssrc;
+                learn_ssrc(pp, in->mid, in->rid[k], h->ssrc);
+                *enc = k;
+                return in;
+            }
     }
     return NULL;
 }
@@ -1219,7 +1548,7 @@ static void record_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp, sfu_i
     else
         INC(s, rec_drop);
     if (slot != CC_SLOT_MIC && cc_rec_tap_keyframe_wanted(r->rec, slot))
-        request_keyframe(w, s, pp, in, now);
+        request_keyframe(w, s, pp, main_track(in), now);
 }
 
 /* Transport-cc: every packet of the publisher's transport that carries a
@@ -1272,13 +1601,23 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     }
     if (pp->ext_twcc)
         twcc_on_packet(s, pp, &h, now);
-    sfu_in *in = find_in(pp, &h, buf);
+    int enc = 0;
+    sfu_in *in = find_in(pp, &h, &enc);
     if (!in || h.pt != in->pt) {
+        if (s->c.drop_unknown_ssrc % 500 == 0) {
+            const uint8_t *mv = NULL, *rv = NULL;
+            size_t ml = 0, rl = 0;
+            int hm = pp->ext_mid && cc_rtp_find_ext(&h, pp->ext_mid, &mv, &ml) == 0;
+            int hr = pp->ext_rid && cc_rtp_find_ext(&h, pp->ext_rid, &rv, &rl) == 0;
+            CC_DEBUG("sfu", "member %u: RTP ssrc %u pt %u not bound (in %d pt %d, mid %.*s, rid %.*s)",
+                     pp->member_id, h.ssrc, h.pt, in != NULL, in ? in->pt : -1, hm ? (int)ml : 1,
+                     hm ? (const char *)mv : "-", hr ? (int)rl : 1, hr ? (const char *)rv : "-");
+        }
         INC(s, drop_unknown_ssrc);
         cc_worker_count_drop(w, CC_DROP_RTP_UNKNOWN_SSRC);
         return;
     }
-    cc_track *t = in->track;
+    cc_track *t = in->enc[enc];
     cc_pkt *copy = NULL; /* a reference for the mirrors */
     cc_vp8_desc d;
     const cc_vp8_desc *dp = NULL;
@@ -1291,10 +1630,15 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         dp = &d;
     }
     cc_track_on_rtp(t, h.seq, h.ts, len, now);
+    if (h.payload_len > 0) {
+        t->last_media_rx = now;
+        cc_track_on_layer(t, dp && dp->has_tid ? dp->tid : 0, len,
+                          dp ? dp->start && dp->partition == 0 : 1, now);
+    }
     if (t->nack_enabled)
         cc_nack_on_packet(&t->nack, h.seq, now);
     if (dp && dp->keyframe)
-        cc_track_kf_seen(t, now); /* every waiting subscriber starts on it */
+        cc_track_kf_seen_seq(t, h.seq, now); /* every waiting subscriber starts on it */
     if (t->video) {
         /* Keep a copy for subscribers' NACKs: the receive buffer is reused
          * by the next recvmmsg. Audio is not cached: Opus has in-band FEC
@@ -1347,10 +1691,12 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_pkt_unref(copy);
         return;
     }
-    if (r->rec && f->owner == 0)
+    int main = (!r->rec && !r->mirrors) ||
+               main_stream(w, s, pp, in, enc, dp && dp->keyframe, now);
+    if (r->rec && f->owner == 0 && main)
         record_rtp(w, s, r, pp, in, buf, len, now);
     /* Other workers' subscribers first: they work while this one sends. */
-    if (r->mirrors)
+    if (r->mirrors && main)
         mirror_rtp(s, r, fi, t, copy, buf, len, now);
     cc_pkt_unref(copy);
     copy = NULL;
@@ -1361,9 +1707,9 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         .vp8 = dp,
         .keyframe = dp ? dp->keyframe : 0,
     };
-    if (fanout(w, s, r, fi, &fp, gated, now)) {
+    if (fanout(w, s, r, fi, &fp, gated, enc, in->n_enc, now)) {
         INC(s, keyframe_waits);
-        request_keyframe(w, s, pp, in, now);
+        request_keyframe(w, s, pp, t, now);
     }
 }
 
@@ -1382,10 +1728,88 @@ static inline void sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_
         cc_bwe_on_sent(sp->bwe, seq, n + SFU_WIRE_OVERHEAD, probe_id, now);
 }
 
-/* One packet of feed fi to every subscriber of the room on this worker
- * (owner or mirror). 1 if a subscriber waits for a keyframe. */
+/* A media packet written for out o of sp into buf[0..n) (the worker's
+ * send slot) goes out now, or joins sp's paced queue: video while it is
+ * paced and over its budget, or behind packets already queued (order
+ * kept). 1 if sent or queued. */
+static int sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf, size_t n,
+                    cc_time_us now)
+{
+    if (sp->pq && o->fwd.cfg.video &&
+        (cc_pacedq_len(sp->pq) || (sp->pacing && !cc_pacer_may_send(&sp->pacer, now)))) {
+        if (cc_pacedq_push(sp->pq, buf, n, (uint32_t)(o - sp->out), now) != 0) {
+            INC(s, pace_drop);
+            return 0;
+        }
+        INC(s, pace_queued);
+        return 1;
+    }
+    sub_stamp(sp, o, buf, n, 0, now);
+    if (sp->pacing)
+        cc_pacer_on_sent(&sp->pacer, n + SFU_WIRE_OVERHEAD, now);
+    return cc_worker_tx_commit_rtp(w, sp->wp, n) == 0;
+}
+
+/* Sends what sp's paced queue may send now (all of it once not paced). */
+static void sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    uint64_t sent = 0;
+    cc_time_us worst = 0;
+    while (cc_pacedq_len(sp->pq) && (!sp->pacing || cc_pacer_may_send(&sp->pacer, now))) {
+        size_t n;
+        uint32_t tag;
+        cc_time_us at;
+        const uint8_t *p = cc_pacedq_peek(sp->pq, &n, &tag, &at);
+        sfu_out *o = tag < (uint32_t)sp->n_out ? &sp->out[tag] : NULL;
+        if (o && o->active) {
+            uint8_t *slot = cc_worker_tx_begin(w);
+            memcpy(slot, p, n);
+            sub_stamp(sp, o, slot, n, 0, now);
+            if (sp->pacing)
+                cc_pacer_on_sent(&sp->pacer, n + SFU_WIRE_OVERHEAD, now);
+            if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
+                sent++;
+            if (now - at > worst)
+                worst = now - at;
+        }
+        cc_pacedq_pop(sp->pq);
+    }
+    ADD(s, rtp_out, sent);
+    if ((uint64_t)worst > s->c.pace_delay_max_us)
+        __atomic_store_n(&s->c.pace_delay_max_us, (uint64_t)worst, __ATOMIC_RELAXED);
+}
+
+/* Pacing on or off for sp by its estimate, at the rate it gives. */
+static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    /* Only once the estimate has shown a limit of the path (before that
+     * the allocation sends every stream at its best, sub_alloc), and
+     * never below what the allocation sends (its cheapest choice can be
+     * above the estimate: the screen is never paused). */
+    uint32_t target = sp->bwe && sp->path_limited ? cc_bwe_target_bps(sp->bwe) : 0;
+    if (target && sp->alloc.total_bps > target)
+        target = sp->alloc.total_bps;
+    int want = target > 0 && target < SFU_PACE_BELOW;
+    if (want && !sp->pq) {
+        if (cc_pacedq_new(&sp->pq, SFU_PACE_QUEUE) != 0) {
+            INC(s, cache_alloc_fail);
+            return;
+        }
+        cc_pacer_init(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), SFU_PACE_BURST, now);
+        INC(s, paced_subscribers);
+    }
+    if (want)
+        cc_pacer_set_rate(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), now);
+    else if (sp->pacing)
+        cc_pacer_init(&sp->pacer, 0, SFU_PACE_BURST, now);
+    sp->pacing = want;
+}
+
+/* One packet of feed fi (encoding enc of n_enc) to every subscriber of
+ * the room on this worker (owner or mirror). 1 if a subscriber waits for
+ * a keyframe of this packet's encoding. */
 static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
-                  int gated, cc_time_us now)
+                  int gated, int enc, int n_enc, cc_time_us now)
 {
     int want_key = 0;
     uint64_t sent = 0, held = 0;
@@ -1394,17 +1818,31 @@ static int fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt
         if (oi < 0)
             continue;
         sfu_out *o = &sub->out[oi];
-        if (gated && !sub->is_teacher) {
+        if ((gated && !sub->is_teacher) || o->paused) {
             cc_fwd_hold(&o->fwd);
             held++;
             continue;
+        }
+        if (n_enc > 1 && enc != o->cur_enc) {
+            /* Simulcast: only the encoding forwarded now; the wanted one
+             * takes over at its keyframe (the forwarder re-bases there,
+             * so the subscriber sees one stream). */
+            int want = o->want_enc < n_enc ? o->want_enc : n_enc - 1;
+            if (enc != want)
+                continue;
+            if (!fp->keyframe) {
+                want_key = 1;
+                continue;
+            }
+            if (o->cur_enc >= 0)
+                INC(s, sim_switches);
+            o->cur_enc = (int8_t)enc;
         }
         uint8_t *slotbuf = cc_worker_tx_begin(w);
         size_t n;
         int rc = cc_fwd_write(&o->fwd, fp, now, slotbuf, SFU_TX_CAP, &n);
         if (rc == CC_FWD_SEND) {
-            sub_stamp(sub, o, slotbuf, n, 0, now);
-            if (cc_worker_tx_commit_rtp(w, sub->wp, n) == 0)
+            if (sub_emit(w, s, sub, o, slotbuf, n, now))
                 sent++;
             if (o->wait_since)
                 first_picture(s, sub, o, now);
@@ -1483,8 +1921,11 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             o->rtx_seq++;
             INC(s, rtx_wrapped);
         }
-        /* A retransmission is a new packet on the wire: its own number. */
+        /* A retransmission is a new packet on the wire: its own number
+         * (sent at once, ahead of a paced queue, but from its budget). */
         sub_stamp(sp, o, slotbuf, len, 0, now);
+        if (sp->pacing)
+            cc_pacer_on_sent(&sp->pacer, len + SFU_WIRE_OVERHEAD, now);
         if (cc_worker_tx_commit_rtp(w, sp->wp, len) == 0)
             sent++;
     }
@@ -1501,6 +1942,42 @@ static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
     sfu_out *o = out_by_ssrc(sp, ssrc);
     if (o)
         out_keyframe(w, s, sp->room, o, now);
+}
+
+/* The temporal cap of an out: the lower of what its loss allows
+ * (layerctl, from receiver reports: Wi-Fi loss) and what its bandwidth
+ * estimate carries (sub_alloc: congestion). */
+static void out_apply_tid(sfu_out *o)
+{
+    uint8_t t = o->lc.layer < o->alloc_tid ? o->lc.layer : o->alloc_tid;
+    cc_fwd_set_max_tid(&o->fwd, t);
+}
+
+/* The page and the teacher are told when the teacher's camera goes below
+ * full rate (or is paused) for this subscriber and when it is back, not
+ * on every step. */
+static void sub_link_event(cc_worker *w, sfu_peer *sp, cc_time_us now)
+{
+    /* Loss (layerctl) says so at once; the estimate only once it has held
+     * the camera down for SFU_WEAK_HOLD (the estimate starts low and
+     * climbs in the first seconds, and a short dip is not worth a word). */
+    int lossy = 0, limited = 0;
+    for (int i = 0; i < sp->n_out; i++) {
+        const sfu_out *o = &sp->out[i];
+        if (!o->active || o->slot != CC_SLOT_CAMERA || o->owner != 0)
+            continue;
+        lossy |= o->lc.layer < CC_LAYERCTL_TOP;
+        limited |= o->alloc_below;
+    }
+    if (!limited)
+        sp->limited_since = 0;
+    else if (!sp->limited_since)
+        sp->limited_since = now;
+    int weak = lossy || (limited && now - sp->limited_since >= SFU_WEAK_HOLD);
+    if (weak != sp->link_weak) {
+        sp->link_weak = weak;
+        emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
+    }
 }
 
 /* A subscriber's receiver report: per video stream, the loss it reports
@@ -1521,18 +1998,12 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         uint8_t before = o->lc.layer;
         if (!cc_layerctl_on_report(&o->lc, rr.reports[i].fraction_lost, o->fwd.packets, now))
             continue;
-        cc_fwd_set_max_tid(&o->fwd, o->lc.layer);
+        out_apply_tid(o);
         if (o->lc.layer < before)
             INC(s, layer_down);
         else
             INC(s, layer_up);
-        /* The page and the teacher are told when the camera goes below
-         * full rate and when it is back (not on every step). */
-        int weak = o->lc.layer < CC_LAYERCTL_TOP;
-        if (o->slot == CC_SLOT_CAMERA && o->owner == 0 && weak != sp->link_weak) {
-            sp->link_weak = weak;
-            emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
-        }
+        sub_link_event(w, sp, now);
         CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
                  sp->ufrag, slot_names[o->slot], o->owner, o->lc.layer, o->lc.last_loss * 100);
     }
@@ -1585,9 +2056,11 @@ static void pub_on_rtcp(sfu_peer *pp, const cc_rtcp_pkt *p, cc_time_us now)
     cc_rtcp_sr sr;
     if (cc_rtcp_parse_sr(p, &sr) != 0)
         return;
-    for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->in[i].active && pp->in[i].track->ssrc == sr.ssrc)
-            cc_track_on_sr(pp->in[i].track, sr.ntp, sr.rtp_ts, now);
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++)
+        if (ts[j]->ssrc == sr.ssrc)
+            cc_track_on_sr(ts[j], sr.ntp, sr.rtp_ts, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1649,9 +2122,10 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     pp->next_report = now + SFU_REPORT_INTERVAL / 2 +
                       (cc_time_us)(cc_rand_u32() % (SFU_REPORT_INTERVAL / 2));
     if (pp->publisher) {
-        for (int i = 0; i < CC_SLOT_COUNT; i++)
-            if (pp->in[i].active)
-                pp->in[i].track->id = ++s->next_track_id;
+        cc_track *ts[SFU_MAX_TRACKS];
+        int nt = pub_tracks(pp, ts);
+        for (int j = 0; j < nt; j++)
+            ts[j]->id = ++s->next_track_id;
         list_add(&r->pubs, pp);
         INC(s, publishers);
         cache_rebalance(s);
@@ -1659,6 +2133,8 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
         list_add(&r->subs, pp);
         INC(s, subscribers);
         sub_remap(r, pp);
+        cc_alloc_init(&pp->alloc);
+        pp->next_alloc = now + SFU_ALLOC_INTERVAL;
         if (pp->ext_twcc && !pp->bwe) {
             /* docs/bwe.md: a send-side estimate from its feedback. */
             cc_bwe_config bc;
@@ -1666,13 +2142,19 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
             pp->bwe = cc_bwe_new(&bc, now);
             if (pp->bwe)
                 INC(s, twcc_subscribers);
+            /* The first allocation after the start-up probes had a chance
+             * (about a second); until then every stream gets its best. */
+            pp->next_alloc = now + CC_USEC_PER_SEC;
+            pp->probe_gap = SFU_PROBE_INTERVAL;
+            pp->next_probe_req = now + SFU_PROBE_INTERVAL;
         }
-        /* Keyframe on join: every forwarder starts waiting for one. */
+        /* Keyframe on join: every video forwarder starts on the cached
+         * last keyframe, or waits for a new one. */
         for (int i = 0; i < pp->n_out; i++) {
             cc_track *t = pp->out[i].active ? out_track(r, &pp->out[i]) : NULL;
             if (t && t->video)
                 pp->out[i].wait_since = now;
-            if (t)
+            if (t && !(t->video && out_replay(w, s, r, pp, &pp->out[i], now)))
                 out_keyframe(w, s, r, &pp->out[i], now);
         }
     }
@@ -1696,9 +2178,11 @@ static void pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
         mirror_sync_room(s, pp->room);
         pp->room->next_sync = now + CC_USEC_PER_SEC;
     }
-    for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->in[i].active && pp->in[i].track && pp->in[i].track->cache_n)
-            cc_track_cache_expire(pp->in[i].track, now, SFU_CACHE_AGE);
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++)
+        if (ts[j]->cache_n)
+            cc_track_cache_expire(ts[j], now, SFU_CACHE_AGE);
 }
 
 /* RR + SDES (+ REMB) to a publisher; NACKs for its losses. */
@@ -1707,10 +2191,11 @@ static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
     pub_upkeep(w, s, pp, now);
     if (pp->twcc)
         twcc_feedback(w, s, pp, now);
-    for (int i = 0; i < CC_SLOT_COUNT; i++) {
-        cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
-        if (!t || !t->nack_enabled || !t->ssrc ||
-            cc_nack_deadline(&t->nack) > now)
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (!t->nack_enabled || !t->ssrc || cc_nack_deadline(&t->nack) > now)
             continue;
         uint16_t seqs[64];
         size_t n = cc_nack_poll(&t->nack, now, seqs, 64);
@@ -1725,13 +2210,14 @@ static void pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
         return;
     pp->next_report = now + SFU_REPORT_INTERVAL;
     cc_rtcp_rr rr = {.ssrc = pp->rtcp_ssrc};
-    uint32_t video[CC_SLOT_COUNT];
+    uint32_t video[SFU_MAX_TRACKS];
     int nv = 0;
-    for (int i = 0; i < CC_SLOT_COUNT; i++) {
-        cc_track *t = pp->in[i].active ? pp->in[i].track : NULL;
-        if (t && t->ssrc && cc_track_report(t, now, &rr.reports[rr.n_reports]) == 0)
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (t->ssrc && rr.n_reports < CC_RTCP_MAX_REPORTS &&
+            cc_track_report(t, now, &rr.reports[rr.n_reports]) == 0)
             rr.n_reports++;
-        if (t && t->ssrc && t->video)
+        if (t->ssrc && t->video)
             video[nv++] = t->ssrc;
     }
     /* RFC 3550 6.1: a compound starts with SR/RR and carries SDES CNAME. */
@@ -1840,11 +2326,152 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         sp->probe.id = 0;
 }
 
+/* The layers each of the subscriber's streams gets from its estimate
+ * (alloc.h: audio, then the screen, then cameras), applied through the
+ * forwarder's temporal cap (from the next picture) or a pause (the
+ * stream holds; it resumes at a keyframe, numbering without a gap). */
+static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];
+    cc_alloc_choice out[CC_ALLOC_MAX_STREAMS];
+    sfu_out *outs[CC_ALLOC_MAX_STREAMS];
+    int n = 0;
+    for (int i = 0; i < sp->n_out && n < CC_ALLOC_MAX_STREAMS; i++) {
+        sfu_out *o = &sp->out[i];
+        cc_track *t = o->active ? out_track(sp->room, o) : NULL;
+        if (!t)
+            continue;
+        /* A camera this subscriber is not sent now (a member outside the
+         * last N speakers, or kept to the teacher) or a muted feed takes
+         * no share; it starts unpaused when it is shown again. */
+        int fi = feed_find(sp->room, o->owner, o->slot);
+        const sfu_feed *f = fi >= 0 ? &sp->room->feeds[fi] : NULL;
+        if (f && (f->muted || (t->video && f->owner != 0 && (!f->visible || f->teacher_only) &&
+                               !sp->is_teacher))) {
+            o->paused = 0;
+            continue;
+        }
+        cc_alloc_stream *a = &in[n];
+        memset(a, 0, sizeof *a);
+        a->id = (uint32_t)i;
+        a->kind = o->slot == CC_SLOT_MIC ? CC_ALLOC_AUDIO
+                  : o->slot == CC_SLOT_SCREEN ? CC_ALLOC_SCREEN : CC_ALLOC_CAMERA;
+        /* Simulcast: each encoding is a spatial layer, available while it
+         * flows (a browser drops its top encoding when its own uplink
+         * estimate is low). */
+        const sfu_in *src = out_in(sp->room, o);
+        int ne = src && src->n_enc > 1 ? src->n_enc : 1;
+        a->n_spatial = ne;
+        for (int e = 0; e < ne; e++) {
+            const cc_track *et = ne > 1 ? src->enc[e] : t;
+            a->layer[e].available = ne == 1 || (et->rx.started &&
+                                                now - et->last_media_rx < CC_USEC_PER_SEC);
+            for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
+                a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
+        }
+        outs[n++] = o;
+    }
+    /* The allocation follows the highest estimate of the last second
+     * (SFU_ALLOC_HOLD_RUNS runs): a dip shorter than that (a busy CPU
+     * at either end delays feedback as a queue would) changes no layer;
+     * the pacer follows the estimate itself meanwhile. */
+    uint32_t target = sp->bwe ? cc_bwe_target_bps(sp->bwe) : 0;
+    /* Optimistic start: every stream at its best until the path has shown
+     * a limit (an over-use, a cut for lack of feedback, or loss). An
+     * estimate from a sender limited by its own media only climbs a step
+     * above what that media carries, so it says nothing about a limit
+     * before one is seen; a tablet on a good link gets the full picture
+     * at once, one on a weak link within the first second of trouble. */
+    if (sp->bwe && !sp->path_limited) {
+        cc_bwe_stats bs;
+        cc_bwe_get_stats(sp->bwe, &bs);
+        sp->path_limited = bs.overuses > 0 || bs.timeouts > 0 || bs.loss > SFU_ALLOC_LOSS;
+        if (!sp->path_limited)
+            target = 0;
+    }
+    sp->tgt_hist[sp->tgt_i++ % SFU_ALLOC_HOLD_RUNS] = target;
+    for (int k = 0; k < SFU_ALLOC_HOLD_RUNS && target; k++) /* 0: no limit */
+        if (!sp->tgt_hist[k] || sp->tgt_hist[k] > target)
+            target = sp->tgt_hist[k];
+    if (cc_alloc_run(&sp->alloc, target, in, n, out, now) <= 0)
+        goto probe;
+    for (int k = 0; k < n; k++) {
+        sfu_out *o = outs[k];
+        if (in[k].kind != CC_ALLOC_AUDIO) {
+            /* Its best: the highest encoding that flows, with every
+             * temporal layer it has. */
+            int best_s = 0, best_t = 0;
+            for (int e = 0; e < in[k].n_spatial; e++)
+                if (in[k].layer[e].available)
+                    best_s = e;
+            for (int l = 0; l < CC_ALLOC_TEMPORAL; l++)
+                if (in[k].layer[best_s].bps[l] > in[k].layer[best_s].bps[l > 0 ? l - 1 : 0] ||
+                    l == 0)
+                    best_t = l;
+            o->alloc_below = out[k].spatial < 0 || out[k].spatial < best_s ||
+                             (out[k].spatial == best_s && out[k].temporal < best_t);
+        }
+        if (!out[k].changed || in[k].kind == CC_ALLOC_AUDIO)
+            continue;
+        uint8_t before = o->alloc_tid;
+        int was_paused = o->paused;
+        o->paused = out[k].spatial < 0;
+        int enc_before = o->want_enc;
+        if (!o->paused) {
+            o->alloc_tid = (uint8_t)out[k].temporal;
+            o->want_enc = (int8_t)out[k].spatial;
+            out_apply_tid(o);
+        }
+        /* Resuming, or another encoding: it starts at a keyframe. */
+        if ((was_paused && !o->paused) ||
+            (!o->paused && in[k].n_spatial > 1 && o->want_enc != enc_before &&
+             o->want_enc != o->cur_enc))
+            out_keyframe(w, s, sp->room, o, now);
+        if (o->paused > was_paused || o->alloc_tid < before)
+            INC(s, alloc_down);
+        else
+            INC(s, alloc_up);
+        if (o->paused > was_paused)
+            INC(s, alloc_paused);
+        if (o->paused != was_paused)
+            CC_INFO("sfu", "subscriber %u (%s): %s of %u %s (estimate %u kbit/s, %u of %u "
+                    "kbit/s used)", sp->member_id, sp->ufrag, slot_names[o->slot], o->owner,
+                    o->paused ? "paused" : "resumed", target / 1000,
+                    sp->alloc.total_bps / 1000, sp->alloc.full_bps / 1000);
+        else
+            CC_DEBUG("sfu", "subscriber %s: %s of %u: encoding %d, temporal layers up to %d "
+                     "(estimate %u kbit/s, %u of %u kbit/s used)", sp->ufrag,
+                     slot_names[o->slot], o->owner, out[k].spatial, out[k].temporal,
+                     target / 1000, sp->alloc.total_bps / 1000, sp->alloc.full_bps / 1000);
+    }
+    sub_link_event(w, sp, now);
+probe:
+    /* Held below its best: find out whether the path carries more. */
+    if (sp->bwe && sp->alloc.limited && sp->alloc.full_bps > target && now >= sp->next_probe_req) {
+        if (cc_bwe_probe_request(sp->bwe, sp->alloc.full_bps, now)) {
+            sp->next_probe_req = now + sp->probe_gap;
+            sp->probe_gap = sp->probe_gap * 2 > SFU_PROBE_INTERVAL_MAX
+                                ? SFU_PROBE_INTERVAL_MAX : sp->probe_gap * 2;
+        }
+    } else if (!sp->alloc.limited) {
+        sp->probe_gap = SFU_PROBE_INTERVAL;
+    }
+}
+
 static void sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     if (sp->bwe) {
         cc_bwe_tick(sp->bwe, now);
+        sub_pace(s, sp, now);
         sub_probe(w, s, sp, now);
+    }
+    if (sp->pq)
+        sub_drain(w, s, sp, now);
+    /* Without an estimate the allocation still picks the best encoding
+     * that flows (target 0: every stream at its best). */
+    if (now >= sp->next_alloc) {
+        sp->next_alloc = now + SFU_ALLOC_INTERVAL;
+        sub_alloc(w, s, sp, now);
     }
     if (now < sp->next_report)
         return;
@@ -1886,11 +2513,7 @@ static void sfu_on_tick(cc_worker *w, cc_wpeer *wp, cc_time_us now)
 static void peer_state_free_tracks(sfu_peer *pp)
 {
     for (int i = 0; i < CC_SLOT_COUNT; i++)
-        if (pp->in[i].track) {
-            cc_track_clear(pp->in[i].track);
-            free(pp->in[i].track);
-            pp->in[i].track = NULL;
-        }
+        in_free_tracks(&pp->in[i]);
 }
 
 static void peer_state_free(void *arg)
@@ -1901,8 +2524,17 @@ static void peer_state_free(void *arg)
     peer_state_free_tracks(pp);
     free(pp->twcc);
     cc_bwe_free(pp->bwe);
+    cc_pacedq_free(pp->pq);
     free(pp->out);
     free(pp);
+}
+
+static int in_started(const sfu_in *in)
+{
+    for (int k = 0; k < in->n_enc; k++)
+        if (in->enc[k] && in->enc[k]->rx.started)
+            return 1;
+    return 0;
 }
 
 /* Slot i of pp no longer feeds: its feed falls back to the newest other
@@ -1917,7 +2549,7 @@ static void slot_fallback(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *
     sfu_peer *best = NULL;
     for (sfu_peer *q = r->pubs; q; q = q->next)
         if (q != pp && q->owner == pp->owner && q->in[i].active &&
-            q->in[i].track->rx.started && (!best || q->order > best->order))
+            in_started(&q->in[i]) && (!best || q->order > best->order))
             best = q;
     r->feeds[fi].src = best;
     if (r->mirrors)
@@ -2100,6 +2732,9 @@ static int prepare(int publisher, const char *offer_text, size_t len,
      * retransmissions reuse the subscriber's SSRC and seq. */
     ap->enable_remb = publisher;
     ap->want_rtx = !publisher;
+    /* Publishers may send camera and screen as simulcast encodings
+     * (RFC 8853); each subscriber gets the one its link carries. */
+    ap->accept_simulcast = publisher;
     /* transport-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01):
      * publishers get feedback so the browser's own send-side estimator
      * sees the real uplink (the fixed REMB stays only for senders that do
@@ -2203,6 +2838,31 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             in->track->ssrc = m->fid_primary ? m->fid_primary
                                              : (m->n_ssrcs ? m->ssrcs[0] : 0);
             in->track->nack_enabled = (choices[i].fb & CC_FB_NACK) != 0;
+            in->n_enc = 1;
+            in->enc[0] = in->track;
+            if (choices[i].n_sim >= 2 && choices[i].ext_rid) {
+                /* Simulcast (RFC 8853): a track per encoding, lowest
+                 * first as the offer lists them; SSRCs bind by rid. */
+                int n = choices[i].n_sim > SFU_SIM ? SFU_SIM : choices[i].n_sim;
+                in->track->ssrc = 0;
+                in->enc[0] = NULL;
+                for (int k = 0; k < n; k++) {
+                    cc_track *t = k == n - 1 ? in->track : calloc(1, sizeof *t);
+                    if (!t) {
+                        rc = CC_ENOMEM;
+                        snprintf(err, errcap, "out of memory");
+                        goto out;
+                    }
+                    if (t != in->track) {
+                        cc_track_init(t, 0, slot, 1, clock_rate);
+                        t->nack_enabled = in->track->nack_enabled;
+                    }
+                    in->enc[k] = t;
+                    in->n_enc = k + 1;
+                    snprintf(in->rid[k], sizeof in->rid[k], "%s", choices[i].sim[k]);
+                }
+                pp->ext_rid = choices[i].ext_rid;
+            }
             if (choices[i].fb & CC_FB_REMB)
                 pp->remb = 1;
         } else {
@@ -2240,6 +2900,9 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             };
             cc_fwd_init(&o->fwd, &fc);
             cc_layerctl_init(&o->lc, 0);
+            o->alloc_tid = CC_FWD_ALL_LAYERS;
+            o->want_enc = SFU_SIM - 1; /* the top, until allocated */
+            o->cur_enc = -1;
             if (choices[i].rtx_pt >= 0 && fc.video) {
                 o->rtx_pt = (uint8_t)choices[i].rtx_pt;
                 o->rtx_ssrc = keep_rtx ? keep_rtx : fresh_ssrc(pp, offer, prev, n_prev);
@@ -2341,26 +3004,28 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
     sfu_room *r = op->room;
     for (int i = 0; i < CC_SLOT_COUNT; i++) {
         sfu_in *o = &op->in[i], *n = &np->in[i];
-        if (o->active && n->active && strcmp(o->mid, n->mid) == 0) {
-            o->pt = n->pt; /* same m-line: keep its track and source state */
-            o->track->nack_enabled = n->track->nack_enabled;
+        if (o->active && n->active && strcmp(o->mid, n->mid) == 0 && o->n_enc == n->n_enc) {
+            o->pt = n->pt; /* same m-line: keep its tracks and source state */
+            for (int k = 0; k < o->n_enc; k++)
+                o->enc[k]->nack_enabled = n->enc[k]->nack_enabled;
             continue;
         }
         if (o->active) {
             if (r)
                 slot_fallback(w, s, r, op, i);
-            cc_track_clear(o->track);
-            free(o->track);
+            in_free_tracks(o);
             memset(o, 0, sizeof *o);
         }
         if (n->active) {
             *o = *n;
             memset(n, 0, sizeof *n);
-            if (r)
-                o->track->id = ++s->next_track_id;
+            bind_learnt(op, o);
+            for (int k = 0; r && k < o->n_enc; k++)
+                o->enc[k]->id = ++s->next_track_id;
         }
     }
     op->ext_mid = np->ext_mid;
+    op->ext_rid = np->ext_rid;
     op->ext_level = np->ext_level;
     op->remb = np->remb;
     /* Same transport, same transport-wide numbers: the feedback state
@@ -2451,6 +3116,13 @@ static void do_update_subscriber(cc_worker *w, void *arg, cc_time_us now)
     if (!s || !np || !op || op->publisher || op->room_id != np->room_id) {
         CC_INFO("sfu", "update for %s: no such live subscriber", msg->local_ufrag);
         return;
+    }
+    if (op->pq) {
+        /* The queue names outs by index: it goes before they change. */
+        int pacing = op->pacing;
+        op->pacing = 0;
+        sub_drain(w, s, op, now);
+        op->pacing = pacing;
     }
     for (int i = 0; i < np->n_out; i++) {
         sfu_out *n = &np->out[i];
@@ -2654,6 +3326,8 @@ static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
         cc_track_init(in->track, ++s->next_track_id, i, slot_is_video(i),
                       cfg->slots[i].clock_rate);
         in->track->ssrc = cfg->slots[i].ssrc;
+        in->n_enc = 1;
+        in->enc[0] = in->track;
         in->pt = cfg->slots[i].pt;
         in->feed = -1;
         in->active = 1;

@@ -21,6 +21,7 @@ void cc_track_init(cc_track *t, uint32_t id, int slot, int video,
     t->last_keyframe = -CC_USEC_PER_SEC * 3600;
     t->cache_quota = CC_TRACK_CACHE;
     cc_nack_init(&t->nack, NULL);
+    cc_ratemeter_init(&t->rate);
 }
 
 void cc_track_clear(cc_track *t)
@@ -83,7 +84,8 @@ void cc_track_cache_expire(cc_track *t, cc_time_us now, cc_time_us max_age)
     while (t->fifo_n > 0) {
         uint16_t seq = t->fifo[t->fifo_head];
         cc_pkt *p = t->cache[seq & (CC_TRACK_CACHE - 1)];
-        if (p && p->len >= CC_RTP_HEADER_MIN && pkt_seq(p) == seq && now - p->time < max_age)
+        if (p && p->len >= CC_RTP_HEADER_MIN && pkt_seq(p) == seq &&
+            (now - p->time < max_age || (t->kf_known && seq == t->kf_seq)))
             break;
         cc_pkt_unref(fifo_pop(t));
     }
@@ -252,4 +254,24 @@ void cc_track_kf_seen(cc_track *t, cc_time_us now)
     t->kf_pending = 0;
     t->kf_wanted = 0;
     t->last_keyframe = now;
+}
+
+void cc_track_kf_seen_seq(cc_track *t, uint16_t seq, cc_time_us now)
+{
+    cc_track_kf_seen(t, now);
+    t->kf_known = 1;
+    t->kf_seq = seq;
+}
+
+unsigned cc_track_kf_chain(const cc_track *t)
+{
+    if (!t->kf_known || !t->rx.started)
+        return 0;
+    unsigned n = (uint16_t)(t->rx.max_seq - t->kf_seq) + 1u;
+    if (n > t->cache_n)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (!cc_track_cache_get(t, (uint16_t)(t->kf_seq + i)))
+            return 0;
+    return n;
 }

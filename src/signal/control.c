@@ -872,7 +872,7 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
     send_json(c, sid, cc_proto_build_joined(l->code, l->title, l->teacher_name,
                                             cc_lesson_state_name(l->state), m->id_str,
                                             cc_role_name(m->role), guest ? m->rejoin : NULL,
-                                            guest ? m->hand : -1, id));
+                                            guest ? m->hand : -1, c->cfg.simulcast, id));
     send_state(c, sid, l);
     send_seminar_state(c, sid, l, m);
     cc_recordings_joined(c->rec, l, m);
@@ -1327,7 +1327,8 @@ static void handle_request(cc_control *c, sess *s, cc_proto_req *rq)
         CC_INFO("control", "%s %s created by %s (room %u)", rq->seminar ? "seminar" : "lesson", l->code,
                 who.kind == CC_WHO_LOCAL ? "the local teacher" : who.teacher.name, l->room_id);
         send_json(c, s->sid, cc_proto_build_created(l->code, l->title, l->teacher_token,
-                                                    l->viewer_token, m->id_str, rq->id));
+                                                    l->viewer_token, m->id_str, c->cfg.simulcast,
+                                                    rq->id));
         send_state(c, s->sid, l);
         send_seminar_state(c, s->sid, l, m);
         cc_recordings_joined(c->rec, l, m);

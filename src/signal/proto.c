@@ -718,12 +718,16 @@ char *cc_proto_build_pong(const char *id)
 
 char *cc_proto_build_created(const char *code, const char *title,
                              const char *token, const char *viewer_token,
-                             const char *member, const char *id)
+                             const char *member, int simulcast, const char *id)
 {
-    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+    /* simulcast: the SFU takes the teacher's camera and screen as several
+     * encodings (RFC 8853) and gives each student the one its link
+     * carries; the page sends them when it can. */
+    return finish(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "type",
                             "created", "code", code, "title",
                             title ? title : "", "token", token, "viewer_token",
-                            viewer_token, "member", member, "role", "teacher"),
+                            viewer_token, "member", member, "role", "teacher",
+                            "simulcast", simulcast ? 1 : 0),
                   id);
 }
 
@@ -741,13 +745,19 @@ static json_t *with_rejoin(json_t *o, const char *rejoin)
 char *cc_proto_build_joined(const char *code, const char *title,
                             const char *teacher, const char *state,
                             const char *member, const char *role,
-                            const char *rejoin, int hand, const char *id)
+                            const char *rejoin, int hand, int simulcast, const char *id)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
                           "joined", "code", code, "title", title ? title : "",
                           "teacher", teacher ? teacher : "", "state", state,
                           "member", member, "role", role);
     if (o && hand >= 0 && json_object_set_new(o, "hand", json_integer(hand)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    /* A teacher (resuming) may send simulcast, as after "created". */
+    if (o && strcmp(role, "teacher") == 0 &&
+        json_object_set_new(o, "simulcast", json_boolean(simulcast)) != 0) {
         json_decref(o);
         o = NULL;
     }

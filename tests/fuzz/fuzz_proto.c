@@ -126,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case CC_PROTO_CREATE:
         INVARIANT(req.name[0]);
         check_reply(cc_proto_build_created("123456", req.title, "tok", "view",
-                                           "m1", req.id), &req);
+                                           "m1", 1, req.id), &req);
         break;
     case CC_PROTO_JOIN:
     case CC_PROTO_RESUME:
@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_reply(cc_proto_build_joined(req.code, "t", req.name[0] ? req.name
                                                                     : "x",
                                           "live", "m2", "student", req.rejoin,
-                                          req.rejoin[0] ? 1 : -1, req.id),
+                                          req.rejoin[0] ? 1 : -1, 0, req.id),
                     &req);
         break;
     case CC_PROTO_PUBLISH:

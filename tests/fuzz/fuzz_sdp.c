@@ -1,5 +1,6 @@
 /* libFuzzer target for src/rtc/sdp.c: parse any bytes as an offer; when that
- * succeeds, choose, write the answer and parse the answer back. An answer
+ * succeeds, choose, write the answer (with and without accept_simulcast)
+ * and parse the answer back. An answer
  * classcast wrote that its own parser rejects is a bug: abort on it.
  * GstSDPMessage needs no gst_init() (plain GLib code). */
 #include <stdint.h>
@@ -46,33 +47,62 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  i);
     }
 
-    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
-    if (cc_sdp_choose(&offer, &p, ch) != 0)
-        return 0;
-    char *ans = NULL;
-    int rc = cc_sdp_write_answer(&offer, &p, ch, &ans);
-    if (rc != 0) {
-        fprintf(stderr, "write_answer failed after choose: %d\n", rc);
-        abort();
-    }
-    rc = cc_sdp_parse(ans, strlen(ans), &answer);
-    if (rc != 0 || answer.n_media != offer.n_media || !answer.ice_lite) {
-        fprintf(stderr, "own answer does not parse (%s):\n%s\n",
-                answer.error, ans);
-        abort();
-    }
-    for (int i = 0; i < offer.n_media; i++) {
-        const cc_sdp_media *am = &answer.media[i];
-        if (strcmp(am->mid, offer.media[i].mid) != 0 ||
-            (ch[i].accepted && (am->n_codecs < 1 || am->codecs[0].pt != ch[i].pt ||
-                                am->direction != ch[i].direction ||
-                                cc_sdp_find_extmap(am, CC_EXT_URI_MID) !=
-                                    ch[i].ext_mid))) {
-            fprintf(stderr, "answer line %d does not round-trip:\n%s\n", i,
-                    ans);
+    /* Both with and without simulcast: without it the answer must carry
+     * nothing of it (no a=simulcast or a=rid line; an echoed fmtp may hold
+     * the text anywhere in its line). */
+    for (int sim = 0; sim < 2; sim++) {
+        p.accept_simulcast = sim;
+        cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+        if (cc_sdp_choose(&offer, &p, ch) != 0)
+            return 0;
+        char *ans = NULL;
+        int rc = cc_sdp_write_answer(&offer, &p, ch, &ans);
+        if (rc != 0) {
+            fprintf(stderr, "write_answer failed after choose: %d\n", rc);
             abort();
         }
+        rc = cc_sdp_parse(ans, strlen(ans), &answer);
+        if (rc != 0 || answer.n_media != offer.n_media || !answer.ice_lite) {
+            fprintf(stderr, "own answer does not parse (%s):\n%s\n",
+                    answer.error, ans);
+            abort();
+        }
+        if (!sim &&
+            (strstr(ans, "\na=simulcast:") || strstr(ans, "\na=rid:"))) {
+            fprintf(stderr, "simulcast in an answer without it:\n%s\n", ans);
+            abort();
+        }
+        for (int i = 0; i < offer.n_media; i++) {
+            const cc_sdp_media *am = &answer.media[i];
+            if (strcmp(am->mid, offer.media[i].mid) != 0 ||
+                (ch[i].accepted &&
+                 (am->n_codecs < 1 || am->codecs[0].pt != ch[i].pt ||
+                  am->direction != ch[i].direction ||
+                  cc_sdp_find_extmap(am, CC_EXT_URI_MID) != ch[i].ext_mid))) {
+                fprintf(stderr, "answer line %d does not round-trip:\n%s\n",
+                        i, ans);
+                abort();
+            }
+            if (!ch[i].accepted)
+                continue;
+            /* Simulcast: the recv list and rids are the choice's. */
+            int ok = am->n_sim_recv == ch[i].n_sim && am->n_sim == 0 &&
+                     am->n_rids == ch[i].n_sim &&
+                     cc_sdp_find_extmap(am, CC_EXT_URI_RID) ==
+                         (ch[i].n_sim ? ch[i].ext_rid : 0) &&
+                     (ch[i].n_sim == 0 || (ch[i].n_sim >= 2 && ch[i].ext_rid));
+            for (int k = 0; ok && k < ch[i].n_sim; k++)
+                ok = !strcmp(am->sim_recv[k], ch[i].sim[k]) &&
+                     am->sim_recv_paused[k] == ch[i].sim_paused[k] &&
+                     !strcmp(am->rids[k], ch[i].sim[k]) && am->rid_recv[k];
+            if (!ok) {
+                fprintf(stderr, "line %d's simulcast does not round-trip:"
+                                "\n%s\n", i, ans);
+                abort();
+            }
+        }
+        free(ans);
     }
-    free(ans);
     return 0;
 }
+

@@ -5,6 +5,10 @@
 
 #include "classcast/clock.h"
 #include "classcast/pacer.h"
+#include "classcast/pacedq.h"
+
+#include <string.h>
+#include "classcast/err.h"
 
 static void test_budget(void)
 {
@@ -116,10 +120,60 @@ static void test_keyframe_spread(void)
     CC_CHECK(rate > 6.0e6 && rate < 7.0e6);
 }
 
+
+/* The paced queue: first in, first out, with tags and queue times; a full
+ * queue refuses; sizes are checked; clear empties it. */
+static void test_pacedq(void)
+{
+    cc_pacedq *q = NULL;
+    CC_CHECK_EQ(cc_pacedq_new(&q, 0), CC_EINVAL);
+    CC_CHECK_EQ(cc_pacedq_new(&q, 3), 0);
+    uint8_t a[CC_PACEDQ_PKT + 1];
+    memset(a, 0x5a, sizeof a);
+    CC_CHECK_EQ(cc_pacedq_push(q, a, 0, 1, 10), CC_EINVAL);
+    CC_CHECK_EQ(cc_pacedq_push(q, a, sizeof a, 1, 10), CC_EINVAL);
+    for (unsigned i = 0; i < 3; i++) {
+        a[0] = (uint8_t)i;
+        CC_CHECK_EQ(cc_pacedq_push(q, a, 100 + i, i, 10 + i), 0);
+    }
+    CC_CHECK_EQ(cc_pacedq_push(q, a, 100, 9, 20), CC_ENOSPC);
+    CC_CHECK_EQ(cc_pacedq_len(q), 3u);
+    CC_CHECK_EQ(cc_pacedq_bytes(q), 303u);
+    for (unsigned i = 0; i < 2; i++) {
+        size_t len;
+        uint32_t tag;
+        cc_time_us at;
+        const uint8_t *p = cc_pacedq_peek(q, &len, &tag, &at);
+        CC_CHECK(p != NULL);
+        CC_CHECK_EQ(p ? p[0] : 255, i);
+        CC_CHECK_EQ(len, 100 + i);
+        CC_CHECK_EQ(tag, i);
+        CC_CHECK_EQ(at, (cc_time_us)(10 + i));
+        cc_pacedq_pop(q);
+    }
+    /* Wraps around the ring. */
+    a[0] = 7;
+    CC_CHECK_EQ(cc_pacedq_push(q, a, 50, 7, 30), 0);
+    size_t len;
+    const uint8_t *p = cc_pacedq_peek(q, &len, NULL, NULL);
+    CC_CHECK_EQ(p ? p[0] : 255, 2);
+    cc_pacedq_pop(q);
+    p = cc_pacedq_peek(q, &len, NULL, NULL);
+    CC_CHECK_EQ(p ? p[0] : 255, 7);
+    CC_CHECK_EQ(len, 50u);
+    cc_pacedq_clear(q);
+    CC_CHECK_EQ(cc_pacedq_len(q), 0u);
+    CC_CHECK_EQ(cc_pacedq_bytes(q), 0u);
+    CC_CHECK(cc_pacedq_peek(q, NULL, NULL, NULL) == NULL);
+    cc_pacedq_pop(q); /* empty: nothing happens */
+    cc_pacedq_free(q);
+}
+
 int main(void)
 {
     CC_RUN(test_budget);
     CC_RUN(test_rate_change);
     CC_RUN(test_keyframe_spread);
+    CC_RUN(test_pacedq);
     CC_TEST_DONE();
 }

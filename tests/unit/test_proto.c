@@ -463,8 +463,9 @@ static void test_builders(void)
     CC_CHECK_EQ(json_object_size(o), 1);
     json_decref(o);
 
-    o = reparse(cc_proto_build_created("482913", "Toán", "TTTT", "VVVV", "m1",
+    o = reparse(cc_proto_build_created("482913", "Toán", "TTTT", "VVVV", "m1", 1,
                                        "\"c\""), "created");
+    CC_CHECK(json_is_true(json_object_get(o, "simulcast")));
     CC_CHECK(strcmp(str(o, "code"), "482913") == 0);
     CC_CHECK(strcmp(str(o, "title"), "Toán") == 0);
     CC_CHECK(strcmp(str(o, "token"), "TTTT") == 0);
@@ -475,7 +476,8 @@ static void test_builders(void)
     json_decref(o);
 
     o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "waiting",
-                                      "m2", "student", NULL, -1, NULL), "joined");
+                                      "m2", "student", NULL, -1, 1, NULL), "joined");
+    CC_CHECK(json_object_get(o, "simulcast") == NULL); /* a teacher's only */
     CC_CHECK(strcmp(str(o, "teacher"), "Cô Hạnh") == 0);
     CC_CHECK(strcmp(str(o, "state"), "waiting") == 0);
     CC_CHECK(strcmp(str(o, "member"), "m2") == 0);
@@ -488,14 +490,14 @@ static void test_builders(void)
     json_decref(o);
     /* A student's: its rejoin secret and its hand's place. */
     o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "live", "m2", "student",
-                                      "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab", 2,
+                                      "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab", 2, 0,
                                       "\"j\""), "joined");
     CC_CHECK(strcmp(str(o, "rejoin"), "Xq3-_9aZbC0dEfGhIjKlMnOpQrStUvWxYz0123456ab") == 0);
     CC_CHECK_EQ(json_integer_value(json_object_get(o, "hand")), 2);
     CC_CHECK(strcmp(str(o, "id"), "j") == 0);
     json_decref(o);
     o = reparse(cc_proto_build_joined("482913", "Toán", "Cô Hạnh", "live", "m2", "student",
-                                      "", 0, NULL), "joined");
+                                      "", 0, 0, NULL), "joined");
     CC_CHECK(json_object_get(o, "rejoin") == NULL);
     CC_CHECK_EQ(json_integer_value(json_object_get(o, "hand")), 0);
     json_decref(o);

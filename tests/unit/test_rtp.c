@@ -152,6 +152,59 @@ static void test_one_byte_rules(void)
     CC_CHECK_EQ(cc_rtp_find_ext(&h, 2, &v, &vl), CC_ENOTFOUND);
 }
 
+/* The RtpStreamId / RepairedRtpStreamId elements of a simulcast publisher
+ * (RFC 8852 section 3.1: the rid as ASCII, no NUL, no length byte of its
+ * own) are read like any other element. */
+static void test_rid_ext(void)
+{
+    uint8_t b[64];
+    cc_rtp_hdr h;
+    const uint8_t *v;
+    size_t vl;
+    /* One-byte form: mid (id 9) "0", rid (id 10) "h", rrid (id 11) "q",
+     * two padding bytes; payload "abcd". */
+    size_t n = cc_test_hex("9060 0001 00000002 cafebabe bede 0002"
+                           "90 30  a0 68  b0 71  0000  61626364",
+                           b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_parse(b, n, &h), 0);
+    CC_CHECK_EQ(h.payload_len, 4);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 10, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 1);
+    CC_CHECK_MEM(v, "h", 1);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 11, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 1);
+    CC_CHECK_MEM(v, "q", 1);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 9, &v, &vl), 0);
+    CC_CHECK_MEM(v, "0", 1);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 12, &v, &vl), CC_ENOTFOUND);
+
+    /* A 16-byte rid, the longest a one-byte element holds (L = 15). */
+    n = cc_test_hex("9060 0001 00000002 cafebabe bede 0005"
+                    "af 30313233343536373839616263646566  000000",
+                    b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_parse(b, n, &h), 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 10, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 16);
+    CC_CHECK_MEM(v, "0123456789abcdef", 16);
+
+    /* Two-byte form (a=extmap-allow-mixed, RFC 8285 section 4.3): rid
+     * "f", mid "0", an empty rrid, one padding byte. */
+    n = cc_test_hex("9060 0001 00000002 cafebabe 1000 0002"
+                    "0a01 66  0901 30  0b00  00",
+                    b, sizeof b);
+    CC_CHECK_EQ(cc_rtp_parse(b, n, &h), 0);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 10, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 1);
+    CC_CHECK_MEM(v, "f", 1);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 9, &v, &vl), 0);
+    CC_CHECK_MEM(v, "0", 1);
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 11, &v, &vl), 0);
+    CC_CHECK_EQ(vl, 0);
+    /* A rid element running past the block is corrupt, not a short rid. */
+    b[17] = 0x08;
+    CC_CHECK_EQ(cc_rtp_find_ext(&h, 10, &v, &vl), CC_EINVAL);
+}
+
 static void test_invalid(void)
 {
     uint8_t b[64];
@@ -394,6 +447,7 @@ int main(void)
     CC_RUN(test_truncations);
     CC_RUN(test_two_byte_ext);
     CC_RUN(test_one_byte_rules);
+    CC_RUN(test_rid_ext);
     CC_RUN(test_invalid);
     CC_RUN(test_setters);
     CC_RUN(test_seq);

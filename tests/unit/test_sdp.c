@@ -206,6 +206,14 @@ static void test_parse_simulcast(void)
     CC_CHECK_EQ(v->n_rids, 3);
     CC_CHECK(!strcmp(v->rids[0], "q") && !strcmp(v->rids[1], "h") &&
              !strcmp(v->rids[2], "f"));
+    CC_CHECK(!v->rid_recv[0] && !v->rid_recv[1] && !v->rid_recv[2]);
+    CC_CHECK_EQ(v->n_sim, 3);
+    CC_CHECK(!strcmp(v->sim[0], "q") && !strcmp(v->sim[1], "h") &&
+             !strcmp(v->sim[2], "f"));
+    CC_CHECK(!v->sim_paused[0] && !v->sim_paused[1] && !v->sim_paused[2]);
+    CC_CHECK_EQ(v->n_sim_recv, 0);
+    CC_CHECK_EQ(cc_sdp_find_extmap(v, CC_EXT_URI_RID), 10);
+    CC_CHECK_EQ(cc_sdp_find_extmap(v, CC_EXT_URI_RRID), 11);
     CC_CHECK_EQ(v->n_ssrcs, 0);
     CC_CHECK_EQ(v->n_extmaps, 13);
     CC_CHECK_EQ(cc_sdp_find_extmap(v, CC_EXT_URI_MID), 9);
@@ -220,6 +228,7 @@ static void test_parse_simulcast(void)
     CC_CHECK(!strcmp(v->ice_pwd, "LmsgGiC6s89ODC4duSB7B5+u"));
     CC_CHECK(!strcmp(a->mid, "1"));
     CC_CHECK_EQ(a->n_rids, 0);
+    CC_CHECK_EQ(a->n_sim, 0);
     CC_CHECK_EQ(cc_sdp_find_extmap(a, CC_EXT_URI_AUDIO_LEVEL), 12);
     CC_CHECK_EQ(cc_sdp_find_extmap(a, CC_EXT_URI_MID), 9);
     CC_CHECK(!strcmp(a->cname, "oD7CBMd6MYV1oAv+"));
@@ -317,16 +326,30 @@ static void check_answer_media(const cc_sdp_media *om, const cc_sdp_media *am,
         CC_CHECK_EQ(am->codecs[1].apt, c->pt);
     }
     const char *uris[] = {CC_EXT_URI_MID, CC_EXT_URI_ABS_SEND_TIME,
-                          CC_EXT_URI_TWCC, CC_EXT_URI_AUDIO_LEVEL};
+                          CC_EXT_URI_TWCC, CC_EXT_URI_AUDIO_LEVEL,
+                          CC_EXT_URI_RID, CC_EXT_URI_RRID};
     const int ids[] = {c->ext_mid, c->ext_abs_send_time, c->ext_twcc,
-                       c->ext_audio_level};
-    for (int k = 0; k < 4; k++) {
+                       c->ext_audio_level, c->n_sim ? c->ext_rid : 0,
+                       c->n_sim ? c->ext_rrid : 0};
+    int n_ids = 0;
+    for (int k = 0; k < 6; k++) {
         CC_CHECK_EQ(cc_sdp_find_extmap(am, uris[k]), ids[k]);
         if (ids[k])
             CC_CHECK_EQ(cc_sdp_find_extmap(om, uris[k]), ids[k]);
+        n_ids += ids[k] != 0;
     }
-    CC_CHECK_EQ(am->n_extmaps, (ids[0] != 0) + (ids[1] != 0) +
-                                   (ids[2] != 0) + (ids[3] != 0));
+    CC_CHECK_EQ(am->n_extmaps, n_ids);
+    /* Simulcast (RFC 8853 section 5.3.2): the offer's send streams taken
+     * come back as recv rids and a recv list, in the same order. */
+    CC_CHECK_EQ(am->n_sim, 0);
+    CC_CHECK_EQ(am->n_sim_recv, c->n_sim);
+    CC_CHECK_EQ(am->n_rids, c->n_sim);
+    for (int k = 0; k < c->n_sim && k < CC_SDP_MAX_SIM; k++) {
+        CC_CHECK(!strcmp(am->sim_recv[k], c->sim[k]));
+        CC_CHECK_EQ(am->sim_recv_paused[k], c->sim_paused[k]);
+        CC_CHECK(!strcmp(am->rids[k], c->sim[k]));
+        CC_CHECK_EQ(am->rid_recv[k], 1);
+    }
 }
 
 static void test_answer_publisher(void)
@@ -531,8 +554,214 @@ static void test_answer_simulcast(void)
         check_answer_media(&o->media[0], &ao->media[0], &ch[0]);
         check_answer_media(&o->media[1], &ao->media[1], &ch[1]);
         CC_CHECK(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"));
+        /* Without accept_simulcast nothing of it is answered: the offerer
+         * then sends its first encoding alone (RFC 8853 section 5.3). */
+        CC_CHECK_EQ(ch[0].n_sim, 0);
+        CC_CHECK_EQ(ch[0].ext_rid, 0);
+        CC_CHECK_EQ(ch[0].ext_rrid, 0);
+        CC_CHECK(strstr(ans, "a=simulcast") == NULL);
+        CC_CHECK(strstr(ans, "a=rid") == NULL);
+        CC_CHECK(strstr(ans, "rtp-stream-id") == NULL);
         free(ans);
     }
+    free(t);
+}
+
+/* Answers the simulcast offer `text` with accept_simulcast; the answer is
+ * parsed back into g_answer and checked line by line. Returns the answer
+ * (caller frees) or NULL. */
+static char *answer_sim(const char *text, cc_sdp_choice ch[CC_SDP_MAX_MEDIA])
+{
+    cc_sdp_offer *o = &g_offer;
+    CC_CHECK_EQ(parse_str(text, o), 0);
+    cc_sdp_answer_params p;
+    init_params(&p);
+    p.accept_simulcast = 1;
+    CC_CHECK_EQ(cc_sdp_choose(o, &p, ch), 0);
+    char *ans = NULL;
+    CC_CHECK_EQ(cc_sdp_write_answer(o, &p, ch, &ans), 0);
+    if (!ans)
+        return NULL;
+    cc_sdp_offer *ao = &g_answer;
+    CC_CHECK_EQ(parse_str(ans, ao), 0);
+    check_answer_common(ans, ao, &p);
+    CC_CHECK_EQ(ao->n_media, o->n_media);
+    for (int i = 0; i < o->n_media && i < ao->n_media; i++)
+        if (ch[i].accepted)
+            check_answer_media(&o->media[i], &ao->media[i], &ch[i]);
+    return ans;
+}
+
+static void test_answer_simulcast_accept(void)
+{
+    size_t len;
+    char *t = load("chromium-offer-simulcast.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    char *ans = answer_sim(t, ch);
+    CC_CHECK_EQ(ch[0].n_sim, 3);
+    CC_CHECK(!strcmp(ch[0].sim[0], "q") && !strcmp(ch[0].sim[1], "h") &&
+             !strcmp(ch[0].sim[2], "f"));
+    CC_CHECK_EQ(ch[0].ext_rid, 10);
+    CC_CHECK_EQ(ch[0].ext_rrid, 11);
+    CC_CHECK_EQ(ch[0].ext_mid, 9);
+    CC_CHECK_EQ(ch[0].direction, CC_DIR_RECVONLY);
+    CC_CHECK_EQ(ch[1].n_sim, 0); /* audio */
+    CC_CHECK_EQ(ch[1].ext_rid, 0);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=extmap:9 " CC_EXT_URI_MID "\r\n"
+                             "a=extmap:10 " CC_EXT_URI_RID "\r\n"
+                             "a=extmap:11 " CC_EXT_URI_RRID "\r\n"
+                             "a=recvonly\r\n"));
+        CC_CHECK(strstr(ans, "a=rid:q recv\r\na=rid:h recv\r\n"
+                             "a=rid:f recv\r\na=simulcast:recv q;h;f\r\n"));
+        /* Only the video line: one a=simulcast in all. */
+        const char *s1 = strstr(ans, "a=simulcast");
+        CC_CHECK(s1 && !strstr(s1 + 1, "a=simulcast"));
+        CC_CHECK(strstr(strstr(ans, "m=audio"), "a=rid") == NULL);
+        free(ans);
+    }
+    free(t);
+}
+
+/* The teacher page's offer with simulcast on: camera q;h;f, screen l;f. */
+static void test_answer_simulcast_teacher(void)
+{
+    size_t len;
+    char *t = load("chromium-offer-simulcast-teacher.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_offer *o = &g_offer;
+    CC_CHECK_EQ(cc_sdp_parse(t, len, o), 0);
+    CC_CHECK_EQ(o->n_media, 3);
+    CC_CHECK_EQ(o->media[0].n_sim, 3);
+    CC_CHECK_EQ(o->media[1].n_sim, 2);
+    CC_CHECK(!strcmp(o->media[1].sim[0], "l") &&
+             !strcmp(o->media[1].sim[1], "f"));
+    CC_CHECK_EQ(o->media[2].kind, CC_MEDIA_AUDIO);
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    char *ans = answer_sim(t, ch);
+    CC_CHECK_EQ(ch[0].n_sim, 3);
+    CC_CHECK_EQ(ch[1].n_sim, 2);
+    CC_CHECK(!strcmp(ch[1].sim[0], "l") && !strcmp(ch[1].sim[1], "f"));
+    CC_CHECK_EQ(ch[2].n_sim, 0);
+    CC_CHECK(ch[0].ext_rid > 0 && ch[0].ext_rid == ch[1].ext_rid);
+    if (ans) {
+        CC_CHECK(strstr(ans, "a=simulcast:recv q;h;f\r\n"));
+        CC_CHECK(strstr(ans, "a=rid:l recv\r\na=rid:f recv\r\n"
+                             "a=simulcast:recv l;f\r\n"));
+        free(ans);
+    }
+    free(t);
+}
+
+/* Simulcast offers that are well formed but not (all) taken. */
+static void test_simulcast_variants(void)
+{
+    size_t len;
+    char *t = load("chromium-offer-simulcast.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+    /* the video line's direction (the audio line's msid differs) */
+#define VMSID "a=msid:f2ceaf85-ecec-493d-a8f0-20aaea1e5486 d07"
+#define VSEND "a=sendonly\r\n" VMSID
+    struct {
+        const char *what, *from, *to;
+        int n;               /* streams taken */
+        const char *ids;     /* the rids taken, joined by ';' */
+    } v[] = {
+        /* a sender turned off keeps its envelope (see sdp.c) */
+        {"inactive", VSEND, "a=inactive\r\n" VMSID, 3, "q;h;f"},
+        {"sendrecv", VSEND, "a=sendrecv\r\n" VMSID, 3, "q;h;f"},
+        {"recvonly", VSEND, "a=recvonly\r\n" VMSID, 0, ""},
+        {"paused", "send q;h;f", "send q;~h;f", 3, "q;h;f"},
+        {"alternatives", "send q;h;f", "send q,h;f", 2, "q;f"},
+        {"duplicate", "send q;h;f", "send q;q;f", 2, "q;f"},
+        {"undeclared", "send q;h;f", "send q;x;f", 2, "q;f"},
+        {"recv rid", "a=rid:h send", "a=rid:h recv", 2, "q;f"},
+        {"all paused", "send q;h;f", "send ~q;~h;~f", 3, "q;h;f"},
+        {"one left", "send q;h;f", "send q;x;y", 0, ""},
+        {"one stream", "send q;h;f", "send f", 0, ""},
+        {"four streams", "a=rid:f send\r\na=simulcast:send q;h;f",
+         "a=rid:f send\r\na=rid:g send\r\na=simulcast:send q;h;f;g", 3,
+         "q;h;f"},
+        {"recv part too", "send q;h;f", "send q;h;f recv a;b", 3, "q;h;f"},
+        {"recv first", "send q;h;f", "recv a send h;f", 2, "h;f"},
+        {"restrictions", "a=rid:q send", "a=rid:q send pt=96;max-width=320", 3,
+         "q;h;f"},
+        {"no rid extmap", "a=extmap:10 " CC_EXT_URI_RID "\r\n", "", 0, ""},
+        {"no simulcast", "a=simulcast:send q;h;f\r\n", "", 0, ""},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *x = replace_all(t, v[i].from, v[i].to);
+        CC_CHECK(strcmp(x, t) != 0);
+        char *ans = answer_sim(x, ch);
+        char ids[64] = "";
+        for (int k = 0; k < ch[0].n_sim; k++)
+            snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%s",
+                     k ? ";" : "", ch[0].sim[k]);
+        if (ch[0].n_sim != v[i].n || strcmp(ids, v[i].ids) != 0) {
+            fprintf(stderr, "%s: took %d \"%s\"\n", v[i].what, ch[0].n_sim,
+                    ids);
+            CC_CHECK(0);
+        }
+        CC_CHECK_EQ(ch[0].ext_rid, v[i].n ? 10 : 0);
+        for (int k = 0; k < ch[0].n_sim; k++)
+            CC_CHECK_EQ(ch[0].sim_paused[k],
+                        !strcmp(v[i].what, "all paused") ||
+                            (!strcmp(v[i].what, "paused") && k == 1));
+        if (ans && !strcmp(v[i].what, "paused")) /* still paused */
+            CC_CHECK(strstr(ans, "a=simulcast:recv q;~h;f\r\n") != NULL);
+        if (ans && v[i].n == 0) {
+            CC_CHECK(strstr(ans, "a=simulcast") == NULL);
+            CC_CHECK(strstr(ans, "a=rid") == NULL);
+            CC_CHECK(strstr(ans, "rtp-stream-id") == NULL);
+        }
+        free(ans);
+        free(x);
+    }
+#undef VSEND
+#undef VMSID
+    /* More a=rid lines than kept: parsed, the rest ignored. */
+    char *x = replace_all(t, "a=rid:f send\r\n",
+                          "a=rid:f send\r\na=rid:g send\r\na=rid:i send\r\n"
+                          "a=rid:j recv\r\n");
+    CC_CHECK_EQ(parse_str(x, &g_offer), 0);
+    CC_CHECK_EQ(g_offer.media[0].n_rids, CC_SDP_MAX_RIDS);
+    CC_CHECK(!strcmp(g_offer.media[0].rids[3], "g"));
+    free(x);
+    /* Our own answer's recv lines parse back as such. */
+    x = replace_all(t, "a=simulcast:send q;h;f", "a=simulcast:recv ~q;h");
+    CC_CHECK_EQ(parse_str(x, &g_offer), 0);
+    CC_CHECK_EQ(g_offer.media[0].n_sim, 0);
+    CC_CHECK_EQ(g_offer.media[0].n_sim_recv, 2);
+    CC_CHECK_EQ(g_offer.media[0].sim_recv_paused[0], 1);
+    CC_CHECK(!strcmp(g_offer.media[0].sim_recv[1], "h"));
+    free(x);
+
+    /* The writer takes only simulcast choices cc_sdp_choose could make. */
+    CC_CHECK_EQ(parse_str(t, &g_offer), 0);
+    cc_sdp_answer_params p;
+    init_params(&p);
+    p.accept_simulcast = 1;
+    CC_CHECK_EQ(cc_sdp_choose(&g_offer, &p, ch), 0);
+    char *ans = NULL;
+    cc_sdp_choice bad[CC_SDP_MAX_MEDIA];
+    memcpy(bad, ch, sizeof bad);
+    bad[0].n_sim = CC_SDP_MAX_SIM + 1;
+    CC_CHECK_EQ(cc_sdp_write_answer(&g_offer, &p, bad, &ans), CC_EINVAL);
+    memcpy(bad, ch, sizeof bad);
+    bad[0].n_sim = -1;
+    CC_CHECK_EQ(cc_sdp_write_answer(&g_offer, &p, bad, &ans), CC_EINVAL);
+    memcpy(bad, ch, sizeof bad);
+    strcpy(bad[0].sim[1], "h h");
+    CC_CHECK_EQ(cc_sdp_write_answer(&g_offer, &p, bad, &ans), CC_EINVAL);
+    memcpy(bad, ch, sizeof bad);
+    memset(bad[0].sim[2], 'f', sizeof bad[0].sim[2]); /* no NUL */
+    CC_CHECK_EQ(cc_sdp_write_answer(&g_offer, &p, bad, &ans), CC_EINVAL);
+    memcpy(bad, ch, sizeof bad);
+    bad[0].ext_rid = 9; /* the mid extension's id */
+    CC_CHECK_EQ(cc_sdp_write_answer(&g_offer, &p, bad, &ans), CC_EINVAL);
+    CC_CHECK(ans == NULL);
     free(t);
 }
 
@@ -1124,6 +1353,44 @@ static void test_negative(void)
     free(x);
     free(t);
 
+    /* Malformed a=rid (RFC 8851 section 10) and a=simulcast (RFC 8853
+     * section 5.1) lines. */
+    t = load("chromium-offer-simulcast.sdp", &len);
+    if (!t) { CC_CHECK(0); return; }
+    static const struct { const char *from, *to, *err; } bad[] = {
+        {"a=rid:q send", "a=rid:q", "rid"},
+        {"a=rid:q send", "a=rid:q sendrecv", "rid"},
+        {"a=rid:q send", "a=rid:q! send", "rid"},
+        {"a=rid:q send", "a=rid: send", "rid"},
+        {"a=rid:q send", "a=rid:0123456789abcdef send", "rid"},
+        {"a=rid:h send", "a=rid:q send", "rid"},
+        {"a=simulcast:send q;h;f", "a=simulcast:", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:sned q;h;f", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q;;f", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q;h;", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send ;q", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q,;h", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send ~", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send ~~q", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q h", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q;h recv", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q send h", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send q;h!;f", "simulcast"},
+        {"a=simulcast:send q;h;f", "a=simulcast:send rid=q;h", "simulcast"},
+        {"a=simulcast:send q;h;f",
+         "a=simulcast:send q;h;f;g;0123456789abcdef", "simulcast"},
+        {"a=simulcast:send q;h;f",
+         "a=simulcast:send q;h;f\r\na=simulcast:send q;h", "simulcast"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        x = replace_all(t, bad[i].from, bad[i].to);
+        CC_CHECK(strcmp(x, t) != 0);
+        expect_fail(bad[i].to, x, strlen(x), bad[i].err);
+        free(x);
+    }
+    free(t);
+
     /* Too many m-lines. */
     char big[8192];
     int n = snprintf(big, sizeof big,
@@ -1171,6 +1438,9 @@ int main(void)
     CC_RUN(test_answer_viewer);
     CC_RUN(test_answer_echo);
     CC_RUN(test_answer_simulcast);
+    CC_RUN(test_answer_simulcast_accept);
+    CC_RUN(test_answer_simulcast_teacher);
+    CC_RUN(test_simulcast_variants);
     CC_RUN(test_small_offer);
     CC_RUN(test_negative);
     CC_RUN(test_webrtcbin_max_bundle);

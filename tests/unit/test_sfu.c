@@ -59,9 +59,11 @@ typedef struct browser {
     int first_video_key;
     uint16_t first_video_pid;     /* PictureID of the first video packet */
     uint8_t first_video_tag;      /* its payload's first byte past the frame tag */
+    uint8_t last_video_tag;       /* the same of the newest one */
     uint8_t last_pkt[1500];
     size_t last_len;
     uint16_t seen_seq[64];
+    uint32_t seen_ts[64];
     int n_seen;
     /* Simulated loss: drop the next video packet, keep its SRTP bytes. */
     int drop_next_video;
@@ -291,6 +293,8 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
             }
             if (d.has_tid)
                 b->tid_seen[d.tid & 3]++;
+            if (h.payload_len > (size_t)d.len + 6)
+                b->last_video_tag = h.payload[d.len + 6];
         }
         /* Continuous numbering: each new packet is the next seq (a repair
          * fills an older one). */
@@ -302,8 +306,10 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
         b->n_rtp_video++;
         memcpy(b->last_pkt, buf, len);
         b->last_len = len;
-        if (b->n_seen < 64)
+        if (b->n_seen < 64) {
+            b->seen_ts[b->n_seen] = h.ts;
             b->seen_seq[b->n_seen++] = h.seq;
+        }
     } else if (h.ssrc == b->audio_ssrc && h.pt == b->audio_pt) {
         b->n_rtp_audio++;
     } else {
@@ -433,8 +439,10 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
         CC_CHECK_EQ(m->direction, publisher ? CC_DIR_RECVONLY : CC_DIR_SENDONLY);
         snprintf(b->s_ufrag, sizeof b->s_ufrag, "%s", m->ice_ufrag);
         snprintf(b->s_pwd, sizeof b->s_pwd, "%s", m->ice_pwd);
-        /* mid and transport-cc (+ a publisher's audio level) */
-        CC_CHECK_EQ(m->n_extmaps, publisher && m->kind == CC_MEDIA_AUDIO ? 3 : 2);
+        /* mid and transport-cc (+ a publisher's audio level; + rid and
+         * repaired rid for a publisher's simulcast line) */
+        CC_CHECK_EQ(m->n_extmaps, (publisher && m->kind == CC_MEDIA_AUDIO ? 3 : 2) +
+                                      (m->n_rids ? 2 : 0));
         if (publisher) {
             CC_CHECK_EQ(m->n_ssrcs, 0);
             b->twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
@@ -653,21 +661,36 @@ static void test_room(void)
     CC_CHECK(count_events(CC_SFU_EV_MEDIA, &mask) >= 1);
     CC_CHECK_EQ(mask, (1u << CC_SLOT_CAMERA) | (1u << CC_SLOT_MIC));
 
-    /* A late joiner gets a keyframe request sent on its behalf. */
+    /* A late joiner starts at once on the cached last keyframe and the
+     * four frames after it (10 packets), with no keyframe request; their
+     * timestamps are one tick apart, so it shows the newest now, and the
+     * next live frame follows the newest replayed one by the source's
+     * frame interval. */
     int plis = pub.n_pli;
     usleep(350000);
     join(&s2, "chromium-offer-viewer.sdp", 0, 21, NULL);
-    pump_all(all, 3, 50);
-    CC_CHECK(pub.n_pli > plis);
+    for (int i = 0; i < 20 && s2.n_rtp_video < 10; i++)
+        pump_all(all, 3, 50);
+    CC_CHECK_EQ(pub.n_pli, plis);
+    CC_CHECK_EQ(s2.n_rtp_video, 10);
+    CC_CHECK_EQ(s2.first_video_key, 1);
+    CC_CHECK_EQ(s2.bad_video, 0);
+    for (int i = 1; i < 10 && s2.n_seen >= 10; i++)
+        CC_CHECK_EQ(s2.seen_ts[i] - s2.seen_ts[0], (uint32_t)(i / 2));
     send_frame(&pub, PUB_VIDEO_SSRC, &vseq, vts, pid++, 1);
     vts += 3000;
     /* Up to a second for the keyframe's two packets to arrive: a loaded
      * machine (the other core busy) can take longer than one pump. */
-    for (int i = 0; i < 20 && s2.n_rtp_video < 2; i++)
+    for (int i = 0; i < 20 && s2.n_rtp_video < 12; i++)
         pump_all(all, 3, 50);
-    CC_CHECK_EQ(s2.n_rtp_video, 2);
-    CC_CHECK_EQ(s2.first_video_key, 1);
+    CC_CHECK_EQ(s2.n_rtp_video, 12);
+    CC_CHECK_EQ(s2.bad_video, 0);
+    if (s2.n_seen >= 12)
+        CC_CHECK_EQ(s2.seen_ts[10] - s2.seen_ts[9], 3000u);
     CC_CHECK(s1.video_ssrc != s2.video_ssrc);
+    cc_sfu_stats rst;
+    cc_sfu_get_stats(g_sfu, &rst);
+    CC_CHECK(rst.replays >= 1);
 
     /* s1 loses a packet and NACKs it: exactly the same packet comes back
      * (same SSRC and seq, no RTX). */
@@ -855,6 +878,7 @@ static void test_layers(void)
  * one), and it goes out when due all the same (the worker's tick). */
 static void test_keyframe_due(void)
 {
+    cc_sfu_set_keyframe_replay(g_sfu, 0); /* the request path */
     browser pub, s1, s2;
     browser_init(&pub, 40);
     browser_init(&s1, 41);
@@ -887,6 +911,7 @@ static void test_keyframe_due(void)
         printf("join took too long to be held\n");
     CC_CHECK(st.pli_coalesced >= 1 || !held);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    cc_sfu_set_keyframe_replay(g_sfu, 1);
     usleep(100000);
     count_events(0, NULL);
     browser_free(&pub);
@@ -1038,6 +1063,7 @@ static void run_frames(localsrc *ls, browser **bs, int n, int ms, cc_time_us *ne
 #define BELL_N 40
 static void test_join_bell(void)
 {
+    cc_sfu_set_keyframe_replay(g_sfu, 0); /* the request path */
     localsrc ls;
     CC_CHECK_EQ(cc_sfu_room_open(g_w, 2), 0);
     ls_attach(g_w, &ls, 2, 0x10000);
@@ -1105,6 +1131,7 @@ static void test_join_bell(void)
     CC_CHECK_EQ(late->first_video_tag, (uint8_t)frame_before); /* and came first */
 
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 2), 0);
+    cc_sfu_set_keyframe_replay(g_sfu, 1);
     usleep(100000);
     count_events(0, NULL);
     ls_detach(g_w, &ls);
@@ -1421,6 +1448,106 @@ static void test_prepare_errors(void)
     browser_free(&b);
 }
 
+/* One VP8 picture in two packets of simulcast encoding `rid` (RFC 8852
+ * rid element id 10 and mid "0" id 9, as the teacher vector negotiates);
+ * the payload is filled with `tag` so a subscriber can tell encodings
+ * apart. */
+static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
+                     uint32_t ts, uint16_t pid, int key, uint8_t tag)
+{
+    for (int k = 0; k < 2; k++) {
+        uint8_t p[300];
+        size_t n = 0;
+        p[n++] = 0x90;
+        p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
+        p[n++] = (uint8_t)(*seq >> 8);
+        p[n++] = (uint8_t)*seq;
+        for (int i = 3; i >= 0; i--)
+            p[n++] = (uint8_t)(ts >> (8 * i));
+        for (int i = 3; i >= 0; i--)
+            p[n++] = (uint8_t)(ssrc >> (8 * i));
+        p[n++] = 0xbe; p[n++] = 0xde; p[n++] = 0; p[n++] = 1;
+        p[n++] = 0x90; p[n++] = '0';                    /* mid "0" */
+        p[n++] = 0xa0; p[n++] = (uint8_t)rid[0];        /* one-letter rid */
+        p[n++] = (uint8_t)(0x80 | (k == 0 ? 0x10 : 0)); /* X, S */
+        p[n++] = 0x80;                                  /* I */
+        p[n++] = (uint8_t)(0x80 | (pid >> 8));
+        p[n++] = (uint8_t)pid;
+        static const uint8_t kt[] = {0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a};
+        static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
+        memcpy(p + n, key ? kt : it, 6);
+        n += 6;
+        memset(p + n, tag, 200);
+        n += 200;
+        send_rtp(b, p, n);
+        (*seq)++;
+    }
+}
+
+/* A teacher's camera in three simulcast encodings (q, h, f): a subscriber
+ * gets the top one only; when the top stops (a browser drops it when its
+ * uplink is short) the subscriber moves to the next at its keyframe, with
+ * numbering that continues; when the top is back, it moves up again. */
+static void test_simulcast(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 51);
+    browser_init(&sub, 52);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 60, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 61, NULL);
+    browser *all[2] = {&pub, &sub};
+    static const char *const rid[3] = {"q", "h", "f"};
+    uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
+    uint32_t ts = 90000;
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    /* Phase 1 (1.5 s): all three, a keyframe on each first. */
+    for (int f = 0; f < 50; f++) {
+        for (int e = 0; e < 3; e++)
+            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
+                     f == 0 || f == 20, (uint8_t)('a' + e));
+        ts += 3000;
+        pump_all(all, 2, 30);
+    }
+    CC_CHECK(sub.n_rtp_video > 20);
+    CC_CHECK_EQ(sub.first_video_tag, 'c');
+    CC_CHECK_EQ(sub.last_video_tag, 'c');
+    /* Phase 2 (2.5 s): f stops; h sends inter frames, and a keyframe when
+     * asked (a PLI arrives). */
+    int pli0 = pub.n_pli, key_h = 0;
+    for (int f = 0; f < 80; f++) {
+        int key = pub.n_pli > pli0 && !key_h;
+        key_h |= key;
+        for (int e = 0; e < 2; e++)
+            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
+                     e == 1 && key, (uint8_t)('a' + e));
+        ts += 3000;
+        pump_all(all, 2, 30);
+    }
+    CC_CHECK(key_h);
+    CC_CHECK_EQ(sub.last_video_tag, 'b');
+    /* Phase 3: f is back (a keyframe first, as after a browser resumes an
+     * encoding); within a second the subscriber is on it again. */
+    for (int f = 0; f < 50; f++) {
+        for (int e = 0; e < 3; e++)
+            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
+                     e == 2 && (f == 0 || f == 35), (uint8_t)('a' + e));
+        ts += 3000;
+        pump_all(all, 2, 30);
+    }
+    CC_CHECK_EQ(sub.last_video_tag, 'c');
+    CC_CHECK_EQ(sub.bad_video, 0); /* one stream: no gaps, right SSRC/PT */
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK(st.sim_switches - st0.sim_switches >= 2);
+    CC_CHECK_EQ(st.drop_unknown_ssrc - st0.drop_unknown_ssrc, 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
 int main(void)
 {
     cc_srtp_global_init();
@@ -1444,6 +1571,7 @@ int main(void)
     CC_RUN(test_prepare_errors);
     CC_RUN(test_room);
     CC_RUN(test_layers);
+    CC_RUN(test_simulcast);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_join_bell);
     CC_RUN(test_nack_lessons);

@@ -237,6 +237,47 @@ static void test_keyframe_requests(void)
     free(t);
 }
 
+
+/* The last keyframe's chain: the cache keeps the keyframe and what follows
+ * it past the age limit, and cc_track_kf_chain counts it only while every
+ * packet of it is held (a new subscriber starts on it). */
+static void test_keyframe_chain(void)
+{
+    cc_pkt_pool *pool = NULL;
+    CC_CHECK_EQ(cc_pkt_pool_new(&pool, 64), 0);
+    cc_track *t = calloc(1, sizeof *t);
+    cc_track_init(t, 1, 0, 1, 90000);
+    CC_CHECK_EQ(cc_track_kf_chain(t), 0u); /* nothing yet */
+    for (uint16_t i = 0; i < 20; i++) {
+        uint16_t seq = (uint16_t)(65530 + i); /* wraps */
+        cc_pkt *p = mk(pool, seq);
+        p->time = i * 100000; /* one every 100 ms */
+        cc_track_on_rtp(t, seq, 1000u + i, 100, p->time);
+        if (i == 10)
+            cc_track_kf_seen_seq(t, seq, p->time);
+        cc_track_cache_put(t, seq, p);
+    }
+    CC_CHECK_EQ(cc_track_kf_chain(t), 10u);
+    /* 1.5 s later with a 1 s age: everything before the keyframe goes,
+     * the keyframe and the 9 packets after it stay. */
+    cc_track_cache_expire(t, 3500000, 1000000);
+    CC_CHECK_EQ(t->cache_n, 10);
+    CC_CHECK_EQ(cc_track_kf_chain(t), 10u);
+    /* Over the quota the keyframe goes too: no complete chain. */
+    cc_track_cache_set_quota(t, 5);
+    uint16_t seq = (uint16_t)(65530 + 20);
+    cc_pkt *p = mk(pool, seq);
+    p->time = 3600000;
+    cc_track_on_rtp(t, seq, 1020u, 100, p->time);
+    cc_track_cache_put(t, seq, p);
+    CC_CHECK_EQ(t->cache_n, 5);
+    CC_CHECK_EQ(cc_track_kf_chain(t), 0u);
+    cc_track_clear(t);
+    CC_CHECK_EQ(cc_track_kf_chain(t), 0u);
+    free(t);
+    cc_pkt_pool_free(pool);
+}
+
 int main(void)
 {
     CC_RUN(test_cache);
@@ -244,5 +285,6 @@ int main(void)
     CC_RUN(test_pli_and_ntp);
     CC_RUN(test_cache_quota);
     CC_RUN(test_keyframe_requests);
+    CC_RUN(test_keyframe_chain);
     CC_TEST_DONE();
 }

@@ -54,8 +54,14 @@
 // negotiation at a time (subSync, the same pattern as sync()). Cameras show
 // as small tiles labelled with the member's name; microphones play.
 //
+// Simulcast: when the server's `created` / `joined` reply says
+// `simulcast: true`, the camera and the screen go out as several encodings
+// of one track (RFC 8853, each tagged with its rid), lowest first, so the
+// server can forward each student the one that fits (simulcastEncodings()).
+// Without it (absent or false) the page sends one encoding per track.
+//
 // Tests read window.ccTeacher = {pc, code, token, viewerToken, members, state,
-// lessonState, sendState, error, media, local, account, kind, settings,
+// lessonState, sendState, simulcast, error, media, local, account, kind, settings,
 // hands, waiting, speakers, invites, chat, streams, guests, sub, copied,
 // actionError, recording}.
 
@@ -124,6 +130,7 @@ const cc = {
   state: 'idle', // idle | connecting | joined | reconnecting | ended
   lessonState: null, // waiting | live | ended
   sendState: 'idle', // idle | connecting | connected | failed
+  simulcast: false, // the server takes simulcast (its created / joined reply)
   code: null, token: null, viewerToken: null, member: null, title: '', teacher: '',
   members: [],
   left: [], // students and schools that left (`members`.left), oldest first
@@ -398,6 +405,7 @@ async function createLesson(title, name, kind = 'lesson') {
     cc.token = r.token;
     cc.viewerToken = r.viewer_token || null;
     cc.member = r.member || null;
+    cc.simulcast = r.simulcast === true;
     cc.title = typeof r.title === 'string' ? r.title : title;
     cc.teacher = name;
     cc.lessonState = cc.lessonState || 'waiting';
@@ -432,6 +440,7 @@ async function resumeLesson(session, { quiet } = {}) {
   cc.token = session.token;
   cc.viewerToken = session.viewerToken || cc.viewerToken;
   cc.member = r.member || null;
+  cc.simulcast = r.simulcast === true;
   if (typeof r.title === 'string') cc.title = r.title;
   else cc.title = session.title || '';
   if (r.teacher) cc.teacher = r.teacher;
@@ -541,6 +550,33 @@ function updatePreviews() {
   else if (!scrSrc || scrSrc.getVideoTracks()[0] !== scr) ui.screenPreview.srcObject = new MediaStream([scr]);
   for (const v of [ui.camPreview, ui.screenPreview]) if (v.srcObject) v.play().catch(() => {});
   render();
+}
+
+// Simulcast encodings of a slot, lowest first: the server numbers the
+// layers in this order (layer 0 = the first). null: the slot is sent as
+// one encoding. The camera stays at 640x480 (a teacher's face does not
+// need HD, and a school laptop encodes every layer): two encodings, a
+// 320x240 one for weak links and the full one (Chromium sends as many
+// layers as the size allows: two at 640x480). Chromium caps every screen
+// layer at the lowest maxFramerate unless each says its own, hence
+// maxFramerate 15 (what shareScreen asks for) on the full one: a weak
+// link keeps the screen sharp at 5 frames a second before it loses
+// resolution. Each layer also gets VP8's three temporal layers
+// (Chromium's default for simulcast: L1T3).
+function simulcastEncodings(slot) {
+  if (slot === 'camera') {
+    return [
+      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 200000 },
+      { rid: 'f', maxBitrate: 1000000 },
+    ];
+  }
+  if (slot === 'screen') {
+    return [
+      { rid: 'l', scaleResolutionDownBy: 2, maxBitrate: 300000, maxFramerate: 5 },
+      { rid: 'f', maxBitrate: 1500000, maxFramerate: 15 },
+    ];
+  }
+  return null;
 }
 
 function cameraConstraints() {
@@ -838,7 +874,19 @@ async function unpublish() {
 // TL1 doubling it, TL2 doubling again), so the server can send a student
 // on a weak link fewer frames instead of losing packets it cannot repair.
 // A browser that does not know scalabilityMode sends one layer.
+// With simulcast (cc.simulcast) camera and screen go out as the encodings
+// of simulcastEncodings(); they can only be given here, when the
+// transceiver is made (setParameters cannot add encodings later), and stay
+// with it when its track is replaced or turned off and on again.
 function addSender(pc, slot, track) {
+  const encodings = cc.simulcast ? simulcastEncodings(slot) : null;
+  if (encodings) {
+    try {
+      return pc.addTransceiver(track, { direction: 'sendonly', sendEncodings: encodings });
+    } catch (e) {
+      console.warn(`no simulcast for the ${slot}:`, e && e.message);
+    }
+  }
   if (slot === 'camera') {
     try {
       return pc.addTransceiver(track, { direction: 'sendonly', sendEncodings: [{ scalabilityMode: 'L1T3' }] });
