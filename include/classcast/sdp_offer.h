@@ -17,6 +17,7 @@
 #define CC_OFFER_PT_OPUS 111
 #define CC_OFFER_EXT_MID 1
 #define CC_OFFER_EXT_ABS_SEND_TIME 2
+#define CC_OFFER_EXT_TWCC 3        /* only with transport_cc = 1 */
 
 typedef struct cc_sdp_offer_params {
     const char *ice_ufrag;      /* >= 4 ice-chars */
@@ -30,11 +31,19 @@ typedef struct cc_sdp_offer_params {
     const char *stream_id;
     /* Our host candidate (optional: an ICE-lite server needs none). */
     const cc_addr *candidate;
+    /* 1: offer transport-wide congestion control
+     * (draft-holmer-rmcat-transport-wide-cc-extensions-01): the extmap
+     * CC_EXT_URI_TWCC as CC_OFFER_EXT_TWCC and a=rtcp-fb:PT transport-cc
+     * on both codecs. Only for a sender that numbers its packets and
+     * reads the feedback (classcast-publish); a receiver offering it
+     * would be expected to send feedback. */
+    int transport_cc;
 } cc_sdp_offer_params;
 
 /* Writes a BUNDLE offer: a=setup:actpass (RFC 8842 section 5.2), rtcp-mux,
  * rtcp-rsize, VP8 with nack / nack pli / ccm fir, Opus with
- * minptime=10;useinbandfec=1, extmaps mid and abs-send-time. *out is
+ * minptime=10;useinbandfec=1, extmaps mid and abs-send-time (and
+ * transport-cc, see transport_cc). *out is
  * malloc'd; the caller frees it. 0, CC_EINVAL or CC_ENOMEM. */
 int cc_sdp_offer_write(const cc_sdp_offer_params *p, char **out);
 
@@ -48,6 +57,8 @@ typedef struct cc_sdp_answer_media {
     uint32_t ssrc;              /* the server's a=ssrc (recvonly offer) */
     int ext_mid;                /* 0: not negotiated */
     int ext_abs_send_time;
+    int ext_twcc;               /* transport-wide seq id; usable only with
+                                   CC_FB_TWCC in fb */
     int direction;              /* cc_direction of the answer */
 } cc_sdp_answer_media;
 

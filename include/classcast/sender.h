@@ -1,11 +1,21 @@
 /* classcast: the sending side of a WHIP publisher on a cc_client: takes
- * already packetized RTP from a source callback (a recorded file today,
- * the media core's VP8/Opus packetizers later), gives it the negotiated
- * SSRC, payload type, a continuous sequence number and header extensions
- * (mid, abs-send-time with the send time), protects it, and answers the
- * server's feedback like a browser does: NACK -> resend from a history of
- * recent video packets, PLI/FIR -> ask the source for a keyframe; an SR
- * per stream about once a second (RFC 3550 section 6.4.1).
+ * already packetized RTP from a source callback (a recorded file, the
+ * media core's VP8/Opus packetizers), gives it the negotiated SSRC,
+ * payload type, a continuous sequence number and header extensions (mid,
+ * abs-send-time with the send time, the transport-wide sequence number),
+ * protects it, and answers the server's feedback like a browser does:
+ * NACK -> resend from a history of recent video packets, PLI/FIR -> ask
+ * the source for a keyframe; an SR per stream about once a second
+ * (RFC 3550 section 6.4.1).
+ * Congestion control: where transport-cc was negotiated
+ * (draft-holmer-rmcat-transport-wide-cc-extensions-01), every packet of
+ * the transport (media, resends, probes) carries one counter's next
+ * number, a send-side estimate (cc_bwe, include/classcast/bwe.h) is told
+ * of each and fed the server's feedback (RTPFB FMT 15) and REMB, and its
+ * probe clusters go out as RTP padding on the video stream. The owner
+ * reads the target (cc_sender_target_bps) and sets its encoders from it;
+ * the sender itself does not pace or drop media, but it keeps resends
+ * within half the target and does not repeat one within an RTT.
  * No I/O, explicit `now`, like cc_client. Thread: one owner. */
 #ifndef CLASSCAST_SENDER_H
 #define CLASSCAST_SENDER_H
@@ -13,7 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "classcast/bwe.h"
 #include "classcast/client.h"
+
+/* Bytes a packet costs on the wire beyond its SRTP-protected length, as
+ * the estimate counts it: UDP (8) and IPv4 (20) headers. */
+#define CC_SENDER_WIRE_OVERHEAD 28
 
 /* A packet source. next(): the next packet due at or before `now` (a
  * whole RTP packet; the sender replaces SSRC, payload type, sequence number
@@ -38,6 +53,10 @@ typedef struct cc_sender_stream_config {
     const char *mid;        /* for the mid extension (RFC 8843 section 15) */
     int ext_mid;            /* negotiated extension ids, 0: not sent */
     int ext_abs_send_time;
+    /* Transport-wide sequence number id (1..14), only where the answer
+     * kept both the extmap and a=rtcp-fb:PT transport-cc; 0: not sent.
+     * Any stream with it turns the estimate on. */
+    int ext_twcc;
 } cc_sender_stream_config;
 
 typedef struct cc_sender_config {
@@ -50,6 +69,9 @@ typedef struct cc_sender_config {
     void (*on_sent)(void *ud, int stream, const uint8_t *pkt, size_t len,
                     int resend, cc_time_us now);
     void *ud;
+    /* The estimate's range and start (zeroes: cc_bwe's defaults) and
+     * no_probe; used only with ext_twcc on some stream. */
+    cc_bwe_config bwe;
 } cc_sender_config;
 
 typedef struct cc_sender_stats {
@@ -58,10 +80,28 @@ typedef struct cc_sender_stats {
     uint64_t nack_received;   /* sequence numbers asked for */
     uint64_t resent;
     uint64_t resend_miss;     /* no longer in the history */
+    uint64_t resend_suppressed; /* asked again within an RTT of a resend */
+    uint64_t resend_budget;   /* over the resend share of the target */
     uint64_t pli_received;
     uint64_t sr_sent;
     uint64_t rr_received;
     uint32_t last_rr_cumulative_lost[CC_SENDER_STREAMS];
+    /* RTP payload bytes of media packets (first sends), and what every
+     * packet of the stream cost on the wire (protected length +
+     * CC_SENDER_WIRE_OVERHEAD, resends included): the owner's overhead
+     * and audio share when it splits the target. */
+    uint64_t payload_bytes[CC_SENDER_STREAMS];
+    uint64_t wire_bytes[CC_SENDER_STREAMS];
+    /* Congestion control (all 0 without transport-cc). */
+    uint64_t twcc_numbered;     /* packets sent with a transport-wide seq */
+    uint64_t twcc_feedback;     /* feedback packets the estimate took */
+    uint64_t twcc_feedback_bad; /* unparsable or refused */
+    uint64_t remb_received;
+    uint64_t probe_clusters;    /* probe clusters started */
+    uint64_t probe_packets;     /* padding packets sent for them */
+    uint64_t probe_bytes;       /* their wire bytes */
+    uint32_t target_bps;        /* the estimate (as of the last tick or
+                                   feedback), 0 without one */
 } cc_sender_stats;
 
 typedef struct cc_sender cc_sender;
@@ -77,11 +117,24 @@ int cc_sender_handle(cc_sender *s, cc_demux_kind kind, uint8_t *buf,
  * due media): 0 with buf/len/to, or CC_EAGAIN. cap >= 1500. */
 int cc_sender_poll(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
                    size_t *len, cc_addr *to);
+/* Due work: the client's timers, resends, SRs, media, and with an
+ * estimate its tick (every 25 ms) and the pacing of a probe cluster. */
 cc_time_us cc_sender_deadline(const cc_sender *s, cc_time_us now);
 void cc_sender_handle_timeout(cc_sender *s, cc_time_us now);
 const cc_sender_stats *cc_sender_get_stats(const cc_sender *s);
 /* Stop (1) or resume (0) taking media from the sources; feedback, resends
  * and reports go on (a load test's end: let in-flight losses repair). */
 void cc_sender_set_paused(cc_sender *s, int paused);
+
+/* The send-side estimate's target in bit/s (what the whole transport may
+ * send, wire bytes), or 0 when transport-cc was not negotiated. */
+uint32_t cc_sender_target_bps(const cc_sender *s);
+/* The estimator's own counters; CC_ENOTFOUND without an estimate. */
+int cc_sender_get_bwe_stats(const cc_sender *s, cc_bwe_stats *out);
+/* The owner would send up to bps if the path carried it (its encoders
+ * held below their configured rates): ask the estimate for one probe
+ * cluster at bps (cc_bwe_probe_request). 1 if queued, else 0 (no
+ * estimate, or a cluster already queued or in flight). */
+int cc_sender_probe_request(cc_sender *s, uint32_t bps, cc_time_us now);
 
 #endif

@@ -53,13 +53,23 @@ static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
     add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_MID, CC_EXT_URI_MID);
     add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_ABS_SEND_TIME,
              CC_EXT_URI_ABS_SEND_TIME);
+    /* draft-holmer-rmcat-transport-wide-cc-extensions-01 section 4: the
+     * extension is negotiated with an extmap (one id for the whole BUNDLE
+     * transport, RFC 8843 section 9.1, so the same on every line) and the
+     * feedback with a=rtcp-fb:PT transport-cc. */
+    if (p->transport_cc)
+        add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_TWCC, CC_EXT_URI_TWCC);
     if (video) {
         add_attr(&gm, "rtpmap", "%d VP8/90000", pt);
+        if (p->transport_cc)
+            add_attr(&gm, "rtcp-fb", "%d transport-cc", pt);
         add_attr(&gm, "rtcp-fb", "%d nack", pt);
         add_attr(&gm, "rtcp-fb", "%d nack pli", pt);
         add_attr(&gm, "rtcp-fb", "%d ccm fir", pt);
     } else {
         add_attr(&gm, "rtpmap", "%d opus/48000/2", pt);
+        if (p->transport_cc)
+            add_attr(&gm, "rtcp-fb", "%d transport-cc", pt);
         add_attr(&gm, "fmtp", "%d minptime=10;useinbandfec=1", pt);
     }
     if (p->send) {
@@ -194,6 +204,7 @@ static void read_media(const cc_sdp_offer *o, int i, cc_sdp_answer_media *am,
     am->ssrc = m->fid_primary ? m->fid_primary : (m->n_ssrcs ? m->ssrcs[0] : 0);
     am->ext_mid = cc_sdp_find_extmap(m, CC_EXT_URI_MID);
     am->ext_abs_send_time = cc_sdp_find_extmap(m, CC_EXT_URI_ABS_SEND_TIME);
+    am->ext_twcc = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
     am->direction = (int)m->direction;
 }
 

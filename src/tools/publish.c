@@ -1,5 +1,7 @@
 /* `classcast-publish`: local sources -> WHIP. One video and one audio stream
- * at most (a WHIP session carries one of each, RFC 9725 section 4.2). */
+ * at most (a WHIP session carries one of each, RFC 9725 section 4.2).
+ * With transport-cc negotiated, the encoders follow the send-side
+ * estimate (docs/bwe.md section 5, "classcast's own encoder"). */
 #include "classcast/publish.h"
 
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include "classcast/log.h"
 #include "classcast/rand.h"
 #include "classcast/ring.h"
+#include "classcast/sdp.h"
 #include "classcast/sdp_offer.h"
 #include "classcast/sender.h"
 #include "classcast/slot.h"
@@ -69,6 +72,225 @@ static int ring_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap,
 
 static void ring_keyframe(void *ud) { cc_source_request_keyframe(((pub_src *)ud)->src); }
 
+/* ---- encoder rates from the estimate ---- */
+
+/* How often the target is read and applied; a change smaller than
+ * RATE_STEP is not worth an encoder reconfiguration. */
+#define RATE_INTERVAL (250 * CC_USEC_PER_MSEC)
+#define RATE_STEP 0.05
+/* Down at once, up by at most RATE_UP a RATE_INTERVAL (x 1.46 a second):
+ * a target that jumps up (a probe result) is approached over a second or
+ * two, so that if the jump was wrong the delay signal stops it early. A
+ * shaper's token bucket passes a short probe cluster untouched and then
+ * says "more" (measured under tc tbf, docs/bwe.md). */
+#define RATE_UP 1.10
+/* The video encoder is never set below this (kbit/s): VP8 at 100 kbit/s
+ * is a usable low-motion picture; below it the audio matters more. */
+#define VIDEO_MIN_KBPS 100
+/* Opus by the target: full rate (the encoder's default, 32 kbit/s) from
+ * AUDIO_FULL_BPS of target, 24 from AUDIO_MID_BPS, else 16 (wideband
+ * speech; RFC 7587 section 3.1.1 puts it at 16-20 kbit/s). Back up only
+ * AUDIO_HYST above a threshold, so a target near one does not toggle. */
+#define AUDIO_FULL_KBPS 32
+#define AUDIO_FULL_BPS 300000
+#define AUDIO_MID_KBPS 24
+#define AUDIO_MID_BPS 150000
+#define AUDIO_LOW_KBPS 16
+#define AUDIO_HYST 1.2
+/* Wire bytes per payload byte of video (RTP header + extensions + SRTP
+ * tag + UDP/IP per ~1000-byte packet) until measured. */
+#define VIDEO_OVERHEAD_INIT 1.08
+/* Smoothing of the measured audio rate and video overhead (per
+ * RATE_INTERVAL sample): packets leave in batches, a 250 ms sample of
+ * 20 ms audio frames holds 11 to 14 of them. */
+#define SMOOTH 0.25
+/* Application-limited: the encoder's output (smoothed) under this share
+ * of the rate it was given (a still screen, a camera in the dark). Then
+ * the estimate cannot grow (cc_bwe caps it at 1.5 x what was received),
+ * so the publisher asks for a probe at its full rate now and then: every
+ * 3 s, the gap doubling to 10 s (as the SFU's subscribers do, and as
+ * libwebrtc probes in its "ALR"). A sender that fills its rate does not
+ * probe: the AIMD increase finds more. */
+#define APP_LIMITED 0.5
+#define PROBE_GAP_MIN (3 * CC_USEC_PER_SEC)
+#define PROBE_GAP_MAX (10 * CC_USEC_PER_SEC)
+#define STATS_INTERVAL CC_USEC_PER_SEC
+
+typedef struct pub_rate {
+    int on;                    /* transport-cc negotiated */
+    int video_max_kbps;        /* configured (--video-kbps or the default) */
+    int video_kbps;            /* set on the encoder */
+    int audio_kbps;
+    uint32_t max_bps;          /* the estimate's ceiling */
+    double overhead;           /* video wire / payload bytes, smoothed */
+    double audio_bps;          /* audio on the wire, smoothed; < 0 unknown */
+    double video_out_bps;      /* video payload sent, smoothed */
+    cc_time_us next_apply, last_apply;
+    cc_sender_stats prev;      /* counters at last_apply */
+    cc_time_us next_probe, probe_gap;
+    uint64_t changes, probes;
+    /* once a second at debug: the rates as sent */
+    cc_time_us next_stats, last_stats;
+    cc_sender_stats sprev;
+    uint64_t enc_bytes_prev, enc_kf_prev;
+} pub_rate;
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The estimate's range: from the configured rates, wire bytes (video
+ * plus its packet overhead, audio at its full rate plus about 50 packets
+ * a second of headers). It starts at the ceiling: the encoders start at
+ * their configured rates as before, and the start-up probe (bwe.c probes
+ * at the ceiling when 3 x start is above it) and the delay and loss
+ * signals bring it down on a weaker path within the first seconds. */
+static void rate_config(pub_rate *r, int have_video, int have_audio, cc_bwe_config *bc)
+{
+    cc_bwe_config_default(bc);
+    double v = have_video ? r->video_max_kbps * 1000.0 * 1.1 : 0;
+    double a = have_audio ? AUDIO_FULL_KBPS * 1000.0 * 2 : 0;
+    r->max_bps = (uint32_t)(v + a);
+    if (r->max_bps < 100000)
+        r->max_bps = 100000;
+    bc->max_bps = r->max_bps;
+    bc->start_bps = r->max_bps;
+    r->overhead = VIDEO_OVERHEAD_INIT;
+    r->audio_bps = -1;
+}
+
+static double smooth(double old, double v) { return old < 0 ? v : old + SMOOTH * (v - old); }
+
+static void rate_audio(pub_rate *r, pub_src *ps, uint32_t target)
+{
+    int k = r->audio_kbps;
+    double t = target;
+    if (t < AUDIO_MID_BPS)
+        k = AUDIO_LOW_KBPS;
+    else if (t < AUDIO_FULL_BPS)
+        k = k == AUDIO_LOW_KBPS && t < AUDIO_MID_BPS * AUDIO_HYST ? AUDIO_LOW_KBPS
+                                                                  : AUDIO_MID_KBPS;
+    else
+        k = k != AUDIO_FULL_KBPS && t < AUDIO_FULL_BPS * AUDIO_HYST ? (k ? k : AUDIO_MID_KBPS)
+                                                                    : AUDIO_FULL_KBPS;
+    if (k != r->audio_kbps && cc_source_set_bitrate(ps->src, k) == 0) {
+        CC_DEBUG("publish", "audio %d -> %d kbit/s (target %u kbit/s)", r->audio_kbps, k,
+                 target / 1000);
+        r->audio_kbps = k;
+    }
+}
+
+/* Every RATE_INTERVAL: video gets the target less what audio takes on the
+ * wire, divided by video's measured overhead (wire bytes per payload
+ * byte, resends included, probes not), within VIDEO_MIN_KBPS..the
+ * configured rate, down at once and up by RATE_UP at most. libvpx and
+ * libopus take the new rates before their next frame
+ * (cc_source_set_bitrate). */
+static void rate_apply(pub_rate *r, cc_sender *snd, pub_src ps[2], cc_time_us now)
+{
+    if (!r->on || now < r->next_apply)
+        return;
+    r->next_apply = now + RATE_INTERVAL;
+    const cc_sender_stats *st = cc_sender_get_stats(snd);
+    cc_time_us dt = now - r->last_apply;
+    uint32_t target = cc_sender_target_bps(snd);
+    if (dt <= 0 || target == 0)
+        return;
+    uint64_t aw = st->wire_bytes[CC_SENDER_AUDIO] - r->prev.wire_bytes[CC_SENDER_AUDIO];
+    uint64_t vw = st->wire_bytes[CC_SENDER_VIDEO] - r->prev.wire_bytes[CC_SENDER_VIDEO];
+    uint64_t pb = st->probe_bytes - r->prev.probe_bytes;
+    uint64_t vp = st->payload_bytes[CC_SENDER_VIDEO] - r->prev.payload_bytes[CC_SENDER_VIDEO];
+    vw = vw > pb ? vw - pb : 0;
+    if (vp > 4000 && vw > vp) {
+        double o = (double)vw / (double)vp;
+        r->overhead = smooth(r->overhead, o > 1.5 ? 1.5 : o);
+    }
+    r->video_out_bps = smooth(r->video_out_bps, (double)vp * 8e6 / (double)dt);
+    r->prev = *st;
+    r->last_apply = now;
+    /* Audio first: its rate chosen by the whole target, its share as
+     * measured (nominal until some has gone). */
+    double audio_bps = 0;
+    if (ps[1].src) {
+        rate_audio(r, &ps[1], target);
+        if (st->packets[CC_SENDER_AUDIO])
+            r->audio_bps = smooth(r->audio_bps, (double)aw * 8e6 / (double)dt);
+        audio_bps = r->audio_bps >= 0 ? r->audio_bps : r->audio_kbps * 2000.0;
+    }
+    if (!ps[0].src)
+        return;
+    double vbps = ((double)target - audio_bps) / r->overhead;
+    int kbps = clampi((int)(vbps / 1000.0), VIDEO_MIN_KBPS, r->video_max_kbps);
+    int up = (int)(r->video_kbps * RATE_UP) + 1;
+    if (kbps > up)
+        kbps = up;
+    int diff = kbps - r->video_kbps;
+    /* Small steps are skipped, except onto the range's ends (else the
+     * encoder could stay a few per cent short of its configured rate). */
+    if ((abs(diff) > RATE_STEP * r->video_kbps ||
+         (diff && (kbps == r->video_max_kbps || kbps == VIDEO_MIN_KBPS))) &&
+        cc_source_set_bitrate(ps[0].src, kbps) == 0) {
+        CC_DEBUG("publish", "video %d -> %d kbit/s (target %u kbit/s, audio %.0f kbit/s, "
+                            "overhead %.3f)",
+                 r->video_kbps, kbps, target / 1000, audio_bps / 1000, r->overhead);
+        r->video_kbps = kbps;
+        r->changes++;
+    }
+    /* Held below the configured rate and not using what it has: may the
+     * path carry more? */
+    int limited = r->video_kbps < r->video_max_kbps &&
+                  r->video_out_bps < APP_LIMITED * r->video_kbps * 1000.0;
+    if (!limited) {
+        r->probe_gap = PROBE_GAP_MIN;
+        r->next_probe = now + PROBE_GAP_MIN;
+    } else if (now >= r->next_probe && cc_sender_probe_request(snd, r->max_bps, now)) {
+        CC_DEBUG("publish", "application-limited (video out %.0f of %d kbit/s): probe at %u "
+                            "kbit/s", r->video_out_bps / 1000, r->video_kbps,
+                 r->max_bps / 1000);
+        r->probes++;
+        r->next_probe = now + r->probe_gap;
+        r->probe_gap = r->probe_gap * 2 > PROBE_GAP_MAX ? PROBE_GAP_MAX : r->probe_gap * 2;
+    }
+}
+
+/* Once a second at debug: what went out, what the estimate says. */
+static void rate_log(pub_rate *r, cc_sender *snd, pub_src ps[2], cc_time_us now)
+{
+    if (now < r->next_stats || cc_log_get_level() < CC_LOG_DEBUG)
+        return;
+    const cc_sender_stats *st = cc_sender_get_stats(snd);
+    cc_time_us dt = now - r->last_stats;
+    uint64_t enc = 0, kf = 0;
+    if (ps[0].src) {
+        cc_source_stats ss;
+        cc_source_get_stats(ps[0].src, &ss);
+        enc = ss.bytes;
+        kf = ss.keyframes;
+    }
+    if (r->last_stats && dt > 0) {
+        double k = 8e3 / (double)dt; /* bytes -> kbit/s */
+        uint64_t vw = st->wire_bytes[CC_SENDER_VIDEO] - r->sprev.wire_bytes[CC_SENDER_VIDEO];
+        uint64_t aw = st->wire_bytes[CC_SENDER_AUDIO] - r->sprev.wire_bytes[CC_SENDER_AUDIO];
+        uint64_t pb = st->probe_bytes - r->sprev.probe_bytes;
+        cc_bwe_stats bs;
+        int have = cc_sender_get_bwe_stats(snd, &bs) == 0;
+        CC_DEBUG("publish",
+                 "rate: wire video %.0f (probes %.0f) audio %.0f kbit/s, encoder out %.0f "
+                 "kbit/s (set %d, %llu keyframes), target %u acked %u kbit/s, rtt %lld ms, "
+                 "loss %.1f %%, queue %lld ms, feedback %llu",
+                 (double)vw * k, (double)pb * k, (double)aw * k,
+                 (double)(enc - r->enc_bytes_prev) * k, r->video_kbps,
+                 (unsigned long long)(kf - r->enc_kf_prev),
+                 st->target_bps / 1000, have ? bs.acked_bps / 1000 : 0,
+                 have ? (long long)(bs.rtt / 1000) : 0LL, have ? bs.loss * 100 : 0.0,
+                 have ? (long long)(bs.queue_delay / 1000) : 0LL,
+                 (unsigned long long)st->twcc_feedback);
+    }
+    r->sprev = *st;
+    r->enc_bytes_prev = enc;
+    r->enc_kf_prev = kf;
+    r->last_stats = now;
+    r->next_stats = now + STATS_INTERVAL;
+}
+
 int cc_publish_run(const cc_publish_config *cfg)
 {
     int rc = 0;
@@ -81,6 +303,8 @@ int cc_publish_run(const cc_publish_config *cfg)
     cc_sdp_answer_info *ai = NULL;
     char location[CC_WHIPC_URL_MAX] = "";
     char *offer = NULL;
+    pub_rate rate;
+    memset(&rate, 0, sizeof rate);
 
     cc_whipc_global_init();
     if ((rc = cc_srtp_global_init()) != 0 || (rc = cc_dtls_ctx_new(&dtls)) != 0 ||
@@ -117,6 +341,10 @@ int cc_publish_run(const cc_publish_config *cfg)
             snprintf(dispvar, sizeof dispvar, "DISPLAY=%s", cfg->display);
             sc.vars[0] = dispvar;
         }
+        /* The same default as cc_source_new's (source.h). */
+        if (k == 0)
+            rate.video_max_kbps = cfg->video_kbps > 0 ? cfg->video_kbps
+                                  : slot == CC_SLOT_SCREEN ? 1500 : 1000;
         if ((rc = cc_ring_new(&ps[k].ring, 1024)) != 0)
             goto out;
         ps[k].efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -151,6 +379,7 @@ int cc_publish_run(const cc_publish_config *cfg)
         .send = 1, .video = ps[0].src != NULL, .audio = ps[1].src != NULL,
         .video_ssrc = vssrc, .audio_ssrc = assrc,
         .cname = cname, .stream_id = "classcast-publish",
+        .transport_cc = 1,
     };
     if ((rc = cc_sdp_offer_write(&op, &offer)) != 0) {
         fprintf(stderr, "classcast-publish: could not write the offer\n");
@@ -191,13 +420,19 @@ int cc_publish_run(const cc_publish_config *cfg)
         const cc_sdp_answer_media *m = k == 0 ? &ai->video : &ai->audio;
         if (!ps[k].src || !m->present)
             continue;
+        /* draft-holmer-rmcat-transport-wide-cc-extensions-01 section 4:
+         * both the extmap and the rtcp-fb must survive the answer. */
+        int twcc = (m->fb & CC_FB_TWCC) ? m->ext_twcc : 0;
         sc.streams[k] = (cc_sender_stream_config){
             .enabled = 1, .ssrc = k == 0 ? vssrc : assrc, .pt = (uint8_t)m->pt,
             .clock_rate = k == 0 ? 90000 : 48000, .mid = m->mid,
             .ext_mid = m->ext_mid, .ext_abs_send_time = m->ext_abs_send_time,
+            .ext_twcc = twcc,
             .src = {.ud = &ps[k], .next = ring_next, .keyframe = k == 0 ? ring_keyframe : NULL},
         };
+        rate.on |= twcc != 0;
     }
+    rate_config(&rate, sc.streams[0].enabled, sc.streams[1].enabled, &sc.bwe);
     if ((rc = cc_sender_new(&sender, &sc, now)) != 0) {
         fprintf(stderr, "classcast-publish: cannot start sending\n");
         goto out;
@@ -210,6 +445,17 @@ int cc_publish_run(const cc_publish_config *cfg)
             goto out;
         }
     fprintf(stderr, "classcast-publish: sending to %s (session %s)\n", cfg->whip_url, location);
+    if (rate.on)
+        fprintf(stderr, "classcast-publish: transport-cc negotiated: the encoders follow "
+                        "the estimate (up to %u kbit/s)\n", rate.max_bps / 1000);
+    else
+        fprintf(stderr, "classcast-publish: no transport-cc in the answer: fixed bitrates\n");
+    rate.video_kbps = rate.video_max_kbps;
+    rate.audio_kbps = AUDIO_FULL_KBPS; /* cc_opusenc_config_default's */
+    rate.last_apply = now;
+    rate.next_apply = now + RATE_INTERVAL;
+    rate.probe_gap = PROBE_GAP_MIN;
+    rate.next_probe = now + PROBE_GAP_MIN;
 
     /* Run loop: socket, the sources' eventfds, the sender's deadline. */
     cc_time_us end = cfg->duration_s > 0 ? now + (cc_time_us)(cfg->duration_s * CC_USEC_PER_SEC)
@@ -233,6 +479,10 @@ int cc_publish_run(const cc_publish_config *cfg)
         }
         if (cc_sender_deadline(sender, now) <= now)
             cc_sender_handle_timeout(sender, now);
+        if (cs == CC_CLIENT_CONNECTED) {
+            rate_apply(&rate, sender, ps, now);
+            rate_log(&rate, sender, ps, now);
+        }
         size_t len;
         cc_addr to;
         for (int i = 0; i < 256; i++) {
@@ -275,6 +525,16 @@ int cc_publish_run(const cc_publish_config *cfg)
                 (unsigned long long)st->packets[CC_SENDER_VIDEO],
                 (unsigned long long)st->packets[CC_SENDER_AUDIO],
                 (unsigned long long)st->resent, (unsigned long long)st->pli_received);
+        if (rate.on)
+            fprintf(stderr, "classcast-publish: estimate %u kbit/s from %llu transport-cc "
+                            "feedback packets (%llu unusable), video at %d kbit/s after %llu "
+                            "changes, %llu probe packets; resends held back: %llu within an "
+                            "RTT, %llu over the budget\n",
+                    st->target_bps / 1000, (unsigned long long)st->twcc_feedback,
+                    (unsigned long long)st->twcc_feedback_bad, rate.video_kbps,
+                    (unsigned long long)rate.changes, (unsigned long long)st->probe_packets,
+                    (unsigned long long)st->resend_suppressed,
+                    (unsigned long long)st->resend_budget);
     }
 out:
     for (int k = 0; k < 2; k++)

@@ -1,5 +1,6 @@
 /* The sending side of a WHIP publisher: pacing is the source's, feedback
- * handling and header rewriting are here. */
+ * handling, header rewriting and the send-side estimate's bookkeeping are
+ * here (docs/bwe.md section 5, "classcast's own encoder"). */
 #include "classcast/sender.h"
 
 #include <stdio.h>
@@ -11,16 +12,42 @@
 #include "classcast/rand.h"
 #include "classcast/rtcp.h"
 #include "classcast/rtp.h"
+#include "classcast/twcc.h"
 
 #define HISTORY 1024          /* video packets kept for NACKs (~3 s) */
 #define PKT_MAX 1400          /* plain packets we send stay below this */
 #define RESEND_MAX 128
 #define SR_INTERVAL CC_USEC_PER_SEC
+/* cc_bwe_tick at least every 100 ms (bwe.h); every 25 ms, as often as
+ * libwebrtc's congestion controller runs its periodic work. */
+#define BWE_TICK (25 * CC_USEC_PER_MSEC)
+/* Feedback entries expanded at once: one feedback of the server's (every
+ * 50 ms, or after CC_TWCC_DEFAULT_MAX_PENDING = 100 packets) fits many
+ * times over; entries beyond it are not used. */
+#define TWCC_SCRATCH 2048
+/* Probe padding: the most one RTP packet can carry (RFC 3550 section 5.1:
+ * the last octet counts the padding octets, itself included). */
+#define PROBE_PAD 255
+/* A probe cluster that finds no video to pad is dropped after this. */
+#define PROBE_WAIT_MAX (2 * CC_USEC_PER_SEC)
+/* Probe packets go out one tick ahead of the cluster's rate, so a low
+ * rate is not cut into a packet per poll (the SFU's sub_probe does the
+ * same). */
+#define PROBE_AHEAD (10 * CC_USEC_PER_MSEC)
+/* Resends with an estimate (they go into the same path as the media, which
+ * already gets the whole target): a packet is not sent again within an
+ * RTT of its last resend (the SFU retries a NACK every 40 ms or RTT,
+ * src/rtp/nack.c; with a standing queue the first resend is still on
+ * its way), and resends together stay within RESEND_SHARE of the target,
+ * RESEND_BURST of it at once. libwebrtc caps them at the target. */
+#define RESEND_SHARE 0.5
+#define RESEND_BURST (250 * CC_USEC_PER_MSEC)
 
 typedef struct hist {
     uint16_t seq;
     uint16_t len;
     uint8_t valid;
+    cc_time_us resent_at;      /* 0: not yet */
     uint8_t data[PKT_MAX];
 } hist;
 
@@ -49,7 +76,32 @@ struct cc_sender {
     cc_time_us next_sr;
     uint8_t scratch[2048];
     cc_sender_stats stats;
+    /* transport-cc: one counter for the whole transport (the draft's
+     * section 2 numbers every packet of the transport, whatever its
+     * stream), the estimate with its feedback scratch, and the probe
+     * cluster being sent. */
+    cc_bwe *bwe;
+    uint16_t twcc_seq;         /* the next packet's number */
+    cc_twcc_pkt *twcc_pkts;
+    cc_time_us next_tick;
+    cc_bwe_probe probe;        /* id 0: none */
+    cc_time_us probe_start;    /* its first packet (while it waits for
+                                  video: when it was taken) */
+    size_t probe_bytes;
+    int probe_pkts;
+    double resend_tokens;      /* bytes resends may still use */
+    cc_time_us resend_refill;
 };
+
+void cc_sender_free(cc_sender *s)
+{
+    if (!s)
+        return;
+    cc_bwe_free(s->bwe);
+    free(s->twcc_pkts);
+    free(s->history);
+    free(s);
+}
 
 int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
 {
@@ -66,11 +118,16 @@ int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
     }
     s->cfg = *cfg;
     s->client = cfg->client;
+    int twcc = 0;
     for (int i = 0; i < CC_SENDER_STREAMS; i++) {
         stream *t = &s->st[i];
         t->cfg = cfg->streams[i];
         if (!t->cfg.enabled || !t->cfg.src.next)
             t->cfg.enabled = 0;
+        /* RFC 8285 section 4.2: one-byte ids are 1..14. */
+        if (!t->cfg.enabled || t->cfg.ext_twcc < 1 || t->cfg.ext_twcc > 14)
+            t->cfg.ext_twcc = 0;
+        twcc |= t->cfg.ext_twcc != 0;
         snprintf(t->mid, sizeof t->mid, "%s", t->cfg.mid ? t->cfg.mid : "");
         /* RFC 3550 5.1: random initial sequence number and timestamp. */
         t->seq = (uint16_t)cc_rand_u32();
@@ -78,16 +135,22 @@ int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
         t->next_due = now;
     }
     s->next_sr = now + SR_INTERVAL;
+    if (twcc) {
+        s->twcc_pkts = calloc(TWCC_SCRATCH, sizeof *s->twcc_pkts);
+        s->bwe = s->twcc_pkts ? cc_bwe_new(&cfg->bwe, now) : NULL;
+        if (!s->bwe) {
+            int bad = s->twcc_pkts && cfg->bwe.min_bps > cfg->bwe.max_bps && cfg->bwe.max_bps;
+            cc_sender_free(s);
+            return bad ? CC_EINVAL : CC_ENOMEM;
+        }
+        /* The draft (section 2) leaves the first number open; random, as
+         * our RTP sequence numbers, so a wrap is exercised early. */
+        s->twcc_seq = (uint16_t)cc_rand_u32();
+        s->next_tick = now + BWE_TICK;
+        s->stats.target_bps = cc_bwe_target_bps(s->bwe);
+    }
     *out = s;
     return 0;
-}
-
-void cc_sender_free(cc_sender *s)
-{
-    if (!s)
-        return;
-    free(s->history);
-    free(s);
 }
 
 static int find_stream(const cc_sender *s, uint32_t ssrc)
@@ -125,7 +188,25 @@ static void keyframe(cc_sender *s, uint32_t ssrc)
         s->st[i].cfg.src.keyframe(s->st[i].cfg.src.ud);
 }
 
-static void on_rtcp(cc_sender *s, const uint8_t *buf, size_t len)
+/* Transport-wide feedback (draft section 3.1, RTPFB FMT 15) on what this
+ * transport sent: every packet's arrival time, for the estimate. */
+static void on_twcc_feedback(cc_sender *s, const cc_rtcp_pkt *p, cc_time_us now)
+{
+    cc_rtcp_fb fb;
+    cc_twcc_feedback f;
+    if (!s->bwe)
+        return; /* not negotiated: not ours to read */
+    if (cc_rtcp_parse_fb(p, &fb) == 0 &&
+        cc_twcc_parse(&fb, &f, s->twcc_pkts, TWCC_SCRATCH) == 0 &&
+        cc_bwe_on_feedback(s->bwe, &f, s->twcc_pkts, f.n, now) == 0) {
+        s->stats.twcc_feedback++;
+        s->stats.target_bps = cc_bwe_target_bps(s->bwe);
+    } else {
+        s->stats.twcc_feedback_bad++;
+    }
+}
+
+static void on_rtcp(cc_sender *s, const uint8_t *buf, size_t len, cc_time_us now)
 {
     cc_rtcp_iter it;
     cc_rtcp_pkt p;
@@ -135,6 +216,18 @@ static void on_rtcp(cc_sender *s, const uint8_t *buf, size_t len)
         if (p.pt == CC_RTCP_RTPFB && p.count == CC_RTPFB_NACK) {
             if (cc_rtcp_parse_fb(&p, &fb) == 0)
                 on_nack(s, &fb);
+        } else if (p.pt == CC_RTCP_RTPFB && p.count == CC_RTPFB_TWCC) {
+            on_twcc_feedback(s, &p, now);
+        } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_AFB) {
+            /* REMB (draft-alvestrand-rmcat-remb section 2.2): a cap on the
+             * estimate. Other AFB messages do not parse as REMB. */
+            cc_rtcp_remb remb;
+            if (s->bwe && cc_rtcp_parse_fb(&p, &fb) == 0 &&
+                cc_rtcp_parse_remb(&fb, &remb) == 0) {
+                s->stats.remb_received++;
+                cc_bwe_on_remb(s->bwe, remb.bitrate_bps, now);
+                s->stats.target_bps = cc_bwe_target_bps(s->bwe);
+            }
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_PLI) {
             if (cc_rtcp_parse_fb(&p, &fb) == 0)
                 keyframe(s, fb.media_ssrc);
@@ -173,23 +266,19 @@ int cc_sender_handle(cc_sender *s, cc_demux_kind kind, uint8_t *buf,
     size_t plain = 0;
     int rc = cc_client_handle(s->client, kind, buf, len, from, now, &plain);
     if (rc == CC_CLIENT_IN_RTCP)
-        on_rtcp(s, buf, plain);
+        on_rtcp(s, buf, plain, now);
     return rc;
 }
 
-/* Rebuild the header: 12 bytes with our SSRC/PT/seq and the source's
- * marker and timestamp (+ our random offset), then an RFC 8285 one-byte
- * extension block with mid and abs-send-time when negotiated, then the
- * source's payload and padding unchanged. */
-static int rewrite(cc_sender *s, stream *t, const uint8_t *in, size_t in_len,
-                   uint8_t *out, size_t cap, cc_time_us now, size_t *out_len)
+/* The RFC 8285 one-byte elements (section 4.2) of our extension block,
+ * into ext[0..32): mid, abs-send-time with the send time, and the
+ * transport-wide sequence number (draft section 2: 16 bits, network
+ * order) this packet will have if it leaves (s->twcc_seq; the counter
+ * moves on only when it does, so the receiver sees no gap that is not a
+ * loss). Returns the length. */
+static size_t build_ext(const cc_sender *s, const stream *t, cc_time_us now,
+                        uint8_t ext[32])
 {
-    cc_rtp_hdr h;
-    if (cc_rtp_parse(in, in_len, &h) != 0)
-        return CC_EINVAL;
-    (void)s;
-    size_t body = in_len - (size_t)(h.payload - in); /* payload + padding */
-    uint8_t ext[32];
     size_t el = 0;
     size_t ml = strlen(t->mid);
     if (t->cfg.ext_mid > 0 && t->cfg.ext_mid < 15 && ml > 0 && ml <= 16) {
@@ -204,13 +293,27 @@ static int rewrite(cc_sender *s, stream *t, const uint8_t *in, size_t in_len,
         ext[el++] = (uint8_t)(v >> 8);
         ext[el++] = (uint8_t)v;
     }
+    if (t->cfg.ext_twcc) {
+        ext[el++] = (uint8_t)(t->cfg.ext_twcc << 4 | 1);
+        ext[el++] = (uint8_t)(s->twcc_seq >> 8);
+        ext[el++] = (uint8_t)s->twcc_seq;
+    }
+    return el;
+}
+
+/* 12 header bytes with our SSRC/PT/seq, then the extension block if any
+ * (RFC 8285 section 4.2: 0xBEDE, its length in 32-bit words, the
+ * elements, zero padding to the word). Returns the header length, 0 if it
+ * does not fit in cap. */
+static size_t write_header(const stream *t, int marker, uint32_t ts, int padding,
+                           const uint8_t *ext, size_t el, uint8_t *out, size_t cap)
+{
     size_t ext_words = (el + 3) / 4;
     size_t hl = 12 + (el ? 4 + ext_words * 4 : 0);
-    if (hl + body > cap || hl + body > PKT_MAX)
-        return CC_ENOSPC;
-    cc_rtp_write_header(out, cap, t->cfg.pt, h.marker, t->seq, h.ts + t->ts_off,
-                        t->cfg.ssrc);
-    if (h.padding)
+    if (hl > cap)
+        return 0;
+    cc_rtp_write_header(out, cap, t->cfg.pt, marker, t->seq, ts, t->cfg.ssrc);
+    if (padding)
         out[0] |= 0x20;
     if (el) {
         out[0] |= 0x10;
@@ -221,10 +324,30 @@ static int rewrite(cc_sender *s, stream *t, const uint8_t *in, size_t in_len,
         memset(out + 16, 0, ext_words * 4);
         memcpy(out + 16, ext, el);
     }
+    return hl;
+}
+
+/* Rebuild the header: our SSRC/PT/seq with the source's marker and
+ * timestamp (+ our random offset) and our extensions, then the source's
+ * payload and padding unchanged. *payload_len: the payload alone. */
+static int rewrite(cc_sender *s, stream *t, const uint8_t *in, size_t in_len,
+                   uint8_t *out, size_t cap, cc_time_us now, size_t *out_len,
+                   size_t *payload_len)
+{
+    cc_rtp_hdr h;
+    if (cc_rtp_parse(in, in_len, &h) != 0)
+        return CC_EINVAL;
+    size_t body = in_len - (size_t)(h.payload - in); /* payload + padding */
+    uint8_t ext[32];
+    size_t el = build_ext(s, t, now, ext);
+    size_t hl = write_header(t, h.marker, h.ts + t->ts_off, h.padding, ext, el, out, cap);
+    if (!hl || hl + body > cap || hl + body > PKT_MAX)
+        return CC_ENOSPC;
     memcpy(out + hl, h.payload, body);
     t->last_ts = h.ts + t->ts_off;
     t->last_at = now;
     *out_len = hl + body;
+    *payload_len = h.payload_len;
     return 0;
 }
 
@@ -239,9 +362,53 @@ static int send_protected(cc_sender *s, uint8_t *buf, size_t len, size_t cap,
     return 0;
 }
 
+/* A packet of stream i that carried the transport-wide number s->twcc_seq
+ * (if the stream numbers) left now with `wire` bytes: the estimate learns
+ * of it (cc_bwe_on_sent, bytes as the bottleneck carries them) and the
+ * counter moves on. */
+static void sent(cc_sender *s, int i, size_t wire, int probe_id, cc_time_us now)
+{
+    s->stats.wire_bytes[i] += wire;
+    if (!s->st[i].cfg.ext_twcc || !s->bwe)
+        return;
+    cc_bwe_on_sent(s->bwe, s->twcc_seq, wire, probe_id, now);
+    s->twcc_seq++;
+    s->stats.twcc_numbered++;
+}
+
+/* With an estimate: may this packet be resent now (RESEND_SHARE)? */
+static int resend_allowed(cc_sender *s, const hist *hp, cc_time_us now)
+{
+    if (!s->bwe)
+        return 1;
+    cc_bwe_stats bs;
+    cc_bwe_get_stats(s->bwe, &bs);
+    if (hp->resent_at && bs.rtt > 0 && now - hp->resent_at < bs.rtt) {
+        s->stats.resend_suppressed++;
+        return 0;
+    }
+    double rate = RESEND_SHARE * cc_bwe_target_bps(s->bwe) / 8.0; /* bytes/s */
+    double burst = rate * (double)RESEND_BURST / CC_USEC_PER_SEC;
+    if (burst < PKT_MAX + CC_SENDER_WIRE_OVERHEAD + CC_SRTP_MAX_TRAILER)
+        burst = PKT_MAX + CC_SENDER_WIRE_OVERHEAD + CC_SRTP_MAX_TRAILER;
+    if (!s->resend_refill)
+        s->resend_tokens = burst;
+    else
+        s->resend_tokens += rate * (double)(now - s->resend_refill) / CC_USEC_PER_SEC;
+    if (s->resend_tokens > burst)
+        s->resend_tokens = burst;
+    s->resend_refill = now;
+    if (s->resend_tokens < (double)hp->len + CC_SENDER_WIRE_OVERHEAD) {
+        s->stats.resend_budget++;
+        return 0;
+    }
+    return 1;
+}
+
 static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
                        size_t *len, cc_addr *to)
 {
+    stream *v = &s->st[CC_SENDER_VIDEO];
     while (s->n_resend > 0) {
         uint16_t seq = s->resend[0];
         memmove(s->resend, s->resend + 1, (size_t)(--s->n_resend) * sizeof s->resend[0]);
@@ -250,13 +417,28 @@ static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
             s->stats.resend_miss++;
             continue;
         }
+        if (!resend_allowed(s, hp, now))
+            continue;
         memcpy(buf, hp->data, hp->len);
+        size_t plen = hp->len;
+        /* A resend is a new packet on the transport: it gets a number of
+         * its own (draft section 2), in place of the first send's. */
+        if (v->cfg.ext_twcc &&
+            cc_twcc_ext_put(buf, plen, cap - CC_SRTP_MAX_TRAILER, v->cfg.ext_twcc,
+                            s->twcc_seq, &plen) != 0) {
+            s->stats.resend_miss++;
+            continue;
+        }
         if (s->cfg.on_sent)
-            s->cfg.on_sent(s->cfg.ud, CC_SENDER_VIDEO, buf, hp->len, 1, now);
+            s->cfg.on_sent(s->cfg.ud, CC_SENDER_VIDEO, buf, plen, 1, now);
         /* Same SSRC and seq: libsrtp's allow_repeat_tx (cc_srtp) lets the
          * repeat through (docs/WEBRTC.md, section 3, "SRTP details"). */
-        if (send_protected(s, buf, hp->len, cap, len, to, 0) == 0) {
+        if (send_protected(s, buf, plen, cap, len, to, 0) == 0) {
             s->stats.resent++;
+            hp->resent_at = now;
+            if (s->bwe)
+                s->resend_tokens -= (double)(*len + CC_SENDER_WIRE_OVERHEAD);
+            sent(s, CC_SENDER_VIDEO, *len + CC_SENDER_WIRE_OVERHEAD, 0, now);
             return 0;
         }
     }
@@ -305,6 +487,75 @@ static int poll_sr(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
     return 0;
 }
 
+/* Probing (docs/bwe.md): the estimate's cluster as padding-only packets
+ * on the video stream (the classcast SFU negotiates no RTX with
+ * publishers, so there is no repair stream to carry them; receivers skip
+ * padding, RFC 3550 section 5.1, and the SFU forwards it as such), each
+ * with the next video sequence number and the last video timestamp,
+ * paced at the cluster's rate until its bytes and packets are out. */
+static int probe_ready(const cc_sender *s)
+{
+    const stream *v = &s->st[CC_SENDER_VIDEO];
+    return v->cfg.enabled && v->cfg.ext_twcc && v->sent_any;
+}
+
+static int poll_probe(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
+                      size_t *len, cc_addr *to)
+{
+    if (!s->bwe)
+        return CC_EAGAIN;
+    if (!s->probe.id) {
+        if (!cc_bwe_probe_poll(s->bwe, now, &s->probe))
+            return CC_EAGAIN;
+        s->probe_start = now;
+        s->probe_bytes = 0;
+        s->probe_pkts = 0;
+        s->stats.probe_clusters++;
+    }
+    if (!probe_ready(s)) {
+        /* No picture has gone out yet (or no video at all): the cluster
+         * waits; the estimate gives it up after its own timeout. */
+        if (now - s->probe_start > PROBE_WAIT_MAX)
+            s->probe.id = 0;
+        return CC_EAGAIN;
+    }
+    if (!s->probe_pkts)
+        s->probe_start = now;
+    size_t allowed = (size_t)((uint64_t)s->probe.bps *
+                              (uint64_t)(now - s->probe_start + PROBE_AHEAD) /
+                              (8 * CC_USEC_PER_SEC));
+    if (s->probe_bytes >= allowed)
+        return CC_EAGAIN;
+    stream *v = &s->st[CC_SENDER_VIDEO];
+    uint8_t ext[32];
+    size_t el = build_ext(s, v, now, ext);
+    size_t hl = write_header(v, 0, v->last_ts, 1, ext, el, buf, cap);
+    if (!hl || hl + PROBE_PAD + CC_SRTP_MAX_TRAILER > cap) {
+        s->probe.id = 0;
+        return CC_EAGAIN;
+    }
+    memset(buf + hl, 0, PROBE_PAD - 1);
+    buf[hl + PROBE_PAD - 1] = PROBE_PAD;
+    if (send_protected(s, buf, hl + PROBE_PAD, cap, len, to, 0) != 0) {
+        s->probe.id = 0;
+        return CC_EAGAIN;
+    }
+    /* Not kept for NACKs: a lost padding packet needs no repair. An RTP
+     * data packet for the SR's count, with no payload octets (RFC 3550
+     * section 6.4.1). */
+    v->seq++;
+    v->packets++;
+    size_t wire = *len + CC_SENDER_WIRE_OVERHEAD;
+    sent(s, CC_SENDER_VIDEO, wire, s->probe.id, now);
+    s->probe_bytes += wire;
+    s->probe_pkts++;
+    s->stats.probe_packets++;
+    s->stats.probe_bytes += wire;
+    if (s->probe_bytes >= s->probe.min_bytes && s->probe_pkts >= s->probe.min_packets)
+        s->probe.id = 0;
+    return 0;
+}
+
 static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
                       size_t *len, cc_addr *to)
 {
@@ -325,14 +576,16 @@ static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
             t->ended = 1;
             continue;
         }
-        size_t pl;
-        if (rewrite(s, t, s->scratch, in_len, buf, cap - CC_SRTP_MAX_TRAILER, now, &pl) != 0)
+        size_t pl, payload;
+        if (rewrite(s, t, s->scratch, in_len, buf, cap - CC_SRTP_MAX_TRAILER, now, &pl,
+                    &payload) != 0)
             continue; /* an unusable source packet: skipped */
         if (i == CC_SENDER_VIDEO) {
             hist *hp = &s->history[t->seq % HISTORY];
             hp->seq = t->seq;
             hp->len = (uint16_t)pl;
             hp->valid = 1;
+            hp->resent_at = 0;
             memcpy(hp->data, buf, pl);
         }
         if (s->cfg.on_sent)
@@ -343,9 +596,12 @@ static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         t->octets += (uint32_t)(pl - 12);
         s->stats.packets[i]++;
         s->stats.bytes[i] += pl;
+        s->stats.payload_bytes[i] += payload;
         s->rr = (i + 1) % CC_SENDER_STREAMS;
-        if (send_protected(s, buf, pl, cap, len, to, 0) == 0)
+        if (send_protected(s, buf, pl, cap, len, to, 0) == 0) {
+            sent(s, i, *len + CC_SENDER_WIRE_OVERHEAD, 0, now);
             return 0;
+        }
     }
     return CC_EAGAIN;
 }
@@ -363,6 +619,8 @@ int cc_sender_poll(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         return 0;
     if (s->paused)
         return CC_EAGAIN;
+    if (poll_probe(s, now, buf, cap, len, to) == 0)
+        return 0;
     return poll_media(s, now, buf, cap, len, to);
 }
 
@@ -375,8 +633,22 @@ cc_time_us cc_sender_deadline(const cc_sender *s, cc_time_us now)
         return now;
     if (s->next_sr < d)
         d = s->next_sr;
+    if (s->bwe && s->next_tick < d)
+        d = s->next_tick;
     if (s->paused)
         return d;
+    if (s->bwe && s->probe.id && probe_ready(s) && s->probe.bps > 0) {
+        /* When the cluster's rate allows the next packet. */
+        cc_time_us at = s->probe_pkts
+                            ? s->probe_start - PROBE_AHEAD +
+                                  (cc_time_us)((uint64_t)s->probe_bytes * 8 * CC_USEC_PER_SEC /
+                                               s->probe.bps) + 1
+                            : now;
+        if (at < now)
+            at = now;
+        if (at < d)
+            d = at;
+    }
     for (int i = 0; i < CC_SENDER_STREAMS; i++)
         if (s->st[i].cfg.enabled && !s->st[i].ended && s->st[i].next_due < d)
             d = s->st[i].next_due;
@@ -386,8 +658,34 @@ cc_time_us cc_sender_deadline(const cc_sender *s, cc_time_us now)
 void cc_sender_handle_timeout(cc_sender *s, cc_time_us now)
 {
     cc_client_handle_timeout(s->client, now);
+    if (s->bwe && now >= s->next_tick) {
+        /* A tick late by more than one period restarts the schedule. */
+        s->next_tick += BWE_TICK;
+        if (s->next_tick <= now)
+            s->next_tick = now + BWE_TICK;
+        cc_bwe_tick(s->bwe, now);
+        s->stats.target_bps = cc_bwe_target_bps(s->bwe);
+    }
 }
 
 const cc_sender_stats *cc_sender_get_stats(const cc_sender *s) { return &s->stats; }
 
 void cc_sender_set_paused(cc_sender *s, int paused) { s->paused = paused ? 1 : 0; }
+
+uint32_t cc_sender_target_bps(const cc_sender *s)
+{
+    return s->bwe ? cc_bwe_target_bps(s->bwe) : 0;
+}
+
+int cc_sender_get_bwe_stats(const cc_sender *s, cc_bwe_stats *out)
+{
+    if (!s->bwe)
+        return CC_ENOTFOUND;
+    cc_bwe_get_stats(s->bwe, out);
+    return 0;
+}
+
+int cc_sender_probe_request(cc_sender *s, uint32_t bps, cc_time_us now)
+{
+    return s->bwe ? cc_bwe_probe_request(s->bwe, bps, now) : 0;
+}
