@@ -81,6 +81,10 @@
  * moves on feedback every 50 ms; layers switch only at pictures). */
 #define SFU_ALLOC_INTERVAL (250 * CC_USEC_PER_MSEC)
 #define SFU_ALLOC_HOLD_RUNS 4
+/* The longest kept chain a new subscriber is started on (out_replay): a
+ * still screen's keyframe and what followed fit; a camera's chain of
+ * seconds of moving pictures is not worth decoding in a burst. */
+#define SFU_REPLAY_MAX 256
 #define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
 /* Pacing of a subscriber's video: below this estimate, at this factor of
  * it, a queue of at most SFU_PACE_QUEUE packets, a burst of SFU_PACE_BURST
@@ -1337,9 +1341,11 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
     unsigned n = 0;
     for (; enc >= 0; enc--) {
         t = in->enc[enc];
-        if (t && t->rx.started && now - t->last_media_rx < CC_USEC_PER_SEC &&
-            (n = cc_track_kf_chain(t)) > 0)
+        if (t && t->rx.started &&
+            (in->n_enc == 1 || now - t->last_media_rx < 2 * CC_USEC_PER_SEC) &&
+            (n = cc_track_kf_chain(t)) > 0 && n <= SFU_REPLAY_MAX)
             break;
+        n = 0;
     }
     if (enc < 0 || n == 0)
         return 0;
@@ -1912,10 +1918,14 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             miss++;
             continue;
         }
-        if (o->rtx_ssrc) {
+        /* A thinned picture's packet went out as padding: an RTX packet
+         * must carry a payload to repair (RFC 4588 section 4), so this
+         * one is sent again as it was, on the media SSRC under its own
+         * number (as to a subscriber without RTX), which fills the gap. */
+        if (o->rtx_ssrc && !(slotbuf[0] & 0x20)) {
             if (cc_fwd_rtx_wrap(slotbuf, &len, SFU_TX_CAP, o->rtx_ssrc, o->rtx_pt,
                                 o->rtx_seq) != 0) {
-                miss++; /* a thinned (padding) packet: nothing to repair */
+                miss++;
                 continue;
             }
             o->rtx_seq++;
