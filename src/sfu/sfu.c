@@ -90,7 +90,7 @@
  * it, a queue of at most SFU_PACE_QUEUE packets, a burst of SFU_PACE_BURST
  * (at least the worker's 10 ms tick, which drains the queue). */
 #define SFU_PACE_BELOW 4000000u
-#define SFU_PACE_FACTOR 1.5
+#define SFU_PACE_FACTOR 1.25
 #define SFU_PACE_QUEUE 384
 #define SFU_PACE_BURST (20 * CC_USEC_PER_MSEC)
 /* The estimate must hold a camera down this long before the page hears
@@ -1931,12 +1931,10 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             o->rtx_seq++;
             INC(s, rtx_wrapped);
         }
-        /* A retransmission is a new packet on the wire: its own number
-         * (sent at once, ahead of a paced queue, but from its budget). */
-        sub_stamp(sp, o, slotbuf, len, 0, now);
-        if (sp->pacing)
-            cc_pacer_on_sent(&sp->pacer, len + SFU_WIRE_OVERHEAD, now);
-        if (cc_worker_tx_commit_rtp(w, sp->wp, len) == 0)
+        /* A retransmission is a new packet on the wire: its own number,
+         * and on a paced link its turn in the queue (a burst of repairs
+         * on a slow link only loses more). */
+        if (sub_emit(w, s, sp, o, slotbuf, len, now))
             sent++;
     }
     ADD(s, rtx_sent, sent);
