@@ -109,6 +109,8 @@ static void usage_serve(FILE *f)
             "  --simulcast         teacher pages send camera and screen in two sizes\n"
             "                      each, and each student gets the one its link\n"
             "                      carries (docs/bwe.md; off: one of each)\n"
+            "  --keyframe-replay   a student who joins starts at once on the last\n"
+            "                      keyframe the server kept (experimental)\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
             "  --max-connections-per-address N  ... from one address (default 300)\n"            "  --connection-rate N new connections one address may open a minute\n"
@@ -579,7 +581,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
-    int local_teacher = 0, simulcast = 0;
+    int local_teacher = 0, simulcast = 0, keyframe_replay = 0;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -612,6 +614,7 @@ static int cmd_serve(int argc, char **argv)
         {"connection-rate", required_argument, 0, 'R'},
         {"local-teacher", no_argument, 0, 'L'},
         {"simulcast", no_argument, 0, 'G'},
+        {"keyframe-replay", no_argument, 0, 'J'},
         {"config", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -721,6 +724,7 @@ static int cmd_serve(int argc, char **argv)
         }
         case 'L': local_teacher = 1; break;
         case 'G': simulcast = 1; break;
+        case 'J': keyframe_replay = 1; break;
         case 'F': break; /* read before the loop (config_argv) */
         case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
         default: usage_serve(stderr); config_free(cargv, where, conf); return 2;
@@ -750,7 +754,8 @@ static int cmd_serve(int argc, char **argv)
     cc_control *control = NULL;
     static cc_certs school;
     cc_dataplane_config wc = {.wake = wake_http, .workers = workers, .split_at = split_at,
-                              .nack_cache_bytes = (size_t)nack_cache_mb << 20};
+                              .nack_cache_bytes = (size_t)nack_cache_mb << 20,
+                              .keyframe_replay = keyframe_replay};
     if (cc_addr_from_string(&wc.bind, bind, (uint16_t)udp_port) != 0) {
         fprintf(stderr, "classcast: --bind '%s' is not an IP address\n", bind);
         ret = 2;

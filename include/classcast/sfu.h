@@ -36,15 +36,19 @@ typedef struct cc_sfu_config {
      * memory back as they go; at the cap every track keeps an equal share
      * (a log line says so). */
     size_t nack_cache_bytes;
+    /* Start a new subscriber on the kept keyframe (docs/ARCHITECTURE.md
+     * "Keyframes on join"); off by default until a replayed burst is
+     * paced and its repairs keep the replayed timestamps. */
+    int keyframe_replay;
 } cc_sfu_config;
 
 int cc_sfu_new(cc_sfu **out);
 int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg); /* cfg NULL: defaults */
 void cc_sfu_free(cc_sfu *s); /* after cc_worker_free */
-/* On (the default): a subscriber that connects starts at once on the
- * cached last keyframe of each video stream and what followed it
- * (docs/ARCHITECTURE.md "Keyframes on join"); off: it waits for a keyframe
- * the SFU requests. Any thread. */
+/* On: a subscriber that connects starts at once on the cached last
+ * keyframe of each video stream and what followed it (docs/ARCHITECTURE.md
+ * "Keyframes on join"); off (the default, cc_sfu_config.keyframe_replay):
+ * it waits for a keyframe the SFU requests. Any thread. */
 void cc_sfu_set_keyframe_replay(cc_sfu *s, int on);
 
 /* The worker app of every room peer (set in the add-peer message by the

@@ -125,7 +125,7 @@ int cc_dataplane_new(cc_dataplane **out, const cc_dataplane_config *cfg, cc_dtls
     size_t cache = cfg->nack_cache_bytes ? cfg->nack_cache_bytes / (size_t)n : 0;
     uint16_t port0 = cc_addr_port(&cfg->bind);
     for (int i = 0; i < n && rc == 0; i++) {
-        cc_sfu_config sc = {.nack_cache_bytes = cache};
+        cc_sfu_config sc = {.nack_cache_bytes = cache, .keyframe_replay = cfg->keyframe_replay};
         rc = cc_sfu_new_config(&dp->sfu[i], &sc);
         if (rc != 0)
             break;

@@ -392,6 +392,7 @@ int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
         free(s);
         return rc;
     }
+    s->no_replay = !(cfg && cfg->keyframe_replay);
     *out = s;
     return 0;
 }

@@ -51,7 +51,7 @@ describe('simulcast: two encodings of camera and screen, one stream for each stu
   const log = [];
 
   before(async () => {
-    server = await startServer('simulcast', { extraArgs: ['--simulcast'] });
+    server = await startServer('simulcast', { extraArgs: ['--simulcast', '--keyframe-replay'] });
     browser = await launch();
   });
   after(async () => {

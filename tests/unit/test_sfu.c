@@ -668,6 +668,7 @@ static void test_room(void)
      * frame interval. */
     int plis = pub.n_pli;
     usleep(350000);
+    cc_sfu_set_keyframe_replay(g_sfu, 1);
     join(&s2, "chromium-offer-viewer.sdp", 0, 21, NULL);
     for (int i = 0; i < 20 && s2.n_rtp_video < 10; i++)
         pump_all(all, 3, 50);
@@ -691,6 +692,7 @@ static void test_room(void)
     cc_sfu_stats rst;
     cc_sfu_get_stats(g_sfu, &rst);
     CC_CHECK(rst.replays >= 1);
+    cc_sfu_set_keyframe_replay(g_sfu, 0);
 
     /* s1 loses a packet and NACKs it: exactly the same packet comes back
      * (same SSRC and seq, no RTX). */
@@ -911,7 +913,6 @@ static void test_keyframe_due(void)
         printf("join took too long to be held\n");
     CC_CHECK(st.pli_coalesced >= 1 || !held);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
-    cc_sfu_set_keyframe_replay(g_sfu, 1);
     usleep(100000);
     count_events(0, NULL);
     browser_free(&pub);
@@ -1131,7 +1132,6 @@ static void test_join_bell(void)
     CC_CHECK_EQ(late->first_video_tag, (uint8_t)frame_before); /* and came first */
 
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 2), 0);
-    cc_sfu_set_keyframe_replay(g_sfu, 1);
     usleep(100000);
     count_events(0, NULL);
     ls_detach(g_w, &ls);
