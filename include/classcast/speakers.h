@@ -12,9 +12,13 @@
  *   - A packet is speech if its level <= CC_SPEAKERS_SPEECH_LEVEL (louder
  *     than -50 dBov). The V flag is kept (cc_speakers_last) but does not
  *     decide: not every sender runs a VAD.
- *   - A packet stands for the time since its sender's previous packet,
- *     capped at CC_SPEAKERS_PACKET_CAP_US (a sender's first packet, and the
- *     first after a discontinuity, counts CC_SPEAKERS_FIRST_US).
+ *   - A packet stands for the media time since its sender's previous
+ *     packet: its RTP timestamp's advance where the caller gives it (so a
+ *     burst of packets that a busy sender or a busy worker delivers at one
+ *     instant still counts as the 100 ms of sound it carries), else the
+ *     arrival time's; capped at CC_SPEAKERS_PACKET_CAP_US (a sender's first
+ *     packet, and the first after a discontinuity, counts
+ *     CC_SPEAKERS_FIRST_US).
  *   - Each sender keeps its speech time of the last CC_SPEAKERS_WINDOW_US
  *     in CC_SPEAKERS_BUCKETS buckets (a sliding window of whole buckets:
  *     it covers 900..1000 ms). A gap of more than CC_SPEAKERS_GAP_US since
@@ -54,6 +58,8 @@
 #define CC_SPEAKERS_SPEECH_LEVEL 50        /* -dBov: speech if level <= */
 #define CC_SPEAKERS_BUCKETS 10
 #define CC_SPEAKERS_BUCKET_US (100 * CC_USEC_PER_MSEC)
+/* What one bucket may hold: a burst of late packets lands in one. */
+#define CC_SPEAKERS_BUCKET_FULL_US (4 * CC_SPEAKERS_BUCKET_US)
 #define CC_SPEAKERS_WINDOW_US (CC_SPEAKERS_BUCKETS * CC_SPEAKERS_BUCKET_US)
 #define CC_SPEAKERS_SPEECH_US (450 * CC_USEC_PER_MSEC) /* to qualify */
 /* A sender whose latest speech packet is older than this has stopped
@@ -70,6 +76,8 @@ typedef struct cc_speaker {
     uint8_t level;                /* of the latest packet, -dBov */
     uint8_t voice;                /* V flag of the latest packet */
     uint8_t listed;               /* in the recency list */
+    uint8_t has_ts;               /* last_ts holds a timestamp */
+    uint32_t last_ts;             /* RTP timestamp of the latest packet */
     cc_time_us last;              /* arrival of the latest packet */
     cc_time_us last_speech;       /* arrival of the latest speech packet */
     int64_t head;                 /* bucket number of the newest bucket */
@@ -103,6 +111,15 @@ int cc_speakers_parse_level(const cc_rtp_hdr *h, int ext_id, int *level,
  * argument. */
 int cc_speakers_on_level(cc_speakers *s, uint32_t id, int level, int voice,
                          cc_time_us now);
+
+/* The same, with the packet's RTP timestamp and its clock rate (Hz, > 0):
+ * the packet's share of speech is the timestamp's advance since the
+ * sender's previous packet (RFC 3550 section 5.1), not the arrival time's.
+ * A timestamp that does not advance (a repeat, a reordered packet) counts
+ * nothing. */
+int cc_speakers_on_level_ts(cc_speakers *s, uint32_t id, int level,
+                            int voice, uint32_t rtp_ts, uint32_t clock_hz,
+                            cc_time_us now);
 
 /* The sender stopped publishing (or was muted): forget it. 1 if the
  * recency list changed, 0 if not (also for an unknown id). */

@@ -1683,7 +1683,9 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     if (!t->video && f->owner != 0 && pp->ext_level && !f->muted) {
         int level, voice;
         if (cc_speakers_parse_level(&h, pp->ext_level, &level, &voice) == 0) {
-            cc_speakers_on_level(&r->speakers, f->owner, level, voice, now);
+            cc_speakers_on_level_ts(&r->speakers, f->owner, level, voice,
+                                    h.ts, (uint32_t)(t->clock_rate > 0 ? t->clock_rate : 48000),
+                                    now);
             if (cc_speakers_version(&r->speakers) != r->speakers_version)
                 room_update_shown(w, s, r, pp);
         }

@@ -129,12 +129,20 @@ int cc_speakers_parse_level(const cc_rtp_hdr *h, int ext_id, int *level,
 int cc_speakers_on_level(cc_speakers *s, uint32_t id, int level, int voice,
                          cc_time_us now)
 {
+    return cc_speakers_on_level_ts(s, id, level, voice, 0, 0, now);
+}
+
+int cc_speakers_on_level_ts(cc_speakers *s, uint32_t id, int level,
+                            int voice, uint32_t rtp_ts, uint32_t clock_hz,
+                            cc_time_us now)
+{
     if (!s || id == 0 || level < 0 || level > 127)
         return CC_EINVAL;
     int64_t b = bucket_of(now);
     int slot = find_slot(s, id);
     cc_speaker *p;
     cc_time_us credit;
+    int fresh = 1; /* a new sender, or the first packet after a gap */
     if (slot < 0) {
         if (s->n >= CC_SPEAKERS_MAX)
             return CC_ELIMIT;
@@ -154,22 +162,46 @@ int cc_speakers_on_level(cc_speakers *s, uint32_t id, int level, int voice,
             window_clear(p, b);
             credit = CC_SPEAKERS_FIRST_US;
         } else {
+            fresh = 0;
             credit = now - p->last;
+            if (clock_hz > 0 && p->has_ts) {
+                /* Serial-number difference (RFC 3550 section 5.1): the
+                 * media time this packet adds; <= 0 for a repeat or a
+                 * packet that came late. */
+                int32_t d = (int32_t)(rtp_ts - p->last_ts);
+                credit = d <= 0 ? 0
+                                : (cc_time_us)((int64_t)d * CC_USEC_PER_SEC /
+                                               clock_hz);
+            }
             if (credit > CC_SPEAKERS_PACKET_CAP_US)
                 credit = CC_SPEAKERS_PACKET_CAP_US;
             window_age(p, b);
         }
     }
     p->last = now;
+    if (clock_hz > 0) {
+        /* A late packet does not move it back; after a discontinuity any
+         * timestamp starts afresh. */
+        if (fresh || !p->has_ts || (int32_t)(rtp_ts - p->last_ts) > 0)
+            p->last_ts = rtp_ts;
+        p->has_ts = 1;
+    }
     p->level = (uint8_t)level;
     p->voice = voice ? 1 : 0;
 
     if (level > CC_SPEAKERS_SPEECH_LEVEL)
         return 0;
     p->last_speech = now;
-    /* Credited to the bucket of its arrival (at most 60 ms, so a bucket
-     * holds a little more than its 100 ms at most: no overflow). */
-    p->bucket_us[bucket_index(p->head)] += (uint32_t)credit;
+    /* Credited to the bucket of its arrival. A burst puts more than the
+     * bucket's 100 ms into it; a sender whose timestamps race ahead of
+     * its packets is held to CC_SPEAKERS_BUCKET_FULL_US a bucket (no
+     * overflow, whatever it sends). */
+    uint32_t *bk = &p->bucket_us[bucket_index(p->head)];
+    if (*bk + (uint32_t)credit > (uint32_t)CC_SPEAKERS_BUCKET_FULL_US)
+        credit = *bk >= (uint32_t)CC_SPEAKERS_BUCKET_FULL_US
+                     ? 0
+                     : (cc_time_us)(CC_SPEAKERS_BUCKET_FULL_US - *bk);
+    *bk += (uint32_t)credit;
     p->sum_us += (uint32_t)credit;
     if (p->sum_us < (uint32_t)CC_SPEAKERS_SPEECH_US)
         return 0;

@@ -392,6 +392,54 @@ static void test_random(void)
     printf("random: version %u, %d senders, %d listed\n", cc_speakers_version(&s), s.n, s.n_order);
 }
 
+/* A busy sender or a busy worker delivers the packets in bursts: five
+ * 20 ms packets at one instant every 100 ms, or ten every 200 ms. By
+ * arrival time a burst counts at most one packet's cap (60 ms of 200), so
+ * the sender never qualifies; by RTP timestamp it qualifies as fast as a
+ * steady one. A sender whose timestamps race ahead of its packets is held
+ * to what a bucket may hold, and reordered packets add nothing. */
+static void test_bursts(void)
+{
+    for (int per = 5; per <= 10; per += 5) {
+        cc_speakers by_ts, by_arrival;
+        cc_speakers_init(&by_ts);
+        cc_speakers_init(&by_arrival);
+        cc_time_us t0 = 3 * S, t = t0, promoted = -1;
+        uint32_t ts = 1234567u;
+        for (int burst = 0; burst < 20; burst++, t += per * 20 * MS) {
+            for (int k = 0; k < per; k++, ts += 960) {
+                if (cc_speakers_on_level_ts(&by_ts, 9, LOUD, 1, ts, 48000, t) == 1 &&
+                    promoted < 0)
+                    promoted = t - t0;
+                cc_speakers_on_level(&by_arrival, 9, LOUD, 1, t);
+            }
+        }
+        CC_CHECK_EQ(front(&by_ts), 9);
+        CC_CHECK(promoted >= 0 && promoted <= CC_SPEAKERS_SPEECH_US + 200 * MS);
+        if (per == 10)
+            CC_CHECK_EQ(front(&by_arrival), 0); /* the old rule's failure */
+    }
+    /* Timestamps 60 ms apart at 1000 packets a second: no more than a
+     * bucket may hold is credited, and nothing overflows. */
+    cc_speakers s;
+    cc_speakers_init(&s);
+    uint32_t ts = 0;
+    for (int i = 0; i < 100000; i++, ts += 2880)
+        cc_speakers_on_level_ts(&s, 4, LOUD, 1, ts, 48000, S + i);
+    CC_CHECK(s.slot[0].sum_us <= (uint32_t)CC_SPEAKERS_BUCKETS *
+                                     CC_SPEAKERS_BUCKET_FULL_US);
+    /* Reordered and repeated packets add nothing: one packet of 20 ms
+     * then the same timestamp 50 times, then older ones. */
+    cc_speakers_init(&s);
+    cc_time_us t = 2 * S;
+    ts = 1000;
+    cc_speakers_on_level_ts(&s, 4, LOUD, 1, ts, 48000, t);
+    for (int i = 0; i < 50; i++)
+        cc_speakers_on_level_ts(&s, 4, LOUD, 1, ts - (uint32_t)(i % 2) * 960, 48000, t + i * 10 * MS);
+    CC_CHECK_EQ(s.slot[0].sum_us, (uint32_t)CC_SPEAKERS_FIRST_US);
+    CC_CHECK_EQ(front(&s), 0);
+}
+
 int main(void)
 {
     CC_RUN(test_parse_level);
@@ -404,5 +452,6 @@ int main(void)
     CC_RUN(test_gap);
     CC_RUN(test_silence);
     CC_RUN(test_random);
+    CC_RUN(test_bursts);
     CC_TEST_DONE();
 }

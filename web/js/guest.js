@@ -308,6 +308,7 @@ export async function recvStats(sub) {
       totalAudioEnergy: s.totalAudioEnergy || 0,
       totalSamplesReceived: s.totalSamplesReceived || 0,
       concealedSamples: s.concealedSamples || 0,
+      lastPacketAt: s.lastPacketReceivedTimestamp || null, // ms since 1970
     };
   });
   return out;
