@@ -85,6 +85,12 @@
  * still screen's keyframe and what followed fit; a camera's chain of
  * seconds of moving pictures is not worth decoding in a burst. */
 #define SFU_REPLAY_MAX 256
+/* ... and paced at this rate (bit/s): its link is not known yet, and a
+ * still 1080p screen's chain (60-250 KB) at line rate would overflow a
+ * Wi-Fi queue or a socket buffer on the way; at 10 Mbit/s it takes
+ * 50-200 ms. */
+#define SFU_REPLAY_BPS 10000000u
+#define SFU_REPLAY_REPAIR (5 * CC_USEC_PER_SEC)
 #define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
 /* Pacing of a subscriber's video: below this estimate, at this factor of
  * it, a queue of at most SFU_PACE_QUEUE packets, a burst of SFU_PACE_BURST
@@ -162,6 +168,14 @@ typedef struct sfu_out {
                            * it: retransmissions and probes; 0 none */
     uint8_t rtx_pt;
     uint16_t rtx_seq;
+    /* The kept chain it was started on (out_replay): rp_n packets of
+     * track rp_track from source seq rp_src_seq, whose pictures went out
+     * one tick apart from rp_ts. A NACK inside it is repaired with that
+     * timestamp, not the live mapping, for SFU_REPLAY_REPAIR (later, a
+     * seq in the range is a newer packet after wrap-around). rp_n 0: none. */
+    cc_time_us rp_at;
+    uint32_t rp_track, rp_ts;
+    uint16_t rp_src_seq, rp_n;
 } sfu_out;
 
 #define SFU_MAX_OUTS CC_SDP_MAX_MEDIA
@@ -217,6 +231,8 @@ struct sfu_peer {
     cc_pacedq *pq;
     cc_pacer pacer;
     int pacing;
+    int pace_replay;      /* pacing only for a kept chain (out_replay),
+                           * until the queue has drained */
     cc_time_us next_alloc, next_probe_req;
     uint32_t tgt_hist[SFU_ALLOC_HOLD_RUNS]; /* estimates of the last runs */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
@@ -1350,6 +1366,17 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
     }
     if (enc < 0 || n == 0)
         return 0;
+    if (!sub->pacing) {
+        /* The chain goes through the pacing queue at SFU_REPLAY_BPS; live
+         * packets queue behind it until it has drained (sub_drain). */
+        if (!sub->pq && cc_pacedq_new(&sub->pq, SFU_PACE_QUEUE) != 0) {
+            INC(s, cache_alloc_fail);
+            return 0;
+        }
+        cc_pacer_init(&sub->pacer, SFU_REPLAY_BPS, SFU_PACE_BURST, now);
+        sub->pacing = 1;
+        sub->pace_replay = 1;
+    }
     uint32_t out_kf = 0, prev_in_ts = 0, pics = 0;
     uint64_t sent = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -1381,6 +1408,11 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
         if (sub_emit(w, s, sub, o, slotbuf, len, now))
             sent++;
     }
+    o->rp_track = t->id;
+    o->rp_ts = out_kf;
+    o->rp_src_seq = t->kf_seq;
+    o->rp_n = (uint16_t)n;
+    o->rp_at = now;
     /* Live pictures continue from the newest replayed one. */
     o->fwd.ts_off = out_kf + pics - prev_in_ts;
     o->fwd.last_ts = out_kf + pics;
@@ -1784,6 +1816,11 @@ static void sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         cc_pacedq_pop(sp->pq);
     }
     ADD(s, rtp_out, sent);
+    if (sp->pace_replay && !cc_pacedq_len(sp->pq)) {
+        sp->pace_replay = 0;
+        sp->pacing = 0;
+        cc_pacer_init(&sp->pacer, 0, SFU_PACE_BURST, now);
+    }
     if ((uint64_t)worst > s->c.pace_delay_max_us)
         __atomic_store_n(&s->c.pace_delay_max_us, (uint64_t)worst, __ATOMIC_RELAXED);
 }
@@ -1799,6 +1836,9 @@ static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
     if (target && sp->alloc.total_bps > target)
         target = sp->alloc.total_bps;
     int want = target > 0 && target < SFU_PACE_BELOW;
+    if (!want && sp->pace_replay && sp->pq && cc_pacedq_len(sp->pq))
+        return; /* a kept chain still leaves at SFU_REPLAY_BPS */
+    sp->pace_replay = 0;
     if (want && !sp->pq) {
         if (cc_pacedq_new(&sp->pq, SFU_PACE_QUEUE) != 0) {
             INC(s, cache_alloc_fail);
@@ -1878,6 +1918,31 @@ static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc)
     return NULL;
 }
 
+/* A repair of a packet of the kept chain o was started on gets the
+ * timestamp it went out with (out_replay: one tick a picture from rp_ts),
+ * counted again over the chain as the cache still holds it; into buf's
+ * RTP header. CC_ENOTFOUND if a packet of the chain up to src_seq is gone. */
+static int replay_ts(const cc_track *t, const sfu_out *o, uint16_t src_seq, uint8_t *buf)
+{
+    uint32_t pics = 0, prev = 0;
+    uint16_t k = (uint16_t)(src_seq - o->rp_src_seq);
+    for (uint16_t i = 0; i <= k; i++) {
+        cc_pkt *p = cc_track_cache_get(t, (uint16_t)(o->rp_src_seq + i));
+        cc_rtp_hdr h;
+        if (!p || cc_rtp_parse(p->data, p->len, &h) != 0)
+            return CC_ENOTFOUND;
+        if (i > 0 && h.ts != prev)
+            pics++;
+        prev = h.ts;
+    }
+    uint32_t ts = o->rp_ts + pics;
+    buf[4] = (uint8_t)(ts >> 24);
+    buf[5] = (uint8_t)(ts >> 16);
+    buf[6] = (uint8_t)(ts >> 8);
+    buf[7] = (uint8_t)ts;
+    return 0;
+}
+
 /* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
  * back to the source's seq, taken from the track's cache and sent again as
  * first sent: on the RTX stream if the subscriber took one (RFC 4588
@@ -1919,6 +1984,12 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         uint8_t *slotbuf = cc_worker_tx_begin(w);
         if (cc_fwd_write_again(&o->fwd, &fp, slotbuf, SFU_TX_CAP, &len) != 0) {
             miss++;
+            continue;
+        }
+        if (o->rp_n && o->rp_track == t->id && now - o->rp_at < SFU_REPLAY_REPAIR &&
+            (uint16_t)(src_seq - o->rp_src_seq) < o->rp_n &&
+            replay_ts(t, o, src_seq, slotbuf) != 0) {
+            miss++; /* the chain left the cache: its timestamp is lost */
             continue;
         }
         /* A thinned picture's packet went out as padding: an RTX packet
