@@ -109,8 +109,9 @@ static void usage_serve(FILE *f)
             "  --simulcast         teacher pages send camera and screen in two sizes\n"
             "                      each, and each student gets the one its link\n"
             "                      carries (docs/bwe.md; off: one of each)\n"
-            "  --keyframe-replay   a student who joins starts at once on the last\n"
-            "                      keyframe the server kept (experimental)\n"
+            "  --no-keyframe-replay  a student who joins waits for a fresh keyframe\n"
+            "                      from the teacher's encoder instead of starting at\n"
+            "                      once on the last one the server kept, the default\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
             "  --max-connections-per-address N  ... from one address (default 300)\n"            "  --connection-rate N new connections one address may open a minute\n"
@@ -547,8 +548,20 @@ static int config_argv(int argc, char **argv, const struct option *opts,
                         path, x->line, x->key, x->value);
                 return 2;
             }
-            if (!b)
-                continue;
+            if (!b) {
+                /* An on-by-default setting turned off: its --no- form. */
+                snprintf(buf, sizeof buf, "no-%s", x->key);
+                int has_no = 0;
+                for (const struct option *op = opts; op->name; op++)
+                    has_no |= !strcmp(op->name, buf);
+                if (!has_no)
+                    continue;
+                snprintf(buf, sizeof buf, "--no-%s", x->key);
+                if (!(flag = conf_keep(buf))) {
+                    fprintf(stderr, "classcast: out of memory\n");
+                    return 2;
+                }
+            }
             wh[k] = from;
             av[k++] = flag;
         } else {
@@ -581,7 +594,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
-    int local_teacher = 0, simulcast = 0, keyframe_replay = 0;
+    int local_teacher = 0, simulcast = 0, keyframe_replay = 1;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -615,6 +628,7 @@ static int cmd_serve(int argc, char **argv)
         {"local-teacher", no_argument, 0, 'L'},
         {"simulcast", no_argument, 0, 'G'},
         {"keyframe-replay", no_argument, 0, 'J'},
+        {"no-keyframe-replay", no_argument, 0, 'j'},
         {"config", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -725,6 +739,7 @@ static int cmd_serve(int argc, char **argv)
         case 'L': local_teacher = 1; break;
         case 'G': simulcast = 1; break;
         case 'J': keyframe_replay = 1; break;
+        case 'j': keyframe_replay = 0; break;
         case 'F': break; /* read before the loop (config_argv) */
         case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
         default: usage_serve(stderr); config_free(cargv, where, conf); return 2;
