@@ -59,6 +59,9 @@ typedef struct cc_worker_app {
     void (*on_rtcp)(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
                     cc_time_us now);
     void (*on_connected)(cc_worker *w, cc_wpeer *wp, cc_time_us now);
+    /* The peer was added (its answer went out); it is not connected yet.
+     * Optional. */
+    void (*on_added)(cc_worker *w, cc_wpeer *wp, cc_time_us now);
     /* Every tick (about 10 ms) for every connected peer. */
     void (*on_tick)(cc_worker *w, cc_wpeer *wp, cc_time_us now);
     /* The peer is going away: free the app state. */

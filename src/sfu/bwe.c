@@ -79,6 +79,10 @@
 #define INCREASE_FACTOR 1.08
 #define ACKED_CAP_FACTOR 1.5
 #define ACKED_CAP_EXTRA 10000.0
+/* Sent below this share of the estimate: the sender was limited by what it
+ * had to send, not by the link (the decrease then starts from the
+ * estimate). */
+#define APP_LIMITED_SHARE 0.5
 #define MIN_INCREASE_BPS 1000.0
 #define DEFAULT_RTT_US 100000
 /* Convergence: the received rate at past over-uses, exponentially averaged
@@ -161,6 +165,15 @@ typedef struct group {
     cc_time_us first_send, last_send, first_arr, last_arr;
 } group;
 
+/* Bytes per ACKED_BUCKET_US over the last ACKED_WINDOW_US (a ring of
+ * buckets by time). */
+typedef struct rate_win {
+    int init;
+    int64_t head;
+    cc_time_us first, latest;
+    uint64_t bytes[ACKED_BUCKETS];
+} rate_win;
+
 struct cc_bwe {
     cc_bwe_config cfg;
 
@@ -179,11 +192,8 @@ struct cc_bwe {
     cc_time_us last_fb_time;
     cc_time_us last_timeout_cut;
 
-    /* received rate */
-    int ack_init;
-    int64_t ack_head;
-    cc_time_us ack_first, ack_latest;
-    uint64_t ack_bytes[ACKED_BUCKETS];
+    rate_win acked;  /* received rate, by arrival */
+    rate_win sent;   /* sent rate, by send time */
 
     /* packet groups */
     group cur, prev;
@@ -333,6 +343,8 @@ static double probe_result(const probe_cluster *c)
     return send_rate < recv_rate ? send_rate : recv_rate;
 }
 
+static double win_rate(const rate_win *w);
+
 static void probe_apply(cc_bwe *b, double r, cc_time_us now)
 {
     /* Remembered for a second as a measurement of the capacity: a probe
@@ -346,6 +358,18 @@ static void probe_apply(cc_bwe *b, double r, cc_time_us now)
      * (then the decrease is the better answer). */
     if (b->signal == CC_BWE_OVERUSE)
         return;
+    /* A probe asks whether the path carries more. Sent while the sender
+     * had far less to send than its estimate, one that came back slower
+     * lowers the estimate by at most a decrease's share (beta): it
+     * measured little more than itself, and a receiver whose CPU delayed
+     * the probe's packets makes them look slow (taken whole, such a
+     * result once left a subscriber on loopback at 79 kbit/s). A path
+     * that is really slower shows it in the delay and the loss once the
+     * streams flow. A sender at its estimate takes a slow probe whole:
+     * it measured the bottleneck its media is queued behind. */
+    double sent = win_rate(&b->sent);
+    if (sent > 0 && sent < APP_LIMITED_SHARE * b->delay_bps && r < BETA * b->delay_bps)
+        r = BETA * b->delay_bps;
     r = clampd(r, b->cfg.min_bps, b->cfg.max_bps);
     b->delay_bps = r;
     b->loss_bps = r;
@@ -426,48 +450,60 @@ int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now)
 
 /* ---- received rate (section 5.5's R_hat) ---- */
 
-static void acked_add(cc_bwe *b, cc_time_us t, uint32_t size)
+static void win_add(rate_win *w, cc_time_us t, uint32_t size)
 {
     int64_t bk = floor_div(t, ACKED_BUCKET_US);
-    if (!b->ack_init) {
-        b->ack_init = 1;
-        b->ack_head = bk;
-        b->ack_first = t;
-        b->ack_latest = t;
+    if (!w->init) {
+        w->init = 1;
+        w->head = bk;
+        w->first = t;
+        w->latest = t;
     }
-    if (bk > b->ack_head) {
-        int64_t from = b->ack_head + 1;
+    if (bk > w->head) {
+        int64_t from = w->head + 1;
         if (bk - from >= ACKED_BUCKETS)
             from = bk - ACKED_BUCKETS + 1;
         for (int64_t i = from; i <= bk; i++)
-            b->ack_bytes[i & (ACKED_BUCKETS - 1)] = 0;
-        b->ack_head = bk;
+            w->bytes[i & (ACKED_BUCKETS - 1)] = 0;
+        w->head = bk;
     }
-    if (bk <= b->ack_head - ACKED_BUCKETS)
+    if (bk <= w->head - ACKED_BUCKETS)
         return; /* older than anything kept */
-    b->ack_bytes[bk & (ACKED_BUCKETS - 1)] += size;
-    if (t > b->ack_latest)
-        b->ack_latest = t;
-    if (t < b->ack_first)
-        b->ack_first = t;
+    w->bytes[bk & (ACKED_BUCKETS - 1)] += size;
+    if (t > w->latest)
+        w->latest = t;
+    if (t < w->first)
+        w->first = t;
+}
+
+/* Bits per second over the window up to its latest entry; 0 while it
+ * spans less than ACKED_MIN_SPAN_US. */
+static double win_rate(const rate_win *w)
+{
+    if (!w->init)
+        return 0;
+    const int64_t nb = ACKED_WINDOW_US / ACKED_BUCKET_US;
+    int64_t lo = w->head - nb + 1;
+    cc_time_us from = lo * ACKED_BUCKET_US;
+    if (w->first > from)
+        from = w->first;
+    cc_time_us span = w->latest - from;
+    if (span < ACKED_MIN_SPAN_US)
+        return 0;
+    uint64_t sum = 0;
+    for (int64_t i = lo; i <= w->head; i++)
+        sum += w->bytes[i & (ACKED_BUCKETS - 1)];
+    return (double)sum * 8e6 / (double)span;
+}
+
+static void acked_add(cc_bwe *b, cc_time_us t, uint32_t size)
+{
+    win_add(&b->acked, t, size);
 }
 
 static double acked_rate(const cc_bwe *b)
 {
-    if (!b->ack_init)
-        return 0;
-    const int64_t nb = ACKED_WINDOW_US / ACKED_BUCKET_US;
-    int64_t lo = b->ack_head - nb + 1;
-    cc_time_us from = lo * ACKED_BUCKET_US;
-    if (b->ack_first > from)
-        from = b->ack_first;
-    cc_time_us span = b->ack_latest - from;
-    if (span < ACKED_MIN_SPAN_US)
-        return 0;
-    uint64_t sum = 0;
-    for (int64_t i = lo; i <= b->ack_head; i++)
-        sum += b->ack_bytes[i & (ACKED_BUCKETS - 1)];
-    return (double)sum * 8e6 / (double)span;
+    return win_rate(&b->acked);
 }
 
 /* ---- link capacity estimate (section 5.5, "close to convergence") ---- */
@@ -613,7 +649,19 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
         break;
     }
     case CC_BWE_DECREASE: {
-        double base = acked > 0 ? acked : b->delay_bps;
+        /* Section 5.5 cuts to beta x what arrived. A sender that sent far
+         * less than its estimate (streams held back, a still screen: its
+         * sent rate, not what arrived, is the test; a sender at its
+         * estimate on a link that got slower sends much more than
+         * arrives) says nothing about the link by what arrived: cut the
+         * estimate itself
+         * (it keeps being cut while the delay keeps growing). Without
+         * this, one delay spike from a busy CPU while a subscriber got
+         * only audio left it at 50-80 kbit/s, and every camera shown
+         * afterwards was paused for seconds. */
+        double sent = win_rate(&b->sent);
+        int app_limited = sent > 0 && sent < APP_LIMITED_SHARE * b->delay_bps;
+        double base = acked > 0 && !app_limited ? acked : b->delay_bps;
         if (b->probe_recent_at && now - b->probe_recent_at < PROBE_TIMEOUT_US &&
             b->probe_recent > base)
             base = b->probe_recent;
@@ -982,6 +1030,7 @@ void cc_bwe_on_sent(cc_bwe *b, uint16_t seq, size_t bytes, int probe_id,
                     .size = (uint32_t)bytes,
                     .probe = (int16_t)probe_id};
     b->last_send_time = now;
+    win_add(&b->sent, now, (uint32_t)bytes);
 }
 
 static sent_pkt *lookup(cc_bwe *b, uint16_t seq)

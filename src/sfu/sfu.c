@@ -2184,6 +2184,34 @@ static void sfu_on_rtcp(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
         cc_worker_count_drop(w, CC_DROP_RTCP_MALFORMED);
 }
 
+/* A subscriber's answer went out: while its browser runs ICE and DTLS
+ * (100-800 ms on a busy tablet), every video stream it will get that has
+ * no kept chain short enough to start it on (out_replay: a moving screen
+ * or camera whose keyframe is seconds old) asks its publisher for a
+ * keyframe now (coalesced, request_keyframe). The keyframe usually
+ * arrives before the subscriber connects and starts a short chain that
+ * out_replay sends at once; else the forwarder waits for it as before,
+ * sooner by the time the handshake took. */
+static void sfu_on_added(cc_worker *w, cc_wpeer *wp, cc_time_us now)
+{
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_peer *pp = cc_wpeer_app_state(wp);
+    sfu_room *r = s && pp && !pp->publisher ? room_find(s, pp->room_id) : NULL;
+    if (!r || __atomic_load_n(&s->no_replay, __ATOMIC_RELAXED))
+        return;
+    for (int i = 0; i < pp->n_out; i++) {
+        sfu_out *o = &pp->out[i];
+        cc_track *t = o->active ? out_track(r, o) : NULL;
+        if (!t || !t->video)
+            continue;
+        unsigned n = cc_track_kf_chain(t);
+        if (n == 0 || n > SFU_REPLAY_MAX) {
+            out_keyframe(w, s, r, o, now);
+            INC(s, early_keyframe_requests);
+        }
+    }
+}
+
 static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
 {
     cc_sfu *s = cc_worker_app_ud(w);
@@ -2673,6 +2701,7 @@ const cc_worker_app cc_sfu_app = {
     .on_rtp = sfu_on_rtp,
     .on_rtcp = sfu_on_rtcp,
     .on_connected = sfu_on_connected,
+    .on_added = sfu_on_added,
     .on_tick = sfu_on_tick,
     .on_closed = sfu_on_closed,
 };

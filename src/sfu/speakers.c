@@ -167,11 +167,17 @@ int cc_speakers_on_level_ts(cc_speakers *s, uint32_t id, int level,
             if (clock_hz > 0 && p->has_ts) {
                 /* Serial-number difference (RFC 3550 section 5.1): the
                  * media time this packet adds; <= 0 for a repeat or a
-                 * packet that came late. */
+                 * packet that came late. A jump of more than a second
+                 * either way is a new timeline (the sender published again
+                 * with a new SSRC and a random first timestamp): it starts
+                 * from this packet, credited by its arrival. */
                 int32_t d = (int32_t)(rtp_ts - p->last_ts);
-                credit = d <= 0 ? 0
-                                : (cc_time_us)((int64_t)d * CC_USEC_PER_SEC /
-                                               clock_hz);
+                if (d > (int32_t)clock_hz || d < -(int32_t)clock_hz)
+                    fresh = 1;
+                else
+                    credit = d <= 0 ? 0
+                                    : (cc_time_us)((int64_t)d * CC_USEC_PER_SEC /
+                                                   clock_hz);
             }
             if (credit > CC_SPEAKERS_PACKET_CAP_US)
                 credit = CC_SPEAKERS_PACKET_CAP_US;

@@ -427,6 +427,8 @@ static void add_peer(cc_worker *w, cc_worker_msg_add *m, cc_time_us now)
     w->n_peers++;
     __atomic_store_n(&w->c.peers_added, w->c.peers_added + 1, __ATOMIC_RELAXED);
     CC_INFO("worker", "peer %s added", wp->ufrag);
+    if (wp->app && wp->app->on_added)
+        wp->app->on_added(w, wp, now);
 }
 
 /* Send what the peer's ICE and DTLS want to send. */

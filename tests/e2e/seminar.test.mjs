@@ -200,9 +200,9 @@ const recv = (p) => p.page.evaluate(() => window.__recv());
 // in ms after t0 (an increase seen only before t0 gives a negative number),
 // and whether v grew before t0. "When" is the browser's own arrival time of
 // the newest packet (lastPacketReceivedTimestamp) where it reports one, so
-// a page too busy to sample every 20 ms does not move the stop later; else
-// the time of the sample where v last changed (`sampled` is that time
-// always).
+// a page too busy to sample every 20 ms does not move the stop later (but
+// never later than the sample where v last changed); else that sample's
+// time (`sampled` is that time always).
 function lastIncrease(samples, t0) {
   const nums = samples.filter(([, v]) => typeof v === 'number');
   if (!nums.length) return { ms: null, grewBefore: false, final: null };
@@ -213,7 +213,9 @@ function lastIncrease(samples, t0) {
   // Packets grew while sampled before t0 (so the stop is a change).
   const grewBefore = before.length >= 2 && before[before.length - 1][1] > before[0][1];
   return {
-    ms: typeof arrived === 'number' ? Math.round(arrived - t0) : at - t0,
+    // (The arrival is never later than the sample that first saw the
+    // final count: a connection closed meanwhile can report a later one.)
+    ms: typeof arrived === 'number' ? Math.round(Math.min(arrived, at) - t0) : at - t0,
     sampled: at - t0, grewBefore, final: nums[nums.length - 1][1], n: samples.length,
   };
 }

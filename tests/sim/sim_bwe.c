@@ -87,6 +87,17 @@ typedef struct scenario {
     cc_time_us duration;
     uint32_t loss_pct;    /* random loss, in 1/10 % */
     uint64_t seed;
+    /* From app_at on, the encoder sends at most app_bps (its streams held
+     * back: application-limited); 0: never. */
+    cc_time_us app_at;
+    double app_bps;
+    /* The link serves nothing in [stall_at, stall_at + stall_us) (a busy
+     * CPU at the receiver delays everything at once); 0: never. */
+    cc_time_us stall_at, stall_us;
+    /* At probe_at a probe of probe_bps is asked for (as the SFU does when
+     * it holds a stream back); 0: never. */
+    cc_time_us probe_at;
+    double probe_bps;
 } scenario;
 
 typedef struct result {
@@ -138,7 +149,7 @@ static void run(const scenario *sc, result *res)
     cc_time_us next_tick = now;
     /* probe in progress */
     cc_bwe_probe probe = {0};
-    int probing = 0, probe_pkts = 0;
+    int probing = 0, probe_pkts = 0, asked = 0;
     size_t probe_bytes = 0;
     cc_time_us probe_next = 0;
     uint32_t last_pacing = 0;
@@ -157,7 +168,9 @@ static void run(const scenario *sc, result *res)
         /* Encoder: one frame every 1/30 s at the target rate, cut into
          * packets of at most 1200 bytes on the wire. */
         if (now >= next_frame) {
-            size_t frame = (size_t)(target / FPS / 8);
+            double enc = sc->app_at && now - t0 >= sc->app_at && sc->app_bps < target
+                             ? sc->app_bps : target;
+            size_t frame = (size_t)(enc / FPS / 8);
             size_t np = (frame + MAX_PKT - 1) / MAX_PKT;
             if (np == 0)
                 np = 1;
@@ -166,6 +179,9 @@ static void run(const scenario *sc, result *res)
             next_frame += CC_USEC_PER_SEC / FPS;
         }
 
+        if (sc->probe_at && now - t0 >= sc->probe_at && !asked) {
+            asked = cc_bwe_probe_request(bwe, (uint32_t)sc->probe_bps, now);
+        }
         /* Probing: padding packets paced at the cluster's rate. */
         if (!probing && cc_bwe_probe_poll(bwe, now, &probe)) {
             probing = 1;
@@ -230,7 +246,12 @@ static void run(const scenario *sc, result *res)
         /* Bottleneck: FIFO served at the current rate. */
         double r = rate_at(sc, now - t0);
         pkt *h;
-        while ((h = fifo_front(&linkq)) && link_free <= now) {
+        if (sc->stall_us && now - t0 >= sc->stall_at &&
+            now - t0 < sc->stall_at + sc->stall_us && link_free < now)
+            link_free = now; /* nothing leaves meanwhile */
+        while ((h = fifo_front(&linkq)) && link_free <= now &&
+               !(sc->stall_us && now - t0 >= sc->stall_at &&
+                 now - t0 < sc->stall_at + sc->stall_us)) {
             cc_time_us start = link_free > h->t ? link_free : h->t;
             cc_time_us done = start + (cc_time_us)(h->size * 8e6 / r);
             double qd = (double)(start - h->t) / 1000.0;
@@ -415,6 +436,49 @@ static void test_step_down(void)
     CC_CHECK_EQ(check_range(&sc, &res, 21, 0.6, 1.1, 300.0), 0);
 }
 
+/* A sender at its estimate holds its streams back (a subscriber gets only
+ * audio while the cameras are outside the last N) and probes; the
+ * receiver stalls for 600 ms meanwhile (its CPU busy), so the probe's
+ * packets arrive late and bunched and the probe measures far less than
+ * the link. Taken whole, that result left the estimate near the floor;
+ * it lowers the estimate by at most a decrease's share, and a camera
+ * shown again still fits. */
+static void test_app_limited_stall(void)
+{
+    scenario sc = {.name = "app-limited, then a stall",
+                   .rate1 = 20e6,
+                   .duration = 16 * CC_USEC_PER_SEC,
+                   .seed = 11,
+                   .app_at = 10 * CC_USEC_PER_SEC,
+                   .app_bps = 60e3,
+                   .stall_at = 12 * CC_USEC_PER_SEC,
+                   .stall_us = 600 * CC_USEC_PER_MSEC,
+                   .probe_at = 12 * CC_USEC_PER_SEC + 100 * CC_USEC_PER_MSEC,
+                   .probe_bps = 200e3};
+    static result res;
+    run(&sc, &res);
+    print_trace(&sc, &res);
+    double before = res.target_at[9], after = res.target_at[13];
+    printf("  target at 10 s %.0f kbit/s, at 14 s %.0f kbit/s, over-uses %llu, probe results %llu\n",
+           before / 1000, after / 1000, (unsigned long long)res.st.overuses,
+           (unsigned long long)res.st.probes);
+    CC_CHECK(before > 1e6);
+    CC_CHECK(after >= 0.5 * before);
+
+    /* The same small probe with no stall: it measures only its own 200
+     * kbit/s (the sender had no more to send), which says nothing about a
+     * 20 Mbit/s link; the estimate loses at most a decrease's share. */
+    scenario quiet = sc;
+    quiet.name = "app-limited, a small probe";
+    quiet.stall_us = 0;
+    run(&quiet, &res);
+    print_trace(&quiet, &res);
+    printf("  target at 10 s %.0f kbit/s, at 14 s %.0f kbit/s, probe results %llu\n",
+           res.target_at[9] / 1000, res.target_at[13] / 1000,
+           (unsigned long long)res.st.probes);
+    CC_CHECK(res.target_at[13] >= 0.8 * res.target_at[9]);
+}
+
 static void test_random_loss(void)
 {
     scenario sc = {.name = "loss",
@@ -444,5 +508,6 @@ int main(void)
     CC_RUN(test_fixed_rates);
     CC_RUN(test_step_down);
     CC_RUN(test_random_loss);
+    CC_RUN(test_app_limited_stall);
     CC_TEST_DONE();
 }

@@ -896,6 +896,68 @@ static void test_layers(void)
 /* A still screen sends no packets: a student who joins just after a
  * keyframe has its request held (it would come too soon after the last
  * one), and it goes out when due all the same (the worker's tick). */
+/* With the kept keyframe on, a subscriber added while its stream's chain
+ * is too long to replay (a moving picture whose keyframe is old) asks the
+ * publisher for a keyframe before it connects; the keyframe that answers
+ * starts a short chain, and the subscriber is started on it the moment it
+ * connects (a replay, its first packet a keyframe, no request at connect). */
+static void test_keyframe_early(void)
+{
+    cc_sfu_set_keyframe_replay(g_sfu, 1);
+    browser pub, s1, s2;
+    browser_init(&pub, 43);
+    browser_init(&s1, 44);
+    browser_init(&s2, 45);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 53, NULL);
+    join(&s1, "chromium-offer-viewer.sdp", 0, 54, NULL);
+    browser *all[3] = {&pub, &s1, &s2};
+    uint16_t seq = 100, pid = 1;
+    uint32_t ts = 9000;
+    /* A keyframe and 130 moving pictures: 262 packets from the keyframe,
+     * more than out_replay sends. */
+    for (int f = 0; f <= 130; f++) {
+        send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, f == 0);
+        ts += 3000;
+        if (f % 10 == 0)
+            pump_all(all, 2, 5);
+    }
+    pump_all(all, 2, 20);
+    CC_CHECK(s1.n_rtp_video >= 250);
+    usleep(350000); /* past the 300 ms between two requests */
+    pump_all(all, 2, 5);
+    cc_sfu_stats st0, st1;
+    cc_sfu_get_stats(g_sfu, &st0);
+    int plis = pub.n_pli;
+    join_prepare(&s2, "chromium-offer-viewer.sdp", 0, 55, NULL, 1, NULL, 0);
+    usleep(20000);
+    for (int i = 0; i < 20 && pub.n_pli == plis; i++)
+        pump_all(all, 2, 10);
+    CC_CHECK_EQ(pub.n_pli, plis + 1); /* asked before s2 connected */
+    CC_CHECK(s2.srtp == NULL);
+    /* The publisher answers; then s2 connects. */
+    send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1);
+    ts += 3000;
+    pump_all(all, 2, 20);
+    browser *b2 = &s2;
+    join_connect(&b2, 1);
+    for (int i = 0; i < 20 && s2.n_rtp_video < 2; i++)
+        pump_all(all, 3, 20);
+    cc_sfu_get_stats(g_sfu, &st1);
+    CC_CHECK_EQ(s2.n_rtp_video, 2);
+    CC_CHECK_EQ(s2.first_video_key, 1);
+    CC_CHECK_EQ(st1.early_keyframe_requests - st0.early_keyframe_requests, 1u);
+    CC_CHECK_EQ(st1.replays - st0.replays, 1u);
+    CC_CHECK_EQ(pub.n_pli, plis + 1); /* none more at connect */
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    count_events(0, NULL);
+    cc_sfu_set_keyframe_replay(g_sfu, 0);
+    browser_free(&pub);
+    browser_free(&s1);
+    browser_free(&s2);
+}
+
 static void test_keyframe_due(void)
 {
     cc_sfu_set_keyframe_replay(g_sfu, 0); /* the request path */
@@ -1591,6 +1653,7 @@ int main(void)
     CC_RUN(test_layers);
     CC_RUN(test_simulcast);
     CC_RUN(test_keyframe_due);
+    CC_RUN(test_keyframe_early);
     CC_RUN(test_join_bell);
     CC_RUN(test_nack_lessons);
     CC_RUN(test_nack_lessons_capped);

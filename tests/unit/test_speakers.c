@@ -438,6 +438,21 @@ static void test_bursts(void)
         cc_speakers_on_level_ts(&s, 4, LOUD, 1, ts - (uint32_t)(i % 2) * 960, 48000, t + i * 10 * MS);
     CC_CHECK_EQ(s.slot[0].sum_us, (uint32_t)CC_SPEAKERS_FIRST_US);
     CC_CHECK_EQ(front(&s), 0);
+    /* The sender publishes again: a new SSRC whose random first timestamp
+     * lies behind the old one. Its speech counts from the next packet
+     * (by the old timestamps it would never count again). */
+    cc_speakers_init(&s);
+    t = 4 * S;
+    ts = 3000000000u;
+    for (int i = 0; i < 10; i++, t += 20 * MS, ts += 960)
+        cc_speakers_on_level_ts(&s, 6, QUIET, 0, ts, 48000, t);
+    ts = 2900000000u;
+    cc_time_us from = t, listed = -1;
+    for (int i = 0; i < 50; i++, t += 20 * MS, ts += 960)
+        if (cc_speakers_on_level_ts(&s, 6, LOUD, 1, ts, 48000, t) == 1 && listed < 0)
+            listed = t - from;
+    CC_CHECK_EQ(front(&s), 6);
+    CC_CHECK(listed >= 0 && listed <= CC_SPEAKERS_SPEECH_US + 100 * MS);
 }
 
 int main(void)
