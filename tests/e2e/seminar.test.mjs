@@ -215,7 +215,11 @@ function lastIncrease(samples, t0) {
   if (!nums.length) return { ms: null, grewBefore: false, final: null };
   let at = nums[0][0];
   for (let i = 1; i < nums.length; i++) if (nums[i][1] !== nums[i - 1][1]) at = nums[i][0];
-  const arrived = nums[nums.length - 1][2];
+  // The arrival time from the newest sample that has one with the final
+  // count (a connection closed meanwhile reports none).
+  const final = nums[nums.length - 1][1];
+  const withArrival = nums.filter(([, v, a]) => v === final && typeof a === 'number');
+  const arrived = withArrival.length ? withArrival[withArrival.length - 1][2] : null;
   const before = nums.filter(([t]) => t <= t0);
   // Packets grew while sampled before t0 (so the stop is a change).
   const grewBefore = before.length >= 2 && before[before.length - 1][1] > before[0][1];
