@@ -42,8 +42,8 @@ grep -q " D \| I " "$T/out" && fail "--log-level warn on the command line did no
 kill "$PID"; wait "$PID"; rc=$?; PID=
 [ "$rc" = 0 ] || fail "the server exited $rc on SIGTERM"
 
-# An on-by-default setting turned off in the file (its --no- form).
-printf '[server]\nbind = 127.0.0.1\nhttp-port = 0\nudp-port = 0\nkeyframe-replay = false\nstate-dir = %s\n' \
+# An off-by-default setting turned on in the file.
+printf '[server]\nbind = 127.0.0.1\nhttp-port = 0\nudp-port = 0\nkeyframe-replay = true\nstate-dir = %s\n' \
   "$T/state2" > "$T/off.conf"
 "$BIN" serve --config "$T/off.conf" --log-level info >"$T/out2" 2>&1 &
 PID=$!
@@ -52,7 +52,7 @@ for _ in $(seq 1 100); do
   kill -0 "$PID" 2>/dev/null || break
   sleep 0.1
 done
-grep -q "waits for a new keyframe (no keyframe replay)" "$T/out2" || { cat "$T/out2"; fail "keyframe-replay = false did not turn it off"; }
+grep -q "starts on the kept keyframe" "$T/out2" || { cat "$T/out2"; fail "keyframe-replay = true did not turn it on"; }
 kill "$PID"; wait "$PID"; PID=
 
 # Bad files: exit 2, and the message names file, line, key and problem.
