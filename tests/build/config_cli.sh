@@ -26,14 +26,20 @@ log-level = debug
 web-root = "$(dirname "$0")/../../web"
 state-dir = $T/state
 CONF
+# start CONF OUT [OPTIONS...]: a server from CONF in the background (PID),
+# its log in OUT, waited for until it listens (or exits) for up to 10 s.
+start() {
+  local conf=$1 out=$2; shift 2
+  "$BIN" serve --config "$conf" "$@" >"$out" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening http" "$out" && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+}
 # The command line wins over the file (log-level).
-"$BIN" serve --config "$T/good.conf" --log-level warn >"$T/out" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening http://127.0.0.1:$port" "$T/out" && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.1
-done
+start "$T/good.conf" "$T/out" --log-level warn
 grep -q "listening http://127.0.0.1:$port" "$T/out" || { cat "$T/out"; fail "the server from good.conf did not listen on $port"; }
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 [ "$code" = 200 ] || fail "/healthz answered $code"
@@ -44,14 +50,8 @@ kill "$PID"; wait "$PID"; rc=$?; PID=
 
 # An off-by-default setting turned on in the file.
 printf '[server]\nbind = 127.0.0.1\nhttp-port = 0\nudp-port = 0\nkeyframe-replay = true\nstate-dir = %s\n' \
-  "$T/state2" > "$T/off.conf"
-"$BIN" serve --config "$T/off.conf" --log-level info >"$T/out2" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening http" "$T/out2" && break
-  kill -0 "$PID" 2>/dev/null || break
-  sleep 0.1
-done
+  "$T/state2" > "$T/on.conf"
+start "$T/on.conf" "$T/out2" --log-level info
 grep -q "starts on the kept keyframe" "$T/out2" || { cat "$T/out2"; fail "keyframe-replay = true did not turn it on"; }
 kill "$PID"; wait "$PID"; PID=
 
