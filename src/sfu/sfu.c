@@ -2086,8 +2086,15 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         else
             INC(s, layer_up);
         sub_link_event(w, sp, now);
-        CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
-                 sp->ufrag, slot_names[o->slot], o->owner, o->lc.layer, o->lc.last_loss * 100);
+        /* A step down is rare and is what a teacher sees as "weak Wi-Fi":
+         * the log says why (rate-limited against a flapping link). */
+        if (o->lc.layer < before)
+            CC_LOG_RL(CC_LOG_INFO, "sfu", "subscriber %s: video %s of %u down to temporal layer %u "
+                      "(receiver report: %.1f%% lost)", sp->ufrag, slot_names[o->slot], o->owner,
+                      o->lc.layer, o->lc.last_loss * 100);
+        else
+            CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
+                     sp->ufrag, slot_names[o->slot], o->owner, o->lc.layer, o->lc.last_loss * 100);
     }
 }
 

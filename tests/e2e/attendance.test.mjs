@@ -99,7 +99,8 @@ describe('attendance, frozen pictures and the lesson history', { timeout: 120_00
     await watching(B_NAME);
     const a1Id = await memberOf(A_NAME);
     const bId = await memberOf(B_NAME);
-    assert.match(await tp.textContent(`#members li[data-id="${bId}"] .member-state`), /^Watching$/);
+    const bState = await tp.textContent(`#members li[data-id="${bId}"] .member-state`);
+    assert.match(bState, /^Watching$/, `B behind the relay (no loss asked): "${bState}"; relay ${fmt(relay.counts)}`);
     assert.equal(await tp.getAttribute(`#members li[data-id="${bId}"]`, 'data-state'), 'watching');
 
     // A closes its page: listed as left, with the time.

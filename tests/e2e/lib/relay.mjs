@@ -5,22 +5,30 @@
 // Downstream RTP (first byte 0x80-0xbf, second byte not an RTCP type
 // 192-223, RFC 5761 section 4) is dropped with probability ctl.loss
 // (seeded); STUN, DTLS and RTCP always pass, so the transport stays up.
+//
+// The relay runs on a worker thread of its own, with 4 MiB socket
+// buffers: on the test's own thread, a busy moment of the test (Playwright
+// calls, a screenshot, garbage collection) left the relay's socket unread
+// long enough for the kernel to drop part of a keyframe, and a student on a
+// "clean" relay was rightly shown on a weak link. counts.socketDrops is the
+// kernel's count of datagrams it dropped at the relay's two sockets
+// (/proc/net/udp), 0 when the relay loses only what it was told to.
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { prng } from './packets.mjs';
 
-// upstream: drop the browser's RTP to the server instead (a teacher on a
-// bad uplink); everything the server sends passes. host: the address the
-// browser side listens on (0.0.0.0: a relay run inside the server's network
-// namespace, reached at any of the server's addresses; the server is still
-// reached on 127.0.0.1). onRtp(msg, dropped): called for each RTP packet
-// in the lossy direction.
-export async function lossyRelay(serverPort, loss, seed, { upstream = false, host = '127.0.0.1', onRtp } = {}) {
+const SOCKET_BUFFER = 4 << 20;
+const COUNT = { up: 0, down: 0, dropped: 0 };
+
+// The relay itself: ctl.loss read per packet, counts written per packet
+// (plain objects, or views of the memory shared with the test's thread).
+async function relayLoop(serverPort, seed, { upstream, host, onRtp }, ctl, counts) {
   const rnd = prng(seed);
-  const ctl = { loss };
-  const front = dgram.createSocket('udp4');
-  const back = dgram.createSocket('udp4');
+  const opts = { type: 'udp4', recvBufferSize: SOCKET_BUFFER, sendBufferSize: SOCKET_BUFFER };
+  const front = dgram.createSocket(opts);
+  const back = dgram.createSocket(opts);
   let client = null;
-  const counts = { up: 0, down: 0, dropped: 0 };
   const isRtp = (msg) => msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
   const lose = () => ctl.loss > 0 && (ctl.loss >= 1 || rnd.u32() / 4294967296 < ctl.loss);
   const lossy = (msg) => {
@@ -43,7 +51,72 @@ export async function lossyRelay(serverPort, loss, seed, { upstream = false, hos
   });
   await new Promise((r) => front.bind(0, host, r));
   await new Promise((r) => back.bind(0, '127.0.0.1', r));
-  return { port: front.address().port, counts, ctl, close: () => { front.close(); back.close(); } };
+  return { ports: [front.address().port, back.address().port], close: () => { front.close(); back.close(); } };
+}
+
+// Datagrams the kernel dropped at these local UDP ports (/proc/net/udp:
+// local address as hex ip:port, the last column "drops").
+function socketDrops(ports) {
+  let n = 0;
+  try {
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const port = parseInt(f[1].split(':')[1], 16);
+      if (ports.includes(port)) n += Number(f[f.length - 1]) || 0;
+    }
+  } catch { /* not Linux: unknown, 0 */ }
+  return n;
+}
+
+// upstream: drop the browser's RTP to the server instead (a teacher on a
+// bad uplink); everything the server sends passes. host: the address the
+// browser side listens on (0.0.0.0: a relay run inside the server's network
+// namespace, reached at any of the server's addresses; the server is still
+// reached on 127.0.0.1). onRtp(msg, dropped): called for each RTP packet
+// in the lossy direction; a relay with onRtp runs on the caller's thread
+// (scripts/bench/links runs it in a process of its own).
+export async function lossyRelay(serverPort, loss, seed, { upstream = false, host = '127.0.0.1', onRtp } = {}) {
+  if (onRtp) {
+    const ctl = { loss };
+    const counts = { ...COUNT };
+    const r = await relayLoop(serverPort, seed, { upstream, host, onRtp }, ctl, counts);
+    Object.defineProperty(counts, 'socketDrops', { enumerable: true, get: () => socketDrops(r.ports) });
+    return { port: r.ports[0], counts, ctl, close: r.close };
+  }
+  const lossMem = new SharedArrayBuffer(8);
+  const countMem = new SharedArrayBuffer(4 * Object.keys(COUNT).length);
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { relay: { serverPort, seed, upstream, host, lossMem, countMem } },
+  });
+  worker.unref(); // a relay left open does not keep the test process alive
+  const lossView = new Float64Array(lossMem);
+  lossView[0] = loss;
+  const ports = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`relay worker exited (${code}) before it listened`)));
+  });
+  const countView = new Int32Array(countMem);
+  const counts = {};
+  Object.keys(COUNT).forEach((k, i) => Object.defineProperty(counts, k, { enumerable: true, get: () => Atomics.load(countView, i) }));
+  Object.defineProperty(counts, 'socketDrops', { enumerable: true, get: () => socketDrops(ports) });
+  const ctl = {};
+  Object.defineProperty(ctl, 'loss', { enumerable: true, get: () => lossView[0], set: (v) => { lossView[0] = v; } });
+  return { port: ports[0], counts, ctl, close: () => { worker.terminate(); } };
+}
+
+if (!isMainThread && workerData?.relay) {
+  const { serverPort, seed, upstream, host, lossMem, countMem } = workerData.relay;
+  const lossView = new Float64Array(lossMem);
+  const countView = new Int32Array(countMem);
+  const ctl = { get loss() { return lossView[0]; } };
+  const counts = {};
+  Object.keys(COUNT).forEach((k, i) => Object.defineProperty(counts, k, {
+    get: () => Atomics.load(countView, i), set: (v) => Atomics.store(countView, i, v),
+  }));
+  const r = await relayLoop(serverPort, seed, { upstream, host }, ctl, counts);
+  parentPort.postMessage(r.ports);
 }
 
 // Sends a page's WebRTC media through the relay: the page's copy of the
