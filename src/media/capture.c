@@ -811,7 +811,7 @@ static gpointer supervise(gpointer arg)
 static int check_device(cc_capture *c, const char *dev_path, char *err,
                         size_t errcap)
 {
-    char what[200] = "";
+    char what[320] = "";
     if (dev_path[0] && access(dev_path, F_OK) != 0)
         snprintf(what, sizeof what, "device %s does not exist", dev_path);
     if (!what[0] && c->x_display[0] == ':') {
