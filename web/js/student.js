@@ -46,7 +46,7 @@ const ui = guestUi({
 });
 
 const cc = guestState({
-  timing: { answerAt: null, firstFrame: { camera: null, screen: null }, subscribes: 0, joins: 0 },
+  timing: { answerAt: null, firstFrame: { camera: null, screen: null }, firstFrameReceived: { camera: null, screen: null }, subscribes: 0, joins: 0 },
   soundOn: false,
   floor: null, // {audience: 'all' | 'teacher'} while the teacher gives the floor
 });
@@ -93,6 +93,7 @@ const room = guestRoom(cc, ui, {
   onAnswer: () => {
     cc.timing.answerAt = performance.now();
     cc.timing.firstFrame = { camera: null, screen: null };
+    cc.timing.firstFrameReceived = { camera: null, screen: null };
   },
   onSubscribed: (pc) => startProbe(pc),
   onSubscribeError: (code) => { cc.error = code; },
@@ -131,13 +132,32 @@ function renderFloor({ joined }) {
 // Timing the first frames
 
 // Records how long after the subscribe answer the first frame of each video
-// was decoded (cc.timing.firstFrame, ms), polling getStats for at most 10 s.
+// was shown (cc.timing.firstFrame, ms): the presentation time the video
+// element reports for its first frame (requestVideoFrameCallback), which
+// stays right when the page is busy; polling getStats (at most 10 s) covers
+// a video the browser does not composite, and a getStats answer can come
+// hundreds of milliseconds late on a busy tablet, so the earlier one counts.
 let probeTimer = null;
 function stopProbe() { if (probeTimer) { clearInterval(probeTimer); probeTimer = null; } }
+function firstFrameAt(slot, ms) {
+  const cur = cc.timing.firstFrame[slot];
+  if (cur === null || ms < cur) cc.timing.firstFrame[slot] = ms;
+}
 function startProbe(pc) {
   stopProbe();
   const t0 = cc.timing.answerAt;
   const deadline = t0 + 10000;
+  for (const slot of ['camera', 'screen']) {
+    const v = ui[slot];
+    if (!v || typeof v.requestVideoFrameCallback !== 'function') continue;
+    v.requestVideoFrameCallback((now, meta) => {
+      if (cc.pc !== pc) return;
+      firstFrameAt(slot, Math.max(0, Math.round((meta.presentationTime || now) - t0)));
+      // When the last packet of that frame arrived (WebRTC video only):
+      // the rest is the receiver's jitter buffer and decoder.
+      if (meta.receiveTime) cc.timing.firstFrameReceived[slot] = Math.round(meta.receiveTime - t0);
+    });
+  }
   let busy = false;
   probeTimer = setInterval(async () => {
     if (busy) return;
@@ -147,9 +167,7 @@ function startProbe(pc) {
       const v = await videoStats(pc);
       const now = performance.now();
       for (const slot of ['camera', 'screen']) {
-        if (cc.timing.firstFrame[slot] === null && v[slot] && v[slot].framesDecoded > 0) {
-          cc.timing.firstFrame[slot] = Math.round(now - t0);
-        }
+        if (cc.timing.firstFrame[slot] === null && v[slot] && v[slot].framesDecoded > 0) firstFrameAt(slot, Math.round(now - t0));
       }
       if (cc.timing.firstFrame.camera !== null && cc.timing.firstFrame.screen !== null) stopProbe();
     } catch (_) { /* closed meanwhile */ }

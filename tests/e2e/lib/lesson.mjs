@@ -74,6 +74,11 @@ export function studentStats(page) {
             totalSamplesReceived: s.totalSamplesReceived || 0,
             concealedSamples: s.concealedSamples || 0,
             totalAudioEnergy: s.totalAudioEnergy || 0,
+            // video: how the first picture came (a keyframe asked for again,
+            // packets repaired)
+            keyFramesDecoded: s.keyFramesDecoded || 0,
+            pliCount: s.pliCount || 0,
+            nackCount: s.nackCount || 0,
           };
         }
       }
