@@ -39,6 +39,15 @@
  * stream with no rate at all from its size), so a stream that has just
  * started is still allocated.
  *
+ * Keyframes. A picture is only as good as its next keyframe's trip: on a
+ * link of R bit/s a keyframe of K bytes takes 8K / R seconds, and a full-
+ * size screen's keyframe of 100 KB takes 2.7 s at 300 kbit/s, a freeze
+ * each time one is sent, with a queue before the link that overflows. So a
+ * video option whose spatial layer's last keyframe (kf_bytes, 0 unknown)
+ * would take longer than cfg.kf_max_us at the whole target is left out,
+ * except the stream's lowest available layer: a screen or a camera then
+ * takes a lower resolution, and the rates alone decide about the lowest.
+ *
  * Target 0 (no estimate yet): every stream gets its best option.
  *
  * Pure: no I/O, no malloc, explicit clock. Thread: the subscriber's
@@ -56,6 +65,7 @@
 /* Defaults of cc_alloc_config. */
 #define CC_ALLOC_UP_MARGIN 0.15
 #define CC_ALLOC_HOLD_US (2 * CC_USEC_PER_SEC)
+#define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)
 /* An audio stream whose rate is unknown (0). */
 #define CC_ALLOC_AUDIO_DEFAULT_BPS 40000
 
@@ -65,6 +75,7 @@ typedef struct cc_alloc_layer {
     uint16_t width, height;   /* 0: unknown */
     int available;            /* the publisher sends this layer now */
     uint32_t bps[CC_ALLOC_TEMPORAL]; /* cumulative over TID 0..t; 0 unknown */
+    uint32_t kf_bytes;        /* its last keyframe's size; 0 unknown */
 } cc_alloc_layer;
 
 typedef struct cc_alloc_stream {
@@ -88,6 +99,7 @@ typedef struct cc_alloc_config {
     double up_margin;         /* CC_ALLOC_UP_MARGIN */
     cc_time_us hold_us;       /* CC_ALLOC_HOLD_US */
     int camera_after_screen;  /* 1 (default): see rule 4 */
+    cc_time_us kf_max_us;     /* CC_ALLOC_KF_MAX_US; 0: keyframes not weighed */
 } cc_alloc_config;
 
 typedef struct cc_alloc_state {
@@ -105,7 +117,9 @@ typedef struct cc_alloc {
     uint32_t target_bps;
     uint32_t total_bps;       /* the choices together */
     uint32_t full_bps;        /* every stream at its best option: above
-                               * total_bps, what a probe would have to show */
+                               * total_bps, what a probe would have to show
+                               * (at least what carries the largest of their
+                               * keyframes within kf_max_us) */
     int limited;              /* some stream is below its best option */
     /* Since init. */
     uint64_t ups, downs;      /* choices that went up / down */

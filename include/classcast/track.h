@@ -55,6 +55,12 @@ typedef struct cc_track {
      * quota), so a new subscriber can start on it at once. */
     int kf_known;
     uint16_t kf_seq;
+    /* Size of the last keyframe (cc_track_on_frame_bytes): RTP bytes of
+     * every packet with its timestamp, 0 until one has ended. */
+    uint32_t kf_bytes;
+    uint32_t kf_acc;          /* the keyframe being counted */
+    uint32_t kf_acc_ts;
+    int kf_open;
     cc_time_us last_rx;
     cc_time_us last_media_rx; /* last packet with a payload (padding-only
                                * ones are a sender's bandwidth probes, not
@@ -115,6 +121,14 @@ static inline void cc_track_on_layer(cc_track *t, int tid, size_t bytes, int fra
 {
     cc_ratemeter_on_packet(&t->rate, tid, bytes, frame_start, now);
 }
+/* One video packet of `bytes` (RTP, header included) for the keyframe
+ * size: kf_first for the first packet of a keyframe, marker for the RTP
+ * marker bit (the last packet of a picture). A keyframe's size is known at
+ * its marker, or when a packet of a later picture arrives (its last packet
+ * lost: the size counted so far). Packets that arrive late or repeated
+ * count too; sizes are for choosing layers, not exact. */
+void cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_first,
+                             int marker);
 void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now);
 /* A report block about this track for our RR (RFC 3550 A.3 loss fraction,
  * cumulative loss, extended highest seq, jitter, LSR/DLSR). Advances the

@@ -39,6 +39,8 @@ typedef struct work {
     int held;                 /* went down less than hold_us ago */
     int pos;                  /* the new choice, -1 paused */
     uint32_t audio_bps;
+    int has_best;             /* best: its top option, keyframes not weighed */
+    opt best;
 } work;
 
 void cc_alloc_init(cc_alloc *a)
@@ -47,6 +49,7 @@ void cc_alloc_init(cc_alloc *a)
     a->cfg.up_margin = CC_ALLOC_UP_MARGIN;
     a->cfg.hold_us = CC_ALLOC_HOLD_US;
     a->cfg.camera_after_screen = 1;
+    a->cfg.kf_max_us = CC_ALLOC_KF_MAX_US;
 }
 
 /* ---- rates: fill in the unknown ones ---------------------------------- */
@@ -146,14 +149,27 @@ static uint32_t to_u32(double v)
 
 /* ---- ladders ---------------------------------------------------------- */
 
-static void build(const cc_alloc_stream *in, ladder *L)
+/* kf_bits: the most a keyframe may carry (0: no limit). */
+static int kf_fits(const cc_alloc_layer *l, double kf_bits)
+{
+    return kf_bits <= 0 || !l->kf_bytes || 8.0 * l->kf_bytes <= kf_bits;
+}
+
+static void build(const cc_alloc_stream *in, ladder *L, double kf_bits)
 {
     double est[CC_ALLOC_SPATIAL][CC_ALLOC_TEMPORAL];
     estimate(in, est);
     L->n = 0;
+    /* The lowest available layer stays whatever its keyframe: the rates
+     * decide whether it fits (a keyframe's lag is better than no
+     * picture, and a camera with one layer is not paused for it). */
+    int keep = -1;
+    for (int s = 0; s < in->n_spatial && keep < 0; s++)
+        if (in->layer[s].available)
+            keep = s;
     /* (spatial, temporal) ascending: the screen's order of preference. */
     for (int s = 0; s < in->n_spatial; s++) {
-        if (!in->layer[s].available)
+        if (!in->layer[s].available || (s != keep && !kf_fits(&in->layer[s], kf_bits)))
             continue;
         for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
             L->o[L->n++] = (opt){(int8_t)s, (int8_t)t, to_u32(est[s][t])};
@@ -271,6 +287,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
     double target = target_bps;
     double committed = 0;
     uint64_t full = 0;
+    double kf_need = 0;
 
     for (int i = 0; i < n; i++) {
         work *x = &w[i];
@@ -285,15 +302,30 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             full += x->audio_bps;
             continue;
         }
-        build(&in[i], &x->L);
+        /* Its best whatever the keyframes weigh: what a probe aims at, and
+         * a target that carries that keyframe too. */
+        build(&in[i], &x->L, 0);
+        if (x->L.n > 0) {
+            x->has_best = 1;
+            x->best = x->L.o[x->L.n - 1];
+            full += x->best.bps;
+            if (a->cfg.kf_max_us > 0) {
+                double need = 8.0 * in[i].layer[x->best.s].kf_bytes * CC_USEC_PER_SEC /
+                              (double)a->cfg.kf_max_us;
+                if (need > kf_need)
+                    kf_need = need;
+            }
+        }
+        if (target_bps && a->cfg.kf_max_us > 0)
+            build(&in[i], &x->L, target * (double)a->cfg.kf_max_us / CC_USEC_PER_SEC);
         if (st) {
             x->prev = st->spatial < 0 ? -1 : locate(&x->L, st->spatial, st->temporal, &x->exact);
             x->held = st->have_down && now - st->last_down < a->cfg.hold_us;
         }
         x->pos = -1;
-        if (x->L.n > 0)
-            full += x->L.o[x->L.n - 1].bps;
     }
+    if (kf_need > (double)full)
+        full = (uint64_t)kf_need;
 
     if (target_bps == 0) {
         /* No estimate yet: everything at its best. */
@@ -364,7 +396,8 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             c->temporal = x->L.o[x->pos].t;
             c->bps = x->L.o[x->pos].bps;
         }
-        if (in[i].kind != CC_ALLOC_AUDIO && x->pos < x->L.n - 1)
+        if (in[i].kind != CC_ALLOC_AUDIO && x->has_best &&
+            (x->pos < 0 || c->spatial != x->best.s || c->temporal != x->best.t))
             limited = 1;
         total += c->bps;
         c->changed = !old || old->spatial != c->spatial ||

@@ -1128,6 +1128,7 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
             return; /* the owner checked it */
         dp = &d;
         cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len, d.start && d.partition == 0, now);
+        cc_track_on_frame_bytes(t, h.ts, p->len, d.keyframe, h.marker);
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
         if (d.keyframe)
@@ -1673,6 +1674,8 @@ static void pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         t->last_media_rx = now;
         cc_track_on_layer(t, dp && dp->has_tid ? dp->tid : 0, len,
                           dp ? dp->start && dp->partition == 0 : 1, now);
+        if (dp)
+            cc_track_on_frame_bytes(t, h.ts, len, dp->keyframe, h.marker);
     }
     if (t->nack_enabled)
         cc_nack_on_packet(&t->nack, h.seq, now);
@@ -2485,6 +2488,7 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                                                 now - et->last_media_rx < CC_USEC_PER_SEC);
             for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
                 a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
+            a->layer[e].kf_bytes = et->kf_bytes;
         }
         outs[n++] = o;
     }

@@ -478,6 +478,75 @@ static void test_ids_and_errors(void)
     CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 0, out, 6 * S), 0);
 }
 
+/* Keyframes: a layer whose last keyframe would take longer than
+ * kf_max_us (1 s) at the target is left out. */
+static void test_keyframes(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    /* 900 k: the full-size screen at T0 (600 k) fits the rate, but its
+     * 120 KB keyframe takes 1.07 s: the half-size screen at its best. */
+    classroom(in);
+    in[SCR].layer[0].kf_bytes = 30000;
+    in[SCR].layer[1].kf_bytes = 120000;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 900000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CC_CHECK(a.limited);
+    /* Not weighed (kf_max_us 0), or the size unknown: the full size. */
+    cc_alloc_init(&a);
+    a.cfg.kf_max_us = 0;
+    cc_alloc_run(&a, 900000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    in[SCR].layer[1].kf_bytes = 0;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 900000, in, 3, out, 0);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    /* At 1.2 M the full-size keyframe takes 0.8 s: the full size again. */
+    in[SCR].layer[1].kf_bytes = 120000;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 1200000, in, 3, out, 0);
+    CC_CHECK_EQ(out[SCR].spatial, 1);
+
+    /* 400 k: audio, the screen's cheapest (120 k) and the camera's (60 k)
+     * fit the rate; a camera whose every keyframe takes over 1 s keeps its
+     * lowest layer (the rates decide, as without keyframe sizes). */
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 400000, in, 3, out, 0);
+    CC_CHECK_EQ(out[CAM].spatial, 0);
+    for (int l = 0; l < 3; l++)
+        in[CAM].layer[l].kf_bytes = 60000u << l;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 400000, in, 3, out, 0);
+    CC_CHECK_EQ(out[CAM].spatial, 0);
+    CC_CHECK_EQ(out[SCR].spatial, 0);
+    /* A camera alone at 2 M: 1280x720 (1.5 M) fits the rate, its 300 KB
+     * keyframe (2.4 Mbit) does not; 640x360 at its best instead. */
+    cc_alloc_stream cam = camera(10);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 2000000, &cam, 1, out, 0);
+    CHECK_CHOICE(out[0], 2, 2);
+    cam.layer[0].kf_bytes = 8000;
+    cam.layer[1].kf_bytes = 30000;
+    cam.layer[2].kf_bytes = 300000;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 2000000, &cam, 1, out, 0);
+    CHECK_CHOICE(out[0], 1, 2);
+
+    /* A screen is never paused: one layer with a 200 KB keyframe at
+     * 300 k keeps it, and a probe aims where that keyframe fits. */
+    cc_alloc_stream one = screen(20);
+    one.n_spatial = 1;
+    one.layer[0] = one.layer[1];
+    one.layer[0].kf_bytes = 400000;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 300000, &one, 1, out, 0);
+    CHECK_CHOICE(out[0], 0, 0);
+    CC_CHECK_EQ(a.full_bps, 3200000);
+}
+
 int main(void)
 {
     CC_RUN(test_300k);
@@ -492,5 +561,6 @@ int main(void)
     CC_RUN(test_hold);
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);
+    CC_RUN(test_keyframes);
     CC_TEST_DONE();
 }

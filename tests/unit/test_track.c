@@ -278,6 +278,33 @@ static void test_keyframe_chain(void)
     cc_pkt_pool_free(pool);
 }
 
+/* The last keyframe's size: its packets up to the marker; a lost marker
+ * ends it at the next picture; other pictures leave it alone. */
+static void test_keyframe_bytes(void)
+{
+    cc_track *t = calloc(1, sizeof *t);
+    cc_track_init(t, 1, 0, 1, 90000);
+    CC_CHECK_EQ(t->kf_bytes, 0u);
+    cc_track_on_frame_bytes(t, 100, 1200, 0, 1); /* a delta picture first */
+    CC_CHECK_EQ(t->kf_bytes, 0u);
+    cc_track_on_frame_bytes(t, 3000, 1200, 1, 0);
+    cc_track_on_frame_bytes(t, 3000, 1200, 0, 0);
+    CC_CHECK_EQ(t->kf_bytes, 0u); /* not ended yet */
+    cc_track_on_frame_bytes(t, 3000, 600, 0, 1);
+    CC_CHECK_EQ(t->kf_bytes, 3000u);
+    cc_track_on_frame_bytes(t, 6000, 900, 0, 1); /* a delta picture */
+    CC_CHECK_EQ(t->kf_bytes, 3000u);
+    /* The next keyframe loses its marker: counted until a later picture. */
+    cc_track_on_frame_bytes(t, 9000, 1000, 1, 0);
+    cc_track_on_frame_bytes(t, 9000, 1000, 0, 0);
+    cc_track_on_frame_bytes(t, 12000, 500, 0, 1);
+    CC_CHECK_EQ(t->kf_bytes, 2000u);
+    /* A one-packet keyframe. */
+    cc_track_on_frame_bytes(t, 15000, 700, 1, 1);
+    CC_CHECK_EQ(t->kf_bytes, 700u);
+    free(t);
+}
+
 int main(void)
 {
     CC_RUN(test_cache);
@@ -286,5 +313,6 @@ int main(void)
     CC_RUN(test_cache_quota);
     CC_RUN(test_keyframe_requests);
     CC_RUN(test_keyframe_chain);
+    CC_RUN(test_keyframe_bytes);
     CC_TEST_DONE();
 }
