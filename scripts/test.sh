@@ -135,7 +135,9 @@ run_e2e() {
   # 2026-12-03 (the seminar page test alone 135-170 s) and hit 600 s once
   # with every test passing so far; the whole run is then over the
   # 15 minutes it should keep to, which the next change must win back.
-  CC_BIN="$bin" CC_WEBRTCBIN="$webrtcbin" timeout -k 10 "${CC_E2E_TIMEOUT_S:-720}" \
+  local sanitized=
+  [ "$label" = e2e-asan ] && sanitized=1
+  CC_BIN="$bin" CC_WEBRTCBIN="$webrtcbin" CC_E2E_SANITIZED="$sanitized" timeout -k 10 "${CC_E2E_TIMEOUT_S:-720}" \
     node --test --test-reporter=tap --test-concurrency=1 "$@" 2>&1 | tee "$tap"
   local rc=${PIPESTATUS[0]}
   local p f c

@@ -344,12 +344,15 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
             (base[`${schools[sp].member}.camera`]?.frames || 0) + 1) flowingAt = at;
         const speakers = await student.page.evaluate(() => window.cc.speakers);
         if (listedAt === null && speakers[0] === schools[sp].member) listedAt = at;
-        // Cameras flowing, per 400 ms window, in the steady state (a window
-        // may straddle the switch: the old camera's last frames and the new
-        // one's first).
+        // Cameras flowing, per 400 ms window, in the steady state: windows
+        // that begin 1200 ms into the turn and after the speaker's camera
+        // came (a window that straddles the switch holds the old camera's
+        // last frames and the new one's first; how late the switch comes
+        // is checked on its own below).
         if (Date.now() - winAt >= 400) {
           const flowing = schools.filter((p) => (now[`${p.member}.camera`]?.frames || 0) > (win[`${p.member}.camera`]?.frames || 0) + 1);
-          if (at > 1200) maxFlowing = Math.max(maxFlowing, flowing.length);
+          const winStart = winAt - t0;
+          if (at > 1200 && (flowingAt === null || winStart >= flowingAt)) maxFlowing = Math.max(maxFlowing, flowing.length);
           win = now;
           winAt = Date.now();
         }
@@ -358,10 +361,15 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
       report.push({ turn: i, speaker: sp, listedAt, flowingAt, maxFlowing });
     }
     console.log('last-N turns:', JSON.stringify(report));
+    // The 1 s is the product's promise, measured on the build people run;
+    // on the sanitizer build (CC_E2E_SANITIZED, scripts/test.sh), which is
+    // here for memory errors and runs the server 2-3x slower, the switch
+    // only has to come within the turn.
+    const switchMs = process.env.CC_E2E_SANITIZED ? 2500 : 1000;
     for (const r of report) {
       assert.ok(r.maxFlowing <= N, `turn ${r.turn}: ${r.maxFlowing} cameras flowed (N = ${N})`);
-      assert.ok(r.listedAt !== null && r.listedAt <= 1000, `turn ${r.turn}: speaker listed after ${r.listedAt} ms`);
-      assert.ok(r.flowingAt !== null && r.flowingAt <= 1000, `turn ${r.turn}: speaker's camera after ${r.flowingAt} ms`);
+      assert.ok(r.listedAt !== null && r.listedAt <= switchMs, `turn ${r.turn}: speaker listed after ${r.listedAt} ms (want <= ${switchMs})`);
+      assert.ok(r.flowingAt !== null && r.flowingAt <= switchMs, `turn ${r.turn}: speaker's camera after ${r.flowingAt} ms (want <= ${switchMs})`);
     }
     const stats = await server.stats();
     assert.ok(stats.sfu.held_last_n > 0, 'cameras beyond N were held back');
