@@ -149,27 +149,14 @@ static uint32_t to_u32(double v)
 
 /* ---- ladders ---------------------------------------------------------- */
 
-/* kf_bits: the most a keyframe may carry (0: no limit). */
-static int kf_fits(const cc_alloc_layer *l, double kf_bits)
-{
-    return kf_bits <= 0 || !l->kf_bytes || 8.0 * l->kf_bytes <= kf_bits;
-}
-
-static void build(const cc_alloc_stream *in, ladder *L, double kf_bits)
+static void build(const cc_alloc_stream *in, ladder *L)
 {
     double est[CC_ALLOC_SPATIAL][CC_ALLOC_TEMPORAL];
     estimate(in, est);
     L->n = 0;
-    /* The lowest available layer stays whatever its keyframe: the rates
-     * decide whether it fits (a keyframe's lag is better than no
-     * picture, and a camera with one layer is not paused for it). */
-    int keep = -1;
-    for (int s = 0; s < in->n_spatial && keep < 0; s++)
-        if (in->layer[s].available)
-            keep = s;
     /* (spatial, temporal) ascending: the screen's order of preference. */
     for (int s = 0; s < in->n_spatial; s++) {
-        if (!in->layer[s].available || (s != keep && !kf_fits(&in->layer[s], kf_bits)))
+        if (!in->layer[s].available)
             continue;
         for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
             L->o[L->n++] = (opt){(int8_t)s, (int8_t)t, to_u32(est[s][t])};
@@ -187,6 +174,26 @@ static void build(const cc_alloc_stream *in, ladder *L, double kf_bits)
         }
         L->o[j + 1] = x;
     }
+}
+
+/* Leaves out the options whose spatial layer's last keyframe is over
+ * kf_bits (its size unknown: kept), except the stream's lowest available
+ * layer: the rates alone decide about it (a keyframe's lag is better than
+ * no picture, and a camera with one layer is not paused for it). The
+ * ladder's order is kept. */
+static void drop_heavy_keyframes(const cc_alloc_stream *in, ladder *L, double kf_bits)
+{
+    int keep = -1;
+    for (int s = 0; s < in->n_spatial && keep < 0; s++)
+        if (in->layer[s].available)
+            keep = s;
+    int n = 0;
+    for (int p = 0; p < L->n; p++) {
+        const cc_alloc_layer *l = &in->layer[L->o[p].s];
+        if (L->o[p].s == keep || !l->kf_bytes || 8.0 * l->kf_bytes <= kf_bits)
+            L->o[n++] = L->o[p];
+    }
+    L->n = n;
 }
 
 /* Position of the last choice (s, t) on the ladder; if it is gone, the
@@ -304,7 +311,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
         }
         /* Its best whatever the keyframes weigh: what a probe aims at, and
          * a target that carries that keyframe too. */
-        build(&in[i], &x->L, 0);
+        build(&in[i], &x->L);
         if (x->L.n > 0) {
             x->has_best = 1;
             x->best = x->L.o[x->L.n - 1];
@@ -317,7 +324,8 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             }
         }
         if (target_bps && a->cfg.kf_max_us > 0)
-            build(&in[i], &x->L, target * (double)a->cfg.kf_max_us / CC_USEC_PER_SEC);
+            drop_heavy_keyframes(&in[i], &x->L,
+                                 target * (double)a->cfg.kf_max_us / CC_USEC_PER_SEC);
         if (st) {
             x->prev = st->spatial < 0 ? -1 : locate(&x->L, st->spatial, st->temporal, &x->exact);
             x->held = st->have_down && now - st->last_down < a->cfg.hold_us;
