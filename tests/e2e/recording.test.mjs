@@ -187,14 +187,14 @@ describe('lesson recording', { timeout: 150_000 }, () => {
       const n = await student.page.$eval('#camera', readFrameCounter);
       if (n >= 0) seen.push({ t: (Date.now() - rec.startedAt) / 1000, n });
     };
-    for (let i = 0; i < 9; i++) { await sleep(1000); await look(); }
+    for (let i = 0; i < 7; i++) { await sleep(1000); await look(); }
     // The camera goes off and comes back (a new source for the recorder).
     await teacher.page.click('#cam-toggle');
     await sleep(2500);
     await teacher.page.click('#cam-toggle');
     await teacher.page.waitForFunction(() => window.ccTeacher.media.camera, null, { timeout: 10_000 });
     const back = Date.now();
-    for (let i = 0; i < 9; i++) { await sleep(1000); if (Date.now() - back > 2500) await look(); }
+    for (let i = 0; i < 7; i++) { await sleep(1000); if (Date.now() - back > 2500) await look(); }
     const { at: stoppedAt, row } = await stop(teacher.page);
     const recorded = (stoppedAt - rec.at) / 1000;
     await pollUntil(() => student.page.evaluate(() => window.ccStudent.recording?.on), (on) => on === false,
@@ -243,7 +243,7 @@ describe('lesson recording', { timeout: 150_000 }, () => {
       });
       await teacher.page.waitForFunction(() => window.ccTeacher.recording.on, null, { timeout: 10_000 });
       const rec = await teacher.page.evaluate(() => ({ at: Date.now() }));
-      await sleep(6000);
+      await sleep(4000);
       const { at, row } = await stop(teacher.page);
       const recorded = (at - rec.at) / 1000;
       note('lossy uplink: relay', JSON.stringify(relay.counts), 'recorded', recorded.toFixed(2), 's');
@@ -269,7 +269,7 @@ describe('lesson recording', { timeout: 150_000 }, () => {
       window.ccTeacher.recording.list.some((r) => r.state === 'recording'), null, { timeout: 10_000 });
     const t0 = Date.now();
     const id = await teacher.page.evaluate(() => window.ccTeacher.recording.list.find((r) => r.state === 'recording').id);
-    await sleep(6000);
+    await sleep(4000);
     const killedAt = Date.now();
     await server.kill('SIGKILL');
     const recorded = (killedAt - t0) / 1000;

@@ -770,7 +770,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     for (const lang of ['vi', 'en']) {
       for (const [name, page] of pages) {
         const tl = Date.now();
-        await page.locator(`#lang-switch button[data-lang="${lang}"]`).click();
+        await page.locator(`#lang-switch button[data-lang="${lang}"]`).click({ force: true }); // no wait for two still animation frames: they come seldom on a page full of video
         // Polled from here: waitForFunction polls on animation frames,
         // which come seldom on a page full of video on a busy machine.
         await until(`${name} page in ${lang}`, () => page.evaluate(() => document.documentElement.lang), (l) => l === lang, 3000, 50);

@@ -339,9 +339,11 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
         await new Promise((r) => setTimeout(r, 50));
         const now = await recv(student);
         const at = Date.now() - t0;
-        // The speaker's camera: its first frames decoded since the turn began.
+        // The speaker's camera: its first frame decoded since the turn began
+        // (it was not shown in the turn before: N is 2 and it spoke at
+        // least two turns ago).
         if (flowingAt === null && (now[`${schools[sp].member}.camera`]?.frames || 0) >
-            (base[`${schools[sp].member}.camera`]?.frames || 0) + 1) flowingAt = at;
+            (base[`${schools[sp].member}.camera`]?.frames || 0)) flowingAt = at;
         const speakers = await student.page.evaluate(() => window.cc.speakers);
         if (listedAt === null && speakers[0] === schools[sp].member) listedAt = at;
         // Cameras flowing, per 400 ms window, in the steady state: windows

@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a->watching_s = b * 7;
         a->weak_s = b;
         snprintf(a->name, sizeof a->name, "%s", len ? p + 1 : "");
-        snprintf(a->member, sizeof a->member, "m%d", i);
+        snprintf(a->member, sizeof a->member, "m%u", (unsigned)i % 1000u);
         utf8 &= g_utf8_validate(a->name, -1, NULL);
     }
     cc_store_lesson_info l;

@@ -1387,8 +1387,8 @@ static void test_seminar_builders(void)
     static const char *const texts[3] = {"một", "hai", "ba"};
     for (int i = 0; i < 3; i++) {
         cc_chat_msg *m = &l->chat[(98 + i) % CC_LESSON_CHAT_HISTORY];
-        snprintf(m->from, sizeof m->from, "m%d", 7 + i);
-        snprintf(m->name, sizeof m->name, "Người %d", i);
+        snprintf(m->from, sizeof m->from, "m%u", 7u + (unsigned)i % 3u);
+        snprintf(m->name, sizeof m->name, "Người %u", (unsigned)i % 3u);
         m->role = i == 0 ? CC_ROLE_TEACHER : CC_ROLE_STUDENT;
         m->text = strdup(texts[i]);
         m->at_ms = 1733131200000LL + i;
@@ -1400,7 +1400,7 @@ static void test_seminar_builders(void)
     CC_CHECK_EQ(json_array_size(a), 3);
     for (int i = 0; i < 3; i++) {
         json_t *m = json_array_get(a, (size_t)i);
-        char from[8];
+        char from[16];
         snprintf(from, sizeof from, "m%d", 7 + i);
         CC_CHECK(strcmp(str(m, "text"), texts[i]) == 0);
         CC_CHECK(strcmp(str(m, "from"), from) == 0);
@@ -1448,9 +1448,9 @@ static void test_seminar_builders(void)
     static const char *const labels[3] = {"THCS Chiềng Sinh", "", "TH Mường Bon"};
     for (int i = 0; i < 3; i++) {
         cc_invite *iv = &l->invites[i];
-        snprintf(iv->id, sizeof iv->id, "i%d", i + 1);
+        snprintf(iv->id, sizeof iv->id, "i%u", (unsigned)i % 3u + 1u);
         snprintf(iv->label, sizeof iv->label, "%s", labels[i]);
-        snprintf(iv->token, sizeof iv->token, "tok%d-Xq3_9aZbC0dEfGhIjKlMnOpQrStUvWxYz01", i);
+        snprintf(iv->token, sizeof iv->token, "tok%u-Xq3_9aZbC0dEfGhIjKlMnOpQrStUvWxYz01", (unsigned)i % 3u);
         iv->uses = i * 2;
     }
     l->invites[1].revoked = 1;

@@ -804,7 +804,7 @@ static void test_chat_invites(void)
         char text[64];
         snprintf(text, sizeof text, "tin nhắn %d\n'); DROP TABLE chat; --", i);
         cc_store_chat m = {.role = 1, .text = text, .at_ms = L0 + i};
-        snprintf(m.member, sizeof m.member, "m%d", 2 + i);
+        snprintf(m.member, sizeof m.member, "m%u", 2u + (unsigned)i % 5u);
         snprintf(m.name, sizeof m.name, "Học sinh %d", i);
         CC_CHECK_EQ(cc_store_chat_add(s, a.id, &m, 3), 0);
     }
