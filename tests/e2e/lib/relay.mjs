@@ -23,12 +23,17 @@ const COUNT = { up: 0, down: 0, dropped: 0 };
 
 // The relay itself: ctl.loss read per packet, counts written per packet
 // (plain objects, or views of the memory shared with the test's thread).
-async function relayLoop(serverPort, seed, { upstream, host, onRtp }, ctl, counts) {
+async function relayLoop(serverPort, seed, { upstream, host, onRtp, onPort }, ctl, counts) {
   const rnd = prng(seed);
   const opts = { type: 'udp4', recvBufferSize: SOCKET_BUFFER, sendBufferSize: SOCKET_BUFFER };
   const front = dgram.createSocket(opts);
-  const back = dgram.createSocket(opts);
-  let client = null;
+  // One socket towards the server per client address, as a NAT maps each
+  // flow: a browser checks from every local candidate, and with a single
+  // upstream socket the server's packets went to whichever of them had
+  // sent last (a media packet then arrived on a socket the browser was
+  // not using: counted lost by its receiver reports, with no drop here).
+  const backs = new Map(); // "address:port" -> { sock, client }
+  const MAX_FLOWS = 16;
   const isRtp = (msg) => msg.length > 12 && msg[0] >= 0x80 && msg[0] < 0xc0 && !((msg[1] & 0x7f) >= 64 && (msg[1] & 0x7f) < 96);
   const lose = () => ctl.loss > 0 && (ctl.loss >= 1 || rnd.u32() / 4294967296 < ctl.loss);
   const lossy = (msg) => {
@@ -37,21 +42,40 @@ async function relayLoop(serverPort, seed, { upstream, host, onRtp }, ctl, count
     onRtp?.(msg, drop);
     return drop;
   };
+  const ports = [];
+  const flow = (rinfo) => {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let f = backs.get(key);
+    if (f || backs.size >= MAX_FLOWS) return f;
+    f = { sock: dgram.createSocket(opts), client: { address: rinfo.address, port: rinfo.port }, queue: [], ready: false };
+    backs.set(key, f);
+    f.sock.on('message', (msg) => {
+      if (!upstream && lossy(msg)) { counts.dropped++; return; }
+      counts.down++;
+      front.send(msg, f.client.port, f.client.address);
+    });
+    f.sock.bind(0, '127.0.0.1', () => {
+      ports.push(f.sock.address().port);
+      onPort?.(f.sock.address().port);
+      f.ready = true;
+      for (const m of f.queue.splice(0)) f.sock.send(m, serverPort, '127.0.0.1');
+    });
+    return f;
+  };
   front.on('message', (msg, rinfo) => {
-    client = rinfo;
+    const f = flow(rinfo);
+    if (!f) return;
     if (upstream && lossy(msg)) { counts.dropped++; return; }
     counts.up++;
-    back.send(msg, serverPort, '127.0.0.1');
-  });
-  back.on('message', (msg) => {
-    if (!client) return;
-    if (!upstream && lossy(msg)) { counts.dropped++; return; }
-    counts.down++;
-    front.send(msg, client.port, client.address);
+    if (f.ready) f.sock.send(msg, serverPort, '127.0.0.1');
+    else f.queue.push(msg);
   });
   await new Promise((r) => front.bind(0, host, r));
-  await new Promise((r) => back.bind(0, '127.0.0.1', r));
-  return { ports: [front.address().port, back.address().port], close: () => { front.close(); back.close(); } };
+  ports.push(front.address().port);
+  return {
+    ports, // the front socket's, then each flow's (for the kernel's drop counts)
+    close: () => { front.close(); for (const f of backs.values()) f.sock.close(); },
+  };
 }
 
 // Datagrams the kernel dropped at these local UDP ports (/proc/net/udp:
@@ -93,10 +117,11 @@ export async function lossyRelay(serverPort, loss, seed, { upstream = false, hos
   const lossView = new Float64Array(lossMem);
   lossView[0] = loss;
   const ports = await new Promise((resolve, reject) => {
-    worker.once('message', resolve);
+    worker.once('message', (m) => resolve([...m]));
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`relay worker exited (${code}) before it listened`)));
   });
+  worker.on('message', (m) => ports.push(...m)); // each new flow's port
   const countView = new Int32Array(countMem);
   const counts = {};
   Object.keys(COUNT).forEach((k, i) => Object.defineProperty(counts, k, { enumerable: true, get: () => Atomics.load(countView, i) }));
@@ -115,7 +140,7 @@ if (!isMainThread && workerData?.relay) {
   Object.keys(COUNT).forEach((k, i) => Object.defineProperty(counts, k, {
     get: () => Atomics.load(countView, i), set: (v) => Atomics.store(countView, i, v),
   }));
-  const r = await relayLoop(serverPort, seed, { upstream, host }, ctl, counts);
+  const r = await relayLoop(serverPort, seed, { upstream, host, onPort: (p) => parentPort.postMessage([p]) }, ctl, counts);
   parentPort.postMessage(r.ports);
 }
 
