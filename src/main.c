@@ -110,10 +110,10 @@ static void usage_serve(FILE *f)
             "                      each, and each student gets the one its link\n"
             "                      carries (docs/bwe.md; off: one of each)\n"
             "  --keyframe-replay   a student who joins starts at once on the last\n"
-            "                      keyframe the server kept instead of waiting for a\n"
-            "                      new one (off by default: docs/ARCHITECTURE.md)\n"
-            "  --no-keyframe-replay  the default: a joining student waits for a new\n"
-            "                      keyframe\n"
+            "                      keyframe the server kept, however old (by default\n"
+            "                      only on one of the last 600 ms, asked for as the\n"
+            "                      student joins: docs/ARCHITECTURE.md)\n"
+            "  --no-keyframe-replay  a joining student waits for a new keyframe\n"
             "  --max-connections N         open HTTP/WebSocket connections in all\n"
             "                              (default 4000)\n"
             "  --max-connections-per-address N  ... from one address (default 300)\n"            "  --connection-rate N new connections one address may open a minute\n"
@@ -596,7 +596,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
-    int local_teacher = 0, simulcast = 0, keyframe_replay = 0;
+    int local_teacher = 0, simulcast = 0, keyframe_replay = CC_SFU_REPLAY_FRESH;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -740,8 +740,8 @@ static int cmd_serve(int argc, char **argv)
         }
         case 'L': local_teacher = 1; break;
         case 'G': simulcast = 1; break;
-        case 'J': keyframe_replay = 1; break;
-        case 'j': keyframe_replay = 0; break;
+        case 'J': keyframe_replay = CC_SFU_REPLAY_ANY; break;
+        case 'j': keyframe_replay = CC_SFU_REPLAY_OFF; break;
         case 'F': break; /* read before the loop (config_argv) */
         case 'h': usage_serve(stdout); config_free(cargv, where, conf); return 0;
         default: usage_serve(stderr); config_free(cargv, where, conf); return 2;

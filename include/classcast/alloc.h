@@ -135,4 +135,15 @@ void cc_alloc_init(cc_alloc *a);
 int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
                  int n, cc_alloc_choice *out, cc_time_us now);
 
+/* The same with a band: streams go down to what fits target_bps and up
+ * only to what fits up_bps / (1 + cfg.up_margin). up_bps is an estimate
+ * that has held for a while (the caller's lowest of the last seconds),
+ * target_bps one that need only have been seen lately (the highest): a
+ * swinging estimate (probes through a shaper's burst, then the queue
+ * behind it) then moves no layer either way. up_bps 0 or above
+ * target_bps: target_bps, as cc_alloc_run. */
+int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
+                      const cc_alloc_stream *in, int n, cc_alloc_choice *out,
+                      cc_time_us now);
+
 #endif

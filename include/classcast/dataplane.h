@@ -32,7 +32,8 @@ typedef struct cc_dataplane cc_dataplane;
 typedef struct cc_dataplane_config {
     cc_addr bind;              /* address, and the first worker's port */
     int workers;               /* 0: the online CPUs (at most the max) */
-    int keyframe_replay;       /* serve --keyframe-replay (cc_sfu_config) */
+    int keyframe_replay;       /* CC_SFU_REPLAY_*: serve --[no-]keyframe-replay
+                                * (cc_sfu_config) */
     size_t nack_cache_bytes;   /* for the whole server, split evenly over
                                 * the workers (0: CC_SFU_DEFAULT_NACK_CACHE_MB
                                 * each) */

@@ -37,19 +37,30 @@ typedef struct cc_sfu_config {
      * (a log line says so). */
     size_t nack_cache_bytes;
     /* Start a new subscriber on the kept keyframe (docs/ARCHITECTURE.md
-     * "Keyframes on join"); off by default until a replayed burst is
-     * paced and its repairs keep the replayed timestamps. */
+     * "Keyframes on join"): CC_SFU_REPLAY_FRESH (0, the default), _ANY
+     * or _OFF. */
     int keyframe_replay;
 } cc_sfu_config;
+
+/* Which kept keyframes a subscriber that connects is started on:
+ * - FRESH: one that came at most CC_SFU_REPLAY_FRESH_US ago, with what
+ *   followed it (asked for when the subscriber's answer went out, so it
+ *   usually comes while the browser runs ICE and DTLS); older ones are
+ *   not replayed, a new keyframe is asked for;
+ * - ANY: any kept chain of at most 256 packets (a still screen's keyframe
+ *   of a minute ago and the few pictures after it);
+ * - OFF: none; the subscriber waits for the keyframe asked for when it
+ *   connects. */
+enum { CC_SFU_REPLAY_FRESH = 0, CC_SFU_REPLAY_ANY = 1, CC_SFU_REPLAY_OFF = 2 };
+#define CC_SFU_REPLAY_FRESH_US (600 * CC_USEC_PER_MSEC)
 
 int cc_sfu_new(cc_sfu **out);
 int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg); /* cfg NULL: defaults */
 void cc_sfu_free(cc_sfu *s); /* after cc_worker_free */
-/* On: a subscriber that connects starts at once on the cached last
- * keyframe of each video stream and what followed it (docs/ARCHITECTURE.md
- * "Keyframes on join"); off (the default, cc_sfu_config.keyframe_replay):
- * it waits for a keyframe the SFU requests. Any thread. */
-void cc_sfu_set_keyframe_replay(cc_sfu *s, int on);
+/* Which kept keyframes a subscriber that connects starts on
+ * (CC_SFU_REPLAY_FRESH, _ANY, _OFF; cc_sfu_config.keyframe_replay). Any
+ * thread. */
+void cc_sfu_set_keyframe_replay(cc_sfu *s, int mode);
 
 /* The worker app of every room peer (set in the add-peer message by the
  * prepare functions; exposed for tests). */
@@ -174,6 +185,11 @@ int cc_sfu_set_sender(cc_worker *w, uint32_t room_id, uint32_t owner, int muted,
                       int teacher_only);
 /* How many guest cameras (0..CC_SFU_MAX_LAST_N) non-teachers receive. */
 int cc_sfu_set_last_n(cc_worker *w, uint32_t room_id, int n);
+/* A member joined the room's lesson and will subscribe in a moment: with
+ * CC_SFU_REPLAY_FRESH, the teacher's video streams get a keyframe request
+ * now if their last keyframe would be too old to start it on by the time
+ * it connects (docs/ARCHITECTURE.md "Keyframes on join"). */
+int cc_sfu_expect_viewer(cc_worker *w, uint32_t room_id);
 int cc_sfu_prepare_subscriber(const char *offer, size_t len,
                               const cc_sfu_params *p, uint32_t room_id,
                               uint32_t member_id, const cc_sfu_track_map *map,

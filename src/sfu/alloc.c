@@ -224,9 +224,9 @@ static int best_fit(const ladder *L, int cap, double limit)
 
 /* One stream's upgrade step: `base` is what everything else holds so far.
  * Down at once to the best option that fits the target; up only to one
- * that fits target / (1 + margin), and not while held. */
+ * that fits up_target / (1 + margin), and not while held. */
 static int choose(const work *w, int allow_up, double base, double target,
-                  double margin)
+                  double up_target, double margin)
 {
     const ladder *L = &w->L;
     int p = w->prev < 0 ? 0 : w->prev;
@@ -236,7 +236,7 @@ static int choose(const work *w, int allow_up, double base, double target,
     else if (w->held && !w->fresh)
         cap = p;
     int hi = best_fit(L, cap, target - base);
-    int lo = best_fit(L, cap, target / (1 + margin) - base);
+    int lo = best_fit(L, cap, up_target / (1 + margin) - base);
     if (hi < 0)
         hi = 0;
     if (lo < 0)
@@ -284,6 +284,13 @@ static const cc_alloc_state *find_state(const cc_alloc *a, uint32_t id)
 int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
                  int n, cc_alloc_choice *out, cc_time_us now)
 {
+    return cc_alloc_run_band(a, target_bps, target_bps, in, n, out, now);
+}
+
+int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
+                      const cc_alloc_stream *in, int n, cc_alloc_choice *out,
+                      cc_time_us now)
+{
     if (!a || n < 0 || n > CC_ALLOC_MAX_STREAMS || (n > 0 && (!in || !out)))
         return CC_EINVAL;
     if (check(in, n) < 0)
@@ -292,6 +299,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
     work w[CC_ALLOC_MAX_STREAMS];
     double margin = a->cfg.up_margin > 0 ? a->cfg.up_margin : 0;
     double target = target_bps;
+    double up_target = up_bps > 0 && up_bps < target_bps ? up_bps : target;
     double committed = 0;
     uint64_t full = 0;
     double kf_need = 0;
@@ -341,7 +349,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             if (in[i].kind != CC_ALLOC_AUDIO)
                 w[i].pos = w[i].L.n - 1;
     } else {
-        double up_limit = target / (1 + margin);
+        double up_limit = up_target / (1 + margin);
         /* Floors: every screen, then each camera that fits. */
         for (int i = 0; i < n; i++) {
             if (in[i].kind == CC_ALLOC_SCREEN && w[i].L.n > 0) {
@@ -368,7 +376,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, 1, base, target, margin);
+            x->pos = choose(x, 1, base, target, up_target, margin);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
@@ -378,7 +386,7 @@ int cc_alloc_run(cc_alloc *a, uint32_t target_bps, const cc_alloc_stream *in,
             if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, allow, base, target, margin);
+            x->pos = choose(x, allow, base, target, up_target, margin);
             committed = base + cost(x);
         }
     }

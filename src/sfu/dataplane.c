@@ -124,8 +124,11 @@ int cc_dataplane_new(cc_dataplane **out, const cc_dataplane_config *cfg, cc_dtls
         rc = cc_hs_new(&dp->hs, dtls, n, DP_HS_RING);
     size_t cache = cfg->nack_cache_bytes ? cfg->nack_cache_bytes / (size_t)n : 0;
     CC_INFO("dataplane", "%d media workers; a joining subscriber %s", n,
-            cfg->keyframe_replay ? "starts on the kept keyframe"
-                                 : "waits for a new keyframe (no keyframe replay)");
+            cfg->keyframe_replay == CC_SFU_REPLAY_ANY
+                ? "starts on the kept keyframe, however old"
+            : cfg->keyframe_replay == CC_SFU_REPLAY_OFF
+                ? "waits for a new keyframe (no keyframe replay)"
+                : "starts on a keyframe kept in the last 600 ms, asked for as it joins");
     uint16_t port0 = cc_addr_port(&cfg->bind);
     for (int i = 0; i < n && rc == 0; i++) {
         cc_sfu_config sc = {.nack_cache_bytes = cache, .keyframe_replay = cfg->keyframe_replay};

@@ -46,6 +46,11 @@
  * class of students joining within a second costs a few keyframes, not one
  * each. */
 #define SFU_PLI_GAP (300 * CC_USEC_PER_MSEC)
+/* classcast's own encoder (a local publisher) answers every request with
+ * its next frame: its requests are coalesced over a shorter gap, so a
+ * join whose early keyframe came too soon is not held for 300 ms. */
+#define SFU_LOCAL_KF_GAP (100 * CC_USEC_PER_MSEC)
+#define SFU_KF_GAP(pub) ((pub)->local ? SFU_LOCAL_KF_GAP : SFU_PLI_GAP)
 /* RFC 3550 6.2 scales the interval with the session size; WebRTC endpoints
  * report about once a second (and so do we), which keeps RTT and A/V sync
  * fresh at a negligible cost. */
@@ -81,6 +86,9 @@
  * moves on feedback every 50 ms; layers switch only at pictures). */
 #define SFU_ALLOC_INTERVAL (250 * CC_USEC_PER_MSEC)
 #define SFU_ALLOC_HOLD_RUNS 4
+/* ... and goes up only to what the lowest estimate of the last two
+ * seconds carries (cc_alloc_run_band). */
+#define SFU_ALLOC_UP_RUNS 8
 /* The longest kept chain a new subscriber is started on (out_replay): a
  * still screen's keyframe and what followed fit; a camera's chain of
  * seconds of moving pictures is not worth decoding in a burst. */
@@ -234,7 +242,8 @@ struct sfu_peer {
     int pace_replay;      /* pacing only for a kept chain (out_replay),
                            * until the queue has drained */
     cc_time_us next_alloc, next_probe_req;
-    uint32_t tgt_hist[SFU_ALLOC_HOLD_RUNS]; /* estimates of the last runs */
+    uint32_t tgt_hist[SFU_ALLOC_UP_RUNS]; /* estimates of the last runs,
+                                           * the newest at tgt_i - 1 */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;
@@ -324,8 +333,8 @@ struct cc_sfu {
     unsigned cache_quota; /* per-track share now (CC_TRACK_CACHE: no limit) */
     int cache_capped;     /* the cap limits the tracks' caches (logged) */
     int cache_full_logged; /* the pool ran dry once (logged once) */
-    int no_replay;        /* cc_sfu_set_keyframe_replay(0): joins wait for
-                           * a requested keyframe (atomic) */
+    int64_t replay_age;   /* cc_sfu_set_keyframe_replay: the oldest kept
+                           * keyframe a join starts on (0: none; atomic) */
     /* Other workers (cc_sfu_set_links): rings to and from each, their
      * eventfds; ours is efds[self]. */
     int self, n_workers;
@@ -378,9 +387,16 @@ static int slot_is_video(int slot) { return slot != CC_SLOT_MIC; }
 /* sfu object and room table                                           */
 /* ------------------------------------------------------------------ */
 
-void cc_sfu_set_keyframe_replay(cc_sfu *s, int on)
+static int64_t replay_age_of(int mode)
 {
-    __atomic_store_n(&s->no_replay, !on, __ATOMIC_RELAXED);
+    return mode == CC_SFU_REPLAY_OFF   ? 0
+           : mode == CC_SFU_REPLAY_ANY ? INT64_MAX
+                                       : (int64_t)CC_SFU_REPLAY_FRESH_US;
+}
+
+void cc_sfu_set_keyframe_replay(cc_sfu *s, int mode)
+{
+    __atomic_store_n(&s->replay_age, replay_age_of(mode), __ATOMIC_RELAXED);
 }
 
 int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
@@ -408,7 +424,7 @@ int cc_sfu_new_config(cc_sfu **out, const cc_sfu_config *cfg)
         free(s);
         return rc;
     }
-    s->no_replay = !(cfg && cfg->keyframe_replay);
+    s->replay_age = replay_age_of(cfg ? cfg->keyframe_replay : CC_SFU_REPLAY_FRESH);
     *out = s;
     return 0;
 }
@@ -885,7 +901,7 @@ static void request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
 {
     if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
         return;
-    if (cc_track_kf_want(t, now, SFU_PLI_GAP))
+    if (cc_track_kf_want(t, now, SFU_KF_GAP(pub)))
         send_keyframe_request(w, s, pub, t);
     else
         INC(s, pli_coalesced);
@@ -899,7 +915,7 @@ static void keyframe_due(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_time_us now)
     int nt = pub_tracks(pub, ts);
     for (int j = 0; j < nt; j++) {
         cc_track *t = ts[j];
-        if (t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_PLI_GAP))
+        if (t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_KF_GAP(pub)))
             send_keyframe_request(w, s, pub, t);
     }
 }
@@ -1340,8 +1356,8 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
                       cc_time_us now)
 {
     sfu_in *in = out_in(r, o);
-    if (!in || o->paused || o->fwd.started || !o->fwd.cfg.video ||
-        __atomic_load_n(&s->no_replay, __ATOMIC_RELAXED))
+    int64_t max_age = __atomic_load_n(&s->replay_age, __ATOMIC_RELAXED);
+    if (!in || o->paused || o->fwd.started || !o->fwd.cfg.video || max_age <= 0)
         return 0;
     int fi = feed_find(r, o->owner, o->slot);
     if (fi < 0 || !r->feeds[fi].src)
@@ -1361,6 +1377,7 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
         t = in->enc[enc];
         if (t && t->rx.started &&
             (in->n_enc == 1 || now - t->last_media_rx < 2 * CC_USEC_PER_SEC) &&
+            now - t->last_keyframe <= max_age &&
             (n = cc_track_kf_chain(t)) > 0 && n <= SFU_REPLAY_MAX)
             break;
         n = 0;
@@ -1570,9 +1587,9 @@ static void first_picture(cc_sfu *s, const sfu_peer *sub, sfu_out *o, cc_time_us
     ADD(s, first_picture_wait_us, (uint64_t)waited);
     if ((uint64_t)waited > s->c.first_picture_wait_max_us)
         __atomic_store_n(&s->c.first_picture_wait_max_us, (uint64_t)waited, __ATOMIC_RELAXED);
-    CC_INFO("sfu", "room %u: subscriber %u (%s): first %s picture of %u %.1f ms after it asked",
+    CC_INFO("sfu", "room %u: subscriber %u (%s): first %s picture of %u %.1f ms after it asked%s",
             sub->room_id, sub->member_id, sub->ufrag, slot_names[o->slot], o->owner,
-            waited / 1000.0);
+            waited / 1000.0, o->rp_n && o->rp_at == now ? " (the kept keyframe)" : "");
 }
 
 /* The lesson recording gets a copy of each of the teacher's packets as
@@ -2207,7 +2224,8 @@ static void sfu_on_added(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     cc_sfu *s = cc_worker_app_ud(w);
     sfu_peer *pp = cc_wpeer_app_state(wp);
     sfu_room *r = s && pp && !pp->publisher ? room_find(s, pp->room_id) : NULL;
-    if (!r || __atomic_load_n(&s->no_replay, __ATOMIC_RELAXED))
+    int64_t max_age = s ? __atomic_load_n(&s->replay_age, __ATOMIC_RELAXED) : 0;
+    if (!r || max_age <= 0)
         return;
     for (int i = 0; i < pp->n_out; i++) {
         sfu_out *o = &pp->out[i];
@@ -2215,7 +2233,10 @@ static void sfu_on_added(cc_worker *w, cc_wpeer *wp, cc_time_us now)
         if (!t || !t->video)
             continue;
         unsigned n = cc_track_kf_chain(t);
-        if (n == 0 || n > SFU_REPLAY_MAX) {
+        /* Fresh-only replay: a keyframe older than half the allowed age
+         * will be too old by the time the browser has connected. */
+        if (n == 0 || n > SFU_REPLAY_MAX ||
+            (max_age < INT64_MAX && now - t->last_keyframe > max_age / 2)) {
             out_keyframe(w, s, r, o, now);
             INC(s, early_keyframe_requests);
         }
@@ -2492,10 +2513,14 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         }
         outs[n++] = o;
     }
-    /* The allocation follows the highest estimate of the last second
-     * (SFU_ALLOC_HOLD_RUNS runs): a dip shorter than that (a busy CPU
-     * at either end delays feedback as a queue would) changes no layer;
-     * the pacer follows the estimate itself meanwhile. */
+    /* The allocation holds what the highest estimate of the last second
+     * (SFU_ALLOC_HOLD_RUNS runs) carries: a dip shorter than that (a busy
+     * CPU at either end delays feedback as a queue would) changes no
+     * layer; the pacer follows the estimate itself meanwhile. It goes up
+     * only to what the lowest of the last two seconds (SFU_ALLOC_UP_RUNS)
+     * carries: a probe's burst through a shaper's bucket lifts the
+     * estimate for a moment, until the queue behind it shows; a layer
+     * taken up on that moment overflows the queue. */
     uint32_t target = sp->bwe ? cc_bwe_target_bps(sp->bwe) : 0;
     /* Optimistic start: every stream at its best until the path has shown
      * a limit (an over-use, a cut for lack of feedback, or loss). An
@@ -2510,11 +2535,16 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         if (!sp->path_limited)
             target = 0;
     }
-    sp->tgt_hist[sp->tgt_i++ % SFU_ALLOC_HOLD_RUNS] = target;
-    for (int k = 0; k < SFU_ALLOC_HOLD_RUNS && target; k++) /* 0: no limit */
-        if (!sp->tgt_hist[k] || sp->tgt_hist[k] > target)
-            target = sp->tgt_hist[k];
-    if (cc_alloc_run(&sp->alloc, target, in, n, out, now) <= 0)
+    sp->tgt_hist[sp->tgt_i++ % SFU_ALLOC_UP_RUNS] = target;
+    uint32_t up_target = target;
+    for (int k = 1; k <= SFU_ALLOC_UP_RUNS; k++) { /* 0: no limit */
+        uint32_t h = sp->tgt_hist[(sp->tgt_i - k) % SFU_ALLOC_UP_RUNS];
+        if (k <= SFU_ALLOC_HOLD_RUNS && target && (!h || h > target))
+            target = h;
+        if (h && (!up_target || h < up_target))
+            up_target = h;
+    }
+    if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {
         sfu_out *o = outs[k];
@@ -3355,6 +3385,43 @@ static void do_set_last_n(cc_worker *w, void *arg, cc_time_us now)
         return;
     r->last_n = c->last_n;
     room_update_shown(w, s, r, NULL);
+}
+
+/* A member joined and will subscribe within a few tens of milliseconds:
+ * the teacher's video streams whose last keyframe will be too old to
+ * start it on by then are asked for one now (coalesced as any request),
+ * so that it is kept, fresh, when the subscriber connects (out_replay).
+ * Earlier than sfu_on_added (the answer) by the page's offer and the
+ * subscribe's round trip: the local encoder's keyframe takes one frame
+ * interval and its encode, 40-100 ms, about as long as ICE and DTLS. */
+static void do_expect_viewer(cc_worker *w, void *arg, cc_time_us now)
+{
+    const sender_call *c = arg;
+    cc_sfu *s = cc_worker_app_ud(w);
+    sfu_room *r = s ? room_find(s, c->room_id) : NULL;
+    int64_t max_age = s ? __atomic_load_n(&s->replay_age, __ATOMIC_RELAXED) : 0;
+    if (!r || r->mirror_of || max_age <= 0 || max_age == INT64_MAX)
+        return;
+    for (int slot = 0; slot < CC_SLOT_COUNT; slot++) {
+        const sfu_feed *f = &r->feeds[slot];
+        if (!f->used || f->owner != 0 || !f->src || f->muted || f->slot < 0 ||
+            f->slot >= CC_SLOT_COUNT || !f->src->in[f->slot].active)
+            continue;
+        cc_track *t = main_track(&f->src->in[f->slot]);
+        if (t && t->video && now - t->last_keyframe > max_age / 2) {
+            request_keyframe(w, s, f->src, t, now);
+            INC(s, early_keyframe_requests);
+        }
+    }
+}
+
+int cc_sfu_expect_viewer(cc_worker *w, uint32_t room_id)
+{
+    sender_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return CC_ENOMEM;
+    c->room_id = room_id;
+    return cc_worker_call(w, do_expect_viewer, c, free);
 }
 
 int cc_sfu_set_last_n(cc_worker *w, uint32_t room_id, int n)

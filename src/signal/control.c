@@ -877,6 +877,11 @@ static void on_joined(cc_control *c, uint64_t sid, cc_lesson *l, cc_member *m,
     send_seminar_state(c, sid, l, m);
     cc_recordings_joined(c->rec, l, m);
     broadcast_members(c, l);
+    /* Its subscribe follows at once (the page builds its offer while the
+     * join is in flight): a fresh keyframe is asked for now. */
+    cc_worker *rw = guest && l->state == CC_LESSON_LIVE ? room_w(c, l->room_id) : NULL;
+    if (rw)
+        cc_sfu_expect_viewer(rw, l->room_id);
 }
 
 static void kick(cc_control *c, cc_lesson *l, cc_member *t, char *json)

@@ -384,6 +384,49 @@ static void test_hold(void)
     CHECK_CHOICE(out[CAM], 0, 0);
 }
 
+/* cc_alloc_run_band: down to what fits the target, up only to what fits
+ * the lower up_bps / 1.15; up_bps 0 or above the target is the target. */
+static void test_band(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run_band(&a, 1000000, 1000000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    /* A moment of 2 M while the lasting estimate is 1 M: nothing goes up
+     * ((1, 1) needs 1.15 M of up_bps). */
+    CC_CHECK_EQ(cc_alloc_run_band(&a, 2000000, 1000000, in, 3, out, t += S), 0);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    CC_CHECK_EQ(a.ups, 0);
+    /* The lasting estimate reaches 1.3 M: (1, 1), as cc_alloc_run at 1.3 M. */
+    cc_alloc_run_band(&a, 2000000, 1300000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    /* Down follows the target alone: 1.05 M with a lasting 600 k keeps
+     * (1, 1) (1000 k in all fits), 900 k takes it down. */
+    CC_CHECK_EQ(cc_alloc_run_band(&a, 1050000, 600000, in, 3, out, t += S), 0);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    cc_alloc_run_band(&a, 900000, 600000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    /* up_bps 0 or above the target: the target. */
+    cc_alloc b;
+    cc_alloc_init(&b);
+    cc_alloc_run_band(&b, 1300000, 0, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    cc_alloc_init(&b);
+    cc_alloc_run_band(&b, 1300000, 5000000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    /* A camera new to the allocator starts as if going up: from up_bps. */
+    cc_alloc_init(&b);
+    cc_alloc_run_band(&b, 400000, 200000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    cc_alloc_init(&b);
+    cc_alloc_run_band(&b, 400000, 400000, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], 0, 0);
+}
+
 /* Unknown rates (0) of available layers are estimated, so a stream that
  * has just started is allocated. */
 static void test_estimates(void)
@@ -559,6 +602,7 @@ int main(void)
     CC_RUN(test_down_in_order);
     CC_RUN(test_hysteresis);
     CC_RUN(test_hold);
+    CC_RUN(test_band);
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);
     CC_RUN(test_keyframes);

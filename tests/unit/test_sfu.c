@@ -671,7 +671,7 @@ static void test_room(void)
      * one, to compare, so the repair counts as a replay there). */
     int plis = pub.n_pli;
     usleep(350000);
-    cc_sfu_set_keyframe_replay(g_sfu, 1);
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_ANY);
     s2.drop_next_video = 4;
     join(&s2, "chromium-offer-viewer.sdp", 0, 21, NULL);
     for (int i = 0; i < 20 && s2.n_rtp_video < 9; i++)
@@ -710,7 +710,7 @@ static void test_room(void)
     cc_sfu_stats rst;
     cc_sfu_get_stats(g_sfu, &rst);
     CC_CHECK(rst.replays >= 1);
-    cc_sfu_set_keyframe_replay(g_sfu, 0);
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF);
 
     /* s1 loses a packet and NACKs it: exactly the same packet comes back
      * (same SSRC and seq, no RTX). */
@@ -903,7 +903,7 @@ static void test_layers(void)
  * connects (a replay, its first packet a keyframe, no request at connect). */
 static void test_keyframe_early(void)
 {
-    cc_sfu_set_keyframe_replay(g_sfu, 1);
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_ANY);
     browser pub, s1, s2;
     browser_init(&pub, 43);
     browser_init(&s1, 44);
@@ -952,15 +952,91 @@ static void test_keyframe_early(void)
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
     usleep(100000);
     count_events(0, NULL);
-    cc_sfu_set_keyframe_replay(g_sfu, 0);
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF);
     browser_free(&pub);
     browser_free(&s1);
     browser_free(&s2);
 }
 
+/* The default, CC_SFU_REPLAY_FRESH: a short chain whose keyframe is
+ * older than half of CC_SFU_REPLAY_FRESH_US gets a request when the
+ * answer goes out, and the subscriber starts on the new keyframe when it
+ * connects; a chain that is too old by then is not replayed (a request at
+ * connect instead). */
+static void test_keyframe_fresh(void)
+{
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_FRESH);
+    browser pub, s1, s2, s3;
+    browser_init(&pub, 46);
+    browser_init(&s1, 47);
+    browser_init(&s2, 48);
+    browser_init(&s3, 49);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 56, NULL);
+    join(&s1, "chromium-offer-viewer.sdp", 0, 57, NULL);
+    browser *all[4] = {&pub, &s1, &s2, &s3};
+    uint16_t seq = 300, pid = 1;
+    uint32_t ts = 9000;
+    for (int f = 0; f < 5; f++) { /* a keyframe and 4 pictures */
+        send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, f == 0);
+        ts += 3000;
+    }
+    pump_all(all, 2, 20);
+    CC_CHECK(s1.n_rtp_video >= 10);
+    usleep(450000); /* complete and short, but older than half the fresh age */
+    pump_all(all, 2, 5);
+    cc_sfu_stats st0, st1;
+    cc_sfu_get_stats(g_sfu, &st0);
+    int plis = pub.n_pli;
+    join_prepare(&s2, "chromium-offer-viewer.sdp", 0, 58, NULL, 1, NULL, 0);
+    usleep(20000);
+    for (int i = 0; i < 20 && pub.n_pli == plis; i++)
+        pump_all(all, 2, 10);
+    CC_CHECK_EQ(pub.n_pli, plis + 1); /* asked before s2 connected */
+    send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1);
+    ts += 3000;
+    pump_all(all, 2, 20);
+    browser *b2 = &s2;
+    join_connect(&b2, 1);
+    for (int i = 0; i < 20 && s2.n_rtp_video < 2; i++)
+        pump_all(all, 3, 20);
+    cc_sfu_get_stats(g_sfu, &st1);
+    CC_CHECK_EQ(s2.n_rtp_video, 2);
+    CC_CHECK_EQ(s2.first_video_key, 1);
+    CC_CHECK_EQ(st1.early_keyframe_requests - st0.early_keyframe_requests, 1u);
+    CC_CHECK_EQ(st1.replays - st0.replays, 1u);
+    CC_CHECK_EQ(pub.n_pli, plis + 1); /* none more at connect */
+    /* Half a second later, with no keyframe since: s3 is not started on
+     * that chain (too old) but asks for a new keyframe. */
+    usleep(CC_SFU_REPLAY_FRESH_US + 100000);
+    pump_all(all, 3, 5);
+    cc_sfu_get_stats(g_sfu, &st0);
+    plis = pub.n_pli;
+    join(&s3, "chromium-offer-viewer.sdp", 0, 59, NULL);
+    for (int i = 0; i < 20 && pub.n_pli < plis + 1; i++)
+        pump_all(all, 4, 10);
+    cc_sfu_get_stats(g_sfu, &st1);
+    CC_CHECK(pub.n_pli >= plis + 1);
+    CC_CHECK_EQ(st1.replays - st0.replays, 0u);
+    CC_CHECK_EQ(s3.n_rtp_video, 0);
+    send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1);
+    for (int i = 0; i < 20 && s3.n_rtp_video < 2; i++)
+        pump_all(all, 4, 20);
+    CC_CHECK_EQ(s3.n_rtp_video, 2);
+    CC_CHECK_EQ(s3.first_video_key, 1);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    count_events(0, NULL);
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF);
+    browser_free(&pub);
+    browser_free(&s1);
+    browser_free(&s2);
+    browser_free(&s3);
+}
+
 static void test_keyframe_due(void)
 {
-    cc_sfu_set_keyframe_replay(g_sfu, 0); /* the request path */
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF); /* the request path */
     browser pub, s1, s2;
     browser_init(&pub, 40);
     browser_init(&s1, 41);
@@ -1144,7 +1220,7 @@ static void run_frames(localsrc *ls, browser **bs, int n, int ms, cc_time_us *ne
 #define BELL_N 40
 static void test_join_bell(void)
 {
-    cc_sfu_set_keyframe_replay(g_sfu, 0); /* the request path */
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF); /* the request path */
     localsrc ls;
     CC_CHECK_EQ(cc_sfu_room_open(g_w, 2), 0);
     ls_attach(g_w, &ls, 2, 0x10000);
@@ -1333,7 +1409,8 @@ static void test_nack_lessons_capped(void)
 {
     cc_sfu *sfu;
     cc_worker *w;
-    cc_sfu_config sc = {.nack_cache_bytes = (size_t)32 << 20};
+    cc_sfu_config sc = {.nack_cache_bytes = (size_t)32 << 20,
+                        .keyframe_replay = CC_SFU_REPLAY_OFF};
     CC_CHECK_EQ(cc_sfu_new_config(&sfu, &sc), 0);
     cc_worker_config wc = {.app_ud = sfu, .events = g_events, .hs = g_hs, .hs_lane = 1};
     cc_addr_from_string(&wc.bind, "127.0.0.1", 0);
@@ -1635,6 +1712,9 @@ int main(void)
     CC_CHECK_EQ(cc_dtls_ctx_new(&g_server_ctx), 0);
     CC_CHECK_EQ(cc_dtls_ctx_new(&g_browser_ctx), 0);
     CC_CHECK_EQ(cc_sfu_new(&g_sfu), 0);
+    /* Most cases here are about the request path; the replay cases set
+     * their mode and go back to this. */
+    cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_OFF);
     CC_CHECK_EQ(cc_mailbox_new(&g_events), 0);
     /* Handshakes on the handshake thread, as `classcast serve` runs them;
      * lane 0 for the main worker, 1 for the capped one. */
@@ -1654,6 +1734,7 @@ int main(void)
     CC_RUN(test_simulcast);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
+    CC_RUN(test_keyframe_fresh);
     CC_RUN(test_join_bell);
     CC_RUN(test_nack_lessons);
     CC_RUN(test_nack_lessons_capped);

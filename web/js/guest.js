@@ -109,6 +109,7 @@ export class Subscriber {
     this.busy = false; // an offer is in flight
     this.dirty = false; // `streams` changed while busy
     this.held = false; // the socket is gone: no offer until open()
+    this.pre = null; // prepare(): {pc, slotTx, ready} for the next open()
     this.gen = 0;
     this.rounds = 0; // answers applied (subscribe + renegotiate)
     this.renegotiations = 0;
@@ -135,8 +136,29 @@ export class Subscriber {
     this.held = true;
   }
 
+  // The next subscription's RTCPeerConnection and offer, built ahead of
+  // time (while `join` is in flight): the page's own 60-100 ms of
+  // createOffer and setLocalDescription come off the wait for the first
+  // picture. open() takes it when no guest stream is wanted by then (a
+  // lesson's student); else it is closed and open() builds afresh.
+  prepare() {
+    if (this.pre) return;
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    const slotTx = {};
+    for (const [slot, kind] of TEACHER_SLOTS) slotTx[slot] = pc.addTransceiver(kind, { direction: 'recvonly' });
+    const ready = pc.createOffer().then((offer) => pc.setLocalDescription(offer)).then(() => true, () => false);
+    this.pre = { pc, slotTx, ready };
+  }
+
+  _dropPrepared() {
+    if (!this.pre) return;
+    try { this.pre.pc.close(); } catch (_) { /* ignore */ }
+    this.pre = null;
+  }
+
   close() {
     this.gen++;
+    this._dropPrepared();
     const pc = this.pc;
     this.pc = null;
     this.busy = false;
@@ -160,15 +182,23 @@ export class Subscriber {
   // three), then every guest stream listed so far. Throws SignalError
   // (code 'superseded' if close() or another open() came meanwhile).
   async open({ onAnswer } = {}) {
+    const pre = this.pre;
+    this.pre = null;
     this.close();
     const gen = ++this.gen;
-    const pc = new RTCPeerConnection(PC_CONFIG);
+    const prepared = !!pre && this.wanted.size === 0;
+    if (pre && !prepared) try { pre.pc.close(); } catch (_) { /* ignore */ }
+    const pc = prepared ? pre.pc : new RTCPeerConnection(PC_CONFIG);
     this.pc = pc;
     this.busy = true;
     this.dirty = false;
     try {
-      for (const [slot, kind] of TEACHER_SLOTS) this.slotTx[slot] = pc.addTransceiver(kind, { direction: 'recvonly' });
-      for (const info of this.wanted.values()) this._add(pc, info);
+      if (prepared) {
+        this.slotTx = pre.slotTx;
+      } else {
+        for (const [slot, kind] of TEACHER_SLOTS) this.slotTx[slot] = pc.addTransceiver(kind, { direction: 'recvonly' });
+        for (const info of this.wanted.values()) this._add(pc, info);
+      }
       pc.ontrack = (ev) => {
         if (this.pc !== pc) return;
         const slot = Object.keys(this.slotTx).find((k) => this.slotTx[k] === ev.transceiver)
@@ -182,7 +212,10 @@ export class Subscriber {
       pc.oniceconnectionstatechange = onState;
       this.o.onPc?.(pc);
 
-      await pc.setLocalDescription(await pc.createOffer());
+      if (!prepared || !(await pre.ready) || pc.signalingState !== 'have-local-offer') {
+        if (prepared && pc.signalingState !== 'stable') await pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+        await pc.setLocalDescription(await pc.createOffer());
+      }
       if (this.gen !== gen) throw superseded();
       const sig = this.o.getSig();
       if (!sig) throw new SignalError('network', 'not connected');
@@ -1169,7 +1202,11 @@ export function guestRoom(cc, ui, o) {
 
   async function openAndJoin() {
     const sig = new Signal();
-    await sig.connect();
+    const opening = sig.connect();
+    // The subscription's RTCPeerConnection and offer, built while the
+    // socket opens and `join` is in flight (sent right after `joined`).
+    sub.prepare();
+    await opening;
     cc.sig = sig;
     cc.ws = sig.ws;
     sig.on('lesson', (m) => {
