@@ -244,6 +244,7 @@ struct sfu_peer {
     cc_time_us next_alloc, next_probe_req;
     uint32_t tgt_hist[SFU_ALLOC_UP_RUNS]; /* estimates of the last runs,
                                            * the newest at tgt_i - 1 */
+    uint32_t tgt_low;     /* the lowest of them (0: none; sub_pace) */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;
@@ -1853,6 +1854,12 @@ static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
      * never below what the allocation sends (its cheapest choice can be
      * above the estimate: the screen is never paused). */
     uint32_t target = sp->bwe && sp->path_limited ? cc_bwe_target_bps(sp->bwe) : 0;
+    /* ... at the lasting estimate (the lowest of the last two seconds),
+     * not a moment's: a probe through a shaper's burst lifts the estimate
+     * for a moment, and a keyframe paced at that rate overflows the
+     * queue behind the shaper. */
+    if (target && sp->tgt_low && sp->tgt_low < target)
+        target = sp->tgt_low;
     if (target && sp->alloc.total_bps > target)
         target = sp->alloc.total_bps;
     int want = target > 0 && target < SFU_PACE_BELOW;
@@ -2544,6 +2551,7 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         if (h && (!up_target || h < up_target))
             up_target = h;
     }
+    sp->tgt_low = up_target;
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {

@@ -1201,12 +1201,19 @@ export function guestRoom(cc, ui, o) {
   // Joining and coming back
 
   async function openAndJoin() {
-    const sig = new Signal();
-    const opening = sig.connect();
-    // The subscription's RTCPeerConnection and offer, built while the
-    // socket opens and `join` is in flight (sent right after `joined`).
-    sub.prepare();
-    await opening;
+    // The socket opened while the form was filled in (warmUp), if it is
+    // still open; else a new one. The subscription's RTCPeerConnection
+    // and offer are built meanwhile (sent right after `joined`).
+    let sig = null;
+    const e = early;
+    early = null;
+    if (e && (await e.opening) && e.sig.open) sig = e.sig;
+    if (!sig) {
+      sig = new Signal();
+      const opening = sig.connect();
+      sub.prepare();
+      await opening;
+    }
     cc.sig = sig;
     cc.ws = sig.ws;
     sig.on('lesson', (m) => {
@@ -1558,7 +1565,20 @@ export function guestRoom(cc, ui, o) {
     if (field) { field.setAttribute('aria-invalid', 'true'); field.focus(); }
   }
 
+  // While the person types a name: the socket to the server opened and
+  // the subscription's offer built (GuestMedia.prepare), so that Join has
+  // only `join` and `subscribe` to send. A socket that has closed by then
+  // is opened again on Join.
+  let early = null; // {sig, opening: Promise<boolean>}
+  function warmUp() {
+    if (early) return;
+    const sig = new Signal();
+    early = { sig, opening: sig.connect().then(() => true, () => false) };
+    sub.prepare();
+  }
+
   function showForm() {
+    warmUp();
     ui.join.hidden = false;
     ui.room.hidden = true;
     ui.codeIn.value = cc.code;
