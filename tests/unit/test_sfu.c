@@ -901,6 +901,36 @@ static void test_layers(void)
  * publisher for a keyframe before it connects; the keyframe that answers
  * starts a short chain, and the subscriber is started on it the moment it
  * connects (a replay, its first packet a keyframe, no request at connect). */
+/* all[0] publishes, all[1] watches, sub (all[2]) joins: the keyframe
+ * request goes out with its answer, before it connects; the publisher
+ * answers with a keyframe, then sub connects and is started on it (the
+ * kept chain), with no request more. */
+static void join_early(browser *pub, browser *sub, uint32_t member, browser **all,
+                       uint16_t *seq, uint32_t *ts, uint16_t *pid)
+{
+    cc_sfu_stats st0, st1;
+    cc_sfu_get_stats(g_sfu, &st0);
+    int plis = pub->n_pli;
+    join_prepare(sub, "chromium-offer-viewer.sdp", 0, member, NULL, 1, NULL, 0);
+    usleep(20000);
+    for (int i = 0; i < 20 && pub->n_pli == plis; i++)
+        pump_all(all, 2, 10);
+    CC_CHECK_EQ(pub->n_pli, plis + 1); /* asked before sub connected */
+    CC_CHECK(sub->srtp == NULL);
+    send_frame(pub, PUB_VIDEO_SSRC, seq, *ts, (*pid)++, 1);
+    *ts += 3000;
+    pump_all(all, 2, 20);
+    join_connect(&sub, 1);
+    for (int i = 0; i < 20 && sub->n_rtp_video < 2; i++)
+        pump_all(all, 3, 20);
+    cc_sfu_get_stats(g_sfu, &st1);
+    CC_CHECK_EQ(sub->n_rtp_video, 2);
+    CC_CHECK_EQ(sub->first_video_key, 1);
+    CC_CHECK_EQ(st1.early_keyframe_requests - st0.early_keyframe_requests, 1u);
+    CC_CHECK_EQ(st1.replays - st0.replays, 1u);
+    CC_CHECK_EQ(pub->n_pli, plis + 1); /* none more at connect */
+}
+
 static void test_keyframe_early(void)
 {
     cc_sfu_set_keyframe_replay(g_sfu, CC_SFU_REPLAY_ANY);
@@ -926,29 +956,7 @@ static void test_keyframe_early(void)
     CC_CHECK(s1.n_rtp_video >= 250);
     usleep(350000); /* past the 300 ms between two requests */
     pump_all(all, 2, 5);
-    cc_sfu_stats st0, st1;
-    cc_sfu_get_stats(g_sfu, &st0);
-    int plis = pub.n_pli;
-    join_prepare(&s2, "chromium-offer-viewer.sdp", 0, 55, NULL, 1, NULL, 0);
-    usleep(20000);
-    for (int i = 0; i < 20 && pub.n_pli == plis; i++)
-        pump_all(all, 2, 10);
-    CC_CHECK_EQ(pub.n_pli, plis + 1); /* asked before s2 connected */
-    CC_CHECK(s2.srtp == NULL);
-    /* The publisher answers; then s2 connects. */
-    send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1);
-    ts += 3000;
-    pump_all(all, 2, 20);
-    browser *b2 = &s2;
-    join_connect(&b2, 1);
-    for (int i = 0; i < 20 && s2.n_rtp_video < 2; i++)
-        pump_all(all, 3, 20);
-    cc_sfu_get_stats(g_sfu, &st1);
-    CC_CHECK_EQ(s2.n_rtp_video, 2);
-    CC_CHECK_EQ(s2.first_video_key, 1);
-    CC_CHECK_EQ(st1.early_keyframe_requests - st0.early_keyframe_requests, 1u);
-    CC_CHECK_EQ(st1.replays - st0.replays, 1u);
-    CC_CHECK_EQ(pub.n_pli, plis + 1); /* none more at connect */
+    join_early(&pub, &s2, 55, all, &seq, &ts, &pid);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
     usleep(100000);
     count_events(0, NULL);
@@ -985,33 +993,14 @@ static void test_keyframe_fresh(void)
     CC_CHECK(s1.n_rtp_video >= 10);
     usleep(450000); /* complete and short, but older than half the fresh age */
     pump_all(all, 2, 5);
+    join_early(&pub, &s2, 58, all, &seq, &ts, &pid);
     cc_sfu_stats st0, st1;
-    cc_sfu_get_stats(g_sfu, &st0);
-    int plis = pub.n_pli;
-    join_prepare(&s2, "chromium-offer-viewer.sdp", 0, 58, NULL, 1, NULL, 0);
-    usleep(20000);
-    for (int i = 0; i < 20 && pub.n_pli == plis; i++)
-        pump_all(all, 2, 10);
-    CC_CHECK_EQ(pub.n_pli, plis + 1); /* asked before s2 connected */
-    send_frame(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1);
-    ts += 3000;
-    pump_all(all, 2, 20);
-    browser *b2 = &s2;
-    join_connect(&b2, 1);
-    for (int i = 0; i < 20 && s2.n_rtp_video < 2; i++)
-        pump_all(all, 3, 20);
-    cc_sfu_get_stats(g_sfu, &st1);
-    CC_CHECK_EQ(s2.n_rtp_video, 2);
-    CC_CHECK_EQ(s2.first_video_key, 1);
-    CC_CHECK_EQ(st1.early_keyframe_requests - st0.early_keyframe_requests, 1u);
-    CC_CHECK_EQ(st1.replays - st0.replays, 1u);
-    CC_CHECK_EQ(pub.n_pli, plis + 1); /* none more at connect */
     /* Half a second later, with no keyframe since: s3 is not started on
      * that chain (too old) but asks for a new keyframe. */
     usleep(CC_SFU_REPLAY_FRESH_US + 100000);
     pump_all(all, 3, 5);
     cc_sfu_get_stats(g_sfu, &st0);
-    plis = pub.n_pli;
+    int plis = pub.n_pli;
     join(&s3, "chromium-offer-viewer.sdp", 0, 59, NULL);
     for (int i = 0; i < 20 && pub.n_pli < plis + 1; i++)
         pump_all(all, 4, 10);
