@@ -2218,6 +2218,14 @@ static void sfu_on_rtcp(cc_worker *w, cc_wpeer *wp, uint8_t *buf, size_t len,
         cc_worker_count_drop(w, CC_DROP_RTCP_MALFORMED);
 }
 
+/* With fresh-only replay (max_age below "any"), a keyframe older than
+ * half the allowed age will be too old to start a subscriber on by the
+ * time its browser has connected: a new one is asked for now. */
+static int kf_stale_by_connect(const cc_track *t, int64_t max_age, cc_time_us now)
+{
+    return max_age < INT64_MAX && now - t->last_keyframe > max_age / 2;
+}
+
 /* A subscriber's answer went out: while its browser runs ICE and DTLS
  * (100-800 ms on a busy tablet), every video stream it will get that has
  * no kept chain short enough to start it on (out_replay: a moving screen
@@ -2240,10 +2248,7 @@ static void sfu_on_added(cc_worker *w, cc_wpeer *wp, cc_time_us now)
         if (!t || !t->video)
             continue;
         unsigned n = cc_track_kf_chain(t);
-        /* Fresh-only replay: a keyframe older than half the allowed age
-         * will be too old by the time the browser has connected. */
-        if (n == 0 || n > SFU_REPLAY_MAX ||
-            (max_age < INT64_MAX && now - t->last_keyframe > max_age / 2)) {
+        if (n == 0 || n > SFU_REPLAY_MAX || kf_stale_by_connect(t, max_age, now)) {
             out_keyframe(w, s, r, o, now);
             INC(s, early_keyframe_requests);
         }
@@ -3408,15 +3413,14 @@ static void do_expect_viewer(cc_worker *w, void *arg, cc_time_us now)
     cc_sfu *s = cc_worker_app_ud(w);
     sfu_room *r = s ? room_find(s, c->room_id) : NULL;
     int64_t max_age = s ? __atomic_load_n(&s->replay_age, __ATOMIC_RELAXED) : 0;
-    if (!r || r->mirror_of || max_age <= 0 || max_age == INT64_MAX)
+    if (!r || r->mirror_of || max_age <= 0)
         return;
     for (int slot = 0; slot < CC_SLOT_COUNT; slot++) {
-        const sfu_feed *f = &r->feeds[slot];
-        if (!f->used || f->owner != 0 || !f->src || f->muted || f->slot < 0 ||
-            f->slot >= CC_SLOT_COUNT || !f->src->in[f->slot].active)
+        const sfu_feed *f = &r->feeds[feed_find(r, 0, slot)];
+        if (!f->used || !f->src || f->muted || !f->src->in[slot].active)
             continue;
-        cc_track *t = main_track(&f->src->in[f->slot]);
-        if (t && t->video && now - t->last_keyframe > max_age / 2) {
+        cc_track *t = main_track(&f->src->in[slot]);
+        if (t && t->video && kf_stale_by_connect(t, max_age, now)) {
             request_keyframe(w, s, f->src, t, now);
             INC(s, early_keyframe_requests);
         }
