@@ -675,6 +675,15 @@ static void room_update_shown(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_pe
             r->feeds[i].visible = owner_visible(r, r->feeds[i].owner);
     mirror_sync_room(s, r);
     INC(s, speaker_changes);
+    /* The schools' cameras the students see change with who speaks: worth
+     * a line when a seminar's picture is asked about (a few a minute). */
+    char list[CC_SFU_MAX_LAST_N * 11 + 1];
+    size_t o = 0;
+    list[0] = '\0';
+    for (int k = 0; k < n && o < sizeof list; k++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%u", k ? "," : "", ids[k]);
+    CC_INFO("sfu", "room %u: cameras shown %s (the first %d have spoken)",
+            r->id, n ? list : "none", recent);
     cc_sfu_event *e = calloc(1, sizeof *e);
     if (!e)
         return;

@@ -44,7 +44,7 @@
 //     last-N 2 and 4 (artifacts/seminar-bits.json).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import { startServer, artifactPath } from './lib/server.mjs';
 import { toneWav, cameraY4m } from './lib/fakemedia.mjs';
@@ -466,9 +466,31 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     // School A speaks: its microphone switch on (the tone).
     await a.page.locator('#mic').click();
     await a.page.locator('#mic[data-state="on"]').waitFor({ timeout: 5000 });
-    await until('school A is the most recent speaker', () => s1.page.evaluate(() => ({
-      speakers: window.ccStudent.speakers, recent: window.ccStudent.speakersRecent,
-    })), (v) => v.speakers.slice(0, v.recent).includes(a.member), 8000, 100);
+    try {
+      await until('school A is the most recent speaker', () => s1.page.evaluate(() => ({
+        speakers: window.ccStudent.speakers, recent: window.ccStudent.speakersRecent,
+      })), (v) => v.speakers.slice(0, v.recent).includes(a.member), 8000, 100);
+    } catch (e) {
+      // What school A's page sent (the level its browser measured, packets,
+      // the track's switch) and what the server said about speakers: tells
+      // a tone that never left the page from one the server did not count.
+      const sent = await a.page.evaluate(async () => {
+        const pc = window.ccSchool.pubPc, out = {};
+        if (!pc) return { pubPc: null };
+        (await pc.getStats()).forEach((x) => {
+          if (x.kind !== 'audio') return;
+          if (x.type === 'media-source') out.sourceLevel = x.audioLevel;
+          if (x.type === 'outbound-rtp') { out.packetsSent = x.packetsSent; out.bytesSent = x.bytesSent; }
+        });
+        const tr = pc.getSenders().map((s) => s.track).find((t) => t && t.kind === 'audio');
+        out.track = tr ? { enabled: tr.enabled, muted: tr.muted, state: tr.readyState } : null;
+        out.micOn = window.ccSchool.micOn;
+        return out;
+      }).catch((x) => ({ error: String(x) }));
+      const lines = readFileSync(server.logFile, 'utf8').split('\n').filter((l) => /cameras shown|mic of/.test(l));
+      e.message += `; school A (${a.member}) sent ${JSON.stringify(sent)}; server: ${lines.slice(-8).join(' | ')}`;
+      throw e;
+    }
 
     const observers = [teacher, b, s1, s2];
     const id = `${a.member}.mic`;
