@@ -22,6 +22,9 @@ typedef struct cc_localpub_config {
     const char *sources;
     const char *display;           /* DISPLAY for screen pipelines, or NULL */
     int width, height, fps;        /* video size (0: 1280x720 at 30) */
+    int camera_encodings;          /* simulcast of the camera slot: 0/1
+                                      none, 2 or 3 (full, half and quarter
+                                      size: include/classcast/vp8enc.h) */
 } cc_localpub_config;
 
 /* Builds and starts every source, attaches each to the room. On error

@@ -130,6 +130,10 @@ typedef struct cc_sfu_local_config {
         uint32_t ssrc;
         int pt;
         int clock_rate;
+        /* Simulcast (the camera as 2 or 3 encodings): every encoding's
+         * SSRC, smallest first; ssrc is then the largest's. 0: one. */
+        int n_sim;
+        uint32_t sim_ssrc[3];
     } slots[CC_SLOT_COUNT];
     struct cc_ring *ring;
     int efd;

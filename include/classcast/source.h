@@ -13,6 +13,7 @@
 
 #include "classcast/capture.h"
 #include "classcast/pkt.h"
+#include "classcast/vp8enc.h"
 
 typedef struct cc_source cc_source;
 
@@ -24,6 +25,9 @@ typedef struct cc_source_config {
     int width, height, fps;         /* video */
     int bitrate_kbps;               /* 0: 1500 video (screen), 1000 (camera), 32 audio */
     int screen_content;             /* VP8 screen-content mode */
+    int encodings;                  /* camera simulcast: 0/1 none, 2 or 3
+                                       (include/classcast/vp8enc.h); a size
+                                       that does not halve evenly gets 1 */
     uint8_t pt;                     /* 0: 96 (VP8) / 111 (Opus) */
     int abs_send_time_id;           /* 0: none */
     cc_pkt_pool *pool;              /* where packets come from (borrowed) */
@@ -55,6 +59,9 @@ void cc_source_request_keyframe(cc_source *s);
 int cc_source_set_bitrate(cc_source *s, int kbps);
 /* What the packets carry, for the SFU's local publisher config. */
 uint32_t cc_source_ssrc(const cc_source *s);
+/* Every encoding's SSRC, smallest first (simulcast; else the one):
+ * how many, at most max. */
+int cc_source_ssrcs(const cc_source *s, uint32_t *ssrcs, int max);
 uint8_t cc_source_pt(const cc_source *s);
 int cc_source_clock_rate(const cc_source *s);
 int cc_source_is_video(const cc_source *s);

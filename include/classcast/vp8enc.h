@@ -52,6 +52,16 @@
  * screen mode existed (no skipping, no floor, speed -16 at 1080p);
  * scripts/bench/screenbits compares the two (docs/bench-screen.md).
  *
+ * Simulcast (cc_vp8enc_config.encodings = 2 or 3, cameras only): one
+ * captured picture is coded at full size and at each half size below it
+ * (1280x720, 640x360, 320x180) by libvpx's multi-resolution encoder, where
+ * each smaller encoding starts its motion search from the larger one's, so
+ * the extra encodings cost much less than encoders of their own. The
+ * target is shared out (k_enc_pct in vp8enc.c); every encoding has the
+ * same temporal pattern, keyframes come in all of them at once, and each
+ * frame out says which encoding it is (cc_vp8enc_frame.enc, 0 the
+ * smallest, as an SFU orders simulcast encodings).
+ *
  * No I/O; the caller supplies capture times. Thread: cc_vp8enc_encode,
  * _new and _free from the encoder thread only; cc_vp8enc_request_keyframe,
  * cc_vp8enc_set_bitrate and cc_vp8enc_get_stats from any thread (they post
@@ -82,7 +92,12 @@ typedef struct cc_vp8enc_config {
     int cpu_used;            /* 0: default (-8 camera, -12 screen); libvpx
                                 realtime range -16..-1 (faster when larger) */
     int keyframe_interval_ms;/* safety keyframe interval; 0: 10000 */
+    int encodings;           /* simulcast: 0 or 1 (none), 2 or 3 (above);
+                                not with screen; width and height must
+                                halve to even sizes of at least 64x36 */
 } cc_vp8enc_config;
+
+#define CC_VP8ENC_MAX_ENC 3
 
 /* One encoded frame. data is owned by the encoder and valid until the next
  * cc_vp8enc_encode or cc_vp8enc_free call. */
@@ -94,6 +109,8 @@ typedef struct cc_vp8enc_frame {
     int layer_sync;          /* Y: refs only TL0 frames (never set on TL0) */
     int non_ref;             /* N: no later frame references this one */
     cc_time_us pts;          /* capture time passed to cc_vp8enc_encode */
+    int enc;                 /* simulcast encoding, 0 the smallest; 0 without */
+    int width, height;       /* of this encoding */
 } cc_vp8enc_frame;
 
 typedef struct cc_vp8enc_stats {
@@ -124,6 +141,18 @@ void cc_vp8enc_free(cc_vp8enc *e);
 int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
                      const int strides[3], cc_time_us capture_time,
                      cc_vp8enc_frame *out);
+
+/* Simulcast: encodes one picture into every encoding. out[] receives the
+ * frames that came out (out[i].enc says which; rate control may leave one
+ * encoding out of a capture). Returns how many (0..encodings) or a
+ * negative CC_E* code. Without simulcast it is cc_vp8enc_encode with room
+ * for one frame. */
+int cc_vp8enc_encode_all(cc_vp8enc *e, const uint8_t *const planes[3],
+                         const int strides[3], cc_time_us capture_time,
+                         cc_vp8enc_frame out[CC_VP8ENC_MAX_ENC]);
+
+/* Encodings this encoder makes (1 without simulcast). */
+int cc_vp8enc_encodings(const cc_vp8enc *e);
 
 /* The very next encoded frame is a keyframe (and TL0). Any thread. */
 void cc_vp8enc_request_keyframe(cc_vp8enc *e);

@@ -125,6 +125,7 @@ int cc_localpub_start(cc_localpub **out, const cc_localpub_config *cfg,
             .width = cfg->width,
             .height = cfg->height,
             .fps = cfg->fps,
+            .encodings = slot == CC_SLOT_CAMERA ? cfg->camera_encodings : 0,
             .pool = lp->pool,
             .emit = lp_emit,
             .ud = ls,
@@ -150,6 +151,12 @@ int cc_localpub_start(cc_localpub **out, const cc_localpub_config *cfg,
         lc.slots[slot].ssrc = cc_source_ssrc(ls->src);
         lc.slots[slot].pt = cc_source_pt(ls->src);
         lc.slots[slot].clock_rate = cc_source_clock_rate(ls->src);
+        uint32_t sim[3];
+        int n_sim = cc_source_ssrcs(ls->src, sim, 3);
+        if (n_sim > 1) {
+            lc.slots[slot].n_sim = n_sim;
+            memcpy(lc.slots[slot].sim_ssrc, sim, sizeof sim);
+        }
         if ((rc = cc_sfu_local_attach(cfg->worker, &lc)) != 0) {
             snprintf(err, errcap, "cannot attach source '%s'", tok);
             goto fail;

@@ -28,7 +28,11 @@ struct cc_source {
     cc_vp8enc *vp8;
     cc_opusenc *opus;
     int channels;
-    cc_packetizer pk;
+    cc_packetizer pk;        /* the only or the largest encoding */
+    /* Simulcast: the smaller encodings' packetizers (own SSRC, sequence
+     * and PictureID), smallest first; the largest is pk. */
+    cc_packetizer pk_low[CC_VP8ENC_MAX_ENC - 1];
+    int n_enc;
     pthread_t thread;
     int running;
     volatile int stop;
@@ -87,39 +91,48 @@ static void do_video(cc_source *s, const cc_capture_sample *smp)
     int kbps = __atomic_exchange_n(&s->bitrate_req, 0, __ATOMIC_ACQ_REL);
     if (kbps > 0)
         cc_vp8enc_set_bitrate(s->vp8, kbps);
-    cc_vp8enc_frame f;
+    cc_vp8enc_frame fr[CC_VP8ENC_MAX_ENC];
     cc_time_us t0 = cc_clock_mono_us();
-    int rc = cc_vp8enc_encode(s->vp8, smp->plane, smp->stride, smp->capture_us, &f);
+    int nf = cc_vp8enc_encode_all(s->vp8, smp->plane, smp->stride, smp->capture_us, fr);
     s->st.encode_us_last = cc_clock_mono_us() - t0;
-    if (rc != 1)
+    if (nf <= 0)
         return;
-    s->st.frames++;
-    if (f.keyframe)
-        s->st.keyframes++;
     static __thread uint8_t bufs[SRC_MAX_PACKETS][CC_PKTZ_MTU_DEFAULT + CC_PKTZ_OVERHEAD];
     uint8_t *ptrs[SRC_MAX_PACKETS];
     size_t lens[SRC_MAX_PACKETS];
     for (int i = 0; i < SRC_MAX_PACKETS; i++)
         ptrs[i] = bufs[i];
-    cc_pktz_vp8_frame vf = {
-        .keyframe = f.keyframe,
-        .tid = f.tid,
-        .layer_sync = f.layer_sync,
-        .non_ref = f.non_ref,
-        .capture_time = f.pts,
-    };
-    int n = cc_packetizer_vp8(&s->pk, f.data, f.size, &vf, cc_clock_mono_us(), ptrs,
-                              sizeof bufs[0], SRC_MAX_PACKETS, lens);
-    if (n < 0) {
-        CC_LOG_RL(CC_LOG_WARN, "source", "%s: frame of %zu bytes not packetized: %s",
-                  s->name, f.size, cc_strerror(n));
-        return;
+    size_t bytes = 0;
+    int key = 0;
+    /* Smallest first: a subscriber on the smallest gets its picture first. */
+    for (int k = 0; k < nf; k++) {
+        const cc_vp8enc_frame *f = &fr[k];
+        cc_packetizer *pk = f->enc == s->n_enc - 1 ? &s->pk : &s->pk_low[f->enc];
+        cc_pktz_vp8_frame vf = {
+            .keyframe = f->keyframe,
+            .tid = f->tid,
+            .layer_sync = f->layer_sync,
+            .non_ref = f->non_ref,
+            .capture_time = f->pts,
+        };
+        int n = cc_packetizer_vp8(pk, f->data, f->size, &vf, cc_clock_mono_us(), ptrs,
+                                  sizeof bufs[0], SRC_MAX_PACKETS, lens);
+        if (n < 0) {
+            CC_LOG_RL(CC_LOG_WARN, "source", "%s: frame of %zu bytes not packetized: %s",
+                      s->name, f->size, cc_strerror(n));
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            emit_packet(s, ptrs[i], lens[i], f->pts);
+        bytes += f->size;
+        key |= f->keyframe;
     }
-    for (int i = 0; i < n; i++)
-        emit_packet(s, ptrs[i], lens[i], f.pts);
+    s->st.frames++;
+    if (key)
+        s->st.keyframes++;
     if (s->cfg.on_frame)
-        s->cfg.on_frame(s->cfg.ud, f.pts, s->st.encode_us_last, cc_clock_mono_us(),
-                        f.keyframe, f.size);
+        s->cfg.on_frame(s->cfg.ud, fr[0].pts, s->st.encode_us_last, cc_clock_mono_us(),
+                        key, bytes);
 }
 
 static void do_audio(cc_source *s, const cc_capture_sample *smp)
@@ -247,7 +260,17 @@ int cc_source_new(cc_source **out, const cc_source_config *cfg, char *err,
          * three (measured with tests/media/test_vp8enc.c's scrolling page). */
         if (vc.screen_content)
             vc.temporal_layers = 1;
+        else
+            vc.encodings = cfg->encodings;
         rc = cc_vp8enc_new(&s->vp8, &vc);
+        if (rc == CC_EINVAL && vc.encodings > 1) {
+            /* A size that does not halve evenly: one encoding, said once. */
+            CC_WARN("source", "%s: %dx%d cannot be sent as %d encodings (each half the "
+                    "size of the one above, even sizes): sending one", s->name,
+                    vc.width, vc.height, vc.encodings);
+            vc.encodings = 1;
+            rc = cc_vp8enc_new(&s->vp8, &vc);
+        }
         if (rc != 0) {
             snprintf(err, errcap, "the VP8 encoder could not start (%s)", cc_strerror(rc));
             goto fail;
@@ -270,6 +293,15 @@ int cc_source_new(cc_source **out, const cc_source_config *cfg, char *err,
         pc.pt = cfg->pt ? cfg->pt : 111;
     }
     rc = cc_packetizer_init(&s->pk, &pc);
+    s->n_enc = s->vp8 ? cc_vp8enc_encodings(s->vp8) : 1;
+    for (int k = 0; rc == 0 && k < s->n_enc - 1; k++) {
+        /* Same RTP clock as the largest (one capture time, one timestamp
+         * in every encoding); the rest of its own. */
+        cc_pktz_config lc = pc;
+        cc_pktz_config_randomize(&lc);
+        lc.ts_base = pc.ts_base;
+        rc = cc_packetizer_init(&s->pk_low[k], &lc);
+    }
     if (rc != 0) {
         snprintf(err, errcap, "bad packetizer settings");
         goto fail;
@@ -333,6 +365,13 @@ int cc_source_set_bitrate(cc_source *s, int kbps)
 }
 
 uint32_t cc_source_ssrc(const cc_source *s) { return s->pk.cfg.ssrc; }
+int cc_source_ssrcs(const cc_source *s, uint32_t *ssrcs, int max)
+{
+    int n = 0;
+    for (int k = 0; k < s->n_enc && n < max; k++)
+        ssrcs[n++] = k == s->n_enc - 1 ? s->pk.cfg.ssrc : s->pk_low[k].cfg.ssrc;
+    return n;
+}
 uint8_t cc_source_pt(const cc_source *s) { return s->pk.cfg.pt; }
 int cc_source_clock_rate(const cc_source *s) { return s->video ? 90000 : 48000; }
 int cc_source_is_video(const cc_source *s) { return s->video; }

@@ -35,13 +35,27 @@ static const tl_step k_pattern3[4] = {
 /* Cumulative share of the target per layer (TL0, TL0+1, TL0+1+2), percent. */
 static const unsigned k_layer_pct[3] = {40, 60, 100};
 
+/* Simulcast: each encoding's share of the target, percent, largest first,
+ * for 2 and 3 encodings. At a 1000 kbit/s camera target, 3 encodings get
+ * 600 kbit/s at 720p, 280 at 360p and 120 at 180p: each near the rate at
+ * which VP8 at that size stops looking blocky for a classroom camera,
+ * and the smallest fits a 300 kbit/s link beside the screen's lowest
+ * layer. */
+static const unsigned k_enc_pct[2][CC_VP8ENC_MAX_ENC] = {{75, 25, 0}, {60, 28, 12}};
+
+/* libvpx's multi-resolution encoder numbers its encoders from the largest
+ * (level 0); the frames say enc = n_enc - 1 - level (0 the smallest). */
 struct cc_vp8enc {
-    vpx_codec_ctx_t codec;
-    vpx_codec_enc_cfg_t vcfg;
+    vpx_codec_ctx_t codec[CC_VP8ENC_MAX_ENC];
+    vpx_codec_enc_cfg_t vcfg[CC_VP8ENC_MAX_ENC];
     cc_vp8enc_config cfg;
+    int n_enc;
     int codec_open;
+    int w[CC_VP8ENC_MAX_ENC], h[CC_VP8ENC_MAX_ENC];
+    uint8_t *scaled[CC_VP8ENC_MAX_ENC]; /* levels 1..: the halved picture */
     unsigned pos;              /* next position in the temporal pattern */
-    int buf_tid[BUF_N];        /* layer of the frame each buffer holds */
+    int buf_tid[CC_VP8ENC_MAX_ENC][BUF_N]; /* layer of the frame each
+                                            * buffer holds, per level */
     int have_first;
     cc_time_us first_capture;
     cc_time_us last_capture;
@@ -79,6 +93,8 @@ void cc_vp8enc_config_default(cc_vp8enc_config *cfg, int w, int h, int fps,
 
 static void set_layer_targets(vpx_codec_enc_cfg_t *v, int kbps)
 {
+    if (kbps < 1)
+        kbps = 1;
     v->rc_target_bitrate = (unsigned)kbps;
     if (v->ts_number_layers > 1) {
         for (unsigned i = 0; i < v->ts_number_layers; i++) {
@@ -89,11 +105,19 @@ static void set_layer_targets(vpx_codec_enc_cfg_t *v, int kbps)
     }
 }
 
-static int ctrl(cc_vp8enc *e, int id, int val, const char *name)
+/* The target of level lv at a total of kbps. */
+static int level_kbps(const cc_vp8enc *e, int lv, int kbps)
 {
-    vpx_codec_err_t r = vpx_codec_control_(&e->codec, id, val);
+    if (e->n_enc <= 1)
+        return kbps;
+    return (int)((long)kbps * k_enc_pct[e->n_enc - 2][lv] / 100);
+}
+
+static int ctrl(cc_vp8enc *e, int lv, int id, int val, const char *name)
+{
+    vpx_codec_err_t r = vpx_codec_control_(&e->codec[lv], id, val);
     if (r != VPX_CODEC_OK) {
-        CC_ERROR(MOD, "control %s=%d: %s", name, val, vpx_codec_error(&e->codec));
+        CC_ERROR(MOD, "control %s=%d: %s", name, val, vpx_codec_error(&e->codec[lv]));
         return CC_EUNSUPPORTED;
     }
     return 0;
@@ -111,8 +135,18 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         (c.temporal_layers != 1 && c.temporal_layers != 3) ||
         c.threads < 0 || c.threads > 16 || c.cpu_used < -16 || c.cpu_used > 16 ||
         c.keyframe_interval_ms < 0 || c.static_keepalive_ms < 0 ||
-        c.settle_ms < -1)
+        c.settle_ms < -1 || c.encodings < 0 || c.encodings > CC_VP8ENC_MAX_ENC)
         return CC_EINVAL;
+    int n_enc = c.encodings > 1 ? c.encodings : 1;
+    if (n_enc > 1) {
+        /* Each smaller encoding is exactly half: even sizes, not too small
+         * to be worth a stream. Not for the screen: its still-picture
+         * skipping works on one picture, and text is read at full size. */
+        int div = 1 << n_enc; /* halved n_enc - 1 times, and even */
+        if (c.screen || c.screen_content || c.width % div || c.height % div ||
+            c.width / (div / 2) < 64 || c.height / (div / 2) < 36)
+            return CC_EINVAL;
+    }
     if (c.screen)
         c.screen_content = 1;
     if (c.static_keepalive_ms == 0)
@@ -150,7 +184,16 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
     if (!e)
         return CC_ENOMEM;
     e->cfg = c;
+    e->n_enc = n_enc;
     int err = CC_EUNSUPPORTED;
+    for (int lv = 0; lv < n_enc; lv++) {
+        e->w[lv] = c.width >> lv;
+        e->h[lv] = c.height >> lv;
+        if (lv > 0 && !(e->scaled[lv] = malloc((size_t)e->w[lv] * e->h[lv] * 3 / 2))) {
+            err = CC_ENOMEM;
+            goto fail;
+        }
+    }
     if (c.screen) {
         e->mb_rows = (c.height + 15) / 16;
         e->mb_cols = (c.width + 15) / 16;
@@ -162,7 +205,7 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
         }
     }
 
-    vpx_codec_enc_cfg_t *v = &e->vcfg;
+    vpx_codec_enc_cfg_t *v = &e->vcfg[0];
     if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), v, 0) != VPX_CODEC_OK)
         goto fail;
     v->g_w = (unsigned)c.width;
@@ -217,12 +260,29 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
     } else {
         v->ts_number_layers = 1;
     }
-    set_layer_targets(v, c.bitrate_kbps);
+    set_layer_targets(v, level_kbps(e, 0, c.bitrate_kbps));
 
-    if (vpx_codec_enc_init(&e->codec, vpx_codec_vp8_cx(), v, 0) !=
-        VPX_CODEC_OK) {
-        CC_ERROR(MOD, "init %dx%d: %s", c.width, c.height,
-                 vpx_codec_error(&e->codec));
+    vpx_codec_err_t ir;
+    if (n_enc == 1) {
+        ir = vpx_codec_enc_init(&e->codec[0], vpx_codec_vp8_cx(), v, 0);
+    } else {
+        /* The smaller encodings: the same settings at half the size each,
+         * one thread each (they are a quarter of the work of the one above). */
+        vpx_rational_t dsf[CC_VP8ENC_MAX_ENC];
+        for (int lv = 1; lv < n_enc; lv++) {
+            e->vcfg[lv] = e->vcfg[0];
+            e->vcfg[lv].g_w = (unsigned)e->w[lv];
+            e->vcfg[lv].g_h = (unsigned)e->h[lv];
+            e->vcfg[lv].g_threads = 1;
+            set_layer_targets(&e->vcfg[lv], level_kbps(e, lv, c.bitrate_kbps));
+        }
+        for (int lv = 0; lv < n_enc; lv++)
+            dsf[lv] = (vpx_rational_t){2, 1}; /* each level half the one above */
+        ir = vpx_codec_enc_init_multi(e->codec, vpx_codec_vp8_cx(), e->vcfg, n_enc, 0, dsf);
+    }
+    if (ir != VPX_CODEC_OK) {
+        CC_ERROR(MOD, "init %dx%d (%d encodings): %s", c.width, c.height, n_enc,
+                 vpx_codec_error(&e->codec[0]));
         goto fail;
     }
     e->codec_open = 1;
@@ -232,17 +292,18 @@ int cc_vp8enc_new(cc_vp8enc **out, const cc_vp8enc_config *cfg_in)
     int intra_pct = (int)(v->rc_buf_optimal_sz * 0.5 * c.fps / 10);
     if (intra_pct < 300)
         intra_pct = 300;
-    if (ctrl(e, VP8E_SET_CPUUSED, c.cpu_used, "cpuused") ||
-        ctrl(e, VP8E_SET_NOISE_SENSITIVITY, 0, "noise") ||
-        ctrl(e, VP8E_SET_STATIC_THRESHOLD, c.screen_content ? 100 : 1,
-             "static") ||
-        ctrl(e, VP8E_SET_SCREEN_CONTENT_MODE, c.screen_content ? 1 : 0,
-             "screen") ||
-        ctrl(e, VP8E_SET_MAX_INTRA_BITRATE_PCT, intra_pct, "intra_pct") ||
-        ctrl(e, VP8E_SET_TOKEN_PARTITIONS,
-             c.threads > 1 ? VP8_TWO_TOKENPARTITION : VP8_ONE_TOKENPARTITION,
-             "partitions"))
-        goto fail;
+    for (int lv = 0; lv < n_enc; lv++)
+        if (ctrl(e, lv, VP8E_SET_CPUUSED, c.cpu_used, "cpuused") ||
+            ctrl(e, lv, VP8E_SET_NOISE_SENSITIVITY, 0, "noise") ||
+            ctrl(e, lv, VP8E_SET_STATIC_THRESHOLD, c.screen_content ? 100 : 1,
+                 "static") ||
+            ctrl(e, lv, VP8E_SET_SCREEN_CONTENT_MODE, c.screen_content ? 1 : 0,
+                 "screen") ||
+            ctrl(e, lv, VP8E_SET_MAX_INTRA_BITRATE_PCT, intra_pct, "intra_pct") ||
+            ctrl(e, lv, VP8E_SET_TOKEN_PARTITIONS,
+                 lv == 0 && c.threads > 1 ? VP8_TWO_TOKENPARTITION : VP8_ONE_TOKENPARTITION,
+                 "partitions"))
+            goto fail;
 
     atomic_store(&e->bitrate_kbps, c.bitrate_kbps);
     e->keyframe_pending = 1; /* the first frame is a keyframe anyway */
@@ -258,7 +319,10 @@ void cc_vp8enc_free(cc_vp8enc *e)
     if (!e)
         return;
     if (e->codec_open)
-        vpx_codec_destroy(&e->codec);
+        for (int lv = 0; lv < e->n_enc; lv++)
+            vpx_codec_destroy(&e->codec[lv]);
+    for (int lv = 0; lv < CC_VP8ENC_MAX_ENC; lv++)
+        free(e->scaled[lv]);
     free(e->prev);
     free(e->idle_map);
     free(e);
@@ -301,15 +365,17 @@ static int apply_bitrate(cc_vp8enc *e)
     int kbps = atomic_exchange(&e->pending_kbps, 0);
     if (kbps <= 0 || kbps == atomic_load(&e->bitrate_kbps))
         return 0;
-    vpx_codec_enc_cfg_t v = e->vcfg;
-    set_layer_targets(&v, kbps);
-    if (vpx_codec_enc_config_set(&e->codec, &v) != VPX_CODEC_OK) {
-        CC_LOG_RL(CC_LOG_WARN, MOD, "bitrate %d kbps: %s", kbps,
-                  vpx_codec_error(&e->codec));
-        atomic_fetch_add(&e->errors, 1);
-        return CC_EINVAL;
+    for (int lv = 0; lv < e->n_enc; lv++) {
+        vpx_codec_enc_cfg_t v = e->vcfg[lv];
+        set_layer_targets(&v, level_kbps(e, lv, kbps));
+        if (vpx_codec_enc_config_set(&e->codec[lv], &v) != VPX_CODEC_OK) {
+            CC_LOG_RL(CC_LOG_WARN, MOD, "bitrate %d kbps: %s", kbps,
+                      vpx_codec_error(&e->codec[lv]));
+            atomic_fetch_add(&e->errors, 1);
+            return CC_EINVAL;
+        }
+        e->vcfg[lv] = v;
     }
-    e->vcfg = v;
     atomic_store(&e->bitrate_kbps, kbps);
     return 0;
 }
@@ -359,16 +425,67 @@ static void keep_prev(cc_vp8enc *e, const uint8_t *const planes[3],
     e->prev_valid = 1;
 }
 
+/* Simulcast: level lv's picture, half of level lv - 1's in each direction,
+ * each sample the mean of the 2x2 it replaces. Hand-written: a 2:1 mean of
+ * I420 planes is a few lines, and the libraries that scale (libyuv,
+ * GStreamer's videoscale) would be a new dependency or a second copy of
+ * the picture through the capture pipeline; a 720p picture takes about
+ * 0.3 ms here, on the encoder thread. */
+static void halve(const uint8_t *const src[3], const int sstride[3], int sw, int sh,
+                  uint8_t *dst)
+{
+    for (int pl = 0; pl < 3; pl++) {
+        int w = (pl ? sw / 2 : sw) / 2, h = (pl ? sh / 2 : sh) / 2;
+        const uint8_t *p = src[pl];
+        int st = sstride[pl];
+        for (int y = 0; y < h; y++, dst += w) {
+            const uint8_t *a = p + (size_t)(2 * y) * st, *b = a + st;
+            for (int x = 0; x < w; x++)
+                dst[x] = (uint8_t)((a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] + 2) >> 2);
+        }
+    }
+}
+
+/* The planes of level lv's picture (lv > 0: the scaled copy). */
+static void level_planes(const cc_vp8enc *e, int lv, const uint8_t *out[3], int stride[3])
+{
+    uint8_t *p = e->scaled[lv];
+    int w = e->w[lv], h = e->h[lv];
+    out[0] = p;
+    out[1] = p + (size_t)w * h;
+    out[2] = out[1] + (size_t)(w / 2) * (h / 2);
+    stride[0] = w;
+    stride[1] = stride[2] = w / 2;
+}
+
+int cc_vp8enc_encodings(const cc_vp8enc *e) { return e ? e->n_enc : 0; }
+
 int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
                      const int strides[3], cc_time_us capture_time,
                      cc_vp8enc_frame *out)
+{
+    if (!e || !out || e->n_enc != 1)
+        return CC_EINVAL;
+    cc_vp8enc_frame f[CC_VP8ENC_MAX_ENC];
+    int n = cc_vp8enc_encode_all(e, planes, strides, capture_time, f);
+    if (n <= 0) {
+        memset(out, 0, sizeof *out);
+        return n;
+    }
+    *out = f[0];
+    return 1;
+}
+
+int cc_vp8enc_encode_all(cc_vp8enc *e, const uint8_t *const planes[3],
+                         const int strides[3], cc_time_us capture_time,
+                         cc_vp8enc_frame out[CC_VP8ENC_MAX_ENC])
 {
     if (!e || !planes || !strides || !out || !planes[0] || !planes[1] ||
         !planes[2] || strides[0] < e->cfg.width ||
         strides[1] < (e->cfg.width + 1) / 2 ||
         strides[2] < (e->cfg.width + 1) / 2)
         return CC_EINVAL;
-    memset(out, 0, sizeof *out);
+    memset(out, 0, sizeof *out * CC_VP8ENC_MAX_ENC);
     if (e->have_first && capture_time <= e->last_capture)
         return CC_EINVAL; /* libvpx needs increasing pts */
     int first = !e->have_first;
@@ -438,20 +555,42 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
          * (RFC 6386 section 9.7), so it takes no reference flags. */
         if (!e->keyframe_pending)
             flags |= step_flags(step);
-        if (vpx_codec_control(&e->codec, VP8E_SET_TEMPORAL_LAYER_ID,
-                              step->tid) != VPX_CODEC_OK) {
-            atomic_fetch_add(&e->errors, 1);
-            return CC_EUNSUPPORTED;
-        }
+        for (int lv = 0; lv < e->n_enc; lv++)
+            if (vpx_codec_control(&e->codec[lv], VP8E_SET_TEMPORAL_LAYER_ID,
+                                  step->tid) != VPX_CODEC_OK) {
+                atomic_fetch_add(&e->errors, 1);
+                return CC_EUNSUPPORTED;
+            }
     }
 
-    vpx_image_t img;
-    if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, (unsigned)e->cfg.width,
-                      (unsigned)e->cfg.height, 1, (unsigned char *)planes[0]))
-        return CC_EINVAL;
-    for (int i = 0; i < 3; i++) {
-        img.planes[i] = (unsigned char *)planes[i];
-        img.stride[i] = strides[i];
+    /* One picture per level, largest first, as vpx_codec_encode takes
+     * them for a multi-resolution encoder. */
+    vpx_image_t img[CC_VP8ENC_MAX_ENC];
+    for (int lv = 0; lv < e->n_enc; lv++) {
+        const uint8_t *lp[3];
+        int ls[3];
+        if (lv == 0) {
+            memcpy(lp, planes, sizeof lp);
+            memcpy(ls, strides, sizeof ls);
+        } else {
+            const uint8_t *up[3];
+            int us[3];
+            if (lv == 1) {
+                memcpy(up, planes, sizeof up);
+                memcpy(us, strides, sizeof us);
+            } else {
+                level_planes(e, lv - 1, up, us);
+            }
+            halve(up, us, e->w[lv - 1], e->h[lv - 1], e->scaled[lv]);
+            level_planes(e, lv, lp, ls);
+        }
+        if (!vpx_img_wrap(&img[lv], VPX_IMG_FMT_I420, (unsigned)e->w[lv],
+                          (unsigned)e->h[lv], 1, (unsigned char *)lp[0]))
+            return CC_EINVAL;
+        for (int i = 0; i < 3; i++) {
+            img[lv].planes[i] = (unsigned char *)lp[i];
+            img[lv].stride[i] = ls[i];
+        }
     }
 
     /* libvpx derives its frame rate from the pts. Screen mode leaves the
@@ -471,33 +610,65 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
     vpx_active_map_t idle = {e->idle_map, (unsigned)e->mb_rows,
                              (unsigned)e->mb_cols};
     if (keepalive &&
-        vpx_codec_control(&e->codec, VP8E_SET_ACTIVEMAP, &idle) != VPX_CODEC_OK)
+        vpx_codec_control(&e->codec[0], VP8E_SET_ACTIVEMAP, &idle) != VPX_CODEC_OK)
         keepalive = 0; /* then a normal frame of the same picture */
-    vpx_codec_err_t r = vpx_codec_encode(&e->codec, &img, pts, duration, flags,
+    vpx_codec_err_t r = vpx_codec_encode(&e->codec[0], img, pts, duration, flags,
                                          VPX_DL_REALTIME);
     if (keepalive) {
         vpx_active_map_t all = {NULL, (unsigned)e->mb_rows, (unsigned)e->mb_cols};
-        if (vpx_codec_control(&e->codec, VP8E_SET_ACTIVEMAP, &all) != VPX_CODEC_OK)
+        if (vpx_codec_control(&e->codec[0], VP8E_SET_ACTIVEMAP, &all) != VPX_CODEC_OK)
             atomic_fetch_add(&e->errors, 1);
     }
     if (r != VPX_CODEC_OK) {
-        CC_LOG_RL(CC_LOG_WARN, MOD, "encode: %s", vpx_codec_error(&e->codec));
+        CC_LOG_RL(CC_LOG_WARN, MOD, "encode: %s", vpx_codec_error(&e->codec[0]));
         atomic_fetch_add(&e->errors, 1);
         return CC_EIO;
     }
     e->pos = (e->pos + 1) & 3;
 
-    vpx_codec_iter_t iter = NULL;
-    const vpx_codec_cx_pkt_t *pkt;
-    int got = 0;
-    while ((pkt = vpx_codec_get_cx_data(&e->codec, &iter)) != NULL) {
-        if (pkt->kind != VPX_CODEC_CX_FRAME_PKT || got)
-            continue; /* lag 0 and no partition output: one frame at most */
-        got = 1;
-        out->data = pkt->data.frame.buf;
-        out->size = pkt->data.frame.sz;
-        out->keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
-        out->pts = capture_time;
+    /* What each level made of it, smallest first in out[]. */
+    int got = 0, any_key = 0;
+    size_t bytes = 0;
+    for (int lv = e->n_enc - 1; lv >= 0; lv--) {
+        vpx_codec_iter_t iter = NULL;
+        const vpx_codec_cx_pkt_t *pkt;
+        cc_vp8enc_frame *o = NULL;
+        while ((pkt = vpx_codec_get_cx_data(&e->codec[lv], &iter)) != NULL) {
+            if (pkt->kind != VPX_CODEC_CX_FRAME_PKT || o)
+                continue; /* lag 0 and no partition output: one frame at most */
+            o = &out[got++];
+            o->data = pkt->data.frame.buf;
+            o->size = pkt->data.frame.sz;
+            o->keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+            o->pts = capture_time;
+            o->enc = e->n_enc - 1 - lv;
+            o->width = e->w[lv];
+            o->height = e->h[lv];
+        }
+        if (!o)
+            continue; /* this level's rate control skipped it */
+        bytes += o->size;
+        int *bt = e->buf_tid[lv];
+        if (o->keyframe) {
+            any_key = 1;
+            for (int i = 0; i < BUF_N; i++)
+                bt[i] = 0; /* a keyframe refreshes every buffer */
+        }
+        if (layered) {
+            o->tid = step->tid;
+            if (!o->keyframe) {
+                /* RFC 7741 section 4.2 Y bit: the frame depends only on TL0. */
+                int only_tl0 = 1;
+                for (int i = 0; i < BUF_N; i++)
+                    if ((step->refs & (1u << i)) && bt[i] != 0)
+                        only_tl0 = 0;
+                o->layer_sync = step->tid > 0 && only_tl0;
+                o->non_ref = step->updates == 0;
+                for (int i = 0; i < BUF_N; i++)
+                    if (step->updates & (1u << i))
+                        bt[i] = step->tid;
+            }
+        }
     }
     if (!got) {
         /* Rate control skipped it. A pending keyframe stays pending; in
@@ -506,28 +677,10 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
         atomic_fetch_add(&e->dropped, 1);
         return 0;
     }
-
-    if (out->keyframe) {
+    if (any_key) {
         e->keyframe_pending = 0;
         e->last_keyframe = capture_time;
         atomic_fetch_add(&e->keyframes, 1);
-        for (int i = 0; i < BUF_N; i++)
-            e->buf_tid[i] = 0; /* a keyframe refreshes every buffer */
-    }
-    if (layered) {
-        out->tid = step->tid;
-        if (!out->keyframe) {
-            /* RFC 7741 section 4.2 Y bit: the frame depends only on TL0. */
-            int only_tl0 = 1;
-            for (int i = 0; i < BUF_N; i++)
-                if ((step->refs & (1u << i)) && e->buf_tid[i] != 0)
-                    only_tl0 = 0;
-            out->layer_sync = step->tid > 0 && only_tl0;
-            out->non_ref = step->updates == 0;
-            for (int i = 0; i < BUF_N; i++)
-                if (step->updates & (1u << i))
-                    e->buf_tid[i] = step->tid;
-        }
     }
     if (screen) {
         e->last_out = capture_time;
@@ -546,13 +699,13 @@ int cc_vp8enc_encode(cc_vp8enc *e, const uint8_t *const planes[3],
             size_t avg = (size_t)atomic_load(&e->bitrate_kbps) * 125 / (size_t)e->cfg.fps;
             int q = 63;
             if (out->size < avg / 8 &&
-                vpx_codec_control(&e->codec, VP8E_GET_LAST_QUANTIZER_64, &q) ==
+                vpx_codec_control(&e->codec[0], VP8E_GET_LAST_QUANTIZER_64, &q) ==
                     VPX_CODEC_OK &&
-                q <= (int)e->vcfg.rc_min_quantizer + 8)
+                q <= (int)e->vcfg[0].rc_min_quantizer + 8)
                 e->settled = 1;
         }
     }
     atomic_fetch_add(&e->frames_out, 1);
-    atomic_fetch_add(&e->bytes_out, out->size);
-    return 1;
+    atomic_fetch_add(&e->bytes_out, bytes);
+    return got;
 }

@@ -3538,6 +3538,36 @@ static void do_local_attach(cc_worker *w, void *arg, cc_time_us now)
         in->track->ssrc = cfg->slots[i].ssrc;
         in->n_enc = 1;
         in->enc[0] = in->track;
+        int n_sim = cfg->slots[i].n_sim;
+        if (n_sim > SFU_SIM || n_sim > (int)(sizeof cfg->slots[i].sim_ssrc /
+                                             sizeof cfg->slots[i].sim_ssrc[0]))
+            n_sim = 0;
+        if (n_sim >= 2 && slot_is_video(i)) {
+            /* Simulcast from the media core: a track per encoding, smallest
+             * first, bound by SSRC; the largest is in->track. */
+            for (int k = 0; k < n_sim; k++) {
+                cc_track *t = k == n_sim - 1 ? in->track : calloc(1, sizeof *t);
+                if (!t)
+                    break;
+                if (t != in->track)
+                    cc_track_init(t, ++s->next_track_id, i, 1, cfg->slots[i].clock_rate);
+                t->ssrc = cfg->slots[i].sim_ssrc[k];
+                in->enc[k] = t;
+                in->n_enc = k + 1;
+                snprintf(in->rid[k], sizeof in->rid[k], "%c", "lmh"[k + 3 - n_sim]);
+            }
+            if (in->n_enc != n_sim) {
+                /* Out of memory half way: the largest alone. */
+                for (int k = 0; k < in->n_enc; k++)
+                    if (in->enc[k] != in->track) {
+                        cc_track_clear(in->enc[k]);
+                        free(in->enc[k]);
+                    }
+                in->n_enc = 1;
+                in->enc[0] = in->track;
+            }
+            in->main_enc = in->n_enc - 1;
+        }
         in->pt = cfg->slots[i].pt;
         in->feed = -1;
         in->active = 1;

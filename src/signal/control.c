@@ -697,6 +697,9 @@ static int capture_launch(cc_control *c, uint32_t room_id, const char *sources,
         .width = c->cfg.video_width > 0 ? c->cfg.video_width : 1280,
         .height = c->cfg.video_height > 0 ? c->cfg.video_height : 720,
         .fps = 30,
+        /* `serve --simulcast`: the camera in three sizes here too, as the
+         * teacher page sends it in two. */
+        .camera_encodings = c->cfg.simulcast ? 3 : 0,
     };
     return cc_localpub_start(out, &lc, err, errcap);
 }

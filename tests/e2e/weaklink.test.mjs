@@ -93,6 +93,46 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
     }
   });
 
+  // `serve --simulcast`: the media core sends the camera at full, half and
+  // quarter size (libvpx multi-resolution). The clean student gets the
+  // full size; the one behind the lossy relay, whose estimate the loss
+  // pulls down, a smaller encoding as one stream its decoder follows.
+  it('simulcast from the media core: the lossy student gets a smaller camera encoding, the clean one the full size', { timeout: 80_000 }, async () => {
+    const srv = await startServer('weaklink-simulcast', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360', '--simulcast'] });
+    const relay = await lossyRelay(srv.udpPort, 0.25, 13);
+    try {
+      const demo = `${srv.url}/student.html?code=demo`;
+      const a = await watch(browser, demo, srv, 'good', log);
+      const b = await watch(browser, demo, srv, 'weak', log, relay.port);
+      const both = async () => ({ good: await studentStats(a.page), weak: await studentStats(b.page) });
+      const { ok: sizes, value: s } = await pollUntil(both,
+        (x) => x.good.camera?.frameWidth === 640 && x.weak.camera?.frameWidth > 0 && x.weak.camera.frameWidth < 640,
+        { timeoutMs: 30_000 });
+      console.log('camera sizes: good', s.good.camera?.frameWidth, 'x', s.good.camera?.frameHeight,
+        ', weak', s.weak.camera?.frameWidth, 'x', s.weak.camera?.frameHeight, 'relay:', JSON.stringify(relay.counts));
+      assert.ok(sizes, `the clean student decodes 640x360 and the lossy one a smaller encoding: ${JSON.stringify({ good: s.good.camera, weak: s.weak.camera })}`);
+      assert.equal(s.good.camera.frameHeight, 360);
+      assert.equal(s.weak.camera.frameHeight * 640, s.weak.camera.frameWidth * 360, 'the same picture, smaller');
+      // The smaller encoding keeps playing: frames decoded over 3 s.
+      const w0 = await studentStats(b.page);
+      await sleep(3000);
+      const w1 = await studentStats(b.page);
+      const fps = (w1.camera.framesDecoded - w0.camera.framesDecoded) / 3;
+      console.log('frames/s decoded by the lossy student on the smaller encoding:', fps.toFixed(1));
+      assert.ok(fps > 2, `the lossy student keeps decoding (${fps})`);
+      const stats = await srv.stats();
+      assert.equal(stats.sfu.publishers, 2);
+      await a.context.close();
+      await b.context.close();
+    } catch (e) {
+      console.log(log.slice(-30).join('\n'));
+      throw e;
+    } finally {
+      relay.close();
+      await srv.stop();
+    }
+  });
+
   it('a teacher page\'s camera (L1T3) is thinned for a student behind the lossy relay; the teacher sees "weak Wi-Fi"', { timeout: 90_000 }, async () => {
     const srv = await startServer('weaklink-teacher');
     const relay = await lossyRelay(srv.udpPort, 0.25, 11);

@@ -4,7 +4,8 @@
  * sub-streams decode to the same pictures as the full stream, checked with
  * libvpx's decoder); a keyframe comes out on the very next frame after a
  * request; the output bitrate follows a target change within 2 s; screen
- * mode keeps a static text-like picture sharp and cheap. */
+ * mode keeps a static text-like picture sharp and cheap; simulcast makes
+ * three encodings of each picture that decode alone at their sizes. */
 #include "../unit/cc_test.h"
 
 #include <gst/app/gstappsink.h>
@@ -577,6 +578,102 @@ static void test_screen_content(void)
     CC_CHECK_EQ(fails, 0);
 }
 
+/* Simulcast: three encodings of each picture (640x360, 320x180, 160x90).
+ * A keyframe request gives a keyframe in every encoding on the next
+ * picture; each encoding follows the 0-2-1-2 pattern, decodes alone at
+ * its own size, and its sub-streams are layered; the target is shared
+ * out largest first, and a new target moves every encoding. */
+static void test_simulcast(void)
+{
+    cc_vp8enc_config c;
+    cc_vp8enc_config_default(&c, W, H, FPS, 900);
+    c.encodings = 3;
+    cc_vp8enc *e;
+    CC_CHECK_EQ(cc_vp8enc_new(&e, &c), 0);
+    if (!e)
+        return;
+    CC_CHECK_EQ(cc_vp8enc_encodings(e), 3);
+    /* The single-frame call is for one encoding only. */
+    cc_vp8enc_frame one;
+    CC_CHECK_EQ(encode_pic(e, &pic, 1, &one), CC_EINVAL);
+    static frame_list l[3];
+    picture_init(&pic, 11);
+    cc_prng r;
+    cc_prng_seed(&r, 12);
+    static const int pattern[4] = {0, 2, 1, 2};
+    const int req[] = {40, 41, 77};
+    int pos = 0, frames[3] = {0}, keys[3] = {0}, first2s[3] = {0};
+    for (int k = 0; k < 4 * FPS; k++) {
+        int want_kf = k == 0;
+        for (size_t j = 0; j < sizeof req / sizeof req[0]; j++)
+            if (req[j] == k) {
+                cc_vp8enc_request_keyframe(e);
+                want_kf = 1;
+            }
+        if (want_kf)
+            pos = 0;
+        if (k == 2 * FPS)
+            CC_CHECK_EQ(cc_vp8enc_set_bitrate(e, 300), 0);
+        picture_draw(&pic, k, 2, &r);
+        const uint8_t *planes[3] = {pic.y, pic.u, pic.v};
+        const int strides[3] = {W, W / 2, W / 2};
+        cc_vp8enc_frame f[CC_VP8ENC_MAX_ENC];
+        int n = cc_vp8enc_encode_all(e, planes, strides, FRAME_T(k) + 1, f);
+        CC_CHECK(n >= 0 && n <= 3);
+        for (int i = 0; i < n; i++) {
+            int q = f[i].enc;
+            CC_CHECK(q >= 0 && q < 3);
+            if (q < 0 || q >= 3)
+                continue;
+            CC_CHECK_EQ(f[i].width, W >> (2 - q));
+            CC_CHECK_EQ(f[i].height, H >> (2 - q));
+            CC_CHECK_EQ(f[i].tid, pattern[pos]);
+            if (want_kf && !f[i].keyframe)
+                fprintf(stderr, "picture %d, encoding %d: no keyframe after request\n", k, q);
+            CC_CHECK_EQ(f[i].keyframe, want_kf);
+            keys[q] += f[i].keyframe;
+            frames[q]++;
+            first2s[q] += k < 2 * FPS;
+            list_add(&l[q], &f[i]);
+        }
+        pos = (pos + 1) & 3;
+    }
+    printf("  frames per encoding: %d %d %d; keyframes %d %d %d\n", frames[0], frames[1],
+           frames[2], keys[0], keys[1], keys[2]);
+    double before[3], after[3];
+    for (int q = 0; q < 3; q++) {
+        /* At 900 every picture in every encoding; at 300 the largest may
+         * skip some, as one encoder on a low target does. */
+        CC_CHECK_EQ(first2s[q], 2 * FPS);
+        CC_CHECK(frames[q] >= 3 * FPS);
+        CC_CHECK_EQ(keys[q], 4);
+        /* Each encoding decodes alone at its size, TL0 and TL0+1 too. */
+        int bad = 0;
+        CC_CHECK_EQ(gst_decode(&l[q], W >> (2 - q), H >> (2 - q), &bad), l[q].n);
+        CC_CHECK_EQ(bad, 0);
+        static uint64_t full[1024], tl0[1024];
+        CC_CHECK_EQ(vpx_decode_layers(&l[q], 2, full, NULL, NULL), 0);
+        CC_CHECK_EQ(vpx_decode_layers(&l[q], 0, tl0, NULL, NULL), 0);
+        int mism = 0;
+        for (int i = 0; i < l[q].n; i++)
+            mism += l[q].f[i].tid == 0 && tl0[i] != full[i];
+        CC_CHECK_EQ(mism, 0);
+        before[q] = rate_kbps(&l[q], 1 * CC_USEC_PER_SEC, 2 * CC_USEC_PER_SEC);
+        after[q] = rate_kbps(&l[q], 3 * CC_USEC_PER_SEC, 4 * CC_USEC_PER_SEC);
+    }
+    printf("  kbit/s at 900 (smallest first): %.0f %.0f %.0f; at 300: %.0f %.0f %.0f\n",
+           before[0], before[1], before[2], after[0], after[1], after[2]);
+    /* Largest first, and the sum near the target (the smallest of this
+     * busy picture may run over its share: a floor of picture quality). */
+    CC_CHECK(before[2] > before[1] && before[1] > before[0]);
+    CC_CHECK(before[0] + before[1] + before[2] < 900 * 1.35);
+    CC_CHECK(after[0] + after[1] + after[2] < 300 * 1.5);
+    CC_CHECK(after[2] < before[2] * 0.6 && after[1] < before[1] * 0.7);
+    for (int q = 0; q < 3; q++)
+        list_clear(&l[q]);
+    cc_vp8enc_free(e);
+}
+
 static void test_bad_config(void)
 {
     cc_vp8enc_config c;
@@ -592,6 +689,19 @@ static void test_bad_config(void)
     cc_vp8enc_config_default(&c, 640, 360, 30, 0);
     CC_CHECK_EQ(cc_vp8enc_new(&e, &c), CC_EINVAL);
     CC_CHECK_EQ(cc_vp8enc_new(NULL, &c), CC_EINVAL);
+    /* Simulcast: sizes that halve evenly, not the screen, at most 3. */
+    cc_vp8enc_config_default(&c, 640, 360, 30, 500);
+    c.encodings = 4;
+    CC_CHECK_EQ(cc_vp8enc_new(&e, &c), CC_EINVAL);
+    c.encodings = 3;
+    c.screen = 1;
+    CC_CHECK_EQ(cc_vp8enc_new(&e, &c), CC_EINVAL);
+    cc_vp8enc_config_default(&c, 648, 362, 30, 500);
+    c.encodings = 3;
+    CC_CHECK_EQ(cc_vp8enc_new(&e, &c), CC_EINVAL);
+    cc_vp8enc_config_default(&c, 128, 72, 30, 500);
+    c.encodings = 3;
+    CC_CHECK_EQ(cc_vp8enc_new(&e, &c), CC_EINVAL);
     cc_vp8enc_free(NULL);
 }
 
@@ -604,6 +714,7 @@ int main(int argc, char **argv)
     CC_RUN(test_safety_keyframe);
     CC_RUN(test_bitrate_change);
     CC_RUN(test_screen_content);
+    CC_RUN(test_simulcast);
     gst_deinit();
     CC_TEST_DONE();
 }
