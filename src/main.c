@@ -106,10 +106,11 @@ static void usage_serve(FILE *f)
             "                      (127.0.0.1) is signed in as its built-in teacher;\n"
             "                      from anywhere else a teacher signs in (accounts:\n"
             "                      classcast teacher --help); scripts/run.sh uses it\n"
-            "  --simulcast         teacher pages send camera and screen in two sizes\n"
-            "                      each (a --source camera three), and each student\n"
-            "                      gets the one its link carries (docs/bwe.md; off:\n"
-            "                      one of each)\n"
+            "  --no-simulcast      teacher pages send camera and screen in one size\n"
+            "                      each, a --source camera too (by default: two sizes\n"
+            "                      each from a teacher page, three of a --source\n"
+            "                      camera, and each student gets the one its link\n"
+            "                      carries: docs/bwe.md)\n"
             "  --keyframe-replay   a student who joins starts at once on the last\n"
             "                      keyframe the server kept, however old (by default\n"
             "                      only on one of the last 600 ms, asked for as the\n"
@@ -597,7 +598,7 @@ static int cmd_serve(int argc, char **argv)
     int n_cands = 0, http_port = 8080, https_port = 8443, udp_port = 50000, demo = 0;
     const char *tls_cert = NULL, *tls_key = NULL, *state_dir = NULL;
     const char *demo_token = NULL;
-    int local_teacher = 0, simulcast = 0, keyframe_replay = CC_SFU_REPLAY_FRESH;
+    int local_teacher = 0, simulcast = 1, keyframe_replay = CC_SFU_REPLAY_FRESH;
     const char *sources = NULL, *pipelines = "pipelines", *display = getenv("DISPLAY");
     int vw = 1280, vh = 720;
     int max_conns = CC_HTTP_DEFAULT_MAX_CONNS, max_conns_ip = CC_HTTP_DEFAULT_MAX_CONNS_PER_IP;
@@ -630,6 +631,7 @@ static int cmd_serve(int argc, char **argv)
         {"connection-rate", required_argument, 0, 'R'},
         {"local-teacher", no_argument, 0, 'L'},
         {"simulcast", no_argument, 0, 'G'},
+        {"no-simulcast", no_argument, 0, 'g'},
         {"keyframe-replay", no_argument, 0, 'J'},
         {"no-keyframe-replay", no_argument, 0, 'j'},
         {"config", required_argument, 0, 'F'},
@@ -741,6 +743,7 @@ static int cmd_serve(int argc, char **argv)
         }
         case 'L': local_teacher = 1; break;
         case 'G': simulcast = 1; break;
+        case 'g': simulcast = 0; break;
         case 'J': keyframe_replay = CC_SFU_REPLAY_ANY; break;
         case 'j': keyframe_replay = CC_SFU_REPLAY_OFF; break;
         case 'F': break; /* read before the loop (config_argv) */

@@ -36,7 +36,9 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
   after(async () => { await browser?.close(); });
 
   it('the lossy student gets fewer layers than the clean one; both decode; full rate once the loss stops', { timeout: 100_000 }, async () => {
-    const srv = await startServer('weaklink', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
+    // One encoding: this is about temporal layers (with simulcast the
+    // lossy student would get a smaller encoding instead: the next test).
+    const srv = await startServer('weaklink', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360', '--no-simulcast'] });
     const relay = await lossyRelay(srv.udpPort, 0.25, 7);
     try {
       const demo = `${srv.url}/student.html?code=demo`;
@@ -93,12 +95,12 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
     }
   });
 
-  // `serve --simulcast`: the media core sends the camera at full, half and
+  // Simulcast (on by default): the media core sends the camera at full, half and
   // quarter size (libvpx multi-resolution). The clean student gets the
   // full size; the one behind the lossy relay, whose estimate the loss
   // pulls down, a smaller encoding as one stream its decoder follows.
   it('simulcast from the media core: the lossy student gets a smaller camera encoding, the clean one the full size', { timeout: 80_000 }, async () => {
-    const srv = await startServer('weaklink-simulcast', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360', '--simulcast'] });
+    const srv = await startServer('weaklink-simulcast', { extraArgs: ['--source', 'test-video,test-audio', '--video-size', '640x360'] });
     const relay = await lossyRelay(srv.udpPort, 0.25, 13);
     try {
       const demo = `${srv.url}/student.html?code=demo`;
@@ -134,7 +136,7 @@ describe('weak link: fewer temporal layers for the student who loses packets', {
   });
 
   it('a teacher page\'s camera (L1T3) is thinned for a student behind the lossy relay; the teacher sees "weak Wi-Fi"', { timeout: 90_000 }, async () => {
-    const srv = await startServer('weaklink-teacher');
+    const srv = await startServer('weaklink-teacher', { extraArgs: ['--no-simulcast'] });
     const relay = await lossyRelay(srv.udpPort, 0.25, 11);
     try {
       const teacher = await newPage(browser, `${srv.url}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 900 } });
