@@ -27,9 +27,16 @@
  * Hysteresis. A stream goes down, at once, to the best option that fits
  * when what it and the streams before it take exceeds the target; it goes
  * up only when the target exceeds that total by cfg.up_margin (15 %), and
- * not for cfg.hold_us (2 s) after it went down (a paused camera: not
- * resumed). A stream new to the allocator starts as if going up. Each
- * stream's state follows its `id`.
+ * not for a hold after it went down (a paused camera: not resumed). The
+ * hold is cfg.hold_us (2 s); when a stream comes down again within
+ * cfg.hold_us of going up (the step up did not hold: the estimate that
+ * allowed it was a moment's), the hold doubles, up to
+ * CC_ALLOC_HOLD_MAX_US (16 s), and a down after a step up that held
+ * brings it back to cfg.hold_us. Each step to another spatial layer costs
+ * a keyframe, a stall for the student until it arrives, and a burst on a
+ * link that could not carry the step: a lossy link whose estimate swings
+ * should not pay that every 2 s. A stream new to the allocator starts as
+ * if going up. Each stream's state follows its `id`.
  *
  * Rates. bps[t] of a spatial layer is cumulative over temporal layers
  * 0..t (cc_ratemeter_bps(m, t, now) of that encoding). 0 means unknown: an
@@ -65,6 +72,7 @@
 /* Defaults of cc_alloc_config. */
 #define CC_ALLOC_UP_MARGIN 0.15
 #define CC_ALLOC_HOLD_US (2 * CC_USEC_PER_SEC)
+#define CC_ALLOC_HOLD_MAX_US (16 * CC_USEC_PER_SEC)
 #define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)
 /* An audio stream whose rate is unknown (0). */
 #define CC_ALLOC_AUDIO_DEFAULT_BPS 40000
@@ -105,8 +113,10 @@ typedef struct cc_alloc_config {
 typedef struct cc_alloc_state {
     uint32_t id;
     int8_t spatial, temporal; /* last choice; spatial -1: paused */
-    int have_down;
+    int have_down, have_up;
     cc_time_us last_down;     /* last time it went down */
+    cc_time_us last_up;       /* last time it went up */
+    cc_time_us hold;          /* the hold after last_down (0: cfg.hold_us) */
 } cc_alloc_state;
 
 typedef struct cc_alloc {

@@ -336,7 +336,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                                  target * (double)a->cfg.kf_max_us / CC_USEC_PER_SEC);
         if (st) {
             x->prev = st->spatial < 0 ? -1 : locate(&x->L, st->spatial, st->temporal, &x->exact);
-            x->held = st->have_down && now - st->last_down < a->cfg.hold_us;
+            x->held = st->have_down && now - st->last_down < (st->hold ? st->hold : a->cfg.hold_us);
         }
         x->pos = -1;
     }
@@ -427,13 +427,26 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
         if (old) {
             st[i].have_down = old->have_down;
             st[i].last_down = old->last_down;
+            st[i].have_up = old->have_up;
+            st[i].last_up = old->last_up;
+            st[i].hold = old->hold;
         }
         if (old && c->changed) {
             if (x->pos < x->prev || !x->exact || x->pos < 0) {
+                /* Down soon after a step up: that step failed, wait twice
+                 * as long before the next (see the header). */
+                cc_time_us h = old->hold ? old->hold : a->cfg.hold_us;
+                if (old->have_up && now - old->last_up < a->cfg.hold_us)
+                    h = h * 2 > CC_ALLOC_HOLD_MAX_US ? CC_ALLOC_HOLD_MAX_US : h * 2;
+                else
+                    h = a->cfg.hold_us;
+                st[i].hold = h;
                 st[i].have_down = 1;
                 st[i].last_down = now;
                 a->downs++;
             } else {
+                st[i].have_up = 1;
+                st[i].last_up = now;
                 a->ups++;
             }
         }

@@ -4,7 +4,8 @@
  * audio at 40 k. Checks the policy of alloc.h: audio always, the screen
  * never paused and upgraded resolution first and before the camera, the
  * camera paused first; hysteresis (15 % up margin, downgrades at once, a
- * 2 s hold after a downgrade); estimates for unknown rates; target 0. */
+ * 2 s hold after a downgrade, doubling after a step up that failed);
+ * estimates for unknown rates; target 0. */
 #include "cc_test.h"
 #include "classcast/alloc.h"
 #include "classcast/err.h"
@@ -384,6 +385,47 @@ static void test_hold(void)
     CHECK_CHOICE(out[CAM], 0, 0);
 }
 
+/* A step up that does not hold doubles the hold before the next one, to
+ * 16 s at most; a down after a step up that held resets it to 2 s. */
+static void test_hold_backoff(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    const uint32_t lo = 900000, hi = 1300000; /* screen (1, 0) / (1, 1) */
+    cc_alloc_run(&a, hi, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    cc_alloc_run(&a, lo, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    /* The estimate swings: each step up fails half a second later. The
+     * holds: 2 s (the first down came long after the first choice), then
+     * 4, 8, 16, 16. */
+    const cc_time_us holds[] = {2 * S, 4 * S, 8 * S, 16 * S, 16 * S};
+    for (size_t k = 0; k < sizeof holds / sizeof holds[0]; k++) {
+        cc_time_us down = t;
+        /* Held until the hold is over... */
+        cc_alloc_run(&a, hi, in, 3, out, down + holds[k] - 100 * MS);
+        CHECK_CHOICE(out[SCR], 1, 0);
+        /* ... then up, and down again 500 ms later. */
+        cc_alloc_run(&a, hi, in, 3, out, t = down + holds[k]);
+        CHECK_CHOICE(out[SCR], 1, 1);
+        cc_alloc_run(&a, lo, in, 3, out, t += 500 * MS);
+        CHECK_CHOICE(out[SCR], 1, 0);
+    }
+    /* A step up that holds for 3 s: the next down gets 2 s again. */
+    cc_alloc_run(&a, hi, in, 3, out, t += 16 * S);
+    CHECK_CHOICE(out[SCR], 1, 1);
+    cc_alloc_run(&a, lo, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    cc_alloc_run(&a, hi, in, 3, out, t + 2 * S - 100 * MS);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    cc_alloc_run(&a, hi, in, 3, out, t + 2 * S);
+    CHECK_CHOICE(out[SCR], 1, 1);
+}
+
 /* cc_alloc_run_band: down to what fits the target, up only to what fits
  * the lower up_bps / 1.15; up_bps 0 or above the target is the target. */
 static void test_band(void)
@@ -602,6 +644,7 @@ int main(void)
     CC_RUN(test_down_in_order);
     CC_RUN(test_hysteresis);
     CC_RUN(test_hold);
+    CC_RUN(test_hold_backoff);
     CC_RUN(test_band);
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);

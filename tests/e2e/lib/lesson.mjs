@@ -101,9 +101,15 @@ export function teacherStats(page) {
       mids[tx.mid] = tr === cc.tracks.camera ? 'camera' : tr === cc.tracks.screen ? 'screen' : tr === cc.tracks.mic ? 'mic' : '?';
     }
     const report = await cc.pc.getStats();
+    // With simulcast a slot has an entry per encoding: summed (the top
+    // one sends nothing until the page's own estimate has grown).
     report.forEach((s) => {
       if (s.type === 'outbound-rtp' && mids[s.mid]) {
-        out.out[mids[s.mid]] = { packetsSent: s.packetsSent || 0, framesEncoded: s.framesEncoded || 0, keyFramesEncoded: s.keyFramesEncoded || 0 };
+        const o = out.out[mids[s.mid]] || (out.out[mids[s.mid]] = { packetsSent: 0, framesEncoded: 0, keyFramesEncoded: 0, encodings: 0 });
+        o.packetsSent += s.packetsSent || 0;
+        o.framesEncoded += s.framesEncoded || 0;
+        o.keyFramesEncoded += s.keyFramesEncoded || 0;
+        o.encodings++;
       }
     });
     return out;
