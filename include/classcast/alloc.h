@@ -21,7 +21,9 @@
  *     (cfg.camera_after_screen; 0 lets cameras use what the screens cannot),
  *     along their options ordered by bitrate. A camera already above its
  *     cheapest option keeps it while it fits (no flapping, each spatial
- *     switch costs a keyframe).
+ *     switch costs a keyframe), and steps up to another spatial layer only
+ *     for CC_ALLOC_SPATIAL_GAIN (25 %) more bits; short of that, to the
+ *     best option of its current one.
  * Within a kind, streams earlier in the caller's array come first.
  *
  * Hysteresis. A stream goes down, at once, to the best option that fits
@@ -73,6 +75,8 @@
 #define CC_ALLOC_UP_MARGIN 0.15
 #define CC_ALLOC_HOLD_US (2 * CC_USEC_PER_SEC)
 #define CC_ALLOC_HOLD_MAX_US (16 * CC_USEC_PER_SEC)
+/* A camera steps up to another spatial layer only for this much more. */
+#define CC_ALLOC_SPATIAL_GAIN 0.25
 #define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)
 /* An audio stream whose rate is unknown (0). */
 #define CC_ALLOC_AUDIO_DEFAULT_BPS 40000

@@ -32,7 +32,9 @@
 // 1. three students at 300 kbit/s, 1 Mbit/s and unlimited (the server's
 //    per-subscriber estimate and "screen first" allocation): the slow one
 //    keeps the screen playing, gets less and a lower layer; the unlimited
-//    one gets what the teacher sends;
+//    one gets what the teacher sends; the 1 Mbit/s and unlimited ones get
+//    the same sizes and frame rates as in a window measured before the
+//    slow one joined;
 // 2. the teacher's uplink cut to 800 kbit/s: its estimate and send rate
 //    follow within 5 s, no standing queue reaches the students;
 // 3. 5 % random loss to one student: NACK/RTX repairs >= 99 % of its video.
@@ -85,6 +87,7 @@ const T = {
   weakVsFull: 0.8, // the 300 kbit/s student receives under this share of the unlimited one's bytes
   lowerFps: 0.75, // "a lower temporal layer": under this share of the other's frame rate
   topFps: 0.8, // the unlimited student receives at least this share of the frames the teacher sends (top encoding)
+  unaffectedFps: 0.85, // the 1M and unlimited students get at least this share of the frames they got before the 300k one joined
   maxTbfDrops: 0.02, // the SFU sends a limited student so little over its link that tbf drops at most this share
   fitShare: 0.9, // an encoding "does not fit" a link when its rate + the audio's exceed this share of it
   teacherDropMs: 5000, // case 2: the teacher's estimate and send rate under the cap within this
@@ -590,6 +593,7 @@ describe('links: students and a teacher behind impaired links (network namespace
     const browsers = {};
     let teacher = null;
     const students = []; // {name, link, key, n, page, context}
+    let absent = null; // the 1M and unlimited students' window before the 300k one joined
     let relay = null;
     let code = null;
     const log = [];
@@ -642,11 +646,25 @@ describe('links: students and a teacher behind impaired links (network namespace
       note(`teacher: lesson ${code}, simulcast ${pub.value.simulcast}, encodings: camera ${(pub.value.slots.camera || []).length}, screen ${(pub.value.slots.screen || []).length}`);
 
       // The students, as people: the join page, the code, the name, Join.
+      // The two stronger ones first: what they get before the 300 kbit/s
+      // student joins is what case 1 compares them with ("unaffected by
+      // the weakest: the same as with it absent").
       students.push(...await Promise.all([
-        openStudent('s1', 1, 'An', `${LINK.weakKbps} kbit/s`),
         openStudent('s2', 2, 'Bình', `${LINK.midKbps} kbit/s`),
         openStudent('s3', 3, 'Chi', 'unlimited'),
       ]));
+      const dec2 = await pollUntil(snapStudents, (all) => all.every((x) => x.slots.screen?.framesDecoded > 10
+        && x.slots.camera?.framesDecoded > 10), { timeoutMs: 40_000 });
+      assert.ok(dec2.ok, `the 1 Mbit/s and unlimited students decode\n${log.slice(-30).join('\n')}`);
+      await sleep(T.settleMs);
+      const [b0, bt0] = [await snapStudents(), await snapTeacher()];
+      await sleep(T.windowMs);
+      const [b1, bt1] = [await snapStudents(), await snapTeacher()];
+      absent = { teacher: teacherWindow(bt0, bt1), students: students.map((x, i) => studentWindow(b0[i], b1[i])) };
+      note(`without the 300 kbit/s student, ${T.windowMs / 1000} s window after ${T.settleMs / 1000} s (load average ${load()}):`);
+      note(teacherTable(absent.teacher));
+      note(studentTable(students.map((x, i) => ({ name: x.name, link: x.link, w: absent.students[i], gaps: null }))));
+      students.unshift(await openStudent('s1', 1, 'An', `${LINK.weakKbps} kbit/s`));
       const dec = await pollUntil(snapStudents, (all) => all.every((s, i) => s.slots.screen?.framesDecoded > 10
         && (i === 0 || s.slots.camera?.framesDecoded > 10)), { timeoutMs: 40_000 });
       note(`students decoding: ${fmt(dec.value.map((s) => ({ st: s.state, cam: s.slots.camera?.framesDecoded, scr: s.slots.screen?.framesDecoded })))}`);
@@ -676,7 +694,7 @@ describe('links: students and a teacher behind impaired links (network namespace
       const w = students.map((s, i) => studentWindow(a0[i], a1[i]));
       const sfu = sfuDelta(sfu0, sfu1);
       const rows = students.map((s, i) => ({ name: s.name, link: s.link, w: w[i], gaps: gaps[i] }));
-      results.case1 = { load: os.loadavg(), teacher: tw, encGaps, students: rows, sfu, simulcast: t1.simulcast, tbf: tbfW };
+      results.case1 = { load: os.loadavg(), teacher: tw, encGaps, students: rows, sfu, simulcast: t1.simulcast, tbf: tbfW, absent };
       note(`case 1, ${T.windowMs / 1000} s window after ${T.settleMs / 1000} s (load average ${load()}, ${os.cpus().length} CPUs):`);
       note(teacherTable(tw));
       note(studentTable(rows));
@@ -718,6 +736,16 @@ describe('links: students and a teacher behind impaired links (network namespace
         c.check(top && x && x.width === top.width && x.rxFps >= T.topFps * top.sentFps,
           `unlimited: the ${slot}'s top layer: ${x?.width}x${x?.height} at ${r1(x?.rxFps)} frames/s received (${r1(x?.fps)} decoded) `
           + `vs the teacher's ${top?.width}x${top?.height} at ${r1(top?.sentFps)} sent (>= ${T.topFps} x)`);
+      }
+      // The stronger two as with the weakest absent: each stream the same
+      // size, and at least this share of the frames it got then.
+      for (const [who, i] of [['1M', 1], ['unlimited', 2]]) {
+        for (const slot of ['screen', 'camera']) {
+          const x = w[i][slot], y = absent?.students[i - 1]?.[slot];
+          c.check(x && y && x.width === y.width && x.rxFps >= T.unaffectedFps * y.rxFps,
+            `${who}: the ${slot} as with the 300k student absent: ${x?.width}x${x?.height} at ${r1(x?.rxFps)} frames/s received `
+            + `(without it: ${y?.width}x${y?.height} at ${r1(y?.rxFps)}; the same size and >= ${T.unaffectedFps} x the frames)`);
+        }
       }
       gapCheck(c, '1M', 'screen', gaps[1].screen, mid.screen, encGaps);
       gapCheck(c, 'unlimited', 'screen', gaps[2].screen, full.screen, encGaps);

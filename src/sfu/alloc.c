@@ -225,7 +225,7 @@ static int best_fit(const ladder *L, int cap, double limit)
 /* One stream's upgrade step: `base` is what everything else holds so far.
  * Down at once to the best option that fits the target; up only to one
  * that fits up_target / (1 + margin), and not while held. */
-static int choose(const work *w, int allow_up, double base, double target,
+static int choose(const work *w, int allow_up, int camera, double base, double target,
                   double up_target, double margin)
 {
     const ladder *L = &w->L;
@@ -245,6 +245,19 @@ static int choose(const work *w, int allow_up, double base, double target,
         return lo;
     if (p > hi)
         return hi;
+    if (lo > p && camera) {
+        /* A camera's ladder is by bitrate, so the next step up can be
+         * another encoding at about the same rate (320x180 at 30 frames/s
+         * and 640x360 at 15 of a still-ish picture). That step costs a
+         * keyframe, and a stall until it arrives, for almost nothing:
+         * another encoding only for CC_ALLOC_SPATIAL_GAIN more bits, else
+         * the best step up within the current one. */
+        for (int q = lo; q > p; q--)
+            if (L->o[q].s == L->o[p].s ||
+                (double)L->o[q].bps >= (double)L->o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN))
+                return q;
+        return p;
+    }
     if (lo > p)
         return lo;
     return p;
@@ -376,7 +389,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, 1, base, target, up_target, margin);
+            x->pos = choose(x, 1, 0, base, target, up_target, margin);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
@@ -386,7 +399,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, allow, base, target, up_target, margin);
+            x->pos = choose(x, allow, 1, base, target, up_target, margin);
             committed = base + cost(x);
         }
     }

@@ -426,6 +426,35 @@ static void test_hold_backoff(void)
     CHECK_CHOICE(out[SCR], 1, 1);
 }
 
+/* A camera steps up to another spatial layer only for 25 % more bits:
+ * ladder (0,0) 40, (0,1) 60, (1,0) 68, (0,2) 100, (1,1) 102, (1,2) 170 k. */
+static void test_camera_spatial_gain(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[1];
+    cc_alloc_choice out[1];
+    memset(in, 0, sizeof in);
+    in[0].id = 1;
+    in[0].kind = CC_ALLOC_CAMERA;
+    in[0].n_spatial = 2;
+    set_layer(&in[0].layer[0], 320, 180, 100000);
+    set_layer(&in[0].layer[1], 640, 360, 170000);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run(&a, 115000, in, 1, out, t);
+    CHECK_CHOICE(out[0], 0, 2);
+    /* 120 k / 1.15 = 104 k carries (1, 1) at 102 k: another encoding for
+     * 2 % more, not taken. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 120000, in, 1, out, t += 3 * S), 0);
+    CHECK_CHOICE(out[0], 0, 2);
+    /* 200 k carries (1, 2) at 170 k: 70 % more, taken. */
+    CC_CHECK_EQ(cc_alloc_run(&a, 200000, in, 1, out, t += 3 * S), 1);
+    CHECK_CHOICE(out[0], 1, 2);
+    /* Down goes to the best that fits, whatever its layer: (1, 1). */
+    cc_alloc_run(&a, 110000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 1, 1);
+}
+
 /* cc_alloc_run_band: down to what fits the target, up only to what fits
  * the lower up_bps / 1.15; up_bps 0 or above the target is the target. */
 static void test_band(void)
@@ -645,6 +674,7 @@ int main(void)
     CC_RUN(test_hysteresis);
     CC_RUN(test_hold);
     CC_RUN(test_hold_backoff);
+    CC_RUN(test_camera_spatial_gain);
     CC_RUN(test_band);
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);
