@@ -1,0 +1,721 @@
+/* classcast SFU: feedback. Keyframe requests towards a publisher, RTCP from
+ * subscribers and publishers (NACK repair, PLI/FIR, receiver reports,
+ * transport-cc, REMB), and the ticks: a publisher's RR, NACKs and feedback,
+ * a subscriber's pacing, probes, layer allocation and sender reports. */
+#include "sfu_priv.h"
+
+/* Keyframe requests to one publisher track: at most one per 300 ms. A
+ * Chromium encoder answers a PLI with a keyframe within a frame or two; a
+ * class of students joining within a second costs a few keyframes, not one
+ * each. */
+#define SFU_PLI_GAP (300 * CC_USEC_PER_MSEC)
+/* classcast's own encoder (a local publisher) answers every request with
+ * its next frame: its requests are coalesced over a shorter gap, so a
+ * join whose early keyframe came too soon is not held for 300 ms. */
+#define SFU_LOCAL_KF_GAP (100 * CC_USEC_PER_MSEC)
+#define SFU_KF_GAP(pub) ((pub)->local ? SFU_LOCAL_KF_GAP : SFU_PLI_GAP)
+/* REMB cap sent to a publisher (camera + screen together). Without
+ * transport-cc feedback a Chromium sender has only its loss-based
+ * estimate, which starts low and grows slowly; a REMB tells its bandwidth
+ * estimator how much the receiver side can take, so the encoders ramp up
+ * promptly to classroom quality, and the value also caps them so one
+ * teacher cannot saturate a school's uplink. */
+#define SFU_REMB_BPS 2500000u
+#define SFU_REPLAY_REPAIR (5 * CC_USEC_PER_SEC)
+#define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
+/* The estimate must hold a camera down this long before the page hears
+ * its link is weak (loss says it at once). */
+#define SFU_WEAK_HOLD (4 * CC_USEC_PER_SEC)
+/* Probe padding packets: the most RFC 3550 padding allows. */
+#define SFU_PROBE_PAD 255
+
+/* ------------------------------------------------------------------ */
+/* feedback towards a publisher                                         */
+/* ------------------------------------------------------------------ */
+
+/* RFC 4585 section 6.3.1 PLI for one publisher track: sent now, or
+ * coalesced with one in flight or due soon (cc_track_kf_want). */
+static void send_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_track *t)
+{
+    if (pub->local) {
+        sfu_local_keyframe(pub, t->slot);
+        INC(s, pli_sent);
+        return;
+    }
+    uint8_t buf[16];
+    int n = cc_rtcp_write_pli(buf, sizeof buf, pub->rtcp_ssrc, t->ssrc);
+    if (n > 0 && cc_worker_send_rtcp(w, pub->wp, buf, (size_t)n) == 0)
+        INC(s, pli_sent);
+}
+
+void sfu_request_keyframe(cc_worker *w, cc_sfu *s, sfu_peer *pub,
+                          cc_track *t, cc_time_us now)
+{
+    if (!t || !t->video || !t->ssrc || (!pub->wp && !pub->local))
+        return;
+    if (cc_track_kf_want(t, now, SFU_KF_GAP(pub)))
+        send_keyframe_request(w, s, pub, t);
+    else
+        INC(s, pli_coalesced);
+}
+
+/* A wait remembered by cc_track_kf_want whose time has come (no packet
+ * need arrive: a still screen sends none). */
+static void keyframe_due(cc_worker *w, cc_sfu *s, sfu_peer *pub, cc_time_us now)
+{
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = sfu_pub_tracks(pub, ts);
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (t->video && t->ssrc && t->kf_wanted && cc_track_kf_due(t, now, SFU_KF_GAP(pub)))
+            send_keyframe_request(w, s, pub, t);
+    }
+}
+
+/* The feedback that is due (every 50 ms, or sooner after a burst), each a
+ * transport-cc RTPFB packet of its own (reduced size, RFC 5506, as NACKs). */
+static void twcc_feedback(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    uint8_t buf[1200];
+    int n;
+    for (int k = 0; k < 8 && (n = cc_twcc_recv_poll(pp->twcc, now, buf, sizeof buf)) > 0; k++)
+        if (cc_worker_send_rtcp(w, pp->wp, buf, (size_t)n) == 0)
+            INC(s, twcc_feedback_sent);
+}
+
+/* ------------------------------------------------------------------ */
+/* RTCP                                                                 */
+/* ------------------------------------------------------------------ */
+
+static sfu_out *out_by_ssrc(sfu_peer *pp, uint32_t ssrc)
+{
+    for (int i = 0; i < pp->n_out; i++)
+        if (pp->out[i].active && pp->out[i].fwd.cfg.ssrc == ssrc)
+            return &pp->out[i];
+    return NULL;
+}
+
+/* A repair of a packet of the kept chain o was started on gets the
+ * timestamp it went out with (out_replay: one tick a picture from rp_ts),
+ * counted again over the chain as the cache still holds it; into buf's
+ * RTP header. CC_ENOTFOUND if a packet of the chain up to src_seq is gone. */
+static int replay_ts(const cc_track *t, const sfu_out *o, uint16_t src_seq, uint8_t *buf)
+{
+    uint32_t pics = 0, prev = 0;
+    uint16_t k = (uint16_t)(src_seq - o->rp_src_seq);
+    for (uint16_t i = 0; i <= k; i++) {
+        cc_pkt *p = cc_track_cache_get(t, (uint16_t)(o->rp_src_seq + i));
+        cc_rtp_hdr h;
+        if (!p || cc_rtp_parse(p->data, p->len, &h) != 0)
+            return CC_ENOTFOUND;
+        if (i > 0 && h.ts != prev)
+            pics++;
+        prev = h.ts;
+    }
+    uint32_t ts = o->rp_ts + pics;
+    buf[4] = (uint8_t)(ts >> 24);
+    buf[5] = (uint8_t)(ts >> 16);
+    buf[6] = (uint8_t)(ts >> 8);
+    buf[7] = (uint8_t)ts;
+    return 0;
+}
+
+/* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
+ * back to the source's seq, taken from the track's cache and sent again as
+ * first sent: on the RTX stream if the subscriber took one (RFC 4588
+ * section 4), else with the same SSRC and seq (libsrtp's allow_repeat_tx
+ * lets the repeat through). */
+static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                        const cc_rtcp_fb *fb, cc_time_us now)
+{
+    uint16_t lost[128];
+    size_t n = 0;
+    if (cc_rtcp_parse_nack(fb, lost, 128, &n) != 0)
+        return;
+    ADD(s, nack_received, n);
+    sfu_out *o = out_by_ssrc(sp, fb->media_ssrc);
+    if (o && o->fwd.cfg.video)
+        cc_layerctl_on_nack(&o->lc, (uint32_t)n);
+    cc_track *t = o ? sfu_out_track(sp->room, o) : NULL;
+    if (!t) {
+        ADD(s, nack_cache_miss, n);
+        return;
+    }
+    uint64_t sent = 0, miss = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t src_seq;
+        cc_pkt *p;
+        cc_rtp_hdr h;
+        if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0 ||
+            !(p = cc_track_cache_get(t, src_seq)) ||
+            cc_rtp_parse(p->data, p->len, &h) != 0) {
+            miss++;
+            continue;
+        }
+        cc_vp8_desc d;
+        int has_d = t->video && h.payload_len > 0 &&
+                    cc_vp8_parse(h.payload, h.payload_len, &d) == 0;
+        cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h,
+                         .vp8 = has_d ? &d : NULL};
+        size_t len;
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        if (cc_fwd_write_again(&o->fwd, &fp, slotbuf, SFU_TX_CAP, &len) != 0) {
+            miss++;
+            continue;
+        }
+        if (o->rp_n && o->rp_track == t->id && now - o->rp_at < SFU_REPLAY_REPAIR &&
+            (uint16_t)(src_seq - o->rp_src_seq) < o->rp_n &&
+            replay_ts(t, o, src_seq, slotbuf) != 0) {
+            miss++; /* the chain left the cache: its timestamp is lost */
+            continue;
+        }
+        /* A thinned picture's packet went out as padding: an RTX packet
+         * must carry a payload to repair (RFC 4588 section 4), so this
+         * one is sent again as it was, on the media SSRC under its own
+         * number (as to a subscriber without RTX), which fills the gap. */
+        if (o->rtx_ssrc && !(slotbuf[0] & 0x20)) {
+            if (cc_fwd_rtx_wrap(slotbuf, &len, SFU_TX_CAP, o->rtx_ssrc, o->rtx_pt,
+                                o->rtx_seq) != 0) {
+                miss++;
+                continue;
+            }
+            o->rtx_seq++;
+            INC(s, rtx_wrapped);
+        }
+        /* A retransmission is a new packet on the wire: its own number,
+         * and on a paced link its turn in the queue (a burst of repairs
+         * on a slow link only loses more). */
+        if (sfu_sub_emit(w, s, sp, o, slotbuf, len, now))
+            sent++;
+    }
+    ADD(s, rtx_sent, sent);
+    ADD(s, nack_cache_miss, miss);
+}
+
+/* A subscriber's PLI or FIR for one of its SSRCs becomes a throttled PLI to
+ * the publisher feeding that slot (RFC 4585 6.3.1, RFC 5104 4.3.1). */
+static void sub_keyframe_request(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                                 uint32_t ssrc, cc_time_us now)
+{
+    INC(s, pli_received);
+    sfu_out *o = out_by_ssrc(sp, ssrc);
+    if (o)
+        sfu_out_keyframe(w, s, sp->room, o, now);
+}
+
+/* The temporal cap of an out: the lower of what its loss allows
+ * (layerctl, from receiver reports: Wi-Fi loss) and what its bandwidth
+ * estimate carries (sub_alloc: congestion). */
+static void out_apply_tid(sfu_out *o)
+{
+    uint8_t t = o->lc.layer < o->alloc_tid ? o->lc.layer : o->alloc_tid;
+    cc_fwd_set_max_tid(&o->fwd, t);
+}
+
+/* The page and the teacher are told when the teacher's camera goes below
+ * full rate (or is paused) for this subscriber and when it is back, not
+ * on every step. */
+static void sub_link_event(cc_worker *w, sfu_peer *sp, cc_time_us now)
+{
+    /* Loss (layerctl) says so at once; the estimate only once it has held
+     * the camera down for SFU_WEAK_HOLD (the estimate starts low and
+     * climbs in the first seconds, and a short dip is not worth a word). */
+    int lossy = 0, limited = 0;
+    for (int i = 0; i < sp->n_out; i++) {
+        const sfu_out *o = &sp->out[i];
+        if (!o->active || o->slot != CC_SLOT_CAMERA || o->owner != 0)
+            continue;
+        lossy |= o->lc.layer < CC_LAYERCTL_TOP;
+        limited |= o->alloc_below;
+    }
+    if (!limited)
+        sp->limited_since = 0;
+    else if (!sp->limited_since)
+        sp->limited_since = now;
+    int weak = lossy || (limited && now - sp->limited_since >= SFU_WEAK_HOLD);
+    if (weak != sp->link_weak) {
+        sp->link_weak = weak;
+        sfu_emit_ev(w, sp, CC_SFU_EV_LINK, 0, weak);
+    }
+}
+
+/* A subscriber's receiver report: per video stream, the loss it reports
+ * (and the NACKs since the last one) decide which temporal layers its
+ * link gets (layerctl.h); the forwarder applies the cap at the next
+ * picture. Audio and screen content are never thinned (the screen has one
+ * layer; a source without layers is unaffected). */
+static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p,
+                      cc_time_us now)
+{
+    cc_rtcp_rr rr;
+    if (cc_rtcp_parse_rr(p, &rr) != 0)
+        return;
+    for (int i = 0; i < rr.n_reports; i++) {
+        sfu_out *o = out_by_ssrc(sp, rr.reports[i].ssrc);
+        if (!o || !o->fwd.cfg.video)
+            continue;
+        uint8_t before = o->lc.layer;
+        if (!cc_layerctl_on_report(&o->lc, rr.reports[i].fraction_lost, o->fwd.packets, now))
+            continue;
+        out_apply_tid(o);
+        if (o->lc.layer < before)
+            INC(s, layer_down);
+        else
+            INC(s, layer_up);
+        sub_link_event(w, sp, now);
+        /* A step down is rare and is what a teacher sees as "weak Wi-Fi":
+         * the log says why (rate-limited against a flapping link). */
+        if (o->lc.layer < before)
+            CC_LOG_RL(CC_LOG_INFO, "sfu", "subscriber %s: video %s of %u down to temporal layer %u "
+                      "(receiver report: %.1f%% lost)", sp->ufrag, sfu_slot_names[o->slot],
+                      o->owner, o->lc.layer, o->lc.last_loss * 100);
+        else
+            CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
+                     sp->ufrag, sfu_slot_names[o->slot], o->owner, o->lc.layer,
+                     o->lc.last_loss * 100);
+    }
+}
+
+void sfu_sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
+                     const cc_rtcp_pkt *p, cc_time_us now)
+{
+    cc_rtcp_fb fb;
+    if (p->pt == CC_RTCP_RTPFB && p->count == CC_RTPFB_NACK) {
+        if (cc_rtcp_parse_fb(p, &fb) == 0)
+            sub_on_nack(w, s, sp, &fb, now);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_PLI) {
+        if (cc_rtcp_parse_fb(p, &fb) == 0)
+            sub_keyframe_request(w, s, sp, fb.media_ssrc, now);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_FIR) {
+        cc_rtcp_fir_entry e[4];
+        size_t n = 0;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 &&
+            cc_rtcp_parse_fir(&fb, e, 4, &n) == 0)
+            for (size_t i = 0; i < n; i++)
+                sub_keyframe_request(w, s, sp, e[i].ssrc, now);
+    }
+    else if (p->pt == CC_RTCP_RR)
+        sub_on_rr(w, s, sp, p, now);
+    else if (p->pt == CC_RTCP_RTPFB && p->count == CC_RTPFB_TWCC && sp->bwe) {
+        /* Transport-wide feedback on what we sent this subscriber. */
+        cc_twcc_feedback f;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 &&
+            cc_twcc_parse(&fb, &f, s->twcc_scratch, SFU_TWCC_SCRATCH) == 0 &&
+            cc_bwe_on_feedback(sp->bwe, &f, s->twcc_scratch, f.n, now) == 0)
+            INC(s, twcc_feedback_received);
+        else
+            INC(s, twcc_feedback_bad);
+    } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_AFB && sp->bwe) {
+        /* REMB (draft-alvestrand-rmcat-remb): a cap on the estimate. */
+        cc_rtcp_remb remb;
+        if (cc_rtcp_parse_fb(p, &fb) == 0 && cc_rtcp_parse_remb(&fb, &remb) == 0) {
+            cc_bwe_on_remb(sp->bwe, remb.bitrate_bps, now);
+            INC(s, remb_received);
+        }
+    }
+    /* SDES from a subscriber: not used. */
+}
+
+void sfu_pub_on_rtcp(sfu_peer *pp, const cc_rtcp_pkt *p, cc_time_us now)
+{
+    if (p->pt != CC_RTCP_SR)
+        return;
+    cc_rtcp_sr sr;
+    if (cc_rtcp_parse_sr(p, &sr) != 0)
+        return;
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = sfu_pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++)
+        if (ts[j]->ssrc == sr.ssrc)
+            cc_track_on_sr(ts[j], sr.ntp, sr.rtp_ts, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* ticks: reports, NACKs, pacing, probes and layers (sfu_on_tick)       */
+/* ------------------------------------------------------------------ */
+
+/* Upkeep of a publisher's tracks on every tick: keyframe requests that
+ * came due, NACK cache packets past their use. */
+void sfu_pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    keyframe_due(w, s, pp, now);
+    /* Mirrors get the feeds' state every second (the SR mapping moves). */
+    if (pp->room && pp->room->mirrors && now >= pp->room->next_sync) {
+        sfu_mirror_sync_room(s, pp->room);
+        pp->room->next_sync = now + CC_USEC_PER_SEC;
+    }
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = sfu_pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++)
+        if (ts[j]->cache_n)
+            cc_track_cache_expire(ts[j], now, SFU_CACHE_AGE);
+}
+
+/* RR + SDES (+ REMB) to a publisher; NACKs for its losses. */
+void sfu_pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
+{
+    sfu_pub_upkeep(w, s, pp, now);
+    if (pp->twcc)
+        twcc_feedback(w, s, pp, now);
+    cc_track *ts[SFU_MAX_TRACKS];
+    int nt = sfu_pub_tracks(pp, ts);
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (!t->nack_enabled || !t->ssrc || cc_nack_deadline(&t->nack) > now)
+            continue;
+        uint16_t seqs[64];
+        size_t n = cc_nack_poll(&t->nack, now, seqs, 64);
+        uint8_t buf[512];
+        int len = n ? cc_rtcp_write_nack(buf, sizeof buf, pp->rtcp_ssrc,
+                                         t->ssrc, seqs, n)
+                    : 0;
+        if (len > 0 && cc_worker_send_rtcp(w, pp->wp, buf, (size_t)len) == 0)
+            ADD(s, nack_sent, n);
+    }
+    if (now < pp->next_report)
+        return;
+    pp->next_report = now + SFU_REPORT_INTERVAL;
+    cc_rtcp_rr rr = {.ssrc = pp->rtcp_ssrc};
+    uint32_t video[SFU_MAX_TRACKS];
+    int nv = 0;
+    for (int j = 0; j < nt; j++) {
+        cc_track *t = ts[j];
+        if (t->ssrc && rr.n_reports < CC_RTCP_MAX_REPORTS &&
+            cc_track_report(t, now, &rr.reports[rr.n_reports]) == 0)
+            rr.n_reports++;
+        if (t->ssrc && t->video)
+            video[nv++] = t->ssrc;
+    }
+    /* RFC 3550 6.1: a compound starts with SR/RR and carries SDES CNAME. */
+    uint8_t buf[512];
+    int a = cc_rtcp_write_rr(buf, sizeof buf, &rr);
+    int b = a > 0 ? cc_rtcp_write_sdes_cname(buf + a, sizeof buf - (size_t)a,
+                                             pp->rtcp_ssrc, pp->cname)
+                  : -1;
+    if (b <= 0)
+        return;
+    size_t len = (size_t)(a + b);
+    int remb = 0;
+    if (pp->remb && nv > 0) {
+        int c = cc_rtcp_write_remb(buf + len, sizeof buf - len, pp->rtcp_ssrc,
+                                   SFU_REMB_BPS, video, nv);
+        if (c > 0) {
+            len += (size_t)c;
+            remb = 1;
+        }
+    }
+    if (cc_worker_send_rtcp(w, pp->wp, buf, len) == 0) {
+        INC(s, rr_sent);
+        if (remb)
+            INC(s, remb_sent);
+    }
+}
+
+/* Pacing on or off for sp by its estimate, at the rate it gives. */
+static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    /* Only once the estimate has shown a limit of the path (before that
+     * the allocation sends every stream at its best, sub_alloc), and
+     * never below what the allocation sends (its cheapest choice can be
+     * above the estimate: the screen is never paused). */
+    uint32_t target = sp->bwe && sp->path_limited ? cc_bwe_target_bps(sp->bwe) : 0;
+    /* ... at the lasting estimate (the lowest of the last two seconds),
+     * not a moment's: a probe through a shaper's burst lifts the estimate
+     * for a moment, and a keyframe paced at that rate overflows the
+     * queue behind the shaper. */
+    if (target && sp->tgt_low && sp->tgt_low < target)
+        target = sp->tgt_low;
+    if (target && sp->alloc.total_bps > target)
+        target = sp->alloc.total_bps;
+    int want = target > 0 && target < SFU_PACE_BELOW;
+    if (!want && sp->pace_replay && sp->pq && cc_pacedq_len(sp->pq))
+        return; /* a kept chain still leaves at SFU_REPLAY_BPS */
+    sp->pace_replay = 0;
+    if (want && !sp->pq) {
+        if (cc_pacedq_new(&sp->pq, SFU_PACE_QUEUE) != 0) {
+            INC(s, cache_alloc_fail);
+            return;
+        }
+        cc_pacer_init(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), SFU_PACE_BURST, now);
+        INC(s, paced_subscribers);
+    }
+    if (want)
+        cc_pacer_set_rate(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), now);
+    else if (sp->pacing)
+        cc_pacer_init(&sp->pacer, 0, SFU_PACE_BURST, now);
+    sp->pacing = want;
+}
+
+/* RTP timestamp for an SR of a subscriber's stream. With a sender report
+ * from the publisher for the current source, map through it: the
+ * publisher's SRs of audio and video share one clock, so every
+ * subscriber's audio and video SRs keep the capture-time relation Chromium
+ * needs for lip sync (RFC 3550 6.4.1), whatever the offset between the
+ * publisher's clock and ours. Else (or if the mapping is implausible)
+ * extrapolate from the last packet sent. */
+static uint32_t sr_rtp_ts(const cc_fwd *f, const cc_track *t, cc_time_us now,
+                          cc_time_us wall)
+{
+    uint32_t extrap = cc_fwd_sr_ts(f, now);
+    if (!t || !t->have_sr || t->id != f->source || f->waiting)
+        return extrap;
+    int64_t dt = (wall - t->sr_unix_us) * (int64_t)t->clock_rate / CC_USEC_PER_SEC;
+    uint32_t mapped = t->sr_rtp + f->ts_off + (uint32_t)dt;
+    int32_t diff = (int32_t)(mapped - extrap);
+    if (diff > 5 * t->clock_rate || diff < -5 * t->clock_rate)
+        return extrap;
+    return mapped;
+}
+
+/* The first video out that can carry probe padding: one with an RTX
+ * stream whose media has started (the padding takes its timestamp). */
+static sfu_out *probe_out(sfu_peer *sp)
+{
+    for (int i = 0; i < sp->n_out; i++)
+        if (sp->out[i].active && sp->out[i].rtx_ssrc && sp->out[i].fwd.started)
+            return &sp->out[i];
+    return NULL;
+}
+
+/* Send the probe cluster due at its rate (docs/bwe.md section 3): padding
+ * packets on the RTX stream, as many as the elapsed time at the cluster's
+ * rate allows on this tick, until its bytes and packets are out. */
+static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->probe.id) {
+        if (!cc_bwe_probe_poll(sp->bwe, now, &sp->probe))
+            return;
+        sp->probe_start = now;
+        sp->probe_bytes = 0;
+        sp->probe_pkts = 0;
+        INC(s, probe_clusters);
+    }
+    sfu_out *o = probe_out(sp);
+    if (!o || !sp->probe_pkts) {
+        /* Nothing to send it on yet (the first picture has not come):
+         * the cluster waits, from the start; after 2 s it is given up
+         * and the estimate grows by itself, more slowly. */
+        if (!o && now - sp->probe_start > 2 * CC_USEC_PER_SEC)
+            sp->probe.id = 0;
+        if (!o)
+            return;
+        if (!sp->probe_bytes)
+            sp->probe_start = now;
+    }
+    /* One tick ahead of the clock, so the cluster is not cut into a
+     * packet per tick at low rates. */
+    size_t allowed = (size_t)((uint64_t)sp->probe.bps *
+                              (uint64_t)(now - sp->probe_start + 10 * CC_USEC_PER_MSEC) /
+                              (8 * CC_USEC_PER_SEC));
+    uint64_t sent = 0;
+    while ((sp->probe_bytes < sp->probe.min_bytes || sp->probe_pkts < sp->probe.min_packets) &&
+           sp->probe_bytes < allowed) {
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        size_t n;
+        if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq,
+                                     SFU_PROBE_PAD, slotbuf, SFU_TX_CAP, &n) != 0)
+            break;
+        o->rtx_seq++;
+        sfu_sub_stamp(sp, o, slotbuf, n, sp->probe.id, now);
+        sp->probe_bytes += n + SFU_WIRE_OVERHEAD;
+        sp->probe_pkts++;
+        if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
+            sent++;
+    }
+    ADD(s, probe_packets, sent);
+    if (sp->probe_bytes >= sp->probe.min_bytes && sp->probe_pkts >= sp->probe.min_packets)
+        sp->probe.id = 0;
+}
+
+/* The layers each of the subscriber's streams gets from its estimate
+ * (alloc.h: audio, then the screen, then cameras), applied through the
+ * forwarder's temporal cap (from the next picture) or a pause (the
+ * stream holds; it resumes at a keyframe, numbering without a gap). */
+static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];
+    cc_alloc_choice out[CC_ALLOC_MAX_STREAMS];
+    sfu_out *outs[CC_ALLOC_MAX_STREAMS];
+    int n = 0;
+    for (int i = 0; i < sp->n_out && n < CC_ALLOC_MAX_STREAMS; i++) {
+        sfu_out *o = &sp->out[i];
+        cc_track *t = o->active ? sfu_out_track(sp->room, o) : NULL;
+        if (!t)
+            continue;
+        /* A camera this subscriber is not sent now (a member outside the
+         * last N speakers, or kept to the teacher) or a muted feed takes
+         * no share; it starts unpaused when it is shown again. */
+        int fi = sfu_feed_find(sp->room, o->owner, o->slot);
+        const sfu_feed *f = fi >= 0 ? &sp->room->feeds[fi] : NULL;
+        if (f && (f->muted || (t->video && f->owner != 0 && (!f->visible || f->teacher_only) &&
+                               !sp->is_teacher))) {
+            o->paused = 0;
+            continue;
+        }
+        cc_alloc_stream *a = &in[n];
+        memset(a, 0, sizeof *a);
+        a->id = (uint32_t)i;
+        a->kind = o->slot == CC_SLOT_MIC ? CC_ALLOC_AUDIO
+                  : o->slot == CC_SLOT_SCREEN ? CC_ALLOC_SCREEN : CC_ALLOC_CAMERA;
+        /* Simulcast: each encoding is a spatial layer, available while it
+         * flows (a browser drops its top encoding when its own uplink
+         * estimate is low). */
+        const sfu_in *src = sfu_out_in(sp->room, o);
+        int ne = src && src->n_enc > 1 ? src->n_enc : 1;
+        a->n_spatial = ne;
+        for (int e = 0; e < ne; e++) {
+            const cc_track *et = ne > 1 ? src->enc[e] : t;
+            a->layer[e].available = ne == 1 || (et->rx.started &&
+                                                now - et->last_media_rx < CC_USEC_PER_SEC);
+            for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
+                a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
+            a->layer[e].kf_bytes = et->kf_bytes;
+        }
+        outs[n++] = o;
+    }
+    /* The allocation holds what the highest estimate of the last second
+     * (SFU_ALLOC_HOLD_RUNS runs) carries: a dip shorter than that (a busy
+     * CPU at either end delays feedback as a queue would) changes no
+     * layer; the pacer follows the estimate itself meanwhile. It goes up
+     * only to what the lowest of the last two seconds (SFU_ALLOC_UP_RUNS)
+     * carries: a probe's burst through a shaper's bucket lifts the
+     * estimate for a moment, until the queue behind it shows; a layer
+     * taken up on that moment overflows the queue. */
+    uint32_t target = sp->bwe ? cc_bwe_target_bps(sp->bwe) : 0;
+    /* Optimistic start: every stream at its best until the path has shown
+     * a limit (an over-use, a cut for lack of feedback, or loss). An
+     * estimate from a sender limited by its own media only climbs a step
+     * above what that media carries, so it says nothing about a limit
+     * before one is seen; a tablet on a good link gets the full picture
+     * at once, one on a weak link within the first second of trouble. */
+    if (sp->bwe && !sp->path_limited) {
+        cc_bwe_stats bs;
+        cc_bwe_get_stats(sp->bwe, &bs);
+        sp->path_limited = bs.overuses > 0 || bs.timeouts > 0 || bs.loss > SFU_ALLOC_LOSS;
+        if (!sp->path_limited)
+            target = 0;
+    }
+    sp->tgt_hist[sp->tgt_i++ % SFU_ALLOC_UP_RUNS] = target;
+    uint32_t up_target = target;
+    for (int k = 1; k <= SFU_ALLOC_UP_RUNS; k++) { /* 0: no limit */
+        uint32_t h = sp->tgt_hist[(sp->tgt_i - k) % SFU_ALLOC_UP_RUNS];
+        if (k <= SFU_ALLOC_HOLD_RUNS && target && (!h || h > target))
+            target = h;
+        if (h && (!up_target || h < up_target))
+            up_target = h;
+    }
+    sp->tgt_low = up_target;
+    if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
+        goto probe;
+    for (int k = 0; k < n; k++) {
+        sfu_out *o = outs[k];
+        if (in[k].kind != CC_ALLOC_AUDIO) {
+            /* Its best: the highest encoding that flows, with every
+             * temporal layer it has. */
+            int best_s = 0, best_t = 0;
+            for (int e = 0; e < in[k].n_spatial; e++)
+                if (in[k].layer[e].available)
+                    best_s = e;
+            for (int l = 0; l < CC_ALLOC_TEMPORAL; l++)
+                if (in[k].layer[best_s].bps[l] > in[k].layer[best_s].bps[l > 0 ? l - 1 : 0] ||
+                    l == 0)
+                    best_t = l;
+            o->alloc_below = out[k].spatial < 0 || out[k].spatial < best_s ||
+                             (out[k].spatial == best_s && out[k].temporal < best_t);
+        }
+        if (!out[k].changed || in[k].kind == CC_ALLOC_AUDIO)
+            continue;
+        uint8_t before = o->alloc_tid;
+        int was_paused = o->paused;
+        o->paused = out[k].spatial < 0;
+        int enc_before = o->want_enc;
+        if (!o->paused) {
+            o->alloc_tid = (uint8_t)out[k].temporal;
+            o->want_enc = (int8_t)out[k].spatial;
+            out_apply_tid(o);
+        }
+        /* Resuming, or another encoding: it starts at a keyframe. */
+        if ((was_paused && !o->paused) ||
+            (!o->paused && in[k].n_spatial > 1 && o->want_enc != enc_before &&
+             o->want_enc != o->cur_enc))
+            sfu_out_keyframe(w, s, sp->room, o, now);
+        if (o->paused > was_paused || o->alloc_tid < before)
+            INC(s, alloc_down);
+        else
+            INC(s, alloc_up);
+        if (o->paused > was_paused)
+            INC(s, alloc_paused);
+        if (o->paused != was_paused)
+            CC_INFO("sfu", "subscriber %u (%s): %s of %u %s (estimate %u kbit/s, %u of %u "
+                    "kbit/s used)", sp->member_id, sp->ufrag, sfu_slot_names[o->slot], o->owner,
+                    o->paused ? "paused" : "resumed", target / 1000,
+                    sp->alloc.total_bps / 1000, sp->alloc.full_bps / 1000);
+        else
+            CC_DEBUG("sfu", "subscriber %s: %s of %u: encoding %d, temporal layers up to %d "
+                     "(estimate %u kbit/s, %u of %u kbit/s used)", sp->ufrag,
+                     sfu_slot_names[o->slot], o->owner, out[k].spatial, out[k].temporal,
+                     target / 1000, sp->alloc.total_bps / 1000, sp->alloc.full_bps / 1000);
+    }
+    sub_link_event(w, sp, now);
+probe:
+    /* Held below its best: find out whether the path carries more. */
+    if (sp->bwe && sp->alloc.limited && sp->alloc.full_bps > target && now >= sp->next_probe_req) {
+        if (cc_bwe_probe_request(sp->bwe, sp->alloc.full_bps, now)) {
+            sp->next_probe_req = now + sp->probe_gap;
+            sp->probe_gap = sp->probe_gap * 2 > SFU_PROBE_INTERVAL_MAX
+                                ? SFU_PROBE_INTERVAL_MAX : sp->probe_gap * 2;
+        }
+    } else if (!sp->alloc.limited) {
+        sp->probe_gap = SFU_PROBE_INTERVAL;
+    }
+}
+
+void sfu_sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (sp->bwe) {
+        cc_bwe_tick(sp->bwe, now);
+        sub_pace(s, sp, now);
+        sub_probe(w, s, sp, now);
+    }
+    if (sp->pq)
+        sfu_sub_drain(w, s, sp, now);
+    /* Not paced and nothing waiting (a kept chain sent, or the link got
+     * fast): the queue goes. Every packet to this subscriber looks at it
+     * while it exists, and in a fan-out to hundreds that is a cache miss
+     * per subscriber per packet (3 % of the worker's time in a 400-viewer
+     * profile, docs/bench-fanout.md); the packets a replayed chain put in
+     * it also stay resident. */
+    if (sp->pq && !sp->pacing && !cc_pacedq_len(sp->pq)) {
+        cc_pacedq_free(sp->pq);
+        sp->pq = NULL;
+    }
+    /* Without an estimate the allocation still picks the best encoding
+     * that flows (target 0: every stream at its best). */
+    if (now >= sp->next_alloc) {
+        sp->next_alloc = now + SFU_ALLOC_INTERVAL;
+        sub_alloc(w, s, sp, now);
+    }
+    if (now < sp->next_report)
+        return;
+    sp->next_report = now + SFU_REPORT_INTERVAL;
+    cc_time_us wall = cc_clock_wall_us();
+    for (int i = 0; i < sp->n_out; i++) {
+        sfu_out *o = &sp->out[i];
+        if (!o->active || !o->fwd.started)
+            continue;
+        const cc_track *src = sfu_out_track(sp->room, o);
+        cc_rtcp_sr sr = {0};
+        sr.ssrc = o->fwd.cfg.ssrc;
+        sr.ntp = cc_clock_ntp_from_unix_us(wall);
+        sr.rtp_ts = sr_rtp_ts(&o->fwd, src, now, wall);
+        sr.packet_count = o->fwd.packets;
+        sr.octet_count = o->fwd.octets;
+        uint8_t buf[256];
+        int a = cc_rtcp_write_sr(buf, sizeof buf, &sr);
+        int b = a > 0 ? cc_rtcp_write_sdes_cname(buf + a, sizeof buf - (size_t)a,
+                                                 sr.ssrc, sp->cname)
+                      : -1;
+        if (b > 0 && cc_worker_send_rtcp(w, sp->wp, buf, (size_t)(a + b)) == 0)
+            INC(s, sr_sent);
+    }
+}
