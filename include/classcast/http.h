@@ -1,7 +1,7 @@
 /* classcast: the HTTP and WebSocket front door on libwebsockets: static files
  * from the web root, the WebSocket /ws, and every other request (API routes)
  * handed to the application through cc_http_hooks. This module is transport
- * only; what requests mean lives in src/signal/control.c.
+ * only; what requests mean lives in src/signal/control*.c.
  * Thread: the control thread (libwebsockets service loop); cc_http_wake from
  * any thread. */
 #ifndef CLASSCAST_HTTP_H

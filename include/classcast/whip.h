@@ -1,7 +1,7 @@
 /* classcast: the request-line side of WHIP and WHEP (RFC 9725 and the WHEP
  * draft): which endpoint and lesson a path names, and the bearer token of
  * an Authorization header. Pure string work, no I/O; the handling itself is
- * in src/signal/control.c.
+ * in src/signal/control_api.c.
  * Thread: any (no state). */
 #ifndef CLASSCAST_WHIP_H
 #define CLASSCAST_WHIP_H
