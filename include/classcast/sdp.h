@@ -200,7 +200,7 @@ typedef struct cc_sdp_answer_params {
  * inactive -> inactive.
  * With accept_simulcast, an accepted video m-line that the offer sends on
  * or has turned off (sendonly, sendrecv, inactive: a sender turned off
- * keeps its simulcast, see sdp.c) with a=simulcast:send and the rid
+ * keeps its simulcast, see sdp_answer.c) with a=simulcast:send and the rid
  * extension gets
  * the streams whose first alternative is a rid declared "send", paused
  * ones included and flagged (duplicates and streams past CC_SDP_MAX_SIM
@@ -240,7 +240,7 @@ int cc_sdp_settle_bundle(const cc_sdp_offer *offer,
  * a=end-of-candidates. The tagged m-section (cc_sdp_bundle_tag) is named
  * first in the BUNDLE group (RFC 8843 section 7.3.1); an accepted m-line
  * the offer made bundle-only is in the group and written like the others,
- * port 9 and no a=bundle-only (RFC 8829 section 5.3.1; see sdp.c for why
+ * port 9 and no a=bundle-only (RFC 8829 section 5.3.1; see sdp_answer.c for why
  * not RFC 8843 section 7.3's port 0). *out is malloc'd, NUL-terminated;
  * caller frees. */
 int cc_sdp_write_answer(const cc_sdp_offer *offer,

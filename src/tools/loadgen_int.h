@@ -1,5 +1,6 @@
 /* classcast loadgen: types and functions shared by src/tools/loadgen.c
- * (WHIP/WHEP endpoints, receive statistics, the run loop) and
+ * (WHIP/WHEP endpoints, receive statistics, the run loop),
+ * src/tools/loadgen_report.c (the summary and the benchmark contract) and
  * src/tools/loadgen_janus.c (Janus VideoRoom signalling). Internal:
  * not installed, not part of the API. */
 #ifndef CLASSCAST_LOADGEN_INT_H
@@ -200,7 +201,8 @@ void *janus_ka_thread(void *ud);
 /* loadgen.c, shared with loadgen_churn.c: the subscriber's life cycle
  * (prepare: socket and offer; post: the blocking WHEP POST, any thread;
  * finish: the answer into a client; service: timers and output; close:
- * everything freed), and its statistics. */
+ * everything freed), and its statistics (cc_lg_ep_state is in
+ * loadgen_report.c). */
 int cc_lg_ep_prepare(lg *g, ep *e);
 void cc_lg_ep_post(lg *g, ep *e);
 int cc_lg_ep_finish(lg *g, ep *e);
@@ -215,12 +217,18 @@ uint64_t cc_lg_rx_expected(const rx_stream *r);
 uint64_t cc_lg_rx_lost(const rx_stream *r);
 cc_time_us cc_lg_thread_cpu_us(void); /* this thread's CPU time */
 
+/* loadgen_report.c: the run's summary (stdout, and --json when asked;
+ * returns the exit status: 1 if --check failed, else 0), and the benchmark
+ * contract's one JSON line on stdout (the measurement window only). */
+int lg_report(lg *g, double measured_s, double cpu_s, int setup_failed);
+void lg_print_contract_json(lg *g, double measured_s, double cpu_s);
+
 /* --churn (loadgen_churn.c, docs/loadgen.md "Churn"). start: after the
  * initial setup (0, or a CC_E* code); step: every loop turn, hands back
  * finished HTTP jobs and, while `open`, starts the leaves that are due;
  * idle: 1 when no HTTP job is queued or running; stop: joins the threads
  * and counts every life still running as ended at `now`; report: the
- * summary (stdout, --json), returns the exit status like report(). */
+ * summary (stdout, --json), returns the exit status like lg_report(). */
 int cc_lg_churn_start(lg *g);
 void cc_lg_churn_step(lg *g, cc_time_us now, int open);
 int cc_lg_churn_idle(const lg *g);
