@@ -1110,11 +1110,11 @@ int cc_loadgen_run(const cc_loadgen_config *cfg)
     if (ka_started)
         pthread_join(ka_thread, NULL);
     status = g.churn ? cc_lg_churn_report(&g, measured, cpu, setup_failed)
-                     : lg_report(&g, measured, cpu, setup_failed);
+                     : cc_lg_report(&g, measured, cpu, setup_failed);
     if (setup_failed && status == 0)
         status = 2; /* the publisher's transport failed: the run is void */
     if (!setup_failed && measure_start && !g.churn)
-        lg_print_contract_json(&g, measured, cpu);
+        cc_lg_print_contract_json(&g, measured, cpu);
     if (cfg->video_kbps > 0 && g.pub && measured > 0) {
         double vk = (double)g.pub_w_bytes[0] * 8 / 1000 / measured;
         if (vk < cfg->video_kbps * 0.75 || vk > cfg->video_kbps * 1.25)

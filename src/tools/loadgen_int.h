@@ -220,15 +220,15 @@ cc_time_us cc_lg_thread_cpu_us(void); /* this thread's CPU time */
 /* loadgen_report.c: the run's summary (stdout, and --json when asked;
  * returns the exit status: 1 if --check failed, else 0), and the benchmark
  * contract's one JSON line on stdout (the measurement window only). */
-int lg_report(lg *g, double measured_s, double cpu_s, int setup_failed);
-void lg_print_contract_json(lg *g, double measured_s, double cpu_s);
+int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed);
+void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s);
 
 /* --churn (loadgen_churn.c, docs/loadgen.md "Churn"). start: after the
  * initial setup (0, or a CC_E* code); step: every loop turn, hands back
  * finished HTTP jobs and, while `open`, starts the leaves that are due;
  * idle: 1 when no HTTP job is queued or running; stop: joins the threads
  * and counts every life still running as ended at `now`; report: the
- * summary (stdout, --json), returns the exit status like lg_report(). */
+ * summary (stdout, --json), returns the exit status like cc_lg_report(). */
 int cc_lg_churn_start(lg *g);
 void cc_lg_churn_step(lg *g, cc_time_us now, int open);
 int cc_lg_churn_idle(const lg *g);

@@ -128,7 +128,7 @@ static json_t *bell_json(const lg *g)
     return o;
 }
 
-int lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
+int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
 {
     const cc_loadgen_config *cfg = g->cfg;
     uint64_t pk[2] = {0}, bytes = 0, lost = 0, dups = 0, exp = 0, nacks = 0,
@@ -336,7 +336,7 @@ int lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
 
 /* The benchmark contract (scripts/bench/fanout): one JSON line on stdout,
  * counted over the measurement window only. */
-void lg_print_contract_json(lg *g, double measured_s, double cpu_s)
+void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
 {
     uint64_t rcv = 0, lost = 0, dup = 0, lost_seq = 0, undelivered = 0;
     int n_conn = 0, silent = 0;

@@ -1,4 +1,4 @@
-/* libFuzzer target for src/rtc/sdp.c: parse any bytes as an offer; when that
+/* libFuzzer target for src/rtc/sdp.c and sdp_answer.c: parse any bytes as an offer; when that
  * succeeds, choose, write the answer (with and without accept_simulcast)
  * and parse the answer back. An answer
  * classcast wrote that its own parser rejects is a bug: abort on it.

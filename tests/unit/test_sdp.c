@@ -1,4 +1,4 @@
-/* Tests for src/rtc/sdp.c: Chromium 156 offers captured in tests/vectors,
+/* Tests for src/rtc/sdp.c and sdp_answer.c: Chromium 156 offers captured in tests/vectors,
  * answers written for them and parsed back, and offers that must fail. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,7 +669,7 @@ static void test_simulcast_variants(void)
         int n;               /* streams taken */
         const char *ids;     /* the rids taken, joined by ';' */
     } v[] = {
-        /* a sender turned off keeps its envelope (see sdp.c) */
+        /* a sender turned off keeps its envelope (see sdp_answer.c) */
         {"inactive", VSEND, "a=inactive\r\n" VMSID, 3, "q;h;f"},
         {"sendrecv", VSEND, "a=sendrecv\r\n" VMSID, 3, "q;h;f"},
         {"recvonly", VSEND, "a=recvonly\r\n" VMSID, 0, ""},
