@@ -531,6 +531,16 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
  * (alloc.h: audio, then the screen, then cameras), applied through the
  * forwarder's temporal cap (from the next picture) or a pause (the
  * stream holds; it resumes at a keyframe, numbering without a gap). */
+/* A simulcast encoding counts as flowing while its last packet is this
+ * recent. A browser that leaves an encoding out (its own estimate fell)
+ * sends nothing more on it; but a screen's encoder can also be silent for
+ * seconds after a large keyframe without having stopped (5.1 s on the
+ * 1080p screen in scripts/bench/links), and moving its students to the
+ * other encoding and back costs a keyframe of it each time, which makes
+ * the next silence. */
+#define SFU_ENC_STALE_CAMERA (1 * CC_USEC_PER_SEC)
+#define SFU_ENC_STALE_SCREEN (3 * CC_USEC_PER_SEC)
+
 static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];
@@ -565,8 +575,10 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         a->n_spatial = ne;
         for (int e = 0; e < ne; e++) {
             const cc_track *et = ne > 1 ? src->enc[e] : t;
+            cc_time_us stale = o->slot == CC_SLOT_SCREEN ? SFU_ENC_STALE_SCREEN
+                                                         : SFU_ENC_STALE_CAMERA;
             a->layer[e].available = ne == 1 || (et->rx.started &&
-                                                now - et->last_media_rx < CC_USEC_PER_SEC);
+                                                now - et->last_media_rx < stale);
             for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
                 a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
             a->layer[e].kf_bytes = et->kf_bytes;
