@@ -737,8 +737,9 @@ describe('links: students and a teacher behind impaired links (network namespace
           `unlimited: the ${slot}'s top layer: ${x?.width}x${x?.height} at ${r1(x?.rxFps)} frames/s received (${r1(x?.fps)} decoded) `
           + `vs the teacher's ${top?.width}x${top?.height} at ${r1(top?.sentFps)} sent (>= ${T.topFps} x)`);
       }
-      // The stronger two as with the weakest absent: each stream the same
-      // size, and at least this share of the frames it got then.
+      // The stronger two as with the weakest absent: each stream at least
+      // the size, and this share of the frames, it got then (its own
+      // estimate may give it more later: not the weakest's doing).
       for (const [who, i] of [['1M', 1], ['unlimited', 2]]) {
         for (const slot of ['screen', 'camera']) {
           const x = w[i][slot], y = absent?.students[i - 1]?.[slot];
