@@ -14,7 +14,12 @@ typedef struct cc_publish_config {
     const char *display;
     const char *bind;           /* local UDP address (default 0.0.0.0) */
     int width, height, fps;
-    int video_kbps;             /* 0: default */
+    int video_kbps;             /* 0: default; with simulcast the total,
+                                   shared 60/28/12 (include/classcast/vp8enc.h) */
+    /* Camera simulcast encodings (RFC 8853): 1..3, 0 the default (3 for a
+     * camera of at least 640x360 whose sizes halve evenly, else 1). The
+     * screen is always one. Without a=simulcast in the answer: one. */
+    int simulcast;
     double duration_s;          /* 0: until interrupted */
     volatile int *stop;         /* set non-zero (e.g. by SIGINT) to end */
 } cc_publish_config;

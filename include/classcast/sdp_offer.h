@@ -18,6 +18,8 @@
 #define CC_OFFER_EXT_MID 1
 #define CC_OFFER_EXT_ABS_SEND_TIME 2
 #define CC_OFFER_EXT_TWCC 3        /* only with transport_cc = 1 */
+#define CC_OFFER_EXT_RID 4         /* only with n_rids >= 2 */
+#define CC_OFFER_MAX_RIDS 3
 
 typedef struct cc_sdp_offer_params {
     const char *ice_ufrag;      /* >= 4 ice-chars */
@@ -38,6 +40,15 @@ typedef struct cc_sdp_offer_params {
      * reads the feedback (classcast-publish); a receiver offering it
      * would be expected to send feedback. */
     int transport_cc;
+    /* send == 1: the video as n_rids >= 2 simulcast encodings (RFC 8853),
+     * their rid-ids lowest first (the order Chromium writes and the
+     * classcast SFU reads). The video m-line then carries a=rid:<id> send
+     * each (RFC 8851 section 10), a=simulcast:send <id>;<id>... and the
+     * extmap CC_EXT_URI_RID as CC_OFFER_EXT_RID, and, as Chromium's, no
+     * a=ssrc (the receiver binds SSRCs by the mid and rid header
+     * extensions, RFC 8852 section 3). 0 or 1: one encoding. */
+    int n_rids;
+    const char *rids[CC_OFFER_MAX_RIDS];
 } cc_sdp_offer_params;
 
 /* Writes a BUNDLE offer: a=setup:actpass (RFC 8842 section 5.2), rtcp-mux,
@@ -60,6 +71,15 @@ typedef struct cc_sdp_answer_media {
     int ext_twcc;               /* transport-wide seq id; usable only with
                                    CC_FB_TWCC in fb */
     int direction;              /* cc_direction of the answer */
+    /* The answer's a=simulcast:recv (RFC 8853 section 5.3): the streams it
+     * takes, in its order, each by the rid-id of its first alternative;
+     * sim_paused[i]: written "~id". n_sim 0: none. ext_rid: the extmap id
+     * of CC_EXT_URI_RID in the answer (0: not kept, then the streams
+     * cannot be told apart and simulcast is off). */
+    int n_sim;
+    char sim[CC_OFFER_MAX_RIDS][16];
+    int sim_paused[CC_OFFER_MAX_RIDS];
+    int ext_rid;
 } cc_sdp_answer_media;
 
 typedef struct cc_sdp_answer_info {

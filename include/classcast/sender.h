@@ -44,6 +44,16 @@ typedef struct cc_rtp_source {
 
 enum { CC_SENDER_VIDEO = 0, CC_SENDER_AUDIO = 1, CC_SENDER_STREAMS = 2 };
 
+/* Simulcast encodings of one stream at most. */
+#define CC_SENDER_MAX_ENC 3
+
+/* One simulcast encoding (RFC 8853) of a stream. */
+typedef struct cc_sender_encoding {
+    uint32_t ssrc;          /* on the wire: SRs, NACK / PLI / FIR for it */
+    uint32_t src_ssrc;      /* the source's packets with this SSRC are it */
+    const char *rid;        /* RFC 8852 RtpStreamId: 1..16 characters */
+} cc_sender_encoding;
+
 typedef struct cc_sender_stream_config {
     int enabled;
     cc_rtp_source src;
@@ -57,6 +67,17 @@ typedef struct cc_sender_stream_config {
      * kept both the extmap and a=rtcp-fb:PT transport-cc; 0: not sent.
      * Any stream with it turns the estimate on. */
     int ext_twcc;
+    /* Simulcast (RFC 8853, video): n_enc >= 2 encodings, lowest first,
+     * in place of ssrc. The source's packets go to the encoding whose
+     * src_ssrc they carry; one that matches none is not sent (counted in
+     * enc_unsent: never an SSRC the answer did not take). Each encoding
+     * has its own SSRC, sequence numbers, SR and NACK history, and every
+     * packet carries the mid and its rid (ext_rid, RFC 8852 section 3);
+     * a PLI or FIR for any of them calls keyframe(). Probes go on the
+     * last (largest). 0 or 1: one stream. */
+    int n_enc;
+    cc_sender_encoding enc[CC_SENDER_MAX_ENC];
+    int ext_rid;
 } cc_sender_stream_config;
 
 typedef struct cc_sender_config {
@@ -102,6 +123,12 @@ typedef struct cc_sender_stats {
     uint64_t probe_bytes;       /* their wire bytes */
     uint32_t target_bps;        /* the estimate (as of the last tick or
                                    feedback), 0 without one */
+    /* Simulcast video: media packets sent per encoding (first sends, in
+     * the order of cc_sender_stream_config.enc), NACKed packets resent
+     * per encoding, and source packets of no negotiated encoding. */
+    uint64_t enc_packets[CC_SENDER_MAX_ENC];
+    uint64_t enc_resent[CC_SENDER_MAX_ENC];
+    uint64_t enc_unsent;
 } cc_sender_stats;
 
 typedef struct cc_sender cc_sender;

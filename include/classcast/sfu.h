@@ -70,6 +70,9 @@ typedef struct cc_sfu_params {
     const char *fingerprint;                   /* our DTLS sha-256 */
     cc_addr candidates[CC_SDP_MAX_CANDIDATES];
     int n_candidates;
+    /* `serve --no-simulcast`: publishers' offers are answered without
+     * a=simulcast (RFC 8853 section 5.3: they send one stream). */
+    int no_simulcast;
 } cc_sfu_params;
 
 /* A sender's track in a room is a "feed": (owner, kind). Owner 0 is the
@@ -281,6 +284,7 @@ typedef struct cc_sfu_event {
     X(twcc_feedback_received) X(twcc_feedback_bad) X(remb_received)            \
     X(probe_packets) X(probe_clusters) X(rtx_wrapped) X(alloc_down)             \
     X(alloc_up) X(alloc_paused) X(sim_switches) X(replays) X(replay_packets)    \
+    X(sim_bound)                                                               \
     X(early_keyframe_requests)                                                 \
     X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)
 

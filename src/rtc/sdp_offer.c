@@ -59,6 +59,11 @@ static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
      * feedback with a=rtcp-fb:PT transport-cc. */
     if (p->transport_cc)
         add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_TWCC, CC_EXT_URI_TWCC);
+    /* RFC 8852 section 3 / RFC 8851 section 4: each simulcast stream is
+     * tagged with its rid-id in the RtpStreamId extension. */
+    int sim = video && p->send && p->n_rids >= 2;
+    if (sim)
+        add_attr(&gm, "extmap", "%d %s", CC_OFFER_EXT_RID, CC_EXT_URI_RID);
     if (video) {
         add_attr(&gm, "rtpmap", "%d VP8/90000", pt);
         if (p->transport_cc)
@@ -78,8 +83,22 @@ static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
         const char *track = video ? "video" : "audio";
         uint32_t ssrc = video ? p->video_ssrc : p->audio_ssrc;
         add_attr(&gm, "msid", "%s %s", stream, track);
-        add_attr(&gm, "ssrc", "%u cname:%s", ssrc, p->cname ? p->cname : "classcast");
-        add_attr(&gm, "ssrc", "%u msid:%s %s", ssrc, stream, track);
+        if (sim) {
+            /* RFC 8851 section 10: a=rid:<id> send per stream; RFC 8853
+             * section 5.1: one a=simulcast:send list of them, each its own
+             * stream (";"), lowest first as Chromium writes it. */
+            char list[CC_OFFER_MAX_RIDS * 17] = "";
+            for (int k = 0; k < p->n_rids && k < CC_OFFER_MAX_RIDS; k++) {
+                add_attr(&gm, "rid", "%s send", p->rids[k]);
+                if (k)
+                    strcat(list, ";");
+                strncat(list, p->rids[k], 16);
+            }
+            add_attr(&gm, "simulcast", "send %s", list);
+        } else {
+            add_attr(&gm, "ssrc", "%u cname:%s", ssrc, p->cname ? p->cname : "classcast");
+            add_attr(&gm, "ssrc", "%u msid:%s %s", ssrc, stream, track);
+        }
     }
     if (p->candidate && p->candidate->len) {
         char ip[64];
@@ -91,11 +110,33 @@ static void write_media(GstSDPMessage *msg, const cc_sdp_offer_params *p,
     gst_sdp_message_add_media(msg, &gm); /* takes the contents */
 }
 
+/* RFC 8851 section 10: rid-id = 1*(alpha-numeric / "-" / "_"); ours are
+ * at most 15 characters (CC_SDP_RID_LEN), distinct. */
+static int rids_ok(const cc_sdp_offer_params *p)
+{
+    if (p->n_rids < 0 || p->n_rids > CC_OFFER_MAX_RIDS)
+        return 0;
+    for (int k = 0; p->n_rids >= 2 && k < p->n_rids; k++) {
+        const char *r = p->rids[k];
+        size_t n = r ? strlen(r) : 0;
+        if (n == 0 || n > 15)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= 'A' && r[i] <= 'Z') ||
+                  (r[i] >= '0' && r[i] <= '9') || r[i] == '-' || r[i] == '_'))
+                return 0;
+        for (int j = 0; j < k; j++)
+            if (!strcmp(p->rids[j], r))
+                return 0;
+    }
+    return 1;
+}
+
 int cc_sdp_offer_write(const cc_sdp_offer_params *p, char **out)
 {
     *out = NULL;
     if (!p || !p->ice_ufrag || !p->ice_pwd || !p->fingerprint ||
-        (!p->video && !p->audio))
+        (!p->video && !p->audio) || !rids_ok(p))
         return CC_EINVAL;
     GstSDPMessage *msg = NULL;
     if (gst_sdp_message_new(&msg) != GST_SDP_OK)
@@ -206,6 +247,14 @@ static void read_media(const cc_sdp_offer *o, int i, cc_sdp_answer_media *am,
     am->ext_abs_send_time = cc_sdp_find_extmap(m, CC_EXT_URI_ABS_SEND_TIME);
     am->ext_twcc = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
     am->direction = (int)m->direction;
+    /* RFC 8853 section 5.3.2: the answerer's recv list names the streams
+     * it takes (a "~" one it wants paused). */
+    am->ext_rid = cc_sdp_find_extmap(m, CC_EXT_URI_RID);
+    for (int k = 0; k < m->n_sim_recv && k < CC_SDP_MAX_SIM && k < CC_OFFER_MAX_RIDS; k++) {
+        snprintf(am->sim[k], sizeof am->sim[k], "%s", m->sim_recv[k]);
+        am->sim_paused[k] = m->sim_recv_paused[k];
+        am->n_sim = k + 1;
+    }
 }
 
 static int read_remote(const char *text, size_t len, cc_sdp_answer_info *info,

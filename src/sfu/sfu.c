@@ -754,7 +754,7 @@ void sfu_bind_learnt(const sfu_peer *pp, sfu_in *in)
     }
 }
 
-static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, int *enc)
+static sfu_in *find_in(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, int *enc)
 {
     for (int i = 0; i < CC_SLOT_COUNT; i++)
         for (int k = 0; pp->in[i].active && k < pp->in[i].n_enc; k++)
@@ -789,6 +789,9 @@ static sfu_in *find_in(sfu_peer *pp, const cc_rtp_hdr *h, int *enc)
                 memcmp(in->rid[k], rv, rl) == 0) {
                 in->enc[k]->ssrc = h->ssrc;
                 learn_ssrc(pp, in->mid, in->rid[k], h->ssrc);
+                INC(s, sim_bound);
+                CC_DEBUG("sfu", "member %u: mid %s rid %s (encoding %d of %d) is ssrc %u",
+                         pp->member_id, in->mid, in->rid[k], k + 1, in->n_enc, h->ssrc);
                 *enc = k;
                 return in;
             }
@@ -901,7 +904,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     if (pp->ext_twcc)
         twcc_on_packet(s, pp, &h, now);
     int enc = 0;
-    sfu_in *in = find_in(pp, &h, &enc);
+    sfu_in *in = find_in(s, pp, &h, &enc);
     if (!in || h.pt != in->pt) {
         if (s->c.drop_unknown_ssrc % 500 == 0) {
             const uint8_t *mv = NULL, *rv = NULL;

@@ -144,8 +144,10 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     ap->enable_remb = publisher;
     ap->want_rtx = !publisher;
     /* Publishers may send camera and screen as simulcast encodings
-     * (RFC 8853); each subscriber gets the one its link carries. */
-    ap->accept_simulcast = publisher;
+     * (RFC 8853); each subscriber gets the one its link carries. Not
+     * with `--no-simulcast`: one encoding of each, as the teacher pages
+     * are told, whatever a WHIP client offers. */
+    ap->accept_simulcast = publisher && !p->no_simulcast;
     /* transport-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01):
      * publishers get feedback so the browser's own send-side estimator
      * sees the real uplink (the fixed REMB stays only for senders that do

@@ -495,6 +495,7 @@ int cc_control_new(cc_control **out, const cc_control_config *cfg)
     memcpy(c->echo.candidates, cfg->candidates, sizeof c->echo.candidates);
     c->sfu.fingerprint = cfg->fingerprint;
     c->sfu.n_candidates = cfg->n_candidates;
+    c->sfu.no_simulcast = !cfg->simulcast;
     memcpy(c->sfu.candidates, cfg->candidates, sizeof c->sfu.candidates);
     c->lessons = cc_lessons_new(NULL);
     c->bad_tries = cc_ratelimit_new(BAD_TRY_KEYS, BAD_TRY_BURST, BAD_TRY_PER_MIN);

@@ -1,7 +1,9 @@
 /* `classcast-publish`: local sources -> WHIP. One video and one audio stream
- * at most (a WHIP session carries one of each, RFC 9725 section 4.2).
- * With transport-cc negotiated, the encoders follow the send-side
- * estimate (docs/bwe.md section 5, "classcast's own encoder"). */
+ * at most (a WHIP session carries one of each, RFC 9725 section 4.2); a
+ * camera as up to three simulcast encodings of it (RFC 8853, each tagged
+ * with its RFC 8851 rid). With transport-cc negotiated, the encoders
+ * follow the send-side estimate (docs/bwe.md section 5, "classcast's own
+ * encoder"). */
 #include "classcast/publish.h"
 
 #include <poll.h>
@@ -291,6 +293,55 @@ static void rate_log(pub_rate *r, cc_sender *snd, pub_src ps[2], cc_time_us now)
     r->next_stats = now + STATS_INTERVAL;
 }
 
+/* Simulcast rid-ids, lowest first (the order of the offer's
+ * a=simulcast:send, as Chromium writes it and the SFU reads it): the
+ * names the teacher page gives its camera's two (h, f) and Chromium's
+ * three-encoding offers use (q, h, f), so logs read the same. */
+static const char *const k_rids2[2] = {"h", "f"};
+static const char *const k_rids3[3] = {"q", "h", "f"};
+
+static const char *const *rids_for(int n) { return n == 3 ? k_rids3 : k_rids2; }
+
+/* How many simulcast encodings the video source gets: --simulcast N for
+ * a camera; by default 3 for a camera of at least 640x360 whose sizes
+ * halve to even numbers down to a quarter, as `serve` sends its own
+ * camera (src/signal/control_capture.c), else 1. A size that cannot take
+ * the count asked for: cc_source_new says so and makes one, as for
+ * `serve --source`. The screen is always one encoding (text is read at
+ * full size, and its unchanged-picture skipping works on one picture). */
+static int video_encodings(const cc_publish_config *cfg, int slot, const char *name)
+{
+    if (slot != CC_SLOT_CAMERA) {
+        if (cfg->simulcast > 1)
+            fprintf(stderr, "classcast-publish: %s: a screen is sent as one encoding "
+                            "(--simulcast %d does not apply)\n", name, cfg->simulcast);
+        return 1;
+    }
+    if (cfg->simulcast > 0)
+        return cfg->simulcast;
+    int w = cfg->width > 0 ? cfg->width : 1280, h = cfg->height > 0 ? cfg->height : 720;
+    return w >= 640 && h >= 360 && w % 8 == 0 && h % 8 == 0 ? 3 : 1;
+}
+
+/* The encodings the answer takes (RFC 8853 section 5.3.2: the streams of
+ * its a=simulcast:recv, a "~" one paused), as indexes into ours, lowest
+ * first: how many (0: no simulcast, fewer than two taken or no rid
+ * extension kept to tell them apart). */
+static int sim_taken(const cc_sdp_answer_media *m, int n_enc, int take[CC_SENDER_MAX_ENC])
+{
+    int n = 0;
+    if (n_enc < 2 || !m->present || m->n_sim < 2 || m->ext_rid <= 0 || m->ext_rid > 14)
+        return 0;
+    const char *const *rids = rids_for(n_enc);
+    for (int k = 0; k < n_enc; k++)
+        for (int j = 0; j < m->n_sim; j++)
+            if (!m->sim_paused[j] && strcmp(m->sim[j], rids[k]) == 0) {
+                take[n++] = k;
+                break;
+            }
+    return n >= 2 ? n : 0;
+}
+
 int cc_publish_run(const cc_publish_config *cfg)
 {
     int rc = 0;
@@ -305,6 +356,11 @@ int cc_publish_run(const cc_publish_config *cfg)
     char *offer = NULL;
     pub_rate rate;
     memset(&rate, 0, sizeof rate);
+    /* The video source's settings, kept to make it again with one
+     * encoding if the answer takes no simulcast. */
+    cc_source_config vsc;
+    char dispvar[300];
+    memset(&vsc, 0, sizeof vsc);
 
     cc_whipc_global_init();
     if ((rc = cc_srtp_global_init()) != 0 || (rc = cc_dtls_ctx_new(&dtls)) != 0 ||
@@ -324,7 +380,7 @@ int cc_publish_run(const cc_publish_config *cfg)
             rc = CC_EINVAL;
             goto out;
         }
-        char err[1024] = "", dispvar[300];
+        char err[1024] = "";
         cc_source_config sc = {
             .pipelines_dir = cfg->pipelines_dir,
             .name = tok,
@@ -333,6 +389,7 @@ int cc_publish_run(const cc_publish_config *cfg)
             .height = cfg->height,
             .fps = cfg->fps,
             .bitrate_kbps = k == 0 ? cfg->video_kbps : 0,
+            .encodings = k == 0 ? video_encodings(cfg, slot, tok) : 0,
             .pool = pool,
             .emit = pub_emit,
             .ud = &ps[k],
@@ -352,7 +409,12 @@ int cc_publish_run(const cc_publish_config *cfg)
             fprintf(stderr, "classcast-publish: source '%s': %s\n", tok, err);
             goto out;
         }
+        if (k == 0)
+            vsc = sc; /* name points into list, which lives on */
     }
+    /* The video's encodings as the source makes them, smallest first. */
+    uint32_t src_ssrc[CC_SENDER_MAX_ENC] = {0};
+    int n_enc = ps[0].src ? cc_source_ssrcs(ps[0].src, src_ssrc, CC_SENDER_MAX_ENC) : 0;
     if (!ps[0].src && !ps[1].src) {
         fprintf(stderr, "classcast-publish: name at least one --source\n");
         rc = CC_EINVAL;
@@ -380,7 +442,10 @@ int cc_publish_run(const cc_publish_config *cfg)
         .video_ssrc = vssrc, .audio_ssrc = assrc,
         .cname = cname, .stream_id = "classcast-publish",
         .transport_cc = 1,
+        .n_rids = n_enc >= 2 ? n_enc : 0,
     };
+    for (int k = 0; k < op.n_rids; k++)
+        op.rids[k] = rids_for(n_enc)[k];
     if ((rc = cc_sdp_offer_write(&op, &offer)) != 0) {
         fprintf(stderr, "classcast-publish: could not write the offer\n");
         goto out;
@@ -401,6 +466,34 @@ int cc_publish_run(const cc_publish_config *cfg)
         goto out;
     }
     cc_whipc_result_clear(&res);
+    /* Simulcast as answered. Without it (a server that takes one stream,
+     * RFC 8853 section 5.3: the offerer then sends one), the camera is
+     * made again as one encoding at full size: no SSRC goes out that the
+     * answer did not take, and the one stream gets the whole rate. */
+    int take[CC_SENDER_MAX_ENC] = {0};
+    int n_take = sim_taken(&ai->video, n_enc, take);
+    if (n_enc >= 2 && n_take == 0) {
+        char err[1024] = "";
+        cc_source_free(ps[0].src);
+        ps[0].src = NULL;
+        vsc.encodings = 0;
+        if ((rc = cc_source_new(&ps[0].src, &vsc, err, sizeof err)) != 0) {
+            fprintf(stderr, "classcast-publish: source '%s': %s\n", vsc.name, err);
+            goto out;
+        }
+        fprintf(stderr, "classcast-publish: the answer takes no simulcast: the camera goes "
+                        "out as one encoding\n");
+        n_enc = 1;
+    } else if (n_take) {
+        char rl[64] = "";
+        for (int j = 0; j < n_take; j++)
+            snprintf(rl + strlen(rl), sizeof rl - strlen(rl), "%s%s", j ? ";" : "",
+                     rids_for(n_enc)[take[j]]);
+        fprintf(stderr, "classcast-publish: simulcast: %d encodings (%s) of %dx%d%s\n",
+                n_take, rl, vsc.width > 0 ? vsc.width : 1280,
+                vsc.height > 0 ? vsc.height : 720,
+                n_take < n_enc ? "; the answer left the others out: not sent" : "");
+    }
     cc_time_us now = cc_clock_mono_us();
     cc_client_config cc = {
         .dtls_ctx = dtls,
@@ -430,6 +523,27 @@ int cc_publish_run(const cc_publish_config *cfg)
             .ext_twcc = twcc,
             .src = {.ud = &ps[k], .next = ring_next, .keyframe = k == 0 ? ring_keyframe : NULL},
         };
+        if (k == 0 && n_take) {
+            /* Each encoding an SSRC of its own (RFC 8853 section 3: one
+             * RTP stream per simulcast stream), bound by the receiver
+             * through mid and rid (not signalled); the largest keeps
+             * vssrc. */
+            sc.streams[0].n_enc = n_take;
+            sc.streams[0].ext_rid = m->ext_rid;
+            for (int j = 0; j < n_take; j++) {
+                uint32_t ssrc = vssrc;
+                for (int again = 1; j < n_take - 1 && again;) {
+                    ssrc = cc_rand_u32();
+                    again = ssrc == 0 || ssrc == vssrc || ssrc == assrc;
+                    for (int i = 0; i < j; i++)
+                        again |= sc.streams[0].enc[i].ssrc == ssrc;
+                }
+                sc.streams[0].enc[j] = (cc_sender_encoding){
+                    .ssrc = ssrc, .src_ssrc = src_ssrc[take[j]],
+                    .rid = rids_for(n_enc)[take[j]],
+                };
+            }
+        }
         rate.on |= twcc != 0;
     }
     rate_config(&rate, sc.streams[0].enabled, sc.streams[1].enabled, &sc.bwe);
@@ -525,6 +639,15 @@ int cc_publish_run(const cc_publish_config *cfg)
                 (unsigned long long)st->packets[CC_SENDER_VIDEO],
                 (unsigned long long)st->packets[CC_SENDER_AUDIO],
                 (unsigned long long)st->resent, (unsigned long long)st->pli_received);
+        if (n_take) {
+            char per[160] = "";
+            for (int j = 0; j < n_take; j++)
+                snprintf(per + strlen(per), sizeof per - strlen(per), "%s%s %llu (%llu resent)",
+                         j ? ", " : "", rids_for(n_enc)[take[j]],
+                         (unsigned long long)st->enc_packets[j],
+                         (unsigned long long)st->enc_resent[j]);
+            fprintf(stderr, "classcast-publish: video packets per encoding: %s\n", per);
+        }
         if (rate.on)
             fprintf(stderr, "classcast-publish: estimate %u kbit/s from %llu transport-cc "
                             "feedback packets (%llu unusable), video at %d kbit/s after %llu "

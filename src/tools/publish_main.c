@@ -31,7 +31,13 @@ static void usage_publish(FILE *f)
             "  --pipelines DIR     capture pipeline files (default ./pipelines)\n"
             "  --display DISPLAY   X display for screen capture (default $DISPLAY)\n"
             "  --video-size WxH    video size (default 1280x720)\n"
-            "  --video-kbps N      video bitrate (default 1500 screen, 1000 camera)\n"
+            "  --video-kbps N      video bitrate (default 1500 screen, 1000 camera; with\n"
+            "                      simulcast the total, shared 60/28/12 %%)\n"
+            "  --simulcast N       send a camera as N encodings (1..3: full, half and\n"
+            "                      quarter size, RFC 8853 rids f, h, q); default 3 for a\n"
+            "                      camera of at least 640x360 whose sizes halve to even\n"
+            "                      numbers, else 1; the screen is always 1, and so is\n"
+            "                      any camera if the server's answer takes no simulcast\n"
             "  --duration S        stop after S seconds (default: run until Ctrl-C)\n"
             "  --bind ADDR         local UDP address (default 0.0.0.0)\n"
             "  --log-level LEVEL   error, warn, info (default) or debug\n");
@@ -51,6 +57,7 @@ int main(int argc, char **argv)
         {"display", required_argument, 0, 'X'},
         {"video-size", required_argument, 0, 'V'},
         {"video-kbps", required_argument, 0, 'k'},
+        {"simulcast", required_argument, 0, 'S'},
         {"duration", required_argument, 0, 'D'},
         {"bind", required_argument, 0, 'b'},
         {"log-level", required_argument, 0, 'l'},
@@ -75,6 +82,16 @@ int main(int argc, char **argv)
                 return 2;
             break;
         case 'k': c.video_kbps = atoi(optarg); break;
+        case 'S': {
+            char *end = NULL;
+            long n = strtol(optarg, &end, 10);
+            if (!end || *end || n < 1 || n > 3) {
+                fprintf(stderr, PROG ": --simulcast takes 1, 2 or 3\n");
+                return 2;
+            }
+            c.simulcast = (int)n;
+            break;
+        }
         case 'D': c.duration_s = atof(optarg); break;
         case 'b': c.bind = optarg; break;
         case 'l':

@@ -51,18 +51,35 @@ typedef struct hist {
     uint8_t data[PKT_MAX];
 } hist;
 
-typedef struct stream {
-    cc_sender_stream_config cfg;
-    char mid[17];
+/* One RTP stream on the wire: the stream's only one, or one simulcast
+ * encoding of it (RFC 8853). */
+typedef struct lane {
+    uint32_t ssrc;
+    uint32_t src_ssrc;         /* simulcast: the source's SSRC of it */
+    char rid[17];              /* simulcast: its rid-id */
     uint16_t seq;
-    uint32_t ts_off;
-    cc_time_us next_due;
-    int ended;
     int sent_any;
     uint32_t last_ts;
     cc_time_us last_at;
     uint32_t packets, octets;  /* for SR (RFC 3550 6.4.1) */
+    hist *history;             /* video: kept for NACKs */
+} lane;
+
+typedef struct stream {
+    cc_sender_stream_config cfg;
+    char mid[17];
+    uint32_t ts_off;           /* one RTP clock for all its lanes */
+    cc_time_us next_due;
+    int ended;
+    int sim;                   /* lanes chosen by the source's SSRC */
+    int n_lane;
+    lane l[CC_SENDER_MAX_ENC];
 } stream;
+
+typedef struct resend_req {
+    uint16_t seq;
+    uint8_t lane;
+} resend_req;
 
 struct cc_sender {
     cc_sender_config cfg;
@@ -70,8 +87,7 @@ struct cc_sender {
     stream st[CC_SENDER_STREAMS];
     int rr;                    /* round robin between streams */
     int paused;
-    hist *history;             /* video */
-    uint16_t resend[RESEND_MAX];
+    resend_req resend[RESEND_MAX]; /* video */
     int n_resend;
     cc_time_us next_sr;
     uint8_t scratch[2048];
@@ -99,7 +115,8 @@ void cc_sender_free(cc_sender *s)
         return;
     cc_bwe_free(s->bwe);
     free(s->twcc_pkts);
-    free(s->history);
+    for (int k = 0; k < CC_SENDER_MAX_ENC; k++)
+        free(s->st[CC_SENDER_VIDEO].l[k].history);
     free(s);
 }
 
@@ -111,11 +128,6 @@ int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
     cc_sender *s = calloc(1, sizeof *s);
     if (!s)
         return CC_ENOMEM;
-    s->history = calloc(HISTORY, sizeof *s->history);
-    if (!s->history) {
-        free(s);
-        return CC_ENOMEM;
-    }
     s->cfg = *cfg;
     s->client = cfg->client;
     int twcc = 0;
@@ -129,8 +141,40 @@ int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
             t->cfg.ext_twcc = 0;
         twcc |= t->cfg.ext_twcc != 0;
         snprintf(t->mid, sizeof t->mid, "%s", t->cfg.mid ? t->cfg.mid : "");
-        /* RFC 3550 5.1: random initial sequence number and timestamp. */
-        t->seq = (uint16_t)cc_rand_u32();
+        /* Simulcast: the encodings as given, each needing a rid-id for
+         * the RFC 8852 element (1..16 bytes, RFC 8285 section 4.2) and
+         * the extension to carry it. */
+        int n = t->cfg.enabled ? t->cfg.n_enc : 0;
+        if (n >= 2) {
+            if (n > CC_SENDER_MAX_ENC || t->cfg.ext_rid < 1 || t->cfg.ext_rid > 14) {
+                cc_sender_free(s);
+                return CC_EINVAL;
+            }
+            for (int k = 0; k < n; k++) {
+                const char *rid = t->cfg.enc[k].rid;
+                if (!rid || !rid[0] || strlen(rid) > 16 || !t->cfg.enc[k].ssrc) {
+                    cc_sender_free(s);
+                    return CC_EINVAL;
+                }
+                t->l[k].ssrc = t->cfg.enc[k].ssrc;
+                t->l[k].src_ssrc = t->cfg.enc[k].src_ssrc;
+                snprintf(t->l[k].rid, sizeof t->l[k].rid, "%s", rid);
+            }
+            t->sim = 1;
+        } else {
+            n = 1;
+            t->l[0].ssrc = t->cfg.ssrc;
+        }
+        t->n_lane = n;
+        /* RFC 3550 5.1: random initial sequence numbers and timestamp. */
+        for (int k = 0; k < n; k++) {
+            t->l[k].seq = (uint16_t)cc_rand_u32();
+            if (i == CC_SENDER_VIDEO && t->cfg.enabled &&
+                !(t->l[k].history = calloc(HISTORY, sizeof(hist)))) {
+                cc_sender_free(s);
+                return CC_ENOMEM;
+            }
+        }
         t->ts_off = cc_rand_u32();
         t->next_due = now;
     }
@@ -153,28 +197,37 @@ int cc_sender_new(cc_sender **out, const cc_sender_config *cfg, cc_time_us now)
     return 0;
 }
 
-static int find_stream(const cc_sender *s, uint32_t ssrc)
+/* The stream that sends `ssrc` (and in *lane_out which of its lanes),
+ * or -1. */
+static int find_stream(const cc_sender *s, uint32_t ssrc, int *lane_out)
 {
     for (int i = 0; i < CC_SENDER_STREAMS; i++)
-        if (s->st[i].cfg.enabled && s->st[i].cfg.ssrc == ssrc)
-            return i;
+        for (int k = 0; s->st[i].cfg.enabled && k < s->st[i].n_lane; k++)
+            if (s->st[i].l[k].ssrc == ssrc) {
+                if (lane_out)
+                    *lane_out = k;
+                return i;
+            }
     return -1;
 }
 
+/* RFC 4585 section 6.2.1: the lost packets of the media source named,
+ * resent from that SSRC's history (each simulcast encoding its own). */
 static void on_nack(cc_sender *s, const cc_rtcp_fb *fb)
 {
     uint16_t lost[256];
     size_t n = 0;
+    int k = 0;
     if (cc_rtcp_parse_nack(fb, lost, 256, &n) != 0)
         return;
     s->stats.nack_received += n;
-    if (find_stream(s, fb->media_ssrc) != CC_SENDER_VIDEO) {
+    if (find_stream(s, fb->media_ssrc, &k) != CC_SENDER_VIDEO) {
         s->stats.resend_miss += n;
         return;
     }
     for (size_t i = 0; i < n; i++) {
         if (s->n_resend < RESEND_MAX)
-            s->resend[s->n_resend++] = lost[i];
+            s->resend[s->n_resend++] = (resend_req){.seq = lost[i], .lane = (uint8_t)k};
         else
             s->stats.resend_miss++;
     }
@@ -183,7 +236,8 @@ static void on_nack(cc_sender *s, const cc_rtcp_fb *fb)
 static void keyframe(cc_sender *s, uint32_t ssrc)
 {
     s->stats.pli_received++;
-    int i = find_stream(s, ssrc);
+    /* Any encoding's SSRC: the source codes a keyframe in all of them. */
+    int i = find_stream(s, ssrc, NULL);
     if (i >= 0 && s->st[i].cfg.src.keyframe)
         s->st[i].cfg.src.keyframe(s->st[i].cfg.src.ud);
 }
@@ -251,7 +305,7 @@ static void on_rtcp(cc_sender *s, const uint8_t *buf, size_t len, cc_time_us now
             }
             s->stats.rr_received++;
             for (int i = 0; i < nb; i++) {
-                int k = find_stream(s, b[i].ssrc);
+                int k = find_stream(s, b[i].ssrc, NULL);
                 if (k >= 0)
                     s->stats.last_rr_cumulative_lost[k] =
                         (uint32_t)(b[i].cumulative_lost < 0 ? 0 : b[i].cumulative_lost);
@@ -270,14 +324,20 @@ int cc_sender_handle(cc_sender *s, cc_demux_kind kind, uint8_t *buf,
     return rc;
 }
 
+/* Room for our extension elements: mid and rid (1 + 16 each),
+ * abs-send-time (4), transport-wide sequence number (3). */
+#define EXT_MAX 48
+
 /* The RFC 8285 one-byte elements (section 4.2) of our extension block,
- * into ext[0..32): mid, abs-send-time with the send time, and the
+ * into ext[0..EXT_MAX): mid, a simulcast lane's rid (RFC 8852 section 3:
+ * on every packet, as the receiver may bind the SSRC from any of them),
+ * abs-send-time with the send time, and the
  * transport-wide sequence number (draft section 2: 16 bits, network
  * order) this packet will have if it leaves (s->twcc_seq; the counter
  * moves on only when it does, so the receiver sees no gap that is not a
  * loss). Returns the length. */
-static size_t build_ext(const cc_sender *s, const stream *t, cc_time_us now,
-                        uint8_t ext[32])
+static size_t build_ext(const cc_sender *s, const stream *t, const lane *ln,
+                        cc_time_us now, uint8_t ext[EXT_MAX])
 {
     size_t el = 0;
     size_t ml = strlen(t->mid);
@@ -285,6 +345,12 @@ static size_t build_ext(const cc_sender *s, const stream *t, cc_time_us now,
         ext[el++] = (uint8_t)(t->cfg.ext_mid << 4 | (ml - 1));
         memcpy(ext + el, t->mid, ml);
         el += ml;
+    }
+    size_t rl = strlen(ln->rid);
+    if (t->sim && rl > 0 && rl <= 16) {
+        ext[el++] = (uint8_t)(t->cfg.ext_rid << 4 | (rl - 1));
+        memcpy(ext + el, ln->rid, rl);
+        el += rl;
     }
     if (t->cfg.ext_abs_send_time > 0 && t->cfg.ext_abs_send_time < 15) {
         uint32_t v = cc_abs_send_time_from_us(now);
@@ -305,14 +371,15 @@ static size_t build_ext(const cc_sender *s, const stream *t, cc_time_us now,
  * (RFC 8285 section 4.2: 0xBEDE, its length in 32-bit words, the
  * elements, zero padding to the word). Returns the header length, 0 if it
  * does not fit in cap. */
-static size_t write_header(const stream *t, int marker, uint32_t ts, int padding,
-                           const uint8_t *ext, size_t el, uint8_t *out, size_t cap)
+static size_t write_header(const stream *t, const lane *ln, int marker, uint32_t ts,
+                           int padding, const uint8_t *ext, size_t el, uint8_t *out,
+                           size_t cap)
 {
     size_t ext_words = (el + 3) / 4;
     size_t hl = 12 + (el ? 4 + ext_words * 4 : 0);
     if (hl > cap)
         return 0;
-    cc_rtp_write_header(out, cap, t->cfg.pt, marker, t->seq, ts, t->cfg.ssrc);
+    cc_rtp_write_header(out, cap, t->cfg.pt, marker, ln->seq, ts, ln->ssrc);
     if (padding)
         out[0] |= 0x20;
     if (el) {
@@ -330,22 +397,20 @@ static size_t write_header(const stream *t, int marker, uint32_t ts, int padding
 /* Rebuild the header: our SSRC/PT/seq with the source's marker and
  * timestamp (+ our random offset) and our extensions, then the source's
  * payload and padding unchanged. *payload_len: the payload alone. */
-static int rewrite(cc_sender *s, stream *t, const uint8_t *in, size_t in_len,
-                   uint8_t *out, size_t cap, cc_time_us now, size_t *out_len,
-                   size_t *payload_len)
+static int rewrite(cc_sender *s, stream *t, lane *ln, const cc_rtp_hdr *hp,
+                   const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                   cc_time_us now, size_t *out_len, size_t *payload_len)
 {
-    cc_rtp_hdr h;
-    if (cc_rtp_parse(in, in_len, &h) != 0)
-        return CC_EINVAL;
+    const cc_rtp_hdr h = *hp;
     size_t body = in_len - (size_t)(h.payload - in); /* payload + padding */
-    uint8_t ext[32];
-    size_t el = build_ext(s, t, now, ext);
-    size_t hl = write_header(t, h.marker, h.ts + t->ts_off, h.padding, ext, el, out, cap);
+    uint8_t ext[EXT_MAX];
+    size_t el = build_ext(s, t, ln, now, ext);
+    size_t hl = write_header(t, ln, h.marker, h.ts + t->ts_off, h.padding, ext, el, out, cap);
     if (!hl || hl + body > cap || hl + body > PKT_MAX)
         return CC_ENOSPC;
     memcpy(out + hl, h.payload, body);
-    t->last_ts = h.ts + t->ts_off;
-    t->last_at = now;
+    ln->last_ts = h.ts + t->ts_off;
+    ln->last_at = now;
     *out_len = hl + body;
     *payload_len = h.payload_len;
     return 0;
@@ -410,9 +475,14 @@ static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
 {
     stream *v = &s->st[CC_SENDER_VIDEO];
     while (s->n_resend > 0) {
-        uint16_t seq = s->resend[0];
+        resend_req rq = s->resend[0];
         memmove(s->resend, s->resend + 1, (size_t)(--s->n_resend) * sizeof s->resend[0]);
-        hist *hp = &s->history[seq % HISTORY];
+        uint16_t seq = rq.seq;
+        if (rq.lane >= v->n_lane || !v->l[rq.lane].history) {
+            s->stats.resend_miss++;
+            continue;
+        }
+        hist *hp = &v->l[rq.lane].history[seq % HISTORY];
         if (!hp->valid || hp->seq != seq || (size_t)hp->len + CC_SRTP_MAX_TRAILER > cap) {
             s->stats.resend_miss++;
             continue;
@@ -435,6 +505,8 @@ static int poll_resend(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
          * repeat through (docs/WEBRTC.md, section 3, "SRTP details"). */
         if (send_protected(s, buf, plen, cap, len, to, 0) == 0) {
             s->stats.resent++;
+            if (v->sim)
+                s->stats.enc_resent[rq.lane]++;
             hp->resent_at = now;
             if (s->bwe)
                 s->resend_tokens -= (double)(*len + CC_SENDER_WIRE_OVERHEAD);
@@ -458,21 +530,26 @@ static int poll_sr(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
     cc_time_us wall = cc_clock_wall_us();
     for (int i = 0; i < CC_SENDER_STREAMS; i++) {
         stream *t = &s->st[i];
-        if (!t->cfg.enabled || !t->sent_any)
-            continue;
-        cc_rtcp_sr sr = {0};
-        sr.ssrc = t->cfg.ssrc;
-        sr.ntp = cc_clock_ntp_from_unix_us(wall);
-        sr.rtp_ts = t->last_ts + (uint32_t)((now - t->last_at) *
-                                            (int64_t)t->cfg.clock_rate / CC_USEC_PER_SEC);
-        sr.packet_count = t->packets;
-        sr.octet_count = t->octets;
-        int n = cc_rtcp_write_sr(buf + off, cap - off - CC_SRTP_MAX_TRAILER, &sr);
-        if (n <= 0)
-            return CC_EAGAIN;
-        off += (size_t)n;
-        if (!first)
-            first = t->cfg.ssrc;
+        /* Every SSRC that has sent, each simulcast encoding too: its
+         * own counts and its timestamp now on the shared RTP clock. */
+        for (int k = 0; t->cfg.enabled && k < t->n_lane; k++) {
+            lane *ln = &t->l[k];
+            if (!ln->sent_any)
+                continue;
+            cc_rtcp_sr sr = {0};
+            sr.ssrc = ln->ssrc;
+            sr.ntp = cc_clock_ntp_from_unix_us(wall);
+            sr.rtp_ts = ln->last_ts + (uint32_t)((now - ln->last_at) *
+                                                 (int64_t)t->cfg.clock_rate / CC_USEC_PER_SEC);
+            sr.packet_count = ln->packets;
+            sr.octet_count = ln->octets;
+            int n = cc_rtcp_write_sr(buf + off, cap - off - CC_SRTP_MAX_TRAILER, &sr);
+            if (n <= 0)
+                return CC_EAGAIN;
+            off += (size_t)n;
+            if (!first)
+                first = ln->ssrc;
+        }
     }
     if (!off)
         return CC_EAGAIN;
@@ -496,7 +573,7 @@ static int poll_sr(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
 static int probe_ready(const cc_sender *s)
 {
     const stream *v = &s->st[CC_SENDER_VIDEO];
-    return v->cfg.enabled && v->cfg.ext_twcc && v->sent_any;
+    return v->cfg.enabled && v->cfg.ext_twcc && v->l[v->n_lane - 1].sent_any;
 }
 
 static int poll_probe(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
@@ -527,9 +604,10 @@ static int poll_probe(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
     if (s->probe_bytes >= allowed)
         return CC_EAGAIN;
     stream *v = &s->st[CC_SENDER_VIDEO];
-    uint8_t ext[32];
-    size_t el = build_ext(s, v, now, ext);
-    size_t hl = write_header(v, 0, v->last_ts, 1, ext, el, buf, cap);
+    lane *ln = &v->l[v->n_lane - 1]; /* the largest encoding */
+    uint8_t ext[EXT_MAX];
+    size_t el = build_ext(s, v, ln, now, ext);
+    size_t hl = write_header(v, ln, 0, ln->last_ts, 1, ext, el, buf, cap);
     if (!hl || hl + PROBE_PAD + CC_SRTP_MAX_TRAILER > cap) {
         s->probe.id = 0;
         return CC_EAGAIN;
@@ -543,8 +621,8 @@ static int poll_probe(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
     /* Not kept for NACKs: a lost padding packet needs no repair. An RTP
      * data packet for the SR's count, with no payload octets (RFC 3550
      * section 6.4.1). */
-    v->seq++;
-    v->packets++;
+    ln->seq++;
+    ln->packets++;
     size_t wire = *len + CC_SENDER_WIRE_OVERHEAD;
     sent(s, CC_SENDER_VIDEO, wire, s->probe.id, now);
     s->probe_bytes += wire;
@@ -564,6 +642,8 @@ static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         stream *t = &s->st[i];
         if (!t->cfg.enabled || t->ended || now < t->next_due)
             continue;
+        int skipped = 0;
+    again:;
         size_t in_len = 0;
         cc_time_us due = now;
         int rc = t->cfg.src.next(t->cfg.src.ud, now, s->scratch, sizeof s->scratch,
@@ -576,13 +656,30 @@ static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
             t->ended = 1;
             continue;
         }
+        cc_rtp_hdr h;
+        int e = 0;
+        if (cc_rtp_parse(s->scratch, in_len, &h) != 0)
+            e = -1; /* an unusable source packet: skipped */
+        while (e >= 0 && t->sim && e < t->n_lane && t->l[e].src_ssrc != h.ssrc)
+            e++;
+        if (e == t->n_lane) {
+            /* An encoding the answer did not take (RFC 8853 section
+             * 5.3.2): not sent. */
+            s->stats.enc_unsent++;
+            e = -1;
+        }
+        lane *ln = e >= 0 ? &t->l[e] : NULL;
         size_t pl, payload;
-        if (rewrite(s, t, s->scratch, in_len, buf, cap - CC_SRTP_MAX_TRAILER, now, &pl,
-                    &payload) != 0)
-            continue; /* an unusable source packet: skipped */
-        if (i == CC_SENDER_VIDEO) {
-            hist *hp = &s->history[t->seq % HISTORY];
-            hp->seq = t->seq;
+        if (!ln || rewrite(s, t, ln, &h, s->scratch, in_len, buf, cap - CC_SRTP_MAX_TRAILER,
+                           now, &pl, &payload) != 0) {
+            /* The source's next packet, a few at most in one go. */
+            if (++skipped < 64)
+                goto again;
+            continue;
+        }
+        if (ln->history) {
+            hist *hp = &ln->history[ln->seq % HISTORY];
+            hp->seq = ln->seq;
             hp->len = (uint16_t)pl;
             hp->valid = 1;
             hp->resent_at = 0;
@@ -590,10 +687,12 @@ static int poll_media(cc_sender *s, cc_time_us now, uint8_t *buf, size_t cap,
         }
         if (s->cfg.on_sent)
             s->cfg.on_sent(s->cfg.ud, i, buf, pl, 0, now);
-        t->seq++;
-        t->sent_any = 1;
-        t->packets++;
-        t->octets += (uint32_t)(pl - 12);
+        ln->seq++;
+        ln->sent_any = 1;
+        ln->packets++;
+        ln->octets += (uint32_t)(pl - 12);
+        if (t->sim)
+            s->stats.enc_packets[e]++;
         s->stats.packets[i]++;
         s->stats.bytes[i] += pl;
         s->stats.payload_bytes[i] += payload;

@@ -8,6 +8,12 @@
  * with a FIFO queue, and a fake encoder set from cc_sender_target_bps
  * settles near the bottleneck's rate with a short queue; REMB caps it;
  * without transport-cc nothing is numbered and the target is 0.
+ * Simulcast (RFC 8853): the offer's rids, simulcast line and rid extmap,
+ * read back by the project's SDP parser, taken by the SFU's answer writer
+ * and read from its answer; the sender sends each encoding the answer
+ * took on an SSRC of its own with mid and rid on every packet, none of
+ * the one it left out, an SR for each, resends from each SSRC's history
+ * and a keyframe for a PLI on any of them.
  * In memory, manual clock, real ICE/DTLS/SRTP (cc_client against cc_peer). */
 #include "cc_test.h"
 #include "classcast/client.h"
@@ -22,8 +28,11 @@
 
 #define EXT_MID 1
 #define EXT_TWCC 3
+#define EXT_RID CC_OFFER_EXT_RID
 #define VSSRC 0x11112222u
 #define ASSRC 0x33334444u
+#define HSSRC 0x55556666u /* simulcast: the half-size encoding */
+#define CHECK_STR(a, b) CC_CHECK(strcmp((a), (b)) == 0)
 
 /* ---- the offer and the answer ---- */
 
@@ -92,6 +101,137 @@ static void test_offer_answer(void)
     free(o);
 }
 
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = strstr(text, line); p; p = strstr(p + 1, line))
+        if ((p == text || p[-1] == '\n') && (p[n] == '\r' || p[n] == '\n'))
+            return 1;
+    return 0;
+}
+
+/* The offer classcast-publish writes for a camera in three encodings
+ * (RFC 8853 section 5.1, RFC 8851 section 10, RFC 8852 section 3), read
+ * by cc_sdp_parse, answered by the SFU's writer (accept_simulcast, as
+ * src/sfu/sfu_negotiate.c sets it for publishers) and that answer read
+ * back; an answerer without simulcast leaves it all out. */
+static void test_offer_simulcast(void)
+{
+    cc_sdp_offer_params op = {
+        .ice_ufrag = "abcd1234", .ice_pwd = "0123456789abcdefghijklmn",
+        .fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                       "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+        .send = 1, .video = 1, .audio = 1, .video_ssrc = VSSRC, .audio_ssrc = ASSRC,
+        .cname = "c", .stream_id = "s", .transport_cc = 1,
+        .n_rids = 3, .rids = {"q", "h", "f"},
+    };
+    char *text = NULL;
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), 0);
+    CC_CHECK(text != NULL);
+    if (!text)
+        return;
+    CC_CHECK(has_line(text, "a=rid:q send"));
+    CC_CHECK(has_line(text, "a=rid:h send"));
+    CC_CHECK(has_line(text, "a=rid:f send"));
+    CC_CHECK(has_line(text, "a=simulcast:send q;h;f"));
+    CC_CHECK(has_line(text, "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"));
+    CC_CHECK(has_line(text, "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid"));
+    /* As Chromium's: the video's SSRCs are not signalled (bound by mid
+     * and rid); the audio's is. */
+    char line[64];
+    snprintf(line, sizeof line, "a=ssrc:%u cname:c", VSSRC);
+    CC_CHECK(!has_line(text, line));
+    snprintf(line, sizeof line, "a=ssrc:%u cname:c", ASSRC);
+    CC_CHECK(has_line(text, line));
+    /* One rid line each, on the video m-line only. */
+    const char *audio = strstr(text, "m=audio");
+    CC_CHECK(audio && !strstr(audio, "a=rid:") && !strstr(audio, "a=simulcast"));
+
+    cc_sdp_offer *o = calloc(1, sizeof *o);
+    CC_CHECK_EQ(cc_sdp_parse(text, strlen(text), o), 0);
+    const cc_sdp_media *v = &o->media[0];
+    CC_CHECK_EQ(v->kind, CC_MEDIA_VIDEO);
+    CC_CHECK_EQ(v->n_rids, 3);
+    CC_CHECK_EQ(v->n_sim, 3);
+    CC_CHECK_EQ(v->n_sim_recv, 0);
+    for (int k = 0; k < 3 && k < v->n_sim; k++) {
+        CHECK_STR(v->sim[k], op.rids[k]);
+        CHECK_STR(v->rids[k], op.rids[k]);
+        CC_CHECK_EQ(v->rid_recv[k], 0);
+        CC_CHECK_EQ(v->sim_paused[k], 0);
+    }
+    CC_CHECK_EQ(v->n_ssrcs, 0);
+    CC_CHECK_EQ(cc_sdp_find_extmap(v, CC_EXT_URI_RID), CC_OFFER_EXT_RID);
+    CC_CHECK_EQ(o->media[1].n_sim, 0);
+
+    cc_sdp_answer_params *ap = calloc(1, sizeof *ap);
+    ap->ice_ufrag = "srvufrag";
+    ap->ice_pwd = "serverpasswordserverpass";
+    ap->fingerprint = op.fingerprint;
+    ap->cname = "srv";
+    cc_addr_from_string(&ap->candidates[0], "127.0.0.1", 50000);
+    ap->n_candidates = 1;
+    ap->enable_twcc = 1;
+    ap->enable_remb = 1;
+    for (int accept = 1; accept >= 0; accept--) {
+        ap->accept_simulcast = accept;
+        cc_sdp_choice ch[CC_SDP_MAX_MEDIA];
+        CC_CHECK_EQ(cc_sdp_choose(o, ap, ch), 0);
+        CC_CHECK_EQ(ch[0].n_sim, accept ? 3 : 0);
+        CC_CHECK_EQ(ch[0].ext_rid, accept ? CC_OFFER_EXT_RID : 0);
+        for (int k = 0; accept && k < 3; k++)
+            CHECK_STR(ch[0].sim[k], op.rids[k]); /* lowest first */
+        char *answer = NULL;
+        CC_CHECK_EQ(cc_sdp_write_answer(o, ap, ch, &answer), 0);
+        cc_sdp_answer_info ai;
+        CC_CHECK_EQ(cc_sdp_answer_read(answer, strlen(answer), &ai), 0);
+        CC_CHECK(ai.video.present && ai.audio.present);
+        CC_CHECK_EQ(ai.video.n_sim, accept ? 3 : 0);
+        CC_CHECK_EQ(ai.video.ext_rid, accept ? CC_OFFER_EXT_RID : 0);
+        CC_CHECK_EQ(ai.video.ext_mid, CC_OFFER_EXT_MID);
+        for (int k = 0; accept && k < 3; k++) {
+            CHECK_STR(ai.video.sim[k], op.rids[k]);
+            CC_CHECK_EQ(ai.video.sim_paused[k], 0);
+        }
+        CC_CHECK_EQ(ai.audio.n_sim, 0);
+        if (accept)
+            CC_CHECK(has_line(answer, "a=simulcast:recv q;h;f"));
+        else
+            CC_CHECK(!strstr(answer, "a=simulcast"));
+        free(answer);
+    }
+    free(ap);
+    free(o);
+    free(text);
+
+    /* Two encodings: the teacher page's names. */
+    op.n_rids = 2;
+    op.rids[0] = "h";
+    op.rids[1] = "f";
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), 0);
+    CC_CHECK(text && has_line(text, "a=simulcast:send h;f") && !strstr(text, "a=rid:q"));
+    free(text);
+    /* One: no simulcast at all, the SSRC signalled as before. */
+    op.n_rids = 1;
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), 0);
+    CC_CHECK(text && !strstr(text, "a=rid:") && !strstr(text, "a=simulcast") &&
+             !strstr(text, CC_EXT_URI_RID));
+    snprintf(line, sizeof line, "a=ssrc:%u cname:c", VSSRC);
+    CC_CHECK(text && has_line(text, line));
+    free(text);
+    /* RFC 8851 section 10: rid-ids are alphanumeric, "-" and "_"; ours
+     * distinct and at most 15 characters. */
+    op.n_rids = 2;
+    op.rids[1] = "h";
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), CC_EINVAL);
+    op.rids[1] = "f;x";
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), CC_EINVAL);
+    op.rids[1] = NULL;
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), CC_EINVAL);
+    op.n_rids = 4;
+    CC_CHECK_EQ(cc_sdp_offer_write(&op, &text), CC_EINVAL);
+}
+
 /* ---- a sender against a server over a simulated link ---- */
 
 /* A fake encoder: every 1/30 s a frame of bitrate/30 bits in packets of
@@ -106,13 +246,21 @@ typedef struct fake_src {
     uint16_t seq;
     uint32_t ts;
     int keyframes;
+    int n_ssrc;          /* > 1: each frame once per SSRC 1..n_ssrc
+                          * (simulcast encodings, as cc_source emits) */
+    int enc;             /* the SSRC of the frame being given, 0-based */
 } fake_src;
 
 static int src_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap, size_t *len,
                     cc_time_us *next_due)
 {
     fake_src *f = ud;
-    if (!f->left) {
+    if (!f->left && f->n_ssrc > 1 && f->enc + 1 < f->n_ssrc) {
+        /* The same picture in the next encoding. */
+        f->enc++;
+        f->left = 2;
+    } else if (!f->left) {
+        f->enc = 0;
         if (now < f->next_frame) {
             *next_due = f->next_frame;
             return CC_EAGAIN;
@@ -128,7 +276,8 @@ static int src_next(void *ud, cc_time_us now, uint8_t *buf, size_t cap, size_t *
             f->left = 1;
         f->pkt_size = bytes / (size_t)f->left + 1;
     }
-    int h = cc_rtp_write_header(buf, cap, f->video ? 96 : 111, f->left == 1, f->seq++, f->ts, 1);
+    int h = cc_rtp_write_header(buf, cap, f->video ? 96 : 111, f->left == 1, f->seq++, f->ts,
+                                (uint32_t)f->enc + 1);
     memset(buf + h, 0x42, f->pkt_size);
     *len = (size_t)h + f->pkt_size;
     f->left--;
@@ -175,11 +324,21 @@ typedef struct sim {
     int nack_sent;
     uint64_t rx_bytes_window;
     cc_time_us last_queue;   /* queueing delay of the last packet */
+    /* simulcast: video packets per encoding (h = HSSRC, f = VSSRC), those
+     * without the right mid and rid, those of any other SSRC; SRs seen */
+    int simulcast;
+    uint64_t sim_pkts[2], sim_bad_ext, other_ssrc;
+    uint64_t sr_h, sr_f;
+    uint16_t last_seq_h;
+    int drop_h;              /* drop the next HSSRC packet on the link */
+    uint16_t dropped_h;
+    int resent_h;            /* it came again, same SSRC and seq */
 } sim;
 
-static int sim_setup(sim *s, int twcc, const cc_bwe_config *bc)
+static int sim_setup(sim *s, int twcc, const cc_bwe_config *bc, int simulcast)
 {
     memset(s, 0, sizeof *s);
+    s->simulcast = simulcast;
     cc_clock_init_manual(&s->clock, 7000 * CC_USEC_PER_SEC);
     cc_srtp_global_init();
     char su[CC_ICE_UFRAG_LEN + 1], sp[CC_ICE_PWD_LEN + 1];
@@ -213,6 +372,16 @@ static int sim_setup(sim *s, int twcc, const cc_bwe_config *bc)
         .enabled = 1, .ssrc = VSSRC, .pt = 96, .clock_rate = 90000, .mid = "0",
         .ext_mid = EXT_MID, .ext_twcc = twcc ? EXT_TWCC : 0,
         .src = {.ud = &s->v, .next = src_next, .keyframe = src_keyframe}};
+    if (simulcast) {
+        /* The source makes three (SSRCs 1, 2, 3: q, h, f); the answer
+         * took h and f. */
+        s->v.n_ssrc = 3;
+        cc_sender_stream_config *vc = &sc.streams[CC_SENDER_VIDEO];
+        vc->n_enc = 2;
+        vc->ext_rid = EXT_RID;
+        vc->enc[0] = (cc_sender_encoding){.ssrc = HSSRC, .src_ssrc = 2, .rid = "h"};
+        vc->enc[1] = (cc_sender_encoding){.ssrc = VSSRC, .src_ssrc = 3, .rid = "f"};
+    }
     sc.streams[CC_SENDER_AUDIO] = (cc_sender_stream_config){
         .enabled = 1, .ssrc = ASSRC, .pt = 111, .clock_rate = 48000, .mid = "1",
         .ext_mid = EXT_MID, .ext_twcc = twcc ? EXT_TWCC : 0,
@@ -250,6 +419,27 @@ static void server_rtp(sim *s, const uint8_t *buf, size_t len, cc_time_us now)
 {
     cc_rtp_hdr h;
     CC_CHECK_EQ(cc_rtp_parse(buf, len, &h), 0);
+    if (s->simulcast && h.ssrc != ASSRC) {
+        /* RFC 8852 section 3: each encoding's packets carry the mid and
+         * their rid, and only the SSRCs given to the taken ones appear. */
+        const uint8_t *mv = NULL, *rv = NULL;
+        size_t ml = 0, rl = 0;
+        int hi = h.ssrc == HSSRC;
+        if (h.ssrc != HSSRC && h.ssrc != VSSRC) {
+            s->other_ssrc++;
+        } else if (cc_rtp_find_ext(&h, EXT_MID, &mv, &ml) != 0 || ml != 1 || mv[0] != '0' ||
+                   cc_rtp_find_ext(&h, EXT_RID, &rv, &rl) != 0 || rl != 1 ||
+                   rv[0] != (hi ? 'h' : 'f')) {
+            s->sim_bad_ext++;
+        } else if (h.payload_len > 0) {
+            if (hi && s->drop_h == 2 && h.seq == s->dropped_h)
+                s->resent_h++;
+            else
+                s->sim_pkts[hi ? 0 : 1]++;
+            if (hi)
+                s->last_seq_h = h.seq;
+        }
+    }
     uint16_t seq;
     int rc = cc_twcc_ext_get(&h, EXT_TWCC, &seq);
     if (rc != 0) {
@@ -274,6 +464,20 @@ static void server_rtp(sim *s, const uint8_t *buf, size_t len, cc_time_us now)
         s->audio_pkts++;
     }
     cc_twcc_recv_on_packet(s->twcc, seq, now);
+}
+
+/* The client's RTCP: which SSRCs sent an SR (RFC 3550 section 6.4.1). */
+static void server_rtcp(sim *s, const uint8_t *buf, size_t len)
+{
+    cc_rtcp_iter it;
+    cc_rtcp_pkt p;
+    cc_rtcp_sr sr;
+    cc_rtcp_iter_init(&it, buf, len);
+    while (cc_rtcp_next(&it, &p) == 1)
+        if (p.pt == CC_RTCP_SR && cc_rtcp_parse_sr(&p, &sr) == 0) {
+            s->sr_h += sr.ssrc == HSSRC && sr.packet_count > 0;
+            s->sr_f += sr.ssrc == VSSRC && sr.packet_count > 0;
+        }
 }
 
 static void deliver_to_client(sim *s, uint8_t *buf, size_t len, cc_time_us now)
@@ -318,6 +522,14 @@ static void sim_step(sim *s)
                 continue;
             }
         }
+        if (k == CC_DEMUX_RTP && s->drop_h == 1) {
+            cc_rtp_hdr h;
+            if (cc_rtp_parse(buf, len, &h) == 0 && h.ssrc == HSSRC && !h.padding) {
+                s->drop_h = 2;
+                s->dropped_h = h.seq;
+                continue;
+            }
+        }
         cc_time_us start = s->link_free > now ? s->link_free : now;
         if (start - now > s->max_queue || s->qn == LINK_Q) {
             s->dropped++;
@@ -340,6 +552,8 @@ static void sim_step(sim *s)
                                &s->caddr, now, &plain);
         if (r == CC_PEER_IN_RTP)
             server_rtp(s, f->data, plain, now);
+        else if (r == CC_PEER_IN_RTCP)
+            server_rtcp(s, f->data, plain);
     }
     int n;
     while ((n = cc_twcc_recv_poll(s->twcc, now, buf, sizeof buf)) > 0)
@@ -380,7 +594,7 @@ static void test_numbering_and_resend(void)
 {
     sim s;
     cc_bwe_config bc = {.max_bps = 3000000, .start_bps = 1000000};
-    CC_CHECK_EQ(sim_setup(&s, 1, &bc), 0);
+    CC_CHECK_EQ(sim_setup(&s, 1, &bc, 0), 0);
     sim_connect(&s);
     run_ms(&s, 1000, 0);
     const cc_sender_stats *st = cc_sender_get_stats(s.snd);
@@ -460,7 +674,7 @@ static void test_bottleneck(void)
     sim s;
     /* As publish.c configures it: start at the ceiling. */
     cc_bwe_config bc = {.max_bps = 2200000, .start_bps = 2200000};
-    CC_CHECK_EQ(sim_setup(&s, 1, &bc), 0);
+    CC_CHECK_EQ(sim_setup(&s, 1, &bc, 0), 0);
     s.link_bps = 800000;
     s.v.bps = 2000000;
     sim_connect(&s);
@@ -508,7 +722,7 @@ static void test_bottleneck(void)
 static void test_not_negotiated(void)
 {
     sim s;
-    CC_CHECK_EQ(sim_setup(&s, 0, NULL), 0);
+    CC_CHECK_EQ(sim_setup(&s, 0, NULL, 0), 0);
     sim_connect(&s);
     run_ms(&s, 500, 0);
     CC_CHECK(s.video_pkts == 0 && s.numbered == 0); /* counted only when numbered */
@@ -536,9 +750,90 @@ static void test_not_negotiated(void)
     sim_free(&s);
 }
 
+/* Simulcast as publish.c sets it up when the answer takes h and f of the
+ * q, h, f it offered. */
+static void test_simulcast_send(void)
+{
+    sim s;
+    cc_bwe_config bc = {.max_bps = 3000000, .start_bps = 1000000};
+    CC_CHECK_EQ(sim_setup(&s, 1, &bc, 1), 0);
+    sim_connect(&s);
+    run_ms(&s, 1500, 0);
+    const cc_sender_stats *st = cc_sender_get_stats(s.snd);
+    printf("simulcast: h %llu f %llu packets at the server, %llu of q not sent, "
+           "SRs h %llu f %llu\n", (unsigned long long)s.sim_pkts[0],
+           (unsigned long long)s.sim_pkts[1], (unsigned long long)st->enc_unsent,
+           (unsigned long long)s.sr_h, (unsigned long long)s.sr_f);
+    CC_CHECK(s.sim_pkts[0] > 40 && s.sim_pkts[1] > 40);
+    CC_CHECK_EQ(s.sim_bad_ext, 0);
+    CC_CHECK_EQ(s.other_ssrc, 0);
+    CC_CHECK(st->enc_unsent > 40);  /* q's: made by the source, never sent */
+    CC_CHECK(st->enc_packets[0] >= s.sim_pkts[0] && st->enc_packets[1] >= s.sim_pkts[1]);
+    CC_CHECK_EQ(st->enc_packets[0] + st->enc_packets[1], st->packets[CC_SENDER_VIDEO]);
+    CC_CHECK(s.sr_h >= 1 && s.sr_f >= 1);
+    CC_CHECK_EQ(s.gaps, 0);
+    /* Probes go on the largest encoding, with its mid and rid. */
+    CC_CHECK(st->probe_packets >= 5);
+
+    /* A packet of h lost and NACKed on h's SSRC: resent from h's history
+     * with h's SSRC and sequence number. */
+    s.drop_h = 1;
+    run_ms(&s, 100, 0);
+    CC_CHECK_EQ(s.drop_h, 2);
+    uint8_t buf[1500];
+    int n = cc_rtcp_write_nack(buf, sizeof buf, 0x5e5e5e5e, HSSRC, &s.dropped_h, 1);
+    CC_CHECK(n > 0);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    run_ms(&s, 50, 0);
+    CC_CHECK_EQ(s.resent_h, 1);
+    CC_CHECK_EQ(cc_sender_get_stats(s.snd)->enc_resent[0], 1);
+    CC_CHECK_EQ(cc_sender_get_stats(s.snd)->enc_resent[1], 0);
+    CC_CHECK_EQ(s.sim_bad_ext, 0);
+    /* The same sequence number asked for on f's SSRC is f's packet (or
+     * gone), never h's. */
+    n = cc_rtcp_write_nack(buf, sizeof buf, 0x5e5e5e5e, VSSRC, &s.last_seq_h, 1);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    run_ms(&s, 50, 0);
+    CC_CHECK_EQ(s.resent_h, 1);
+    CC_CHECK_EQ(cc_sender_get_stats(s.snd)->enc_resent[0], 1);
+
+    /* A PLI for either encoding asks the source for a keyframe; one for
+     * the encoding not taken (an SSRC never sent) does not. */
+    int kf = s.v.keyframes;
+    n = cc_rtcp_write_pli(buf, sizeof buf, 0x5e5e5e5e, HSSRC);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    CC_CHECK_EQ(s.v.keyframes, kf + 1);
+    n = cc_rtcp_write_pli(buf, sizeof buf, 0x5e5e5e5e, VSSRC);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    CC_CHECK_EQ(s.v.keyframes, kf + 2);
+    n = cc_rtcp_write_fir(buf, sizeof buf, 0x5e5e5e5e, HSSRC, 1);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    CC_CHECK_EQ(s.v.keyframes, kf + 3);
+    n = cc_rtcp_write_pli(buf, sizeof buf, 0x5e5e5e5e, 1);
+    deliver_to_client(&s, buf, (size_t)n, cc_clock_now(&s.clock));
+    CC_CHECK_EQ(s.v.keyframes, kf + 3);
+
+    /* Encodings the sender cannot tag: no rid extension, no rid. */
+    cc_sender_config sc = {.client = s.client};
+    sc.streams[CC_SENDER_VIDEO] = (cc_sender_stream_config){
+        .enabled = 1, .pt = 96, .clock_rate = 90000, .mid = "0", .ext_mid = EXT_MID,
+        .src = {.ud = &s.v, .next = src_next}, .n_enc = 2,
+        .enc = {{.ssrc = HSSRC, .src_ssrc = 2, .rid = "h"},
+                {.ssrc = VSSRC, .src_ssrc = 3, .rid = "f"}}};
+    cc_sender *bad = NULL;
+    CC_CHECK_EQ(cc_sender_new(&bad, &sc, cc_clock_now(&s.clock)), CC_EINVAL);
+    sc.streams[CC_SENDER_VIDEO].ext_rid = EXT_RID;
+    sc.streams[CC_SENDER_VIDEO].enc[1].rid = NULL;
+    CC_CHECK_EQ(cc_sender_new(&bad, &sc, cc_clock_now(&s.clock)), CC_EINVAL);
+    CC_CHECK(bad == NULL);
+    sim_free(&s);
+}
+
 int main(void)
 {
     CC_RUN(test_offer_answer);
+    CC_RUN(test_offer_simulcast);
+    CC_RUN(test_simulcast_send);
     CC_RUN(test_numbering_and_resend);
     CC_RUN(test_bottleneck);
     CC_RUN(test_not_negotiated);
