@@ -28,6 +28,9 @@ typedef struct cc_udp_dgram {
     cc_addr from;
     cc_addr to;      /* local address it was sent to: only on a socket
                       * opened with cc_udp_open_multi (else len 0) */
+    int64_t rx_realtime_ns; /* when the kernel queued it to the socket
+                             * (SO_TIMESTAMPNS, CLOCK_REALTIME): only on a
+                             * socket opened with cc_udp_open_multi, else 0 */
 } cc_udp_dgram;
 
 typedef struct cc_udp_stats {

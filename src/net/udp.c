@@ -10,15 +10,17 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "classcast/err.h"
 #include "classcast/log.h"
 
-/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message, and on a
+ * multi socket's receive side an SCM_TIMESTAMPNS one. */
 typedef union udp_ctl {
     struct cmsghdr align;
-    uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec))];
 } udp_ctl;
 
 struct cc_udp {
@@ -81,6 +83,11 @@ static int udp_open(cc_udp **out, const cc_addr *bind_addr, int multi, int rcvbu
         int ok = fam == AF_INET
                      ? setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)
                      : setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+        /* The kernel's receive time of each datagram: a load generator
+         * then measures when a packet reached it, not when its own
+         * (busy) loop got round to reading it. */
+        if (ok == 0 && setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
+            CC_WARN("udp", "SO_TIMESTAMPNS: %s", strerror(errno));
         if (ok != 0) {
             CC_ERROR("udp", "pktinfo: %s", strerror(errno));
             close(u->fd);
@@ -133,23 +140,30 @@ int cc_udp_fd(const cc_udp *u) { return u->fd; }
 const cc_addr *cc_udp_local(const cc_udp *u) { return &u->local; }
 const cc_udp_stats *cc_udp_get_stats(const cc_udp *u) { return &u->stats; }
 
-/* The destination address of a received datagram from its pktinfo. */
-static void pktinfo_read(const cc_udp *u, struct msghdr *h, cc_addr *to)
+/* The destination address of a received datagram from its pktinfo, and
+ * the kernel's receive time. */
+static void pktinfo_read(const cc_udp *u, struct msghdr *h, cc_addr *to, int64_t *rx_ns)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            *rx_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+            continue;
+        }
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             struct in_pktinfo pi;
             memcpy(&pi, CMSG_DATA(c), sizeof pi);
             *to = u->local;
             to->u.in4.sin_addr = pi.ipi_addr;
-            return;
+            continue;
         }
         if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
             struct in6_pktinfo pi;
             memcpy(&pi, CMSG_DATA(c), sizeof pi);
             *to = u->local;
             to->u.in6.sin6_addr = pi.ipi6_addr;
-            return;
+            continue;
         }
     }
 }
@@ -184,8 +198,9 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
         if (cc_addr_set(&d->from, (struct sockaddr *)&u->rx_names[i], h->msg_namelen) != 0)
             memset(&d->from, 0, sizeof d->from);
         d->to.len = 0;
+        d->rx_realtime_ns = 0;
         if (u->multi)
-            pktinfo_read(u, h, &d->to);
+            pktinfo_read(u, h, &d->to, &d->rx_realtime_ns);
         u->stats.rx_packets++;
         u->stats.rx_bytes += d->len;
         if (d->truncated)

@@ -190,6 +190,7 @@ void cc_lg_ep_close(lg *g, ep *e)
     cc_sender_free(e->sender);
     cc_client_free(e->client);
     free(e->lat.b);
+    free(e->lat_read.b);
     free(e->offer);
     e->offer = NULL;
     cc_whipc_result_clear(&e->res);
@@ -197,6 +198,7 @@ void cc_lg_ep_close(lg *g, ep *e)
     e->sender = NULL;
     e->client = NULL;
     e->lat.b = NULL;
+    e->lat_read.b = NULL;
 }
 
 /* cc_rtp_source over a recorded file. */
@@ -366,7 +368,8 @@ int cc_lg_ep_finish(lg *g, ep *e)
             cc_nack_init(&r->nack, NULL);
         }
         e->next_rr = e->answered_at + RR_INTERVAL;
-        if (e->verify && !(e->lat.b = calloc(H_N, sizeof *e->lat.b)))
+        if (e->verify && (!(e->lat.b = calloc(H_N, sizeof *e->lat.b)) ||
+                          !(e->lat_read.b = calloc(H_N, sizeof *e->lat_read.b))))
             rc = CC_ENOMEM;
     }
     free(ai);
@@ -467,8 +470,14 @@ static void sub_on_rtp(lg *g, ep *e, const uint8_t *buf, size_t len,
     uint64_t k = payload_key(h.payload, h.payload_len);
     const lat_entry *le = &g->lat_table[k % LAT_TABLE];
     if (le->key == k && le->at && now - le->at < 10 * CC_USEC_PER_SEC) {
-        cc_time_us d = now - le->at;
+        /* The added latency is the server's: up to the kernel's receive
+         * time here, not this loop's (it shares the cores with the server
+         * under test and can read a batch late). Both are kept. */
+        cc_time_us at = g->rx_at > le->at && g->rx_at <= now ? g->rx_at : now;
+        cc_time_us d = at - le->at;
         cc_lg_hist_add(&e->lat, d);
+        if (e->lat_read.b)
+            cc_lg_hist_add(&e->lat_read, now - le->at);
         /* The bell: what a watcher (not a joiner) sees before and while
          * the joiners come in. */
         if (g->bell_mono && !e->joiner && g->lat_bell.b && g->lat_calm.b) {
@@ -644,7 +653,14 @@ static void drain(lg *g, int timeout_ms)
             if (got <= 0)
                 break;
             cc_time_us now = cc_clock_mono_us();
+            struct timespec rt;
+            clock_gettime(CLOCK_REALTIME, &rt);
+            /* realtime - monotonic, to put the kernel's receive times on
+             * the monotonic clock the send times use */
+            int64_t off_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)now * 1000;
             for (int k = 0; k < got; k++) {
+                g->rx_at = batch[k].rx_realtime_ns ? (batch[k].rx_realtime_ns - off_ns) / 1000
+                                                   : now;
                 ep *owner = shared ? multi_owner(g, &batch[k]) : e;
                 if (owner)
                     ep_on_dgram(g, owner, &batch[k], now);

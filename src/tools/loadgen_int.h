@@ -113,7 +113,8 @@ typedef struct ep {
                                   * now); lets the loop skip idle ones */
     uint64_t nacks_sent, nack_seqs, rr_sent, sr_received, unknown_ssrc;
     uint64_t rtp_auth_fail, lat_unmatched, impaired;
-    lat_hist lat;
+    lat_hist lat;      /* publisher send -> the kernel queued it here */
+    lat_hist lat_read; /* publisher send -> this loop read it */
     /* Join timing (mono us; 0: not yet): the first RTP packet, the first
      * video packet, the first keyframe's first packet and the moment all
      * of its packets were in (RTP timestamp kf_ts, sequence numbers
@@ -156,6 +157,8 @@ typedef struct lg {
     uint64_t pub_sent;
     cc_prng impair;  /* seeded: --impair-loss drops of received video */
     int measuring;   /* latency samples only once setup is over */
+    cc_time_us rx_at; /* the datagram being handled: when the kernel
+                       * received it (mono; the read time if unknown) */
     atomic_int http_next;        /* next subscriber index for the HTTP threads */
     int http_delete;             /* threads DELETE instead of POST */
     /* The measurement window (the fan-out benchmark's contract). */

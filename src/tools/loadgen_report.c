@@ -14,6 +14,19 @@ const char *cc_lg_ep_state(const ep *e)
 
 /* ---- joins ---- */
 
+/* Adds h's samples into all (when both have buckets). */
+static void hist_sum(lat_hist *all, const lat_hist *h)
+{
+    if (!all->b || !h->b)
+        return;
+    for (size_t b = 0; b < H_N; b++)
+        all->b[b] += h->b[b];
+    all->n += h->n;
+    all->sum += h->sum;
+    if (h->max > all->max)
+        all->max = h->max;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -135,6 +148,7 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
              nseq = 0, auth_fail = 0, unmatched = 0, rr = 0, too_old = 0, impaired = 0;
     int n_conn = 0, n_fail = 0, n_empty = 0, n_lossy = 0, n_verified = 0;
     lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
+    lat_hist all_read = {.b = calloc(H_N, sizeof(uint32_t))};
     lat_hist conn = {.b = calloc(H_N, sizeof(uint32_t))};
     json_t *jsubs = json_array();
     for (int i = 0; i < g->n_subs; i++) {
@@ -164,13 +178,9 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
         auth_fail += e->rtp_auth_fail;
         unmatched += e->lat_unmatched;
         n_verified += e->verify;
-        if (ok && e->lat.b && all.b && conn.b) {
-            for (size_t b = 0; b < H_N; b++)
-                all.b[b] += e->lat.b[b];
-            all.n += e->lat.n;
-            all.sum += e->lat.sum;
-            if (e->lat.max > all.max)
-                all.max = e->lat.max;
+        if (ok && conn.b) {
+            hist_sum(&all, &e->lat);
+            hist_sum(&all_read, &e->lat_read);
         }
         if (ok && conn.b)
             cc_lg_hist_add(&conn, cc_client_get_stats(e->client)->connected_at - e->post_at);
@@ -239,6 +249,11 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
                (unsigned long long)all.n, (unsigned long long)unmatched,
                cc_lg_hist_q(&all, 0.5) / 1000, cc_lg_hist_q(&all, 0.9) / 1000, cc_lg_hist_q(&all, 0.99) / 1000,
                (double)all.max / 1000);
+    if (all_read.n)
+        printf("latency to the load generator's read (its own queue included): p50 %.2f ms, "
+               "p99 %.2f ms, max %.2f ms\n",
+               cc_lg_hist_q(&all_read, 0.5) / 1000, cc_lg_hist_q(&all_read, 0.99) / 1000,
+               (double)all_read.max / 1000);
     else
         printf("latency: no samples (%s)\n", g->pub ? "no SRTP-verified subscriber received media"
                                                     : "needs the built-in publisher (--whip)");
@@ -311,12 +326,16 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
             json_object_set_new(root, "latency_max_ms", json_real((double)all.max / 1000));
             json_object_set_new(root, "latency_samples", json_integer((json_int_t)all.n));
         }
+        if (root && all_read.n)
+            json_object_set_new(root, "latency_read_p99_ms",
+                                json_real(cc_lg_hist_q(&all_read, 0.99) / 1000));
         if (root && ps) {
             json_object_set_new(root, "publisher_video_packets", json_integer((json_int_t)ps->packets[0]));
             json_object_set_new(root, "publisher_audio_packets", json_integer((json_int_t)ps->packets[1]));
         }
         json_object_set_new(root, "latency_method",
-                            json_string("publisher send time matched by RTP payload fingerprint"));
+                            json_string("publisher send time matched by RTP payload fingerprint, to the "
+                                        "kernel's receive time (SO_TIMESTAMPNS) on the shared socket"));
         json_t *jn = join_json(g);
         if (root && jn)
             json_object_set_new(root, "join", jn);
@@ -330,6 +349,7 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
     }
     json_decref(jsubs);
     free(all.b);
+    free(all_read.b);
     free(conn.b);
     return fail;
 }
@@ -341,6 +361,7 @@ void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
     uint64_t rcv = 0, lost = 0, dup = 0, lost_seq = 0, undelivered = 0;
     int n_conn = 0, silent = 0;
     lat_hist all = {.b = calloc(H_N, sizeof(uint32_t))};
+    lat_hist all_read = {.b = calloc(H_N, sizeof(uint32_t))};
     for (int i = 0; i < g->n_subs; i++) {
         ep *e = &g->subs[i];
         int ok = e->client && cc_client_get_stats(e->client)->connected_at;
@@ -365,13 +386,8 @@ void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
         undelivered += shortfall;
         lost += gap > shortfall ? gap : shortfall;
         silent += got == 0;
-        if (e->lat.b && all.b) {
-            for (size_t b = 0; b < H_N; b++)
-                all.b[b] += e->lat.b[b];
-            all.n += e->lat.n;
-            if (e->lat.max > all.max)
-                all.max = e->lat.max;
-        }
+        hist_sum(&all, &e->lat);
+        hist_sum(&all_read, &e->lat_read);
     }
     json_t *o = json_object();
     json_object_set_new(o, "subscribers", json_integer(n_conn));
@@ -386,6 +402,10 @@ void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
     json_object_set_new(o, "latency_p99_us", all.n ? json_real(cc_lg_hist_q(&all, 0.99)) : json_null());
     json_object_set_new(o, "latency_max_us", json_integer((json_int_t)all.max));
     json_object_set_new(o, "latency_samples", json_integer((json_int_t)all.n));
+    json_object_set_new(o, "latency_read_p50_us",
+                        all_read.n ? json_real(cc_lg_hist_q(&all_read, 0.5)) : json_null());
+    json_object_set_new(o, "latency_read_p99_us",
+                        all_read.n ? json_real(cc_lg_hist_q(&all_read, 0.99)) : json_null());
     json_object_set_new(o, "duration_s", json_real(measured_s));
     json_object_set_new(o, "window_start_unix", json_real(g->window_start_unix));
     json_object_set_new(o, "window_end_unix", json_real(g->window_end_unix));
@@ -424,4 +444,5 @@ void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
     free(txt);
     json_decref(o);
     free(all.b);
+    free(all_read.b);
 }
