@@ -110,6 +110,17 @@ typedef struct cc_fwd {
     uint32_t pictures_dropped;
     uint32_t packets_thinned;
     uint32_t layer_switches;
+    /* Upstream gaps: sequence numbers this stream skipped because the
+     * source packet never reached the SFU (lost between the publisher and
+     * the SFU, or between two workers). The subscriber sees each as a
+     * loss of its own, but its link lost nothing. `gaps` counts every
+     * number skipped, `gaps_filled` those a late packet filled after all
+     * (the publisher's answer to the SFU's own NACK, forwarded late);
+     * `gap` marks, by output sequence number, the last 1024 numbers still
+     * missing. Thinned pictures go out as padding under their own numbers
+     * and a new epoch continues the numbering, so neither is a gap. */
+    uint64_t gap[16];
+    uint64_t gaps, gaps_filled;
 } cc_fwd;
 
 #define CC_FWD_ALL_LAYERS 3
@@ -135,6 +146,19 @@ void cc_fwd_hold(cc_fwd *f);
  * current one starts a new epoch. */
 int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
                  uint8_t *out, size_t cap, size_t *out_len);
+
+/* Upstream loss as the subscriber saw it up to its report: the output
+ * sequence numbers up to and including `upto` (a receiver report's
+ * extended highest sequence number, RFC 3550 section 6.4.1, low 16 bits)
+ * that were skipped for lack of a source packet and not filled since.
+ * Cumulative over the stream's life (numbers after `upto`, which the
+ * receiver could not have counted yet, are left out while they are
+ * among the last 1024). */
+uint64_t cc_fwd_upstream_lost(const cc_fwd *f, uint16_t upto);
+/* 1 if the output sequence number out_seq was skipped for lack of a
+ * source packet and is still missing (one of the last 1024): a NACK for
+ * it asks for a packet the SFU never had. */
+int cc_fwd_is_gap(const cc_fwd *f, uint16_t out_seq);
 
 /* Map a subscriber's NACKed sequence number back to the source's: 0 with
  * *in_seq set, or CC_ENOTFOUND if it was not sent in the current epoch. */

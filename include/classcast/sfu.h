@@ -284,7 +284,7 @@ typedef struct cc_sfu_event {
     X(twcc_feedback_received) X(twcc_feedback_bad) X(remb_received)            \
     X(probe_packets) X(probe_clusters) X(rtx_wrapped) X(alloc_down)             \
     X(alloc_up) X(alloc_paused) X(sim_switches) X(replays) X(replay_packets)    \
-    X(sim_bound)                                                               \
+    X(sim_bound) X(upstream_loss_discounted) X(nack_upstream)                  \
     X(early_keyframe_requests)                                                 \
     X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)
 

@@ -38,6 +38,59 @@ static int thin_get(const cc_fwd *f, uint16_t seq)
     return (f->thin[(seq % 1024) / 64] >> (seq % 64)) & 1;
 }
 
+/* Upstream gaps, by output sequence number (cc_fwd.gap). */
+static void gap_set(cc_fwd *f, uint16_t seq, int on)
+{
+    uint64_t bit = 1ull << (seq % 64);
+    if (on)
+        f->gap[(seq % 1024) / 64] |= bit;
+    else
+        f->gap[(seq % 1024) / 64] &= ~bit;
+}
+
+static int gap_get(const cc_fwd *f, uint16_t seq)
+{
+    return (f->gap[(seq % 1024) / 64] >> (seq % 64)) & 1;
+}
+
+/* Output number oseq is about to be sent: numbers it jumps over are
+ * gaps (the source packets never came), a late one fills its gap. */
+static void gap_track(cc_fwd *f, uint16_t oseq)
+{
+    if (f->started && cc_seq_newer(oseq, f->last_seq)) {
+        uint16_t skip = (uint16_t)(oseq - f->last_seq - 1);
+        f->gaps += skip;
+        /* The window holds the last 1024 numbers: older marks go. */
+        for (unsigned k = 1; k <= skip && k < 1024; k++)
+            gap_set(f, (uint16_t)(oseq - k), 1);
+    } else if (f->started && (uint16_t)(f->last_seq - oseq) < 1024 && gap_get(f, oseq)) {
+        f->gaps_filled++;
+    }
+    gap_set(f, oseq, 0);
+}
+
+uint64_t cc_fwd_upstream_lost(const cc_fwd *f, uint16_t upto)
+{
+    uint64_t n = f->gaps - f->gaps_filled;
+    if (!f->started || cc_seq_newer(upto, f->last_seq))
+        return n;
+    uint16_t ahead = (uint16_t)(f->last_seq - upto);
+    if (ahead >= 1024)
+        return n; /* a report that far behind: no alignment */
+    for (uint16_t k = 0; k < ahead; k++)
+        if (gap_get(f, (uint16_t)(f->last_seq - k)) && n > 0)
+            n--;
+    return n;
+}
+
+int cc_fwd_is_gap(const cc_fwd *f, uint16_t out_seq)
+{
+    if (!f->started || cc_seq_newer(out_seq, f->last_seq) ||
+        (uint16_t)(f->last_seq - out_seq) >= 1024)
+        return 0;
+    return gap_get(f, out_seq);
+}
+
 /* Source PictureID -> pid_drops when that picture started, for the last
  * 16 pictures sent (a late packet of one of them). */
 static void pid_remember(cc_fwd *f, uint16_t in, uint8_t at)
@@ -261,6 +314,7 @@ int cc_fwd_write(cc_fwd *f, const cc_fwd_pkt *in, cc_time_us now,
     if (thin)
         f->packets_thinned++;
     uint16_t oseq = (uint16_t)(h->seq + f->seq_off);
+    gap_track(f, oseq);
     if (!f->started || cc_seq_newer(oseq, f->last_seq) || oseq == f->last_seq) {
         f->last_seq = oseq;
         f->last_ts = h->ts + f->ts_off;

@@ -23,19 +23,52 @@ void cc_layerctl_on_nack(cc_layerctl *c, uint32_t n)
     c->nacked += n;
 }
 
-int cc_layerctl_on_report(cc_layerctl *c, uint8_t fraction_lost,
-                          uint64_t sent_total, cc_time_us now)
+/* A report's stretch longer than this many sequence numbers is not taken
+ * from ext_highest_seq (a receiver that restarted its statistics). */
+#define STRETCH_MAX 0x8000u
+
+int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_us now)
 {
-    double loss = fraction_lost / 256.0;
-    if (c->have_mark && sent_total > c->sent_mark) {
-        double nack_share = (double)c->nacked / (double)(sent_total - c->sent_mark);
-        if (nack_share > loss)
-            loss = nack_share > 1 ? 1 : nack_share;
+    double reported = r->fraction_lost / 256.0;
+    double loss = reported;
+    int judged = 1;
+    uint64_t sent = r->sent_total > c->sent_mark ? r->sent_total - c->sent_mark : 0;
+    int64_t up = (int64_t)(r->upstream_lost - c->up_mark);
+    if (up > 0) {
+        /* Upstream gaps in the stretch. RFC 3550 6.4.1: the fraction is
+         * of the packets expected in the receiver's interval since its
+         * last report, i.e. the sequence numbers from the last report's
+         * extended highest one to this one's, gaps included. */
+        uint32_t expected = r->ext_highest_seq - c->seq_mark;
+        if (!c->have_mark || expected == 0 || expected > STRETCH_MAX)
+            expected = (uint32_t)(sent + (uint64_t)up); /* sent + skipped */
+        double lost = reported * expected;
+        double carried = (double)expected - (double)up; /* what was sent */
+        double own = lost - (double)up;
+        c->discounted += (uint64_t)(lost < (double)up ? lost + 0.5 : (double)up);
+        if (carried < 1) {
+            judged = 0; /* nothing was sent: nothing to learn about the link */
+            loss = 0;
+        } else {
+            loss = own > 0 ? own / carried : 0;
+        }
     }
-    c->sent_mark = sent_total;
+    if (c->have_mark && sent > 0) {
+        double nack_share = (double)c->nacked / (double)sent;
+        if (nack_share > loss) {
+            loss = nack_share > 1 ? 1 : nack_share;
+            judged = 1;
+        }
+    }
+    c->sent_mark = r->sent_total;
+    c->up_mark = r->upstream_lost;
+    c->seq_mark = r->ext_highest_seq;
     c->have_mark = 1;
     c->nacked = 0;
     c->last_loss = loss;
+    c->last_reported = reported;
+    if (!judged)
+        return 0;
 
     if (loss > CC_LAYERCTL_LOSS_HIGH) {
         c->good = 0;

@@ -134,8 +134,16 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         return;
     ADD(s, nack_received, n);
     sfu_out *o = out_by_ssrc(sp, fb->media_ssrc);
-    if (o && o->fwd.cfg.video)
-        cc_layerctl_on_nack(&o->lc, (uint32_t)n);
+    if (o && o->fwd.cfg.video) {
+        /* A NACK for a number the forwarder skipped (the source packet
+         * never reached us: upstream loss) is not this link's loss; every
+         * subscriber of the stream asks for it. */
+        uint32_t own = 0;
+        for (size_t i = 0; i < n; i++)
+            own += !cc_fwd_is_gap(&o->fwd, lost[i]);
+        cc_layerctl_on_nack(&o->lc, own);
+        ADD(s, nack_upstream, n - own);
+    }
     cc_track *t = o ? sfu_out_track(sp->room, o) : NULL;
     if (!t) {
         ADD(s, nack_cache_miss, n);
@@ -240,8 +248,9 @@ static void sub_link_event(cc_worker *w, sfu_peer *sp, cc_time_us now)
 }
 
 /* A subscriber's receiver report: per video stream, the loss it reports
- * (and the NACKs since the last one) decide which temporal layers its
- * link gets (layerctl.h); the forwarder applies the cap at the next
+ * (and the NACKs since the last one), less what never reached the SFU
+ * from the publisher, decide which temporal layers its link gets
+ * (layerctl.h); the forwarder applies the cap at the next
  * picture. Audio and screen content are never thinned (the screen has one
  * layer; a source without layers is unaffected). */
 static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *p,
@@ -255,7 +264,19 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
         if (!o || !o->fwd.cfg.video)
             continue;
         uint8_t before = o->lc.layer;
-        if (!cc_layerctl_on_report(&o->lc, rr.reports[i].fraction_lost, o->fwd.packets, now))
+        uint64_t disc = o->lc.discounted;
+        /* What the forwarder skipped for lack of a source packet, up to
+         * the report's highest number, is taken off the reported loss. */
+        cc_layerctl_report lr = {
+            .fraction_lost = rr.reports[i].fraction_lost,
+            .ext_highest_seq = rr.reports[i].ext_highest_seq,
+            .sent_total = o->fwd.packets,
+            .upstream_lost = cc_fwd_upstream_lost(&o->fwd,
+                                                  (uint16_t)rr.reports[i].ext_highest_seq),
+        };
+        int changed = cc_layerctl_on_report(&o->lc, &lr, now);
+        ADD(s, upstream_loss_discounted, o->lc.discounted - disc);
+        if (!changed)
             continue;
         out_apply_tid(o);
         if (o->lc.layer < before)
@@ -267,8 +288,9 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
          * the log says why (rate-limited against a flapping link). */
         if (o->lc.layer < before)
             CC_LOG_RL(CC_LOG_INFO, "sfu", "subscriber %s: video %s of %u down to temporal layer %u "
-                      "(receiver report: %.1f%% lost)", sp->ufrag, sfu_slot_names[o->slot],
-                      o->owner, o->lc.layer, o->lc.last_loss * 100);
+                      "(receiver report: %.1f%% lost, %.1f%% on its link)", sp->ufrag,
+                      sfu_slot_names[o->slot], o->owner, o->lc.layer,
+                      o->lc.last_reported * 100, o->lc.last_loss * 100);
         else
             CC_DEBUG("sfu", "subscriber %s: video %s of %u now up to temporal layer %u (loss %.1f%%)",
                      sp->ufrag, sfu_slot_names[o->slot], o->owner, o->lc.layer,

@@ -7,10 +7,15 @@
  * unrelated SSRC/seq/ts/PictureID takes over. Each subscriber must see one
  * SSRC, gap-free sequence numbers (after repair), monotonic timestamps,
  * PictureIDs that go up by one per frame across the switch, a keyframe
- * first, and payloads identical to what the publisher sent. */
+ * first, and payloads identical to what the publisher sent.
+ * Each subscriber also sends receiver reports (RFC 3550 A.3, once a
+ * second) and NACKs that drive its own layer controller as the SFU does
+ * (sfu_feedback.c): loss the publisher's uplink caused must not step a
+ * subscriber down, loss on its own link must. */
 #include "../unit/cc_test.h"
 #include "classcast/err.h"
 #include "classcast/forwarder.h"
+#include "classcast/layerctl.h"
 #include "classcast/nack.h"
 #include "classcast/rand.h"
 #include "classcast/rtp.h"
@@ -55,6 +60,10 @@ typedef struct subscriber {
     rx_pkt rx[65536];
     uint16_t first_seq, last_seq;
     uint64_t delivered, repaired, lost_link;
+    uint32_t down_loss;      /* percent, its own link */
+    cc_track rxs;            /* its receive statistics, for its RRs */
+    cc_layerctl lc;          /* on the server: what its link carries */
+    uint64_t nacks_own, nacks_gap;
 } subscriber;
 
 typedef struct world {
@@ -65,7 +74,8 @@ typedef struct world {
     publisher pub[2];
     int cur;                 /* which publisher is live */
     subscriber sub[NSUB];
-    uint32_t up_loss, down_loss; /* percent */
+    uint32_t up_loss;        /* percent, publisher -> SFU */
+    int up_repair;           /* the SFU NACKs the publisher's losses */
     /* Publisher-side history so a server NACK can be answered. */
     uint8_t hist[2][1024][256];
     size_t hist_len[2][1024];
@@ -107,7 +117,7 @@ static size_t build_pkt(publisher *p, uint8_t *buf, int key, int first, int last
 static void sub_receive(world *w, subscriber *s, const uint8_t *buf, size_t len,
                         int repair)
 {
-    if (!repair && lose(w, w->down_loss)) {
+    if (!repair && lose(w, s->down_loss)) {
         s->lost_link++;
         return;
     }
@@ -135,6 +145,7 @@ static void sub_receive(world *w, subscriber *s, const uint8_t *buf, size_t len,
                             .payload0 = h.payload[d.len + 6]};
     s->delivered++;
     cc_nack_on_packet(&s->nack, h.seq, w->now);
+    cc_track_on_rtp(&s->rxs, h.seq, h.ts, len, w->now);
 }
 
 /* Server: a publisher packet arrives; cache, stats, fan-out. */
@@ -214,6 +225,8 @@ static void repair(world *w)
     for (int pi = 0; pi < 2; pi++) {
         cc_track *t = w->track[pi];
         size_t n = cc_nack_poll(&t->nack, w->now, seqs, 64);
+        if (!w->up_repair)
+            n = 0;
         w->nacks_up += n;
         for (size_t i = 0; i < n; i++) {
             if (lose(w, w->up_loss))
@@ -236,6 +249,14 @@ static void repair(world *w)
             cc_rtp_hdr h;
             cc_vp8_desc d;
             cc_track *t = w->track[w->cur];
+            /* The SFU's side of a NACK (sfu_feedback.c sub_on_nack): one
+             * for a number the forwarder skipped is not the link's. */
+            if (cc_fwd_is_gap(&s->fwd, seqs[k])) {
+                s->nacks_gap++;
+            } else {
+                s->nacks_own++;
+                cc_layerctl_on_nack(&s->lc, 1);
+            }
             if (cc_fwd_map_seq(&s->fwd, seqs[k], &src) != 0 ||
                 !(p = cc_track_cache_get(t, src))) {
                 w->cache_miss++;
@@ -252,10 +273,27 @@ static void repair(world *w)
             }
             CC_CHECK_EQ(((out[2] << 8) | out[3]), seqs[k]);
             w->rtx_down++;
-            if (!lose(w, w->down_loss))
+            if (!lose(w, s->down_loss))
                 sub_receive(w, s, out, len, 1);
         }
     }
+}
+
+/* A subscriber's receiver report reaches the SFU (sfu_feedback.c
+ * sub_on_rr): its layer controller takes the reported loss less the
+ * upstream gaps up to the report's highest number. */
+static void receiver_report(world *w, subscriber *s)
+{
+    cc_rtcp_report_block rb;
+    if (cc_track_report(&s->rxs, w->now, &rb) != 0)
+        return;
+    cc_layerctl_report r = {
+        .fraction_lost = rb.fraction_lost,
+        .ext_highest_seq = rb.ext_highest_seq,
+        .sent_total = s->fwd.packets,
+        .upstream_lost = cc_fwd_upstream_lost(&s->fwd, (uint16_t)rb.ext_highest_seq),
+    };
+    cc_layerctl_on_report(&s->lc, &r, w->now);
 }
 
 static void check_subscriber(world *w, subscriber *s, int idx)
@@ -271,9 +309,13 @@ static void check_subscriber(world *w, subscriber *s, int idx)
     uint32_t holes = 0;
     for (uint16_t k = 0; k + 10 < span; k++)
         holes += !s->have[(uint16_t)(s->first_seq + k)];
-    if (holes)
-        fprintf(stderr, "subscriber %d: %u holes in %u\n", idx, holes, span);
-    CC_CHECK(holes <= span / 200); /* give-ups after 3 lost repairs only */
+    /* Give-ups after 3 lost repairs only, besides what never reached the
+     * SFU (the gaps it never filled). */
+    uint64_t unfilled = s->fwd.gaps - s->fwd.gaps_filled;
+    if (holes > unfilled)
+        fprintf(stderr, "subscriber %d: %u holes in %u, %llu never reached the SFU\n", idx,
+                holes, span, (unsigned long long)unfilled);
+    CC_CHECK(holes <= span / 200 + unfilled);
     /* Timestamps never go back; PictureID +0 within a frame, +1 at a frame
      * start; the payload tag matches the seq of its source. */
     int have_prev = 0;
@@ -299,18 +341,25 @@ static void check_subscriber(world *w, subscriber *s, int idx)
     CC_CHECK_EQ(ts_bad, 0);
     CC_CHECK_EQ(pid_bad, 0);
     printf("subscriber %d: ssrc %08x, %u packets span, %llu delivered, "
-           "%llu repaired, %llu lost on link, %u epochs\n",
+           "%llu repaired, %llu lost on link, %u epochs; %llu upstream gaps (%llu filled), "
+           "NACKs %llu own %llu of gaps, layer %u (%u down), %llu lost reported taken as "
+           "upstream\n",
            idx, s->ssrc_seen, span + 1, (unsigned long long)s->delivered,
            (unsigned long long)s->repaired, (unsigned long long)s->lost_link,
-           s->fwd.epochs);
+           s->fwd.epochs, (unsigned long long)s->fwd.gaps,
+           (unsigned long long)s->fwd.gaps_filled, (unsigned long long)s->nacks_own,
+           (unsigned long long)s->nacks_gap, s->lc.layer, s->lc.downs,
+           (unsigned long long)s->lc.discounted);
 }
 
-static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
+/* Returns the world for the caller's checks (free with world_free). */
+static world *run_ex(uint64_t seed, uint32_t up_loss, int up_repair,
+                     const uint32_t down_loss[NSUB])
 {
     world *w = calloc(1, sizeof *w);
     cc_prng_seed(&w->rng, seed);
     w->up_loss = up_loss;
-    w->down_loss = down_loss;
+    w->up_repair = up_repair;
     w->now = 5 * CC_USEC_PER_SEC;
     CC_CHECK_EQ(cc_pkt_pool_new(&w->pool, 2 * CC_TRACK_CACHE + 16), 0);
     for (int pi = 0; pi < 2; pi++) {
@@ -335,6 +384,9 @@ static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
                            .initial_tl0 = 250};
         cc_fwd_init(&w->sub[i].fwd, &c);
         cc_nack_init(&w->sub[i].nack, NULL);
+        w->sub[i].down_loss = down_loss[i];
+        cc_track_init(&w->sub[i].rxs, 100u + (uint32_t)i, 0, 1, 90000);
+        cc_layerctl_init(&w->sub[i].lc, w->now);
     }
     w->sub[0].joined = w->sub[1].joined = 1;
     w->cur = 0;
@@ -353,6 +405,10 @@ static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
                 publisher_frame(w, 1);
         }
         repair(w);
+        if (ms % 1000 == 999)
+            for (int i = 0; i < NSUB; i++)
+                if (w->sub[i].joined)
+                    receiver_report(w, &w->sub[i]);
         w->now += MS;
     }
     /* Let the last repairs complete. */
@@ -364,20 +420,27 @@ static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
         check_subscriber(w, &w->sub[i], i);
     CC_CHECK(w->plis > 0);
     CC_CHECK(w->sub[0].fwd.epochs == 2 && w->sub[2].fwd.epochs == 2);
-    if (up_loss)
+    if (up_loss && up_repair)
         CC_CHECK(w->nacks_up > 0);
-    if (down_loss)
+    if (down_loss[0] || down_loss[1] || down_loss[2])
         CC_CHECK(w->rtx_down > 0);
     /* Server receive stats saw the publisher's loss (RR material). */
     cc_rtcp_report_block rb;
     CC_CHECK_EQ(cc_track_report(w->track[0], w->now, &rb), 0);
     CC_CHECK_EQ(rb.ssrc, w->pub[0].ssrc);
-    printf("seed %llu loss %u/%u: %llu PLIs, %llu NACKed upstream, %llu resent "
+    printf("seed %llu loss %u/%u/%u/%u: %llu PLIs, %llu NACKed upstream, %llu resent "
            "downstream, %llu cache misses, %llu keyframe waits\n",
-           (unsigned long long)seed, up_loss, down_loss,
+           (unsigned long long)seed, up_loss, down_loss[0], down_loss[1], down_loss[2],
            (unsigned long long)w->plis, (unsigned long long)w->nacks_up,
            (unsigned long long)w->rtx_down, (unsigned long long)w->cache_miss,
            (unsigned long long)w->keyframe_waits);
+    return w;
+}
+
+static void world_free(world *w)
+{
+    for (int i = 0; i < NSUB; i++)
+        cc_track_clear(&w->sub[i].rxs);
     for (int pi = 0; pi < 2; pi++) {
         cc_track_clear(w->track[pi]);
         free(w->track[pi]);
@@ -389,14 +452,60 @@ static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
     free(w);
 }
 
+static void run(uint64_t seed, uint32_t up_loss, uint32_t down_loss)
+{
+    const uint32_t d[NSUB] = {down_loss, down_loss, down_loss};
+    world_free(run_ex(seed, up_loss, 1, d));
+}
+
 static void test_clean(void) { run(1, 0, 0); }
 static void test_lossy(void) { run(7, 3, 5); }
 static void test_lossy_other_seed(void) { run(12345, 5, 2); }
+
+/* The teacher's uplink loses 30 % and the SFU does not get the packets
+ * back (no NACKs to the publisher): every subscriber reports about 30 %
+ * lost and NACKs every gap, and none of them is stepped down. */
+static void test_upstream_loss(void)
+{
+    static const uint32_t d[NSUB] = {0, 0, 0};
+    world *w = run_ex(99, 30, 0, d);
+    for (int i = 0; i < NSUB; i++) {
+        const subscriber *s = &w->sub[i];
+        CC_CHECK_EQ(s->lc.layer, CC_LAYERCTL_TOP);
+        CC_CHECK_EQ(s->lc.downs, 0);
+        CC_CHECK(s->lc.last_reported > 0.2);   /* what it reported */
+        CC_CHECK(s->lc.last_loss < 0.02);      /* its link's share */
+        CC_CHECK(s->fwd.gaps > 300);
+        CC_CHECK(s->lc.discounted > 300);
+        CC_CHECK(s->nacks_gap > 300);
+        CC_CHECK_EQ(s->nacks_own, 0);
+    }
+    world_free(w);
+}
+
+/* 20 % upstream loss, repaired by the SFU's NACKs to the publisher (the
+ * repairs are forwarded late, filling the gaps), and one subscriber whose
+ * own link loses 15 %: it alone steps down. */
+static void test_upstream_and_own_loss(void)
+{
+    static const uint32_t d[NSUB] = {0, 15, 0};
+    world *w = run_ex(4242, 20, 1, d);
+    CC_CHECK_EQ(w->sub[0].lc.layer, CC_LAYERCTL_TOP);
+    CC_CHECK_EQ(w->sub[0].lc.downs, 0);
+    CC_CHECK_EQ(w->sub[2].lc.layer, CC_LAYERCTL_TOP);
+    CC_CHECK_EQ(w->sub[2].lc.downs, 0);
+    CC_CHECK(w->sub[1].lc.downs > 0);
+    CC_CHECK(w->sub[1].lc.layer < CC_LAYERCTL_TOP);
+    CC_CHECK(w->sub[0].fwd.gaps_filled > 0);
+    world_free(w);
+}
 
 int main(void)
 {
     CC_RUN(test_clean);
     CC_RUN(test_lossy);
     CC_RUN(test_lossy_other_seed);
+    CC_RUN(test_upstream_loss);
+    CC_RUN(test_upstream_and_own_loss);
     CC_TEST_DONE();
 }

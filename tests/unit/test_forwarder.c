@@ -412,6 +412,78 @@ static void test_temporal_layers(void)
     CC_CHECK(checked_pad > 0 && checked_media > 0);
 }
 
+/* Upstream gaps: source packets that never reached the SFU are numbers
+ * the subscriber misses; thinned pictures (padding), a new source's epoch
+ * and a hold are not gaps; a late packet fills its gap; a duplicate
+ * changes nothing. */
+static void test_upstream_gaps(void)
+{
+    cc_fwd f;
+    cc_fwd_config cfg = video_cfg(65500, 1000, 10, 3); /* out numbers wrap */
+    cc_fwd_init(&f, &cfg);
+    cc_fwd_set_max_tid(&f, 0); /* thinning on from the start */
+    inpkt in;
+    outpkt o;
+    uint16_t seq = 100;
+    uint32_t lost = 0, pads = 0;
+    uint16_t lost_out[64];
+    for (int pic = 0; pic < 40; pic++) {
+        int tid = pattern_tid(pic);
+        for (int k = 0; k < 2; k++, seq++) {
+            /* Every 7th source packet after the keyframe is lost upstream. */
+            if (pic > 0 && seq % 7 == 0) {
+                lost_out[lost++] = (uint16_t)(seq + f.seq_off);
+                continue;
+            }
+            mk_layered(&in, seq, 9000 + (uint32_t)pic * 3000, (uint16_t)(300 + pic),
+                       (uint8_t)(pic / 4), tid, tid > 0, k == 0, pic == 0 && k == 0);
+            CC_CHECK_EQ(fwd(&f, &in, pic * 33 * MS, &o), CC_FWD_SEND);
+            pads += o.h.payload_len == 0;
+            CC_CHECK(!cc_fwd_is_gap(&f, o.h.seq));
+        }
+    }
+    CC_CHECK(pads > 20 && lost > 8);
+    CC_CHECK_EQ(f.gaps, lost);
+    CC_CHECK_EQ(f.gaps_filled, 0);
+    for (uint32_t i = 0; i < lost; i++)
+        CC_CHECK(cc_fwd_is_gap(&f, lost_out[i]));
+    CC_CHECK_EQ(cc_fwd_upstream_lost(&f, f.last_seq), lost);
+    /* A report whose highest number is just before the last gap has not
+     * seen it yet. */
+    CC_CHECK_EQ(cc_fwd_upstream_lost(&f, (uint16_t)(lost_out[lost - 1] - 1)), lost - 1);
+    /* ... nor one from the future (a stale or bogus report: all of them). */
+    CC_CHECK_EQ(cc_fwd_upstream_lost(&f, (uint16_t)(f.last_seq + 5)), lost);
+    /* The SFU's NACK to the publisher brings one of them late. */
+    uint16_t late = (uint16_t)(lost_out[lost - 2] - f.seq_off);
+    mk_layered(&in, late, 9000 + 38u * 3000, 338, 9, pattern_tid(38), 1, 0, 0);
+    CC_CHECK_EQ(fwd(&f, &in, 40 * 33 * MS, &o), CC_FWD_SEND);
+    CC_CHECK_EQ(o.h.seq, lost_out[lost - 2]);
+    CC_CHECK(!cc_fwd_is_gap(&f, lost_out[lost - 2]));
+    CC_CHECK_EQ(f.gaps_filled, 1);
+    CC_CHECK_EQ(cc_fwd_upstream_lost(&f, f.last_seq), lost - 1);
+    /* The same packet again (the publisher answered twice): no change. */
+    CC_CHECK_EQ(fwd(&f, &in, 40 * 33 * MS, &o), CC_FWD_SEND);
+    CC_CHECK_EQ(f.gaps_filled, 1);
+    /* A hold, then a new source (the teacher reloads): the numbers go on
+     * without a gap. */
+    cc_fwd_hold(&f);
+    mk_video(&in, 2, 9000, 5000, 77, 1, 1, 0);
+    CC_CHECK_EQ(fwd(&f, &in, 2000 * MS, &o), CC_FWD_SEND);
+    mk_video(&in, 2, 9001, 5000, 77, 1, 0, 1);
+    CC_CHECK_EQ(fwd(&f, &in, 2001 * MS, &o), CC_FWD_SEND);
+    CC_CHECK_EQ(f.gaps, lost);
+    /* A long outage upstream: all of it counts, the last 1023 numbers are
+     * known one by one. */
+    mk_video(&in, 2, 9001 + 3001, 8000, 78, 1, 0, 1);
+    CC_CHECK_EQ(fwd(&f, &in, 3000 * MS, &o), CC_FWD_SEND);
+    CC_CHECK_EQ(f.gaps, lost + 3000);
+    CC_CHECK(cc_fwd_is_gap(&f, (uint16_t)(o.h.seq - 1)));
+    CC_CHECK(cc_fwd_is_gap(&f, (uint16_t)(o.h.seq - 1023)));
+    CC_CHECK(!cc_fwd_is_gap(&f, (uint16_t)(o.h.seq - 1024)));
+    CC_CHECK(!cc_fwd_is_gap(&f, o.h.seq));
+    CC_CHECK_EQ(cc_fwd_upstream_lost(&f, (uint16_t)(o.h.seq - 10)), lost - 1 + 3000 - 9);
+}
+
 int main(void)
 {
     CC_RUN(test_basic_rewrite);
@@ -421,5 +493,6 @@ int main(void)
     CC_RUN(test_nack_and_again);
     CC_RUN(test_padding_only);
     CC_RUN(test_temporal_layers);
+    CC_RUN(test_upstream_gaps);
     CC_TEST_DONE();
 }

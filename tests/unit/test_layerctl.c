@@ -1,19 +1,129 @@
 /* Layer controller: steps down on loss (from RR fraction lost or from the
  * share of NACKed packets), not faster than every 500 ms, not below TL0;
  * steps up after 4 s of clean reports, one layer at a time; a failed step
- * up doubles the wait (to 32 s); middling loss neither drops nor climbs. */
+ * up doubles the wait (to 32 s); middling loss neither drops nor climbs.
+ * Loss the SFU never got from the publisher (upstream) does not count. */
 #include "cc_test.h"
 #include "classcast/layerctl.h"
 
 #define S CC_USEC_PER_SEC
 #define MS CC_USEC_PER_MSEC
 
-/* One report a second with `frac` (x/256) and `nacks` of 200 packets. */
+/* One report a second with `frac` (x/256) and `nacks` of 200 packets,
+ * no upstream loss. */
 static int report(cc_layerctl *c, uint64_t *sent, cc_time_us t, uint8_t frac, uint32_t nacks)
 {
     *sent += 200;
     cc_layerctl_on_nack(c, nacks);
-    return cc_layerctl_on_report(c, frac, *sent, t);
+    cc_layerctl_report r = {.fraction_lost = frac, .ext_highest_seq = (uint32_t)*sent,
+                            .sent_total = *sent};
+    return cc_layerctl_on_report(c, &r, t);
+}
+
+/* A stream as the SFU and one receiver see it: per report, `expected`
+ * sequence numbers, `up` of them never reached the SFU (skipped), and the
+ * receiver lost `own` of the rest on its link. The receiver's fraction is
+ * RFC 3550 A.3's (truncated); it NACKs every number it misses, and the
+ * caller passes on only the NACKs of packets that were sent. */
+typedef struct stream {
+    uint64_t sent, up;
+    uint32_t ext;
+} stream;
+
+static int report_up(cc_layerctl *c, stream *s, cc_time_us t, uint32_t expected, uint32_t up,
+                     uint32_t own)
+{
+    s->sent += expected - up;
+    s->up += up;
+    s->ext += expected;
+    cc_layerctl_on_nack(c, own);
+    uint32_t frac = ((up + own) << 8) / expected;
+    cc_layerctl_report r = {.fraction_lost = (uint8_t)(frac > 255 ? 255 : frac),
+                            .ext_highest_seq = s->ext, .sent_total = s->sent,
+                            .upstream_lost = s->up};
+    return cc_layerctl_on_report(c, &r, t);
+}
+
+/* The teacher's uplink loses 30 % (then 100 % for a while, then 66 %)
+ * before the SFU; the student's own link loses nothing. Its reports say
+ * 30-100 % lost, all of it upstream: it keeps every layer. */
+static void test_upstream_only(void)
+{
+    cc_layerctl c;
+    stream s = {.ext = 40000};
+    cc_time_us t = 10 * S;
+    cc_layerctl_init(&c, t);
+    for (int i = 0; i < 10; i++)
+        CC_CHECK_EQ(report_up(&c, &s, t += S, 200, 60, 0), 0);
+    for (int i = 0; i < 3; i++) /* nothing at all comes through */
+        CC_CHECK_EQ(report_up(&c, &s, t += S, 150, 150, 0), 0);
+    for (int i = 0; i < 10; i++)
+        CC_CHECK_EQ(report_up(&c, &s, t += S, 150, 100, 0), 0);
+    CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP);
+    CC_CHECK_EQ(c.downs, 0);
+    CC_CHECK(c.last_reported > 0.6);
+    CC_CHECK(c.last_loss < 0.02);
+    /* The truncated fraction gives back at most one packet a report. */
+    uint64_t total_up = 10 * 60 + 3 * 150 + 10 * 100;
+    CC_CHECK(c.discounted <= total_up && c.discounted + 23 >= total_up);
+    /* A report across a wrap of the extended sequence number. */
+    s.ext = 0xFFFFFFF0u;
+    report_up(&c, &s, t += S, 200, 60, 0);
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 200, 60, 0), 0);
+    CC_CHECK(c.last_loss < 0.02);
+}
+
+/* Upstream loss and loss of its own: the own share decides. 11 % and not
+ * 10 %: the receiver truncates the fraction (RFC 3550 A.3), so exactly
+ * 10 % of its own comes out just under the threshold. */
+static void test_upstream_and_own(void)
+{
+    cc_layerctl c;
+    stream s = {.ext = 1000};
+    cc_time_us t = 10 * S;
+    cc_layerctl_init(&c, t);
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 1000, 300, 0), 0);
+    /* 300 upstream + 77 of the 700 sent (11 %). */
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 1000, 300, 77), 1);
+    CC_CHECK_EQ(c.layer, 1);
+    CC_CHECK(c.last_loss > 0.10 && c.last_loss < 0.12);
+    /* 5 % of its own: neither down nor good. */
+    for (int i = 0; i < 8; i++)
+        CC_CHECK_EQ(report_up(&c, &s, t += S, 1000, 300, 35), 0);
+    CC_CHECK_EQ(c.layer, 1);
+    /* Its own link clean again (the upstream loss stays): back up. */
+    int up = 0;
+    for (int i = 0; i < 6; i++)
+        up += report_up(&c, &s, t += S, 1000, 300, 0);
+    CC_CHECK_EQ(up, 1);
+    CC_CHECK_EQ(c.layer, 2);
+    /* NACKs of packets that were sent count as before: 11 % NACKed with
+     * a report that shows only the upstream share (repaired in time). */
+    cc_layerctl_on_nack(&c, 77);
+    s.sent += 700;
+    s.up += 300;
+    s.ext += 1000;
+    cc_layerctl_report r = {.fraction_lost = (uint8_t)((300 << 8) / 1000),
+                            .ext_highest_seq = s.ext, .sent_total = s.sent,
+                            .upstream_lost = s.up};
+    CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t += S), 1);
+    CC_CHECK_EQ(c.layer, 1);
+}
+
+/* No upstream loss: 10 % reported (26/256) steps down as it always did. */
+static void test_own_only(void)
+{
+    cc_layerctl c;
+    stream s = {.ext = 500};
+    cc_time_us t = 10 * S;
+    cc_layerctl_init(&c, t);
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 200, 0, 0), 0);
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 256, 0, 26), 1);
+    CC_CHECK_EQ(c.layer, 1);
+    CC_CHECK_EQ(c.discounted, 0);
+    /* The same with upstream loss but no own loss: stays. */
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 256, 26, 0), 0);
+    CC_CHECK_EQ(c.layer, 1);
 }
 
 static void test_down_and_up(void)
@@ -73,12 +183,16 @@ static void test_backoff(void)
     CC_CHECK(waits[3] >= 32 * S && waits[3] <= 33 * S); /* capped */
     /* Sent counter that did not move: the NACK share is ignored. */
     cc_layerctl_on_nack(&c, 50);
-    CC_CHECK_EQ(cc_layerctl_on_report(&c, 0, sent, t += S), 0);
+    cc_layerctl_report r = {.ext_highest_seq = (uint32_t)sent, .sent_total = sent};
+    CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t += S), 0);
 }
 
 int main(void)
 {
     CC_RUN(test_down_and_up);
     CC_RUN(test_backoff);
+    CC_RUN(test_upstream_only);
+    CC_RUN(test_upstream_and_own);
+    CC_RUN(test_own_only);
     CC_TEST_DONE();
 }

@@ -85,6 +85,9 @@ typedef struct browser {
     uint16_t last_tseq;
     cc_twcc_recv *fb;
     int n_fb_sent;
+    /* Publisher: send_vp8 loses the first packet of the picture on the
+     * way to the SFU (the teacher's uplink). */
+    int lose_first;
 } browser;
 
 static cc_dtls_ctx *g_server_ctx, *g_browser_ctx;
@@ -582,7 +585,8 @@ static void send_vp8(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
         n += 6;
         memset(p + n, 0x33, 200);
         n += 200;
-        send_rtp(b, p, n);
+        if (!(k == 0 && b->lose_first))
+            send_rtp(b, p, n);
         (*seq)++;
     }
 }
@@ -891,6 +895,106 @@ static void test_layers(void)
     browser_free(&pub);
     browser_free(&weak);
     browser_free(&good);
+}
+
+/* b's receiver report on its video: fraction lost (x/256) up to the
+ * newest number it got (RFC 3550 6.4.1). */
+static void send_rr(browser *b, uint8_t frac)
+{
+    uint8_t buf[128];
+    cc_rtcp_rr rr = {.ssrc = 0x5eed0001, .n_reports = 1};
+    rr.reports[0].ssrc = b->video_ssrc;
+    rr.reports[0].fraction_lost = frac;
+    rr.reports[0].ext_highest_seq = b->last_video_seq;
+    int n = cc_rtcp_write_rr(buf, sizeof buf, &rr);
+    CC_CHECK(n > 0);
+    send_rtcp(b, buf, (size_t)n);
+}
+
+/* The publisher's packets lost before the SFU (the teacher's uplink) are
+ * gaps for every subscriber, which reports them lost and NACKs them: a
+ * subscriber whose report shows just that keeps its layers; one that
+ * reports more than that, of its own, steps down. */
+static void test_upstream_loss(void)
+{
+    browser pub, clean, weak;
+    browser_init(&pub, 14);
+    browser_init(&clean, 15);
+    browser_init(&weak, 16);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 40, NULL);
+    join(&clean, "chromium-offer-viewer.sdp", 0, 41, NULL);
+    join(&weak, "chromium-offer-viewer.sdp", 0, 42, NULL);
+    browser *all[3] = {&pub, &clean, &weak};
+    static const int t[4] = {0, 2, 1, 2};
+    uint16_t seq = 3000, pid = 700;
+    uint32_t ts = 90000;
+    int pic = 0;
+    for (; pic < 8; pic++, ts += 3000) {
+        send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, pic == 0, t[pic % 4], (uint8_t)(pic / 4));
+        pump_all(all, 3, 20);
+    }
+    CC_CHECK_EQ(clean.n_rtp_video, 16);
+    CC_CHECK_EQ(weak.n_rtp_video, 16);
+    uint16_t off_c = (uint16_t)(clean.last_video_seq - (uint16_t)(seq - 1));
+    uint16_t off_w = (uint16_t)(weak.last_video_seq - (uint16_t)(seq - 1));
+    send_rr(&clean, 0); /* the marks */
+    send_rr(&weak, 0);
+    pump_all(all, 3, 50);
+    cc_sfu_stats st0;
+    cc_sfu_get_stats(g_sfu, &st0);
+    /* 16 pictures of 2 packets; the first packet of every other one
+     * never reaches the SFU: 8 of 32 numbers (25 %). */
+    uint16_t gap_c[8], gap_w[8];
+    int ng = 0;
+    for (int k = 0; k < 16; k++, pic++, ts += 3000) {
+        pub.lose_first = k % 2 == 1;
+        if (pub.lose_first) {
+            gap_c[ng] = (uint16_t)(seq + off_c);
+            gap_w[ng++] = (uint16_t)(seq + off_w);
+        }
+        send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, t[pic % 4], (uint8_t)(pic / 4));
+        pump_all(all, 3, 20);
+    }
+    pub.lose_first = 0;
+    CC_CHECK_EQ(clean.n_rtp_video, 16 + 24);
+    CC_CHECK_EQ(weak.n_rtp_video, 16 + 24);
+    /* Both NACK the 8 numbers (the SFU has nothing to send), and report
+     * them lost: the clean one 8 of 32, the weak one 12 (4 of the 24 sent
+     * lost on its own link, 17 %). */
+    uint8_t nk[128];
+    int kl = cc_rtcp_write_nack(nk, sizeof nk, 1, clean.video_ssrc, gap_c, 8);
+    CC_CHECK(kl > 0);
+    send_rtcp(&clean, nk, (size_t)kl);
+    kl = cc_rtcp_write_nack(nk, sizeof nk, 1, weak.video_ssrc, gap_w, 8);
+    CC_CHECK(kl > 0);
+    send_rtcp(&weak, nk, (size_t)kl);
+    pump_all(all, 3, 50);
+    send_rr(&clean, 64);
+    send_rr(&weak, 96);
+    pump_all(all, 3, 100);
+    cc_sfu_stats st;
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK_EQ(st.nack_upstream - st0.nack_upstream, 16);
+    CC_CHECK_EQ(st.nack_cache_miss - st0.nack_cache_miss, 16);
+    CC_CHECK_EQ(st.upstream_loss_discounted - st0.upstream_loss_discounted, 16);
+    CC_CHECK_EQ(st.layer_down - st0.layer_down, 1); /* the weak one only */
+    /* Which one: the clean one still gets every layer. */
+    memset(clean.tid_seen, 0, sizeof clean.tid_seen);
+    memset(weak.tid_seen, 0, sizeof weak.tid_seen);
+    for (int k = 0; k < 8; k++, pic++, ts += 3000) {
+        send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, t[pic % 4], (uint8_t)(pic / 4));
+        pump_all(all, 3, 20);
+    }
+    CC_CHECK_EQ(clean.tid_seen[2], 8);
+    CC_CHECK_EQ(weak.tid_seen[2], 0);
+    CC_CHECK(weak.n_pad_video > 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    count_events(0, NULL);
+    browser_free(&pub);
+    browser_free(&clean);
+    browser_free(&weak);
 }
 
 /* A still screen sends no packets: a student who joins just after a
@@ -1720,6 +1824,7 @@ int main(void)
     CC_RUN(test_prepare_errors);
     CC_RUN(test_room);
     CC_RUN(test_layers);
+    CC_RUN(test_upstream_loss);
     CC_RUN(test_simulcast);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
