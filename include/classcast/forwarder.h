@@ -78,6 +78,9 @@ typedef struct cc_fwd {
     cc_time_us last_at;
     uint16_t last_pid;
     uint8_t last_tl0;
+    /* Upstream gaps (see `gap` below). */
+    uint64_t gaps, gaps_filled;
+    uint32_t gap_marks;
     /* For RTCP SR (RFC 3550 6.4.1): packets and payload octets sent. */
     uint32_t packets;
     uint32_t octets;
@@ -118,9 +121,11 @@ typedef struct cc_fwd {
      * (the publisher's answer to the SFU's own NACK, forwarded late);
      * `gap` marks, by output sequence number, the last 1024 numbers still
      * missing. Thinned pictures go out as padding under their own numbers
-     * and a new epoch continues the numbering, so neither is a gap. */
+     * and a new epoch continues the numbering, so neither is a gap.
+     * gap_marks counts the bits set in `gap` (the counters sit with the
+     * per-packet state above; the bitmap is read and written only while
+     * it has marks, so an unimpaired stream never touches its line). */
     uint64_t gap[16];
-    uint64_t gaps, gaps_filled;
 } cc_fwd;
 
 #define CC_FWD_ALL_LAYERS 3

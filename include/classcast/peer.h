@@ -97,6 +97,10 @@ int cc_peer_protect_rtcp(cc_peer *p, uint8_t *buf, size_t len, size_t cap,
 /* Where media goes: the nominated address, else the latest address that
  * passed an ICE check; NULL before any. */
 const cc_addr *cc_peer_media_addr(const cc_peer *p);
+/* What protecting and addressing an RTP packet to p reads (p's state, its
+ * media address, its counters and its SRTP session's, cc_srtp_tx_lines),
+ * as up to max addresses into v; returns how many (0 before CONNECTED). */
+int cc_peer_tx_lines(const cc_peer *p, const void **v, int max);
 cc_time_us cc_peer_deadline(const cc_peer *p, cc_time_us now);
 void cc_peer_handle_timeout(cc_peer *p, cc_time_us now);
 cc_peer_state cc_peer_get_state(const cc_peer *p);

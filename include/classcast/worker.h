@@ -156,6 +156,9 @@ int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp,
  * CC_SRTP_MAX_TRAILER are reserved for SRTP), then commit its length: the
  * worker protects it in place and queues it to the peer's media address. */
 uint8_t *cc_worker_tx_begin(cc_worker *w);
+/* What cc_worker_tx_commit_rtp reads for wp (cc_peer_tx_lines, and wp),
+ * as up to max addresses into v, to prefetch; returns how many. */
+int cc_worker_tx_lines(const cc_wpeer *wp, const void **v, int max);
 int cc_worker_tx_commit_rtp(cc_worker *w, cc_wpeer *wp, size_t len);
 int cc_worker_tx_commit_rtcp(cc_worker *w, cc_wpeer *wp, size_t len);
 void cc_worker_count_drop(cc_worker *w, cc_worker_drop what);

@@ -299,6 +299,20 @@ const cc_addr *cc_peer_media_addr(const cc_peer *p)
     return NULL;
 }
 
+int cc_peer_tx_lines(const cc_peer *p, const void **v, int max)
+{
+    const cc_addr *to = p ? cc_peer_media_addr(p) : NULL;
+    if (!p || p->state != CC_PEER_CONNECTED || !p->srtp || !to || max < 5)
+        return 0;
+    int n = 0;
+    v[n++] = p;
+    v[n++] = &p->ice.state;
+    v[n++] = to;
+    v[n++] = &p->srtp;
+    v[n++] = &p->stats.rtp_tx;
+    return n + cc_srtp_tx_lines(p->srtp, v + n, max - n);
+}
+
 cc_time_us cc_peer_deadline(const cc_peer *p, cc_time_us now)
 {
     if (p->state == CC_PEER_CLOSED || p->state == CC_PEER_FAILED)

@@ -68,13 +68,15 @@ typedef struct gcm_ssrc_state {
     uint16_t seq;       /* SEQ of the highest index sent */
 } gcm_ssrc_state;
 
+/* What every packet reads first, then the first SSRCs' states: one cache
+ * line for a subscriber of a lesson's three streams (cc_srtp_tx_lines). */
 typedef struct gcm_out {
     EVP_CIPHER_CTX *ctx; /* keyed once with the session key; per packet only
                           * the IV is set */
-    uint8_t salt[GCM_SALT_LEN]; /* session salt k_s */
-    gcm_ssrc_state ssrc[GCM_SSRC_SLOTS];
     int n_ssrc;   /* ssrc[0..n_ssrc) in use, in order of first use */
     int last;     /* index of the last SSRC protected: the usual hit */
+    uint8_t salt[GCM_SALT_LEN]; /* session salt k_s */
+    gcm_ssrc_state ssrc[GCM_SSRC_SLOTS];
 } gcm_out;
 
 struct cc_srtp {
@@ -393,6 +395,25 @@ void cc_srtp_free(cc_srtp *s)
     if (s->out) srtp_dealloc(s->out);
     gcm_free(s->gcm);
     free(s);
+}
+
+int cc_srtp_tx_lines(const cc_srtp *s, const void **v, int max)
+{
+    int n = 0;
+    if (!s || max < 1)
+        return 0;
+    v[n++] = s;
+    const gcm_out *g = s->gcm;
+    if (!g)
+        return n;
+    /* OpenSSL's EVP_CIPHER_CTX is opaque: its first lines, where a cipher
+     * context keeps its method and state pointers (its size is not ours
+     * to know; a prefetch past it is harmless). */
+    const void *a[] = {g, &g->ssrc[g->last], g->ctx, (const char *)g->ctx + 64,
+                       (const char *)g->ctx + 128};
+    for (size_t i = 0; i < sizeof a / sizeof a[0] && n < max; i++)
+        v[n++] = a[i];
+    return n;
 }
 
 static int protect(cc_srtp *s, uint8_t *buf, size_t len, size_t cap,

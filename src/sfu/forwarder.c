@@ -38,19 +38,26 @@ static int thin_get(const cc_fwd *f, uint16_t seq)
     return (f->thin[(seq % 1024) / 64] >> (seq % 64)) & 1;
 }
 
-/* Upstream gaps, by output sequence number (cc_fwd.gap). */
+/* Upstream gaps, by output sequence number (cc_fwd.gap), with gap_marks
+ * kept equal to the bits set. */
 static void gap_set(cc_fwd *f, uint16_t seq, int on)
 {
+    if (!on && !f->gap_marks)
+        return; /* nothing marked: the bitmap's line is not touched */
     uint64_t bit = 1ull << (seq % 64);
-    if (on)
-        f->gap[(seq % 1024) / 64] |= bit;
-    else
-        f->gap[(seq % 1024) / 64] &= ~bit;
+    uint64_t *wd = &f->gap[(seq % 1024) / 64];
+    if (on && !(*wd & bit)) {
+        *wd |= bit;
+        f->gap_marks++;
+    } else if (!on && (*wd & bit)) {
+        *wd &= ~bit;
+        f->gap_marks--;
+    }
 }
 
 static int gap_get(const cc_fwd *f, uint16_t seq)
 {
-    return (f->gap[(seq % 1024) / 64] >> (seq % 64)) & 1;
+    return f->gap_marks && ((f->gap[(seq % 1024) / 64] >> (seq % 64)) & 1);
 }
 
 /* Output number oseq is about to be sent: numbers it jumps over are

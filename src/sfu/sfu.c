@@ -1090,15 +1090,68 @@ void sfu_sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         __atomic_store_n(&s->c.pace_delay_max_us, (uint64_t)worst, __ATOMIC_RELAXED);
 }
 
+void sfu_sub_tx_lines(sfu_peer *sp)
+{
+    sp->n_txl = sp->wp ? cc_worker_tx_lines(sp->wp, sp->txl, SFU_TX_LINES) : 0;
+}
+
+/* The start of sp that the fan-out reads (sfu_peer's first members). */
+static inline void sub_prefetch_head(const sfu_peer *sp)
+{
+    const char *p = (const char *)sp;
+    for (size_t off = 0; off < offsetof(sfu_peer, txl_at); off += 64)
+        __builtin_prefetch(p + off, 1);
+    __builtin_prefetch(p + offsetof(sfu_peer, txl_at) - 1, 1);
+}
+
+/* What sending packet fp of feed fi to sp will read beyond sp's start:
+ * its out (the first lines, and the forwarder's PictureID record for this
+ * sequence number) and its transport (sfu_sub_tx_lines). sp's start must
+ * be in the cache already (sub_prefetch_head one subscriber earlier), or
+ * this waits for it. */
+static inline void sub_prefetch_tx(const sfu_peer *sp, int fi, const cc_fwd_pkt *fp)
+{
+    int oi = sp->feed_out[fi];
+    if (oi < 0)
+        return;
+    const sfu_out *o = &sp->out[oi];
+    const char *p = (const char *)o;
+    for (size_t off = 0; off < offsetof(sfu_out, fwd) + offsetof(cc_fwd, thin); off += 64)
+        __builtin_prefetch(p + off, 1);
+    if (fp->vp8)
+        __builtin_prefetch(&o->fwd.pid_at[fp->h->seq % sizeof o->fwd.pid_at], 1);
+    for (int i = 0; i < sp->n_txl; i++)
+        __builtin_prefetch(sp->txl[i], 1);
+}
+
 /* One packet of feed fi (encoding enc of n_enc) to every subscriber of
  * the room on this worker (owner or mirror). 1 if a subscriber waits for
- * a keyframe of this packet's encoding. */
+ * a keyframe of this packet's encoding.
+ * Hand-tuned: this loop is the SFU's per-packet cost. Each subscriber's
+ * state is its own heap memory, so with hundreds of them every read here
+ * was a cache miss (a perf profile of 400 subscribers had most of the
+ * loop's time on the first load from each structure); the next
+ * subscriber's memory is prefetched while this one's packet is written
+ * and encrypted, two steps deep (its start, then what its start points
+ * to). */
 int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
                int gated, int enc, int n_enc, cc_time_us now)
 {
     int want_key = 0;
     uint64_t sent = 0, held = 0;
+    if (r->subs) {
+        sub_prefetch_head(r->subs);
+        if (r->subs->next)
+            sub_prefetch_head(r->subs->next);
+        sub_prefetch_tx(r->subs, fi, fp);
+    }
     for (sfu_peer *sub = r->subs; sub; sub = sub->next) {
+        const sfu_peer *nx = sub->next;
+        if (nx) {
+            if (nx->next)
+                sub_prefetch_head(nx->next);
+            sub_prefetch_tx(nx, fi, fp);
+        }
         int oi = sub->feed_out[fi];
         if (oi < 0)
             continue;
@@ -1223,6 +1276,7 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     cc_sfu *s = cc_worker_app_ud(w);
     sfu_peer *pp = cc_wpeer_app_state(wp);
     pp->wp = wp;
+    sfu_sub_tx_lines(pp);
     sfu_room *r = s ? sfu_room_find(s, pp->room_id) : NULL;
     if (!r) {
         CC_WARN("sfu", "peer %s: room %u is not open; closing", pp->ufrag,
@@ -1290,10 +1344,18 @@ static void sfu_on_tick(cc_worker *w, cc_wpeer *wp, cc_time_us now)
     sfu_peer *pp = cc_wpeer_app_state(wp);
     if (!pp->room)
         return;
-    if (pp->publisher)
+    if (pp->publisher) {
         sfu_pub_tick(w, s, pp, now);
-    else
+    } else {
+        /* The addresses change only when the transport does (a new SRTP
+         * session, a new nominated address), and reading them costs
+         * misses of their own: once a second. */
+        if (!pp->n_txl || now - pp->txl_at >= CC_USEC_PER_SEC) {
+            sfu_sub_tx_lines(pp);
+            pp->txl_at = now;
+        }
         sfu_sub_tick(w, s, pp, now);
+    }
 }
 
 void sfu_peer_state_free_tracks(sfu_peer *pp)

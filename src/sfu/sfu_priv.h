@@ -104,23 +104,24 @@ int sfu_pub_tracks(const sfu_peer *pp, cc_track **ts);
 
 /* Subscriber side: one outgoing stream (one m-line that carries a track). */
 typedef struct sfu_out {
+    /* What the fan-out reads per packet first (then fwd's start). */
     int active;
-    char mid[64];
-    int slot;             /* the kind */
-    uint32_t owner;       /* whose track: 0 the teacher's, else a member */
-    cc_fwd fwd;
-    cc_layerctl lc;       /* video: temporal layers this subscriber's link
-                           * carries (its RRs and NACKs) */
-    cc_time_us wait_since; /* video: waiting for its first picture since
-                            * (connect or renegotiation), 0 once it came */
     int paused;           /* the allocation gives it nothing (a camera the
                            * subscriber's link cannot carry) */
-    int alloc_below;      /* the allocation gives it less than its best
-                           * (paused, a lower encoding or fewer layers) */
     /* Simulcast source: the encoding (index, lowest first) the
      * allocation wants and the one being forwarded (-1: none yet); a
      * switch happens at a keyframe of the wanted one. */
     int8_t want_enc, cur_enc;
+    cc_time_us wait_since; /* video: waiting for its first picture since
+                            * (connect or renegotiation), 0 once it came */
+    int slot;             /* the kind */
+    uint32_t owner;       /* whose track: 0 the teacher's, else a member */
+    cc_fwd fwd;
+    char mid[64];
+    cc_layerctl lc;       /* video: temporal layers this subscriber's link
+                           * carries (its RRs and NACKs) */
+    int alloc_below;      /* the allocation gives it less than its best
+                           * (paused, a lower encoding or fewer layers) */
     uint8_t alloc_tid;    /* highest temporal layer its estimate carries
                            * (CC_FWD_ALL_LAYERS without an estimate); the
                            * cap is the lower of it and lc.layer */
@@ -142,7 +143,33 @@ typedef struct sfu_out {
 
 typedef struct sfu_local sfu_local;
 
+/* Addresses a packet's send to a subscriber reads (cc_worker_tx_lines). */
+#define SFU_TX_LINES 12
+
 struct sfu_peer {
+    /* What the fan-out reads per packet and subscriber comes first, so it
+     * is a few cache lines that sfu_fanout prefetches for the next
+     * subscriber while it sends to this one (with hundreds of
+     * subscribers, each of them is otherwise a miss per packet). */
+    sfu_peer *next;       /* in its room's list */
+    sfu_out *out;         /* n_out of them (malloc'd: a subscriber of a
+                           * big seminar has many, most have three) */
+    cc_wpeer *wp;
+    cc_pacedq *pq;
+    cc_bwe *bwe;
+    int pacing;
+    int is_teacher;       /* subscriber: gets every guest camera */
+    /* Subscriber with transport-cc (docs/bwe.md): the transport-wide
+     * number of the next packet we send it (its feedback drives bwe). */
+    uint16_t twcc_seq;
+    /* feed index -> index in out[] (-1: this subscriber does not take it);
+     * rebuilt when the room's feeds or the subscriber's outs change. */
+    int8_t feed_out[CC_SFU_MAX_FEEDS];
+    /* What sending it a packet reads beyond this (refreshed every tick:
+     * a stale address is only a wasted prefetch). */
+    int n_txl;
+    const void *txl[SFU_TX_LINES];
+    cc_time_us txl_at;    /* when txl was last refreshed */
     sfu_local *local;     /* a publisher inside the process, else NULL */
     uint32_t room_id, member_id;
     int publisher;
@@ -169,11 +196,7 @@ struct sfu_peer {
                            * transport-cc (publisher: then REMB, if
                            * accepted; subscriber: loss-based layers) */
     cc_twcc_recv *twcc;   /* publisher with transport-cc: its feedback */
-    /* Subscriber with transport-cc (docs/bwe.md): the transport-wide
-     * numbers of the packets we send it, the estimate its feedback
-     * drives, and the probe cluster being sent (padding on RTX). */
-    uint16_t twcc_seq;
-    cc_bwe *bwe;
+    /* The probe cluster being sent to a subscriber (padding on RTX). */
     cc_bwe_probe probe;
     cc_time_us probe_start;
     size_t probe_bytes;
@@ -185,11 +208,9 @@ struct sfu_peer {
     cc_alloc alloc;
     /* Pacing (docs/bwe.md): while its estimate is below SFU_PACE_BELOW,
      * its video leaves at SFU_PACE_FACTOR x the estimate through a queue
-     * (made the first time), so a keyframe does not overflow the queue
-     * of a slow link. */
-    cc_pacedq *pq;
+     * (pq, made the first time; `pacing` above), so a keyframe does not
+     * overflow the queue of a slow link. */
     cc_pacer pacer;
-    int pacing;
     int pace_replay;      /* pacing only for a kept chain (out_replay),
                            * until the queue has drained */
     cc_time_us next_alloc, next_probe_req;
@@ -201,19 +222,12 @@ struct sfu_peer {
     cc_time_us probe_gap;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
-    int is_teacher;       /* subscriber: gets every guest camera */
-    cc_wpeer *wp;
     sfu_room *room;       /* NULL when not linked */
     uint64_t order;       /* connect order: the newest publisher wins a slot */
-    sfu_peer *next, *prev;
+    sfu_peer *prev;
     cc_time_us next_report;
     sfu_in in[CC_SLOT_COUNT];
-    sfu_out *out;         /* n_out of them (malloc'd: a subscriber of a
-                           * big seminar has many, most have three) */
     int n_out;
-    /* feed index -> index in out[] (-1: this subscriber does not take it);
-     * rebuilt when the room's feeds or the subscriber's outs change. */
-    int8_t feed_out[CC_SFU_MAX_FEEDS];
 };
 
 struct sfu_local {
@@ -336,6 +350,8 @@ void sfu_sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n,
 int sfu_sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf, size_t n,
                  cc_time_us now);
 void sfu_sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now);
+/* Refreshes sp's txl (what a send to it reads, for sfu_fanout's prefetch). */
+void sfu_sub_tx_lines(sfu_peer *sp);
 int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
                int gated, int enc, int n_enc, cc_time_us now);
 int sfu_kf_stale_by_connect(const cc_track *t, int64_t max_age, cc_time_us now);

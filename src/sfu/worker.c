@@ -948,6 +948,14 @@ int cc_worker_send_rtcp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtcp, size_t 
 
 uint8_t *cc_worker_tx_begin(cc_worker *w) { return cc_udp_tx_slot(w->udp); }
 
+int cc_worker_tx_lines(const cc_wpeer *wp, const void **v, int max)
+{
+    if (!wp || max < 1)
+        return 0;
+    v[0] = wp;
+    return 1 + cc_peer_tx_lines(wp->peer, v + 1, max - 1);
+}
+
 int cc_worker_tx_commit_rtp(cc_worker *w, cc_wpeer *wp, size_t len)
 {
     return commit_media(w, wp, len, 0);
