@@ -76,6 +76,7 @@ typedef struct cc_bwe_stats {
     uint64_t rebased;        /* such a "queue" did not drain: the path got
                                 longer, its delay became the new minimum */
     uint64_t probes;         /* probe results applied */
+    uint64_t probes_capped;  /* of them, lifted less than they read (PROBE_MAX_GROWTH) */
     uint64_t timeouts;       /* cuts for lack of feedback */
 } cc_bwe_stats;
 

@@ -134,6 +134,17 @@
 #define PROBE_SATURATED 0.9
 #define PROBE_UTILISATION 0.95
 #define PROBE_TIMEOUT_US 1000000
+/* One probe lifts the estimate to at most this many times what it was (or
+ * what was received, if more). A short cluster that fits in a shaper's
+ * token bucket (a policer or tc tbf with a burst of a few kilobytes)
+ * arrives at the line rate and reads as any rate at all: measured, a
+ * 300 kbit/s link (tbf, 8 KB burst) probed with 15 ms clusters read
+ * 1.7-2.2 Mbit/s again and again, each time long enough for the
+ * allocation to send it the 1080p screen. Bounded, such a result costs
+ * one step, which the delay and the loss then show; a link that really
+ * carries more is reached in doublings, one probe round each (tens of
+ * milliseconds apart while start-up probing goes on). */
+#define PROBE_MAX_GROWTH 2.0
 
 enum { PROBE_FREE = 0, PROBE_QUEUED, PROBE_WAIT, PROBE_DONE };
 
@@ -344,6 +355,7 @@ static double probe_result(const probe_cluster *c)
 }
 
 static double win_rate(const rate_win *w);
+static double acked_rate(const cc_bwe *b);
 
 static void probe_apply(cc_bwe *b, double r, cc_time_us now)
 {
@@ -370,6 +382,11 @@ static void probe_apply(cc_bwe *b, double r, cc_time_us now)
     double sent = win_rate(&b->sent);
     if (sent > 0 && sent < APP_LIMITED_SHARE * b->delay_bps && r < BETA * b->delay_bps)
         r = BETA * b->delay_bps;
+    double base = acked_rate(b) > b->delay_bps ? acked_rate(b) : b->delay_bps;
+    if (r > PROBE_MAX_GROWTH * base) {
+        r = PROBE_MAX_GROWTH * base;
+        b->st.probes_capped++;
+    }
     r = clampd(r, b->cfg.min_bps, b->cfg.max_bps);
     b->delay_bps = r;
     b->loss_bps = r;

@@ -228,7 +228,8 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
         if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             return; /* the owner checked it */
         dp = &d;
-        cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len, d.start && d.partition == 0, now);
+        cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len + SFU_WIRE_OVERHEAD,
+                          d.start && d.partition == 0, now); /* wire bytes, as sfu.c */
         cc_track_on_frame_bytes(t, h.ts, p->len, d.keyframe, h.marker);
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));

@@ -309,6 +309,35 @@ static void probe_send(harness *h, const cc_bwe_probe *p, size_t size)
     }
 }
 
+/* A probe that fits in a shaper's token bucket arrives at the line rate
+ * whatever the link carries: its reading lifts the estimate one doubling,
+ * not to the probed rate. */
+static void test_probe_token_bucket(void)
+{
+    harness *h = hnew(175000, 0, 0, 1);
+    cc_bwe_probe p;
+    /* The start-up probes are never sent: they time out, probing ends. */
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    h->now += 2 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 0);
+    uint32_t before = cc_bwe_target_bps(h->b);
+    CC_CHECK(before > 0 && before <= 175000);
+    CC_CHECK_EQ(cc_bwe_probe_request(h->b, 1800000, h->now), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    CC_CHECK_EQ(p.bps, 1800000);
+    probe_send(h, &p, 300); /* no bottleneck: all of it at 1.8 Mbit/s */
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.probes, 1);
+    CC_CHECK_EQ(st.probes_capped, 1);
+    CC_CHECK(cc_bwe_target_bps(h->b) > before);
+    CC_CHECK(cc_bwe_target_bps(h->b) <= 2 * before + 1000);
+    cc_bwe_free(h->b);
+}
+
 static void test_probe(void)
 {
     harness *h = hnew(300000, 0, 0, 1);
@@ -336,7 +365,9 @@ static void test_probe(void)
     cc_bwe_free(h->b);
 
     /* An open path: both reach their rates, so probe again at twice the
-     * last result; a cluster whose feedback never comes times out. */
+     * last result; a cluster whose feedback never comes times out. Each
+     * result lifts the estimate to at most twice what it was: 300k ->
+     * 600k -> 1.2M (the 1.8M read counts for the next probe's rate). */
     h = hnew(300000, 0, 0, 1);
     CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p1), 1);
     CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p2), 1);
@@ -344,7 +375,9 @@ static void test_probe(void)
     probe_send(h, &p2, 500);
     h->now += 100000;
     hfeedback(h, h->now, h->now);
-    CC_CHECK(cc_bwe_target_bps(h->b) > 1.7e6);
+    CC_CHECK(cc_bwe_target_bps(h->b) > 1.1e6 && cc_bwe_target_bps(h->b) <= 1.8e6);
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK(st.probes_capped >= 1);
     CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p3), 1);
     CC_CHECK(p3.bps > 3.4e6 && p3.bps < 3.7e6);
     probe_send(h, &p3, 500);
@@ -543,6 +576,7 @@ int main(void)
     CC_RUN(test_overuse_and_underuse);
     CC_RUN(test_loss);
     CC_RUN(test_probe);
+    CC_RUN(test_probe_token_bucket);
     CC_RUN(test_remb);
     CC_RUN(test_timeout);
     CC_RUN(test_unknown_feedback);
