@@ -56,6 +56,10 @@ typedef struct cc_layerctl_report {
      * skipped because it never had the packet (cc_fwd_upstream_lost):
      * cumulative, net of numbers filled late. 0 when not known. */
     uint64_t upstream_lost;
+    /* The stretch holds the sender's own burst (a kept keyframe chain sent
+     * at once to a subscriber that just joined): the loss it shows is the
+     * burst's, not the link's. The marks move on; the layer is not judged. */
+    int own_burst;
 } cc_layerctl_report;
 
 void cc_layerctl_init(cc_layerctl *c, cc_time_us now);

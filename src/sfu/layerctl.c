@@ -67,7 +67,7 @@ int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_u
     c->nacked = 0;
     c->last_loss = loss;
     c->last_reported = reported;
-    if (!judged)
+    if (!judged || r->own_burst)
         return 0;
 
     if (loss > CC_LAYERCTL_LOSS_HIGH) {

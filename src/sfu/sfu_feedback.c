@@ -22,6 +22,12 @@
  * teacher cannot saturate a school's uplink. */
 #define SFU_REMB_BPS 2500000u
 #define SFU_REPLAY_REPAIR (5 * CC_USEC_PER_SEC)
+/* Receiver reports this soon after a kept chain went out cover its burst:
+ * its loss, and the NACKs a receiver repeats for it (Chromium asks again
+ * every round trip, up to 10 times; a 300 kbit/s student's round trip
+ * behind its queue was ~190 ms, and with a 1.5 s grace its first judged
+ * report still held NACKs of as many packets as were sent). */
+#define SFU_REPLAY_GRACE (3 * CC_USEC_PER_SEC)
 #define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
 /* The estimate must hold a camera down this long before the page hears
  * its link is weak (loss says it at once). */
@@ -273,6 +279,12 @@ static void sub_on_rr(cc_worker *w, cc_sfu *s, sfu_peer *sp, const cc_rtcp_pkt *
             .sent_total = o->fwd.packets,
             .upstream_lost = cc_fwd_upstream_lost(&o->fwd,
                                                   (uint16_t)rr.reports[i].ext_highest_seq),
+            /* Started on the kept chain, sent at SFU_REPLAY_BPS whatever
+             * the link: a 300 kbit/s student's first reports said 88-96 %
+             * lost, and stepped it to the lowest layer for the hold that
+             * follows (scripts/bench/links). Its estimate and the next
+             * reports judge the link. */
+            .own_burst = o->rp_n && now - o->rp_at < SFU_REPLAY_GRACE,
         };
         int changed = cc_layerctl_on_report(&o->lc, &lr, now);
         ADD(s, upstream_loss_discounted, o->lc.discounted - disc);

@@ -126,6 +126,33 @@ static void test_own_only(void)
     CC_CHECK_EQ(c.layer, 1);
 }
 
+/* Reports over the sender's own burst (a kept chain at join) are not
+ * the link's: no step down, whatever they say; the next one judges. */
+static void test_own_burst(void)
+{
+    cc_layerctl c;
+    cc_time_us t = 100 * S;
+    cc_layerctl_init(&c, t);
+    uint64_t sent = 0;
+    for (int i = 0; i < 2; i++) {
+        sent += 200;
+        cc_layerctl_on_nack(&c, 180);
+        cc_layerctl_report r = {.fraction_lost = 240, .ext_highest_seq = (uint32_t)sent,
+                                .sent_total = sent, .own_burst = 1};
+        t += S;
+        CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t), 0);
+        CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP);
+    }
+    /* Clean afterwards: stays; the burst's NACKs are not carried over. */
+    t += S;
+    CC_CHECK_EQ(report(&c, &sent, t, 0, 0), 0);
+    CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP);
+    /* Real loss later is judged as before. */
+    t += S;
+    CC_CHECK_EQ(report(&c, &sent, t, 60, 0), 1);
+    CC_CHECK(c.layer < CC_LAYERCTL_TOP);
+}
+
 static void test_down_and_up(void)
 {
     cc_layerctl c;
@@ -194,5 +221,6 @@ int main(void)
     CC_RUN(test_upstream_only);
     CC_RUN(test_upstream_and_own);
     CC_RUN(test_own_only);
+    CC_RUN(test_own_burst);
     CC_TEST_DONE();
 }
