@@ -22,6 +22,18 @@ void cc_lg_hist_add(lat_hist *h, cc_time_us us)
 }
 
 /* Value (us) below which a fraction q of the samples lie. */
+void cc_lg_hist_merge(lat_hist *into, const lat_hist *h)
+{
+    if (!into->b || !h->b)
+        return;
+    for (size_t b = 0; b < H_N; b++)
+        into->b[b] += h->b[b];
+    into->n += h->n;
+    into->sum += h->sum;
+    if (h->max > into->max)
+        into->max = h->max;
+}
+
 double cc_lg_hist_q(const lat_hist *h, double q)
 {
     if (!h->n)

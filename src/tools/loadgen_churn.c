@@ -123,18 +123,6 @@ static void queue_job(struct lg_churn *c, int idx, int kind)
     c->outstanding++;
 }
 
-static void hist_merge(lat_hist *into, const lat_hist *h)
-{
-    if (!into->b || !h->b)
-        return;
-    for (size_t b = 0; b < H_N; b++)
-        into->b[b] += h->b[b];
-    into->n += h->n;
-    into->sum += h->sum;
-    if (h->max > into->max)
-        into->max = h->max;
-}
-
 /* The end of slot i's current life: count it. */
 static void retire(lg *g, int i, cc_time_us now)
 {
@@ -184,7 +172,7 @@ static void retire(lg *g, int i, cc_time_us now)
     c->auth_fail += st->drop_srtp_auth;
     c->before_keys += st->drop_before_keys;
     c->empty += !e->rx[0].packets || !e->rx[1].packets;
-    hist_merge(&c->lat, &e->lat);
+    cc_lg_hist_merge(&c->lat, &e->lat);
 }
 
 /* A new life in slot i: fresh socket, credentials and offer here, the

@@ -216,6 +216,8 @@ int cc_lg_settled(const ep *e);
 const char *cc_lg_ep_state(const ep *e);
 void cc_lg_hist_add(lat_hist *h, cc_time_us us);
 double cc_lg_hist_q(const lat_hist *h, double q);
+/* Adds h's samples into `into` (when both have buckets). */
+void cc_lg_hist_merge(lat_hist *into, const lat_hist *h);
 uint64_t cc_lg_rx_expected(const rx_stream *r);
 uint64_t cc_lg_rx_lost(const rx_stream *r);
 cc_time_us cc_lg_thread_cpu_us(void); /* this thread's CPU time */

@@ -14,19 +14,6 @@ const char *cc_lg_ep_state(const ep *e)
 
 /* ---- joins ---- */
 
-/* Adds h's samples into all (when both have buckets). */
-static void hist_sum(lat_hist *all, const lat_hist *h)
-{
-    if (!all->b || !h->b)
-        return;
-    for (size_t b = 0; b < H_N; b++)
-        all->b[b] += h->b[b];
-    all->n += h->n;
-    all->sum += h->sum;
-    if (h->max > all->max)
-        all->max = h->max;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -179,8 +166,8 @@ int cc_lg_report(lg *g, double measured_s, double cpu_s, int setup_failed)
         unmatched += e->lat_unmatched;
         n_verified += e->verify;
         if (ok && conn.b) {
-            hist_sum(&all, &e->lat);
-            hist_sum(&all_read, &e->lat_read);
+            cc_lg_hist_merge(&all, &e->lat);
+            cc_lg_hist_merge(&all_read, &e->lat_read);
         }
         if (ok && conn.b)
             cc_lg_hist_add(&conn, cc_client_get_stats(e->client)->connected_at - e->post_at);
@@ -386,8 +373,8 @@ void cc_lg_print_contract_json(lg *g, double measured_s, double cpu_s)
         undelivered += shortfall;
         lost += gap > shortfall ? gap : shortfall;
         silent += got == 0;
-        hist_sum(&all, &e->lat);
-        hist_sum(&all_read, &e->lat_read);
+        cc_lg_hist_merge(&all, &e->lat);
+        cc_lg_hist_merge(&all_read, &e->lat_read);
     }
     json_t *o = json_object();
     json_object_set_new(o, "subscribers", json_integer(n_conn));
