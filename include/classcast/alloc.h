@@ -16,7 +16,14 @@
  *     with the highest spatial layer, then the highest temporal layer
  *     ("full resolution at a lower frame rate before it loses
  *     resolution"), even where a lower-resolution, higher-frame-rate
- *     option would cost more.
+ *     option would cost more. Except a picture that hardly moves: a
+ *     thinned option of a higher layer whose measured frame rate (fps)
+ *     is under CC_ALLOC_SCREEN_MIN_FPS, while its layer sends at least
+ *     twice that and the layer below sends more than it, ranks below
+ *     that lower layer's best option. A browser's screen encoder spaces
+ *     its base layer's pictures unevenly (a full-size 15 frames/s screen's
+ *     TL0 measured 1.7 frames/s, up to 1.4 s apart), and the student's
+ *     player counts each such gap as a freeze.
  *  4. Cameras upgrade, only once every screen is at its best option
  *     (cfg.camera_after_screen; 0 lets cameras use what the screens cannot),
  *     along their options ordered by bitrate. A camera already above its
@@ -78,6 +85,8 @@
 /* A camera steps up to another spatial layer only for this much more. */
 #define CC_ALLOC_SPATIAL_GAIN 0.25
 #define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)
+/* A screen option with fewer pictures a second than this is "sparse". */
+#define CC_ALLOC_SCREEN_MIN_FPS 3.0
 /* An audio stream whose rate is unknown (0). */
 #define CC_ALLOC_AUDIO_DEFAULT_BPS 40000
 
@@ -88,6 +97,7 @@ typedef struct cc_alloc_layer {
     int available;            /* the publisher sends this layer now */
     uint32_t bps[CC_ALLOC_TEMPORAL]; /* cumulative over TID 0..t; 0 unknown */
     uint32_t kf_bytes;        /* its last keyframe's size; 0 unknown */
+    float fps[CC_ALLOC_TEMPORAL]; /* pictures/s over TID 0..t; 0 unknown */
 } cc_alloc_layer;
 
 typedef struct cc_alloc_stream {

@@ -43,6 +43,10 @@ typedef struct cc_layerctl {
     double last_loss;         /* of the latest interval: the link's own */
     double last_reported;     /* of the latest interval: as reported */
     uint64_t discounted;      /* reported losses that were upstream gaps */
+    uint16_t nack_high;       /* highest seq NACKed so far (on_nack_seq) */
+    int nack_seen;            /* nack_high is set */
+    cc_time_us nack_at;       /* when nack_high moved */
+    uint64_t nack_repeats;    /* NACKs of a number already NACKed */
     uint32_t downs, ups;
 } cc_layerctl;
 
@@ -66,6 +70,14 @@ void cc_layerctl_init(cc_layerctl *c, cc_time_us now);
 /* The receiver NACKed n sequence numbers of this stream that the sender
  * had sent (NACKs of upstream gaps are not the link's loss). */
 void cc_layerctl_on_nack(cc_layerctl *c, uint32_t n);
+/* One sequence number from a NACK (RFC 4585 6.2.1) that the sender had
+ * sent: counted as above only the first time. A receiver asks again for a
+ * packet still missing about once per round trip (Chromium up to 10
+ * times), so on a link with a deep queue the raw count of NACKed numbers
+ * exceeds the packets sent even at a few percent loss. A number is new
+ * when it is above the highest NACKed so far; after 5 s without a new
+ * one, any is. */
+void cc_layerctl_on_nack_seq(cc_layerctl *c, uint16_t seq, cc_time_us now);
 /* A receiver report block for this stream. Returns 1 if the layer changed
  * (read c->layer), else 0. */
 int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_us now);

@@ -285,8 +285,10 @@ typedef struct cc_sfu_event {
     X(probe_packets) X(probe_clusters) X(rtx_wrapped) X(alloc_down)             \
     X(alloc_up) X(alloc_paused) X(sim_switches) X(replays) X(replay_packets)    \
     X(sim_bound) X(upstream_loss_discounted) X(nack_upstream)                  \
+    X(nack_miss_unmapped) X(nack_miss_evicted) X(nack_repeated)               \
     X(early_keyframe_requests)                                                 \
-    X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)
+    X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)        \
+    X(pace_flushes)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

@@ -149,6 +149,46 @@ static uint32_t to_u32(double v)
 
 /* ---- ladders ---------------------------------------------------------- */
 
+/* A thinned option (s, t < top) of a screen whose pictures are sparse
+ * (alloc.h, rule 3) moves below the best option of the available layer
+ * beneath s, keeping the order among the moved ones. */
+static int sparse(const cc_alloc_layer *l, const cc_alloc_layer *below, int t)
+{
+    const float top = l->fps[CC_ALLOC_TEMPORAL - 1];
+    const float low = below->fps[CC_ALLOC_TEMPORAL - 1];
+    return t < CC_ALLOC_TEMPORAL - 1 && l->fps[t] > 0 && l->fps[t] < CC_ALLOC_SCREEN_MIN_FPS &&
+           top >= 2 * CC_ALLOC_SCREEN_MIN_FPS && low > l->fps[t];
+}
+
+static void demote_sparse(const cc_alloc_stream *in, ladder *L)
+{
+    ladder out = {.n = 0};
+    int moved[NOPT] = {0};
+    /* L is (s, t) ascending, available layers only. */
+    for (int p = 0; p < L->n; p++) {
+        if (moved[p])
+            continue;
+        const opt o = L->o[p];
+        int is_top_of_s = p + 1 == L->n || L->o[p + 1].s != o.s;
+        if (is_top_of_s) {
+            /* Before this layer's best option: the sparse options of the
+             * next available layer up, if this layer is the one beneath. */
+            int q = p + 1;
+            for (; q < L->n; q++) {
+                const opt x = L->o[q];
+                if (sparse(&in->layer[x.s], &in->layer[o.s], x.t)) {
+                    out.o[out.n++] = x;
+                    moved[q] = 1;
+                }
+                if (q + 1 < L->n && L->o[q + 1].s != x.s)
+                    break; /* only the next layer up */
+            }
+        }
+        out.o[out.n++] = o;
+    }
+    *L = out;
+}
+
 static void build(const cc_alloc_stream *in, ladder *L)
 {
     double est[CC_ALLOC_SPATIAL][CC_ALLOC_TEMPORAL];
@@ -161,6 +201,8 @@ static void build(const cc_alloc_stream *in, ladder *L)
         for (int t = 0; t < CC_ALLOC_TEMPORAL; t++)
             L->o[L->n++] = (opt){(int8_t)s, (int8_t)t, to_u32(est[s][t])};
     }
+    if (in->kind == CC_ALLOC_SCREEN)
+        demote_sparse(in, L);
     if (in->kind != CC_ALLOC_CAMERA)
         return;
     /* Camera: by bitrate; a stable insertion sort keeps (s, t) order

@@ -23,6 +23,24 @@ void cc_layerctl_on_nack(cc_layerctl *c, uint32_t n)
     c->nacked += n;
 }
 
+#define NACK_FRESH (5 * CC_USEC_PER_SEC)
+
+void cc_layerctl_on_nack_seq(cc_layerctl *c, uint16_t seq, cc_time_us now)
+{
+    /* Half the sequence space apart decides newer (RFC 3550 A.1's rule);
+     * a mark 5 s old may be that far behind, so it is not trusted then. */
+    int fresh = !c->nack_seen || now - c->nack_at > NACK_FRESH ||
+                (seq != c->nack_high && (uint16_t)(seq - c->nack_high) < 0x8000u);
+    if (!fresh) {
+        c->nack_repeats++;
+        return;
+    }
+    c->nack_high = seq;
+    c->nack_seen = 1;
+    c->nack_at = now;
+    c->nacked++;
+}
+
 /* A report's stretch longer than this many sequence numbers is not taken
  * from ext_highest_seq (a receiver that restarted its statistics). */
 #define STRETCH_MAX 0x8000u

@@ -1060,11 +1060,54 @@ int sfu_sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf
     return cc_worker_tx_commit_rtp(w, sp->wp, n) == 0;
 }
 
+/* The front of sp's paced queue has waited SFU_PACE_MAX_WAIT: the link
+ * took less than was queued for it (a join's burst of the top layers
+ * before the estimate showed the limit, or a keyframe of a layer since
+ * given up). Sending the rest late only delays what comes behind it by as
+ * much; instead every stream with packets queued drops them and waits for
+ * a keyframe (the forwarder holds), and one is asked for. The receiver
+ * NACKs the numbers that never came; unanswerable, they are forgotten at
+ * the keyframe. */
+static void sub_pace_flush(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    uint64_t dropped = 0;
+    while (cc_pacedq_len(sp->pq)) {
+        size_t n;
+        uint32_t tag;
+        cc_time_us at;
+        cc_pacedq_peek(sp->pq, &n, &tag, &at);
+        sfu_out *o = tag < (uint32_t)sp->n_out ? &sp->out[tag] : NULL;
+        if (o && o->active && !o->fwd.waiting) {
+            cc_fwd_hold(&o->fwd);
+            sfu_out_keyframe(w, s, sp->room, o, now);
+        }
+        cc_pacedq_pop(sp->pq);
+        dropped++;
+    }
+    ADD(s, pace_drop, dropped);
+    INC(s, pace_flushes);
+    sp->pace_flushed_at = now;
+    CC_LOG_RL(CC_LOG_INFO, "sfu", "subscriber %u (%s): %llu packets waited over %d ms for "
+              "its link (%u kbit/s paced): dropped, each stream starts again at a keyframe",
+              sp->member_id, sp->ufrag, (unsigned long long)dropped,
+              (int)(SFU_PACE_MAX_WAIT / CC_USEC_PER_MSEC),
+              (unsigned)(sp->pacer.rate_bps / 1000));
+}
+
 /* Sends what sp's paced queue may send now (all of it once not paced). */
 void sfu_sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     uint64_t sent = 0;
     cc_time_us worst = 0;
+    if (sp->pacing && !sp->pace_replay && cc_pacedq_len(sp->pq) &&
+        (!sp->pace_flushed_at || now - sp->pace_flushed_at >= SFU_PACE_FLUSH_GAP)) {
+        size_t n;
+        uint32_t tag;
+        cc_time_us at;
+        cc_pacedq_peek(sp->pq, &n, &tag, &at);
+        if (now - at > SFU_PACE_MAX_WAIT)
+            sub_pace_flush(w, s, sp, now);
+    }
     while (cc_pacedq_len(sp->pq) && (!sp->pacing || cc_pacer_may_send(&sp->pacer, now))) {
         size_t n;
         uint32_t tag;

@@ -145,10 +145,14 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
          * never reached us: upstream loss) is not this link's loss; every
          * subscriber of the stream asks for it. */
         uint32_t own = 0;
+        uint64_t rep = o->lc.nack_repeats;
         for (size_t i = 0; i < n; i++)
-            own += !cc_fwd_is_gap(&o->fwd, lost[i]);
-        cc_layerctl_on_nack(&o->lc, own);
+            if (!cc_fwd_is_gap(&o->fwd, lost[i])) {
+                own++;
+                cc_layerctl_on_nack_seq(&o->lc, lost[i], now);
+            }
         ADD(s, nack_upstream, n - own);
+        ADD(s, nack_repeated, o->lc.nack_repeats - rep);
     }
     cc_track *t = o ? sfu_out_track(sp->room, o) : NULL;
     if (!t) {
@@ -160,9 +164,14 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         uint16_t src_seq;
         cc_pkt *p;
         cc_rtp_hdr h;
-        if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0 ||
-            !(p = cc_track_cache_get(t, src_seq)) ||
+        if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0) {
+            INC(s, nack_miss_unmapped); /* not a number of the current stream */
+            miss++;
+            continue;
+        }
+        if (!(p = cc_track_cache_get(t, src_seq)) ||
             cc_rtp_parse(p->data, p->len, &h) != 0) {
+            INC(s, nack_miss_evicted); /* older than the cache keeps */
             miss++;
             continue;
         }
@@ -613,8 +622,10 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                                                          : SFU_ENC_STALE_CAMERA;
             a->layer[e].available = ne == 1 || (et->rx.started &&
                                                 now - et->last_media_rx < stale);
-            for (int k = 0; k < CC_ALLOC_TEMPORAL; k++)
+            for (int k = 0; k < CC_ALLOC_TEMPORAL; k++) {
                 a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
+                a->layer[e].fps[k] = (float)cc_ratemeter_fps(&et->rate, k, now);
+            }
             a->layer[e].kf_bytes = et->kf_bytes;
         }
         outs[n++] = o;
@@ -651,6 +662,21 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
             up_target = h;
     }
     sp->tgt_low = up_target;
+    /* Once a second, at debug level: what this subscriber's link is
+     * estimated at and what it is given (scripts/bench/links reads it). */
+    if (sp->bwe && sp->tgt_i % 4 == 0 && CC_LOG_DEBUG <= cc_log_get_level()) {
+        cc_bwe_stats bs;
+        cc_bwe_get_stats(sp->bwe, &bs);
+        CC_DEBUG("sfu", "subscriber %s: estimate %u kbit/s (delay %u, loss %u, acked %u; "
+                 "allocation at %u, up to %u), rtt %lld ms, queue %lld ms, loss %.1f%%, "
+                 "over-uses %llu; allocated %u kbit/s; paced at %u kbit/s, %d queued",
+                 sp->ufrag, bs.target_bps / 1000, bs.delay_bps / 1000, bs.loss_bps / 1000,
+                 bs.acked_bps / 1000, target / 1000, up_target / 1000,
+                 (long long)(bs.rtt / 1000), (long long)(bs.queue_delay / 1000), bs.loss * 100,
+                 (unsigned long long)bs.overuses, sp->alloc.total_bps / 1000,
+                 sp->pacing ? (unsigned)(sp->pacer.rate_bps / 1000) : 0,
+                 sp->pq ? (int)cc_pacedq_len(sp->pq) : 0);
+    }
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {

@@ -68,6 +68,13 @@
 #define SFU_PACE_FACTOR 1.25
 #define SFU_PACE_QUEUE 384
 #define SFU_PACE_BURST (20 * CC_USEC_PER_MSEC)
+/* A packet that has waited this long in the queue is stale: what is
+ * queued goes, and each stream it belonged to starts again at a keyframe
+ * of what the allocation gives it now (sfu_sub_drain). Not again within
+ * SFU_PACE_FLUSH_GAP: the keyframe that follows must get through even when
+ * it alone takes longer than that on the link. */
+#define SFU_PACE_MAX_WAIT (1500 * CC_USEC_PER_MSEC)
+#define SFU_PACE_FLUSH_GAP (5 * CC_USEC_PER_SEC)
 /* A subscriber held below its best layers probes for them after 3 s, then
  * with the gap doubling to 10 s while it stays held (a probe is 15 ms at
  * the best rate: a few kilobytes). */
@@ -211,6 +218,7 @@ struct sfu_peer {
      * (pq, made the first time; `pacing` above), so a keyframe does not
      * overflow the queue of a slow link. */
     cc_pacer pacer;
+    cc_time_us pace_flushed_at; /* the last stale-queue flush */
     int pace_replay;      /* pacing only for a kept chain (out_replay),
                            * until the queue has drained */
     cc_time_us next_alloc, next_probe_req;

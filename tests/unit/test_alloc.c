@@ -206,6 +206,53 @@ static void test_screen_resolution_first(void)
     CHECK_CHOICE(out[0], 0, 1);
 }
 
+/* ... unless the higher layer's thinned picture is sparse: a browser's
+ * full-size screen at 15 frames/s whose TL0 comes at 1.7 frames/s (over a
+ * second apart at times) ranks below the half-size screen at 5 frames/s,
+ * and the student sees a moving board rather than a freeze each time. */
+static void test_screen_sparse_base(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[2];
+    cc_alloc_choice out[2];
+    in[0] = screen(1);
+    set_layer(&in[0].layer[0], 960, 540, 500000);   /* 200/300/500 k */
+    set_layer(&in[0].layer[1], 1920, 1080, 1000000); /* 400/600/1000 k */
+    in[1] = audio(2);
+    const float half[3] = {1.3f, 2.6f, 5.0f}, full[3] = {1.7f, 7.5f, 15.0f};
+    for (int t = 0; t < 3; t++) {
+        in[0].layer[0].fps[t] = half[t];
+        in[0].layer[1].fps[t] = full[t];
+    }
+    /* As in test_screen_resolution_first: s1t0 and s0t2 both fit. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 700000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 0, 2);
+    /* s1t1 is not sparse (7.5 frames/s): it wins where it fits. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 800000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 1);
+    /* Where s1t0 fits and s0t1 does not, it is still taken over s0t0. */
+    set_layer(&in[0].layer[0], 960, 540, 800000);   /* 320/480/800 k */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 560000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 0);
+    /* A TL0 at 3.5 frames/s is not sparse: resolution first again. */
+    set_layer(&in[0].layer[0], 960, 540, 500000);
+    in[0].layer[1].fps[0] = 3.5f;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 700000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 0);
+    /* A layer beneath that moves no more than the sparse one: no reason
+     * to prefer it. */
+    in[0].layer[1].fps[0] = 1.7f;
+    for (int t = 0; t < 3; t++)
+        in[0].layer[0].fps[t] = 1.0f;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 700000, in, 2, out, 0);
+    CHECK_CHOICE(out[0], 1, 0);
+}
+
 /* A camera alone climbs its options in bitrate order. */
 static void test_camera_by_bitrate(void)
 {
@@ -668,6 +715,7 @@ int main(void)
     CC_RUN(test_1m);
     CC_RUN(test_plenty_and_unknown);
     CC_RUN(test_screen_resolution_first);
+    CC_RUN(test_screen_sparse_base);
     CC_RUN(test_camera_by_bitrate);
     CC_RUN(test_camera_after_screen);
     CC_RUN(test_down_in_order);

@@ -153,6 +153,57 @@ static void test_own_burst(void)
     CC_CHECK(c.layer < CC_LAYERCTL_TOP);
 }
 
+/* A receiver behind a deep queue asks again, every round trip, for each
+ * packet still missing. 3 of 200 lost per second (1.5 %), each NACKed 10
+ * times: 30 NACKed numbers a second, 15 % of what was sent if counted
+ * raw, which would step down. Counted once each, it stays; 30 new losses
+ * of 200 (15 %) still step down. */
+static void test_nack_repeats(void)
+{
+    cc_layerctl c;
+    cc_time_us t = 100 * S;
+    cc_layerctl_init(&c, t);
+    uint64_t sent = 0;
+    uint16_t seq = 65000; /* wraps during the test */
+    uint16_t missing[8];
+    int n_missing = 0;
+    for (int sec = 0; sec < 6; sec++) {
+        for (int k = 0; k < 10; k++) { /* a NACK every 100 ms */
+            t += 100 * MS;
+            if (k == 0) { /* this second's three new losses */
+                n_missing = 0;
+                for (int j = 0; j < 3; j++)
+                    missing[n_missing++] = (uint16_t)(seq + 50 * j + 7);
+            }
+            for (int j = 0; j < n_missing; j++)
+                cc_layerctl_on_nack_seq(&c, missing[j], t);
+        }
+        seq = (uint16_t)(seq + 200);
+        sent += 200;
+        cc_layerctl_report r = {.fraction_lost = 4, .ext_highest_seq = (uint32_t)sent,
+                                .sent_total = sent};
+        CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t), 0);
+        CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP);
+    }
+    CC_CHECK_EQ(c.nack_repeats, 6u * 3u * 9u);
+    CC_CHECK(c.last_loss < CC_LAYERCTL_LOSS_HIGH);
+    /* 30 new numbers of 200, each asked for once: 15 %, down. */
+    for (int j = 0; j < 30; j++)
+        cc_layerctl_on_nack_seq(&c, (uint16_t)(seq + 5 * j + 1), t);
+    seq = (uint16_t)(seq + 200);
+    sent += 200;
+    t += S;
+    cc_layerctl_report r = {.fraction_lost = 4, .ext_highest_seq = (uint32_t)sent,
+                            .sent_total = sent};
+    CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t), 1);
+    CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP - 1);
+    /* A mark left 5 s without a new loss does not hide a lower number. */
+    t += 6 * S;
+    uint64_t before = c.nacked;
+    cc_layerctl_on_nack_seq(&c, (uint16_t)(c.nack_high - 40000), t);
+    CC_CHECK_EQ(c.nacked, before + 1);
+}
+
 static void test_down_and_up(void)
 {
     cc_layerctl c;
@@ -222,5 +273,6 @@ int main(void)
     CC_RUN(test_upstream_and_own);
     CC_RUN(test_own_only);
     CC_RUN(test_own_burst);
+    CC_RUN(test_nack_repeats);
     CC_TEST_DONE();
 }
