@@ -264,11 +264,13 @@ static int best_fit(const ladder *L, int cap, double limit)
     return -1;
 }
 
-/* One stream's upgrade step: `base` is what everything else holds so far.
+/* One stream's upgrade step: `base` is what everything else holds so far,
+ * `up_base` what it must leave room for to go up (the screens: also the
+ * floors of the cameras that are on).
  * Down at once to the best option that fits the target; up only to one
  * that fits up_target / (1 + margin), and not while held. */
-static int choose(const work *w, int allow_up, int camera, double base, double target,
-                  double up_target, double margin)
+static int choose(const work *w, int allow_up, int camera, double base, double up_base,
+                  double target, double up_target, double margin)
 {
     const ladder *L = &w->L;
     int p = w->prev < 0 ? 0 : w->prev;
@@ -278,7 +280,7 @@ static int choose(const work *w, int allow_up, int camera, double base, double t
     else if (w->held && !w->fresh)
         cap = p;
     int hi = best_fit(L, cap, target - base);
-    int lo = best_fit(L, cap, up_target / (1 + margin) - base);
+    int lo = best_fit(L, cap, up_target / (1 + margin) - up_base);
     if (hi < 0)
         hi = 0;
     if (lo < 0)
@@ -405,13 +407,33 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 w[i].pos = w[i].L.n - 1;
     } else {
         double up_limit = up_target / (1 + margin);
-        /* Floors: every screen, then each camera that fits. */
+        /* Every screen's floor, then the screens up: a screen's layers
+         * come before any camera's (alloc.h, rules 2 to 4). A screen
+         * never goes down for a camera; it goes up only by what the
+         * cameras that are on leave, so a step up of the screen does
+         * not pause a camera that is shown (each pause and resume costs
+         * the student a keyframe and a stall). */
+        double cam_floors = 0;
+        for (int i = 0; i < n; i++)
+            if (in[i].kind == CC_ALLOC_CAMERA && w[i].L.n > 0 && !w[i].fresh && w[i].prev >= 0)
+                cam_floors += w[i].L.o[0].bps;
         for (int i = 0; i < n; i++) {
             if (in[i].kind == CC_ALLOC_SCREEN && w[i].L.n > 0) {
                 w[i].pos = 0;
                 committed += cost(&w[i]);
             }
         }
+        int all_top = 1;
+        for (int i = 0; i < n; i++) {
+            work *x = &w[i];
+            if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
+                continue;
+            double base = committed - cost(x);
+            x->pos = choose(x, 1, 0, base, base + cam_floors, target, up_target, margin);
+            committed = base + cost(x);
+            all_top &= x->pos == x->L.n - 1;
+        }
+        /* Each camera's floor from what the screens left, if it fits. */
         for (int i = 0; i < n; i++) {
             work *x = &w[i];
             if (in[i].kind != CC_ALLOC_CAMERA || x->L.n == 0)
@@ -424,24 +446,13 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 committed = need;
             }
         }
-        /* Screens upgrade, then cameras. */
-        int all_top = 1;
-        for (int i = 0; i < n; i++) {
-            work *x = &w[i];
-            if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
-                continue;
-            double base = committed - cost(x);
-            x->pos = choose(x, 1, 0, base, target, up_target, margin);
-            committed = base + cost(x);
-            all_top &= x->pos == x->L.n - 1;
-        }
         int allow = all_top || !a->cfg.camera_after_screen;
         for (int i = 0; i < n; i++) {
             work *x = &w[i];
             if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, allow, 1, base, target, up_target, margin);
+            x->pos = choose(x, allow, 1, base, base, target, up_target, margin);
             committed = base + cost(x);
         }
     }

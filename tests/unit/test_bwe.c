@@ -338,6 +338,44 @@ static void test_probe_token_bucket(void)
     cc_bwe_free(h->b);
 }
 
+/* Once an over-use has shown what the link carries, a probe through a
+ * token bucket lifts the estimate to just above that (the ceiling), not to
+ * twice the estimate: a 1 Mbit/s bottleneck, sent 1.4 Mbit/s until the
+ * estimate comes down, then 500 kbit/s for a while, and a 2 Mbit/s probe
+ * whose packets pass at the line rate. */
+static void test_probe_known_capacity(void)
+{
+    harness *h = hnew(1400000, 0, 0, 1);
+    cc_bwe_probe p;
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1); /* start-up: dropped */
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    h->p.bottleneck = 1e6;
+    hrun(h, 1.4e6, 1200, 3 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK(st.overuses >= 1);
+    /* Drain, then app-limited well below the link. */
+    hrun(h, 3e5, 1200, 3 * CC_USEC_PER_SEC);
+    hrun(h, 5e5, 1200, 4 * CC_USEC_PER_SEC);
+    uint32_t before = cc_bwe_target_bps(h->b);
+    CC_CHECK(before > 0 && before < 1100000);
+    CC_CHECK_EQ(cc_bwe_probe_request(h->b, 2 * before, h->now), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    h->p.bottleneck = 0; /* the bucket's burst: no spacing added */
+    h->p.link_free = 0;
+    probe_send(h, &p, 1200);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    cc_bwe_get_stats(h->b, &st);
+    CC_CHECK_EQ(st.probes, 1);
+    CC_CHECK_EQ(st.probes_capped, 1);
+    uint32_t after = cc_bwe_target_bps(h->b);
+    CC_CHECK(after >= before);
+    CC_CHECK(after < 1400000); /* 1.15 x what arrived at the over-use */
+    CC_CHECK(after < 2 * before - 100000);
+    cc_bwe_free(h->b);
+}
+
 static void test_probe(void)
 {
     harness *h = hnew(300000, 0, 0, 1);
@@ -577,6 +615,7 @@ int main(void)
     CC_RUN(test_loss);
     CC_RUN(test_probe);
     CC_RUN(test_probe_token_bucket);
+    CC_RUN(test_probe_known_capacity);
     CC_RUN(test_remb);
     CC_RUN(test_timeout);
     CC_RUN(test_unknown_feedback);
