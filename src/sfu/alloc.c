@@ -433,14 +433,18 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
-        /* Each camera's floor from what the screens left, if it fits. */
+        /* Each camera's floor from what the screens left, if it fits. A
+         * paused camera resumes only with room for its floor twice: the
+         * resume costs a keyframe of the teacher's camera, and a browser
+         * sends it in every encoding, to every student (alloc.h). */
         for (int i = 0; i < n; i++) {
             work *x = &w[i];
             if (in[i].kind != CC_ALLOC_CAMERA || x->L.n == 0)
                 continue;
             double need = committed + x->L.o[0].bps;
             int fits = need <= target, fits_up = need <= up_limit;
-            int on = x->fresh ? fits_up : x->prev < 0 ? fits_up && !x->held : fits;
+            int resume = need + x->L.o[0].bps <= up_limit;
+            int on = x->fresh ? fits_up : x->prev < 0 ? resume && !x->held : fits;
             if (on) {
                 x->pos = 0;
                 committed = need;
