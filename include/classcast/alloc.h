@@ -29,13 +29,7 @@
  *     camera from flapping: a screen steps up only by what the floors of
  *     the cameras that are on leave (it never steps down for them), so
  *     a camera is paused when the target falls, not when the screen
- *     climbs. And a paused camera resumes only when the up target has
- *     room for its cheapest option twice: each resume asks the teacher
- *     for a keyframe, which a browser sends in every simulcast encoding
- *     and so to every student (a 300 kbit/s student whose camera paused
- *     and resumed 3 times in 10 s gave the others 6 camera keyframes
- *     where they had 1 without it). Measured why: with cameras first, a
- *     300 kbit/s student
+ *     climbs. Measured why: with cameras first, a 300 kbit/s student
  *     kept the camera's TL0 (76 kbit/s) and got the screen at 1.8
  *     frames/s with gaps of 1.4 s (scripts/bench/links).
  *  5. Cameras upgrade, only once every screen is at its best option
@@ -55,7 +49,15 @@
  * cfg.hold_us of going up (the step up did not hold: the estimate that
  * allowed it was a moment's), the hold doubles, up to
  * CC_ALLOC_HOLD_MAX_US (16 s), and a down after a step up that held
- * brings it back to cfg.hold_us. Each step to another spatial layer costs
+ * brings it back to cfg.hold_us. A pause counts as such a failed step
+ * when it comes within CC_ALLOC_PAUSE_FAILED_US (10 s) of the resume:
+ * each resume asks the teacher for a keyframe, which a browser sends in
+ * every simulcast encoding and so to every student (a 300 kbit/s student
+ * whose camera paused and resumed 3 times in 10 s, 3-5 s apart, gave
+ * the others 6 camera keyframes where they had 1 without it). Requiring
+ * room for the floor twice to resume was tried instead: the 1 Mbit/s
+ * student, once paused, never got its camera back (scripts/bench/links).
+ * Each step to another spatial layer costs
  * a keyframe, a stall for the student until it arrives, and a burst on a
  * link that could not carry the step: a lossy link whose estimate swings
  * should not pay that every 2 s. A stream new to the allocator starts as
@@ -96,6 +98,7 @@
 #define CC_ALLOC_UP_MARGIN 0.15
 #define CC_ALLOC_HOLD_US (2 * CC_USEC_PER_SEC)
 #define CC_ALLOC_HOLD_MAX_US (16 * CC_USEC_PER_SEC)
+#define CC_ALLOC_PAUSE_FAILED_US (10 * CC_USEC_PER_SEC)
 /* A camera steps up to another spatial layer only for this much more. */
 #define CC_ALLOC_SPATIAL_GAIN 0.25
 #define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)

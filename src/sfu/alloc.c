@@ -433,18 +433,14 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
-        /* Each camera's floor from what the screens left, if it fits. A
-         * paused camera resumes only with room for its floor twice: the
-         * resume costs a keyframe of the teacher's camera, and a browser
-         * sends it in every encoding, to every student (alloc.h). */
+        /* Each camera's floor from what the screens left, if it fits. */
         for (int i = 0; i < n; i++) {
             work *x = &w[i];
             if (in[i].kind != CC_ALLOC_CAMERA || x->L.n == 0)
                 continue;
             double need = committed + x->L.o[0].bps;
             int fits = need <= target, fits_up = need <= up_limit;
-            int resume = need + x->L.o[0].bps <= up_limit;
-            int on = x->fresh ? fits_up : x->prev < 0 ? resume && !x->held : fits;
+            int on = x->fresh ? fits_up : x->prev < 0 ? fits_up && !x->held : fits;
             if (on) {
                 x->pos = 0;
                 committed = need;
@@ -506,7 +502,10 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 /* Down soon after a step up: that step failed, wait twice
                  * as long before the next (see the header). */
                 cc_time_us h = old->hold ? old->hold : a->cfg.hold_us;
-                if (old->have_up && now - old->last_up < a->cfg.hold_us)
+                /* A pause is judged over a longer window: each resume
+                 * costs every student a keyframe (alloc.h). */
+                cc_time_us failed = x->pos < 0 ? CC_ALLOC_PAUSE_FAILED_US : a->cfg.hold_us;
+                if (old->have_up && now - old->last_up < failed)
                     h = h * 2 > CC_ALLOC_HOLD_MAX_US ? CC_ALLOC_HOLD_MAX_US : h * 2;
                 else
                     h = a->cfg.hold_us;

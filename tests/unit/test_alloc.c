@@ -430,24 +430,49 @@ static void test_hold(void)
     CHECK_CHOICE(out[SCR], 1, 2);
     CHECK_CHOICE(out[CAM], 0, 2);
     CC_CHECK_EQ(a.ups, 2);
-    /* A paused camera is not resumed during its hold either. */
-    drop = t = drop + 5 * S;
+    /* A paused camera is not resumed during its hold either (paused over
+     * 10 s after it came on: the plain 2 s). */
+    drop = t = drop + 15 * S;
     cc_alloc_run(&a, 150000, in, 3, out, t);
     CHECK_CHOICE(out[CAM], -1, -1);
-    cc_alloc_run(&a, 540000, in, 3, out, t += 500 * MS);
+    cc_alloc_run(&a, 480000, in, 3, out, t += 500 * MS);
     CHECK_CHOICE(out[CAM], -1, -1);
-    /* After it, 480 k carries the screen's (0, 2) and the camera's floor
-     * (400 k x 1.15) but not the floor twice: still paused; 540 k does. */
     cc_alloc_run(&a, 480000, in, 3, out, drop + CC_ALLOC_HOLD_US);
-    CHECK_CHOICE(out[CAM], -1, -1);
-    cc_alloc_run(&a, 540000, in, 3, out, drop + CC_ALLOC_HOLD_US + 250 * MS);
     CHECK_CHOICE(out[CAM], 0, 0);
     /* hold_us is configurable. */
     a.cfg.hold_us = 0;
-    cc_alloc_run(&a, 150000, in, 3, out, t = drop + 10 * S);
+    cc_alloc_run(&a, 150000, in, 3, out, t = drop + 15 * S);
     CHECK_CHOICE(out[CAM], -1, -1);
-    cc_alloc_run(&a, 540000, in, 3, out, t);
+    cc_alloc_run(&a, 480000, in, 3, out, t);
     CHECK_CHOICE(out[CAM], 0, 0);
+}
+
+/* A camera paused within 10 s of resuming: that resume failed, the next
+ * waits twice as long (4, 8, 16 s), though each came 3 s apart (a
+ * screen's failed step is judged over 2 s only). */
+static void test_pause_backoff(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    const uint32_t lo = 250000, hi = 480000; /* camera paused / on */
+    cc_alloc_run(&a, hi, in, 3, out, t);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    cc_alloc_run(&a, lo, in, 3, out, t += 20 * S);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    const cc_time_us holds[] = {2 * S, 4 * S, 8 * S, 16 * S};
+    for (size_t k = 0; k < sizeof holds / sizeof holds[0]; k++) {
+        cc_time_us down = t;
+        cc_alloc_run(&a, hi, in, 3, out, down + holds[k] - 100 * MS);
+        CHECK_CHOICE(out[CAM], -1, -1);
+        cc_alloc_run(&a, hi, in, 3, out, t = down + holds[k]);
+        CHECK_CHOICE(out[CAM], 0, 0);
+        cc_alloc_run(&a, lo, in, 3, out, t += 3 * S);
+        CHECK_CHOICE(out[CAM], -1, -1);
+    }
 }
 
 /* A step up that does not hold doubles the hold before the next one, to
@@ -741,6 +766,7 @@ int main(void)
     CC_RUN(test_hysteresis);
     CC_RUN(test_hold);
     CC_RUN(test_hold_backoff);
+    CC_RUN(test_pause_backoff);
     CC_RUN(test_camera_spatial_gain);
     CC_RUN(test_band);
     CC_RUN(test_estimates);
