@@ -1777,6 +1777,37 @@ static void test_simulcast(void)
     }
     CC_CHECK(key_h);
     CC_CHECK_EQ(sub.last_video_tag, 'b');
+    /* Phase 2b (5 s): after 3.6 s (the allocation's hold since the step
+     * down is over), f sends one lone keyframe, as a browser does on an
+     * encoding its uplink starves, and answers each request the same way.
+     * f does not flow (one picture a second at most): the subscriber stays
+     * on h, and f is not asked for a keyframe. */
+    cc_sfu_get_stats(g_sfu, &st);
+    uint64_t sw0 = st.sim_switches;
+    int pli_b = pub.n_pli, pli_b0 = 0, got_mid = 0;
+    for (int f = 0; f < 170; f++) {
+        if (f == 120) {
+            pli_b0 = pli_b = pub.n_pli;
+            got_mid = sub.n_rtp_video;
+            send_sim(&pub, 0x5102, rid[2], &seq[2], ts, pid[2]++, 1, 'c');
+        }
+        /* A request is answered as a browser does: a keyframe in every
+         * encoding it sends, the starved one's alone. */
+        int key = f > 120 && pub.n_pli > pli_b;
+        pli_b = pub.n_pli;
+        if (key)
+            send_sim(&pub, 0x5102, rid[2], &seq[2], ts, pid[2]++, 1, 'c');
+        for (int e = 0; e < 2; e++)
+            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
+                     (uint8_t)('a' + e));
+        ts += 3000;
+        pump_all(all, 2, 30);
+    }
+    CC_CHECK(sub.n_rtp_video - got_mid >= 40); /* h went on to the end */
+    CC_CHECK_EQ(sub.last_video_tag, 'b');
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK_EQ(st.sim_switches - sw0, 0);
+    CC_CHECK_EQ(pub.n_pli - pli_b0, 0); /* no request for f */
     /* Phase 3: f is back (a keyframe first, as after a browser resumes an
      * encoding); within a second the subscriber is on it again. */
     for (int f = 0; f < 50; f++) {
