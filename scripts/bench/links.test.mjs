@@ -166,7 +166,8 @@ function makeNet() {
     // IPv4 only: an IPv6 link-local address finishing its duplicate check
     // after Chromium started is a network change to it, and a page load
     // under way fails with ERR_NETWORK_CHANGED (seen in 2 of ~14 runs).
-    for (const k of ['all', 'default']) nsRun(ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${k}.disable_ipv6=1`);
+    // (/proc/sys from a shell: no procps needed on a minimal system).
+    for (const k of ['all', 'default']) nsRun(ns, 'sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${k}/disable_ipv6`);
   }
   ipc('-n', NS.srv, 'link', 'set', 'lo', 'up');
   for (const [key, n] of CLIENTS) {

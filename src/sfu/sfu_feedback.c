@@ -625,34 +625,28 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         const sfu_in *src = sfu_out_in(sp->room, o);
         int ne = src && src->n_enc > 1 ? src->n_enc : 1;
         a->n_spatial = ne;
-        int steady = 0;
+        cc_time_us stale = o->slot == CC_SLOT_SCREEN ? SFU_ENC_STALE_SCREEN
+                                                     : SFU_ENC_STALE_CAMERA;
+        int recent[CC_ALLOC_SPATIAL], steady = 0;
         for (int e = 0; e < ne; e++) {
             const cc_track *et = ne > 1 ? src->enc[e] : t;
-            cc_time_us stale = o->slot == CC_SLOT_SCREEN ? SFU_ENC_STALE_SCREEN
-                                                         : SFU_ENC_STALE_CAMERA;
-            int recent = et->rx.started && now - et->last_media_rx < stale;
-            /* To move to an encoding it must flow, not just have sent a
-             * packet lately: the one this subscriber is on stays while
-             * recent. */
-            int flows = recent && (e == o->want_enc || e == o->cur_enc ||
-                                   cc_ratemeter_fps(&et->rate, CC_ALLOC_TEMPORAL - 1, now) >=
-                                       SFU_ENC_MIN_FPS);
-            a->layer[e].available = ne == 1 || flows;
-            steady += ne > 1 && flows;
             for (int k = 0; k < CC_ALLOC_TEMPORAL; k++) {
                 a->layer[e].bps[k] = cc_ratemeter_bps(&et->rate, k, now);
                 a->layer[e].fps[k] = (float)cc_ratemeter_fps(&et->rate, k, now);
             }
             a->layer[e].kf_bytes = et->kf_bytes;
+            recent[e] = et->rx.started && now - et->last_media_rx < stale;
+            /* To move to an encoding it must flow, not just have sent a
+             * packet lately: the one this subscriber is on stays while
+             * recent. */
+            int flows = recent[e] && (e == o->want_enc || e == o->cur_enc ||
+                                      a->layer[e].fps[CC_ALLOC_TEMPORAL - 1] >= SFU_ENC_MIN_FPS);
+            a->layer[e].available = ne == 1 || flows;
+            steady += flows;
         }
         if (ne > 1 && !steady) /* none flows steadily: any that is recent */
-            for (int e = 0; e < ne; e++) {
-                const cc_track *et = src->enc[e];
-                a->layer[e].available =
-                    et->rx.started && now - et->last_media_rx < (o->slot == CC_SLOT_SCREEN
-                                                                     ? SFU_ENC_STALE_SCREEN
-                                                                     : SFU_ENC_STALE_CAMERA);
-            }
+            for (int e = 0; e < ne; e++)
+                a->layer[e].available = recent[e];
         outs[n++] = o;
     }
     /* The allocation holds what the highest estimate of the last second
