@@ -66,6 +66,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../tests/e2e/lib/chromium.mjs';
 import { newPage, joinAsStudent, signInTeacher } from '../../tests/e2e/lib/lesson.mjs';
 import { viaRelay } from '../../tests/e2e/lib/relay.mjs';
 import { sleep, pollUntil } from '../../tests/e2e/lib/webrtc.mjs';
+import { addNetns } from '../../tests/e2e/lib/netns.mjs';
 
 // playwright-core is installed with the e2e tests (tests/e2e/package.json).
 const { chromium } = createRequire(path.join(REPO, 'tests/e2e/package.json'))('playwright-core');
@@ -161,14 +162,7 @@ function dropNet() {
 }
 
 function makeNet() {
-  for (const ns of Object.values(NS)) {
-    ipc('netns', 'add', ns);
-    // IPv4 only: an IPv6 link-local address finishing its duplicate check
-    // after Chromium started is a network change to it, and a page load
-    // under way fails with ERR_NETWORK_CHANGED (seen in 2 of ~14 runs).
-    // (/proc/sys from a shell: no procps needed on a minimal system).
-    for (const k of ['all', 'default']) nsRun(ns, 'sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${k}/disable_ipv6`);
-  }
+  for (const ns of Object.values(NS)) addNetns(ns); // IPv4 only (lib/netns.mjs)
   ipc('-n', NS.srv, 'link', 'set', 'lo', 'up');
   for (const [key, n] of CLIENTS) {
     const ns = NS[key];

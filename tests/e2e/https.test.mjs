@@ -35,6 +35,7 @@ import { startServer, artifactPath } from './lib/server.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './lib/chromium.mjs';
 import { studentStats, teacherStats, studentLink, joinAsStudent, signInTeacher } from './lib/lesson.mjs';
 import { pollUntil } from './lib/webrtc.mjs';
+import { addNetns } from './lib/netns.mjs';
 
 const run = promisify(execFile);
 const note = (...a) => console.log(...a);
@@ -55,7 +56,7 @@ function ip(...args) { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'p
 
 // Server <-> bridge <-> teacher and student, one /24, no default route.
 function makeNamespaces() {
-  for (const ns of Object.values(NS)) ip('netns', 'add', ns);
+  for (const ns of Object.values(NS)) addNetns(ns); // IPv4 only (lib/netns.mjs)
   ip('-n', NS.srv, 'link', 'add', 'br0', 'type', 'bridge');
   ip('-n', NS.srv, 'addr', 'add', `${SRV}/24`, 'dev', 'br0');
   ip('-n', NS.srv, 'link', 'set', 'br0', 'up');

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { startServer } from './lib/server.mjs';
 import { launch, openPage } from './lib/chromium.mjs';
 import { parseMetrics, sample } from './lib/prom.mjs';
+import { addNetns } from './lib/netns.mjs';
 
 // The hostile page: opens the classroom server's /ws, tries to create a
 // lesson and to start capturing, and POSTs to /echo and /whep/demo.
@@ -355,7 +356,7 @@ const M_CLI = '10.234.0.2';
 function ipc(...args) { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); }
 
 function metricsNamespaces() {
-  for (const ns of Object.values(MNS)) ipc('netns', 'add', ns);
+  for (const ns of Object.values(MNS)) addNetns(ns); // IPv4 only (lib/netns.mjs)
   const [a, b] = [`ccm${process.pid % 100000}a`, `ccm${process.pid % 100000}b`];
   ipc('link', 'add', a, 'netns', MNS.cli, 'type', 'veth', 'peer', 'name', b, 'netns', MNS.srv);
   ipc('-n', MNS.cli, 'addr', 'add', `${M_CLI}/24`, 'dev', a);
