@@ -152,6 +152,21 @@ typedef struct cc_alloc_state {
 
 typedef struct cc_alloc {
     cc_alloc_config cfg;      /* may be changed after init */
+    /* Set by the caller before a run; 0: none. A step that costs a
+     * keyframe (a paused camera resumed, a stream up to another spatial
+     * layer) goes only to what also fits keyframe_cap_bps / (1 +
+     * cfg.up_margin), with the layer's last keyframe (kf_bytes) counted
+     * as a second of more rate: the rate its link carried when it last
+     * showed its limit (cc_bwe_capacity_bps). An estimate climbs above that while
+     * the subscriber is sent less than it (additive increase, capped only
+     * at 1.5 x what arrives), and on a 1 Mbit/s link it reached 1.1-1.2
+     * Mbit/s every few seconds; a step up taken on it, with its
+     * keyframe's burst, over-used at once and came down 1-2 s later, a
+     * stall for the student and a keyframe in every encoding of the
+     * teacher's camera for every student (scripts/bench/links). Steps
+     * within a layer (temporal) cost nothing and still follow the
+     * estimate. */
+    uint32_t keyframe_cap_bps;
     cc_alloc_state st[CC_ALLOC_MAX_STREAMS];
     int n;                    /* streams of the last run */
     /* Of the last run: */

@@ -41,6 +41,8 @@ typedef struct work {
     uint32_t audio_bps;
     int has_best;             /* best: its top option, keyframes not weighed */
     opt best;
+    double kf_bits[CC_ALLOC_SPATIAL]; /* a switch to each layer, as a rate
+                                       * over a second (keyframe_cap_bps) */
 } work;
 
 void cc_alloc_init(cc_alloc *a)
@@ -270,7 +272,7 @@ static int best_fit(const ladder *L, int cap, double limit)
  * Down at once to the best option that fits the target; up only to one
  * that fits up_target / (1 + margin), and not while held. */
 static int choose(const work *w, int allow_up, int camera, double base, double up_base,
-                  double target, double up_target, double margin)
+                  double target, double up_target, double margin, double kf_limit)
 {
     const ladder *L = &w->L;
     int p = w->prev < 0 ? 0 : w->prev;
@@ -287,8 +289,21 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
         lo = 0;
     if (w->fresh)
         return lo;
+    if (p > hi && camera && L->o[hi].s != L->o[p].s) {
+        /* Down by bitrate can land on another encoding at about the
+         * rate (640x480 at 5 frames/s below 320x240 at 20): a keyframe
+         * and a stall to save little. The best of its own that fits. */
+        for (int q = hi - 1; q >= 0; q--)
+            if (L->o[q].s == L->o[p].s)
+                return q;
+    }
     if (p > hi)
         return hi;
+    /* Another spatial layer up costs a keyframe: only within kf_limit,
+     * with the keyframe's burst counted as a second of more rate. */
+    while (lo > p && L->o[lo].s != L->o[p].s &&
+           (double)L->o[lo].bps + w->kf_bits[L->o[lo].s] > kf_limit - up_base)
+        lo--;
     if (lo > p && camera) {
         /* A camera's ladder is by bitrate, so the next step up can be
          * another encoding at about the same rate (320x180 at 30 frames/s
@@ -407,6 +422,14 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 w[i].pos = w[i].L.n - 1;
     } else {
         double up_limit = up_target / (1 + margin);
+        double kf_limit = up_limit;
+        if (a->keyframe_cap_bps) {
+            if (a->keyframe_cap_bps / (1 + margin) < kf_limit)
+                kf_limit = a->keyframe_cap_bps / (1 + margin);
+            for (int i = 0; i < n; i++)
+                for (int l = 0; in[i].kind != CC_ALLOC_AUDIO && l < in[i].n_spatial; l++)
+                    w[i].kf_bits[l] = 8.0 * in[i].layer[l].kf_bytes;
+        }
         /* Every screen's floor, then the screens up: a screen's layers
          * come before any camera's (alloc.h, rules 2 to 4). A screen
          * never goes down for a camera; it goes up only by what the
@@ -429,7 +452,8 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, 1, 0, base, base + cam_floors, target, up_target, margin);
+            x->pos = choose(x, 1, 0, base, base + cam_floors, target, up_target, margin,
+                            kf_limit);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
@@ -440,7 +464,10 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 continue;
             double need = committed + x->L.o[0].bps;
             int fits = need <= target, fits_up = need <= up_limit;
-            int on = x->fresh ? fits_up : x->prev < 0 ? fits_up && !x->held : fits;
+            int on = x->fresh      ? fits_up
+                     : x->prev < 0 ? fits_up && need + x->kf_bits[x->L.o[0].s] <= kf_limit &&
+                                         !x->held
+                                   : fits;
             if (on) {
                 x->pos = 0;
                 committed = need;
@@ -452,7 +479,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, allow, 1, base, base, target, up_target, margin);
+            x->pos = choose(x, allow, 1, base, base, target, up_target, margin, kf_limit);
             committed = base + cost(x);
         }
     }

@@ -101,6 +101,22 @@
 #define ACKED_BUCKET_US 10000
 #define ACKED_BUCKETS 64 /* > window / bucket */
 #define ACKED_MIN_SPAN_US 100000
+/* What the link carries for a while: the least of that 250 ms rate over
+ * the last second (sampled at each feedback, at most every
+ * SUSTAIN_SAMPLE_US). A token bucket (a policer, tc tbf, a Wi-Fi
+ * station's aggregation) refilled by an idle moment lets a burst through
+ * at the line rate, and one 250 ms window reads above the link: an 8 KB
+ * bucket adds up to 262 kbit/s to it, and on a 1 Mbit/s link windows of
+ * 1.08-1.21 Mbit/s came every few seconds. Taken as "the link got
+ * faster", each such window reset the capacity estimate to multiplicative
+ * increase and raised the probes' ceiling, and the estimate rose to
+ * 1.2-1.34 Mbit/s (test_bwe test_token_bucket_link, scripts/bench/links).
+ * A bucket cannot keep a rate above its link for a second, so those two
+ * decisions use this one; the decrease keeps the 250 ms window (it must
+ * start from what arrives now). */
+#define SUSTAIN_US 1000000
+#define SUSTAIN_SAMPLE_US 25000
+#define SRING 64 /* > SUSTAIN_US / SUSTAIN_SAMPLE_US */
 
 /* Section 6: loss-based control. Losses are counted over at least 20
  * reported packets (libwebrtc) before a decision; a decrease waits
@@ -147,18 +163,31 @@
 #define PROBE_MAX_GROWTH 2.0
 /* ... and, for CEILING_MEMORY_US after an over-use, to at most this many
  * times the rate that arrived then (the ceiling; raised when more than it
- * arrives). The doubling alone still let a 15 ms cluster through an 8 KB
+ * arrives for a second, sustained_rate). The doubling alone still let a 15 ms cluster through an 8 KB
  * bucket on a 1 Mbit/s link read 1.78 Mbit/s from 888 kbit/s; the
  * allocation went up to 1.25 Mbit/s two seconds later, the queue grew
  * past 250 ms and the estimate fell to 359 kbit/s (scripts/bench/links,
  * the 1 Mbit/s student's screen at 6 frames/s instead of 10). The link
  * capacity estimate (lc_est) is not that bound: it is forgotten whenever
  * the received rate strays 3 deviations above it, which a keyframe's
- * burst does. A link that got faster is still found: a result within
- * the bound lets the allocation send more, what then arrives raises the
- * ceiling, and the ceiling is forgotten after CEILING_MEMORY_US. */
-#define PROBE_OVER_CEILING 1.15
+ * burst does. At 1.15 x, each probe on that link lifted the estimate to
+ * 1.15-1.2 Mbit/s, an allocation with its 15 % margin (alloc.h) then
+ * filled the whole link, and the next keyframe over-used it; at 1.05 x
+ * the probe takes the estimate back to about what the link carried
+ * (test_bwe test_token_bucket_link: the most seen 1.34 Mbit/s before,
+ * under 1.12 after). A link that got faster is still found: a result
+ * within the bound lets the allocation send more, what then arrives
+ * raises the ceiling, and the ceiling is forgotten after
+ * CEILING_MEMORY_US. */
+#define PROBE_OVER_CEILING 1.05
 #define CEILING_MEMORY_US (20 * CC_USEC_PER_SEC)
+/* cc_bwe_capacity_bps remembers the ceiling longer: its caller keeps only
+ * its keyframe-costing steps under it, so what it sends can still reach
+ * the ceiling and over-use (and renew it), and a link that got faster is
+ * found by the probes the ceiling no longer bounds after
+ * CEILING_MEMORY_US. Forgotten after 20 s, it let a 1 Mbit/s student's
+ * camera step to 640x480 and back each time (scripts/bench/links). */
+#define CAPACITY_MEMORY_US (60 * CC_USEC_PER_SEC)
 
 enum { PROBE_FREE = 0, PROBE_QUEUED, PROBE_WAIT, PROBE_DONE };
 
@@ -219,6 +248,9 @@ struct cc_bwe {
 
     rate_win acked;  /* received rate, by arrival */
     rate_win sent;   /* sent rate, by send time */
+    cc_time_us sr_t[SRING]; /* acked-rate samples (SUSTAIN_US) */
+    double sr_v[SRING];
+    int sr_n, sr_pos;
 
     /* packet groups */
     group cur, prev;
@@ -545,6 +577,39 @@ static double acked_rate(const cc_bwe *b)
     return win_rate(&b->acked);
 }
 
+static void sustain_sample(cc_bwe *b, double acked, cc_time_us now)
+{
+    if (acked <= 0)
+        return;
+    int last = (b->sr_pos + SRING - 1) % SRING;
+    if (b->sr_n && now - b->sr_t[last] < SUSTAIN_SAMPLE_US)
+        return;
+    b->sr_t[b->sr_pos] = now;
+    b->sr_v[b->sr_pos] = acked;
+    b->sr_pos = (b->sr_pos + 1) % SRING;
+    if (b->sr_n < SRING)
+        b->sr_n++;
+}
+
+/* The least received rate over the last SUSTAIN_US; 0 until samples span
+ * most of it (a gap in the feedback also leaves it unknown). */
+static double sustained_rate(const cc_bwe *b, cc_time_us now)
+{
+    double lo = 0;
+    cc_time_us oldest = now;
+    for (int i = 0; i < b->sr_n; i++) {
+        int k = (b->sr_pos + SRING - 1 - i) % SRING;
+        if (now - b->sr_t[k] > SUSTAIN_US)
+            break;
+        if (i > 0 && b->sr_t[(k + 1) % SRING] - b->sr_t[k] > SUSTAIN_US / 4)
+            return 0;
+        oldest = b->sr_t[k];
+        if (lo == 0 || b->sr_v[k] < lo)
+            lo = b->sr_v[k];
+    }
+    return now - oldest >= SUSTAIN_US * 3 / 4 ? lo : 0;
+}
+
 /* ---- link capacity estimate (section 5.5, "close to convergence") ---- */
 
 static double lc_dev(const cc_bwe *b)
@@ -656,11 +721,11 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
 
     switch (b->rate_state) {
     case CC_BWE_INCREASE: {
-        if (b->lc_est >= 0 && acked > 0 &&
-            acked / 1000.0 > b->lc_est + 3 * lc_dev(b))
+        double held = sustained_rate(b, now);
+        if (b->lc_est >= 0 && held > 0 && held / 1000.0 > b->lc_est + 3 * lc_dev(b))
             b->lc_est = -1; /* the link got faster: far from convergence */
-        if (b->ceil_at && acked > b->ceil_bps)
-            b->ceil_bps = acked; /* it carried that much */
+        if (b->ceil_at && held > b->ceil_bps)
+            b->ceil_bps = held; /* it carried that much */
         double dt = (double)(now - b->last_change) / 1e6;
         if (dt < 0)
             dt = 0;
@@ -706,9 +771,15 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
         if (b->probe_recent_at && now - b->probe_recent_at < PROBE_TIMEOUT_US &&
             b->probe_recent > base)
             base = b->probe_recent;
+        /* Already under beta x what arrives (an earlier cut of this
+         * over-use, the queue still draining): no further cut. libwebrtc
+         * cuts then to beta x the link capacity estimate, which averages
+         * what arrived at past over-uses; one that came while little was
+         * sent (a 250 ms window of a subscriber at 500 kbit/s) reset it
+         * low, and a 1 Mbit/s link's estimate fell from 842 to 619 kbit/s
+         * on the second signal of one over-use (scripts/bench/links). If
+         * the link got slower, what arrives shows it at the next one. */
         double nb = BETA * base;
-        if (nb > b->delay_bps && b->lc_est >= 0)
-            nb = BETA * b->lc_est * 1000.0;
         if (nb < b->delay_bps)
             b->delay_bps = nb;
         if (acked > 0) {
@@ -735,6 +806,7 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
 static void delay_update(cc_bwe *b, cc_time_us now)
 {
     double acked = acked_rate(b);
+    sustain_sample(b, acked, now);
     int sig = b->signal;
     cc_time_us q = standing_queue(b);
     if (b->guard_active && now - b->guard_at >= GUARD_CHECK_US) {
@@ -1246,6 +1318,13 @@ void cc_bwe_tick(cc_bwe *b, cc_time_us now)
 uint32_t cc_bwe_target_bps(const cc_bwe *b)
 {
     return b ? (uint32_t)b->target : 0;
+}
+
+uint32_t cc_bwe_capacity_bps(const cc_bwe *b, cc_time_us now)
+{
+    if (!b || !b->ceil_at || now - b->ceil_at >= CAPACITY_MEMORY_US)
+        return 0;
+    return (uint32_t)b->ceil_bps;
 }
 
 uint32_t cc_bwe_acked_bps(const cc_bwe *b)

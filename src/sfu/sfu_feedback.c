@@ -687,15 +687,17 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         cc_bwe_stats bs;
         cc_bwe_get_stats(sp->bwe, &bs);
         CC_DEBUG("sfu", "subscriber %s: estimate %u kbit/s (delay %u, loss %u, acked %u; "
-                 "allocation at %u, up to %u), rtt %lld ms, queue %lld ms, loss %.1f%%, "
-                 "over-uses %llu; allocated %u kbit/s; paced at %u kbit/s, %d queued",
+                 "allocation at %u, up to %u, capacity %u), rtt %lld ms, queue %lld ms, "
+                 "loss %.1f%%, over-uses %llu; allocated %u kbit/s; paced at %u kbit/s, %d queued",
                  sp->ufrag, bs.target_bps / 1000, bs.delay_bps / 1000, bs.loss_bps / 1000,
                  bs.acked_bps / 1000, target / 1000, up_target / 1000,
+                 cc_bwe_capacity_bps(sp->bwe, now) / 1000,
                  (long long)(bs.rtt / 1000), (long long)(bs.queue_delay / 1000), bs.loss * 100,
                  (unsigned long long)bs.overuses, sp->alloc.total_bps / 1000,
                  sp->pacing ? (unsigned)(sp->pacer.rate_bps / 1000) : 0,
                  sp->pq ? (int)cc_pacedq_len(sp->pq) : 0);
     }
+    sp->alloc.keyframe_cap_bps = sp->bwe ? cc_bwe_capacity_bps(sp->bwe, now) : 0;
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {

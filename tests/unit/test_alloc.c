@@ -497,8 +497,8 @@ static void test_hold_backoff(void)
     CHECK_CHOICE(out[SCR], 1, 1);
 }
 
-/* A camera steps up to another spatial layer only for 25 % more bits:
- * ladder (0,0) 40, (0,1) 60, (1,0) 68, (0,2) 100, (1,1) 102, (1,2) 170 k. */
+/* A camera steps up to another spatial layer only for 25 % more bits,
+ * and down to another only if its own has nothing that fits; ladder (0,0) 40, (0,1) 60, (1,0) 68, (0,2) 100, (1,1) 102, (1,2) 170 k. */
 static void test_camera_spatial_gain(void)
 {
     cc_alloc a;
@@ -521,9 +521,64 @@ static void test_camera_spatial_gain(void)
     /* 200 k carries (1, 2) at 170 k: 70 % more, taken. */
     CC_CHECK_EQ(cc_alloc_run(&a, 200000, in, 1, out, t += 3 * S), 1);
     CHECK_CHOICE(out[0], 1, 2);
-    /* Down goes to the best that fits, whatever its layer: (1, 1). */
+    /* Down goes to the best that fits: (1, 1). */
     cc_alloc_run(&a, 110000, in, 1, out, t += 3 * S);
     CHECK_CHOICE(out[0], 1, 1);
+    /* ... in its own layer when that has one that fits: from (0, 2), 80 k
+     * takes (0, 1) at 60 k, not (1, 0) at 68 k (a keyframe and a stall
+     * for 8 k). */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 115000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
+    cc_alloc_run(&a, 80000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 1);
+}
+
+/* keyframe_cap_bps: a step that costs a keyframe (another spatial layer
+ * up, a paused camera resumed) only within cap / 1.15, its keyframe
+ * counted as a second of more rate, while temporal
+ * steps follow the estimate; 0 lifts it. Ladders: screen (0, 0..2) 120 /
+ * 180 / 300 k, (1, 0) 600 k; the camera's floor 60 k; audio 40 k. */
+static void test_keyframe_cap(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run(&a, 500000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* 1 M would take the screen to (1, 0): 600 + 40 + the camera's 60 k
+     * = 700 k <= 1 M / 1.15. The link carried 800 k at its last limit:
+     * 700 k > 800 k / 1.15 = 696 k, so it stays. */
+    a.keyframe_cap_bps = 800000;
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, t += 3 * S), 0);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    /* 820 k (713 k) would carry it, but not with its keyframe of 5 KB
+     * (40 k more for a second); 870 k (757 k) does. */
+    in[SCR].layer[1].kf_bytes = 5000;
+    a.keyframe_cap_bps = 820000;
+    CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, t += S), 0);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    a.keyframe_cap_bps = 870000;
+    cc_alloc_run(&a, 1000000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 1, 0);
+    /* The camera paused at 250 k; 500 k would resume it (400 k in all),
+     * a 300 k capacity (261 k) does not, while the screen still climbs
+     * within its layer (0, 1) -> (0, 2) on the estimate. */
+    a.keyframe_cap_bps = 300000;
+    cc_alloc_run(&a, 250000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 0, 1);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    /* (the screen's hold is 4 s: its step up held only 1 s) */
+    cc_alloc_run(&a, 500000, in, 3, out, t += 5 * S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    a.keyframe_cap_bps = 0;
+    cc_alloc_run(&a, 500000, in, 3, out, t += S);
+    CHECK_CHOICE(out[CAM], 0, 0);
 }
 
 /* cc_alloc_run_band: down to what fits the target, up only to what fits
@@ -752,5 +807,6 @@ int main(void)
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);
     CC_RUN(test_keyframes);
+    CC_RUN(test_keyframe_cap);
     CC_TEST_DONE();
 }
