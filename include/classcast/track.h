@@ -164,6 +164,15 @@ void cc_track_kf_seen_seq(cc_track *t, uint16_t seq, cc_time_us now);
  * or 0 if there is no such complete chain. */
 unsigned cc_track_kf_chain(const cc_track *t);
 
+/* t (a simulcast encoding) has sent nothing for `silent` while `lower`
+ * (an encoding of the same source beneath it) has sent since and within
+ * `silent`, at min_fps pictures a second or more (all its temporal
+ * layers): the sender left t out, as a browser does with its top
+ * encodings when its uplink estimate falls. A still picture or a burst
+ * the sender's pacer holds back silences every encoding alike. */
+int cc_track_stopped_beside(const cc_track *t, const cc_track *lower, cc_time_us silent,
+                            double min_fps, cc_time_us now);
+
 /* NTP (RFC 3550 section 4) to Unix microseconds. */
 cc_time_us cc_track_ntp_to_unix_us(uint64_t ntp);
 

@@ -593,6 +593,17 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
  * gap in every student's screen. */
 #define SFU_ENC_MIN_FPS 2.0
 
+int sfu_enc_stopped(const sfu_in *in, int cur, cc_time_us now)
+{
+    if (!in || cur <= 0 || cur >= in->n_enc || cur >= SFU_SIM || !in->enc[cur])
+        return 0;
+    for (int e = 0; e < cur; e++)
+        if (cc_track_stopped_beside(in->enc[cur], in->enc[e], SFU_ENC_SILENT, SFU_ENC_MIN_FPS,
+                                    now))
+            return 1;
+    return 0;
+}
+
 static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];
@@ -628,6 +639,7 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         cc_time_us stale = o->slot == CC_SLOT_SCREEN ? SFU_ENC_STALE_SCREEN
                                                      : SFU_ENC_STALE_CAMERA;
         int recent[CC_ALLOC_SPATIAL], steady = 0;
+        int stopped = ne > 1 && o->cur_enc > 0 && sfu_enc_stopped(src, o->cur_enc, now);
         for (int e = 0; e < ne; e++) {
             const cc_track *et = ne > 1 ? src->enc[e] : t;
             for (int k = 0; k < CC_ALLOC_TEMPORAL; k++) {
@@ -635,7 +647,8 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                 a->layer[e].fps[k] = (float)cc_ratemeter_fps(&et->rate, k, now);
             }
             a->layer[e].kf_bytes = et->kf_bytes;
-            recent[e] = et->rx.started && now - et->last_media_rx < stale;
+            recent[e] = et->rx.started && now - et->last_media_rx < stale &&
+                        !(stopped && e >= o->cur_enc);
             /* To move to an encoding it must flow, not just have sent a
              * packet lately: the one this subscriber is on stays while
              * recent. */

@@ -57,6 +57,16 @@
 /* Layer allocation from the estimate: four times a second (the estimate
  * moves on feedback every 50 ms; layers switch only at pictures). */
 #define SFU_ALLOC_INTERVAL (250 * CC_USEC_PER_MSEC)
+/* The simulcast encoding a subscriber is on counts as stopped after this
+ * long without a packet while one beneath it goes on flowing
+ * (sfu_enc_stopped): a browser whose uplink estimate fell leaves its top
+ * encodings out, all at once. A still screen or a burst the browser's
+ * pacer holds back silences every encoding alike, so the one beneath
+ * flowing tells the two apart; before, a screen's students waited
+ * SFU_ENC_STALE_SCREEN (3 s), then for a keyframe: 3.2-3.4 s without a
+ * new picture each time the teacher's uplink was cut (scripts/bench/links
+ * case 2). */
+#define SFU_ENC_SILENT (300 * CC_USEC_PER_MSEC)
 #define SFU_ALLOC_HOLD_RUNS 4
 /* ... and goes up only to what the lowest estimate of the last two
  * seconds carries (cc_alloc_run_band). */
@@ -144,6 +154,9 @@ typedef struct sfu_out {
     cc_time_us rp_at;
     uint32_t rp_track, rp_ts;
     uint16_t rp_src_seq, rp_n;
+    /* When sfu_fanout last had the allocation run early because the
+     * encoding this out is on stopped (sfu_enc_stopped). */
+    cc_time_us stop_kick_at;
 } sfu_out;
 
 #define SFU_MAX_POLICIES 64
@@ -348,6 +361,9 @@ void sfu_unlink_peer(cc_sfu *s, sfu_peer *pp);
 void sfu_cache_rebalance(cc_sfu *s);
 cc_track *sfu_out_track(sfu_room *r, const sfu_out *o);
 sfu_in *sfu_out_in(sfu_room *r, const sfu_out *o);
+/* Encoding cur of `in` has sent nothing for SFU_ENC_SILENT while one
+ * beneath it has sent since, at SFU_ENC_MIN_FPS or more. */
+int sfu_enc_stopped(const sfu_in *in, int cur, cc_time_us now);
 void sfu_out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
                       cc_time_us now);
 void sfu_bind_learnt(const sfu_peer *pp, sfu_in *in);

@@ -298,3 +298,12 @@ unsigned cc_track_kf_chain(const cc_track *t)
             return 0;
     return n;
 }
+
+int cc_track_stopped_beside(const cc_track *t, const cc_track *lower, cc_time_us silent,
+                            double min_fps, cc_time_us now)
+{
+    if (!t || !lower || !t->rx.started || !lower->rx.started || now - t->last_media_rx < silent)
+        return 0;
+    return lower->last_media_rx > t->last_media_rx && now - lower->last_media_rx < silent &&
+           cc_ratemeter_fps(&lower->rate, CC_RATEMETER_TIDS - 1, now) >= min_fps;
+}

@@ -1,5 +1,6 @@
 /* Track: NACK cache store/get/overwrite/wrap, RFC 3550 A.3/A.8 receive
- * statistics, SR bookkeeping, PLI throttle. */
+ * statistics, SR bookkeeping, PLI throttle, a simulcast encoding left out
+ * (cc_track_stopped_beside). */
 #include "cc_test.h"
 #include "classcast/err.h"
 #include "classcast/rtp.h"
@@ -305,6 +306,39 @@ static void test_keyframe_bytes(void)
     free(t);
 }
 
+/* cc_track_stopped_beside: the top encoding silent for 300 ms while the
+ * one beneath goes on at 5 pictures a second: stopped; not before 300 ms,
+ * not when both are silent (a still picture), not when the one beneath
+ * sends under 2 a second, nor when it too has been quiet for 300 ms. */
+static void test_stopped_beside(void)
+{
+    cc_track *hi = calloc(1, sizeof *hi), *lo = calloc(1, sizeof *lo);
+    cc_track_init(hi, 1, 0, 1, 90000);
+    cc_track_init(lo, 2, 0, 1, 90000);
+    const cc_time_us ms = CC_USEC_PER_MSEC, T = 100 * CC_USEC_PER_SEC;
+    hi->rx.started = lo->rx.started = 1;
+    hi->last_media_rx = T;
+    for (cc_time_us at = T - 1000 * ms; at <= T + 400 * ms; at += 200 * ms) {
+        cc_ratemeter_on_packet(&lo->rate, 0, 1000, 1, at);
+        lo->last_media_rx = at;
+    }
+    const cc_time_us now = T + 400 * ms;
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 2.0, now), 1);
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 2.0, T + 250 * ms), 0);
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 6.0, now), 0); /* 5 a second */
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 2.0, now + 300 * ms), 0);
+    lo->last_media_rx = T - 10 * ms; /* both silent since about T */
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 2.0, now), 0);
+    lo->last_media_rx = T + 400 * ms;
+    hi->rx.started = 0;
+    CC_CHECK_EQ(cc_track_stopped_beside(hi, lo, 300 * ms, 2.0, now), 0);
+    CC_CHECK_EQ(cc_track_stopped_beside(NULL, lo, 300 * ms, 2.0, now), 0);
+    cc_track_clear(hi);
+    cc_track_clear(lo);
+    free(hi);
+    free(lo);
+}
+
 int main(void)
 {
     CC_RUN(test_cache);
@@ -314,5 +348,6 @@ int main(void)
     CC_RUN(test_keyframe_requests);
     CC_RUN(test_keyframe_chain);
     CC_RUN(test_keyframe_bytes);
+    CC_RUN(test_stopped_beside);
     CC_TEST_DONE();
 }
