@@ -29,7 +29,10 @@
  *     camera from flapping: a screen steps up only by what the floors of
  *     the cameras that are on leave (it never steps down for them), so
  *     a camera is paused when the target falls, not when the screen
- *     climbs. Measured why: with cameras first, a 300 kbit/s student
+ *     climbs; unless the screen's option is sparse (under
+ *     CC_ALLOC_SCREEN_MIN_FPS): then it steps up into those floors too (a
+ *     300 kbit/s student kept its camera at 5 frames/s while its screen
+ *     stayed at 1.3 frames/s, pictures up to 1.6 s apart). Measured why: with cameras first, a 300 kbit/s student
  *     kept the camera's TL0 (76 kbit/s) and got the screen at 1.8
  *     frames/s with gaps of 1.4 s (scripts/bench/links).
  *  5. Cameras upgrade, only once every screen is at its best option

@@ -65,6 +65,8 @@ typedef struct cc_track {
     cc_time_us last_media_rx; /* last packet with a payload (padding-only
                                * ones are a sender's bandwidth probes, not
                                * a sign that the stream flows) */
+    cc_time_us resumed_at;    /* first such packet after a silence the
+                               * caller judged a stop (0: none yet) */
     cc_track_rx rx;
     cc_nack nack;
     /* Bitrate per temporal layer (cc_track_on_layer), for the layer

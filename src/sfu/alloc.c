@@ -452,8 +452,14 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_SCREEN || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, 1, 0, base, base + cam_floors, target, up_target, margin,
-                            kf_limit);
+            /* A screen held on a sparse option (under
+             * CC_ALLOC_SCREEN_MIN_FPS) steps up into the shown cameras'
+             * floors all the same: a board that changes once a second is
+             * worth more than a camera (alloc.h, rule 4). */
+            const opt *now_o = &x->L.o[x->prev > 0 ? x->prev : 0];
+            float fps = in[i].layer[now_o->s].fps[now_o->t];
+            double floors = fps > 0 && fps < CC_ALLOC_SCREEN_MIN_FPS ? 0 : cam_floors;
+            x->pos = choose(x, 1, 0, base, base + floors, target, up_target, margin, kf_limit);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }

@@ -933,6 +933,8 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     }
     cc_track_on_rtp(t, h.seq, h.ts, len, now);
     if (h.payload_len > 0) {
+        if (t->rx.started && t->last_media_rx && now - t->last_media_rx >= SFU_ENC_SILENT)
+            t->resumed_at = now;
         t->last_media_rx = now;
         /* As the subscribers' estimates count it (sfu_sub_stamp): on the
          * wire, with SRTP's tag and the UDP/IP headers. Without them a

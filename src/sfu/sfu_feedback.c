@@ -653,7 +653,8 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
              * packet lately: the one this subscriber is on stays while
              * recent. */
             int flows = recent[e] && (e == o->want_enc || e == o->cur_enc ||
-                                      a->layer[e].fps[CC_ALLOC_TEMPORAL - 1] >= SFU_ENC_MIN_FPS);
+                                      (a->layer[e].fps[CC_ALLOC_TEMPORAL - 1] >= SFU_ENC_MIN_FPS &&
+                                       now - et->resumed_at >= SFU_ENC_RESUMED));
             a->layer[e].available = ne == 1 || flows;
             steady += flows;
         }

@@ -67,6 +67,15 @@
  * new picture each time the teacher's uplink was cut (scripts/bench/links
  * case 2). */
 #define SFU_ENC_SILENT (300 * CC_USEC_PER_MSEC)
+/* An encoding that comes back after such a silence takes new subscribers
+ * only once it has flowed this long again (sub_alloc). Behind an
+ * 800 kbit/s uplink the browser's own estimate read 1.4-3.7 Mbit/s now
+ * and then (its probes through the shaper's bucket) and it sent its
+ * 640x480 camera for 1-2 s each time: the students moved up and back
+ * down, every move a keyframe request, and 21 requests in 10 s put
+ * keyframes of every encoding on that uplink (scripts/bench/links case
+ * 2, the students' latency 330-350 ms in 2 of 3 runs). */
+#define SFU_ENC_RESUMED (2 * CC_USEC_PER_SEC)
 #define SFU_ALLOC_HOLD_RUNS 4
 /* ... and goes up only to what the lowest estimate of the last two
  * seconds carries (cc_alloc_run_band). */

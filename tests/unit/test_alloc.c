@@ -581,6 +581,40 @@ static void test_keyframe_cap(void)
     CHECK_CHOICE(out[CAM], 0, 0);
 }
 
+/* A screen held on a sparse option (under 3 pictures/s) steps up into a
+ * shown camera's floor: (0, 1) at 2 pictures/s, the camera on at 60 k;
+ * 400 k carries (0, 2) only without leaving the camera's floor aside
+ * (348 k up limit - 40 k audio = 308 k >= 300 k; with the floor 248 k). */
+static void test_sparse_screen_over_camera(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    classroom(in);
+    in[SCR].layer[0].fps[0] = 1.0f;
+    in[SCR].layer[0].fps[1] = 2.0f;
+    in[SCR].layer[0].fps[2] = 5.0f;
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run(&a, 600000, in, 3, out, t);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    cc_alloc_run(&a, 300000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 0, 1);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    cc_alloc_run(&a, 400000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* Not sparse (unknown rate): the floor is left aside, (0, 1) stays. */
+    in[SCR].layer[0].fps[1] = 0;
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 600000, in, 3, out, t += 3 * S);
+    cc_alloc_run(&a, 300000, in, 3, out, t += 3 * S);
+    cc_alloc_run(&a, 400000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 0, 1);
+    CHECK_CHOICE(out[CAM], 0, 0);
+}
+
 /* cc_alloc_run_band: down to what fits the target, up only to what fits
  * the lower up_bps / 1.15; up_bps 0 or above the target is the target. */
 static void test_band(void)
@@ -808,5 +842,6 @@ int main(void)
     CC_RUN(test_ids_and_errors);
     CC_RUN(test_keyframes);
     CC_RUN(test_keyframe_cap);
+    CC_RUN(test_sparse_screen_over_camera);
     CC_TEST_DONE();
 }

@@ -1809,15 +1809,25 @@ static void test_simulcast(void)
     CC_CHECK_EQ(st.sim_switches - sw0, 0);
     CC_CHECK_EQ(pub.n_pli - pli_b0, 0); /* no request for f */
     /* Phase 3: f is back (a keyframe first, as after a browser resumes an
-     * encoding); within a second the subscriber is on it again. */
-    for (int f = 0; f < 50; f++) {
+     * encoding, and one for each request): the subscriber is on it again
+     * once it has flowed for SFU_ENC_RESUMED (2 s), not before. */
+    cc_time_us back_at = cc_clock_mono_us(), on_f = -1;
+    int pli3 = pub.n_pli;
+    for (int f = 0; f < 400 && on_f < 0 && cc_clock_mono_us() - back_at < 5 * CC_USEC_PER_SEC;
+         f++) {
+        int key = f == 0 || pub.n_pli > pli3;
+        pli3 = pub.n_pli;
         for (int e = 0; e < 3; e++)
             send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
-                     e == 2 && (f == 0 || f == 35), (uint8_t)('a' + e));
+                     e == 2 && key, (uint8_t)('a' + e));
         ts += 3000;
         pump_all(all, 2, 30);
+        if (sub.last_video_tag == 'c')
+            on_f = cc_clock_mono_us() - back_at;
     }
+    printf("simulcast: back on f %.0f ms after it resumed\n", on_f / 1000.0);
     CC_CHECK_EQ(sub.last_video_tag, 'c');
+    CC_CHECK(on_f >= 2 * CC_USEC_PER_SEC - 100 * CC_USEC_PER_MSEC);
     CC_CHECK_EQ(sub.bad_video, 0); /* one stream: no gaps, right SSRC/PT */
     cc_sfu_get_stats(g_sfu, &st);
     CC_CHECK(st.sim_switches - st0.sim_switches >= 2);
