@@ -374,6 +374,10 @@ static void test_probe_known_capacity(void)
     cc_bwe_stats st;
     cc_bwe_get_stats(h->b, &st);
     CC_CHECK(st.overuses >= 1);
+    /* What the link carried then, for 60 s (cc_bwe_capacity_bps). */
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    CC_CHECK(cap > 900000 && cap < 1100000);
+    CC_CHECK_EQ(cc_bwe_capacity_bps(h->b, h->now + 61 * CC_USEC_PER_SEC), 0);
     /* Drain, then app-limited well below the link. */
     hrun(h, 3e5, 1200, 3 * CC_USEC_PER_SEC);
     hrun(h, 5e5, 1200, 4 * CC_USEC_PER_SEC);
