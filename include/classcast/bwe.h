@@ -130,9 +130,10 @@ int cc_bwe_probe_poll(cc_bwe *b, cc_time_us now, cc_bwe_probe *p);
 int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now);
 
 uint32_t cc_bwe_target_bps(const cc_bwe *b);
-/* What the path carried when it last showed its limit: the received rate
- * at the last over-use that was not the sender's own doing (or a higher
- * rate held for a second since), within the last 60 s; 0 if none. The
+/* What the path carried when it showed its limit: the most of the
+ * received rates at the over-uses of the last 60 s that were not the
+ * sender's own doing (or a higher rate held for a second since); 0 if
+ * none in that time. The
  * estimate may be above it (it grows while the sender sends less), a
  * caller about to send a burst it cannot take back may keep under it. */
 uint32_t cc_bwe_capacity_bps(const cc_bwe *b, cc_time_us now);

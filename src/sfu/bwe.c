@@ -188,6 +188,11 @@
  * CEILING_MEMORY_US. Forgotten after 20 s, it let a 1 Mbit/s student's
  * camera step to 640x480 and back each time (scripts/bench/links). */
 #define CAPACITY_MEMORY_US (60 * CC_USEC_PER_SEC)
+/* ... as the most of the rates that arrived at the over-uses of that
+ * minute (the most of each eighth of it): one 250 ms window at an over-use read
+ * 902-1011 kbit/s on the 1 Mbit/s link, and the last one alone, low,
+ * kept that student's camera paused for the rest of the minute. */
+#define CAP_SAMPLES 8
 
 enum { PROBE_FREE = 0, PROBE_QUEUED, PROBE_WAIT, PROBE_DONE };
 
@@ -287,6 +292,9 @@ struct cc_bwe {
     double lc_var;
     double ceil_bps;     /* what arrived at the last over-use (or more since) */
     cc_time_us ceil_at;  /* when; 0: none */
+    double cap_v[CAP_SAMPLES]; /* the most that arrived at an over-use */
+    int64_t cap_win[CAP_SAMPLES]; /* in this window of the minute */
+    uint8_t cap_set[CAP_SAMPLES];
 
     /* loss */
     double loss_bps;
@@ -426,10 +434,19 @@ static void probe_apply(cc_bwe *b, double r, cc_time_us now)
      * result once left a subscriber on loopback at 79 kbit/s). A path
      * that is really slower shows it in the delay and the loss once the
      * streams flow. A sender at its estimate takes a slow probe whole:
-     * it measured the bottleneck its media is queued behind. */
+     * it measured the bottleneck its media is queued behind; but never
+     * below beta x what arrives meanwhile (a decrease's cut): a probe
+     * slower than that measured a queue it was caught in, or its own
+     * losses there, not the link. The 1 Mbit/s student of
+     * scripts/bench/links fell from 844 to 371 kbit/s on one while 767-995
+     * kbit/s arrived (another student's join had put a keyframe of every
+     * encoding in its shaper's queue). */
     double sent = win_rate(&b->sent);
     if (sent > 0 && sent < APP_LIMITED_SHARE * b->delay_bps && r < BETA * b->delay_bps)
         r = BETA * b->delay_bps;
+    double arrives = acked_rate(b);
+    if (r < b->delay_bps && r < BETA * arrives)
+        r = BETA * arrives < b->delay_bps ? BETA * arrives : b->delay_bps;
     double base = acked_rate(b) > b->delay_bps ? acked_rate(b) : b->delay_bps;
     double cap = PROBE_MAX_GROWTH * base;
     if (b->ceil_at && now - b->ceil_at < CEILING_MEMORY_US) {
@@ -790,6 +807,16 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
             if (!app_limited) {
                 b->ceil_bps = acked;
                 b->ceil_at = now;
+                /* The most per CAPACITY_MEMORY_US / CAP_SAMPLES of time. */
+                int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
+                int k = (int)(win % CAP_SAMPLES);
+                if (!b->cap_set[k] || b->cap_win[k] != win) {
+                    b->cap_v[k] = acked;
+                    b->cap_win[k] = win;
+                    b->cap_set[k] = 1;
+                } else if (acked > b->cap_v[k]) {
+                    b->cap_v[k] = acked;
+                }
             }
         }
         b->rate_state = CC_BWE_HOLD;
@@ -1324,7 +1351,12 @@ uint32_t cc_bwe_capacity_bps(const cc_bwe *b, cc_time_us now)
 {
     if (!b || !b->ceil_at || now - b->ceil_at >= CAPACITY_MEMORY_US)
         return 0;
-    return (uint32_t)b->ceil_bps;
+    double most = b->ceil_bps; /* raised since the last over-use, maybe */
+    int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
+    for (int i = 0; i < CAP_SAMPLES; i++)
+        if (b->cap_set[i] && win - b->cap_win[i] < CAP_SAMPLES && b->cap_v[i] > most)
+            most = b->cap_v[i];
+    return (uint32_t)most;
 }
 
 uint32_t cc_bwe_acked_bps(const cc_bwe *b)
