@@ -43,6 +43,7 @@ typedef struct work {
     opt best;
     double kf_bits[CC_ALLOC_SPATIAL]; /* a switch to each layer, as a rate
                                        * over a second (keyframe_cap_bps) */
+    const cc_alloc_stream *in;
 } work;
 
 void cc_alloc_init(cc_alloc *a)
@@ -292,10 +293,17 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
     if (p > hi && camera && L->o[hi].s != L->o[p].s) {
         /* Down by bitrate can land on another encoding at about the
          * rate (640x480 at 5 frames/s below 320x240 at 20): a keyframe
-         * and a stall to save little. The best of its own that fits. */
+         * and a stall to save little. The best of its own that fits,
+         * unless that has fewer pictures a second than the other (a
+         * lossy link's 640x360 at 7.5 against 320x180 at 30: there the
+         * smaller encoding is the better picture, and its smaller frames
+         * lose fewer packets). */
         for (int q = hi - 1; q >= 0; q--)
-            if (L->o[q].s == L->o[p].s)
-                return q;
+            if (L->o[q].s == L->o[p].s) {
+                float fq = w->in->layer[L->o[q].s].fps[L->o[q].t];
+                float fh = w->in->layer[L->o[hi].s].fps[L->o[hi].t];
+                return fq > 0 && fh > 0 && fq < fh ? hi : q;
+            }
     }
     if (p > hi)
         return hi;
@@ -379,6 +387,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     for (int i = 0; i < n; i++) {
         work *x = &w[i];
         memset(x, 0, sizeof *x);
+        x->in = &in[i];
         const cc_alloc_state *st = find_state(a, in[i].id);
         x->fresh = st == NULL;
         x->exact = 1;

@@ -532,6 +532,19 @@ static void test_camera_spatial_gain(void)
     CHECK_CHOICE(out[0], 0, 2);
     cc_alloc_run(&a, 80000, in, 1, out, t += 3 * S);
     CHECK_CHOICE(out[0], 0, 1);
+    /* ... but not for fewer pictures a second: from (1, 2), 101 k takes
+     * (0, 2) at 100 k, 30 pictures a second, not (1, 0) at 68 k and 7.5
+     * (on a lossy link the smaller encoding is the better picture). */
+    for (int l = 0; l < 2; l++) {
+        in[0].layer[l].fps[0] = 7.5f;
+        in[0].layer[l].fps[1] = 15.0f;
+        in[0].layer[l].fps[2] = 30.0f;
+    }
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 200000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 1, 2);
+    cc_alloc_run(&a, 101000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
 }
 
 /* keyframe_cap_bps: a step that costs a keyframe (another spatial layer
