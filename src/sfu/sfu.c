@@ -1019,6 +1019,8 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         .vp8 = dp,
         .keyframe = dp ? dp->keyframe : 0,
     };
+    if (in->n_enc > 1 && enc < in->n_enc - 1)
+        sfu_enc_stop_kick(s, r, fi, in, enc, now);
     if (sfu_fanout(w, s, r, fi, &fp, gated, enc, in->n_enc, now)) {
         INC(s, keyframe_waits);
         sfu_request_keyframe(w, s, pp, t, now);
@@ -1215,19 +1217,8 @@ int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *f
              * takes over at its keyframe (the forwarder re-bases there,
              * so the subscriber sees one stream). */
             int want = o->want_enc < n_enc ? o->want_enc : n_enc - 1;
-            if (enc != want) {
-                /* A packet of an encoding beneath the one it is on,
-                 * which has gone silent: the allocation runs at the next
-                 * tick rather than in up to SFU_ALLOC_INTERVAL. */
-                if (enc < o->cur_enc && now - o->stop_kick_at > CC_USEC_PER_SEC &&
-                    !r->mirror_of && r->feeds[fi].src &&
-                    sfu_enc_stopped(&r->feeds[fi].src->in[o->slot], o->cur_enc, now)) {
-                    o->stop_kick_at = now;
-                    sub->next_alloc = now;
-                    INC(s, sim_stopped);
-                }
+            if (enc != want)
                 continue;
-            }
             if (!fp->keyframe) {
                 want_key = 1;
                 continue;

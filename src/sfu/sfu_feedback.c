@@ -604,6 +604,22 @@ int sfu_enc_stopped(const sfu_in *in, int cur, cc_time_us now)
     return 0;
 }
 
+void sfu_enc_stop_kick(cc_sfu *s, sfu_room *r, int fi, sfu_in *in, int enc, cc_time_us now)
+{
+    for (int c = enc + 1; c < in->n_enc && c < SFU_SIM; c++) {
+        if (now - in->stop_kick_at[c] <= CC_USEC_PER_SEC || !sfu_enc_stopped(in, c, now))
+            continue;
+        in->stop_kick_at[c] = now;
+        for (sfu_peer *sp = r->subs; sp; sp = sp->next) {
+            int oi = sp->feed_out[fi];
+            if (oi >= 0 && sp->out[oi].cur_enc == c) {
+                sp->next_alloc = now;
+                INC(s, sim_stopped);
+            }
+        }
+    }
+}
+
 static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
 {
     cc_alloc_stream in[CC_ALLOC_MAX_STREAMS];

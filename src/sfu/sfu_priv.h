@@ -120,6 +120,8 @@ typedef struct sfu_in {
     char rid[SFU_SIM][CC_SDP_RID_LEN];
     int main_enc;         /* simulcast: the encoding recordings and other
                            * workers' subscribers get (sfu_main_stream) */
+    cc_time_us stop_kick_at[SFU_SIM]; /* sfu_enc_stop_kick last ran the
+                           * allocations of this encoding's subscribers */
 } sfu_in;
 
 #define SFU_MAX_TRACKS (CC_SLOT_COUNT * SFU_SIM)
@@ -163,9 +165,6 @@ typedef struct sfu_out {
     cc_time_us rp_at;
     uint32_t rp_track, rp_ts;
     uint16_t rp_src_seq, rp_n;
-    /* When sfu_fanout last had the allocation run early because the
-     * encoding this out is on stopped (sfu_enc_stopped). */
-    cc_time_us stop_kick_at;
 } sfu_out;
 
 #define SFU_MAX_POLICIES 64
@@ -373,6 +372,12 @@ sfu_in *sfu_out_in(sfu_room *r, const sfu_out *o);
 /* Encoding cur of `in` has sent nothing for SFU_ENC_SILENT while one
  * beneath it has sent since, at SFU_ENC_MIN_FPS or more. */
 int sfu_enc_stopped(const sfu_in *in, int cur, cc_time_us now);
+/* A packet of encoding enc of `in` (feed fi of r) arrived: every
+ * subscriber on an encoding above it that has stopped has its allocation
+ * run at the next tick rather than in up to SFU_ALLOC_INTERVAL (at most
+ * once a second per encoding; counter sim_stopped). Once per packet, not
+ * per subscriber: nothing is added to the fan-out loop. */
+void sfu_enc_stop_kick(cc_sfu *s, sfu_room *r, int fi, sfu_in *in, int enc, cc_time_us now);
 void sfu_out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
                       cc_time_us now);
 void sfu_bind_learnt(const sfu_peer *pp, sfu_in *in);
