@@ -1,6 +1,6 @@
 // Lesson recording end to end (docs/recording.md): a signed-in teacher's
 // page in headless Chromium teaches with a camera whose frames carry their
-// number (lib/fakemedia.mjs counterY4m) and a 440 Hz tone; a student
+// number (lib/fakemedia.mjs counterY4m) and a voice-like sound; a student
 // watches. The teacher presses Record, turns the camera off and on once
 // (the recorder's source goes away, black filler, then the new source from
 // its key frame), presses Stop. Then, as a teacher would:
@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startServer, restartServer, artifactPath } from './lib/server.mjs';
-import { toneWav, counterY4m, readFrameCounter } from './lib/fakemedia.mjs';
+import { voiceWav, counterY4m, readFrameCounter } from './lib/fakemedia.mjs';
 import { launch, newPage, studentLink, joinAsStudent, signInTeacher, studentStats } from './lib/lesson.mjs';
 import { lossyRelay, viaRelay } from './lib/relay.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
@@ -147,7 +147,7 @@ describe('lesson recording', { timeout: 150_000 }, () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'cc-e2e-rec-'));
     const y4m = counterY4m(path.join(dir, 'counter.y4m'), { frames: LOOP });
-    const wav = toneWav(path.join(dir, 'tone.wav'));
+    const wav = voiceWav(path.join(dir, 'voice.wav'));
     // One media worker: the lossy relay stands in front of its one port.
     server = await startServer('recording', { extraArgs: ['--workers', '1'] });
     account = await server.addTeacher({ name: 'lan', displayName: 'Cô Lan' });

@@ -23,7 +23,7 @@ import path from 'node:path';
 
 import { startServer, restartServer, artifactPath, REPO, CC_BIN } from './lib/server.mjs';
 import { launch, newPage, studentLink, joinAsStudent, openSignedInTeacher, studentStats, teacherStats } from './lib/lesson.mjs';
-import { toneWav, cameraY4m } from './lib/fakemedia.mjs';
+import { voiceWav, cameraY4m } from './lib/fakemedia.mjs';
 import { pollUntil, sleep } from './lib/webrtc.mjs';
 
 // The sanitizer build (it links libasan) runs the server several times
@@ -60,7 +60,7 @@ describe('lessons survive a server restart', { timeout: 150_000 }, () => {
   before(async () => {
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'cc-e2e-restart-'));
     srv = await startServer('restart-1', { extraArgs: ['--state-dir', stateDir], env: SERVER_ENV });
-    const wav = toneWav(artifactPath('restart-tone.wav'));
+    const wav = voiceWav(artifactPath('restart-voice.wav'));
     const y4m = cameraY4m(artifactPath('restart-camera.y4m'));
     browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`, `--use-file-for-fake-video-capture=${y4m}`] });
   });

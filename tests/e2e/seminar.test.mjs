@@ -8,8 +8,8 @@
 // lets them in from the waiting room. Nothing is put into an address that
 // a person would not have.
 //
-// Chromium's fake microphone plays a 440 Hz tone (--use-file-for-fake-
-// audio-capture), so a school "speaks" when its page's microphone switch
+// Chromium's fake microphone plays a voice-like sound (--use-file-for-
+// fake-audio-capture), so a school "speaks" when its page's microphone switch
 // is on; the schools turn theirs off after joining and on when they speak.
 // Its fake camera plays a small generated picture (320x240, 15 fps:
 // --use-file-for-fake-video-capture), whatever size the pages ask for, so
@@ -47,7 +47,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 import { startServer, artifactPath } from './lib/server.mjs';
-import { toneWav, cameraY4m } from './lib/fakemedia.mjs';
+import { voiceWav, cameraY4m } from './lib/fakemedia.mjs';
 import { launch, newPage, studentLink, joinAsStudent } from './lib/lesson.mjs';
 import { framesProbe } from './lib/frames.mjs';
 
@@ -232,7 +232,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
 
   before(async () => {
     server = await startServer('seminar', { extraArgs: ['--local-teacher'] });
-    const wav = toneWav(artifactPath('seminar-page-tone.wav'));
+    const wav = voiceWav(artifactPath('seminar-page-voice.wav'));
     const y4m = cameraY4m(artifactPath('seminar-page-camera.y4m'));
     browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`, `--use-file-for-fake-video-capture=${y4m}`] });
   });
@@ -272,7 +272,16 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
   async function close(p) {
     const i = contexts.indexOf(p.context);
     if (i >= 0) contexts.splice(i, 1);
-    await p.context.close().catch(() => {});
+    // Bounded: once in 11 local runs Chromium never finished closing a
+    // context whose page had just left, and the step hung for its whole
+    // 60 s. The page has left the seminar by then; the test goes on.
+    let timer;
+    const closed = await Promise.race([
+      p.context.close().then(() => true, () => true),
+      new Promise((r) => { timer = setTimeout(() => r(false), 10_000); }),
+    ]);
+    clearTimeout(timer);
+    if (!closed) note(`${p.tag}: Chromium did not close the page's context within 10 s`);
   }
   const text = (page, sel) => page.locator(sel).innerText({ timeout: 5000 }).then((s) => s.trim());
 
@@ -463,7 +472,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
   // -------------------------------------------------------------------------
   step('2. Mute: a speaking school\'s audio stops at every other page within 500 ms of the click', async () => {
     const [a, b] = schools;
-    // School A speaks: its microphone switch on (the tone).
+    // School A speaks: its microphone switch on (the voice-like sound).
     await a.page.locator('#mic').click();
     await a.page.locator('#mic[data-state="on"]').waitFor({ timeout: 5000 });
     try {
@@ -473,7 +482,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     } catch (e) {
       // What school A's page sent (the level its browser measured, packets,
       // the track's switch) and what the server said about speakers: tells
-      // a tone that never left the page from one the server did not count.
+      // a sound that never left the page from one the server did not count.
       const sent = await a.page.evaluate(async () => {
         const pc = window.ccSchool.pubPc, out = {};
         if (!pc) return { pubPc: null };
@@ -884,7 +893,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     writeFileSync(artifactPath('seminar-bits.json'), `${JSON.stringify({
       note: 'bits per second one student page received (getStats inbound-rtp bytesReceived), 4 schools publishing',
       cameras: 'every camera is Chromium\'s fake camera playing a generated 320x240 15 fps picture (the pages ask for 640x480)',
-      microphones: 'the teacher\'s carries a tone, the schools\' are switched off (silence)',
+      microphones: 'the teacher\'s carries a voice-like sound, the schools\' are switched off (silence)',
       last_n_2: n2, last_n_4: n4,
     }, null, 2)}\n`);
     assert.deepEqual(dialogs, [], 'no alert() ran anywhere');

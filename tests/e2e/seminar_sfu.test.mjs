@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { launch } from './lib/chromium.mjs';
 import { artifactPath } from './lib/server.mjs';
-import { toneWav, cameraY4m } from './lib/fakemedia.mjs';
+import { voiceWav, cameraY4m } from './lib/fakemedia.mjs';
 import { framesProbe } from './lib/frames.mjs';
 
 
@@ -78,7 +78,7 @@ function clientLib() {
     const media = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
     cc.media = media;
     // Silent until it "speaks" (a disabled track sends silence: RFC 6464
-    // level 127); the fake microphone plays a tone file.
+    // level 127); the fake microphone plays a voice-like sound.
     media.getAudioTracks()[0].enabled = false;
     cc.pub = new RTCPeerConnection();
     const v = cc.pub.addTransceiver(media.getVideoTracks()[0], { direction: 'sendonly' });
@@ -157,7 +157,7 @@ describe('seminar: many senders through the SFU', { timeout: 120_000 }, () => {
   const people = [];
   before(async () => {
     server = await startServer('seminar_sfu', { extraArgs: ['--local-teacher'] });
-    const wav = toneWav(artifactPath('seminar-tone.wav'));
+    const wav = voiceWav(artifactPath('seminar-voice.wav'));
     const y4m = cameraY4m(artifactPath('seminar-camera.y4m'));
     browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`,
       `--use-file-for-fake-video-capture=${y4m}`] });

@@ -4,16 +4,37 @@
 // small moving picture.
 import { writeFileSync } from 'node:fs';
 
-// A 440 Hz tone at -12 dBFS, 16-bit mono 48 kHz WAV, for Chromium's fake
-// microphone (it loops the file): loud enough to count as speech.
-export function toneWav(file, seconds = 4) {
-  const rate = 48000, n = rate * seconds;
+// A sound like a voice for Chromium's fake microphone (it loops the file),
+// 16-bit mono 48 kHz WAV: twelve harmonics of a pitch that glides between
+// about 95 and 205 Hz, a formant that moves, and four syllables a second
+// (the loudness swings between 0.3 and 1 of its peak, about -9 dBFS). It
+// is never silent, so every packet counts as speech for the RFC 6464
+// last-N. Not a steady tone: the pages ask for noise suppression, which
+// learns a steady tone as noise and pushes it down to around -50 dBov,
+// where about half its packets count as silence (measured: 17-29 of 50
+// packets a second counted as speech for a 440 Hz tone, 47-50 for this).
+export function voiceWav(file, seconds = 4) {
+  const rate = 48000, n = rate * seconds, syllables = 4;
   const b = Buffer.alloc(44 + n * 2);
   b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
   b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
   b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
   b.write('data', 36); b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8200 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + i * 2);
+  let phase = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    // Whole cycles per loop (0.75 Hz over 4 s), so the loop has no click.
+    const f0 = 150 + 40 * Math.sin(2 * Math.PI * 0.75 * t) + 15 * Math.sin(2 * Math.PI * syllables * t);
+    phase += 2 * Math.PI * f0 / rate;
+    const formant = 500 + 300 * Math.sin(Math.PI * syllables * t);
+    let v = 0;
+    for (let k = 1; k <= 12; k++) {
+      const gain = (1 + 2 * Math.exp(-(((k * f0 - formant) / 150) ** 2) / 2)) / k;
+      v += gain * Math.sin(k * phase);
+    }
+    const loud = 0.3 + 0.35 * (1 - Math.cos(2 * Math.PI * syllables * t));
+    b.writeInt16LE(Math.max(-32767, Math.min(32767, Math.round(3500 * loud * v))), 44 + i * 2);
+  }
   writeFileSync(file, b);
   return file;
 }
