@@ -49,6 +49,7 @@ typedef struct browser {
     int video_pt, audio_pt;
     /* What came in. */
     int n_rtp_video, n_rtp_audio, n_sr, n_rr, n_remb, n_pli, n_nack, n_twcc;
+    uint32_t last_pli_ssrc;
     int twcc_id;          /* publisher: the answer's transport-cc extension id */
     uint16_t twcc_seq;
     int n_pad_video;              /* padding-only packets on the video SSRC */
@@ -218,8 +219,10 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
             b->n_rr++;
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_PLI) {
             cc_rtcp_fb fb;
-            if (cc_rtcp_parse_fb(&p, &fb) == 0 && fb.media_ssrc != 0)
+            if (cc_rtcp_parse_fb(&p, &fb) == 0 && fb.media_ssrc != 0) {
                 b->n_pli++;
+                b->last_pli_ssrc = fb.media_ssrc;
+            }
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_AFB) {
             b->n_remb++;
         } else if (p.pt == CC_RTCP_RTPFB && p.count == CC_RTPFB_NACK) {
@@ -1702,11 +1705,11 @@ static void test_prepare_errors(void)
  * rid element id 10 and mid "0" id 9, as the teacher vector negotiates);
  * the payload is filled with `tag` so a subscriber can tell encodings
  * apart. */
-static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
-                     uint32_t ts, uint16_t pid, int key, uint8_t tag)
+static void send_sim_n(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
+                       uint32_t ts, uint16_t pid, int key, uint8_t tag, size_t payload)
 {
     for (int k = 0; k < 2; k++) {
-        uint8_t p[300];
+        uint8_t p[1300];
         size_t n = 0;
         p[n++] = 0x90;
         p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
@@ -1727,11 +1730,17 @@ static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
         static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
         memcpy(p + n, key ? kt : it, 6);
         n += 6;
-        memset(p + n, tag, 200);
-        n += 200;
+        memset(p + n, tag, payload);
+        n += payload;
         send_rtp(b, p, n);
         (*seq)++;
     }
+}
+
+static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
+                     uint32_t ts, uint16_t pid, int key, uint8_t tag)
+{
+    send_sim_n(b, ssrc, rid, seq, ts, pid, key, tag, 200);
 }
 
 /* A teacher's camera in three simulcast encodings (q, h, f): a subscriber
@@ -1839,6 +1848,79 @@ static void test_simulcast(void)
     (void)count_events(-1, NULL);
 }
 
+/* The same three encodings at 5 pictures a second (a camera on a slow
+ * uplink, a screen): when f stops while h goes on, the subscriber on f
+ * leaves it once f has been silent SFU_ENC_SILENT (300 ms), not after
+ * SFU_ENC_STALE_CAMERA (1 s) without a packet; the switch is counted
+ * (sim_stopped) and the stream stays one stream. */
+#define SFU_TEST_SILENT_US (300 * CC_USEC_PER_MSEC) /* SFU_ENC_SILENT, sfu_priv.h */
+
+static void test_simulcast_stopped(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 53);
+    browser_init(&sub, 54);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 62, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 63, NULL);
+    browser *all[2] = {&pub, &sub};
+    static const char *const rid[3] = {"q", "h", "f"};
+    uint16_t seq[3] = {300, 6000, 12000}, pid[3] = {10, 300, 600};
+    /* Each encoding about three times the one beneath, as a browser's. */
+    static const size_t size[3] = {120, 360, 1080};
+    uint32_t ts = 45000;
+    /* 3 s of all three, a keyframe on each first: the subscriber is on f. */
+    cc_time_us last_f = 0;
+    for (int f = 0; f < 15; f++) {
+        for (int e = 0; e < 3; e++)
+            send_sim_n(&pub, 0x5300 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, f == 0,
+                       (uint8_t)('a' + e), size[e]);
+        last_f = cc_clock_mono_us();
+        ts += 18000;
+        pump_all(all, 2, 200);
+    }
+    CC_CHECK_EQ(sub.last_video_tag, 'c');
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    /* f stops; q and h go on, h answering a request at once with a
+     * keyframe (times from f's last packet: its silence). */
+    cc_time_us asked = -1, on_h = -1;
+    int pli0 = pub.n_pli;
+    for (int f = 0; f < 15 && on_h < 0; f++) {
+        for (int e = 0; e < 2; e++)
+            send_sim_n(&pub, 0x5300 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, 0,
+                       (uint8_t)('a' + e), size[e]);
+        ts += 18000;
+        for (int k = 0; k < 10 && on_h < 0; k++) {
+            pump_all(all, 2, 20);
+            if (pub.n_pli > pli0 && asked < 0) {
+                asked = cc_clock_mono_us() - last_f;
+                send_sim_n(&pub, 0x5301, rid[1], &seq[1], ts - 9000, pid[1]++, 1, 'b', size[1]);
+            }
+            if (sub.last_video_tag == 'b')
+                on_h = cc_clock_mono_us() - last_f;
+        }
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    printf("simulcast at 5 pictures/s: f stopped; h asked for %.0f ms and on it %.0f ms after "
+           "f's last packet (%llu counted as stopped; asked %x)\n", asked / 1000.0, on_h / 1000.0,
+           (unsigned long long)(st.sim_stopped - st0.sim_stopped), pub.last_pli_ssrc);
+    /* Silent for 300 ms, then at h's next picture (200 ms apart): the
+     * encoding's staleness alone took 1 s. */
+    CC_CHECK(asked >= SFU_TEST_SILENT_US);
+    CC_CHECK(asked < SFU_TEST_SILENT_US + 300 * CC_USEC_PER_MSEC);
+    CC_CHECK_EQ(pub.last_pli_ssrc, 0x5301u); /* h's keyframe, not q's */
+    CC_CHECK(on_h > 0);
+    CC_CHECK_EQ(sub.last_video_tag, 'b');
+    CC_CHECK_EQ(st.sim_stopped - st0.sim_stopped, 1);
+    CC_CHECK_EQ(sub.bad_video, 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
 int main(void)
 {
     cc_srtp_global_init();
@@ -1867,6 +1949,7 @@ int main(void)
     CC_RUN(test_layers);
     CC_RUN(test_upstream_loss);
     CC_RUN(test_simulcast);
+    CC_RUN(test_simulcast_stopped);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
     CC_RUN(test_keyframe_fresh);
