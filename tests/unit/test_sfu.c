@@ -50,6 +50,7 @@ typedef struct browser {
     /* What came in. */
     int n_rtp_video, n_rtp_audio, n_sr, n_rr, n_remb, n_pli, n_nack, n_twcc;
     uint32_t last_pli_ssrc;
+    uint32_t pli_ssrc[16];        /* the first 16 PLIs' media SSRCs */
     int twcc_id;          /* publisher: the answer's transport-cc extension id */
     uint16_t twcc_seq;
     int n_pad_video;              /* padding-only packets on the video SSRC */
@@ -89,6 +90,8 @@ typedef struct browser {
     /* Publisher: send_vp8 loses the first packet of the picture on the
      * way to the SFU (the teacher's uplink). */
     int lose_first;
+    /* Subscriber: sends no transport-wide feedback (its link lost it). */
+    int no_fb;
 } browser;
 
 static cc_dtls_ctx *g_server_ctx, *g_browser_ctx;
@@ -220,6 +223,8 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_PLI) {
             cc_rtcp_fb fb;
             if (cc_rtcp_parse_fb(&p, &fb) == 0 && fb.media_ssrc != 0) {
+                if (b->n_pli < 16)
+                    b->pli_ssrc[b->n_pli] = fb.media_ssrc;
                 b->n_pli++;
                 b->last_pli_ssrc = fb.media_ssrc;
             }
@@ -337,7 +342,7 @@ static void pump(browser *b, int wait_ms)
         while (b->dtls && cc_dtls_poll_output(b->dtls, buf, sizeof buf, &len) == 0)
             bsend(b, buf, len);
         int fl;
-        while (b->fb && b->srtp && (fl = cc_twcc_recv_poll(b->fb, now, buf, 1200)) > 0) {
+        while (b->fb && b->srtp && !b->no_fb && (fl = cc_twcc_recv_poll(b->fb, now, buf, 1200)) > 0) {
             send_rtcp(b, buf, (size_t)fl);
             b->n_fb_sent++;
         }
@@ -547,14 +552,17 @@ static void send_rtcp(browser *b, const uint8_t *pkt, size_t len)
  * with header extensions (mid id 4, abs-send-time id 2) and a PictureID;
  * tid >= 0: as Chromium sends L1T3, PictureID + TL0PICIDX + TID/Y (Y on
  * every picture above TL0), no extensions. */
-static void send_vp8(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
-                     uint16_t pid, int key, int tid, uint8_t tl0)
+/* One VP8 picture in `npkts` packets of `payload` bytes filled with
+ * `fill` after the frame tag. */
+static void send_vp8_n(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
+                       uint16_t pid, int key, int tid, uint8_t tl0, int npkts,
+                       size_t payload, uint8_t fill)
 {
-    for (int k = 0; k < 2; k++) {
-        uint8_t p[300];
+    for (int k = 0; k < npkts; k++) {
+        uint8_t p[1300];
         size_t n = 0;
         p[n++] = tid < 0 ? 0x90 : 0x80;
-        p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
+        p[n++] = (uint8_t)((k == npkts - 1 ? 0x80 : 0) | 96);
         p[n++] = (uint8_t)(*seq >> 8);
         p[n++] = (uint8_t)*seq;
         for (int i = 3; i >= 0; i--)
@@ -586,12 +594,18 @@ static void send_vp8(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
         static const uint8_t it[] = {0x31, 0x42, 0x00, 0x11, 0x22, 0x33};
         memcpy(p + n, key ? kt : it, 6);
         n += 6;
-        memset(p + n, 0x33, 200);
-        n += 200;
+        memset(p + n, fill, payload);
+        n += payload;
         if (!(k == 0 && b->lose_first))
             send_rtp(b, p, n);
         (*seq)++;
     }
+}
+
+static void send_vp8(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
+                     uint16_t pid, int key, int tid, uint8_t tl0)
+{
+    send_vp8_n(b, ssrc, seq, ts, pid, key, tid, tl0, 2, 200, 0x33);
 }
 
 static void send_frame(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
@@ -1885,6 +1899,7 @@ static void test_simulcast_stopped(void)
     /* f stops; q and h go on, h answering a request at once with a
      * keyframe (times from f's last packet: its silence). */
     cc_time_us asked = -1, on_h = -1;
+    uint32_t asked_ssrc = 0;
     int pli0 = pub.n_pli;
     for (int f = 0; f < 15 && on_h < 0; f++) {
         for (int e = 0; e < 2; e++)
@@ -1895,6 +1910,7 @@ static void test_simulcast_stopped(void)
             pump_all(all, 2, 20);
             if (pub.n_pli > pli0 && asked < 0) {
                 asked = cc_clock_mono_us() - last_f;
+                asked_ssrc = pli0 < 16 ? pub.pli_ssrc[pli0] : 0;
                 send_sim_n(&pub, 0x5301, rid[1], &seq[1], ts - 9000, pid[1]++, 1, 'b', size[1]);
             }
             if (sub.last_video_tag == 'b')
@@ -1903,17 +1919,100 @@ static void test_simulcast_stopped(void)
     }
     cc_sfu_get_stats(g_sfu, &st);
     printf("simulcast at 5 pictures/s: f stopped; h asked for %.0f ms and on it %.0f ms after "
-           "f's last packet (%llu counted as stopped; asked %x)\n", asked / 1000.0, on_h / 1000.0,
-           (unsigned long long)(st.sim_stopped - st0.sim_stopped), pub.last_pli_ssrc);
+           "f's last packet (%llu counted as stopped; the request for %x)\n", asked / 1000.0,
+           on_h / 1000.0, (unsigned long long)(st.sim_stopped - st0.sim_stopped), asked_ssrc);
     /* Silent for 300 ms, then at h's next picture (200 ms apart): the
      * encoding's staleness alone took 1 s. */
     CC_CHECK(asked >= SFU_TEST_SILENT_US);
     CC_CHECK(asked < SFU_TEST_SILENT_US + 300 * CC_USEC_PER_MSEC);
-    CC_CHECK_EQ(pub.last_pli_ssrc, 0x5301u); /* h's keyframe, not q's */
+    CC_CHECK_EQ(asked_ssrc, 0x5301u); /* h's keyframe, not q's */
     CC_CHECK(on_h > 0);
     CC_CHECK_EQ(sub.last_video_tag, 'b');
     CC_CHECK_EQ(st.sim_stopped - st0.sim_stopped, 1);
     CC_CHECK_EQ(sub.bad_video, 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
+/* A subscriber whose link carries less than it is sent: it sends no
+ * transport-wide feedback, so its estimate is cut for the lack of it
+ * (from 300 kbit/s, 0.8 x a second) and it is paced. A keyframe of 150
+ * packets (1.4 Mbit, several seconds at that pace) leaves the front of
+ * its queue waiting over SFU_PACE_MAX_WAIT (1.5 s): the queue is dropped
+ * rather than sent late. The allocation has meanwhile paused the camera
+ * (the keyframe's rate is far over the estimate); at its resume the
+ * subscriber starts again at a new keyframe, and none of the dropped
+ * packets reach it after the flush. */
+#define SFU_TEST_PACE_MAX_WAIT_US (1500 * CC_USEC_PER_MSEC) /* sfu_priv.h */
+
+static void test_pace_flush(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 57);
+    browser_init(&sub, 58);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 66, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 67, NULL);
+    sub.no_fb = 1;
+    browser *all[2] = {&pub, &sub};
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    uint16_t seq = 7000, pid = 900;
+    uint32_t ts = 270000;
+    /* 2.5 s of 10 small pictures a second (about 35 kbit/s). */
+    for (int f = 0; f < 25; f++, ts += 9000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, f == 0, -1, 0, 2, 200, 0x33);
+        pump_all(all, 2, 100);
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK_EQ(st.paced_subscribers - st0.paced_subscribers, 1);
+    CC_CHECK_EQ(st.pace_flushes - st0.pace_flushes, 0);
+    int got0 = sub.n_rtp_video, pli0 = pub.n_pli, got_flush = -1, got_key = -1;
+    /* The large keyframe, then small pictures; a request is answered
+     * with a small keyframe whose payload is 0x77. */
+    cc_time_us burst_at = cc_clock_mono_us(), flushed = -1, key_back = -1;
+    send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 1, -1, 0, 150, 1100, 0x55);
+    ts += 9000;
+    for (int f = 0; f < 60 && key_back < 0; f++, ts += 9000) {
+        int key = pub.n_pli > pli0;
+        pli0 = pub.n_pli;
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, key, -1, 0, 2, 200,
+                   key ? 0x77 : 0x33);
+        for (int k = 0; k < 5 && key_back < 0; k++) {
+            pump_all(all, 2, 20);
+            cc_sfu_get_stats(g_sfu, &st);
+            if (flushed < 0 && st.pace_flushes > st0.pace_flushes) {
+                flushed = cc_clock_mono_us() - burst_at;
+                got_flush = sub.n_rtp_video;
+            }
+            if (flushed >= 0 && sub.last_video_tag == 0x77) {
+                key_back = cc_clock_mono_us() - burst_at;
+                got_key = sub.n_rtp_video;
+            }
+        }
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    printf("paced subscriber: a 150-packet keyframe; queue dropped after %.0f ms (%llu packets, "
+           "%d of the burst had gone out), a new keyframe there after %.0f ms\n",
+           flushed / 1000.0, (unsigned long long)(st.pace_drop - st0.pace_drop),
+           got_flush - got0, key_back / 1000.0);
+    CC_CHECK_EQ(st.pace_flushes - st0.pace_flushes, 1);
+    CC_CHECK(flushed >= SFU_TEST_PACE_MAX_WAIT_US);
+    CC_CHECK(flushed < SFU_TEST_PACE_MAX_WAIT_US + 500 * CC_USEC_PER_MSEC);
+    CC_CHECK(st.pace_drop - st0.pace_drop >= 50);
+    CC_CHECK(got_flush - got0 < 150);
+    CC_CHECK(key_back > flushed);
+    CC_CHECK(key_back < 4 * CC_USEC_PER_SEC);
+    /* After the flush, the new keyframe's two packets (the second may be
+     * on its way): nothing from the dropped queue. */
+    CC_CHECK(got_key - got_flush >= 1 && got_key - got_flush <= 2);
+    /* One gap in the numbers (the dropped packets had theirs; the
+     * receiver NACKs them and forgets them at the keyframe), nothing
+     * else amiss. */
+    CC_CHECK_EQ(sub.bad_video, 1);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
     usleep(100000);
     browser_free(&pub);
@@ -1950,6 +2049,7 @@ int main(void)
     CC_RUN(test_upstream_loss);
     CC_RUN(test_simulcast);
     CC_RUN(test_simulcast_stopped);
+    CC_RUN(test_pace_flush);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
     CC_RUN(test_keyframe_fresh);
