@@ -858,12 +858,16 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
       + `total ${((m.teacher_video_bps + m.school_cameras_bps + m.audio_bps) / 1000).toFixed(0)} kbit/s`;
 
     assert.equal(await teacher.page.inputValue('#last-n'), '2');
-    // Up to three windows, as below for last-N 4: the screenshots just
+    // Up to five windows, as below for last-N 4: the screenshots just
     // taken (up to 12 s each for a page full of video on this machine)
     // starve every page's CPU; the students' feedback comes late, their
     // estimates dip and the allocation pauses cameras until it recovers.
+    // Once in about 17 local runs the four schools' joins starved the
+    // student's page so long that its estimate fell from 1023 to 260
+    // kbit/s; it took 11 s to resume every camera (three windows missed
+    // it by one).
     let n2;
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < 5; k++) {
       n2 = await measure(5000);
       console.log(line(2, n2));
       if (n2.cameras_flowing === 2) break;
@@ -882,7 +886,7 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     // two (logged by the server: "camera of N paused"); a window with all
     // four flowing is the measurement.
     let n4;
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < 5; k++) {
       n4 = await measure(5000);
       console.log(line(4, n4));
       if (n4.cameras_flowing === 4) break;
@@ -898,5 +902,5 @@ describe('seminar pages: teacher, schools and students in headless Chromium', { 
     }, null, 2)}\n`);
     assert.deepEqual(dialogs, [], 'no alert() ran anywhere');
     note(`results: ${JSON.stringify({ muteStopMs: results.muteStopMs, removeStopMs: results.removeStopMs, freeze: results.freeze })}`);
-  });
+  }, 90_000);
 });
