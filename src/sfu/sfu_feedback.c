@@ -394,6 +394,46 @@ void sfu_pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
             cc_track_cache_expire(ts[j], now, SFU_CACHE_AGE);
 }
 
+/* The video SSRCs of pp's tracks (what a REMB names). */
+static int pub_video_ssrcs(cc_track *const *ts, int nt, uint32_t *video)
+{
+    int nv = 0;
+    for (int j = 0; j < nt; j++)
+        if (ts[j]->ssrc && ts[j]->video)
+            video[nv++] = ts[j]->ssrc;
+    return nv;
+}
+
+/* The REMB value for publisher pp now, 0 for none: the uplink's cap while
+ * it shows a limit, and once a cap was sent and released, a value that
+ * caps nothing (a browser keeps the last REMB it got); a publisher without
+ * transport-cc (REMB is all its estimator has) gets SFU_REMB_BPS, or the
+ * cap if lower. */
+static uint32_t pub_remb_bps(sfu_peer *pp, cc_time_us now)
+{
+    uint32_t cap = cc_upbwe_cap_bps(pp->up, now);
+    if (pp->ext_twcc)
+        return cap ? cap : pp->remb_capped ? SFU_UPLINK_RELEASE_BPS : 0;
+    return cap && cap < SFU_REMB_BPS ? cap : SFU_REMB_BPS;
+}
+
+static void note_remb(cc_sfu *s, sfu_peer *pp, uint32_t bps, cc_time_us now)
+{
+    int cap = cc_upbwe_cap_bps(pp->up, now) != 0;
+    if (cap && !pp->remb_cap_sent && pp->ext_twcc)
+        CC_INFO("sfu", "publisher %u (%s): its uplink showed a limit; REMB %u kbit/s",
+                pp->member_id, pp->ufrag, bps / 1000);
+    else if (!cap && pp->remb_cap_sent && pp->ext_twcc)
+        CC_INFO("sfu", "publisher %u (%s): no limit of its uplink seen for %d s; REMB "
+                "released", pp->member_id, pp->ufrag, (int)(CC_UPBWE_HOLD_US / CC_USEC_PER_SEC));
+    if (cap) {
+        INC(s, remb_uplink);
+        pp->remb_capped = 1;
+    }
+    pp->remb_cap_sent = cap ? bps : 0;
+    pp->remb_cap_at = now;
+}
+
 /* RR + SDES (+ REMB) to a publisher; NACKs for its losses. */
 void sfu_pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
 {
@@ -415,19 +455,42 @@ void sfu_pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
         if (len > 0 && cc_worker_send_rtcp(w, pp->wp, buf, (size_t)len) == 0)
             ADD(s, nack_sent, n);
     }
+    if (pp->up) {
+        cc_upbwe_tick(pp->up, now);
+        /* A cap lower than the last sent goes out now (reduced size,
+         * RFC 5506, as NACKs): the queue in front of the uplink's shaper
+         * grows meanwhile. */
+        uint32_t bps = pp->remb ? cc_upbwe_cap_bps(pp->up, now) : 0;
+        uint32_t video[SFU_MAX_TRACKS];
+        int nv = pub_video_ssrcs(ts, nt, video);
+        if (bps && nv > 0 && (!pp->remb_cap_sent || bps < pp->remb_cap_sent * 0.9) &&
+            now - pp->remb_cap_at >= SFU_REMB_MIN_GAP) {
+            uint8_t rb[64];
+            int c = cc_rtcp_write_remb(rb, sizeof rb, pp->rtcp_ssrc, bps, video, nv);
+            if (c > 0 && cc_worker_send_rtcp(w, pp->wp, rb, (size_t)c) == 0) {
+                INC(s, remb_sent);
+                note_remb(s, pp, bps, now);
+            }
+        }
+    }
     if (now < pp->next_report)
         return;
     pp->next_report = now + SFU_REPORT_INTERVAL;
     cc_rtcp_rr rr = {.ssrc = pp->rtcp_ssrc};
     uint32_t video[SFU_MAX_TRACKS];
-    int nv = 0;
+    int nv = pub_video_ssrcs(ts, nt, video);
     for (int j = 0; j < nt; j++) {
         cc_track *t = ts[j];
         if (t->ssrc && rr.n_reports < CC_RTCP_MAX_REPORTS &&
             cc_track_report(t, now, &rr.reports[rr.n_reports]) == 0)
             rr.n_reports++;
-        if (t->ssrc && t->video)
-            video[nv++] = t->ssrc;
+    }
+    if (pp->up && CC_LOG_DEBUG <= cc_log_get_level()) {
+        cc_upbwe_stats us;
+        cc_upbwe_get_stats(pp->up, &us);
+        CC_DEBUG("sfu", "publisher %s: uplink estimate %u kbit/s, %u over-uses, REMB cap %u "
+                 "kbit/s", pp->ufrag, us.estimate_bps / 1000, us.overuses,
+                 cc_upbwe_cap_bps(pp->up, now) / 1000);
     }
     /* RFC 3550 6.1: a compound starts with SR/RR and carries SDES CNAME. */
     uint8_t buf[512];
@@ -438,19 +501,20 @@ void sfu_pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
     if (b <= 0)
         return;
     size_t len = (size_t)(a + b);
-    int remb = 0;
-    if (pp->remb && nv > 0) {
-        int c = cc_rtcp_write_remb(buf + len, sizeof buf - len, pp->rtcp_ssrc,
-                                   SFU_REMB_BPS, video, nv);
-        if (c > 0) {
+    uint32_t remb = pp->remb && nv > 0 ? pub_remb_bps(pp, now) : 0;
+    if (remb) {
+        int c = cc_rtcp_write_remb(buf + len, sizeof buf - len, pp->rtcp_ssrc, remb, video, nv);
+        if (c > 0)
             len += (size_t)c;
-            remb = 1;
-        }
+        else
+            remb = 0;
     }
     if (cc_worker_send_rtcp(w, pp->wp, buf, len) == 0) {
         INC(s, rr_sent);
-        if (remb)
+        if (remb) {
             INC(s, remb_sent);
+            note_remb(s, pp, remb, now);
+        }
     }
 }
 

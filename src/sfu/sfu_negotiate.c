@@ -168,9 +168,12 @@ static int prepare(int publisher, const char *offer_text, size_t len,
         }
         /* Forwarded packets carry no header extensions (ids are per
          * transport and must not leak from the publisher's to a
-         * subscriber's), so do not promise abs-send-time/audio-level;
-         * mid stays (a publisher's unsignalled SSRCs bind by it). */
-        choices[i].ext_abs_send_time = 0;
+         * subscriber's), so do not promise abs-send-time/audio-level to
+         * a subscriber; mid stays (a publisher's unsignalled SSRCs bind
+         * by it). A publisher's abs-send-time feeds the estimate of its
+         * uplink (upbwe.h). */
+        if (!publisher)
+            choices[i].ext_abs_send_time = 0;
         if (!(choices[i].fb & CC_FB_TWCC))
             choices[i].ext_twcc = 0;
         if (slot_of[i] < 0) {
@@ -196,15 +199,27 @@ static int prepare(int publisher, const char *offer_text, size_t len,
     if (rc == 0) {
         /* One extension id space per BUNDLE transport (RFC 8843 section
          * 9.1): the first accepted line that has it names it. With
-         * transport-cc the fixed REMB would cap a publishing browser's
-         * estimate: not promised, not sent. A subscriber's lines that did
-         * not offer it send without the element (their packets are then
-         * outside the estimate). */
-        for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++)
-            if (choices[i].accepted && slot_of[i] >= 0 && choices[i].ext_twcc && !pp->ext_twcc)
+         * transport-cc a fixed REMB would cap a publishing browser's
+         * estimate: REMB is promised to such a publisher only when it
+         * also sends abs-send-time, and then carries the cap of the
+         * uplink estimate, once that has seen a limit (sfu_pub_tick). A
+         * subscriber's lines that did not offer transport-cc send
+         * without the element (their packets are then outside the
+         * estimate). */
+        for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+            if (!choices[i].accepted || slot_of[i] < 0)
+                continue;
+            if (choices[i].ext_twcc && !pp->ext_twcc)
                 pp->ext_twcc = choices[i].ext_twcc;
-        for (int i = 0; pp->ext_twcc && i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
-            if (publisher)
+            if (publisher && choices[i].ext_abs_send_time && !pp->ext_abs)
+                pp->ext_abs = choices[i].ext_abs_send_time;
+        }
+        for (int i = 0; i < offer->n_media && i < CC_SDP_MAX_MEDIA; i++) {
+            if (choices[i].ext_abs_send_time && choices[i].ext_abs_send_time != pp->ext_abs)
+                choices[i].ext_abs_send_time = 0;
+            if (!pp->ext_twcc)
+                continue;
+            if (publisher && !pp->ext_abs)
                 choices[i].fb &= ~(unsigned)CC_FB_REMB;
             if (choices[i].ext_twcc && choices[i].ext_twcc != pp->ext_twcc)
                 choices[i].ext_twcc = 0;
@@ -441,6 +456,7 @@ static void do_update_publisher(cc_worker *w, void *arg, cc_time_us now)
     op->ext_rid = np->ext_rid;
     op->ext_level = np->ext_level;
     op->remb = np->remb;
+    op->ext_abs = np->ext_abs; /* same transport: the estimate stays */
     /* Same transport, same transport-wide numbers: the feedback state
      * stays; a renegotiation that drops transport-cc drops it. */
     op->ext_twcc = np->ext_twcc;

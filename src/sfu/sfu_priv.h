@@ -29,6 +29,7 @@
 #include "classcast/srtp.h"
 #include "classcast/track.h"
 #include "classcast/twcc.h"
+#include "classcast/upbwe.h"
 #include "classcast/udp.h"
 #include "classcast/vp8.h"
 
@@ -51,6 +52,14 @@
  * estimate: the SRTP tag (16 bytes with AES-GCM, 10 with AES-CM: the
  * larger), UDP (8) and IPv4 (20). */
 #define SFU_WIRE_OVERHEAD (16 + 8 + 20)
+/* The uplink estimate of a publisher starts here (the REMB classcast
+ * sent before it had one); it caps nothing until it has seen a limit. */
+#define SFU_UPLINK_START_BPS 2500000u
+/* A lower cap goes out at once, at most this often; the same or a
+ * higher one with the receiver report, once a second. */
+#define SFU_REMB_MIN_GAP (100 * CC_USEC_PER_MSEC)
+/* The REMB that lifts a released cap: above anything a lesson sends. */
+#define SFU_UPLINK_RELEASE_BPS 50000000u
 /* Feedback entries expanded at once: a 50-100 ms feedback of a 5 Mbit/s
  * subscriber holds a few hundred. */
 #define SFU_TWCC_SCRATCH 4096
@@ -224,6 +233,14 @@ struct sfu_peer {
                            * transport-cc (publisher: then REMB, if
                            * accepted; subscriber: loss-based layers) */
     cc_twcc_recv *twcc;   /* publisher with transport-cc: its feedback */
+    /* Publisher that sends abs-send-time and accepted goog-remb: the
+     * receive-side estimate of its uplink (upbwe.h), the REMB cap it
+     * gives, and when that was last sent. */
+    int ext_abs;
+    cc_upbwe *up;
+    uint32_t remb_cap_sent;
+    cc_time_us remb_cap_at;
+    int remb_capped;      /* a cap was sent (then a release follows) */
     /* The probe cluster being sent to a subscriber (padding on RTX). */
     cc_bwe_probe probe;
     cc_time_us probe_start;

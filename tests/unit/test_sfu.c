@@ -52,6 +52,13 @@ typedef struct browser {
     uint32_t last_pli_ssrc;
     uint32_t pli_ssrc[16];        /* the first 16 PLIs' media SSRCs */
     int twcc_id;          /* publisher: the answer's transport-cc extension id */
+    int abs_id;           /* publisher: the answer's abs-send-time id */
+    /* Publisher: send_vp8_n stamps abs-send-time (abs_id) with this clock
+     * when abs_on; it runs at abs_speed x real time from abs_t0. */
+    int abs_on;
+    double abs_speed;
+    cc_time_us abs_t0, abs_base;
+    uint64_t last_remb_bps;
     uint16_t twcc_seq;
     int n_pad_video;              /* padding-only packets on the video SSRC */
     int tid_seen[4];              /* media packets per temporal layer */
@@ -229,6 +236,10 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
                 b->last_pli_ssrc = fb.media_ssrc;
             }
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_AFB) {
+            cc_rtcp_fb fb;
+            cc_rtcp_remb rm;
+            if (cc_rtcp_parse_fb(&p, &fb) == 0 && cc_rtcp_parse_remb(&fb, &rm) == 0)
+                b->last_remb_bps = rm.bitrate_bps;
             b->n_remb++;
         } else if (p.pt == CC_RTCP_RTPFB && p.count == CC_RTPFB_NACK) {
             b->n_nack++;
@@ -450,17 +461,21 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
         CC_CHECK_EQ(m->direction, publisher ? CC_DIR_RECVONLY : CC_DIR_SENDONLY);
         snprintf(b->s_ufrag, sizeof b->s_ufrag, "%s", m->ice_ufrag);
         snprintf(b->s_pwd, sizeof b->s_pwd, "%s", m->ice_pwd);
-        /* mid and transport-cc (+ a publisher's audio level; + rid and
-         * repaired rid for a publisher's simulcast line) */
-        CC_CHECK_EQ(m->n_extmaps, (publisher && m->kind == CC_MEDIA_AUDIO ? 3 : 2) +
+        /* mid and transport-cc (+ a publisher's abs-send-time and audio
+         * level; + rid and repaired rid for a publisher's simulcast
+         * line) */
+        CC_CHECK_EQ(m->n_extmaps, (publisher ? m->kind == CC_MEDIA_AUDIO ? 4 : 3 : 2) +
                                       (m->n_rids ? 2 : 0));
         if (publisher) {
             CC_CHECK_EQ(m->n_ssrcs, 0);
             b->twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
             CC_CHECK(b->twcc_id > 0);
-            /* transport-cc feedback instead of a fixed REMB */
+            b->abs_id = cc_sdp_find_extmap(m, CC_EXT_URI_ABS_SEND_TIME);
+            CC_CHECK(b->abs_id > 0);
+            /* transport-cc feedback; REMB only as the cap the uplink
+             * estimate gives (from abs-send-time), no fixed value */
             CC_CHECK(m->codecs[0].fb & CC_FB_TWCC);
-            CC_CHECK(!(m->codecs[0].fb & CC_FB_REMB));
+            CC_CHECK(m->kind != CC_MEDIA_VIDEO || (m->codecs[0].fb & CC_FB_REMB));
         } else {
             /* video: the media SSRC and its RTX (RFC 4588 8.1, FID) */
             CC_CHECK_EQ(m->n_ssrcs, m->kind == CC_MEDIA_VIDEO ? 2 : 1);
@@ -570,13 +585,26 @@ static void send_vp8_n(browser *b, uint32_t ssrc, uint16_t *seq, uint32_t ts,
         for (int i = 3; i >= 0; i--)
             p[n++] = (uint8_t)(ssrc >> (8 * i));
         if (tid < 0) {
-            p[n++] = 0xbe; p[n++] = 0xde; p[n++] = 0; p[n++] = 2;
+            int with_abs = b->abs_on && b->abs_id > 0 && b->abs_id < 15;
+            p[n++] = 0xbe; p[n++] = 0xde; p[n++] = 0; p[n++] = with_abs ? 3 : 2;
             p[n++] = 0x40; p[n++] = '1';                        /* mid "1" */
+            if (with_abs) {
+                cc_time_us at = b->abs_base + (cc_time_us)((double)(cc_clock_mono_us() -
+                                                                      b->abs_t0) * b->abs_speed);
+                uint32_t v = cc_abs_send_time_from_us(at);
+                p[n++] = (uint8_t)(b->abs_id << 4 | 2);
+                p[n++] = (uint8_t)(v >> 16);
+                p[n++] = (uint8_t)(v >> 8);
+                p[n++] = (uint8_t)v;
+            }
             if (b->twcc_id > 0 && b->twcc_id < 15) {            /* transport-wide seq */
                 p[n++] = (uint8_t)(b->twcc_id << 4 | 1);
                 p[n++] = (uint8_t)(b->twcc_seq >> 8);
                 p[n++] = (uint8_t)b->twcc_seq++;
                 p[n++] = 0; p[n++] = 0; p[n++] = 0;
+                if (with_abs) {
+                    p[n++] = 0; p[n++] = 0; p[n++] = 0; p[n++] = 0;
+                }
             } else {
                 p[n++] = 0x22; p[n++] = 1; p[n++] = 2; p[n++] = 3;  /* abs-send-time */
                 p[n++] = 0; p[n++] = 0;
@@ -1937,6 +1965,62 @@ static void test_simulcast_stopped(void)
     (void)count_events(-1, NULL);
 }
 
+/* A publisher's uplink estimate from abs-send-time: while its packets
+ * arrive as they were sent, no REMB (its own estimate from transport-cc
+ * feedback is not capped); when their send times advance slower than
+ * they arrive (a queue growing in front of its uplink's shaper), a REMB
+ * with the estimate's cap, below the 2.5 Mbit/s the estimate starts at,
+ * within a second. */
+static void test_uplink_remb(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 59);
+    browser_init(&sub, 60);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 68, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 69, NULL);
+    browser *all[2] = {&pub, &sub};
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    pub.abs_on = 1;
+    pub.abs_speed = 1.0;
+    pub.abs_t0 = cc_clock_mono_us();
+    pub.abs_base = 40 * CC_USEC_PER_SEC;
+    uint16_t seq = 3000, pid = 50;
+    uint32_t ts = 90000;
+    /* 2 s of 30 pictures a second, 4 packets of 1000 bytes each (about
+     * 1 Mbit/s), arriving as sent. */
+    for (int f = 0; f < 60; f++, ts += 3000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, f == 0, -1, 0, 4, 1000, 0x33);
+        pump_all(all, 2, 33);
+    }
+    CC_CHECK_EQ(pub.n_remb, 0);
+    /* Then the sender's clock runs at 0.6 x ours: each second of sending
+     * arrives 400 ms later than the last. */
+    pub.abs_base += (cc_time_us)((double)(cc_clock_mono_us() - pub.abs_t0) * pub.abs_speed);
+    pub.abs_t0 = cc_clock_mono_us();
+    pub.abs_speed = 0.6;
+    cc_time_us slow_at = cc_clock_mono_us(), remb_at = -1;
+    for (int f = 0; f < 60 && remb_at < 0; f++, ts += 3000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, -1, 0, 4, 1000, 0x33);
+        pump_all(all, 2, 33);
+        if (pub.n_remb > 0)
+            remb_at = cc_clock_mono_us() - slow_at;
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    printf("uplink: REMB %llu kbit/s %.0f ms after the delay began to grow (%llu sent)\n",
+           (unsigned long long)(pub.last_remb_bps / 1000), remb_at / 1000.0,
+           (unsigned long long)(st.remb_uplink - st0.remb_uplink));
+    CC_CHECK(remb_at >= 0 && remb_at < CC_USEC_PER_SEC);
+    CC_CHECK(pub.last_remb_bps > 0 && pub.last_remb_bps < 2500000);
+    CC_CHECK(st.remb_uplink > st0.remb_uplink);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
 /* A subscriber whose link carries less than it is sent: it sends no
  * transport-wide feedback, so its estimate is cut for the lack of it
  * (from 300 kbit/s, 0.8 x a second) and it is paced. A keyframe of 150
@@ -2050,6 +2134,7 @@ int main(void)
     CC_RUN(test_simulcast);
     CC_RUN(test_simulcast_stopped);
     CC_RUN(test_pace_flush);
+    CC_RUN(test_uplink_remb);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
     CC_RUN(test_keyframe_fresh);
