@@ -805,17 +805,31 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
                 b->lc_est = -1; /* the link got slower */
             lc_update(b, acked);
             if (!app_limited) {
-                b->ceil_bps = acked;
+                /* What the link carried for a while, not the 250 ms
+                 * window at the over-use: behind a token bucket that
+                 * window holds the bucket's burst (a 1 Mbit/s tbf link's
+                 * capacity read 1240 kbit/s in test_token_bucket_link,
+                 * and 1127-1151 for the 1 Mbit/s student of
+                 * scripts/bench/links, whose camera then stepped up to
+                 * 640x480 and over-used). It is the probes' ceiling and,
+                 * the most per CAPACITY_MEMORY_US / CAP_SAMPLES of time,
+                 * the capacity. Without a second of samples (the start,
+                 * a stall in the feedback) the capacity takes no sample:
+                 * what arrived is not known well enough. */
+                double held = sustained_rate(b, now);
+                double c = held > 0 && held < acked ? held : acked;
+                b->ceil_bps = c;
                 b->ceil_at = now;
-                /* The most per CAPACITY_MEMORY_US / CAP_SAMPLES of time. */
                 int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
                 int k = (int)(win % CAP_SAMPLES);
-                if (!b->cap_set[k] || b->cap_win[k] != win) {
-                    b->cap_v[k] = acked;
+                if (held <= 0) {
+                    /* no sample */
+                } else if (!b->cap_set[k] || b->cap_win[k] != win) {
+                    b->cap_v[k] = c;
                     b->cap_win[k] = win;
                     b->cap_set[k] = 1;
-                } else if (acked > b->cap_v[k]) {
-                    b->cap_v[k] = acked;
+                } else if (c > b->cap_v[k]) {
+                    b->cap_v[k] = c;
                 }
             }
         }

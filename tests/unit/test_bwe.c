@@ -732,6 +732,11 @@ static void test_token_bucket_link(void)
     CC_CHECK(st.probes >= 5);
     CC_CHECK(hi >= 1000000 && hi < 1120000);
     CC_CHECK(lo > 800000);
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf("token bucket: capacity %u kbit/s on the 1 Mbit/s link\n", cap / 1000);
+    /* What the link carries, not a burst through its bucket (1240 kbit/s
+     * when the capacity took the 250 ms window at the over-use). */
+    CC_CHECK(cap >= 900000 && cap <= 1050000);
     /* The link doubles: within 40 s the estimate passes 1.6 Mbit/s. */
     h->p.bottleneck = 2e6;
     picture_run(h, &ps, 40 * CC_USEC_PER_SEC, 0, &lo, &hi);
