@@ -535,6 +535,12 @@ static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
     if (target && sp->alloc.total_bps > target)
         target = sp->alloc.total_bps;
     int want = target > 0 && target < SFU_PACE_BELOW;
+    uint64_t rate = (uint64_t)(target * SFU_PACE_FACTOR);
+    uint32_t cap = sp->bwe ? cc_bwe_capacity_bps(sp->bwe, now) : 0;
+    if (cap && rate > (uint64_t)(cap * SFU_PACE_CAPACITY))
+        rate = (uint64_t)(cap * SFU_PACE_CAPACITY);
+    if (rate < sp->alloc.total_bps)
+        rate = sp->alloc.total_bps;
     if (!want && sp->pace_replay && sp->pq && cc_pacedq_len(sp->pq))
         return; /* a kept chain still leaves at SFU_REPLAY_BPS */
     sp->pace_replay = 0;
@@ -543,11 +549,11 @@ static void sub_pace(cc_sfu *s, sfu_peer *sp, cc_time_us now)
             INC(s, cache_alloc_fail);
             return;
         }
-        cc_pacer_init(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), SFU_PACE_BURST, now);
+        cc_pacer_init(&sp->pacer, rate, SFU_PACE_BURST, now);
         INC(s, paced_subscribers);
     }
     if (want)
-        cc_pacer_set_rate(&sp->pacer, (uint64_t)(target * SFU_PACE_FACTOR), now);
+        cc_pacer_set_rate(&sp->pacer, rate, now);
     else if (sp->pacing)
         cc_pacer_init(&sp->pacer, 0, SFU_PACE_BURST, now);
     sp->pacing = want;

@@ -94,6 +94,15 @@
  * (at least the worker's 10 ms tick, which drains the queue). */
 #define SFU_PACE_BELOW 4000000u
 #define SFU_PACE_FACTOR 1.25
+/* ... and at most this factor of the link's capacity (cc_bwe_capacity_bps,
+ * what the link carried at its over-uses) once known. A subscriber sent
+ * less than its link carries has an estimate up to 1.5 x what it gets
+ * (1.4-1.5 Mbit/s on a 1 Mbit/s link): paced at 1.25 x that, a keyframe
+ * burst (another student's join asks the teacher for keyframes of every
+ * encoding) left at 1.75 Mbit/s, queued at the link, and the over-use
+ * took its camera down for seconds (scripts/bench/links case 1). Above 1,
+ * so what the link carries can still show more and the capacity grow. */
+#define SFU_PACE_CAPACITY 1.1
 #define SFU_PACE_QUEUE 384
 #define SFU_PACE_BURST (20 * CC_USEC_PER_MSEC)
 /* A packet that has waited this long in the queue is stale: what is
