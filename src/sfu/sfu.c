@@ -887,27 +887,6 @@ static void twcc_on_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, cc_time
     cc_twcc_recv_on_packet(pp->twcc, seq, now);
 }
 
-/* abs-send-time (3 bytes, 6.18 fixed-point seconds) into the uplink
- * estimate; its REMB cap goes out from sfu_pub_tick. */
-static void uplink_on_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, size_t len,
-                             cc_time_us now)
-{
-    const uint8_t *v;
-    size_t n;
-    if (cc_rtp_find_ext(h, pp->ext_abs, &v, &n) != 0 || n != 3)
-        return;
-    if (!pp->up) {
-        pp->up = cc_upbwe_new(SFU_UPLINK_START_BPS, 0, now);
-        if (!pp->up) {
-            INC(s, cache_alloc_fail);
-            pp->ext_abs = 0;
-            return;
-        }
-    }
-    cc_upbwe_on_packet(pp->up, (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2],
-                       len + SFU_WIRE_OVERHEAD, now);
-}
-
 void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
                     size_t len, cc_time_us now)
 {
@@ -925,7 +904,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     if (pp->ext_twcc)
         twcc_on_packet(s, pp, &h, now);
     if (pp->ext_abs && pp->remb)
-        uplink_on_packet(s, pp, &h, len, now);
+        sfu_pub_uplink_packet(s, pp, &h, len, now);
     int enc = 0;
     sfu_in *in = find_in(s, pp, &h, &enc);
     if (!in || h.pt != in->pt) {

@@ -394,6 +394,27 @@ void sfu_pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
             cc_track_cache_expire(ts[j], now, SFU_CACHE_AGE);
 }
 
+/* abs-send-time (3 bytes, 6.18 fixed-point seconds) into the uplink
+ * estimate; its REMB cap goes out from sfu_pub_tick. */
+void sfu_pub_uplink_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, size_t len,
+                           cc_time_us now)
+{
+    const uint8_t *v;
+    size_t n;
+    if (cc_rtp_find_ext(h, pp->ext_abs, &v, &n) != 0 || n != 3)
+        return;
+    if (!pp->up) {
+        pp->up = cc_upbwe_new(SFU_UPLINK_START_BPS, 0, now);
+        if (!pp->up) {
+            INC(s, cache_alloc_fail);
+            pp->ext_abs = 0;
+            return;
+        }
+    }
+    cc_upbwe_on_packet(pp->up, (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2],
+                       len + SFU_WIRE_OVERHEAD, now);
+}
+
 /* The video SSRCs of pp's tracks (what a REMB names). */
 static int pub_video_ssrcs(cc_track *const *ts, int nt, uint32_t *video)
 {

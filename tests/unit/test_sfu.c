@@ -49,7 +49,6 @@ typedef struct browser {
     int video_pt, audio_pt;
     /* What came in. */
     int n_rtp_video, n_rtp_audio, n_sr, n_rr, n_remb, n_pli, n_nack, n_twcc;
-    uint32_t last_pli_ssrc;
     uint32_t pli_ssrc[16];        /* the first 16 PLIs' media SSRCs */
     int twcc_id;          /* publisher: the answer's transport-cc extension id */
     int abs_id;           /* publisher: the answer's abs-send-time id */
@@ -233,7 +232,6 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
                 if (b->n_pli < 16)
                     b->pli_ssrc[b->n_pli] = fb.media_ssrc;
                 b->n_pli++;
-                b->last_pli_ssrc = fb.media_ssrc;
             }
         } else if (p.pt == CC_RTCP_PSFB && p.count == CC_PSFB_AFB) {
             cc_rtcp_fb fb;
