@@ -285,6 +285,44 @@ static void test_overuse_and_underuse(void)
     cc_bwe_free(h->b);
 }
 
+/* One over-use, one cut. A sender at 1.2 Mbit/s into an 800 kbit/s FIFO
+ * that follows the estimate: the first over-use cuts it to 0.85 x what
+ * arrived (about 680 kbit/s). The trend line stays over its threshold
+ * for a few more feedback batches while the queue drains, and those
+ * signals cut nothing further: the estimate is already under 0.85 x what
+ * arrives. (A second cut to 0.85 x an average of past arrivals took a
+ * 1 Mbit/s link's estimate from 842 to 619 kbit/s on the links bench.) */
+static void test_one_cut_per_overuse(void)
+{
+    harness *h = hnew(1200000, 0, 0, 0);
+    h->p.bottleneck = 800000;
+    cc_bwe_stats st;
+    uint32_t first_cut = 0, lowest = UINT32_MAX;
+    uint64_t signals = 0;
+    cc_time_us first_at = 0;
+    for (int i = 0; i < 200; i++) {
+        uint32_t t = cc_bwe_target_bps(h->b);
+        hrun(h, t < 1200000 ? t : 1200000, 1000, 50000);
+        cc_bwe_get_stats(h->b, &st);
+        if (st.overuses && !first_cut) {
+            first_cut = st.target_bps;
+            first_at = h->now;
+        }
+        if (first_cut && h->now - first_at <= 2 * CC_USEC_PER_SEC) {
+            if (st.target_bps < lowest)
+                lowest = st.target_bps;
+            signals = st.overuses;
+        }
+    }
+    printf("1.2 Mbit/s into 800 kbit/s: cut to %u kbit/s, lowest %u in the 2 s after "
+           "(%llu over-use signals)\n", first_cut / 1000, lowest / 1000,
+           (unsigned long long)signals);
+    CC_CHECK(first_cut > 0.85 * 0.9 * 800000 && first_cut < 0.85 * 1.1 * 800000);
+    CC_CHECK(signals >= 2);
+    CC_CHECK(lowest >= first_cut * 0.95);
+    cc_bwe_free(h->b);
+}
+
 /* Loss: over 10 % cuts by (1 - p/2), 2-10 % holds, under 2 % grows. */
 static void test_loss(void)
 {
@@ -800,6 +838,7 @@ int main(void)
     CC_RUN(test_config);
     CC_RUN(test_normal_increase);
     CC_RUN(test_overuse_and_underuse);
+    CC_RUN(test_one_cut_per_overuse);
     CC_RUN(test_loss);
     CC_RUN(test_probe);
     CC_RUN(test_probe_token_bucket);
