@@ -29,8 +29,9 @@ typedef struct cc_udp_dgram {
     cc_addr to;      /* local address it was sent to: only on a socket
                       * opened with cc_udp_open_multi (else len 0) */
     int64_t rx_realtime_ns; /* when the kernel queued it to the socket
-                             * (SO_TIMESTAMPNS, CLOCK_REALTIME): only on a
-                             * socket opened with cc_udp_open_multi, else 0 */
+                             * (SO_TIMESTAMPNS, CLOCK_REALTIME): on a socket
+                             * opened with cc_udp_open_multi or given
+                             * cc_udp_rx_timestamps, else 0 */
 } cc_udp_dgram;
 
 typedef struct cc_udp_stats {
@@ -48,6 +49,10 @@ int cc_udp_open(cc_udp **out, const cc_addr *bind_addr);
  * and cc_udp_tx_commit_from picks the source address of each datagram.
  * rcvbuf_bytes: 0 for the default (8 MiB). */
 int cc_udp_open_multi(cc_udp **out, const cc_addr *bind_addr, int rcvbuf_bytes);
+/* Each datagram read from now on carries the kernel's receive time
+ * (dgram.rx_realtime_ns). A multi socket has it from the start. CC_EIO
+ * when the kernel refuses. */
+int cc_udp_rx_timestamps(cc_udp *u);
 void cc_udp_close(cc_udp *u);
 int cc_udp_fd(const cc_udp *u);
 const cc_addr *cc_udp_local(const cc_udp *u);

@@ -146,6 +146,10 @@ void *cc_wpeer_app_state(cc_wpeer *wp);
 cc_peer *cc_wpeer_peer(cc_wpeer *wp);
 const char *cc_wpeer_ufrag(const cc_wpeer *wp);
 void *cc_worker_app_ud(cc_worker *w);
+/* In an on_rtp / on_rtcp callback: when the kernel received the datagram
+ * being handled (monotonic clock, at most `now`); elsewhere, or when the
+ * kernel gave no time, `now`. */
+cc_time_us cc_worker_rx_at(const cc_worker *w, cc_time_us now);
 /* Protect and queue for sending to the peer (flushed with the batch). */
 int cc_worker_send_rtp(cc_worker *w, cc_wpeer *wp, const uint8_t *rtp,
                        size_t len);

@@ -16,8 +16,8 @@
 #include "classcast/err.h"
 #include "classcast/log.h"
 
-/* Room for one IP_PKTINFO or IPV6_PKTINFO control message, and on a
- * multi socket's receive side an SCM_TIMESTAMPNS one. */
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message, and on the
+ * receive side an SCM_TIMESTAMPNS one. */
 typedef union udp_ctl {
     struct cmsghdr align;
     uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec))];
@@ -26,6 +26,7 @@ typedef union udp_ctl {
 struct cc_udp {
     int fd;
     int multi; /* cc_udp_open_multi: pktinfo in and out */
+    int rx_ts; /* SO_TIMESTAMPNS on */
     cc_addr local;
     /* receive batch */
     struct mmsghdr rx_msgs[CC_UDP_BATCH];
@@ -40,7 +41,7 @@ struct cc_udp {
     uint8_t tx_buf[CC_UDP_BATCH][CC_UDP_TX_BUF];
     int tx_n;
     cc_udp_stats stats;
-    /* multi only */
+    /* control messages: pktinfo (multi), receive times (rx_ts) */
     udp_ctl rx_ctl[CC_UDP_BATCH], tx_ctl[CC_UDP_BATCH];
 };
 
@@ -88,6 +89,8 @@ static int udp_open(cc_udp **out, const cc_addr *bind_addr, int multi, int rcvbu
          * (busy) loop got round to reading it. */
         if (ok == 0 && setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
             CC_WARN("udp", "SO_TIMESTAMPNS: %s", strerror(errno));
+        else if (ok == 0)
+            u->rx_ts = 1;
         if (ok != 0) {
             CC_ERROR("udp", "pktinfo: %s", strerror(errno));
             close(u->fd);
@@ -126,6 +129,15 @@ int cc_udp_open(cc_udp **out, const cc_addr *bind_addr)
 int cc_udp_open_multi(cc_udp **out, const cc_addr *bind_addr, int rcvbuf_bytes)
 {
     return udp_open(out, bind_addr, 1, rcvbuf_bytes);
+}
+
+int cc_udp_rx_timestamps(cc_udp *u)
+{
+    int one = 1;
+    if (setsockopt(u->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
+        return CC_EIO;
+    u->rx_ts = 1;
+    return 0;
 }
 
 void cc_udp_close(cc_udp *u)
@@ -177,7 +189,7 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
         h->msg_namelen = sizeof u->rx_names[i];
         h->msg_iov = &u->rx_iov[i];
         h->msg_iovlen = 1;
-        if (u->multi) {
+        if (u->multi || u->rx_ts) {
             h->msg_control = u->rx_ctl[i].b;
             h->msg_controllen = sizeof u->rx_ctl[i].b;
         }
@@ -199,7 +211,7 @@ int cc_udp_recv(cc_udp *u, cc_udp_dgram **batch)
             memset(&d->from, 0, sizeof d->from);
         d->to.len = 0;
         d->rx_realtime_ns = 0;
-        if (u->multi)
+        if (u->multi || u->rx_ts)
             pktinfo_read(u, h, &d->to, &d->rx_realtime_ns);
         u->stats.rx_packets++;
         u->stats.rx_bytes += d->len;

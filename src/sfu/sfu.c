@@ -901,10 +901,13 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_worker_count_drop(w, CC_DROP_RTP_MALFORMED);
         return;
     }
+    /* Arrival times for the estimates of the teacher's uplink: when the
+     * packet reached this machine, not when this thread got to it. */
+    cc_time_us arrived = cc_worker_rx_at(w, now);
     if (pp->ext_twcc)
-        twcc_on_packet(s, pp, &h, now);
+        twcc_on_packet(s, pp, &h, arrived);
     if (pp->ext_abs && pp->remb)
-        sfu_pub_uplink_packet(s, pp, &h, len, now);
+        sfu_pub_uplink_packet(s, pp, &h, len, arrived);
     int enc = 0;
     sfu_in *in = find_in(s, pp, &h, &enc);
     if (!in || h.pt != in->pt) {

@@ -65,6 +65,7 @@ struct cc_worker {
     int running;
     int stop;
     cc_wpeer *all;
+    cc_time_us rx_at; /* the datagram in hand's kernel receive time, 0: none */
     uint32_t n_peers;
     int handshakes;           /* peers holding a handshake slot */
     cc_wpeer *by_ufrag[CC_WORKER_BUCKETS];
@@ -565,6 +566,23 @@ static void hs_results(cc_worker *w, cc_time_us now)
     }
 }
 
+/* A datagram's kernel receive time on the monotonic clock: `now` less
+ * how long it waited in the socket (by the wall clock, which the kernel
+ * stamps with). A stamp from the future or over a second old (the wall
+ * clock was stepped) counts as `now`. */
+static cc_time_us rx_time(const cc_udp_dgram *d, cc_time_us now, cc_time_us wall)
+{
+    if (!d->rx_realtime_ns)
+        return now;
+    cc_time_us waited = wall - d->rx_realtime_ns / 1000;
+    return waited > 0 && waited < CC_USEC_PER_SEC ? now - waited : now;
+}
+
+cc_time_us cc_worker_rx_at(const cc_worker *w, cc_time_us now)
+{
+    return w->rx_at ? w->rx_at : now;
+}
+
 static void handle_dgram(cc_worker *w, cc_udp_dgram *d, cc_time_us now)
 {
     INC(w, udp_rx);
@@ -752,8 +770,12 @@ static void *worker_main(void *arg)
                     if (got <= 0)
                         break;
                     now = cc_clock_mono_us();
-                    for (int k = 0; k < got; k++)
+                    cc_time_us wall = cc_clock_wall_us();
+                    for (int k = 0; k < got; k++) {
+                        w->rx_at = rx_time(&batch[k], now, wall);
                         handle_dgram(w, &batch[k], now);
+                    }
+                    w->rx_at = 0;
                     /* One sendmmsg for everything this batch produced. */
                     cc_udp_flush(w->udp);
                 }
@@ -797,6 +819,14 @@ int cc_worker_new(cc_worker **out, const cc_worker_config *cfg,
                                         : CC_WORKER_DEFAULT_MAX_HANDSHAKES;
     w->epfd = w->tfd = -1;
     int rc = cc_udp_open(&w->udp, &cfg->bind);
+    /* Receive times from the kernel: a publisher's packets that waited in
+     * the socket while this thread was busy or not scheduled arrived when
+     * the kernel says, not when they were read. The teacher's browser
+     * estimates its uplink from these times (transport-cc feedback), and
+     * so does the SFU (cc_upbwe); a late read would look like a queue on
+     * the teacher's link. */
+    if (rc == 0 && cc_udp_rx_timestamps(w->udp) != 0)
+        CC_WARN("worker", "SO_TIMESTAMPNS refused: arrival times are read times");
     if (rc == 0)
         rc = cc_mailbox_new(&w->mb);
     if (rc == 0) {

@@ -59,6 +59,9 @@ typedef struct browser {
     cc_time_us abs_t0, abs_base;
     uint64_t last_remb_bps;
     uint16_t twcc_seq;
+    /* Publisher: the arrival times the SFU's transport-cc feedback gave,
+     * by transport-wide sequence number (low 8 bits); 0: none yet. */
+    cc_time_us fb_arrival[256];
     int n_pad_video;              /* padding-only packets on the video SSRC */
     int tid_seen[4];              /* media packets per temporal layer */
     uint32_t sr_ssrc_ok, sr_ssrc_bad;
@@ -246,8 +249,12 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
             cc_twcc_feedback tf;
             cc_twcc_pkt pk[64];
             if (cc_rtcp_parse_fb(&p, &fb) == 0 && cc_twcc_parse(&fb, &tf, pk, 64) == 0 &&
-                tf.received > 0)
+                tf.received > 0) {
                 b->n_twcc++;
+                for (size_t i = 0; i < tf.n && i < 64; i++)
+                    if (pk[i].received)
+                        b->fb_arrival[pk[i].seq & 255] = pk[i].arrival_us;
+            }
         }
     }
 }
@@ -2019,6 +2026,56 @@ static void test_uplink_remb(void)
     (void)count_events(-1, NULL);
 }
 
+static void nap(cc_worker *w, void *arg, cc_time_us now)
+{
+    (void)w;
+    (void)arg;
+    (void)now;
+    usleep(100000);
+}
+
+/* The worker busy for 100 ms while the teacher keeps sending a packet
+ * every 5 ms: the transport-cc feedback says when each packet reached the
+ * machine (the kernel's receive time), 5 ms apart, not when the worker
+ * read them all at once. Read times would show the teacher's browser a
+ * 100 ms queue growing on its uplink. */
+static void test_arrival_kernel_time(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 61);
+    browser_init(&sub, 62);
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-publisher.sdp", 1, 70, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 71, NULL);
+    browser *all[2] = {&pub, &sub};
+    CC_CHECK(pub.twcc_id > 0);
+    uint16_t seq = 5000, pid = 10;
+    uint32_t ts = 9000;
+    for (int f = 0; f < 10; f++, ts += 3000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, f == 0, -1, 0, 1, 500, 0x44);
+        pump_all(all, 2, 5);
+    }
+    CC_CHECK_EQ(cc_worker_call(g_w, nap, NULL, NULL), 0);
+    usleep(10000);
+    uint16_t first = pub.twcc_seq;
+    for (int f = 0; f < 16; f++, ts += 3000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, -1, 0, 1, 500, 0x44);
+        usleep(5000);
+    }
+    uint16_t last = (uint16_t)(pub.twcc_seq - 1);
+    pump_all(all, 2, 400);
+    cc_time_us a0 = pub.fb_arrival[first & 255], a1 = pub.fb_arrival[last & 255];
+    printf("16 packets sent 5 ms apart while the worker was busy: feedback spans %.1f ms\n",
+           (a1 - a0) / 1000.0);
+    CC_CHECK(a0 != 0 && a1 != 0);
+    CC_CHECK(a1 - a0 >= 50000 && a1 - a0 <= 150000);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
 /* A subscriber whose link carries less than it is sent: it sends no
  * transport-wide feedback, so its estimate is cut for the lack of it
  * (from 300 kbit/s, 0.8 x a second) and it is paced. A keyframe of 150
@@ -2133,6 +2190,7 @@ int main(void)
     CC_RUN(test_simulcast_stopped);
     CC_RUN(test_pace_flush);
     CC_RUN(test_uplink_remb);
+    CC_RUN(test_arrival_kernel_time);
     CC_RUN(test_keyframe_due);
     CC_RUN(test_keyframe_early);
     CC_RUN(test_keyframe_fresh);

@@ -1,6 +1,7 @@
 /* Real sockets on loopback: batch send to several destinations, batch
  * receive with source addresses, oversized datagrams reported truncated. */
 #include "cc_test.h"
+#include "classcast/clock.h"
 #include "classcast/err.h"
 #include "classcast/udp.h"
 
@@ -81,6 +82,44 @@ static void test_batch(void)
     cc_udp_close(a);
     cc_udp_close(b);
     cc_udp_close(c);
+}
+
+/* Receive times: a datagram that waited 50 ms in the socket says when it
+ * came, not when it was read; a plain socket gives none. */
+static void test_rx_timestamps(void)
+{
+    cc_addr any;
+    cc_addr_from_string(&any, "127.0.0.1", 0);
+    cc_udp *a = NULL, *b = NULL;
+    CC_CHECK_EQ(cc_udp_open(&a, &any), 0);
+    CC_CHECK_EQ(cc_udp_open(&b, &any), 0);
+    if (!a || !b)
+        return;
+    for (int on = 0; on < 2; on++) {
+        if (on)
+            CC_CHECK_EQ(cc_udp_rx_timestamps(b), 0);
+        usleep(20000); /* the kernel turns stamping on in deferred work */
+        int64_t sent_ns = cc_clock_wall_us() * 1000;
+        uint8_t *slot = cc_udp_tx_slot(a);
+        slot[0] = 7;
+        cc_udp_tx_commit(a, 100, cc_udp_local(b));
+        cc_udp_flush(a);
+        usleep(50000);
+        CC_CHECK(wait_readable(b) > 0);
+        cc_udp_dgram *d;
+        CC_CHECK_EQ(cc_udp_recv(b, &d), 1);
+        int64_t read_ns = cc_clock_wall_us() * 1000;
+        if (!on) {
+            CC_CHECK_EQ(d[0].rx_realtime_ns, 0);
+            continue;
+        }
+        printf("received %.1f ms after the send, read %.1f ms after it\n",
+               (d[0].rx_realtime_ns - sent_ns) / 1e6, (read_ns - d[0].rx_realtime_ns) / 1e6);
+        CC_CHECK(d[0].rx_realtime_ns >= sent_ns - 1000000);
+        CC_CHECK(read_ns - d[0].rx_realtime_ns >= 45000000);
+    }
+    cc_udp_close(a);
+    cc_udp_close(b);
 }
 
 static void test_truncated(void)
@@ -190,6 +229,7 @@ int main(void)
     CC_RUN(test_multi);
     CC_RUN(test_batch);
     CC_RUN(test_truncated);
+    CC_RUN(test_rx_timestamps);
     CC_RUN(test_bad_destination);
     CC_TEST_DONE();
 }
