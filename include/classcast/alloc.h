@@ -83,7 +83,11 @@
  * except the stream's lowest available layer: a screen or a camera then
  * takes a lower resolution, and the rates alone decide about the lowest.
  *
- * Target 0 (no estimate yet): every stream gets its best option.
+ * Target 0 (no estimate yet): every stream gets its best option. For a
+ * camera that is the top of its ladder by bitrate, but one already on
+ * another encoding keeps it unless the top sends CC_ALLOC_SPATIAL_GAIN
+ * more: encodings that send about the same (a still picture) would
+ * otherwise trade places with every measurement, a keyframe each time.
  *
  * Pure: no I/O, no malloc, explicit clock. Thread: the subscriber's
  * worker. */

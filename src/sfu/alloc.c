@@ -426,9 +426,30 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
 
     if (target_bps == 0) {
         /* No estimate yet: everything at its best. */
-        for (int i = 0; i < n; i++)
-            if (in[i].kind != CC_ALLOC_AUDIO)
-                w[i].pos = w[i].L.n - 1;
+        for (int i = 0; i < n; i++) {
+            work *x = &w[i];
+            if (in[i].kind == CC_ALLOC_AUDIO || x->L.n == 0)
+                continue;
+            x->pos = x->L.n - 1;
+            if (in[i].kind != CC_ALLOC_CAMERA || x->fresh || x->prev < 0 || !x->exact)
+                continue;
+            /* A camera's best is the top of a ladder by bitrate. Encodings
+             * that send about the same (a still picture, where a larger
+             * encoding undershoots its budget) trade places there with
+             * every measurement, and each change of encoding costs a
+             * keyframe and a stall: another encoding only for
+             * CC_ALLOC_SPATIAL_GAIN more bits, as a step up in choose().
+             * Equal-size encodings in test_sfu changed every 250 ms. */
+            int p = x->prev;
+            for (int q = x->L.n - 1; q > p; q--)
+                if (x->L.o[q].s == x->L.o[p].s ||
+                    (double)x->L.o[q].bps >= (double)x->L.o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN))
+                    break;
+                else
+                    x->pos = q - 1;
+            /* Kept for less than that gain: its best for `limited`. */
+            x->best = x->L.o[x->pos];
+        }
     } else {
         double up_limit = up_target / (1 + margin);
         double kf_limit = up_limit;
