@@ -84,10 +84,10 @@
  * takes a lower resolution, and the rates alone decide about the lowest.
  *
  * Target 0 (no estimate yet): every stream gets its best option. For a
- * camera that is the top of its ladder by bitrate, but one already on
- * another encoding keeps it unless the top sends CC_ALLOC_SPATIAL_GAIN
- * more: encodings that send about the same (a still picture) would
- * otherwise trade places with every measurement, a keyframe each time.
+ * camera that is the largest picture among its options within
+ * CC_ALLOC_SPATIAL_GAIN of its top rate: encodings that send about the
+ * same (a still picture) would otherwise trade the top of a ladder by
+ * bitrate with every measurement, a keyframe each time.
  *
  * Pure: no I/O, no malloc, explicit clock. Thread: the subscriber's
  * worker. */

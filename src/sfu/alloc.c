@@ -431,23 +431,23 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind == CC_ALLOC_AUDIO || x->L.n == 0)
                 continue;
             x->pos = x->L.n - 1;
-            if (in[i].kind != CC_ALLOC_CAMERA || x->fresh || x->prev < 0 || !x->exact)
+            if (in[i].kind != CC_ALLOC_CAMERA)
                 continue;
-            /* A camera's best is the top of a ladder by bitrate. Encodings
-             * that send about the same (a still picture, where a larger
-             * encoding undershoots its budget) trade places there with
-             * every measurement, and each change of encoding costs a
-             * keyframe and a stall: another encoding only for
-             * CC_ALLOC_SPATIAL_GAIN more bits, as a step up in choose().
-             * Equal-size encodings in test_sfu changed every 250 ms. */
-            int p = x->prev;
-            for (int q = x->L.n - 1; q > p; q--)
-                if (x->L.o[q].s == x->L.o[p].s ||
-                    (double)x->L.o[q].bps >= (double)x->L.o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN))
-                    break;
-                else
-                    x->pos = q - 1;
-            /* Kept for less than that gain: its best for `limited`. */
+            /* A camera's ladder is by bitrate. Encodings that send about
+             * the same (a still picture, where a larger encoding
+             * undershoots its budget) would trade the top place with
+             * every measurement, a keyframe and a stall each time
+             * (equal-size encodings in test_sfu changed every 250 ms).
+             * Its best is the largest picture among the options within
+             * CC_ALLOC_SPATIAL_GAIN of the top rate: for the same bits,
+             * the sharper one. */
+            const opt *top = &x->L.o[x->L.n - 1];
+            double floor = (double)top->bps / (1 + CC_ALLOC_SPATIAL_GAIN);
+            for (int p = 0; p < x->L.n; p++) {
+                const opt *o = &x->L.o[p], *c = &x->L.o[x->pos];
+                if ((double)o->bps >= floor && (o->s > c->s || (o->s == c->s && o->t > c->t)))
+                    x->pos = p;
+            }
             x->best = x->L.o[x->pos];
         }
     } else {
