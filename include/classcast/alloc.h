@@ -40,8 +40,9 @@
  *     along their options ordered by bitrate. A camera already above its
  *     cheapest option keeps it while it fits (no flapping, each spatial
  *     switch costs a keyframe), and steps up to another spatial layer only
- *     for CC_ALLOC_SPATIAL_GAIN (25 %) more bits; short of that, to the
- *     best option of its current one.
+ *     for CC_ALLOC_SPATIAL_GAIN (25 %) more bits and as many pictures a
+ *     second (CC_ALLOC_FEWER_FPS); short of that, to the best option of
+ *     its current one.
  * Within a kind, streams earlier in the caller's array come first.
  *
  * Hysteresis. A stream goes down, at once, to the best option that fits
@@ -85,7 +86,8 @@
  *
  * Target 0 (no estimate yet): every stream gets its best option. For a
  * camera that is the largest picture among its options within
- * CC_ALLOC_SPATIAL_GAIN of its top rate: encodings that send about the
+ * CC_ALLOC_SPATIAL_GAIN of its top rate and with as many pictures a second
+ * (CC_ALLOC_FEWER_FPS): encodings that send about the
  * same (a still picture) would otherwise trade the top of a ladder by
  * bitrate with every measurement, a keyframe each time.
  *
@@ -108,6 +110,9 @@
 #define CC_ALLOC_PAUSE_FAILED_US (10 * CC_USEC_PER_SEC)
 /* A camera steps up to another spatial layer only for this much more. */
 #define CC_ALLOC_SPATIAL_GAIN 0.25
+/* A camera option with under this share of another's measured pictures a
+ * second has fewer (a temporal layer less halves them). */
+#define CC_ALLOC_FEWER_FPS 0.75f
 #define CC_ALLOC_KF_MAX_US (1 * CC_USEC_PER_SEC)
 /* A screen option with fewer pictures a second than this is "sparse". */
 #define CC_ALLOC_SCREEN_MIN_FPS 3.0

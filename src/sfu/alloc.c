@@ -267,6 +267,14 @@ static int best_fit(const ladder *L, int cap, double limit)
     return -1;
 }
 
+/* Option a of a camera has clearly fewer pictures a second than option b
+ * (both measured): a temporal layer less, give or take the measurement. */
+static int fewer_fps(const work *w, const opt *a, const opt *b)
+{
+    float fa = w->in->layer[a->s].fps[a->t], fb = w->in->layer[b->s].fps[b->t];
+    return fa > 0 && fb > 0 && fa < CC_ALLOC_FEWER_FPS * fb;
+}
+
 /* One stream's upgrade step: `base` is what everything else holds so far,
  * `up_base` what it must leave room for to go up (the screens: also the
  * floors of the cameras that are on).
@@ -318,10 +326,15 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
          * and 640x360 at 15 of a still-ish picture). That step costs a
          * keyframe, and a stall until it arrives, for almost nothing:
          * another encoding only for CC_ALLOC_SPATIAL_GAIN more bits, else
-         * the best step up within the current one. */
+         * the best step up within the current one. Nor to one with fewer
+         * pictures a second: a camera traded 320x240 at 10 frames/s for
+         * 640x480 at 5 and back with each swing of a 1 Mbit/s student's
+         * estimate, a keyframe for every student each time
+         * (scripts/bench/links). */
         for (int q = lo; q > p; q--)
             if (L->o[q].s == L->o[p].s ||
-                (double)L->o[q].bps >= (double)L->o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN))
+                ((double)L->o[q].bps >= (double)L->o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN) &&
+                 !fewer_fps(w, &L->o[q], &L->o[p])))
                 return q;
         return p;
     }
@@ -439,13 +452,14 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
              * every measurement, a keyframe and a stall each time
              * (equal-size encodings in test_sfu changed every 250 ms).
              * Its best is the largest picture among the options within
-             * CC_ALLOC_SPATIAL_GAIN of the top rate: for the same bits,
-             * the sharper one. */
+             * CC_ALLOC_SPATIAL_GAIN of the top rate and with as many
+             * pictures a second: for the same bits, the sharper one. */
             const opt *top = &x->L.o[x->L.n - 1];
             double floor = (double)top->bps / (1 + CC_ALLOC_SPATIAL_GAIN);
             for (int p = 0; p < x->L.n; p++) {
                 const opt *o = &x->L.o[p], *c = &x->L.o[x->pos];
-                if ((double)o->bps >= floor && (o->s > c->s || (o->s == c->s && o->t > c->t)))
+                if ((double)o->bps >= floor && !fewer_fps(x, o, top) &&
+                    (o->s > c->s || (o->s == c->s && o->t > c->t)))
                     x->pos = p;
             }
             x->best = x->L.o[x->pos];

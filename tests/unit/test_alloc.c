@@ -547,6 +547,60 @@ static void test_camera_spatial_gain(void)
     CHECK_CHOICE(out[0], 0, 2);
 }
 
+/* A camera steps up to another encoding only with as many pictures a
+ * second: from 320x180 at 10 frames/s, 640x360 at 5 is more bits but not
+ * a better camera picture (and a keyframe for every student). Ladder by
+ * bitrate: (0,0) 100 k, (0,1) 150 k, (1,0) 200 k, (0,2) 250 k, (1,1)
+ * 300 k, (1,2) 500 k; 5 / 10 / 20 frames/s in both encodings. */
+static void test_camera_up_keeps_fps(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[1];
+    cc_alloc_choice out[1];
+    memset(in, 0, sizeof in);
+    in[0].id = 1;
+    in[0].kind = CC_ALLOC_CAMERA;
+    in[0].n_spatial = 2;
+    static const uint32_t r[2][3] = {{100000, 150000, 250000}, {200000, 300000, 500000}};
+    for (int l = 0; l < 2; l++) {
+        in[0].layer[l].width = (uint16_t)(320 << l);
+        in[0].layer[l].height = (uint16_t)(180 << l);
+        in[0].layer[l].available = 1;
+        for (int k = 0; k < 3; k++) {
+            in[0].layer[l].bps[k] = r[l][k];
+            in[0].layer[l].fps[k] = (float)(5 << k);
+        }
+    }
+    cc_alloc_init(&a);
+    cc_time_us t = 10 * S;
+    cc_alloc_run(&a, 180000, in, 1, out, t);
+    CHECK_CHOICE(out[0], 0, 1);
+    /* Room for (1, 0) at 200 k, a third more than (0, 1): 5 frames/s
+     * against 10, not taken. */
+    cc_alloc_run(&a, 240000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 1);
+    /* Room for (0, 2): its own encoding, 20 frames/s. */
+    cc_alloc_run(&a, 300000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
+    /* (1, 1) at 10 frames/s: fewer, and under 25 % more. (1, 2) at 20:
+     * taken. */
+    cc_alloc_run(&a, 400000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
+    cc_alloc_run(&a, 600000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 1, 2);
+    /* With no estimate, the best is (1, 2) too. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 0, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 1, 2);
+    /* 640x360 sends 10 frames/s at most (240 k), 320x180 20 (250 k): the
+     * larger picture is within 25 % of the top rate, but with half the
+     * pictures; 320x180 is the best. */
+    in[0].layer[1].bps[1] = in[0].layer[1].bps[2] = 240000;
+    in[0].layer[1].fps[2] = 10.0f;
+    cc_alloc_run(&a, 0, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
+}
+
 /* No estimate (target 0: everything at its best), and a camera whose
  * encodings send about the same (a still picture): the measured rates
  * trade places by a few percent at every run. The largest picture stays
@@ -894,6 +948,7 @@ int main(void)
     CC_RUN(test_pause_backoff);
     CC_RUN(test_camera_spatial_gain);
     CC_RUN(test_best_near_equal);
+    CC_RUN(test_camera_up_keeps_fps);
     CC_RUN(test_band);
     CC_RUN(test_estimates);
     CC_RUN(test_ids_and_errors);
