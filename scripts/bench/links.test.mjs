@@ -89,6 +89,12 @@ const T = {
   lowerFps: 0.75, // "a lower temporal layer": under this share of the other's frame rate
   topFps: 0.8, // the unlimited student receives at least this share of the frames the teacher sends (top encoding)
   unaffectedFps: 0.85, // the 1M and unlimited students get at least this share of the frames they got before the 300k one joined
+  // The window without the 300k student is the baseline only while the
+  // teacher's screen encoder sends at its steady rate (the page captures at
+  // 15 frames/s); in one run of 13 it sent 5.6 frames/s at 269 kbit/s in
+  // that window and 15 at 619 later, so the 1M student fitted a larger
+  // camera beside it then. Such a window is measured again (at most twice).
+  baselineScreenFps: 12,
   maxTbfDrops: 0.02, // the SFU sends a limited student so little over its link that tbf drops at most this share
   fitShare: 0.9, // an encoding "does not fit" a link when its rate + the audio's exceed this share of it
   teacherDropMs: 5000, // case 2: the teacher's estimate and send rate under the cap within this
@@ -658,13 +664,18 @@ describe('links: students and a teacher behind impaired links (network namespace
         && x.slots.camera?.framesDecoded > 10), { timeoutMs: 40_000 });
       assert.ok(dec2.ok, `the 1 Mbit/s and unlimited students decode\n${log.slice(-30).join('\n')}`);
       await sleep(T.settleMs);
-      const [b0, bt0] = [await snapStudents(), await snapTeacher()];
-      await sleep(T.windowMs);
-      const [b1, bt1] = [await snapStudents(), await snapTeacher()];
-      absent = { teacher: teacherWindow(bt0, bt1), students: students.map((x, i) => studentWindow(b0[i], b1[i])) };
-      note(`without the 300 kbit/s student, ${T.windowMs / 1000} s window after ${T.settleMs / 1000} s (load average ${load()}):`);
-      note(teacherTable(absent.teacher));
-      note(studentTable(students.map((x, i) => ({ name: x.name, link: x.link, w: absent.students[i], gaps: null }))));
+      for (let attempt = 1; ; attempt++) {
+        const [b0, bt0] = [await snapStudents(), await snapTeacher()];
+        await sleep(T.windowMs);
+        const [b1, bt1] = [await snapStudents(), await snapTeacher()];
+        absent = { teacher: teacherWindow(bt0, bt1), students: students.map((x, i) => studentWindow(b0[i], b1[i])) };
+        note(`without the 300 kbit/s student, ${T.windowMs / 1000} s window after ${T.settleMs / 1000} s (load average ${load()}):`);
+        note(teacherTable(absent.teacher));
+        note(studentTable(students.map((x, i) => ({ name: x.name, link: x.link, w: absent.students[i], gaps: null }))));
+        const scr = topEncoding(absent.teacher.screen);
+        if (attempt === 3 || (scr && scr.sentFps >= T.baselineScreenFps)) break;
+        note(`  (the teacher's screen sent ${r1(scr?.sentFps)} frames/s, under its steady ${T.baselineScreenFps}: not a baseline; measuring again)`);
+      }
       students.unshift(await openStudent('s1', 1, 'An', `${LINK.weakKbps} kbit/s`));
       const dec = await pollUntil(snapStudents, (all) => all.every((s, i) => s.slots.screen?.framesDecoded > 10
         && (i === 0 || s.slots.camera?.framesDecoded > 10)), { timeoutMs: 40_000 });
