@@ -864,29 +864,6 @@ static void record_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *pp, sfu_i
         sfu_request_keyframe(w, s, pp, sfu_main_track(in), now);
 }
 
-/* Transport-cc: every packet of the publisher's transport that carries a
- * transport-wide sequence number is recorded, whatever its stream, as the
- * draft's section 3 counts them. The feedback builder (16 KiB) is made on
- * the first such packet, on this worker. */
-static void twcc_on_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, cc_time_us now)
-{
-    uint16_t seq;
-    if (cc_twcc_ext_get(h, pp->ext_twcc, &seq) != 0)
-        return;
-    if (!pp->twcc) {
-        pp->twcc = malloc(sizeof *pp->twcc);
-        if (!pp->twcc) {
-            INC(s, cache_alloc_fail);
-            pp->ext_twcc = 0; /* the browser falls back on loss alone */
-            return;
-        }
-        cc_twcc_recv_config cfg = {.sender_ssrc = pp->rtcp_ssrc, .media_ssrc = h->ssrc};
-        cc_twcc_recv_init(pp->twcc, &cfg, now);
-        INC(s, twcc_publishers);
-    }
-    cc_twcc_recv_on_packet(pp->twcc, seq, now);
-}
-
 void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
                     size_t len, cc_time_us now)
 {
@@ -905,7 +882,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
      * packet reached this machine, not when this thread got to it. */
     cc_time_us arrived = cc_worker_rx_at(w, now);
     if (pp->ext_twcc)
-        twcc_on_packet(s, pp, &h, arrived);
+        sfu_pub_twcc_packet(s, pp, &h, arrived);
     if (pp->ext_abs && pp->remb)
         sfu_pub_uplink_packet(s, pp, &h, len, arrived);
     int enc = 0;

@@ -394,6 +394,29 @@ void sfu_pub_upkeep(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
             cc_track_cache_expire(ts[j], now, SFU_CACHE_AGE);
 }
 
+/* Transport-cc: every packet of the publisher's transport that carries a
+ * transport-wide sequence number is recorded, whatever its stream, as the
+ * draft's section 3 counts them. The feedback builder (16 KiB) is made on
+ * the first such packet, on this worker. */
+void sfu_pub_twcc_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, cc_time_us now)
+{
+    uint16_t seq;
+    if (cc_twcc_ext_get(h, pp->ext_twcc, &seq) != 0)
+        return;
+    if (!pp->twcc) {
+        pp->twcc = malloc(sizeof *pp->twcc);
+        if (!pp->twcc) {
+            INC(s, cache_alloc_fail);
+            pp->ext_twcc = 0; /* the browser falls back on loss alone */
+            return;
+        }
+        cc_twcc_recv_config cfg = {.sender_ssrc = pp->rtcp_ssrc, .media_ssrc = h->ssrc};
+        cc_twcc_recv_init(pp->twcc, &cfg, now);
+        INC(s, twcc_publishers);
+    }
+    cc_twcc_recv_on_packet(pp->twcc, seq, now);
+}
+
 /* abs-send-time (3 bytes, 6.18 fixed-point seconds) into the uplink
  * estimate; its REMB cap goes out from sfu_pub_tick. */
 void sfu_pub_uplink_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, size_t len,

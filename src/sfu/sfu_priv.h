@@ -407,6 +407,8 @@ void sfu_enc_stop_kick(cc_sfu *s, sfu_room *r, int fi, sfu_in *in, int enc, cc_t
 void sfu_out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
                       cc_time_us now);
 void sfu_bind_learnt(const sfu_peer *pp, sfu_in *in);
+/* A publisher's packet into its transport-cc feedback. */
+void sfu_pub_twcc_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, cc_time_us now);
 /* A publisher's packet with abs-send-time into its uplink estimate (made
  * on the first); the REMB cap goes out from sfu_pub_tick. */
 void sfu_pub_uplink_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, size_t len,
