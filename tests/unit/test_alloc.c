@@ -38,6 +38,19 @@ static cc_alloc_stream camera(uint32_t id)
     return s;
 }
 
+/* A camera in two encodings, 320x180 and 640x360, with these top rates. */
+static cc_alloc_stream camera2(uint32_t top0, uint32_t top1)
+{
+    cc_alloc_stream s;
+    memset(&s, 0, sizeof s);
+    s.id = 1;
+    s.kind = CC_ALLOC_CAMERA;
+    s.n_spatial = 2;
+    set_layer(&s.layer[0], 320, 180, top0);
+    set_layer(&s.layer[1], 640, 360, top1);
+    return s;
+}
+
 static cc_alloc_stream screen(uint32_t id)
 {
     cc_alloc_stream s;
@@ -502,14 +515,8 @@ static void test_hold_backoff(void)
 static void test_camera_spatial_gain(void)
 {
     cc_alloc a;
-    cc_alloc_stream in[1];
+    cc_alloc_stream in[1] = {camera2(100000, 170000)};
     cc_alloc_choice out[1];
-    memset(in, 0, sizeof in);
-    in[0].id = 1;
-    in[0].kind = CC_ALLOC_CAMERA;
-    in[0].n_spatial = 2;
-    set_layer(&in[0].layer[0], 320, 180, 100000);
-    set_layer(&in[0].layer[1], 640, 360, 170000);
     cc_alloc_init(&a);
     cc_time_us t = 10 * S;
     cc_alloc_run(&a, 115000, in, 1, out, t);
@@ -555,22 +562,11 @@ static void test_camera_spatial_gain(void)
 static void test_camera_up_keeps_fps(void)
 {
     cc_alloc a;
-    cc_alloc_stream in[1];
+    cc_alloc_stream in[1] = {camera2(250000, 500000)};
     cc_alloc_choice out[1];
-    memset(in, 0, sizeof in);
-    in[0].id = 1;
-    in[0].kind = CC_ALLOC_CAMERA;
-    in[0].n_spatial = 2;
-    static const uint32_t r[2][3] = {{100000, 150000, 250000}, {200000, 300000, 500000}};
-    for (int l = 0; l < 2; l++) {
-        in[0].layer[l].width = (uint16_t)(320 << l);
-        in[0].layer[l].height = (uint16_t)(180 << l);
-        in[0].layer[l].available = 1;
-        for (int k = 0; k < 3; k++) {
-            in[0].layer[l].bps[k] = r[l][k];
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++)
             in[0].layer[l].fps[k] = (float)(5 << k);
-        }
-    }
     cc_alloc_init(&a);
     cc_time_us t = 10 * S;
     cc_alloc_run(&a, 180000, in, 1, out, t);
