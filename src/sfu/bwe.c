@@ -255,6 +255,7 @@ struct cc_bwe {
     rate_win sent;   /* sent rate, by send time */
     cc_time_us sr_t[SRING]; /* acked-rate samples (SUSTAIN_US) */
     double sr_v[SRING];
+    uint8_t sr_lim[SRING]; /* the sender was held by what it had to send */
     int sr_n, sr_pos;
 
     /* packet groups */
@@ -601,15 +602,21 @@ static void sustain_sample(cc_bwe *b, double acked, cc_time_us now)
     int last = (b->sr_pos + SRING - 1) % SRING;
     if (b->sr_n && now - b->sr_t[last] < SUSTAIN_SAMPLE_US)
         return;
+    double sent = win_rate(&b->sent);
     b->sr_t[b->sr_pos] = now;
     b->sr_v[b->sr_pos] = acked;
+    b->sr_lim[b->sr_pos] = sent > 0 && sent < APP_LIMITED_SHARE * b->delay_bps;
     b->sr_pos = (b->sr_pos + 1) % SRING;
     if (b->sr_n < SRING)
         b->sr_n++;
 }
 
 /* The least received rate over the last SUSTAIN_US; 0 until samples span
- * most of it (a gap in the feedback also leaves it unknown). */
+ * most of it (a gap in the feedback also leaves it unknown), and 0 if the
+ * sender was held by what it had to send meanwhile: what arrived then
+ * measured the sender, not the link (a subscriber on its smallest
+ * encodings for its first second, then moved up: its first over-use read
+ * a capacity of 453 kbit/s on the 1 Mbit/s link of scripts/bench/links). */
 static double sustained_rate(const cc_bwe *b, cc_time_us now)
 {
     double lo = 0;
@@ -618,7 +625,7 @@ static double sustained_rate(const cc_bwe *b, cc_time_us now)
         int k = (b->sr_pos + SRING - 1 - i) % SRING;
         if (now - b->sr_t[k] > SUSTAIN_US)
             break;
-        if (i > 0 && b->sr_t[(k + 1) % SRING] - b->sr_t[k] > SUSTAIN_US / 4)
+        if ((i > 0 && b->sr_t[(k + 1) % SRING] - b->sr_t[k] > SUSTAIN_US / 4) || b->sr_lim[k])
             return 0;
         oldest = b->sr_t[k];
         if (lo == 0 || b->sr_v[k] < lo)

@@ -812,6 +812,41 @@ static void test_probe_slower_than_arrives(void)
     cc_bwe_free(h->b);
 }
 
+/* A sender held by what it had to send (a subscriber on its smallest
+ * encodings for its first second) that then sends more than its 1 Mbit/s
+ * link carries: the over-use a moment later is the link's, but the second
+ * of received rates before it measured the sender. The capacity takes no
+ * sample from that second (it read 453 kbit/s for the 1 Mbit/s student
+ * of scripts/bench/links, and held its camera paused for 48 s); once the
+ * link has been full for a second, it does. */
+static void test_capacity_after_app_limited(void)
+{
+    harness *h = hnew(1200000, 0, 0, 0);
+    h->p.bottleneck = 1e6;
+    hrun(h, 4e5, 1200, 1 * CC_USEC_PER_SEC);
+    uint64_t over0;
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    over0 = st.overuses;
+    uint32_t first = 0;
+    for (int i = 0; i < 60 && !first; i++) { /* to the first over-use */
+        hrun(h, 1.6e6, 1200, 25000);
+        cc_bwe_get_stats(h->b, &st);
+        if (st.overuses > over0)
+            first = 1;
+    }
+    CC_CHECK(first);
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf("after a second held by what it had to send: capacity %u kbit/s at the first over-use",
+           cap / 1000);
+    CC_CHECK(cap == 0 || cap >= 900000);
+    hrun(h, 1.6e6, 1200, 3 * CC_USEC_PER_SEC);
+    cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf(", %u kbit/s 3 s later\n", cap / 1000);
+    CC_CHECK(cap >= 900000 && cap <= 1050000);
+    cc_bwe_free(h->b);
+}
+
 /* cc_bwe_capacity_bps is the most that arrived at the over-uses of the
  * last minute: an over-use at 1 Mbit/s, then one at 700 kbit/s (a
  * moment's queue behind someone else's burst reads as a slower link)
@@ -851,5 +886,6 @@ int main(void)
     CC_RUN(test_token_bucket_link);
     CC_RUN(test_probe_slower_than_arrives);
     CC_RUN(test_capacity_most_of_minute);
+    CC_RUN(test_capacity_after_app_limited);
     CC_TEST_DONE();
 }
