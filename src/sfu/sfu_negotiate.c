@@ -329,7 +329,20 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             cc_fwd_init(&o->fwd, &fc);
             cc_layerctl_init(&o->lc, 0);
             o->alloc_tid = CC_FWD_ALL_LAYERS;
-            o->want_enc = SFU_SIM - 1; /* the top, until allocated */
+            /* Until allocated: a subscriber with a send-side estimate
+             * (transport-cc) starts on the lowest encoding and is moved up
+             * as its link shows room (sfu_feedback.c, sub_alloc); one
+             * without starts on the top, as nothing will move it. Starting
+             * low costs the others little: a browser answers a keyframe
+             * request for any encoding with a keyframe in every encoding
+             * (libwebrtc's VP8 simulcast encoder), so a weak tablet that
+             * started on the top kept asking for keyframes it could not
+             * carry (its replay overflowing, its switch down), and each
+             * put a 1080p screen keyframe in front of every student on the
+             * top encoding (docs/bwe.md, section 6). The lowest encoding's
+             * keyframe is also the smallest: the first picture comes
+             * sooner. */
+            o->want_enc = pp->ext_twcc ? 0 : SFU_SIM - 1;
             o->cur_enc = -1;
             if (choices[i].rtx_pt >= 0 && fc.video) {
                 o->rtx_pt = (uint8_t)choices[i].rtx_pt;

@@ -50,6 +50,7 @@ typedef struct browser {
     /* What came in. */
     int n_rtp_video, n_rtp_audio, n_sr, n_rr, n_remb, n_pli, n_nack, n_twcc;
     uint32_t pli_ssrc[16];        /* the first 16 PLIs' media SSRCs */
+    int no_twcc;          /* subscriber: its offer has no transport-cc (set before join) */
     int twcc_id;          /* publisher: the answer's transport-cc extension id */
     int abs_id;           /* publisher: the answer's abs-send-time id */
     /* Publisher: send_vp8_n stamps abs-send-time (abs_id) with this clock
@@ -101,6 +102,10 @@ typedef struct browser {
     int lose_first;
     /* Subscriber: sends no transport-wide feedback (its link lost it). */
     int no_fb;
+    /* Subscriber: its feedback gives the arrival times a link of this
+     * rate (bit/s, 0: none) would have, a FIFO queue before it. */
+    double link_bps;
+    cc_time_us link_free;
 } browser;
 
 static cc_dtls_ctx *g_server_ctx, *g_browser_ctx;
@@ -158,6 +163,20 @@ static char *offer_text(const char *vector, browser *b, const char *ssrc_suffix)
         free(d);
         d = c;
         c = NULL;
+    }
+    if (b->no_twcc) {
+        /* A viewer without transport-cc (a WHEP player, webrtcbin as
+         * configured by default): its offer's lines for it go. */
+        char *k = d;
+        for (char *p = d; *p;) {
+            char *e = strchr(p, '\n');
+            size_t l = e ? (size_t)(e - p + 1) : strlen(p);
+            int drop = memmem(p, l, "transport-cc", 12) || memmem(p, l, "transport-wide-cc", 17);
+            if (!drop)
+                memmove(k, p, l), k += l;
+            p += l;
+        }
+        *k = 0;
     }
     free(a);
     free(c);
@@ -261,6 +280,18 @@ static void on_rtcp_in(browser *b, const uint8_t *buf, size_t len)
 
 static void send_rtcp(browser *b, const uint8_t *pkt, size_t len);
 
+/* When a packet of len bytes received now would have come through the
+ * subscriber's simulated link (link_bps): after the ones queued before it. */
+static cc_time_us link_arrival(browser *b, size_t len)
+{
+    cc_time_us now = cc_clock_mono_us();
+    if (b->link_bps <= 0)
+        return now;
+    cc_time_us start = b->link_free > now ? b->link_free : now;
+    b->link_free = start + (cc_time_us)((double)(len + 48) * 8e6 / b->link_bps);
+    return b->link_free;
+}
+
 static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
 {
     cc_rtp_hdr h;
@@ -280,7 +311,7 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
             b->last_tseq = ts;
             b->tseq_n++;
             if (b->fb)
-                cc_twcc_recv_on_packet(b->fb, ts, cc_clock_mono_us());
+                cc_twcc_recv_on_packet(b->fb, ts, link_arrival(b, len));
         }
     }
     if (b->rtx_ssrc && h.ssrc == b->rtx_ssrc) {
@@ -470,7 +501,7 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
          * level; + rid and repaired rid for a publisher's simulcast
          * line) */
         CC_CHECK_EQ(m->n_extmaps, (publisher ? m->kind == CC_MEDIA_AUDIO ? 4 : 3 : 2) +
-                                      (m->n_rids ? 2 : 0));
+                                      (m->n_rids ? 2 : 0) - (b->no_twcc ? 1 : 0));
         if (publisher) {
             CC_CHECK_EQ(m->n_ssrcs, 0);
             b->twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
@@ -486,9 +517,9 @@ static void join_prepare(browser *b, const char *vector, int publisher, uint32_t
             CC_CHECK_EQ(m->n_ssrcs, m->kind == CC_MEDIA_VIDEO ? 2 : 1);
             CC_CHECK(strstr(m->msid, lesson) != NULL);
             b->sub_twcc_id = cc_sdp_find_extmap(m, CC_EXT_URI_TWCC);
-            CC_CHECK(b->sub_twcc_id > 0);
-            CC_CHECK(m->codecs[0].fb & CC_FB_TWCC);
-            if (!b->fb && (b->fb = calloc(1, sizeof *b->fb)) != NULL) {
+            CC_CHECK_EQ(b->sub_twcc_id > 0, !b->no_twcc);
+            CC_CHECK_EQ((m->codecs[0].fb & CC_FB_TWCC) != 0, !b->no_twcc);
+            if (!b->no_twcc && !b->fb && (b->fb = calloc(1, sizeof *b->fb)) != NULL) {
                 cc_twcc_recv_config tc = {.sender_ssrc = 1, .media_ssrc = m->ssrcs[0]};
                 cc_twcc_recv_init(b->fb, &tc, cc_clock_mono_us());
             }
@@ -1796,29 +1827,44 @@ static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
  * numbering that continues; when the top is back, it moves up again. */
 static void test_simulcast(void)
 {
-    browser pub, sub;
+    browser pub, sub, plain;
     browser_init(&pub, 51);
     browser_init(&sub, 52);
+    browser_init(&plain, 50);
+    plain.no_twcc = 1;
     CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
     join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 60, NULL);
     join(&sub, "chromium-offer-viewer.sdp", 0, 61, NULL);
-    browser *all[2] = {&pub, &sub};
+    join(&plain, "chromium-offer-viewer.sdp", 0, 59, NULL);
+    browser *all[3] = {&pub, &sub, &plain};
     static const char *const rid[3] = {"q", "h", "f"};
     uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
     uint32_t ts = 90000;
     cc_sfu_stats st0, st;
     cc_sfu_get_stats(g_sfu, &st0);
-    /* Phase 1 (1.5 s): all three, a keyframe on each first. */
+    /* Phase 1 (1.5 s): all three, a keyframe on each first, and on each
+     * when asked (a browser's VP8 simulcast encoder keyframes every
+     * encoding for a request on any). The subscriber (transport-cc)
+     * starts on q, the lowest, and is moved to f at its first allocation
+     * (its link showed no limit): two requests, its join's and f's. */
+    int pli1 = pub.n_pli;
     for (int f = 0; f < 50; f++) {
+        int key = f == 0 || pub.n_pli > pli1;
+        pli1 = pub.n_pli;
         for (int e = 0; e < 3; e++)
-            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
-                     f == 0 || f == 20, (uint8_t)('a' + e));
+            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
+                     (uint8_t)('a' + e));
         ts += 3000;
-        pump_all(all, 2, 30);
+        pump_all(all, 3, 30);
     }
     CC_CHECK(sub.n_rtp_video > 20);
-    CC_CHECK_EQ(sub.first_video_tag, 'c');
+    CC_CHECK_EQ(sub.first_video_tag, 'a');
     CC_CHECK_EQ(sub.last_video_tag, 'c');
+    /* A viewer without transport-cc has no estimate to be moved up on: it
+     * starts on the top. (Not pumped from here on.) */
+    CC_CHECK(plain.n_rtp_video > 20);
+    CC_CHECK_EQ(plain.first_video_tag, 'c');
+    CC_CHECK_EQ(plain.last_video_tag, 'c');
     /* Phase 2 (2.5 s): f stops; h sends inter frames, and a keyframe when
      * asked (a PLI arrives). */
     int pli0 = pub.n_pli, key_h = 0;
@@ -1892,6 +1938,7 @@ static void test_simulcast(void)
     usleep(100000);
     browser_free(&pub);
     browser_free(&sub);
+    browser_free(&plain);
     (void)count_events(-1, NULL);
 }
 
@@ -1916,11 +1963,15 @@ static void test_simulcast_stopped(void)
     /* Each encoding about three times the one beneath, as a browser's. */
     static const size_t size[3] = {120, 360, 1080};
     uint32_t ts = 45000;
-    /* 3 s of all three, a keyframe on each first: the subscriber is on f. */
+    /* 3 s of all three, a keyframe on each first and on each when asked
+     * (the subscriber starts on q and is moved up): it ends on f. */
     cc_time_us last_f = 0;
+    int pli_up = pub.n_pli;
     for (int f = 0; f < 15; f++) {
+        int key = f == 0 || pub.n_pli > pli_up;
+        pli_up = pub.n_pli;
         for (int e = 0; e < 3; e++)
-            send_sim_n(&pub, 0x5300 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, f == 0,
+            send_sim_n(&pub, 0x5300 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
                        (uint8_t)('a' + e), size[e]);
         last_f = cc_clock_mono_us();
         ts += 18000;
@@ -1962,6 +2013,55 @@ static void test_simulcast_stopped(void)
     CC_CHECK(on_h > 0);
     CC_CHECK_EQ(sub.last_video_tag, 'b');
     CC_CHECK_EQ(st.sim_stopped - st0.sim_stopped, 1);
+    CC_CHECK_EQ(sub.bad_video, 0);
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    browser_free(&pub);
+    browser_free(&sub);
+    (void)count_events(-1, NULL);
+}
+
+/* A subscriber whose link carries less than even the lowest encoding: its
+ * estimate shows the limit (an over-use) before its first allocation, a
+ * second after it connected. It stays on q, the encoding it started on,
+ * and the teacher is never asked for f on its behalf: the second of no
+ * limit before (the optimistic start) is not held as if it had been
+ * measured. */
+static void test_start_limited(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 55);
+    browser_init(&sub, 56);
+    sub.link_bps = 60000;
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 64, NULL);
+    join(&sub, "chromium-offer-viewer.sdp", 0, 65, NULL);
+    browser *all[2] = {&pub, &sub};
+    static const char *const rid[3] = {"q", "h", "f"};
+    /* About 95, 175 and 330 kbit/s at 33 pictures a second. */
+    static const size_t size[3] = {150, 300, 600};
+    uint16_t seq[3] = {400, 7000, 13000}, pid[3] = {20, 320, 620};
+    uint32_t ts = 9000;
+    int pli = pub.n_pli, pli0 = pub.n_pli;
+    for (int f = 0; f < 60; f++) {
+        /* A keyframe in every encoding first and for each request. */
+        int key = f == 0 || pub.n_pli > pli;
+        pli = pub.n_pli;
+        for (int e = 0; e < 3; e++)
+            send_sim_n(&pub, 0x5400 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
+                       (uint8_t)('a' + e), size[e]);
+        ts += 2700;
+        pump_all(all, 2, 30);
+    }
+    int asked_f = 0;
+    for (int k = pli0; k < pub.n_pli && k < 16; k++)
+        asked_f += pub.pli_ssrc[k] == 0x5402u;
+    printf("a subscriber on a 60 kbit/s link: %d keyframe requests, %d for f; on '%c' at the end\n",
+           pub.n_pli - pli0, asked_f, sub.last_video_tag);
+    CC_CHECK(sub.n_rtp_video > 40);
+    CC_CHECK_EQ(sub.first_video_tag, 'a');
+    CC_CHECK_EQ(sub.last_video_tag, 'a');
+    CC_CHECK_EQ(asked_f, 0);
     CC_CHECK_EQ(sub.bad_video, 0);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
     usleep(100000);
@@ -2188,6 +2288,7 @@ int main(void)
     CC_RUN(test_upstream_loss);
     CC_RUN(test_simulcast);
     CC_RUN(test_simulcast_stopped);
+    CC_RUN(test_start_limited);
     CC_RUN(test_pace_flush);
     CC_RUN(test_uplink_remb);
     CC_RUN(test_arrival_kernel_time);
