@@ -1821,6 +1821,22 @@ static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
     send_sim_n(b, ssrc, rid, seq, ts, pid, key, tag, 200);
 }
 
+/* One picture in each of three simulcast encodings q, h, f (SSRCs base,
+ * base + 1, base + 2; `size` bytes each), tagged 'a', 'b', 'c', as a
+ * browser's VP8 simulcast encoder sends it: a keyframe in every encoding
+ * when `key` or when a keyframe request came since the last call (*pli:
+ * the requests seen). */
+static void sim_picture(browser *pub, uint32_t base, uint16_t seq[3], uint16_t pid[3],
+                        uint32_t ts, const size_t size[3], int key, int *pli)
+{
+    static const char *const rid[3] = {"q", "h", "f"};
+    key = key || pub->n_pli > *pli;
+    *pli = pub->n_pli;
+    for (int e = 0; e < 3; e++)
+        send_sim_n(pub, base + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
+                   (uint8_t)('a' + e), size[e]);
+}
+
 /* A teacher's camera in three simulcast encodings (q, h, f): a subscriber
  * gets the top one only; when the top stops (a browser drops it when its
  * uplink is short) the subscriber moves to the next at its keyframe, with
@@ -1847,13 +1863,10 @@ static void test_simulcast(void)
      * encoding for a request on any). The subscriber (transport-cc)
      * starts on q, the lowest, and is moved to f at its first allocation
      * (its link showed no limit): two requests, its join's and f's. */
+    static const size_t size1[3] = {200, 200, 200};
     int pli1 = pub.n_pli;
     for (int f = 0; f < 50; f++) {
-        int key = f == 0 || pub.n_pli > pli1;
-        pli1 = pub.n_pli;
-        for (int e = 0; e < 3; e++)
-            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
-                     (uint8_t)('a' + e));
+        sim_picture(&pub, 0x5100, seq, pid, ts, size1, f == 0, &pli1);
         ts += 3000;
         pump_all(all, 3, 30);
     }
@@ -1968,11 +1981,7 @@ static void test_simulcast_stopped(void)
     cc_time_us last_f = 0;
     int pli_up = pub.n_pli;
     for (int f = 0; f < 15; f++) {
-        int key = f == 0 || pub.n_pli > pli_up;
-        pli_up = pub.n_pli;
-        for (int e = 0; e < 3; e++)
-            send_sim_n(&pub, 0x5300 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
-                       (uint8_t)('a' + e), size[e]);
+        sim_picture(&pub, 0x5300, seq, pid, ts, size, f == 0, &pli_up);
         last_f = cc_clock_mono_us();
         ts += 18000;
         pump_all(all, 2, 200);
@@ -2037,19 +2046,13 @@ static void test_start_limited(void)
     join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 64, NULL);
     join(&sub, "chromium-offer-viewer.sdp", 0, 65, NULL);
     browser *all[2] = {&pub, &sub};
-    static const char *const rid[3] = {"q", "h", "f"};
     /* About 95, 175 and 330 kbit/s at 33 pictures a second. */
     static const size_t size[3] = {150, 300, 600};
     uint16_t seq[3] = {400, 7000, 13000}, pid[3] = {20, 320, 620};
     uint32_t ts = 9000;
     int pli = pub.n_pli, pli0 = pub.n_pli;
     for (int f = 0; f < 60; f++) {
-        /* A keyframe in every encoding first and for each request. */
-        int key = f == 0 || pub.n_pli > pli;
-        pli = pub.n_pli;
-        for (int e = 0; e < 3; e++)
-            send_sim_n(&pub, 0x5400 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
-                       (uint8_t)('a' + e), size[e]);
+        sim_picture(&pub, 0x5400, seq, pid, ts, size, f == 0, &pli);
         ts += 2700;
         pump_all(all, 2, 30);
     }
