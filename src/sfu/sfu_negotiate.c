@@ -332,16 +332,16 @@ static int prepare(int publisher, const char *offer_text, size_t len,
             /* Until allocated: a subscriber with a send-side estimate
              * (transport-cc) starts on the lowest encoding and is moved up
              * as its link shows room (sfu_feedback.c, sub_alloc); one
-             * without starts on the top, as nothing will move it. Starting
-             * low costs the others little: a browser answers a keyframe
-             * request for any encoding with a keyframe in every encoding
-             * (libwebrtc's VP8 simulcast encoder), so a weak tablet that
-             * started on the top kept asking for keyframes it could not
-             * carry (its replay overflowing, its switch down), and each
-             * put a 1080p screen keyframe in front of every student on the
-             * top encoding (docs/bwe.md, section 6). The lowest encoding's
-             * keyframe is also the smallest: the first picture comes
-             * sooner. */
+             * without starts on the top, where its allocation (no
+             * estimate: every stream at its best) would take it anyway.
+             * Starting low spares the others: a browser answers a
+             * keyframe request for any encoding with a keyframe in every
+             * encoding (libwebrtc's VP8 simulcast encoder), so a weak
+             * tablet that started on the top kept asking for keyframes it
+             * could not carry (its replay overflowing, its switch down),
+             * and each put a 1080p screen keyframe in front of every
+             * student on the top encoding (docs/bwe.md, section 5,
+             * "Start"). */
             o->want_enc = pp->ext_twcc ? 0 : SFU_SIM - 1;
             o->cur_enc = -1;
             if (choices[i].rtx_pt >= 0 && fc.video) {

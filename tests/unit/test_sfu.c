@@ -1841,7 +1841,8 @@ static void sim_picture(browser *pub, uint32_t base, uint16_t seq[3], uint16_t p
  * with transport-cc on q, the lowest (its first allocation, a second
  * later, moves it as its estimate allows; whether up depends on what its
  * feedback shows of this machine's load, so it is printed, not checked),
- * one without on f, the top, as nothing will move it. */
+ * one without on f, the top, where its allocation (no estimate) would
+ * take it anyway. */
 static void test_simulcast_start(void)
 {
     browser pub, sub, plain;
