@@ -1837,6 +1837,26 @@ static void sim_picture(browser *pub, uint32_t base, uint16_t seq[3], uint16_t p
                    (uint8_t)('a' + e), size[e]);
 }
 
+/* Room 1 with a teacher offering simulcast (member m) and the viewers
+ * (members m + 1, ...), each browser initialised and flagged before. */
+static void sim_room_open(browser *pub, browser **subs, int n, uint32_t m)
+{
+    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
+    join(pub, "chromium-offer-simulcast-teacher.sdp", 1, m, NULL);
+    for (int i = 0; i < n; i++)
+        join(subs[i], "chromium-offer-viewer.sdp", 0, m + 1 + (uint32_t)i, NULL);
+}
+
+/* Room 1 closed and its browsers freed. */
+static void room_close_free(browser **bs, int n)
+{
+    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
+    usleep(100000);
+    for (int i = 0; i < n; i++)
+        browser_free(bs[i]);
+    (void)count_events(-1, NULL);
+}
+
 /* Where a subscriber starts on three simulcast encodings (q, h, f): one
  * with transport-cc on q, the lowest (its first allocation, a second
  * later, moves it as its estimate allows; whether up depends on what its
@@ -1850,11 +1870,8 @@ static void test_simulcast_start(void)
     browser_init(&sub, 58);
     browser_init(&plain, 50);
     plain.no_twcc = 1;
-    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
-    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 66, NULL);
-    join(&sub, "chromium-offer-viewer.sdp", 0, 67, NULL);
-    join(&plain, "chromium-offer-viewer.sdp", 0, 68, NULL);
     browser *all[3] = {&pub, &sub, &plain};
+    sim_room_open(&pub, all + 1, 2, 66);
     static const size_t size[3] = {200, 200, 200};
     uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
     uint32_t ts = 90000;
@@ -1872,12 +1889,7 @@ static void test_simulcast_start(void)
     CC_CHECK_EQ(plain.first_video_tag, 'c');
     CC_CHECK_EQ(plain.last_video_tag, 'c');
     CC_CHECK_EQ(sub.bad_video + plain.bad_video, 0);
-    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
-    usleep(100000);
-    browser_free(&pub);
-    browser_free(&sub);
-    browser_free(&plain);
-    (void)count_events(-1, NULL);
+    room_close_free(all, 3);
 }
 
 /* A teacher's camera in three simulcast encodings (q, h, f), to a viewer
@@ -1892,10 +1904,8 @@ static void test_simulcast(void)
     browser_init(&pub, 51);
     browser_init(&sub, 52);
     sub.no_twcc = 1;
-    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
-    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 60, NULL);
-    join(&sub, "chromium-offer-viewer.sdp", 0, 61, NULL);
     browser *all[2] = {&pub, &sub};
+    sim_room_open(&pub, all + 1, 1, 60);
     static const char *const rid[3] = {"q", "h", "f"};
     uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
     uint32_t ts = 90000;
@@ -1982,11 +1992,7 @@ static void test_simulcast(void)
     cc_sfu_get_stats(g_sfu, &st);
     CC_CHECK(st.sim_switches - st0.sim_switches >= 2);
     CC_CHECK_EQ(st.drop_unknown_ssrc - st0.drop_unknown_ssrc, 0);
-    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
-    usleep(100000);
-    browser_free(&pub);
-    browser_free(&sub);
-    (void)count_events(-1, NULL);
+    room_close_free(all, 2);
 }
 
 /* The same three encodings at 5 pictures a second (a camera on a slow
@@ -2002,10 +2008,8 @@ static void test_simulcast_stopped(void)
     browser_init(&pub, 53);
     browser_init(&sub, 54);
     sub.no_twcc = 1; /* no estimate of this machine's load moves it */
-    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
-    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 62, NULL);
-    join(&sub, "chromium-offer-viewer.sdp", 0, 63, NULL);
     browser *all[2] = {&pub, &sub};
+    sim_room_open(&pub, all + 1, 1, 62);
     static const char *const rid[3] = {"q", "h", "f"};
     uint16_t seq[3] = {300, 6000, 12000}, pid[3] = {10, 300, 600};
     /* Each encoding about three times the one beneath, as a browser's. */
@@ -2058,11 +2062,7 @@ static void test_simulcast_stopped(void)
     CC_CHECK_EQ(sub.last_video_tag, 'b');
     CC_CHECK_EQ(st.sim_stopped - st0.sim_stopped, 1);
     CC_CHECK_EQ(sub.bad_video, 0);
-    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
-    usleep(100000);
-    browser_free(&pub);
-    browser_free(&sub);
-    (void)count_events(-1, NULL);
+    room_close_free(all, 2);
 }
 
 /* A subscriber whose link carries less than even the lowest encoding: its
@@ -2077,10 +2077,8 @@ static void test_start_limited(void)
     browser_init(&pub, 55);
     browser_init(&sub, 56);
     sub.link_bps = 60000;
-    CC_CHECK_EQ(cc_sfu_room_open(g_w, 1), 0);
-    join(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 64, NULL);
-    join(&sub, "chromium-offer-viewer.sdp", 0, 65, NULL);
     browser *all[2] = {&pub, &sub};
+    sim_room_open(&pub, all + 1, 1, 64);
     /* About 95, 175 and 330 kbit/s at 33 pictures a second. */
     static const size_t size[3] = {150, 300, 600};
     uint16_t seq[3] = {400, 7000, 13000}, pid[3] = {20, 320, 620};
@@ -2101,11 +2099,7 @@ static void test_start_limited(void)
     CC_CHECK_EQ(sub.last_video_tag, 'a');
     CC_CHECK_EQ(asked_f, 0);
     CC_CHECK_EQ(sub.bad_video, 0);
-    CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
-    usleep(100000);
-    browser_free(&pub);
-    browser_free(&sub);
-    (void)count_events(-1, NULL);
+    room_close_free(all, 2);
 }
 
 /* A publisher's uplink estimate from abs-send-time: while its packets
