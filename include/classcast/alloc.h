@@ -189,6 +189,12 @@ typedef struct cc_alloc {
                                * (at least what carries the largest of their
                                * keyframes within kf_max_us) */
     int limited;              /* some stream is below its best option */
+    uint32_t cap_want_bps;    /* a step up that the estimate allows is held
+                               * back by keyframe_cap_bps alone: the least
+                               * keyframe_cap_bps that lets the cheapest such
+                               * step go; 0: none. What the link has shown it
+                               * carries is all that holds it (the caller can
+                               * fill the link to that rate to find out) */
     /* Since init. */
     uint64_t ups, downs;      /* choices that went up / down */
 } cc_alloc;

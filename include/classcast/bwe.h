@@ -137,6 +137,11 @@ uint32_t cc_bwe_target_bps(const cc_bwe *b);
  * estimate may be above it (it grows while the sender sends less), a
  * caller about to send a burst it cannot take back may keep under it. */
 uint32_t cc_bwe_capacity_bps(const cc_bwe *b, cc_time_us now);
+/* What the path has shown it carries: the most that arrived over a
+ * second in the last 60 s, whatever held the sender; 0 if nothing has
+ * for a second yet. A lower bound of the capacity, known before any
+ * over-use. */
+uint32_t cc_bwe_shown_bps(const cc_bwe *b, cc_time_us now);
 /* Rate the receiver reported receiving over the last 250 ms; 0 unknown. */
 uint32_t cc_bwe_acked_bps(const cc_bwe *b);
 /* Rate for cc_pacer: CC_BWE_PACING_FACTOR x target. */

@@ -280,8 +280,35 @@ static int fewer_fps(const work *w, const opt *a, const opt *b)
  * floors of the cameras that are on).
  * Down at once to the best option that fits the target; up only to one
  * that fits up_target / (1 + margin), and not while held. */
+/* A camera's ladder is by bitrate, so the next step up can be another
+ * encoding at about the same rate (320x180 at 30 frames/s and 640x360 at
+ * 15 of a still-ish picture). That step costs a keyframe, and a stall
+ * until it arrives, for almost nothing: another encoding only for
+ * CC_ALLOC_SPATIAL_GAIN more bits, else a step within the current one.
+ * Nor to one with fewer pictures a second: a camera traded 320x240 at 10
+ * frames/s for 640x480 at 5 and back with each swing of a 1 Mbit/s
+ * student's estimate, a keyframe for every student each time
+ * (scripts/bench/links). */
+static int camera_step_worth(const work *w, int q, int p)
+{
+    const ladder *L = &w->L;
+    return L->o[q].s == L->o[p].s ||
+           ((double)L->o[q].bps >= (double)L->o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN) &&
+            !fewer_fps(w, &L->o[q], &L->o[p]));
+}
+
+/* A step up held back by the keyframe limit alone (the estimate allows
+ * it, kf_limit is from the capacity): the least total it needs, in
+ * *cap_need (cc_alloc.cap_want_bps). */
+static void note_cap_need(double need, double up_limit, double *cap_need)
+{
+    if (need <= up_limit && (*cap_need <= 0 || need < *cap_need))
+        *cap_need = need;
+}
+
 static int choose(const work *w, int allow_up, int camera, double base, double up_base,
-                  double target, double up_target, double margin, double kf_limit)
+                  double target, double up_target, double margin, double kf_limit,
+                  double *cap_need)
 {
     const ladder *L = &w->L;
     int p = w->prev < 0 ? 0 : w->prev;
@@ -318,23 +345,17 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
     /* Another spatial layer up costs a keyframe: only within kf_limit,
      * with the keyframe's burst counted as a second of more rate. */
     while (lo > p && L->o[lo].s != L->o[p].s &&
-           (double)L->o[lo].bps + w->kf_bits[L->o[lo].s] > kf_limit - up_base)
+           (double)L->o[lo].bps + w->kf_bits[L->o[lo].s] > kf_limit - up_base) {
+        if (!camera || camera_step_worth(w, lo, p))
+            note_cap_need((double)L->o[lo].bps + w->kf_bits[L->o[lo].s] + up_base,
+                          up_target / (1 + margin), cap_need);
         lo--;
+    }
     if (lo > p && camera) {
-        /* A camera's ladder is by bitrate, so the next step up can be
-         * another encoding at about the same rate (320x180 at 30 frames/s
-         * and 640x360 at 15 of a still-ish picture). That step costs a
-         * keyframe, and a stall until it arrives, for almost nothing:
-         * another encoding only for CC_ALLOC_SPATIAL_GAIN more bits, else
-         * the best step up within the current one. Nor to one with fewer
-         * pictures a second: a camera traded 320x240 at 10 frames/s for
-         * 640x480 at 5 and back with each swing of a 1 Mbit/s student's
-         * estimate, a keyframe for every student each time
-         * (scripts/bench/links). */
+        /* The best step up within the current encoding, or to another
+         * one worth its keyframe. */
         for (int q = lo; q > p; q--)
-            if (L->o[q].s == L->o[p].s ||
-                ((double)L->o[q].bps >= (double)L->o[p].bps * (1 + CC_ALLOC_SPATIAL_GAIN) &&
-                 !fewer_fps(w, &L->o[q], &L->o[p])))
+            if (camera_step_worth(w, q, p))
                 return q;
         return p;
     }
@@ -396,6 +417,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     double committed = 0;
     uint64_t full = 0;
     double kf_need = 0;
+    double cap_need = 0; /* note_cap_need */
 
     for (int i = 0; i < n; i++) {
         work *x = &w[i];
@@ -503,7 +525,8 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             const opt *now_o = &x->L.o[x->prev > 0 ? x->prev : 0];
             float fps = in[i].layer[now_o->s].fps[now_o->t];
             double floors = fps > 0 && fps < CC_ALLOC_SCREEN_MIN_FPS ? 0 : cam_floors;
-            x->pos = choose(x, 1, 0, base, base + floors, target, up_target, margin, kf_limit);
+            x->pos = choose(x, 1, 0, base, base + floors, target, up_target, margin, kf_limit,
+                            &cap_need);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
@@ -514,10 +537,12 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 continue;
             double need = committed + x->L.o[0].bps;
             int fits = need <= target, fits_up = need <= up_limit;
+            double kf = x->kf_bits[x->L.o[0].s];
             int on = x->fresh      ? fits_up
-                     : x->prev < 0 ? fits_up && need + x->kf_bits[x->L.o[0].s] <= kf_limit &&
-                                         !x->held
+                     : x->prev < 0 ? fits_up && need + kf <= kf_limit && !x->held
                                    : fits;
+            if (!x->fresh && x->prev < 0 && fits_up && !x->held && !on)
+                note_cap_need(need + kf, up_limit, &cap_need);
             if (on) {
                 x->pos = 0;
                 committed = need;
@@ -529,7 +554,8 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             if (in[i].kind != CC_ALLOC_CAMERA || x->pos < 0)
                 continue;
             double base = committed - cost(x);
-            x->pos = choose(x, allow, 1, base, base, target, up_target, margin, kf_limit);
+            x->pos = choose(x, allow, 1, base, base, target, up_target, margin, kf_limit,
+                            &cap_need);
             committed = base + cost(x);
         }
     }
@@ -603,5 +629,6 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     a->total_bps = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
     a->full_bps = full > UINT32_MAX ? UINT32_MAX : (uint32_t)full;
     a->limited = limited;
+    a->cap_want_bps = a->keyframe_cap_bps && cap_need > 0 ? (uint32_t)(cap_need * (1 + margin)) : 0;
     return changed;
 }

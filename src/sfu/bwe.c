@@ -296,6 +296,8 @@ struct cc_bwe {
     double cap_v[CAP_SAMPLES]; /* the most that arrived at an over-use */
     int64_t cap_win[CAP_SAMPLES]; /* in this window of the minute */
     uint8_t cap_set[CAP_SAMPLES];
+    double shown_v[CAP_SAMPLES]; /* the most that arrived over a second */
+    int64_t shown_win[CAP_SAMPLES];
 
     /* loss */
     double loss_bps;
@@ -595,13 +597,13 @@ static double acked_rate(const cc_bwe *b)
     return win_rate(&b->acked);
 }
 
-static void sustain_sample(cc_bwe *b, double acked, cc_time_us now)
+static int sustain_sample(cc_bwe *b, double acked, cc_time_us now)
 {
     if (acked <= 0)
-        return;
+        return 0;
     int last = (b->sr_pos + SRING - 1) % SRING;
     if (b->sr_n && now - b->sr_t[last] < SUSTAIN_SAMPLE_US)
-        return;
+        return 0;
     double sent = win_rate(&b->sent);
     b->sr_t[b->sr_pos] = now;
     b->sr_v[b->sr_pos] = acked;
@@ -609,15 +611,19 @@ static void sustain_sample(cc_bwe *b, double acked, cc_time_us now)
     b->sr_pos = (b->sr_pos + 1) % SRING;
     if (b->sr_n < SRING)
         b->sr_n++;
+    return 1;
 }
 
 /* The least received rate over the last SUSTAIN_US; 0 until samples span
- * most of it (a gap in the feedback also leaves it unknown), and 0 if the
- * sender was held by what it had to send meanwhile: what arrived then
- * measured the sender, not the link (a subscriber on its smallest
- * encodings for its first second, then moved up: its first over-use read
- * a capacity of 453 kbit/s on the 1 Mbit/s link of scripts/bench/links). */
-static double sustained_rate(const cc_bwe *b, cc_time_us now)
+ * most of it (a gap in the feedback also leaves it unknown). With
+ * any_sender 0, also 0 if the sender was held by what it had to send
+ * meanwhile: what arrived then measured the sender, not the link, and is
+ * no measure of the link's limit (a subscriber on its smallest encodings
+ * for its first second, then moved up: its first over-use read a
+ * capacity of 453 kbit/s on the 1 Mbit/s link of scripts/bench/links).
+ * What did arrive shows that the link carries at least that much,
+ * whatever held the sender (any_sender 1). */
+static double sustained_rate(const cc_bwe *b, cc_time_us now, int any_sender)
 {
     double lo = 0;
     cc_time_us oldest = now;
@@ -625,7 +631,8 @@ static double sustained_rate(const cc_bwe *b, cc_time_us now)
         int k = (b->sr_pos + SRING - 1 - i) % SRING;
         if (now - b->sr_t[k] > SUSTAIN_US)
             break;
-        if ((i > 0 && b->sr_t[(k + 1) % SRING] - b->sr_t[k] > SUSTAIN_US / 4) || b->sr_lim[k])
+        if ((i > 0 && b->sr_t[(k + 1) % SRING] - b->sr_t[k] > SUSTAIN_US / 4) ||
+            (b->sr_lim[k] && !any_sender))
             return 0;
         oldest = b->sr_t[k];
         if (lo == 0 || b->sr_v[k] < lo)
@@ -745,7 +752,10 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
 
     switch (b->rate_state) {
     case CC_BWE_INCREASE: {
-        double held = sustained_rate(b, now);
+        /* A sender held by its media (streams paused, sent padding to
+         * fill the link, sfu_feedback.c) still shows what the link
+         * carried: the ceiling rises to it. */
+        double held = sustained_rate(b, now, 1);
         if (b->lc_est >= 0 && held > 0 && held / 1000.0 > b->lc_est + 3 * lc_dev(b))
             b->lc_est = -1; /* the link got faster: far from convergence */
         if (b->ceil_at && held > b->ceil_bps)
@@ -823,7 +833,7 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
                  * the capacity. Without a second of samples (the start,
                  * a stall in the feedback) the capacity takes no sample:
                  * what arrived is not known well enough. */
-                double held = sustained_rate(b, now);
+                double held = sustained_rate(b, now, 0);
                 double c = held > 0 && held < acked ? held : acked;
                 b->ceil_bps = c;
                 b->ceil_at = now;
@@ -851,10 +861,29 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
     b->delay_bps = clampd(b->delay_bps, b->cfg.min_bps, b->cfg.max_bps);
 }
 
+/* What the link has shown it carries: the most that arrived over a
+ * second, the most of each eighth of the last CAPACITY_MEMORY_US, as for
+ * the capacity. */
+static void shown_update(cc_bwe *b, cc_time_us now)
+{
+    double held = sustained_rate(b, now, 1);
+    if (held <= 0)
+        return;
+    int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
+    int k = (int)(win % CAP_SAMPLES);
+    if (b->shown_win[k] != win || b->shown_v[k] <= 0) {
+        b->shown_v[k] = held;
+        b->shown_win[k] = win;
+    } else if (held > b->shown_v[k]) {
+        b->shown_v[k] = held;
+    }
+}
+
 static void delay_update(cc_bwe *b, cc_time_us now)
 {
     double acked = acked_rate(b);
-    sustain_sample(b, acked, now);
+    if (sustain_sample(b, acked, now))
+        shown_update(b, now);
     int sig = b->signal;
     cc_time_us q = standing_queue(b);
     if (b->guard_active && now - b->guard_at >= GUARD_CHECK_US) {
@@ -1377,6 +1406,18 @@ uint32_t cc_bwe_capacity_bps(const cc_bwe *b, cc_time_us now)
     for (int i = 0; i < CAP_SAMPLES; i++)
         if (b->cap_set[i] && win - b->cap_win[i] < CAP_SAMPLES && b->cap_v[i] > most)
             most = b->cap_v[i];
+    return (uint32_t)most;
+}
+
+uint32_t cc_bwe_shown_bps(const cc_bwe *b, cc_time_us now)
+{
+    if (!b)
+        return 0;
+    double most = 0;
+    int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
+    for (int i = 0; i < CAP_SAMPLES; i++)
+        if (b->shown_v[i] > 0 && win - b->shown_win[i] < CAP_SAMPLES && b->shown_v[i] > most)
+            most = b->shown_v[i];
     return (uint32_t)most;
 }
 

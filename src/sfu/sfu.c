@@ -1020,6 +1020,7 @@ inline void sfu_sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n
     uint16_t seq = sp->twcc_seq++;
     buf[CC_FWD_TWCC_SEQ_OFF] = (uint8_t)(seq >> 8);
     buf[CC_FWD_TWCC_SEQ_OFF + 1] = (uint8_t)seq;
+    sp->twcc_bytes += n + SFU_WIRE_OVERHEAD;
     if (sp->bwe)
         cc_bwe_on_sent(sp->bwe, seq, n + SFU_WIRE_OVERHEAD, probe_id, now);
 }
@@ -1350,6 +1351,8 @@ static void sfu_on_connected(cc_worker *w, cc_wpeer *wp, cc_time_us now)
             pp->next_alloc = now + CC_USEC_PER_SEC;
             pp->probe_gap = SFU_PROBE_INTERVAL;
             pp->next_probe_req = now + SFU_PROBE_INTERVAL;
+            pp->fill_gap = SFU_FILL_GAP;
+            pp->fill_next = now + SFU_FILL_GAP;
         }
         /* Keyframe on join: every video forwarder starts on the cached
          * last keyframe, or waits for a new one. */

@@ -685,6 +685,134 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         sp->probe.id = 0;
 }
 
+/* Fill the link (docs/bwe.md section 5, "Filling the link"). A step up
+ * that costs a keyframe goes only under the link's capacity, what it
+ * carried at its over-uses (cc_alloc.keyframe_cap_bps). One read while
+ * the subscriber was sent little (the screen alone, its camera paused)
+ * kept that camera paused for 37 s on a link that carried it: nothing it
+ * was sent could show more (scripts/bench/links, the 1 Mbit/s student).
+ * So padding on RTX goes out on top of its media up to a little more
+ * than the step needs, for SFU_FILL_US: either what arrives over a second
+ * raises the capacity (bwe.c, the ceiling) and the step goes, or the link
+ * queues, the fill stops, and the over-use measures the capacity at that
+ * rate. A token bucket at the fill's rate that the media also draws from:
+ * padding only in what the media leaves. */
+/* Where the allocation keeps its keyframe-costing steps (alloc.h,
+ * keyframe_cap_bps): under the link's capacity once an over-use measured
+ * it. Before that, once the path has shown a limit (a standing queue,
+ * loss), under what it has shown it carries over a second: a probe's
+ * 15 ms cluster passes a token bucket at the line's rate, and the 300
+ * kbit/s student of scripts/bench/links read 614 kbit/s on one before any
+ * over-use; two seconds later its screen stepped up to 960x540, the
+ * keyframe waited 1.5 s in its queue and half its packets were lost. */
+static uint32_t sub_kf_cap(const sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->bwe)
+        return 0;
+    uint32_t cap = cc_bwe_capacity_bps(sp->bwe, now);
+    if (!cap && sp->path_limited)
+        cap = cc_bwe_shown_bps(sp->bwe, now);
+    return cap;
+}
+
+static void fill_end(cc_sfu *s, sfu_peer *sp, uint32_t cap, int failed, const char *why,
+                     cc_time_us now)
+{
+    if (cap >= sp->fill_want)
+        INC(s, fills_lifted);
+    /* The gap doubles after a fill that queued, or ran out its time
+     * without lifting the capacity a tenth; not after one the allocation
+     * no longer needs (its estimate dipped). */
+    if (failed && cap >= sp->fill_cap0 * 1.1)
+        failed = 0;
+    if (!failed)
+        sp->fill_gap = SFU_FILL_GAP;
+    else if (sp->fill_gap * 2 > SFU_FILL_GAP_MAX)
+        sp->fill_gap = SFU_FILL_GAP_MAX;
+    else
+        sp->fill_gap *= 2;
+    sp->fill_next = now + sp->fill_gap;
+    CC_DEBUG("sfu", "subscriber %s: filled to %u kbit/s for %lld ms (%s): capacity %u -> %u "
+             "kbit/s, %u needed", sp->ufrag, sp->fill_bps / 1000,
+             (long long)((now - (sp->fill_until - SFU_FILL_US)) / 1000), why,
+             sp->fill_cap0 / 1000, cap / 1000, sp->fill_want / 1000);
+    sp->fill_until = 0;
+}
+
+static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->bwe || sp->fill_until || !sp->alloc.cap_want_bps || now < sp->fill_next ||
+        !probe_out(sp))
+        return;
+    uint32_t cap = sub_kf_cap(sp, now);
+    int measured = cc_bwe_capacity_bps(sp->bwe, now) > 0;
+    if (!cap || (measured && sp->alloc.cap_want_bps > cap * SFU_FILL_STEP))
+        return;
+    cc_bwe_stats bs;
+    cc_bwe_get_stats(sp->bwe, &bs);
+    /* Without a measured capacity, in steps of at most
+     * SFU_FILL_STEP_SHOWN x what the link has shown. */
+    sp->fill_want = sp->alloc.cap_want_bps;
+    if (!measured && sp->fill_want > cap * SFU_FILL_STEP_SHOWN)
+        sp->fill_want = (uint32_t)(cap * SFU_FILL_STEP_SHOWN);
+    /* What arrives is measured: over a lossy link, send that much more
+     * (1 packet in 12 lost left a fill at 1.1 x what was needed short). */
+    double lost = bs.loss < 0.25 ? bs.loss : 0.25;
+    sp->fill_bps = (uint32_t)(sp->fill_want * SFU_FILL_OVER / (1 - lost));
+    sp->fill_cap0 = cap;
+    sp->fill_until = now + SFU_FILL_US;
+    sp->fill_last = now;
+    sp->fill_tx = sp->twcc_bytes;
+    sp->fill_tokens = 0;
+    sp->fill_overuses = bs.overuses;
+    INC(s, fills);
+}
+
+static void sub_fill(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->fill_until)
+        return;
+    cc_bwe_stats bs;
+    cc_bwe_get_stats(sp->bwe, &bs);
+    uint32_t cap = sub_kf_cap(sp, now);
+    sfu_out *o = probe_out(sp);
+    if (cap >= sp->fill_want || !sp->alloc.cap_want_bps) {
+        fill_end(s, sp, cap, 0, cap >= sp->fill_want ? "shown" : "no longer needed", now);
+        return;
+    }
+    if (now >= sp->fill_until || !o || bs.overuses != sp->fill_overuses ||
+        bs.queue_delay > SFU_FILL_QUEUE) {
+        fill_end(s, sp, cap, 1, now >= sp->fill_until ? "time" : !o ? "no stream" : "queue",
+                 now);
+        return;
+    }
+    double rate = sp->fill_bps / 8.0; /* bytes a second */
+    double t = sp->fill_tokens + rate * (double)(now - sp->fill_last) / CC_USEC_PER_SEC -
+               (double)(sp->twcc_bytes - sp->fill_tx);
+    double burst = rate * (double)SFU_PACE_BURST / CC_USEC_PER_SEC;
+    if (t > burst)
+        t = burst;
+    if (t < -rate / 4)
+        t = -rate / 4; /* a keyframe's burst holds the padding back a while */
+    uint64_t sent = 0;
+    while (t > 0) {
+        uint8_t *slotbuf = cc_worker_tx_begin(w);
+        size_t n;
+        if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq,
+                                     SFU_PROBE_PAD, slotbuf, SFU_TX_CAP, &n) != 0)
+            break;
+        o->rtx_seq++;
+        sfu_sub_stamp(sp, o, slotbuf, n, 0, now);
+        t -= (double)(n + SFU_WIRE_OVERHEAD);
+        if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
+            sent++;
+    }
+    ADD(s, fill_packets, sent);
+    sp->fill_tokens = t;
+    sp->fill_tx = sp->twcc_bytes;
+    sp->fill_last = now;
+}
+
 /* The layers each of the subscriber's streams gets from its estimate
  * (alloc.h: audio, then the screen, then cameras), applied through the
  * forwarder's temporal cap (from the next picture) or a pause (the
@@ -841,19 +969,19 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         cc_bwe_stats bs;
         cc_bwe_get_stats(sp->bwe, &bs);
         CC_DEBUG("sfu", "subscriber %s: estimate %u kbit/s (delay %u, loss %u, acked %u; "
-                 "allocation at %u, up to %u, capacity %u), rtt %lld ms, queue %lld ms, "
+                 "allocation at %u, up to %u, capacity %u, shown %u), rtt %lld ms, queue %lld ms, "
                  "loss %.1f%% (%llu of %llu since the start), over-uses %llu; allocated %u kbit/s; "
                  "paced at %u kbit/s, %d queued",
                  sp->ufrag, bs.target_bps / 1000, bs.delay_bps / 1000, bs.loss_bps / 1000,
                  bs.acked_bps / 1000, target / 1000, up_target / 1000,
-                 cc_bwe_capacity_bps(sp->bwe, now) / 1000,
+                 cc_bwe_capacity_bps(sp->bwe, now) / 1000, cc_bwe_shown_bps(sp->bwe, now) / 1000,
                  (long long)(bs.rtt / 1000), (long long)(bs.queue_delay / 1000), bs.loss * 100,
                  (unsigned long long)bs.lost, (unsigned long long)(bs.acked + bs.lost),
                  (unsigned long long)bs.overuses, sp->alloc.total_bps / 1000,
                  sp->pacing ? (unsigned)(sp->pacer.rate_bps / 1000) : 0,
                  sp->pq ? (int)cc_pacedq_len(sp->pq) : 0);
     }
-    sp->alloc.keyframe_cap_bps = sp->bwe ? cc_bwe_capacity_bps(sp->bwe, now) : 0;
+    sp->alloc.keyframe_cap_bps = sub_kf_cap(sp, now);
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {
@@ -917,6 +1045,7 @@ probe:
     } else if (!sp->alloc.limited) {
         sp->probe_gap = SFU_PROBE_INTERVAL;
     }
+    fill_start(s, sp, now);
 }
 
 void sfu_sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
@@ -925,6 +1054,7 @@ void sfu_sub_tick(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         cc_bwe_tick(sp->bwe, now);
         sub_pace(s, sp, now);
         sub_probe(w, s, sp, now);
+        sub_fill(w, s, sp, now);
     }
     if (sp->pq)
         sfu_sub_drain(w, s, sp, now);

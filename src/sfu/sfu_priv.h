@@ -117,6 +117,26 @@
  * the best rate: a few kilobytes). */
 #define SFU_PROBE_INTERVAL (3 * CC_USEC_PER_SEC)
 #define SFU_PROBE_INTERVAL_MAX (10 * CC_USEC_PER_SEC)
+/* Filling a subscriber's link (sub_fill): for SFU_FILL_US, to
+ * SFU_FILL_OVER x the capacity a held-back step needs (what arrives of
+ * it is measured: 5 % random loss took 5 % off); the first after
+ * SFU_FILL_GAP, then with the gap doubling to SFU_FILL_GAP_MAX while they
+ * do not lift the capacity; stopped early by a queue of SFU_FILL_QUEUE.
+ * Only for a step within SFU_FILL_STEP x the capacity: a capacity read
+ * while the sender sent less than the link carries is low by that much
+ * (741 kbit/s on the 1 Mbit/s link of scripts/bench/links, which carries
+ * about 950); an estimate far above it is one that grew while little was
+ * sent, and a fill to 1.42 Mbit/s on that link queued within 240 ms. */
+#define SFU_FILL_US (2 * CC_USEC_PER_SEC)
+#define SFU_FILL_OVER 1.1
+#define SFU_FILL_GAP (3 * CC_USEC_PER_SEC)
+#define SFU_FILL_GAP_MAX (24 * CC_USEC_PER_SEC)
+#define SFU_FILL_QUEUE (60 * CC_USEC_PER_MSEC)
+#define SFU_FILL_STEP 1.25
+/* Before an over-use measured the capacity, a fill goes to at most this
+ * many times what the link has shown it carries (cc_bwe_shown_bps); a
+ * step further takes another fill. */
+#define SFU_FILL_STEP_SHOWN 2.0
 
 typedef struct sfu_room sfu_room;
 typedef struct sfu_peer sfu_peer;
@@ -208,6 +228,7 @@ struct sfu_peer {
     /* Subscriber with transport-cc (docs/bwe.md): the transport-wide
      * number of the next packet we send it (its feedback drives bwe). */
     uint16_t twcc_seq;
+    uint64_t twcc_bytes;  /* ... and of all it was sent so (sub_fill) */
     /* feed index -> index in out[] (-1: this subscriber does not take it);
      * rebuilt when the room's feeds or the subscriber's outs change. */
     int8_t feed_out[CC_SFU_MAX_FEEDS];
@@ -275,6 +296,12 @@ struct sfu_peer {
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;
+    /* Filling its link with padding to show whether it carries what a
+     * held-back step needs (sub_fill; 0 fill_until: not filling). */
+    cc_time_us fill_until, fill_last, fill_next, fill_gap;
+    uint32_t fill_bps, fill_want, fill_cap0;
+    uint64_t fill_tx, fill_overuses;
+    double fill_tokens;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
     uint32_t owner;       /* 0: the teacher, else its member id */
     sfu_room *room;       /* NULL when not linked */

@@ -662,15 +662,19 @@ static void test_keyframe_cap(void)
     a.keyframe_cap_bps = 800000;
     CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, t += 3 * S), 0);
     CHECK_CHOICE(out[SCR], 0, 2);
+    /* What would let it go: 700 k x 1.15 (cap_want_bps). */
+    CC_CHECK(a.cap_want_bps >= 804000 && a.cap_want_bps <= 806000);
     /* 820 k (713 k) would carry it, but not with its keyframe of 5 KB
      * (40 k more for a second); 870 k (757 k) does. */
     in[SCR].layer[1].kf_bytes = 5000;
     a.keyframe_cap_bps = 820000;
     CC_CHECK_EQ(cc_alloc_run(&a, 1000000, in, 3, out, t += S), 0);
     CHECK_CHOICE(out[SCR], 0, 2);
+    CC_CHECK(a.cap_want_bps >= 850000 && a.cap_want_bps <= 852000); /* 740 k x 1.15 */
     a.keyframe_cap_bps = 870000;
     cc_alloc_run(&a, 1000000, in, 3, out, t += S);
     CHECK_CHOICE(out[SCR], 1, 0);
+    CC_CHECK_EQ(a.cap_want_bps, 0);
     /* The camera paused at 250 k; 500 k would resume it (400 k in all),
      * a 300 k capacity (261 k) does not, while the screen still climbs
      * within its layer (0, 1) -> (0, 2) on the estimate. */
@@ -678,10 +682,12 @@ static void test_keyframe_cap(void)
     cc_alloc_run(&a, 250000, in, 3, out, t += S);
     CHECK_CHOICE(out[SCR], 0, 1);
     CHECK_CHOICE(out[CAM], -1, -1);
+    CC_CHECK_EQ(a.cap_want_bps, 0); /* the estimate holds it too */
     /* (the screen's hold is 4 s: its step up held only 1 s) */
     cc_alloc_run(&a, 500000, in, 3, out, t += 5 * S);
     CHECK_CHOICE(out[SCR], 0, 2);
     CHECK_CHOICE(out[CAM], -1, -1);
+    CC_CHECK(a.cap_want_bps >= 459000 && a.cap_want_bps <= 461000); /* 400 k x 1.15 */
     a.keyframe_cap_bps = 0;
     cc_alloc_run(&a, 500000, in, 3, out, t += S);
     CHECK_CHOICE(out[CAM], 0, 0);

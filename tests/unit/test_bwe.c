@@ -868,6 +868,56 @@ static void test_capacity_most_of_minute(void)
     cc_bwe_free(h->b);
 }
 
+/* A capacity read low, then what a sender held far below its estimate
+ * gets through (the 1 Mbit/s student of scripts/bench/links, its camera
+ * paused). A 700 kbit/s bottleneck over-used at 900 kbit/s reads a
+ * capacity of about 700 kbit/s; the link then carries 1 Mbit/s, the
+ * sender sends 600 kbit/s, and 21 s later a probe through a token bucket
+ * lifts the estimate to about twice that. For 2 s 850 kbit/s arrive
+ * (media and padding, sfu_feedback.c sub_fill), under half the estimate:
+ * the capacity rises to what arrived all the same, and so does the rate
+ * the link has shown (cc_bwe_shown_bps), which also knew the 600 kbit/s
+ * before any over-use. */
+static void test_capacity_raised_by_what_arrives(void)
+{
+    harness *h = hnew(900000, 0, 0, 1);
+    cc_bwe_probe p;
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1); /* start-up: dropped */
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    h->p.bottleneck = 1e6;
+    hrun(h, 6e5, 1200, 2 * CC_USEC_PER_SEC);
+    uint32_t shown0 = cc_bwe_shown_bps(h->b, h->now);
+    CC_CHECK_EQ(cc_bwe_capacity_bps(h->b, h->now), 0);
+    CC_CHECK(shown0 > 550000 && shown0 < 650000);
+    h->p.bottleneck = 7e5;
+    hrun(h, 9e5, 1200, 3 * CC_USEC_PER_SEC);
+    uint32_t low = cc_bwe_capacity_bps(h->b, h->now);
+    CC_CHECK(low > 600000 && low < 760000);
+    h->p.bottleneck = 1e6;
+    hrun(h, 3e5, 1200, 2 * CC_USEC_PER_SEC); /* drains */
+    hrun(h, 6e5, 1200, 21 * CC_USEC_PER_SEC);
+    CC_CHECK(cc_bwe_capacity_bps(h->b, h->now) < 760000);
+    CC_CHECK_EQ(cc_bwe_probe_request(h->b, 2000000, h->now), 1);
+    CC_CHECK_EQ(cc_bwe_probe_poll(h->b, h->now, &p), 1);
+    h->p.bottleneck = 0; /* the bucket's burst: no spacing added */
+    probe_send(h, &p, 1200);
+    h->now += 100000;
+    hfeedback(h, h->now, h->now);
+    h->p.bottleneck = 1e6;
+    h->p.link_free = h->now;
+    uint32_t est = cc_bwe_target_bps(h->b);
+    CC_CHECK(est > 1800000);
+    hrun(h, 8.5e5, 1200, 2 * CC_USEC_PER_SEC);
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    uint32_t shown = cc_bwe_shown_bps(h->b, h->now);
+    printf("capacity %u kbit/s after an over-use at 900 kbit/s over a 700 kbit/s link; "
+           "estimate %u kbit/s after a probe; after 2 s of 850 kbit/s over it at 1 Mbit/s: "
+           "capacity %u, shown %u kbit/s\n", low / 1000, est / 1000, cap / 1000, shown / 1000);
+    CC_CHECK(cap >= 800000 && cap <= 870000);
+    CC_CHECK(shown >= 800000 && shown <= 870000);
+    cc_bwe_free(h->b);
+}
+
 int main(void)
 {
     CC_RUN(test_config);
@@ -887,5 +937,6 @@ int main(void)
     CC_RUN(test_probe_slower_than_arrives);
     CC_RUN(test_capacity_most_of_minute);
     CC_RUN(test_capacity_after_app_limited);
+    CC_RUN(test_capacity_raised_by_what_arrives);
     CC_TEST_DONE();
 }

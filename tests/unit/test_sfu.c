@@ -20,6 +20,7 @@
 #include "classcast/dtls.h"
 #include "classcast/dataplane.h"
 #include "classcast/err.h"
+#include "classcast/log.h"
 #include "classcast/handshake.h"
 #include "classcast/rtcp.h"
 #include "classcast/pkt.h"
@@ -106,6 +107,9 @@ typedef struct browser {
      * rate (bit/s, 0: none) would have, a FIFO queue before it. */
     double link_bps;
     cc_time_us link_free;
+    /* Subscriber: its feedback reports one in this many packets lost
+     * (0: none). */
+    int fb_lose_every;
 } browser;
 
 static cc_dtls_ctx *g_server_ctx, *g_browser_ctx;
@@ -310,7 +314,7 @@ static void on_rtp_in(browser *b, const uint8_t *buf, size_t len)
                 b->tseq_bad++;
             b->last_tseq = ts;
             b->tseq_n++;
-            if (b->fb)
+            if (b->fb && !(b->fb_lose_every && b->tseq_n % b->fb_lose_every == 0))
                 cc_twcc_recv_on_packet(b->fb, ts, link_arrival(b, len));
         }
     }
@@ -2102,6 +2106,61 @@ static void test_start_limited(void)
     room_close_free(all, 2);
 }
 
+/* A path that has shown a limit (here loss, 1 packet in 12) but no
+ * over-use has no measured capacity: a step that costs a keyframe goes
+ * only to what the link has shown it carries over a second, and the SFU
+ * fills the link with padding to show more (sub_fill), in steps of at
+ * most twice what it has shown. The teacher sends q alone (about 60
+ * kbit/s) for 1.5 s, then h (150) and f (420) as well: the subscriber
+ * gets there through fills. Without them it would stay on q for a
+ * minute; without the limit at what was shown it would take f at once,
+ * as the 300 kbit/s student of scripts/bench/links took a probe's
+ * reading through its token bucket. */
+static void test_fill_shows_more(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 65);
+    browser_init(&sub, 66);
+    sub.fb_lose_every = 12;
+    browser *all[2] = {&pub, &sub};
+    sim_room_open(&pub, all + 1, 1, 72);
+    static const size_t size[3] = {80, 220, 760};
+    uint16_t seq[3] = {100, 6000, 12000}, pid[3] = {5, 305, 605};
+    uint32_t ts = 18000;
+    int pli = pub.n_pli;
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    int f = 0;
+    for (; f < 50; f++) { /* q alone */
+        send_sim_n(&pub, 0x5900, "q", &seq[0], ts, pid[0]++, f == 0 || pub.n_pli > pli, 'a',
+                   size[0]);
+        pli = pub.n_pli;
+        ts += 2700;
+        pump_all(all, 2, 30);
+    }
+    cc_time_us sent_at = cc_clock_mono_us(), up_at = -1;
+    for (; f < 500 && up_at < 0; f++) { /* at most 13.5 s more */
+        sim_picture(&pub, 0x5900, seq, pid, ts, size, f == 50, &pli);
+        ts += 2700;
+        pump_all(all, 2, 30);
+        if (sub.last_video_tag >= 'b')
+            up_at = cc_clock_mono_us() - sent_at;
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    printf("fill: h and f sent from 1.5 s; the subscriber on '%c' %d ms later; %llu fills "
+           "(%llu showed what was needed), %llu padding packets\n",
+           sub.last_video_tag, up_at < 0 ? -1 : (int)(up_at / 1000),
+           (unsigned long long)(st.fills - st0.fills),
+           (unsigned long long)(st.fills_lifted - st0.fills_lifted),
+           (unsigned long long)(st.fill_packets - st0.fill_packets));
+    CC_CHECK(up_at >= 0);
+    CC_CHECK(st.fills > st0.fills);
+    CC_CHECK(st.fills_lifted > st0.fills_lifted);
+    CC_CHECK(st.fill_packets > st0.fill_packets);
+    CC_CHECK_EQ(sub.bad_video, 0);
+    room_close_free(all, 2);
+}
+
 /* A publisher's uplink estimate from abs-send-time: while its packets
  * arrive as they were sent, no REMB (its own estimate from transport-cc
  * feedback is not capped); when their send times advance slower than
@@ -2293,6 +2352,10 @@ static void test_pace_flush(void)
 
 int main(void)
 {
+    /* CC_LOG_LEVEL=debug: the SFU's estimate and allocation lines. */
+    cc_log_level lvl;
+    if (cc_log_parse_level(getenv("CC_LOG_LEVEL"), &lvl) == 0)
+        cc_log_set_level(lvl);
     cc_srtp_global_init();
     CC_CHECK_EQ(cc_pkt_pool_new(&g_local_pool, 8192), 0);
     CC_CHECK_EQ(cc_dtls_ctx_new(&g_server_ctx), 0);
@@ -2322,6 +2385,7 @@ int main(void)
     CC_RUN(test_simulcast);
     CC_RUN(test_simulcast_stopped);
     CC_RUN(test_start_limited);
+    CC_RUN(test_fill_shows_more);
     CC_RUN(test_pace_flush);
     CC_RUN(test_uplink_remb);
     CC_RUN(test_arrival_kernel_time);
