@@ -29,6 +29,10 @@
 #define CC_LAYERCTL_TOP 2
 #define CC_LAYERCTL_LOSS_HIGH 0.10
 #define CC_LAYERCTL_LOSS_LOW 0.02
+/* Loss is judged over stretches of at least this many packets (several
+ * reports of a sparse stream together): at 5 % random loss a stretch of
+ * 80 reads over 10 % with a chance of 1.8 %, one of 20 with 7.5 %. */
+#define CC_LAYERCTL_MIN_PACKETS 80
 
 typedef struct cc_layerctl {
     uint8_t layer;            /* highest temporal layer to send */
@@ -40,7 +44,10 @@ typedef struct cc_layerctl {
     int good;                 /* good_since is set */
     cc_time_us last_down, last_up, good_since;
     cc_time_us hold;          /* good time needed before a step up */
-    double last_loss;         /* of the latest interval: the link's own */
+    double last_loss;         /* of the latest judged stretch: the link's own */
+    /* Reports since the last judgement (CC_LAYERCTL_MIN_PACKETS): */
+    double acc_lost, acc_carried;
+    uint64_t acc_nacked, acc_sent;
     double last_reported;     /* of the latest interval: as reported */
     uint64_t discounted;      /* reported losses that were upstream gaps */
     uint16_t nack_high;       /* highest seq NACKed so far (on_nack_seq) */

@@ -746,7 +746,8 @@ static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
         return;
     uint32_t cap = sub_kf_cap(sp, now);
     int measured = cc_bwe_capacity_bps(sp->bwe, now) > 0;
-    if (!cap || (measured && sp->alloc.cap_want_bps > cap * SFU_FILL_STEP))
+    if (!cap || (measured && (sp->alloc.cap_want_bps > cap * SFU_FILL_STEP ||
+                              sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP)))
         return;
     cc_bwe_stats bs;
     cc_bwe_get_stats(sp->bwe, &bs);

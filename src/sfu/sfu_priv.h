@@ -133,6 +133,12 @@
 #define SFU_FILL_GAP_MAX (24 * CC_USEC_PER_SEC)
 #define SFU_FILL_QUEUE (60 * CC_USEC_PER_MSEC)
 #define SFU_FILL_STEP 1.25
+/* ... and only for one above this many times a measured capacity: that
+ * capacity is what arrived at an over-use, and a step a few percent above
+ * it does not fit. A fill for 1002 kbit/s over a capacity of 982 (the
+ * 1 Mbit/s link of scripts/bench/links) queued within 260 ms, and its
+ * over-use read a capacity of 720 from the second before the fill. */
+#define SFU_FILL_MIN_STEP 1.05
 /* Before an over-use measured the capacity, a fill goes to at most this
  * many times what the link has shown it carries (cc_bwe_shown_bps); a
  * step further takes another fill. */

@@ -940,8 +940,16 @@ static void test_layers(void)
     CC_CHECK_EQ(weak.n_pad_video, 0);
     cc_sfu_stats st0;
     cc_sfu_get_stats(g_sfu, &st0);
-    /* Two reports of 25 % loss, 600 ms apart: 2 -> 1 -> 0. */
+    /* Two reports of 25 % loss, the second after 40 more pictures (the
+     * SFU judges a link's loss over at least CC_LAYERCTL_MIN_PACKETS; the
+     * first report judges alone): 2 -> 1 -> 0. */
     for (int r = 0; r < 2; r++) {
+        for (int k = 0; r > 0 && k < 40; k++, pic++, ts += 3000) {
+            static const int t[4] = {0, 2, 1, 2};
+            send_vp8(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, t[pic % 4],
+                     (uint8_t)(pic / 4));
+            pump_all(all, 3, 10);
+        }
         uint8_t rr_buf[128];
         cc_rtcp_rr rr = {.ssrc = 0x5eed0001, .n_reports = 1};
         rr.reports[0].ssrc = weak.video_ssrc;
@@ -955,6 +963,7 @@ static void test_layers(void)
     cc_sfu_get_stats(g_sfu, &st);
     CC_CHECK_EQ(st.layer_down - st0.layer_down, 2);
     int before_weak = weak.n_rtp_video, before_good = good.n_rtp_video;
+    weak.n_pad_video = 0;
     memset(weak.tid_seen, 0, sizeof weak.tid_seen);
     memset(good.tid_seen, 0, sizeof good.tid_seen);
     for (int k = 0; k < 16; k++, pic++, ts += 3000) {
@@ -1028,11 +1037,12 @@ static void test_upstream_loss(void)
     pump_all(all, 3, 50);
     cc_sfu_stats st0;
     cc_sfu_get_stats(g_sfu, &st0);
-    /* 16 pictures of 2 packets; the first packet of every other one
-     * never reaches the SFU: 8 of 32 numbers (25 %). */
-    uint16_t gap_c[8], gap_w[8];
+    /* 64 pictures of 2 packets; the first packet of every other one
+     * never reaches the SFU: 32 of 128 numbers (25 %; the SFU judges a
+     * link's loss over at least CC_LAYERCTL_MIN_PACKETS sent). */
+    uint16_t gap_c[32], gap_w[32];
     int ng = 0;
-    for (int k = 0; k < 16; k++, pic++, ts += 3000) {
+    for (int k = 0; k < 64; k++, pic++, ts += 3000) {
         pub.lose_first = k % 2 == 1;
         if (pub.lose_first) {
             gap_c[ng] = (uint16_t)(seq + off_c);
@@ -1042,16 +1052,16 @@ static void test_upstream_loss(void)
         pump_all(all, 3, 20);
     }
     pub.lose_first = 0;
-    CC_CHECK_EQ(clean.n_rtp_video, 16 + 24);
-    CC_CHECK_EQ(weak.n_rtp_video, 16 + 24);
-    /* Both NACK the 8 numbers (the SFU has nothing to send), and report
-     * them lost: the clean one 8 of 32, the weak one 12 (4 of the 24 sent
-     * lost on its own link, 17 %). */
-    uint8_t nk[128];
-    int kl = cc_rtcp_write_nack(nk, sizeof nk, 1, clean.video_ssrc, gap_c, 8);
+    CC_CHECK_EQ(clean.n_rtp_video, 16 + 96);
+    CC_CHECK_EQ(weak.n_rtp_video, 16 + 96);
+    /* Both NACK the 32 numbers (the SFU has nothing to send), and report
+     * them lost: the clean one 32 of 128, the weak one 48 (16 of the 96
+     * sent lost on its own link, 17 %). */
+    uint8_t nk[256];
+    int kl = cc_rtcp_write_nack(nk, sizeof nk, 1, clean.video_ssrc, gap_c, 32);
     CC_CHECK(kl > 0);
     send_rtcp(&clean, nk, (size_t)kl);
-    kl = cc_rtcp_write_nack(nk, sizeof nk, 1, weak.video_ssrc, gap_w, 8);
+    kl = cc_rtcp_write_nack(nk, sizeof nk, 1, weak.video_ssrc, gap_w, 32);
     CC_CHECK(kl > 0);
     send_rtcp(&weak, nk, (size_t)kl);
     pump_all(all, 3, 50);
@@ -1060,9 +1070,9 @@ static void test_upstream_loss(void)
     pump_all(all, 3, 100);
     cc_sfu_stats st;
     cc_sfu_get_stats(g_sfu, &st);
-    CC_CHECK_EQ(st.nack_upstream - st0.nack_upstream, 16);
-    CC_CHECK_EQ(st.nack_cache_miss - st0.nack_cache_miss, 16);
-    CC_CHECK_EQ(st.upstream_loss_discounted - st0.upstream_loss_discounted, 16);
+    CC_CHECK_EQ(st.nack_upstream - st0.nack_upstream, 64);
+    CC_CHECK_EQ(st.nack_cache_miss - st0.nack_cache_miss, 64);
+    CC_CHECK_EQ(st.upstream_loss_discounted - st0.upstream_loss_discounted, 64);
     CC_CHECK_EQ(st.layer_down - st0.layer_down, 1); /* the weak one only */
     /* Which one: the clean one still gets every layer. */
     memset(clean.tid_seen, 0, sizeof clean.tid_seen);
