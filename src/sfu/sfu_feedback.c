@@ -635,6 +635,24 @@ static sfu_out *probe_out(sfu_peer *sp)
     return NULL;
 }
 
+/* One padding packet on o's RTX stream (probe_id: the probe cluster it
+ * belongs to, 0 for none), counted in *sent if the worker took it: its
+ * bytes on the wire, 0 if it could not be written. */
+static size_t pad_one(cc_worker *w, sfu_peer *sp, sfu_out *o, int probe_id, uint64_t *sent,
+                      cc_time_us now)
+{
+    uint8_t *slotbuf = cc_worker_tx_begin(w);
+    size_t n;
+    if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq, SFU_PROBE_PAD,
+                                 slotbuf, SFU_TX_CAP, &n) != 0)
+        return 0;
+    o->rtx_seq++;
+    sfu_sub_stamp(sp, o, slotbuf, n, probe_id, now);
+    if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
+        (*sent)++;
+    return n + SFU_WIRE_OVERHEAD;
+}
+
 /* Send the probe cluster due at its rate (docs/bwe.md section 3): padding
  * packets on the RTX stream, as many as the elapsed time at the cluster's
  * rate allows on this tick, until its bytes and packets are out. */
@@ -668,17 +686,11 @@ static void sub_probe(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
     uint64_t sent = 0;
     while ((sp->probe_bytes < sp->probe.min_bytes || sp->probe_pkts < sp->probe.min_packets) &&
            sp->probe_bytes < allowed) {
-        uint8_t *slotbuf = cc_worker_tx_begin(w);
-        size_t n;
-        if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq,
-                                     SFU_PROBE_PAD, slotbuf, SFU_TX_CAP, &n) != 0)
+        size_t b = pad_one(w, sp, o, sp->probe.id, &sent, now);
+        if (!b)
             break;
-        o->rtx_seq++;
-        sfu_sub_stamp(sp, o, slotbuf, n, sp->probe.id, now);
-        sp->probe_bytes += n + SFU_WIRE_OVERHEAD;
+        sp->probe_bytes += b;
         sp->probe_pkts++;
-        if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
-            sent++;
     }
     ADD(s, probe_packets, sent);
     if (sp->probe_bytes >= sp->probe.min_bytes && sp->probe_pkts >= sp->probe.min_packets)
@@ -797,16 +809,10 @@ static void sub_fill(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
         t = -rate / 4; /* a keyframe's burst holds the padding back a while */
     uint64_t sent = 0;
     while (t > 0) {
-        uint8_t *slotbuf = cc_worker_tx_begin(w);
-        size_t n;
-        if (cc_fwd_write_rtx_padding(&o->fwd, o->rtx_ssrc, o->rtx_pt, o->rtx_seq,
-                                     SFU_PROBE_PAD, slotbuf, SFU_TX_CAP, &n) != 0)
+        size_t b = pad_one(w, sp, o, 0, &sent, now);
+        if (!b)
             break;
-        o->rtx_seq++;
-        sfu_sub_stamp(sp, o, slotbuf, n, 0, now);
-        t -= (double)(n + SFU_WIRE_OVERHEAD);
-        if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
-            sent++;
+        t -= (double)b;
     }
     ADD(s, fill_packets, sent);
     sp->fill_tokens = t;
