@@ -437,6 +437,8 @@ void sfu_pub_uplink_packet(cc_sfu *s, sfu_peer *pp, const cc_rtp_hdr *h, size_t 
     }
     cc_upbwe_on_packet(pp->up, (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2],
                        len + SFU_WIRE_OVERHEAD, now);
+    pp->up_pkts++;
+    pp->up_pad += h->payload_len == 0;
 }
 
 /* The video SSRCs of pp's tracks (what a REMB names). */
@@ -466,8 +468,9 @@ static void note_remb(cc_sfu *s, sfu_peer *pp, uint32_t bps, cc_time_us now)
 {
     int cap = cc_upbwe_cap_bps(pp->up, now) != 0;
     if (cap && !pp->remb_cap_sent && pp->ext_twcc)
-        CC_INFO("sfu", "publisher %u (%s): its uplink showed a limit; REMB %u kbit/s",
-                pp->member_id, pp->ufrag, bps / 1000);
+        CC_INFO("sfu", "publisher %u (%s): its uplink showed a limit; REMB %u kbit/s "
+                "(%u of the %u packets since the last estimate line were padding)",
+                pp->member_id, pp->ufrag, bps / 1000, pp->up_pad, pp->up_pkts);
     else if (!cap && pp->remb_cap_sent && pp->ext_twcc)
         CC_INFO("sfu", "publisher %u (%s): no limit of its uplink seen for %d s; REMB "
                 "released", pp->member_id, pp->ufrag, (int)(CC_UPBWE_HOLD_US / CC_USEC_PER_SEC));
@@ -534,9 +537,10 @@ void sfu_pub_tick(cc_worker *w, cc_sfu *s, sfu_peer *pp, cc_time_us now)
         cc_upbwe_stats us;
         cc_upbwe_get_stats(pp->up, &us);
         CC_DEBUG("sfu", "publisher %s: uplink estimate %u kbit/s, %u over-uses, REMB cap %u "
-                 "kbit/s", pp->ufrag, us.estimate_bps / 1000, us.overuses,
-                 cc_upbwe_cap_bps(pp->up, now) / 1000);
+                 "kbit/s; %u packets, %u of them padding", pp->ufrag, us.estimate_bps / 1000,
+                 us.overuses, cc_upbwe_cap_bps(pp->up, now) / 1000, pp->up_pkts, pp->up_pad);
     }
+    pp->up_pkts = pp->up_pad = 0;
     /* RFC 3550 6.1: a compound starts with SR/RR and carries SDES CNAME. */
     uint8_t buf[512];
     int a = cc_rtcp_write_rr(buf, sizeof buf, &rr);

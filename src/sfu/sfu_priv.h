@@ -274,6 +274,9 @@ struct sfu_peer {
      * gives, and when that was last sent. */
     int ext_abs;
     cc_upbwe *up;
+    /* Packets with abs-send-time since the last debug line, and of them
+     * padding-only ones (the browser's probes): a cap's cause, logged. */
+    uint32_t up_pkts, up_pad;
     uint32_t remb_cap_sent;
     cc_time_us remb_cap_at;
     int remb_capped;      /* a cap was sent (then a release follows) */
