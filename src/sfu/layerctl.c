@@ -45,6 +45,13 @@ void cc_layerctl_on_nack_seq(cc_layerctl *c, uint16_t seq, cc_time_us now)
  * from ext_highest_seq (a receiver that restarted its statistics). */
 #define STRETCH_MAX 0x8000u
 
+/* The reports summed since the last judgement, dropped. */
+static void acc_clear(cc_layerctl *c)
+{
+    c->acc_lost = c->acc_carried = 0;
+    c->acc_nacked = c->acc_sent = 0;
+}
+
 int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_us now)
 {
     double reported = r->fraction_lost / 256.0;
@@ -76,8 +83,7 @@ int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_u
     if (r->own_burst) {
         /* The burst's losses are not the link's: nor those gathered
          * before it. */
-        c->acc_lost = c->acc_carried = 0;
-        c->acc_nacked = 0;
+        acc_clear(c);
         return 0;
     }
     if (carried < 1 && !nacked)
@@ -104,8 +110,7 @@ int cc_layerctl_on_report(cc_layerctl *c, const cc_layerctl_report *r, cc_time_u
         if (nack_share > loss)
             loss = nack_share > 1 ? 1 : nack_share;
     }
-    c->acc_lost = c->acc_carried = 0;
-    c->acc_nacked = c->acc_sent = 0;
+    acc_clear(c);
     c->last_loss = loss;
 
     if (loss > CC_LAYERCTL_LOSS_HIGH) {

@@ -154,6 +154,30 @@ static void test_own_burst(void)
     CC_CHECK(c.layer < CC_LAYERCTL_TOP);
 }
 
+/* Reports too small to judge are summed; a burst of the sender's own
+ * drops what was summed before it, so 60 packets before the burst and
+ * 20 lossy ones after it are not judged as one stretch. */
+static void test_own_burst_drops_sums(void)
+{
+    cc_layerctl c;
+    cc_time_us t = 100 * S;
+    cc_layerctl_init(&c, t);
+    stream s = {0};
+    report_up(&c, &s, t += S, 20, 0, 0); /* the first: judged alone, sets the marks */
+    for (int i = 0; i < 3; i++)
+        CC_CHECK_EQ(report_up(&c, &s, t += S, 20, 0, 0), 0);
+    s.sent += 200;
+    s.ext += 200;
+    cc_layerctl_report r = {.fraction_lost = 240, .ext_highest_seq = s.ext,
+                            .sent_total = s.sent, .own_burst = 1};
+    CC_CHECK_EQ(cc_layerctl_on_report(&c, &r, t += S), 0);
+    CC_CHECK_EQ(report_up(&c, &s, t += S, 20, 0, 5), 0); /* 25 %, 20 packets: not yet */
+    CC_CHECK_EQ(c.layer, CC_LAYERCTL_TOP);
+    for (int i = 0; i < 3; i++)
+        report_up(&c, &s, t += S, 20, 0, 5);
+    CC_CHECK(c.layer < CC_LAYERCTL_TOP); /* 80 packets at 25 %: down */
+}
+
 /* A receiver behind a deep queue asks again, every round trip, for each
  * packet still missing. 3 of 200 lost per second (1.5 %), each NACKed 10
  * times: 30 NACKed numbers a second, 15 % of what was sent if counted
@@ -310,6 +334,7 @@ int main(void)
     CC_RUN(test_upstream_and_own);
     CC_RUN(test_own_only);
     CC_RUN(test_own_burst);
+    CC_RUN(test_own_burst_drops_sums);
     CC_RUN(test_nack_repeats);
     CC_RUN(test_sparse_random_loss);
     CC_TEST_DONE();
