@@ -129,6 +129,14 @@ int cc_bwe_probe_poll(cc_bwe *b, cc_time_us now, cc_bwe_probe *p);
  * range), unless a cluster is already queued or in flight. 1 if queued. */
 int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now);
 
+/* The delay that made the last decreases came from packets beyond the
+ * sender's media that it has stopped sending (padding to find out whether
+ * the link carries more, sfu_feedback.c): the estimate goes back up to
+ * floor_bps if it was cut under it, and until `until` (while that queue
+ * drains) no decrease takes it lower. The caller passes what the link
+ * is known to carry (at most what the estimate was before the padding). */
+void cc_bwe_own_queue(cc_bwe *b, uint32_t floor_bps, cc_time_us until, cc_time_us now);
+
 uint32_t cc_bwe_target_bps(const cc_bwe *b);
 /* What the path carried when it showed its limit: the most of the
  * received rates at the over-uses of the last 60 s that were not the

@@ -54,7 +54,10 @@ void cc_upbwe_on_packet(cc_upbwe *u, uint32_t abs24, size_t bytes, cc_time_us no
 void cc_upbwe_tick(cc_upbwe *u, cc_time_us now);
 
 /* The cap for the publisher's REMB in bit/s; 0 until the uplink has shown
- * a limit, and again once it has not for CC_UPBWE_HOLD_US. */
+ * a limit, and again once it has not for CC_UPBWE_HOLD_US. An over-use
+ * that a catch-up burst shows was the sender's own delay (its network
+ * thread starved of CPU, then sending its backlog at once; upbwe.c)
+ * sets none, or releases the one it set within a second. */
 uint32_t cc_upbwe_cap_bps(const cc_upbwe *u, cc_time_us now);
 
 typedef struct cc_upbwe_stats {
@@ -62,6 +65,8 @@ typedef struct cc_upbwe_stats {
     uint64_t rebased;      /* send-time mapping restarted (gap, jump) */
     uint32_t estimate_bps; /* the estimator's target, limit or not */
     uint32_t overuses;
+    uint32_t catchups;     /* bursts that ended a delay of the sender's own */
+    uint32_t discounted;   /* over-use episodes set aside for one */
 } cc_upbwe_stats;
 void cc_upbwe_get_stats(const cc_upbwe *u, cc_upbwe_stats *s);
 

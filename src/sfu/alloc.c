@@ -353,9 +353,20 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
     }
     if (lo > p && camera) {
         /* The best step up within the current encoding, or to another
-         * one worth its keyframe. */
+         * one worth its keyframe and with as many pictures a second as
+         * the best of the current one that fits: a camera just resumed
+         * at 320x240 and 5 frames/s took 640x480 at 5 (as many as it
+         * had) where 320x240 at 20 fitted, and the 1 Mbit/s student of
+         * scripts/bench/links watched 8 frames/s instead of 20. */
+        int own = p;
         for (int q = lo; q > p; q--)
-            if (camera_step_worth(w, q, p))
+            if (L->o[q].s == L->o[p].s) {
+                own = q;
+                break;
+            }
+        for (int q = lo; q > p; q--)
+            if (camera_step_worth(w, q, p) &&
+                (L->o[q].s == L->o[p].s || !fewer_fps(w, &L->o[q], &L->o[own])))
                 return q;
         return p;
     }

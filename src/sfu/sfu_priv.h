@@ -122,16 +122,20 @@
  * it is measured: 5 % random loss took 5 % off); the first after
  * SFU_FILL_GAP, then with the gap doubling to SFU_FILL_GAP_MAX while they
  * do not lift the capacity; stopped early by a queue of SFU_FILL_QUEUE.
- * Only for a step within SFU_FILL_STEP x the capacity: a capacity read
- * while the sender sent less than the link carries is low by that much
- * (741 kbit/s on the 1 Mbit/s link of scripts/bench/links, which carries
- * about 950); an estimate far above it is one that grew while little was
- * sent, and a fill to 1.42 Mbit/s on that link queued within 240 ms. */
+ * To at most SFU_FILL_STEP x the capacity, a step at a time: a capacity
+ * read while the sender sent less than the link carries is low by about
+ * that much (741 kbit/s on the 1 Mbit/s link of scripts/bench/links,
+ * which carries about 950); an estimate far above it is one that grew
+ * while little was sent, and a fill to 1.42 Mbit/s on that link queued
+ * within 240 ms. */
 #define SFU_FILL_US (2 * CC_USEC_PER_SEC)
 #define SFU_FILL_OVER 1.1
 #define SFU_FILL_GAP (3 * CC_USEC_PER_SEC)
 #define SFU_FILL_GAP_MAX (24 * CC_USEC_PER_SEC)
 #define SFU_FILL_QUEUE (60 * CC_USEC_PER_MSEC)
+/* A fill stopped by its queue: for this long while it drains, the
+ * estimate stays at what the link is known to carry (cc_bwe_own_queue). */
+#define SFU_FILL_DRAIN_US (1 * CC_USEC_PER_SEC)
 #define SFU_FILL_STEP 1.25
 /* ... and only for one above this many times a measured capacity: that
  * capacity is what arrived at an over-use, and a step a few percent above
@@ -279,6 +283,8 @@ struct sfu_peer {
     uint32_t up_pkts, up_pad;
     uint32_t remb_cap_sent;
     cc_time_us remb_cap_at;
+    uint32_t up_discounted; /* cc_upbwe_stats.discounted last seen */
+    int up_set_aside;       /* it grew since the cap last went out */
     int remb_capped;      /* a cap was sent (then a release follows) */
     /* The probe cluster being sent to a subscriber (padding on RTX). */
     cc_bwe_probe probe;
@@ -308,7 +314,7 @@ struct sfu_peer {
     /* Filling its link with padding to show whether it carries what a
      * held-back step needs (sub_fill; 0 fill_until: not filling). */
     cc_time_us fill_until, fill_last, fill_next, fill_gap;
-    uint32_t fill_bps, fill_want, fill_cap0;
+    uint32_t fill_bps, fill_want, fill_cap0, fill_est0;
     uint64_t fill_tx, fill_overuses;
     double fill_tokens;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */

@@ -17,6 +17,27 @@
  * new clock after the browser restarted its sender). */
 #define REBASE_US (5 * CC_USEC_PER_SEC)
 #define PENDING 256
+/* The sender's own delay. A browser stamps abs-send-time in its pacer and
+ * hands the packet to its network thread; starved of CPU (its encoders,
+ * other programs), that thread sends a trickle and then the rest at
+ * once. The trickle grows the delay as a queue would, and the estimator
+ * calls over-use (4 of 41 runs of scripts/bench/links capped the
+ * teacher on loopback 2-3 s after it connected, as the first student's
+ * browser started on the same two cores). The burst that ends it tells
+ * it apart: CATCHUP_BYTES or more arriving within CATCHUP_SPAN_US whose
+ * send times span CATCHUP_US more than that. No single bottleneck
+ * queue empties like that: it delivers at its own rate, and a token
+ * bucket lets through only its burst (8 KB for tc tbf here) at once.
+ * Over-uses from CATCHUP_BEFORE_US before such a catch-up to
+ * CATCHUP_AFTER_US after it set no cap, and the estimate goes back to
+ * what it was before them (cc_bwe_own_queue). Over-uses are judged final
+ * CATCHUP_BEFORE_US after the last of them. */
+#define CATCHUP_SPAN_US (10 * CC_USEC_PER_MSEC)
+#define CATCHUP_BYTES 3000
+#define CATCHUP_US (30 * CC_USEC_PER_MSEC)
+#define CATCHUP_BEFORE_US (1 * CC_USEC_PER_SEC)
+#define CATCHUP_AFTER_US (300 * CC_USEC_PER_MSEC)
+#define RECENT 128
 
 struct cc_upbwe {
     cc_bwe *b;
@@ -31,7 +52,17 @@ struct cc_upbwe {
     cc_time_us p_arrival[PENDING];
     cc_twcc_pkt pk[PENDING];
     uint64_t overuses;    /* the estimator's count at the last tick */
-    cc_time_us limit_at;  /* when it last grew */
+    cc_time_us cap_from;  /* the last over-use that counts for the cap */
+    cc_time_us final_at;  /* the last one judged final; 0 none */
+    cc_time_us pend_first, pend_last; /* over-uses not judged yet; 0 none */
+    uint32_t est_before;  /* the estimate before pend_first */
+    uint32_t last_est;    /* the estimate at the last tick */
+    /* the last RECENT packets (send and arrival times, bytes) */
+    cc_time_us r_send[RECENT], r_arr[RECENT];
+    uint32_t r_bytes[RECENT];
+    unsigned r_n;
+    cc_time_us catchup_at; /* the last catch-up; 0 none */
+    int catchup_new;      /* seen since the last tick */
     cc_upbwe_stats st;
 };
 
@@ -91,6 +122,34 @@ static void hand_over(cc_upbwe *u, cc_time_us now)
     u->n = 0;
 }
 
+/* Records the packet and looks back over those that arrived within
+ * CATCHUP_SPAN_US for a catch-up (see CATCHUP_BYTES). */
+static void catchup_check(cc_upbwe *u, cc_time_us send, size_t bytes, cc_time_us now)
+{
+    unsigned k = u->r_n % RECENT;
+    u->r_send[k] = send;
+    u->r_arr[k] = now;
+    u->r_bytes[k] = (uint32_t)bytes;
+    u->r_n++;
+    uint64_t sum = 0;
+    cc_time_us first_send = send, first_arr = now;
+    for (unsigned i = 0; i < RECENT && i < u->r_n; i++) {
+        unsigned j = (u->r_n - 1 - i) % RECENT;
+        if (now - u->r_arr[j] > CATCHUP_SPAN_US)
+            break;
+        sum += u->r_bytes[j];
+        first_send = u->r_send[j];
+        first_arr = u->r_arr[j];
+    }
+    /* sent over that much longer than it took to arrive */
+    if (sum < CATCHUP_BYTES || (send - first_send) - (now - first_arr) < CATCHUP_US)
+        return;
+    if (!u->catchup_at || now - u->catchup_at > CATCHUP_SPAN_US)
+        u->st.catchups++;
+    u->catchup_at = now;
+    u->catchup_new = 1;
+}
+
 void cc_upbwe_on_packet(cc_upbwe *u, uint32_t abs24, size_t bytes, cc_time_us now)
 {
     if (!u)
@@ -127,6 +186,9 @@ void cc_upbwe_on_packet(cc_upbwe *u, uint32_t abs24, size_t bytes, cc_time_us no
         send = now;
         hand_over(u, now); /* nothing pending spans the two mappings */
     }
+    if (!u->have)
+        u->r_n = 0;
+    catchup_check(u, send, bytes, now);
     u->last_arrival = now;
     u->st.packets++;
     if (u->n == PENDING)
@@ -149,13 +211,39 @@ void cc_upbwe_tick(cc_upbwe *u, cc_time_us now)
     cc_bwe_get_stats(u->b, &bs);
     if (bs.overuses != u->overuses) {
         u->overuses = bs.overuses;
-        u->limit_at = now;
+        if (u->catchup_at && now - u->catchup_at <= CATCHUP_AFTER_US) {
+            /* just after the sender's catch-up: its own delay still */
+            u->st.discounted++;
+            cc_bwe_own_queue(u->b, u->last_est, now + CATCHUP_BEFORE_US, now);
+        } else {
+            if (!u->pend_first) {
+                u->pend_first = now;
+                u->est_before = u->last_est;
+            }
+            u->pend_last = now;
+            u->cap_from = now;
+        }
     }
+    if (u->catchup_new) {
+        u->catchup_new = 0;
+        if (u->pend_first && u->catchup_at - u->pend_first >= -CATCHUP_SPAN_US) {
+            /* The over-uses since pend_first were the sender's own. */
+            u->st.discounted++;
+            u->cap_from = u->final_at;
+            cc_bwe_own_queue(u->b, u->est_before, now + CATCHUP_BEFORE_US, now);
+            u->pend_first = 0;
+        }
+    }
+    if (u->pend_first && now - u->pend_last > CATCHUP_BEFORE_US) {
+        u->final_at = u->pend_last;
+        u->pend_first = 0;
+    }
+    u->last_est = cc_bwe_target_bps(u->b);
 }
 
 uint32_t cc_upbwe_cap_bps(const cc_upbwe *u, cc_time_us now)
 {
-    if (!u || !u->overuses || now - u->limit_at > CC_UPBWE_HOLD_US)
+    if (!u || !u->cap_from || now - u->cap_from > CC_UPBWE_HOLD_US)
         return 0;
     return cc_bwe_target_bps(u->b);
 }

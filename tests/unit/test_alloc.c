@@ -588,6 +588,18 @@ static void test_camera_up_keeps_fps(void)
     cc_alloc_init(&a);
     cc_alloc_run(&a, 0, in, 1, out, t += 3 * S);
     CHECK_CHOICE(out[0], 1, 2);
+    /* From (0, 0) (a camera just resumed), room for (1, 0) and (0, 1):
+     * 640x360 at 5 frames/s has as many pictures as it has now, but
+     * (0, 1) has 10; with room for (0, 2), that. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 125000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 0);
+    cc_alloc_run(&a, 240000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 1);
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 125000, in, 1, out, t += 3 * S);
+    cc_alloc_run(&a, 300000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
     /* 640x360 sends 10 frames/s at most (240 k), 320x180 20 (250 k): the
      * larger picture is within 25 % of the top rate, but with half the
      * pictures; 320x180 is the best. */

@@ -2220,6 +2220,27 @@ static void test_uplink_remb(void)
     CC_CHECK(remb_at >= 0 && remb_at < CC_USEC_PER_SEC);
     CC_CHECK(pub.last_remb_bps > 0 && pub.last_remb_bps < 2500000);
     CC_CHECK(st.remb_uplink > st0.remb_uplink);
+    /* Then 40 packets stamped over 200 ms arrive at once: the sender's
+     * network thread catching up (upbwe.c), not a queue emptying. The
+     * cap is released at once (a REMB that caps nothing). */
+    pub.abs_speed = 1.0;
+    cc_time_us burst_at = cc_clock_mono_us();
+    for (int k = 0; k < 40; k++) {
+        pub.abs_base += 5000;
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid, k == 0, -1, 0, 1, 1000, 0x33);
+    }
+    ts += 3000;
+    pid++;
+    cc_time_us released_at = -1;
+    for (int f = 0; f < 30 && released_at < 0; f++, ts += 3000) {
+        send_vp8_n(&pub, PUB_VIDEO_SSRC, &seq, ts, pid++, 0, -1, 0, 4, 1000, 0x33);
+        pump_all(all, 2, 33);
+        if (pub.last_remb_bps >= 10000000) /* SFU_UPLINK_RELEASE_BPS, as REMB encodes it */
+            released_at = cc_clock_mono_us() - burst_at;
+    }
+    printf("uplink: the sender's catch-up released the cap %.0f ms after it\n",
+           released_at / 1000.0);
+    CC_CHECK(released_at >= 0 && released_at < 500 * CC_USEC_PER_MSEC);
     CC_CHECK_EQ(cc_sfu_room_close(g_w, 1), 0);
     usleep(100000);
     browser_free(&pub);
