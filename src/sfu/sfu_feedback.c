@@ -779,19 +779,21 @@ static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
         return;
     uint32_t cap = sub_kf_cap(sp, now);
     int measured = cc_bwe_capacity_bps(sp->bwe, now) > 0;
-    if (!cap || (measured && sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP))
+    /* Not for a step beyond SFU_FILL_STEP x a measured capacity. Filled
+     * for in steps of 1.25 x (tried 2026-12-05), such steps sent the
+     * 1 Mbit/s student's link padding to 1.34 Mbit/s every few seconds
+     * for a 640x480 camera it cannot carry; the queue outlasted the
+     * floor below and its camera lost a temporal layer. */
+    if (!cap || (measured && (sp->alloc.cap_want_bps > cap * SFU_FILL_STEP ||
+                              sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP)))
         return;
     cc_bwe_stats bs;
     cc_bwe_get_stats(sp->bwe, &bs);
-    /* In steps of at most SFU_FILL_STEP x a measured capacity (or
-     * SFU_FILL_STEP_SHOWN x what the link has shown): one that lifts it
-     * lets the next go further. A capacity of 581 kbit/s read while the
-     * 1 Mbit/s student got the screen alone kept its camera paused for
-     * 84 s when only a step within 1.25 x was filled for. */
+    /* Without a measured capacity, in steps of at most
+     * SFU_FILL_STEP_SHOWN x what the link has shown. */
     sp->fill_want = sp->alloc.cap_want_bps;
-    double step = measured ? SFU_FILL_STEP : SFU_FILL_STEP_SHOWN;
-    if (sp->fill_want > cap * step)
-        sp->fill_want = (uint32_t)(cap * step);
+    if (!measured && sp->fill_want > cap * SFU_FILL_STEP_SHOWN)
+        sp->fill_want = (uint32_t)(cap * SFU_FILL_STEP_SHOWN);
     /* What arrives is measured: over a lossy link, send that much more
      * (1 packet in 12 lost left a fill at 1.1 x what was needed short). */
     double lost = bs.loss < 0.25 ? bs.loss : 0.25;

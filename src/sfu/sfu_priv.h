@@ -122,12 +122,11 @@
  * it is measured: 5 % random loss took 5 % off); the first after
  * SFU_FILL_GAP, then with the gap doubling to SFU_FILL_GAP_MAX while they
  * do not lift the capacity; stopped early by a queue of SFU_FILL_QUEUE.
- * To at most SFU_FILL_STEP x the capacity, a step at a time: a capacity
- * read while the sender sent less than the link carries is low by about
- * that much (741 kbit/s on the 1 Mbit/s link of scripts/bench/links,
- * which carries about 950); an estimate far above it is one that grew
- * while little was sent, and a fill to 1.42 Mbit/s on that link queued
- * within 240 ms. */
+ * Only for a step within SFU_FILL_STEP x the capacity: a capacity read
+ * while the sender sent less than the link carries is low by that much
+ * (741 kbit/s on the 1 Mbit/s link of scripts/bench/links, which carries
+ * about 950); an estimate far above it is one that grew while little was
+ * sent, and a fill to 1.42 Mbit/s on that link queued within 240 ms. */
 #define SFU_FILL_US (2 * CC_USEC_PER_SEC)
 #define SFU_FILL_OVER 1.1
 #define SFU_FILL_GAP (3 * CC_USEC_PER_SEC)

@@ -185,9 +185,8 @@ void cc_upbwe_on_packet(cc_upbwe *u, uint32_t abs24, size_t bytes, cc_time_us no
         u->last_send = now;
         send = now;
         hand_over(u, now); /* nothing pending spans the two mappings */
+        u->r_n = 0;        /* nor is a catch-up looked for across them */
     }
-    if (!u->have)
-        u->r_n = 0;
     catchup_check(u, send, bytes, now);
     u->last_arrival = now;
     u->st.packets++;
