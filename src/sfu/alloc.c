@@ -340,6 +340,18 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
                 return fq > 0 && fh > 0 && fq < fh ? hi : q;
             }
     }
+    if (p > hi && camera && L->o[hi].s == L->o[p].s) {
+        /* Down within its own encoding, unless another encoding has an
+         * option that fits with more pictures a second: the choice a
+         * step up would make from there (choose's camera rule), so that
+         * where a camera settles does not hang on the way it came. The
+         * 1 Mbit/s student of scripts/bench/links, on 640x480 while its
+         * link showed no limit, went down to 640x480 at 10 frames/s and
+         * stayed there, where coming up it stops at 320x240 at 20. */
+        for (int q = hi - 1; q >= 0; q--)
+            if (L->o[q].s != L->o[p].s && fewer_fps(w, &L->o[hi], &L->o[q]))
+                return q;
+    }
     if (p > hi)
         return hi;
     /* Another spatial layer up costs a keyframe: only within kf_limit,

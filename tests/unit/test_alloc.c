@@ -600,6 +600,13 @@ static void test_camera_up_keeps_fps(void)
     cc_alloc_run(&a, 125000, in, 1, out, t += 3 * S);
     cc_alloc_run(&a, 300000, in, 1, out, t += 3 * S);
     CHECK_CHOICE(out[0], 0, 2);
+    /* Down from (1, 2) to 320 k: (1, 1) at 300 k fits, at 10 frames/s;
+     * (0, 2) at 250 k has 20, where a camera coming up would stop. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 0, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 1, 2);
+    cc_alloc_run(&a, 320000, in, 1, out, t += 3 * S);
+    CHECK_CHOICE(out[0], 0, 2);
     /* 640x360 sends 10 frames/s at most (240 k), 320x180 20 (250 k): the
      * larger picture is within 25 % of the top rate, but with half the
      * pictures; 320x180 is the best. */
