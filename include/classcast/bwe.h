@@ -129,12 +129,15 @@ int cc_bwe_probe_poll(cc_bwe *b, cc_time_us now, cc_bwe_probe *p);
  * range), unless a cluster is already queued or in flight. 1 if queued. */
 int cc_bwe_probe_request(cc_bwe *b, uint32_t bps, cc_time_us now);
 
-/* The delay that made the last decreases came from packets beyond the
- * sender's media that it has stopped sending (padding to find out whether
- * the link carries more, sfu_feedback.c): the estimate goes back up to
- * floor_bps if it was cut under it, and until `until` (while that queue
- * drains) no decrease takes it lower. The caller passes what the link
- * is known to carry (at most what the estimate was before the padding). */
+/* The delay that made the last decreases, or that the next ones will
+ * see, comes from a queue of the sender's own making that ends by itself:
+ * packets beyond its media that it has stopped sending (padding to find
+ * out whether the link carries more), or a keyframe's burst on a link its
+ * media fills (sfu_feedback.c). The estimate goes back up to floor_bps if
+ * it was cut under it, and until `until` (while that queue drains) no
+ * decrease takes it lower. The caller passes what the link is known to
+ * carry (at most what the estimate was before). A floor in force that is
+ * as high and lasts as long is kept. */
 void cc_bwe_own_queue(cc_bwe *b, uint32_t floor_bps, cc_time_us until, cc_time_us now);
 
 uint32_t cc_bwe_target_bps(const cc_bwe *b);

@@ -128,9 +128,10 @@ static inline void cc_track_on_layer(cc_track *t, int tid, size_t bytes, int fra
  * marker bit (the last packet of a picture). A keyframe's size is known at
  * its marker, or when a packet of a later picture arrives (its last packet
  * lost: the size counted so far). Packets that arrive late or repeated
- * count too; sizes are for choosing layers, not exact. */
-void cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_first,
-                             int marker);
+ * count too; sizes are for choosing layers, not exact. Returns the
+ * keyframe's size when this packet is its last (its marker), else 0. */
+uint32_t cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_first,
+                                 int marker);
 void cc_track_on_sr(cc_track *t, uint64_t ntp, uint32_t rtp_ts, cc_time_us now);
 /* A report block about this track for our RR (RFC 3550 A.3 loss fraction,
  * cumulative loss, extended highest seq, jitter, LSR/DLSR). Advances the

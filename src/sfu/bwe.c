@@ -182,17 +182,22 @@
 #define PROBE_OVER_CEILING 1.05
 #define CEILING_MEMORY_US (20 * CC_USEC_PER_SEC)
 /* cc_bwe_capacity_bps remembers the ceiling longer: its caller keeps only
- * its keyframe-costing steps under it, so what it sends can still reach
- * the ceiling and over-use (and renew it), and a link that got faster is
- * found by the probes the ceiling no longer bounds after
- * CEILING_MEMORY_US. Forgotten after 20 s, it let a 1 Mbit/s student's
- * camera step to 640x480 and back each time (scripts/bench/links). */
+ * keyframe-costing steps under it, so what it sends can still over-use
+ * and renew it. Forgotten after 20 s, it let a 1 Mbit/s student's camera
+ * step to 640x480 and back each time (scripts/bench/links). */
 #define CAPACITY_MEMORY_US (60 * CC_USEC_PER_SEC)
 /* ... as the most of the rates that arrived at the over-uses of that
  * minute (the most of each eighth of it): one 250 ms window at an over-use read
  * 902-1011 kbit/s on the 1 Mbit/s link, and the last one alone, low,
  * kept that student's camera paused for the rest of the minute. */
 #define CAP_SAMPLES 8
+/* ... from a second whose least 250 ms window was at least this share of
+ * the one at the over-use. Under it the sender stepped up within the
+ * second (a subscriber's first allocation took it from its smallest
+ * encodings to its best): its least read 322 kbit/s on the 1 Mbit/s link
+ * of scripts/bench/links while 986 arrived, and held that student's
+ * camera paused for 20 s. The next over-use measures. */
+#define CAP_STEADY_SHARE 0.6
 
 enum { PROBE_FREE = 0, PROBE_QUEUED, PROBE_WAIT, PROBE_DONE };
 
@@ -830,13 +835,10 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
             b->probe_recent > base)
             base = b->probe_recent;
         /* Already under beta x what arrives (an earlier cut of this
-         * over-use, the queue still draining): no further cut. libwebrtc
-         * cuts then to beta x the link capacity estimate, which averages
-         * what arrived at past over-uses; one that came while little was
-         * sent (a 250 ms window of a subscriber at 500 kbit/s) reset it
-         * low, and a 1 Mbit/s link's estimate fell from 842 to 619 kbit/s
-         * on the second signal of one over-use (scripts/bench/links). If
-         * the link got slower, what arrives shows it at the next one. */
+         * over-use, the queue draining): no further cut. libwebrtc cuts
+         * to beta x its link capacity estimate, which one window of little
+         * sent reset low: 842 to 619 kbit/s on a 1 Mbit/s link on the
+         * second signal of one over-use (scripts/bench/links). */
         double nb = BETA * base;
         /* A queue of the sender's own extra packets, stopped since
          * (cc_bwe_own_queue): not under the floor while it drains. */
@@ -863,11 +865,16 @@ static void aimd_apply(cc_bwe *b, int sig, double acked, cc_time_us now)
                  * what arrived is not known well enough. */
                 double held = sustained_rate(b, now, 0);
                 double c = held > 0 && held < acked ? held : acked;
-                b->ceil_bps = now < b->floor_until && c < b->floor_bps ? b->floor_bps : c;
-                b->ceil_at = now;
+                /* Nor from a second that was not one rate (CAP_STEADY_SHARE):
+                 * neither the ceiling nor the capacity takes it. */
+                int steady = held <= 0 || held >= CAP_STEADY_SHARE * acked;
+                if (steady) {
+                    b->ceil_bps = now < b->floor_until && c < b->floor_bps ? b->floor_bps : c;
+                    b->ceil_at = now;
+                }
                 int64_t win = floor_div(now, CAPACITY_MEMORY_US / CAP_SAMPLES);
                 int k = (int)(win % CAP_SAMPLES);
-                if (held <= 0) {
+                if (held <= 0 || !steady) {
                     /* no sample */
                 } else if (!b->cap_set[k] || b->cap_win[k] != win) {
                     b->cap_v[k] = c;
@@ -1397,6 +1404,9 @@ void cc_bwe_own_queue(cc_bwe *b, uint32_t floor_bps, cc_time_us until, cc_time_u
     if (!b || !floor_bps || until <= now)
         return;
     double f = clampd(floor_bps, b->cfg.min_bps, b->cfg.max_bps);
+    /* One in force that is as high and lasts as long stays. */
+    if (now < b->floor_until && b->floor_bps >= f && b->floor_until >= until)
+        return;
     if (b->delay_bps < f)
         b->delay_bps = f;
     if (b->loss_bps < f && b->loss_grow) /* pulled down with it, not by loss */

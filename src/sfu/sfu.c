@@ -914,6 +914,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         dp = &d;
     }
     cc_track_on_rtp(t, h.seq, h.ts, len, now);
+    uint32_t kf_done = 0; /* this packet ends a keyframe of that many bytes */
     if (h.payload_len > 0) {
         if (t->rx.started && t->last_media_rx && now - t->last_media_rx >= SFU_ENC_SILENT)
             t->resumed_at = now;
@@ -925,7 +926,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_track_on_layer(t, dp && dp->has_tid ? dp->tid : 0, len + SFU_WIRE_OVERHEAD,
                           dp ? dp->start && dp->partition == 0 : 1, now);
         if (dp)
-            cc_track_on_frame_bytes(t, h.ts, len, dp->keyframe, h.marker);
+            kf_done = cc_track_on_frame_bytes(t, h.ts, len, dp->keyframe, h.marker);
     }
     if (t->nack_enabled)
         cc_nack_on_packet(&t->nack, h.seq, now);
@@ -1003,7 +1004,7 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
     };
     if (in->n_enc > 1 && enc < in->n_enc - 1)
         sfu_enc_stop_kick(s, r, fi, in, enc, now);
-    if (sfu_fanout(w, s, r, fi, &fp, gated, enc, in->n_enc, now)) {
+    if (sfu_fanout(w, s, r, fi, &fp, kf_done, gated, enc, in->n_enc, now)) {
         INC(s, keyframe_waits);
         sfu_request_keyframe(w, s, pp, t, now);
     }
@@ -1159,8 +1160,9 @@ static inline void sub_prefetch_tx(const sfu_peer *sp, int fi, const cc_fwd_pkt 
 }
 
 /* One packet of feed fi (encoding enc of n_enc) to every subscriber of
- * the room on this worker (owner or mirror). 1 if a subscriber waits for
- * a keyframe of this packet's encoding.
+ * the room on this worker (owner or mirror); kf_done: the packet ends a
+ * keyframe of that many bytes (0: it does not). 1 if a subscriber waits
+ * for a keyframe of this packet's encoding.
  * Hand-tuned: this loop is the SFU's per-packet cost. Each subscriber's
  * state is its own heap memory, so with hundreds of them every read here
  * was a cache miss (a perf profile of 400 subscribers had most of the
@@ -1168,7 +1170,7 @@ static inline void sub_prefetch_tx(const sfu_peer *sp, int fi, const cc_fwd_pkt 
  * subscriber's memory is prefetched while this one's packet is written
  * and encrypted, two steps deep (its start, then what its start points
  * to). */
-int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
+int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp, uint32_t kf_done,
                int gated, int enc, int n_enc, cc_time_us now)
 {
     int want_key = 0;
@@ -1216,6 +1218,8 @@ int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *f
         if (rc == CC_FWD_SEND) {
             if (sfu_sub_emit(w, s, sub, o, slotbuf, n, now))
                 sent++;
+            if (kf_done)
+                sfu_sub_keyframe_out(s, sub, kf_done, now);
             if (o->wait_since)
                 first_picture(s, sub, o, now);
         } else if (rc == CC_FWD_WAIT_KEYFRAME) {

@@ -224,13 +224,14 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
     t->id = p->meta[1];
     cc_vp8_desc d;
     const cc_vp8_desc *dp = NULL;
+    uint32_t kf_done = 0;
     if (t->video && h.payload_len > 0) {
         if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             return; /* the owner checked it */
         dp = &d;
         cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len + SFU_WIRE_OVERHEAD,
                           d.start && d.partition == 0, now); /* wire bytes, as sfu.c */
-        cc_track_on_frame_bytes(t, h.ts, p->len, d.keyframe, h.marker);
+        kf_done = cc_track_on_frame_bytes(t, h.ts, p->len, d.keyframe, h.marker);
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
         if (d.keyframe)
@@ -239,7 +240,7 @@ static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
     int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
     cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h, .vp8 = dp,
                      .keyframe = dp ? dp->keyframe : 0};
-    if (sfu_fanout(w, s, r, fi, &fp, gated, 0, 1, now)) {
+    if (sfu_fanout(w, s, r, fi, &fp, kf_done, gated, 0, 1, now)) {
         INC(s, keyframe_waits);
         sfu_mirror_keyreq(s, r, fi, now);
     }

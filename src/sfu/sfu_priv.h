@@ -314,6 +314,9 @@ struct sfu_peer {
      * held-back step needs (sub_fill; 0 fill_until: not filling). */
     cc_time_us fill_until, fill_last, fill_next, fill_gap;
     uint32_t fill_bps, fill_want, fill_cap0, fill_est0;
+    /* Keyframes sent since kf_burst_at (sfu_sub_keyframe_out). */
+    uint32_t kf_burst;
+    cc_time_us kf_burst_at;
     uint64_t fill_tx, fill_overuses;
     double fill_tokens;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */
@@ -461,9 +464,12 @@ void sfu_sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n,
 int sfu_sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf, size_t n,
                  cc_time_us now);
 void sfu_sub_drain(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now);
+/* The last packet of a keyframe of kf_bytes went out to sp (or into its
+ * pacer's queue). */
+void sfu_sub_keyframe_out(cc_sfu *s, sfu_peer *sp, uint32_t kf_bytes, cc_time_us now);
 /* Refreshes sp's txl (what a send to it reads, for sfu_fanout's prefetch). */
 void sfu_sub_tx_lines(sfu_peer *sp);
-int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp,
+int sfu_fanout(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, const cc_fwd_pkt *fp, uint32_t kf_done,
                int gated, int enc, int n_enc, cc_time_us now);
 int sfu_kf_stale_by_connect(const cc_track *t, int64_t max_age, cc_time_us now);
 void sfu_peer_state_free_tracks(sfu_peer *pp);

@@ -263,8 +263,8 @@ void cc_track_kf_seen_seq(cc_track *t, uint16_t seq, cc_time_us now)
     t->kf_seq = seq;
 }
 
-void cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_first,
-                             int marker)
+uint32_t cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_first,
+                                 int marker)
 {
     uint32_t b = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
     if (kf_first) {
@@ -272,18 +272,19 @@ void cc_track_on_frame_bytes(cc_track *t, uint32_t rtp_ts, size_t bytes, int kf_
         t->kf_acc_ts = rtp_ts;
         t->kf_acc = 0;
     } else if (!t->kf_open) {
-        return;
+        return 0;
     } else if (rtp_ts != t->kf_acc_ts) {
         /* A later picture: the keyframe's marker was lost. */
         t->kf_bytes = t->kf_acc;
         t->kf_open = 0;
-        return;
+        return 0;
     }
     t->kf_acc = t->kf_acc > UINT32_MAX - b ? UINT32_MAX : t->kf_acc + b;
-    if (marker) {
-        t->kf_bytes = t->kf_acc;
-        t->kf_open = 0;
-    }
+    if (!marker)
+        return 0;
+    t->kf_bytes = t->kf_acc;
+    t->kf_open = 0;
+    return t->kf_bytes;
 }
 
 unsigned cc_track_kf_chain(const cc_track *t)

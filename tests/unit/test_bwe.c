@@ -847,6 +847,36 @@ static void test_capacity_after_app_limited(void)
     cc_bwe_free(h->b);
 }
 
+/* The same with a sender that was not held (it sent 350 kbit/s on an
+ * estimate of 640: more than half of it) and stepped up within the second
+ * before the over-use: that second was not one rate, and its least read
+ * 322 kbit/s for the 1 Mbit/s student of scripts/bench/links while 986
+ * arrived. No sample from it either. */
+static void test_capacity_after_step(void)
+{
+    harness *h = hnew(640000, 0, 0, 0);
+    h->p.bottleneck = 1e6;
+    hrun(h, 3.5e5, 1200, 1 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    uint64_t over0 = st.overuses;
+    int first = 0;
+    for (int i = 0; i < 60 && !first; i++) {
+        hrun(h, 1.6e6, 1200, 25000);
+        cc_bwe_get_stats(h->b, &st);
+        first = st.overuses > over0;
+    }
+    CC_CHECK(first);
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf("after a step up within the second: capacity %u kbit/s at the first over-use", cap / 1000);
+    CC_CHECK(cap == 0 || cap >= 900000);
+    hrun(h, 1.6e6, 1200, 3 * CC_USEC_PER_SEC);
+    cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf(", %u kbit/s 3 s later\n", cap / 1000);
+    CC_CHECK(cap >= 900000 && cap <= 1050000);
+    cc_bwe_free(h->b);
+}
+
 /* cc_bwe_capacity_bps is the most that arrived at the over-uses of the
  * last minute: an over-use at 1 Mbit/s, then one at 700 kbit/s (a
  * moment's queue behind someone else's burst reads as a slower link)
@@ -975,6 +1005,30 @@ static void test_own_queue(void)
     hrun(h, 8.5e5, 1200, 3 * CC_USEC_PER_SEC);
     CC_CHECK(cc_bwe_target_bps(h->b) < 600000);
     cc_bwe_free(h->b);
+    /* A floor in force that is as high and lasts as long stays: a
+     * keyframe's (sfu_sub_keyframe_out) during a fill's does not lower
+     * it. */
+    h = hnew(900000, 0, 0, 0);
+    h->p.bottleneck = 1e6;
+    hrun(h, 1.2e6, 1200, 2 * CC_USEC_PER_SEC);
+    hrun(h, 3e5, 1200, 1 * CC_USEC_PER_SEC);
+    cc_bwe_own_queue(h->b, 950000, h->now + 2 * CC_USEC_PER_SEC, h->now);
+    cc_bwe_own_queue(h->b, 700000, h->now + CC_USEC_PER_SEC, h->now);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    uint64_t over0 = st.overuses;
+    uint32_t least = UINT32_MAX;
+    for (int i = 0; i < 30; i++) { /* 1.5 s over the link */
+        hrun(h, 1.3e6, 1200, 50000);
+        if (cc_bwe_target_bps(h->b) < least)
+            least = cc_bwe_target_bps(h->b);
+    }
+    cc_bwe_get_stats(h->b, &st);
+    printf("two floors: over-uses %llu, the estimate at least %u kbit/s\n",
+           (unsigned long long)(st.overuses - over0), least / 1000);
+    CC_CHECK(st.overuses > over0);
+    CC_CHECK(least >= 950000);
+    cc_bwe_free(h->b);
 }
 
 int main(void)
@@ -996,6 +1050,7 @@ int main(void)
     CC_RUN(test_probe_slower_than_arrives);
     CC_RUN(test_capacity_most_of_minute);
     CC_RUN(test_capacity_after_app_limited);
+    CC_RUN(test_capacity_after_step);
     CC_RUN(test_capacity_raised_by_what_arrives);
     CC_RUN(test_own_queue);
     CC_TEST_DONE();

@@ -1797,14 +1797,17 @@ static void test_prepare_errors(void)
  * rid element id 10 and mid "0" id 9, as the teacher vector negotiates);
  * the payload is filled with `tag` so a subscriber can tell encodings
  * apart. */
-static void send_sim_n(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
-                       uint32_t ts, uint16_t pid, int key, uint8_t tag, size_t payload)
+/* One picture of npkt packets (payload bytes each) on a simulcast
+ * encoding, as send_sim_n. */
+static void send_sim_pkts(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
+                          uint32_t ts, uint16_t pid, int key, uint8_t tag, size_t payload,
+                          int npkt)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < npkt; k++) {
         uint8_t p[1300];
         size_t n = 0;
         p[n++] = 0x90;
-        p[n++] = (uint8_t)((k == 1 ? 0x80 : 0) | 96);
+        p[n++] = (uint8_t)((k == npkt - 1 ? 0x80 : 0) | 96);
         p[n++] = (uint8_t)(*seq >> 8);
         p[n++] = (uint8_t)*seq;
         for (int i = 3; i >= 0; i--)
@@ -1827,6 +1830,12 @@ static void send_sim_n(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq
         send_rtp(b, p, n);
         (*seq)++;
     }
+}
+
+static void send_sim_n(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
+                       uint32_t ts, uint16_t pid, int key, uint8_t tag, size_t payload)
+{
+    send_sim_pkts(b, ssrc, rid, seq, ts, pid, key, tag, payload, 2);
 }
 
 static void send_sim(browser *b, uint32_t ssrc, const char *rid, uint16_t *seq,
@@ -2171,6 +2180,72 @@ static void test_fill_shows_more(void)
     room_close_free(all, 2);
 }
 
+/* A keyframe's burst: the queue it leaves at the link is the SFU's own
+ * and ends when the keyframe has passed, so the estimate is not cut under
+ * what it was while it drains (sfu_sub_keyframe_out; its effect on the
+ * estimate is test_bwe test_own_queue's). A subscriber on a 400 kbit/s
+ * link: the optimistic start on f (about 620 kbit/s) over-uses and
+ * measures the link, and it settles lower; each of the teacher's
+ * keyframes after that (11 KB on h, 220 ms of that link; 22 KB on f)
+ * holds the estimate. A keyframe on a link whose capacity no over-use
+ * has measured holds nothing. */
+static void sim_picture_kf(browser *pub, uint32_t base, uint16_t seq[3], uint16_t pid[3],
+                           uint32_t ts, const size_t size[3], int key, int *pli)
+{
+    static const char *const rid[3] = {"q", "h", "f"};
+    static const int kf_pkts[3] = {3, 10, 20};
+    key = key || pub->n_pli > *pli;
+    *pli = pub->n_pli;
+    for (int e = 0; e < 3; e++)
+        send_sim_pkts(pub, base + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++, key,
+                      (uint8_t)('a' + e), key ? 1100 : size[e], key ? kf_pkts[e] : 2);
+}
+
+static void test_keyframe_floor(void)
+{
+    browser pub, sub;
+    browser_init(&pub, 67);
+    browser_init(&sub, 68);
+    sub.link_bps = 400000;
+    browser *all[2] = {&pub, &sub};
+    sim_room_open(&pub, all + 1, 1, 74);
+    static const size_t size[3] = {80, 220, 1100};
+    uint16_t seq[3] = {300, 6300, 12300}, pid[3] = {7, 307, 607};
+    uint32_t ts = 27000;
+    int pli = pub.n_pli, f = 0;
+    cc_sfu_stats st0, st;
+    cc_sfu_get_stats(g_sfu, &st0);
+    for (; f < 20; f++) { /* the first keyframes: no capacity yet */
+        sim_picture_kf(&pub, 0x5a00, seq, pid, ts, size, f == 0, &pli);
+        ts += 2700;
+        pump_all(all, 2, 30);
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    CC_CHECK_EQ(st.kf_floors, st0.kf_floors);
+    for (; f < 270; f++) { /* 7.5 s: settles */
+        sim_picture_kf(&pub, 0x5a00, seq, pid, ts, size, 0, &pli);
+        ts += 2700;
+        pump_all(all, 2, 30);
+    }
+    char on = sub.last_video_tag;
+    cc_sfu_get_stats(g_sfu, &st0);
+    for (int k = 0; k < 3; k++) { /* three keyframes, 3 s apart */
+        for (int g = 0; g < 100; g++, f++) {
+            sim_picture_kf(&pub, 0x5a00, seq, pid, ts, size, g == 0, &pli);
+            ts += 2700;
+            pump_all(all, 2, 30);
+        }
+    }
+    cc_sfu_get_stats(g_sfu, &st);
+    printf("keyframes on a measured link: on '%c' before, '%c' after; %llu floors, %llu steps "
+           "down\n", on, sub.last_video_tag, (unsigned long long)(st.kf_floors - st0.kf_floors),
+           (unsigned long long)(st.alloc_down - st0.alloc_down));
+    CC_CHECK(on == 'b');
+    CC_CHECK(st.kf_floors >= st0.kf_floors + 3);
+    CC_CHECK_EQ(sub.bad_video, 0);
+    room_close_free(all, 2);
+}
+
 /* A publisher's uplink estimate from abs-send-time: while its packets
  * arrive as they were sent, no REMB (its own estimate from transport-cc
  * feedback is not capped); when their send times advance slower than
@@ -2417,6 +2492,7 @@ int main(void)
     CC_RUN(test_simulcast_stopped);
     CC_RUN(test_start_limited);
     CC_RUN(test_fill_shows_more);
+    CC_RUN(test_keyframe_floor);
     CC_RUN(test_pace_flush);
     CC_RUN(test_uplink_remb);
     CC_RUN(test_arrival_kernel_time);

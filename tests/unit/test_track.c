@@ -288,20 +288,20 @@ static void test_keyframe_bytes(void)
     CC_CHECK_EQ(t->kf_bytes, 0u);
     cc_track_on_frame_bytes(t, 100, 1200, 0, 1); /* a delta picture first */
     CC_CHECK_EQ(t->kf_bytes, 0u);
-    cc_track_on_frame_bytes(t, 3000, 1200, 1, 0);
-    cc_track_on_frame_bytes(t, 3000, 1200, 0, 0);
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 3000, 1200, 1, 0), 0u);
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 3000, 1200, 0, 0), 0u);
     CC_CHECK_EQ(t->kf_bytes, 0u); /* not ended yet */
-    cc_track_on_frame_bytes(t, 3000, 600, 0, 1);
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 3000, 600, 0, 1), 3000u); /* its last packet */
     CC_CHECK_EQ(t->kf_bytes, 3000u);
-    cc_track_on_frame_bytes(t, 6000, 900, 0, 1); /* a delta picture */
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 6000, 900, 0, 1), 0u); /* a delta picture */
     CC_CHECK_EQ(t->kf_bytes, 3000u);
     /* The next keyframe loses its marker: counted until a later picture. */
     cc_track_on_frame_bytes(t, 9000, 1000, 1, 0);
     cc_track_on_frame_bytes(t, 9000, 1000, 0, 0);
-    cc_track_on_frame_bytes(t, 12000, 500, 0, 1);
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 12000, 500, 0, 1), 0u);
     CC_CHECK_EQ(t->kf_bytes, 2000u);
     /* A one-packet keyframe. */
-    cc_track_on_frame_bytes(t, 15000, 700, 1, 1);
+    CC_CHECK_EQ(cc_track_on_frame_bytes(t, 15000, 700, 1, 1), 700u);
     CC_CHECK_EQ(t->kf_bytes, 700u);
     free(t);
 }
