@@ -812,6 +812,34 @@ static void test_probe_slower_than_arrives(void)
     cc_bwe_free(h->b);
 }
 
+/* A sender at first_bps for a second on an estimate of start_bps, then at
+ * 1.6 Mbit/s on a 1 Mbit/s link: the capacity at the first over-use (0 or
+ * what the link carries), and 3 s later. */
+static void capacity_after(uint32_t start_bps, double first_bps, const char *what)
+{
+    harness *h = hnew(start_bps, 0, 0, 0);
+    h->p.bottleneck = 1e6;
+    hrun(h, first_bps, 1200, 1 * CC_USEC_PER_SEC);
+    cc_bwe_stats st;
+    cc_bwe_get_stats(h->b, &st);
+    uint64_t over0 = st.overuses;
+    int first = 0;
+    for (int i = 0; i < 60 && !first; i++) { /* to the first over-use */
+        hrun(h, 1.6e6, 1200, 25000);
+        cc_bwe_get_stats(h->b, &st);
+        first = st.overuses > over0;
+    }
+    CC_CHECK(first);
+    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf("after %s: capacity %u kbit/s at the first over-use", what, cap / 1000);
+    CC_CHECK(cap == 0 || cap >= 900000);
+    hrun(h, 1.6e6, 1200, 3 * CC_USEC_PER_SEC);
+    cap = cc_bwe_capacity_bps(h->b, h->now);
+    printf(", %u kbit/s 3 s later\n", cap / 1000);
+    CC_CHECK(cap >= 900000 && cap <= 1050000);
+    cc_bwe_free(h->b);
+}
+
 /* A sender held by what it had to send (a subscriber on its smallest
  * encodings for its first second) that then sends more than its 1 Mbit/s
  * link carries: the over-use a moment later is the link's, but the second
@@ -821,30 +849,7 @@ static void test_probe_slower_than_arrives(void)
  * link has been full for a second, it does. */
 static void test_capacity_after_app_limited(void)
 {
-    harness *h = hnew(1200000, 0, 0, 0);
-    h->p.bottleneck = 1e6;
-    hrun(h, 4e5, 1200, 1 * CC_USEC_PER_SEC);
-    uint64_t over0;
-    cc_bwe_stats st;
-    cc_bwe_get_stats(h->b, &st);
-    over0 = st.overuses;
-    uint32_t first = 0;
-    for (int i = 0; i < 60 && !first; i++) { /* to the first over-use */
-        hrun(h, 1.6e6, 1200, 25000);
-        cc_bwe_get_stats(h->b, &st);
-        if (st.overuses > over0)
-            first = 1;
-    }
-    CC_CHECK(first);
-    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
-    printf("after a second held by what it had to send: capacity %u kbit/s at the first over-use",
-           cap / 1000);
-    CC_CHECK(cap == 0 || cap >= 900000);
-    hrun(h, 1.6e6, 1200, 3 * CC_USEC_PER_SEC);
-    cap = cc_bwe_capacity_bps(h->b, h->now);
-    printf(", %u kbit/s 3 s later\n", cap / 1000);
-    CC_CHECK(cap >= 900000 && cap <= 1050000);
-    cc_bwe_free(h->b);
+    capacity_after(1200000, 4e5, "a second held by what it had to send");
 }
 
 /* The same with a sender that was not held (it sent 350 kbit/s on an
@@ -854,27 +859,7 @@ static void test_capacity_after_app_limited(void)
  * arrived. No sample from it either. */
 static void test_capacity_after_step(void)
 {
-    harness *h = hnew(640000, 0, 0, 0);
-    h->p.bottleneck = 1e6;
-    hrun(h, 3.5e5, 1200, 1 * CC_USEC_PER_SEC);
-    cc_bwe_stats st;
-    cc_bwe_get_stats(h->b, &st);
-    uint64_t over0 = st.overuses;
-    int first = 0;
-    for (int i = 0; i < 60 && !first; i++) {
-        hrun(h, 1.6e6, 1200, 25000);
-        cc_bwe_get_stats(h->b, &st);
-        first = st.overuses > over0;
-    }
-    CC_CHECK(first);
-    uint32_t cap = cc_bwe_capacity_bps(h->b, h->now);
-    printf("after a step up within the second: capacity %u kbit/s at the first over-use", cap / 1000);
-    CC_CHECK(cap == 0 || cap >= 900000);
-    hrun(h, 1.6e6, 1200, 3 * CC_USEC_PER_SEC);
-    cap = cc_bwe_capacity_bps(h->b, h->now);
-    printf(", %u kbit/s 3 s later\n", cap / 1000);
-    CC_CHECK(cap >= 900000 && cap <= 1050000);
-    cc_bwe_free(h->b);
+    capacity_after(640000, 3.5e5, "a step up within the second");
 }
 
 /* cc_bwe_capacity_bps is the most that arrived at the over-uses of the
