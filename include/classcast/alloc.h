@@ -18,7 +18,8 @@
  *     option would cost more. Except a picture that hardly moves: a
  *     thinned option of a higher layer whose measured frame rate (fps)
  *     is under CC_ALLOC_SCREEN_MIN_FPS, while its layer sends at least
- *     twice that and the layer below sends more than it, ranks below
+ *     twice that or the layer below sends at least that, and the layer
+ *     below sends more than it, ranks below
  *     that lower layer's best option. A browser's screen encoder spaces
  *     its base layer's pictures unevenly (a full-size 15 frames/s screen's
  *     TL0 measured 1.7 frames/s, up to 1.4 s apart), and the student's

@@ -286,6 +286,7 @@ typedef struct cc_sfu_event {
     X(alloc_up) X(alloc_paused) X(sim_switches) X(replays) X(replay_packets)    \
     X(sim_bound) X(upstream_loss_discounted) X(nack_upstream)                  \
     X(nack_miss_unmapped) X(nack_miss_evicted) X(nack_repeated)               \
+    X(nack_within_rtt)                                                         \
     X(early_keyframe_requests)                                                 \
     X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)        \
     X(pace_flushes) X(sim_stopped) X(remb_uplink)    \

@@ -154,13 +154,20 @@ static uint32_t to_u32(double v)
 
 /* A thinned option (s, t < top) of a screen whose pictures are sparse
  * (alloc.h, rule 3) moves below the best option of the available layer
- * beneath s, keeping the order among the moved ones. */
+ * beneath s, keeping the order among the moved ones. Sparse: under
+ * CC_ALLOC_SCREEN_MIN_FPS while its layer sends at least twice that, or
+ * while the layer beneath sends at least that. The second: when a
+ * teacher's uplink was cut, the browser lowered its full-size screen to a
+ * few frames a second, its TL0 came once a second, and a 300 kbit/s
+ * student was moved onto it from the half-size screen at 5 frames/s
+ * (pictures 1 s apart, scripts/bench/links case 2). */
 static int sparse(const cc_alloc_layer *l, const cc_alloc_layer *below, int t)
 {
     const float top = l->fps[CC_ALLOC_TEMPORAL - 1];
     const float low = below->fps[CC_ALLOC_TEMPORAL - 1];
     return t < CC_ALLOC_TEMPORAL - 1 && l->fps[t] > 0 && l->fps[t] < CC_ALLOC_SCREEN_MIN_FPS &&
-           top >= 2 * CC_ALLOC_SCREEN_MIN_FPS && low > l->fps[t];
+           (top >= 2 * CC_ALLOC_SCREEN_MIN_FPS || low >= CC_ALLOC_SCREEN_MIN_FPS) &&
+           low > l->fps[t];
 }
 
 static void demote_sparse(const cc_alloc_stream *in, ladder *L)

@@ -127,6 +127,22 @@ static int replay_ts(const cc_track *t, const sfu_out *o, uint16_t src_seq, uint
     return 0;
 }
 
+/* How long after sending a packet again sp's next NACK of it is taken as
+ * one more: its round trip as its estimate measures it (from sending to
+ * the feedback that reports it, so the feedback's own wait is in it),
+ * else SFU_RESEND_GAP. */
+static cc_time_us resend_gap(const sfu_peer *sp)
+{
+    cc_time_us gap = SFU_RESEND_GAP;
+    if (sp->bwe) {
+        cc_bwe_stats bs;
+        cc_bwe_get_stats(sp->bwe, &bs);
+        if (bs.rtt > 0)
+            gap = bs.rtt;
+    }
+    return gap > SFU_RESEND_GAP_MAX ? SFU_RESEND_GAP_MAX : gap;
+}
+
 /* RFC 4585 section 6.2.1: each lost seq the subscriber reports is mapped
  * back to the source's seq, taken from the track's cache and sent again as
  * first sent: on the RTX stream if the subscriber took one (RFC 4588
@@ -160,7 +176,10 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         ADD(s, nack_cache_miss, n);
         return;
     }
-    uint64_t sent = 0, miss = 0;
+    uint64_t sent = 0, miss = 0, recent = 0;
+    if (!sp->resent && !(sp->resent = cc_resent_new()))
+        INC(s, cache_alloc_fail); /* then every NACK is answered */
+    cc_time_us gap = resend_gap(sp);
     for (size_t i = 0; i < n; i++) {
         uint16_t src_seq;
         cc_pkt *p;
@@ -168,6 +187,12 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         if (cc_fwd_map_seq(&o->fwd, lost[i], &src_seq) != 0) {
             INC(s, nack_miss_unmapped); /* not a number of the current stream */
             miss++;
+            continue;
+        }
+        /* Sent again less than a round trip ago: that repair is still on
+         * its way (resent.h). */
+        if (!cc_resent_may(sp->resent, (unsigned)(o - sp->out), lost[i], gap, now)) {
+            recent++;
             continue;
         }
         if (!(p = cc_track_cache_get(t, src_seq)) ||
@@ -209,11 +234,14 @@ static void sub_on_nack(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         /* A retransmission is a new packet on the wire: its own number,
          * and on a paced link its turn in the queue (a burst of repairs
          * on a slow link only loses more). */
-        if (sfu_sub_emit(w, s, sp, o, slotbuf, len, now))
+        if (sfu_sub_emit(w, s, sp, o, slotbuf, len, now)) {
             sent++;
+            sp->rtx_bytes += len + SFU_WIRE_OVERHEAD;
+        }
     }
     ADD(s, rtx_sent, sent);
     ADD(s, nack_cache_miss, miss);
+    ADD(s, nack_within_rtt, recent);
 }
 
 /* A subscriber's PLI or FIR for one of its SSRCs becomes a throttled PLI to
@@ -683,6 +711,8 @@ static size_t pad_one(cc_worker *w, sfu_peer *sp, sfu_out *o, int probe_id, uint
         return 0;
     o->rtx_seq++;
     sfu_sub_stamp(sp, o, slotbuf, n, probe_id, now);
+    sp->in_bytes += n + SFU_WIRE_OVERHEAD;
+    sp->pad_bytes += n + SFU_WIRE_OVERHEAD;
     if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
         (*sent)++;
     return n + SFU_WIRE_OVERHEAD;
@@ -791,6 +821,7 @@ static uint32_t sub_kf_cap(const sfu_peer *sp, cc_time_us now)
 
 void sfu_sub_keyframe_out(cc_sfu *s, sfu_peer *sp, uint32_t kf_bytes, cc_time_us now)
 {
+    sp->kf_bytes += kf_bytes;
     if (!sp->bwe || !sp->path_limited)
         return;
     if (!sp->kf_burst_at || now - sp->kf_burst_at > SFU_KF_BURST_GAP)
@@ -1089,10 +1120,22 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
     if (sp->bwe && (sp->tgt_i % 4 == 0 || sp->tgt_i == 1) && CC_LOG_DEBUG <= cc_log_get_level()) {
         cc_bwe_stats bs;
         cc_bwe_get_stats(sp->bwe, &bs);
+        /* What it was offered and sent since the last line, by kind. */
+        uint64_t now_b[5] = {sp->in_bytes, sp->twcc_bytes, sp->kf_bytes, sp->rtx_bytes,
+                             sp->pad_bytes};
+        unsigned kbps[5] = {0};
+        cc_time_us dt = now - sp->line_at;
+        for (int k = 0; k < 5; k++) {
+            if (sp->line_at && dt > 0)
+                kbps[k] = (unsigned)((now_b[k] - sp->line_bytes[k]) * 8 * 1000 / (uint64_t)dt);
+            sp->line_bytes[k] = now_b[k];
+        }
+        sp->line_at = now;
         CC_DEBUG("sfu", "subscriber %s: estimate %u kbit/s (delay %u, loss %u, acked %u; "
                  "allocation at %u, up to %u, capacity %u, shown %u), rtt %lld ms, queue %lld ms, "
                  "loss %.1f%% (%llu of %llu since the start), over-uses %llu; allocated %u kbit/s; "
-                 "paced at %u kbit/s, %d queued",
+                 "paced at %u kbit/s, %d queued; offered %u, sent %u kbit/s (keyframes %u, "
+                 "repairs %u, padding %u)",
                  sp->ufrag, bs.target_bps / 1000, bs.delay_bps / 1000, bs.loss_bps / 1000,
                  bs.acked_bps / 1000, target / 1000, up_target / 1000,
                  cc_bwe_capacity_bps(sp->bwe, now) / 1000, cc_bwe_shown_bps(sp->bwe, now) / 1000,
@@ -1100,7 +1143,8 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                  (unsigned long long)bs.lost, (unsigned long long)(bs.acked + bs.lost),
                  (unsigned long long)bs.overuses, sp->alloc.total_bps / 1000,
                  sp->pacing ? (unsigned)(sp->pacer.rate_bps / 1000) : 0,
-                 sp->pq ? (int)cc_pacedq_len(sp->pq) : 0);
+                 sp->pq ? (int)cc_pacedq_len(sp->pq) : 0, kbps[0], kbps[1], kbps[2], kbps[3],
+                 kbps[4]);
     }
     sp->alloc.keyframe_cap_bps = sub_kf_cap(sp, now);
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)

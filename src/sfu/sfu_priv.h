@@ -22,6 +22,7 @@
 #include "classcast/log.h"
 #include "classcast/rand.h"
 #include "classcast/recorder.h"
+#include "classcast/resent.h"
 #include "classcast/rtcp.h"
 #include "classcast/ring.h"
 #include "classcast/rtp.h"
@@ -104,6 +105,12 @@
  * so what the link carries can still show more and the capacity grow. */
 #define SFU_PACE_CAPACITY 1.1
 #define SFU_PACE_QUEUE 384
+/* A packet is sent again at most once per the subscriber's round trip
+ * (sub_on_nack, resent.h): its estimate's, else SFU_RESEND_GAP; never
+ * longer than SFU_RESEND_GAP_MAX (a receiver gives up on a packet after
+ * about a second behind its playout). */
+#define SFU_RESEND_GAP (100 * CC_USEC_PER_MSEC)
+#define SFU_RESEND_GAP_MAX (1000 * CC_USEC_PER_MSEC)
 #define SFU_PACE_BURST (20 * CC_USEC_PER_MSEC)
 /* A packet that has waited this long in the queue is stale: what is
  * queued goes, and each stream it belonged to starts again at a keyframe
@@ -238,6 +245,7 @@ struct sfu_peer {
      * number of the next packet we send it (its feedback drives bwe). */
     uint16_t twcc_seq;
     uint64_t twcc_bytes;  /* ... and of all it was sent so (sub_fill) */
+    uint64_t in_bytes;    /* on the wire, of all offered to it: sent or paced */
     /* feed index -> index in out[] (-1: this subscriber does not take it);
      * rebuilt when the room's feeds or the subscriber's outs change. */
     int8_t feed_out[CC_SFU_MAX_FEEDS];
@@ -317,6 +325,14 @@ struct sfu_peer {
     /* Keyframes sent since kf_burst_at (sfu_sub_keyframe_out). */
     uint32_t kf_burst;
     cc_time_us kf_burst_at;
+    /* Bytes on the wire of the keyframes, repairs and padding it was
+     * sent, and each sum (with in_bytes and twcc_bytes) at the last
+     * debug line: what it was sent in each second, by kind. */
+    uint64_t kf_bytes, rtx_bytes, pad_bytes;
+    cc_resent *resent;    /* what it was sent again, and when (NULL until
+                           * its first NACK) */
+    uint64_t line_bytes[5];
+    cc_time_us line_at;
     uint64_t fill_tx, fill_overuses;
     double fill_tokens;
     int ext_level;        /* publisher: RFC 6464 audio level extension id */

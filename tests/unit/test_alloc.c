@@ -245,8 +245,23 @@ static void test_screen_resolution_first(void)
     set_layer(&in[0].layer[0], 960, 540, 500000);
     in[0].layer[1].fps[0] = 3.5f;
     CHECK_CHOICE(first_choice(in, 2, 700000), 1, 0);
+    /* A full-size screen the browser slowed to 4 frames/s (its uplink
+     * cut), TL0 once a second, over a half-size one at 5 frames/s: the
+     * half-size one moves more, so it ranks first. */
+    const float slow[3] = {1.0f, 2.0f, 4.0f};
+    for (int t = 0; t < 3; t++) {
+        in[0].layer[0].fps[t] = half[t];
+        in[0].layer[1].fps[t] = slow[t];
+    }
+    CHECK_CHOICE(first_choice(in, 2, 700000), 0, 2);
+    /* ... not while the half-size one is itself under 3 frames/s. */
+    for (int t = 0; t < 3; t++)
+        in[0].layer[0].fps[t] = 0.5f * half[t];
+    CHECK_CHOICE(first_choice(in, 2, 700000), 1, 0);
     /* A layer beneath that moves no more than the sparse one: no reason
      * to prefer it. */
+    for (int t = 0; t < 3; t++)
+        in[0].layer[1].fps[t] = full[t];
     in[0].layer[1].fps[0] = 1.7f;
     for (int t = 0; t < 3; t++)
         in[0].layer[0].fps[t] = 1.0f;

@@ -811,9 +811,28 @@ static void test_room(void)
     uint16_t nseq = s1.dropped_seq;
     uint8_t nack[64];
     int nl = cc_rtcp_write_nack(nack, sizeof nack, 1, s1.video_ssrc, &nseq, 1);
+    /* Asked for twice before the repair can have come (a receiver asks
+     * about once per its round trip, behind a queue before the first
+     * repair arrives): sent again once. */
+    cc_sfu_stats n0, n1;
+    cc_sfu_get_stats(g_sfu, &n0);
+    send_rtcp(&s1, nack, (size_t)nl);
     send_rtcp(&s1, nack, (size_t)nl);
     pump_all(all, 3, 50);
     CC_CHECK_EQ(s1.rtx_match, 1);
+    cc_sfu_get_stats(g_sfu, &n1);
+    CC_CHECK_EQ(n1.rtx_sent - n0.rtx_sent, 1);
+    CC_CHECK_EQ(n1.nack_within_rtt - n0.nack_within_rtt, 1);
+    /* A round trip later (over a second: the longest it waits) the same
+     * NACK is answered again: the repair may have been lost too. */
+    for (int i = 0; i < 11; i++)
+        pump_all(all, 3, 100);
+    cc_sfu_get_stats(g_sfu, &n0);
+    send_rtcp(&s1, nack, (size_t)nl);
+    pump_all(all, 3, 50);
+    cc_sfu_get_stats(g_sfu, &n1);
+    CC_CHECK_EQ(n1.rtx_sent - n0.rtx_sent, 1);
+    CC_CHECK_EQ(n1.nack_within_rtt, n0.nack_within_rtt);
     s1.bad_video = 0; /* the hole before the repair */
     /* A NACK for something never sent is a counted miss. */
     uint16_t bogus = (uint16_t)(nseq + 100);
@@ -851,7 +870,6 @@ static void test_room(void)
     }
     CC_CHECK_EQ(s1.bad_video, 0);
     CC_CHECK_EQ(s2.bad_video, 0);
-
     /* Loss from the publisher: a gap becomes a NACK to it. */
     vseq += 2;
     send_frame(&pub, PUB_VIDEO_SSRC, &vseq, vts, pid++, 0);
