@@ -221,4 +221,35 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                       const cc_alloc_stream *in, int n, cc_alloc_choice *out,
                       cc_time_us now);
 
+/* A cut the link does not bear out. A link whose layers fill it to 90-98 %
+ * (a 1 Mbit/s tablet with the full-size screen and the small camera) sees
+ * an over-use every few seconds from nothing but the frames' own
+ * unevenness, and each cuts the estimate to 0.85 x what arrived; additive
+ * increase takes 3-5 s to climb back, and the camera spends them at half
+ * its frame rate. So when the estimate falls under what the allocation
+ * sends, while the link has carried that over a second (shown_bps) and
+ * shows no queue (queue_us <= CC_ALLOC_CUT_QUEUE) and little loss
+ * (<= CC_ALLOC_CUT_LOSS), the allocation runs at what it sent (+
+ * CC_ALLOC_CUT_SLACK for its rates' swing) for at most CC_ALLOC_CUT_HOLD.
+ * A link that really got slower queues at once: the hold ends there, and
+ * the allocation follows the estimate. One hold per cut: the next begins
+ * only once the estimate has come back to what is sent. */
+#define CC_ALLOC_CUT_HOLD (4 * CC_USEC_PER_SEC)
+#define CC_ALLOC_CUT_QUEUE (40 * CC_USEC_PER_MSEC)
+#define CC_ALLOC_CUT_LOSS 0.02
+#define CC_ALLOC_CUT_SLACK 0.05
+
+typedef struct cc_alloc_cut {
+    cc_time_us since;  /* the cut began then; 0: the estimate covers what is sent */
+    uint32_t level;    /* what was sent then; 0: not held (or no longer) */
+    uint64_t holds;    /* holds begun, since init (zeroed) */
+} cc_alloc_cut;
+
+/* The target to allocate at now: target_bps (0: unknown), or the held
+ * level as above. sending_bps: what the last allocation sends
+ * (cc_alloc.total_bps). */
+uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t sending_bps,
+                             uint32_t shown_bps, cc_time_us queue_us, double loss,
+                             cc_time_us now);
+
 #endif

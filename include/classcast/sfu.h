@@ -290,7 +290,7 @@ typedef struct cc_sfu_event {
     X(early_keyframe_requests)                                                 \
     X(paced_subscribers) X(pace_queued) X(pace_drop) X(pace_delay_max_us)        \
     X(pace_flushes) X(sim_stopped) X(remb_uplink)    \
-    X(fills) X(fill_packets) X(fills_lifted) X(kf_floors)
+    X(fills) X(fill_packets) X(fills_lifted) X(kf_floors) X(cut_holds)
 
 typedef struct cc_sfu_stats {
 #define CC_X(name) uint64_t name;

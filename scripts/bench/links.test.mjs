@@ -205,7 +205,7 @@ async function srvStats() {
 }
 const SFU_KEYS = ['rtp_in', 'rtp_out', 'twcc_subscribers', 'twcc_feedback_received', 'probe_clusters', 'probe_packets',
   'alloc_up', 'alloc_down', 'alloc_paused', 'layer_down', 'layer_up', 'sim_switches', 'rtx_wrapped', 'nack_received',
-  'rtx_sent', 'nack_cache_miss', 'nack_miss_unmapped', 'nack_miss_evicted', 'nack_repeated', 'nack_within_rtt', 'nack_upstream', 'pli_received', 'pli_sent', 'keyframe_waits', 'pace_queued', 'pace_drop', 'pace_flushes', 'sim_stopped', 'fills', 'kf_floors'];
+  'rtx_sent', 'nack_cache_miss', 'nack_miss_unmapped', 'nack_miss_evicted', 'nack_repeated', 'nack_within_rtt', 'nack_upstream', 'pli_received', 'pli_sent', 'keyframe_waits', 'pace_queued', 'pace_drop', 'pace_flushes', 'sim_stopped', 'fills', 'kf_floors', 'cut_holds'];
 function sfuDelta(a, b) {
   const o = {};
   for (const k of SFU_KEYS) if (b.sfu[k] !== undefined) o[k] = k === 'twcc_subscribers' ? b.sfu[k] : b.sfu[k] - (a.sfu[k] || 0);

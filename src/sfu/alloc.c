@@ -662,3 +662,27 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     a->cap_want_bps = a->keyframe_cap_bps && cap_need > 0 ? (uint32_t)(cap_need * (1 + margin)) : 0;
     return changed;
 }
+
+uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t sending_bps,
+                             uint32_t shown_bps, cc_time_us queue_us, double loss,
+                             cc_time_us now)
+{
+    if (!target_bps || target_bps >= sending_bps) {
+        c->since = 0;
+        c->level = 0;
+        return target_bps;
+    }
+    int carried = shown_bps >= sending_bps && queue_us <= CC_ALLOC_CUT_QUEUE &&
+                  loss <= CC_ALLOC_CUT_LOSS;
+    if (!c->since) {
+        c->since = now;
+        c->level = carried ? sending_bps : 0;
+        c->holds += carried;
+    }
+    if (c->level && (!carried || now - c->since >= CC_ALLOC_CUT_HOLD))
+        c->level = 0; /* over for this cut */
+    if (!c->level)
+        return target_bps;
+    double held = c->level * (1 + CC_ALLOC_CUT_SLACK);
+    return held > target_bps ? (uint32_t)held : target_bps;
+}

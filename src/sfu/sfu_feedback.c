@@ -30,6 +30,13 @@
 #define SFU_REPLAY_GRACE (3 * CC_USEC_PER_SEC)
 #define SFU_ALLOC_LOSS 0.05 /* loss that counts as a limit of the path */
 #define SFU_ALLOC_QUEUE (100 * CC_USEC_PER_MSEC) /* ... and a standing queue */
+/* ... or a round trip this much over the least it has had. The one-way
+ * queue estimate is the least of 200 ms, and a join's burst can leave a
+ * moment in it: the 300 kbit/s student of scripts/bench/links had a round
+ * trip of 371 ms (its first feedback's: ~10 ms for the others) with a
+ * queue read at 99 ms, was taken as unlimited, moved onto the top
+ * encodings, and lost 43 % of a second's packets. */
+#define SFU_ALLOC_RTT_QUEUE (200 * CC_USEC_PER_MSEC)
 /* The estimate must hold a camera down this long before the page hears
  * its link is weak (loss says it at once). */
 #define SFU_WEAK_HOLD (4 * CC_USEC_PER_SEC)
@@ -373,9 +380,13 @@ void sfu_sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
         cc_twcc_feedback f;
         if (cc_rtcp_parse_fb(p, &fb) == 0 &&
             cc_twcc_parse(&fb, &f, s->twcc_scratch, SFU_TWCC_SCRATCH) == 0 &&
-            cc_bwe_on_feedback(sp->bwe, &f, s->twcc_scratch, f.n, now) == 0)
+            cc_bwe_on_feedback(sp->bwe, &f, s->twcc_scratch, f.n, now) == 0) {
             INC(s, twcc_feedback_received);
-        else
+            cc_bwe_stats bs;
+            cc_bwe_get_stats(sp->bwe, &bs);
+            if (bs.rtt > 0 && (!sp->rtt_min || bs.rtt < sp->rtt_min))
+                sp->rtt_min = bs.rtt;
+        } else
             INC(s, twcc_feedback_bad);
     } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_AFB && sp->bwe) {
         /* REMB (draft-alvestrand-rmcat-remb): a cap on the estimate. */
@@ -1098,7 +1109,8 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
          * the 300 kbit/s link of scripts/bench/links (rtt 350-386 ms) with
          * no over-use yet at the first allocation, in 3 of 6 runs. */
         sp->path_limited = bs.overuses > 0 || bs.timeouts > 0 || bs.loss > SFU_ALLOC_LOSS ||
-                           bs.queue_delay > SFU_ALLOC_QUEUE;
+                           bs.queue_delay > SFU_ALLOC_QUEUE ||
+                           (sp->rtt_min && bs.rtt > sp->rtt_min + SFU_ALLOC_RTT_QUEUE);
         if (!sp->path_limited)
             target = 0;
         else /* the runs before held no limit, not a measured one */
@@ -1115,6 +1127,23 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
             up_target = h;
     }
     sp->tgt_low = up_target;
+    /* An estimate's cut that the link does not bear out is held through
+     * for a while (alloc.h, cc_alloc_cut_target). */
+    if (sp->bwe && sp->path_limited && target) {
+        cc_bwe_stats cs;
+        cc_bwe_get_stats(sp->bwe, &cs);
+        uint64_t holds = sp->cut.holds;
+        uint32_t held = cc_alloc_cut_target(&sp->cut, target, sp->alloc.total_bps,
+                                            cc_bwe_shown_bps(sp->bwe, now), cs.queue_delay,
+                                            cs.loss, now);
+        if (sp->cut.holds != holds) {
+            INC(s, cut_holds);
+            CC_DEBUG("sfu", "subscriber %s: estimate cut to %u kbit/s under the %u sent, which "
+                     "its link carried: held for up to %lld ms", sp->ufrag, target / 1000,
+                     sp->alloc.total_bps / 1000, (long long)(CC_ALLOC_CUT_HOLD / 1000));
+        }
+        target = held;
+    }
     /* Once a second, at debug level: what this subscriber's link is
      * estimated at and what it is given (scripts/bench/links reads it). */
     if (sp->bwe && (sp->tgt_i % 4 == 0 || sp->tgt_i == 1) && CC_LOG_DEBUG <= cc_log_get_level()) {

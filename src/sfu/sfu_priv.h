@@ -316,6 +316,8 @@ struct sfu_peer {
                                            * the newest at tgt_i - 1 */
     uint32_t tgt_low;     /* the lowest of them (0: none; sub_pace) */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
+    cc_time_us rtt_min;   /* the least round trip its estimate has had */
+    cc_alloc_cut cut;     /* holding through a cut (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;
     /* Filling its link with padding to show whether it carries what a

@@ -968,6 +968,54 @@ static void test_keyframes(void)
     CC_CHECK_EQ(a.full_bps, 3200000);
 }
 
+/* A cut the link does not bear out is held through (alloc.h,
+ * cc_alloc_cut_target): at what was sent, for at most CC_ALLOC_CUT_HOLD,
+ * while the link shows no queue and little loss; once per cut. */
+static void test_cut_hold(void)
+{
+    cc_alloc_cut c = {0};
+    const cc_time_us ms = CC_USEC_PER_MSEC;
+    cc_time_us t = 100 * CC_USEC_PER_SEC;
+    const uint32_t held = (uint32_t)(980000 * (1 + CC_ALLOC_CUT_SLACK));
+    /* No estimate, or one that covers what is sent: itself. */
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 0, 980000, 992000, 0, 0, t), 0);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 1200000, 980000, 992000, 0, 0, t), 1200000);
+    /* Cut to 871 k under the 980 k sent, which the link carried over a
+     * second (992 k shown), no queue: held, for 4 s. */
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 871000, 980000, 992000, 5 * ms, 0, t), held);
+    CC_CHECK_EQ(c.holds, 1);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 900000, 980000, 992000, 10 * ms, 0.01, t + 2000 * ms), held);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 950000, 980000, 992000, 0, 0, t + CC_ALLOC_CUT_HOLD - ms), held);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 950000, 980000, 992000, 0, 0, t + CC_ALLOC_CUT_HOLD), 950000);
+    /* ... and not again while this cut lasts. */
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 950000, 980000, 992000, 0, 0, t + 5000 * ms), 950000);
+    CC_CHECK_EQ(c.holds, 1);
+    /* The estimate back to what is sent: the next cut is held again. */
+    t += 10 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 1000000, 980000, 992000, 0, 0, t), 1000000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 850000, 980000, 992000, 0, 0, t + 250 * ms), held);
+    CC_CHECK_EQ(c.holds, 2);
+    /* A queue shows (the link really got slower): over at once, and over
+     * for this cut even when the queue is gone. */
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 800000, 980000, 992000, CC_ALLOC_CUT_QUEUE + ms, 0, t + 500 * ms), 800000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 800000, 980000, 992000, 0, 0, t + 750 * ms), 800000);
+    /* Not held where the link never carried what is sent, or loses. */
+    t += 10 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 1000000, 980000, 992000, 0, 0, t), 1000000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 850000, 980000, 900000, 0, 0, t + 250 * ms), 850000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 850000, 980000, 992000, 0, 0, t + 500 * ms), 850000);
+    t += 10 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 1000000, 980000, 992000, 0, 0, t), 1000000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 850000, 980000, 992000, 0, 0.05, t + 250 * ms), 850000);
+    CC_CHECK_EQ(c.holds, 2);
+    /* A later cut under less sent: held at that. */
+    t += 10 * CC_USEC_PER_SEC;
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 1000000, 980000, 992000, 0, 0, t), 1000000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 500000, 400000, 992000, 0, 0, t + 250 * ms), 500000);
+    CC_CHECK_EQ(cc_alloc_cut_target(&c, 300000, 400000, 992000, 0, 0, t + 500 * ms),
+                (uint32_t)(400000 * (1 + CC_ALLOC_CUT_SLACK)));
+}
+
 int main(void)
 {
     CC_RUN(test_300k);
@@ -991,5 +1039,6 @@ int main(void)
     CC_RUN(test_keyframes);
     CC_RUN(test_keyframe_cap);
     CC_RUN(test_sparse_screen_over_camera);
+    CC_RUN(test_cut_hold);
     CC_TEST_DONE();
 }
