@@ -227,10 +227,11 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
  * unevenness, and each cuts the estimate to 0.85 x what arrived; additive
  * increase takes 3-5 s to climb back, and the camera spends them at half
  * its frame rate. So when the estimate falls under what the allocation
- * sends, while the link has carried that over a second (shown_bps) and
- * shows no queue (queue_us <= CC_ALLOC_CUT_QUEUE) and little loss
- * (<= CC_ALLOC_CUT_LOSS), the allocation runs at what it sent (+
- * CC_ALLOC_CUT_SLACK for its rates' swing) for at most CC_ALLOC_CUT_HOLD.
+ * sends, while the link has carried that over a second (shown_bps, with
+ * CC_ALLOC_CUT_SLACK for the swing of what is sent), shows no queue
+ * (queue_us <= CC_ALLOC_CUT_QUEUE) and little loss (<= CC_ALLOC_CUT_LOSS),
+ * the allocation runs at what it sent (the most since, + CC_ALLOC_CUT_SLACK)
+ * for at most CC_ALLOC_CUT_HOLD.
  * A link that really got slower queues at once: the hold ends there, and
  * the allocation follows the estimate. One hold per cut: the next begins
  * only once the estimate has come back to what is sent. */
@@ -241,7 +242,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
 
 typedef struct cc_alloc_cut {
     cc_time_us since;  /* the cut began then; 0: the estimate covers what is sent */
-    uint32_t level;    /* what was sent then; 0: not held (or no longer) */
+    uint32_t level;    /* the most sent since; 0: not held (or no longer) */
     uint64_t holds;    /* holds begun, since init (zeroed) */
 } cc_alloc_cut;
 

@@ -672,8 +672,10 @@ uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t send
         c->level = 0;
         return target_bps;
     }
-    int carried = shown_bps >= sending_bps && queue_us <= CC_ALLOC_CUT_QUEUE &&
-                  loss <= CC_ALLOC_CUT_LOSS;
+    /* What is sent swings by a few percent (a keyframe is in its layers'
+     * rates for a second): within the slack of what the link showed. */
+    int carried = sending_bps <= shown_bps * (1 + CC_ALLOC_CUT_SLACK) &&
+                  queue_us <= CC_ALLOC_CUT_QUEUE && loss <= CC_ALLOC_CUT_LOSS;
     if (!c->since) {
         c->since = now;
         c->level = carried ? sending_bps : 0;
@@ -683,6 +685,8 @@ uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t send
         c->level = 0; /* over for this cut */
     if (!c->level)
         return target_bps;
+    if (sending_bps > c->level)
+        c->level = sending_bps;
     double held = c->level * (1 + CC_ALLOC_CUT_SLACK);
     return held > target_bps ? (uint32_t)held : target_bps;
 }
