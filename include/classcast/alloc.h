@@ -177,9 +177,21 @@ typedef struct cc_alloc {
      * keyframe's burst, over-used at once and came down 1-2 s later, a
      * stall for the student and a keyframe in every encoding of the
      * teacher's camera for every student (scripts/bench/links). Steps
-     * within a layer (temporal) cost nothing and still follow the
-     * estimate. */
+     * within a layer (temporal) cost no keyframe: carried_bps, below,
+     * bounds them. */
     uint32_t keyframe_cap_bps;
+    /* Set by the caller before a run; 0: none. Any step up (a temporal
+     * one too) goes only to what fits carried_bps, the most the link has
+     * carried (its capacity, or what arrived over a second), with no
+     * margin. Temporal steps once followed the estimate alone; but the
+     * estimate grows to 1.5 x what arrives while the subscriber is sent
+     * less, and a 300 kbit/s student's stood at 472-525 kbit/s (its
+     * capacity 275-307) when the teacher's uplink was cut: as the
+     * teacher's encodings shrank its layers went up to 341-476 kbit/s and
+     * its round trip to 116-444 ms (scripts/bench/links, case 2, in each
+     * of 10 runs). A step held back by it alone is in cap_want_bps, so a
+     * fill can show whether the link carries more. */
+    uint32_t carried_bps;
     cc_alloc_state st[CC_ALLOC_MAX_STREAMS];
     int n;                    /* streams of the last run */
     /* Of the last run: */
@@ -191,7 +203,8 @@ typedef struct cc_alloc {
                                * keyframes within kf_max_us) */
     int limited;              /* some stream is below its best option */
     uint32_t cap_want_bps;    /* a step up that the estimate allows is held
-                               * back by keyframe_cap_bps alone: the least
+                               * back by keyframe_cap_bps or carried_bps
+                               * alone: the least
                                * keyframe_cap_bps that lets the cheapest such
                                * step go; 0: none. What the link has shown it
                                * carries is all that holds it (the caller can

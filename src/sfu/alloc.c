@@ -315,7 +315,7 @@ static void note_cap_need(double need, double up_limit, double *cap_need)
 
 static int choose(const work *w, int allow_up, int camera, double base, double up_base,
                   double target, double up_target, double margin, double kf_limit,
-                  double *cap_need)
+                  double carry_limit, double *cap_need)
 {
     const ladder *L = &w->L;
     int p = w->prev < 0 ? 0 : w->prev;
@@ -330,6 +330,15 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
         hi = 0;
     if (lo < 0)
         lo = 0;
+    /* Any step up stays within what the link has carried (alloc.h,
+     * carried_bps); one held back by that alone is noted for a fill. The
+     * limit has no margin, so neither has the fill: what it must show is
+     * the step's total itself (cap_want_bps adds the margin back). */
+    while (lo > p && (double)L->o[lo].bps + up_base > carry_limit) {
+        note_cap_need(((double)L->o[lo].bps + up_base) / (1 + margin), up_target / (1 + margin),
+                      cap_need);
+        lo--;
+    }
     if (w->fresh)
         return lo;
     if (p > hi && camera && L->o[hi].s != L->o[p].s) {
@@ -519,6 +528,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     } else {
         double up_limit = up_target / (1 + margin);
         double kf_limit = up_limit;
+        double carry_limit = a->carried_bps ? (double)a->carried_bps : 1e18;
         if (a->keyframe_cap_bps) {
             if (a->keyframe_cap_bps / (1 + margin) < kf_limit)
                 kf_limit = a->keyframe_cap_bps / (1 + margin);
@@ -556,7 +566,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             float fps = in[i].layer[now_o->s].fps[now_o->t];
             double floors = fps > 0 && fps < CC_ALLOC_SCREEN_MIN_FPS ? 0 : cam_floors;
             x->pos = choose(x, 1, 0, base, base + floors, target, up_target, margin, kf_limit,
-                            &cap_need);
+                            carry_limit, &cap_need);
             committed = base + cost(x);
             all_top &= x->pos == x->L.n - 1;
         }
@@ -568,11 +578,14 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
             double need = committed + x->L.o[0].bps;
             int fits = need <= target, fits_up = need <= up_limit;
             double kf = x->kf_bits[x->L.o[0].s];
-            int on = x->fresh      ? fits_up
-                     : x->prev < 0 ? fits_up && need + kf <= kf_limit && !x->held
+            int carried = need <= carry_limit, kf_fits = need + kf <= kf_limit;
+            int on = x->fresh      ? fits_up && carried
+                     : x->prev < 0 ? fits_up && carried && kf_fits && !x->held
                                    : fits;
+            /* Held back by the keyframe's limit, or else by what the link
+             * has carried (as in choose). */
             if (!x->fresh && x->prev < 0 && fits_up && !x->held && !on)
-                note_cap_need(need + kf, up_limit, &cap_need);
+                note_cap_need(kf_fits ? need / (1 + margin) : need + kf, up_limit, &cap_need);
             if (on) {
                 x->pos = 0;
                 committed = need;
@@ -585,7 +598,7 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
                 continue;
             double base = committed - cost(x);
             x->pos = choose(x, allow, 1, base, base, target, up_target, margin, kf_limit,
-                            &cap_need);
+                            carry_limit, &cap_need);
             committed = base + cost(x);
         }
     }
@@ -659,7 +672,8 @@ int cc_alloc_run_band(cc_alloc *a, uint32_t target_bps, uint32_t up_bps,
     a->total_bps = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
     a->full_bps = full > UINT32_MAX ? UINT32_MAX : (uint32_t)full;
     a->limited = limited;
-    a->cap_want_bps = a->keyframe_cap_bps && cap_need > 0 ? (uint32_t)(cap_need * (1 + margin)) : 0;
+    a->cap_want_bps = (a->keyframe_cap_bps || a->carried_bps) && cap_need > 0
+                          ? (uint32_t)(cap_need * (1 + margin)) : 0;
     return changed;
 }
 

@@ -803,6 +803,18 @@ static uint32_t sub_kf_cap(const sfu_peer *sp, cc_time_us now)
     return cap;
 }
 
+/* What any step up of the allocation stays within (alloc.h,
+ * carried_bps): once the path has shown a limit, the most its link has
+ * carried, a measured capacity or what arrived over a second. */
+static uint32_t sub_carried(const sfu_peer *sp, cc_time_us now)
+{
+    if (!sp->bwe || !sp->path_limited)
+        return 0;
+    uint32_t cap = cc_bwe_capacity_bps(sp->bwe, now);
+    uint32_t shown = cc_bwe_shown_bps(sp->bwe, now);
+    return cap > shown ? cap : shown;
+}
+
 /* A keyframe is the largest burst a subscriber is sent, and it comes
  * when anyone asks: a browser's simulcast encoder answers a request for
  * one encoding with a keyframe in every encoding (libvpx's
@@ -1176,6 +1188,7 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                  kbps[4]);
     }
     sp->alloc.keyframe_cap_bps = sub_kf_cap(sp, now);
+    sp->alloc.carried_bps = sub_carried(sp, now);
     if (cc_alloc_run_band(&sp->alloc, target, up_target, in, n, out, now) <= 0)
         goto probe;
     for (int k = 0; k < n; k++) {

@@ -1020,6 +1020,57 @@ static void test_cut_hold(void)
                 (uint32_t)(400000 * (1 + CC_ALLOC_CUT_SLACK)));
 }
 
+/* carried_bps: any step up, a temporal one too, stays within what the
+ * link has carried, and one held back by that alone is in cap_want_bps
+ * (the step's total: what a fill must show). Not a step down: what is
+ * chosen stays while the estimate carries it. */
+static void test_carried(void)
+{
+    cc_alloc a;
+    cc_alloc_stream in[3];
+    cc_alloc_choice out[3];
+    cc_time_us t = 10 * S;
+    classroom(in);
+    /* Without it: 600 k (522 k with the margin) takes the screen to
+     * (0, 2) and the camera on: 300 + 60 + 40 = 400 k. */
+    cc_alloc_init(&a);
+    cc_alloc_run(&a, 250000, in, 3, out, t);
+    cc_alloc_run(&a, 600000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    CC_CHECK_EQ(a.cap_want_bps, 0);
+    /* With a link that carried 300 k: the same estimate takes them only
+     * as far as 300 k (the screen's (0, 2) with the audio is 340 k). */
+    cc_alloc_init(&a);
+    a.carried_bps = 300000;
+    cc_alloc_run(&a, 250000, in, 3, out, t += S);
+    cc_alloc_run(&a, 600000, in, 3, out, t += 3 * S);
+    CC_CHECK_EQ(total(out, 3), 280000);
+    CHECK_CHOICE(out[SCR], 0, 1);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* What would let the screen up is wanted, its total itself: 300 k
+     * with the audio and the camera's floor, 400 k. */
+    cc_alloc_run(&a, 600000, in, 3, out, t += S);
+    CC_CHECK(a.cap_want_bps >= 399000 && a.cap_want_bps <= 401000);
+    /* The link shows it carries that (a fill): the step goes. */
+    a.carried_bps = 400000;
+    cc_alloc_run(&a, 600000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CC_CHECK_EQ(a.cap_want_bps, 0);
+    /* What is chosen is not taken down by it, only kept from going up. */
+    a.carried_bps = 200000;
+    cc_alloc_run(&a, 600000, in, 3, out, t += S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CHECK_CHOICE(out[CAM], 0, 0);
+    /* A paused camera resumes only within it too. */
+    cc_alloc_init(&a);
+    a.carried_bps = 250000;
+    cc_alloc_run(&a, 250000, in, 3, out, t += S);
+    cc_alloc_run(&a, 600000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[CAM], -1, -1);
+    CC_CHECK(total(out, 3) <= 250000);
+}
+
 int main(void)
 {
     CC_RUN(test_300k);
@@ -1044,5 +1095,6 @@ int main(void)
     CC_RUN(test_keyframe_cap);
     CC_RUN(test_sparse_screen_over_camera);
     CC_RUN(test_cut_hold);
+    CC_RUN(test_carried);
     CC_TEST_DONE();
 }
