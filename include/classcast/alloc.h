@@ -186,10 +186,10 @@ typedef struct cc_alloc {
      * margin. Temporal steps once followed the estimate alone; but the
      * estimate grows to 1.5 x what arrives while the subscriber is sent
      * less, and a 300 kbit/s student's stood at 472-525 kbit/s (its
-     * capacity 275-307) when the teacher's uplink was cut: as the
-     * teacher's encodings shrank its layers went up to 341-476 kbit/s and
-     * its round trip to 116-444 ms (scripts/bench/links, case 2, in each
-     * of 10 runs). A step held back by it alone is in cap_want_bps, so a
+     * capacity 275-307) around the teacher's uplink's cut in each of 10
+     * runs: as the teacher's encodings shrank its layers went up to
+     * 341-476 kbit/s, and in 9 its round trip to 184-444 ms
+     * (scripts/bench/links, case 2). A step held back by it alone is in cap_want_bps, so a
      * fill can show whether the link carries more. */
     uint32_t carried_bps;
     cc_alloc_state st[CC_ALLOC_MAX_STREAMS];

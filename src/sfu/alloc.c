@@ -335,8 +335,11 @@ static int choose(const work *w, int allow_up, int camera, double base, double u
      * limit has no margin, so neither has the fill: what it must show is
      * the step's total itself (cap_want_bps adds the margin back). */
     while (lo > p && (double)L->o[lo].bps + up_base > carry_limit) {
-        note_cap_need(((double)L->o[lo].bps + up_base) / (1 + margin), up_target / (1 + margin),
-                      cap_need);
+        /* Another spatial layer also needs its keyframe under the
+         * keyframe limit (below): the fill must show that much. */
+        double need = (double)L->o[lo].bps + up_base;
+        note_cap_need(L->o[lo].s != L->o[p].s ? need + w->kf_bits[L->o[lo].s] : need / (1 + margin),
+                      up_target / (1 + margin), cap_need);
         lo--;
     }
     if (w->fresh)

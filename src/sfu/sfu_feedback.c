@@ -910,8 +910,13 @@ static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
      * 1 Mbit/s student's link padding to 1.34 Mbit/s every few seconds
      * for a 640x480 camera it cannot carry; the queue outlasted the
      * floor below and its camera lost a temporal layer. */
+    /* ... nor for one within SFU_FILL_MIN_STEP of what the link has
+     * carried (a step of 5 % on a link at its limit: a fill to see it
+     * queues, and its over-use cuts the estimate for nothing). */
+    uint32_t carried = sub_carried(sp, now);
     if (!cap || (measured && (sp->alloc.cap_want_bps > cap * SFU_FILL_STEP ||
-                              sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP)))
+                              sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP)) ||
+        (carried && sp->alloc.cap_want_bps < carried * SFU_FILL_MIN_STEP))
         return;
     cc_bwe_stats bs;
     cc_bwe_get_stats(sp->bwe, &bs);

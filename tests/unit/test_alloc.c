@@ -1062,6 +1062,15 @@ static void test_carried(void)
     cc_alloc_run(&a, 600000, in, 3, out, t += S);
     CHECK_CHOICE(out[SCR], 0, 2);
     CHECK_CHOICE(out[CAM], 0, 0);
+    /* A step to another spatial layer held back by it wants what the
+     * keyframe limit needs as well (the margin on top): the screen's
+     * (1, 0) with the audio and the camera's floor, 700 k x 1.15. */
+    cc_alloc_init(&a);
+    a.carried_bps = 500000;
+    cc_alloc_run(&a, 500000, in, 3, out, t += S);
+    cc_alloc_run(&a, 1000000, in, 3, out, t += 3 * S);
+    CHECK_CHOICE(out[SCR], 0, 2);
+    CC_CHECK(a.cap_want_bps >= 804000 && a.cap_want_bps <= 806000);
     /* A paused camera resumes only within it too. */
     cc_alloc_init(&a);
     a.carried_bps = 250000;
