@@ -1033,7 +1033,6 @@ inline void sfu_sub_stamp(sfu_peer *sp, const sfu_out *o, uint8_t *buf, size_t n
 int sfu_sub_emit(cc_worker *w, cc_sfu *s, sfu_peer *sp, sfu_out *o, uint8_t *buf, size_t n,
                  cc_time_us now)
 {
-    sp->in_bytes += n + SFU_WIRE_OVERHEAD;
     if (sp->pq && o->fwd.cfg.video &&
         (cc_pacedq_len(sp->pq) || (sp->pacing && !cc_pacer_may_send(&sp->pacer, now)))) {
         if (cc_pacedq_push(sp->pq, buf, n, (uint32_t)(o - sp->out), now) != 0) {

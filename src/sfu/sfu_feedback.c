@@ -722,7 +722,6 @@ static size_t pad_one(cc_worker *w, sfu_peer *sp, sfu_out *o, int probe_id, uint
         return 0;
     o->rtx_seq++;
     sfu_sub_stamp(sp, o, slotbuf, n, probe_id, now);
-    sp->in_bytes += n + SFU_WIRE_OVERHEAD;
     sp->pad_bytes += n + SFU_WIRE_OVERHEAD;
     if (cc_worker_tx_commit_rtp(w, sp->wp, n) == 0)
         (*sent)++;
@@ -1166,16 +1165,24 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
     if (sp->bwe && (sp->tgt_i % 4 == 0 || sp->tgt_i == 1) && CC_LOG_DEBUG <= cc_log_get_level()) {
         cc_bwe_stats bs;
         cc_bwe_get_stats(sp->bwe, &bs);
-        /* What it was offered and sent since the last line, by kind. */
-        uint64_t now_b[5] = {sp->in_bytes, sp->twcc_bytes, sp->kf_bytes, sp->rtx_bytes,
-                             sp->pad_bytes};
-        unsigned kbps[5] = {0};
+        /* What it was sent since the last line, by kind, and what it was
+         * offered: that plus what its paced queue grew by (counted here,
+         * not per packet; packets a flush dropped are not in it). */
+        uint64_t queued = sp->pq ? cc_pacedq_bytes(sp->pq) +
+                                       (uint64_t)cc_pacedq_len(sp->pq) * SFU_WIRE_OVERHEAD
+                                 : 0;
+        uint64_t now_b[4] = {sp->twcc_bytes, sp->kf_bytes, sp->rtx_bytes, sp->pad_bytes};
+        unsigned kbps[4] = {0}, offered = 0;
         cc_time_us dt = now - sp->line_at;
-        for (int k = 0; k < 5; k++) {
-            if (sp->line_at && dt > 0)
+        if (sp->line_at && dt > 0) {
+            for (int k = 0; k < 4; k++)
                 kbps[k] = (unsigned)((now_b[k] - sp->line_bytes[k]) * 8 * 1000 / (uint64_t)dt);
-            sp->line_bytes[k] = now_b[k];
+            int64_t in = (int64_t)(now_b[0] - sp->line_bytes[0]) + (int64_t)queued -
+                         (int64_t)sp->line_queued;
+            offered = in > 0 ? (unsigned)((uint64_t)in * 8 * 1000 / (uint64_t)dt) : 0;
         }
+        memcpy(sp->line_bytes, now_b, sizeof now_b);
+        sp->line_queued = queued;
         sp->line_at = now;
         CC_DEBUG("sfu", "subscriber %s: estimate %u kbit/s (delay %u, loss %u, acked %u; "
                  "allocation at %u, up to %u, capacity %u, shown %u), rtt %lld ms, queue %lld ms, "
@@ -1189,8 +1196,8 @@ static void sub_alloc(cc_worker *w, cc_sfu *s, sfu_peer *sp, cc_time_us now)
                  (unsigned long long)bs.lost, (unsigned long long)(bs.acked + bs.lost),
                  (unsigned long long)bs.overuses, sp->alloc.total_bps / 1000,
                  sp->pacing ? (unsigned)(sp->pacer.rate_bps / 1000) : 0,
-                 sp->pq ? (int)cc_pacedq_len(sp->pq) : 0, kbps[0], kbps[1], kbps[2], kbps[3],
-                 kbps[4]);
+                 sp->pq ? (int)cc_pacedq_len(sp->pq) : 0, offered, kbps[0], kbps[1], kbps[2],
+                 kbps[3]);
     }
     sp->alloc.keyframe_cap_bps = sub_kf_cap(sp, now);
     sp->alloc.carried_bps = sub_carried(sp, now);

@@ -245,7 +245,6 @@ struct sfu_peer {
      * number of the next packet we send it (its feedback drives bwe). */
     uint16_t twcc_seq;
     uint64_t twcc_bytes;  /* ... and of all it was sent so (sub_fill) */
-    uint64_t in_bytes;    /* on the wire, of all offered to it: sent or paced */
     /* feed index -> index in out[] (-1: this subscriber does not take it);
      * rebuilt when the room's feeds or the subscriber's outs change. */
     int8_t feed_out[CC_SFU_MAX_FEEDS];
@@ -328,12 +327,13 @@ struct sfu_peer {
     uint32_t kf_burst;
     cc_time_us kf_burst_at;
     /* Bytes on the wire of the keyframes, repairs and padding it was
-     * sent, and each sum (with in_bytes and twcc_bytes) at the last
-     * debug line: what it was sent in each second, by kind. */
+     * sent; at the last debug line, twcc_bytes and each of them, and its
+     * paced queue's bytes: what it was sent and offered in each second,
+     * by kind. */
     uint64_t kf_bytes, rtx_bytes, pad_bytes;
     cc_resent *resent;    /* what it was sent again, and when (NULL until
                            * its first NACK) */
-    uint64_t line_bytes[5];
+    uint64_t line_bytes[4], line_queued;
     cc_time_us line_at;
     uint64_t fill_tx, fill_overuses;
     double fill_tokens;
