@@ -47,6 +47,11 @@
 // Every number measured is printed (and written to artifacts/links.json);
 // the checks of a case are all evaluated and reported together.
 //
+// CC_LINKS_WORKERS=2 runs the server with two workers and --split-at 1,
+// so the students are spread over both: those on the second get the
+// lesson through a mirror of the room (docs/ARCHITECTURE.md), and the
+// lossy student's relay listens for each worker's port.
+//
 // A benchmark of what issue-level targets ask for, not part of the test run
 // (scripts/test.sh): scripts/bench/links, or
 // CC_BIN=build/classcast node --test --test-reporter=spec --test-concurrency=1 scripts/bench/links.test.mjs
@@ -135,6 +140,7 @@ const cliDev = (n) => `lk${n}c`;
 const HTTP_PORT = 8080;
 const HTTPS_PORT = 8443;
 const UDP_PORT = 50000;
+const WORKERS = Math.max(1, Math.min(4, Number(process.env.CC_LINKS_WORKERS || 1)));
 
 const note = (...a) => console.log(...a);
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -252,10 +258,10 @@ process.stdin.on('data', (d) => {
 });
 process.stdin.on('end', () => { r.close(); process.exit(0); });
 `;
-async function startRelay(loss, seed) {
+async function startRelay(loss, seed, serverPort = UDP_PORT) {
   const lib = pathToFileURL(path.join(REPO, 'tests/e2e/lib/relay.mjs')).href;
   const proc = spawn('ip', ['netns', 'exec', NS.srv, process.execPath, '--input-type=module', '-e', RELAY_CHILD,
-    lib, String(UDP_PORT), String(loss), String(seed)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    lib, String(serverPort), String(loss), String(seed)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = [];
   let waiters = [];
   let err = '';
@@ -278,8 +284,27 @@ async function startRelay(loss, seed) {
   const { port } = await next(10_000);
   return {
     port,
+    serverPort,
     async ask(cmd = 'counts') { proc.stdin.write(`${cmd}\n`); return next(); },
     close() { try { proc.stdin.end(); } catch (_) { /* closed */ } setTimeout(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); }, 2000).unref(); },
+  };
+}
+
+// One relay per worker port (each worker has its own UDP port): the
+// student's answer names the port of the worker it was placed on. Their
+// answers are added up; a student uses one of them, so the per-SSRC
+// figures do not overlap.
+async function startRelays(loss, seed) {
+  const relays = await Promise.all(Array.from({ length: WORKERS }, (_, i) => startRelay(loss, seed + i, UDP_PORT + i)));
+  const sum = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, typeof a[k] === 'number' ? a[k] + (b[k] || 0) : a[k]]));
+  return {
+    relays,
+    async ask(cmd = 'counts') {
+      const all = await Promise.all(relays.map((r) => r.ask(cmd)));
+      return all.reduce((acc, x) => ({ counts: sum(acc.counts, x.counts), loss: acc.loss, ssrcs: { ...acc.ssrcs, ...x.ssrcs },
+        detail: acc.detail || x.detail ? { ...acc.detail, ...x.detail } : undefined }));
+    },
+    close() { relays.forEach((r) => r.close()); },
   };
 }
 
@@ -610,9 +635,9 @@ describe('links: students and a teacher behind impaired links (network namespace
     const snapStudents = () => Promise.all(students.map((s) => s.page.evaluate(recvProbe)));
     const snapTeacher = () => teacher.page.evaluate(sendProbe);
 
-    async function openStudent(key, n, name, link, { relayPort } = {}) {
+    async function openStudent(key, n, name, link, { relays } = {}) {
       const r = await newPage(browsers[key], null, { log, tag: name, viewport: { width: 960, height: 600 } });
-      if (relayPort) await viaRelay(r.page, UDP_PORT, relayPort);
+      for (const rl of relays || []) await viaRelay(r.page, rl.serverPort, rl.port);
       await r.page.goto(`${base(n)}/`, { waitUntil: 'load', timeout: 15_000 });
       await joinAsStudent(r.page, name, { code }); // the join page: the code typed, then the name
       return { name, link, key, n, ...r };
@@ -626,11 +651,12 @@ describe('links: students and a teacher behind impaired links (network namespace
       tbf(NS.srv, srvDev(1), LINK.weak);
       tbf(NS.srv, srvDev(2), LINK.mid);
       srv = await startServer('links', { netns: NS.srv, bind: '0.0.0.0', httpPort: HTTP_PORT, udpPort: UDP_PORT,
-        extraArgs: ['--https-port', String(HTTPS_PORT), '--workers', '1', '--simulcast'] });
+        extraArgs: ['--https-port', String(HTTPS_PORT), '--workers', String(WORKERS), '--simulcast',
+          ...(WORKERS > 1 ? ['--split-at', '1'] : [])] });
       const spki = [spkiHash(path.join(srv.stateDir, 'server.crt')), spkiHash(path.join(srv.stateDir, 'ca.crt'))].join(',');
       const launched = await Promise.all(CLIENTS.map(([key]) => launchIn(NS[key], spki)));
       CLIENTS.forEach(([key], i) => { browsers[key] = launched[i]; });
-      note(`Chromium ${launched[0].version()} in ${CLIENTS.length} namespaces; server ${base(4)} (udp ${UDP_PORT})`);
+      note(`Chromium ${launched[0].version()} in ${CLIENTS.length} namespaces; server ${base(4)} (udp ${UDP_PORT}${WORKERS > 1 ? `-${UDP_PORT + WORKERS - 1}, ${WORKERS} workers, split at 1` : ''})`);
 
       // The teacher: sign in, create, start, share the screen.
       const tp = await newPage(browsers.t, `${base(4)}/teacher.html`, { log, tag: 'teacher', viewport: { width: 1280, height: 900 } });
@@ -908,10 +934,10 @@ describe('links: students and a teacher behind impaired links (network namespace
     it('3. 5 % random loss to one student: NACK and RTX repair at least 99 % of its video', { timeout: 70_000 }, async () => {
       // Chi's tablet moves to a bad Wi-Fi: a new page behind the lossy
       // relay, joined again like a person; its unlimited page goes first.
-      relay = await startRelay(T.loss, T.lossSeed);
+      relay = await startRelays(T.loss, T.lossSeed);
       const old = students.pop();
       await old.context.close();
-      const lossy = await openStudent('s3', 3, 'Chi', `loss ${T.loss * 100} %`, { relayPort: relay.port });
+      const lossy = await openStudent('s3', 3, 'Chi', `loss ${T.loss * 100} %`, { relays: relay.relays });
       students.push(lossy);
       const probe = () => lossy.page.evaluate(recvProbe);
       const dec = await pollUntil(probe, (s) => s.slots.screen?.framesDecoded > 10 && s.slots.camera?.framesDecoded > 10, { timeoutMs: 30_000 });

@@ -345,6 +345,7 @@ void cc_dataplane_peer_placed(cc_dataplane *dp, const char *ufrag, uint32_t room
     p->next = dp->peer[b];
     dp->peer[b] = p;
     dp->placed[worker]++;
+    CC_DEBUG("dataplane", "peer %s of room %u on worker %d", ufrag, room_id, worker);
     dp_room *r = room_get(dp, room_id);
     if (r)
         r->subs++;

@@ -116,7 +116,7 @@ static void room_drop_shadows(sfu_room *r)
 {
     for (int i = 0; i < CC_SFU_MAX_FEEDS; i++)
         if (r->feeds[i].shadow) {
-            cc_track_clear(r->feeds[i].shadow);
+            sfu_in_free_tracks(r->feeds[i].shadow);
             free(r->feeds[i].shadow);
             r->feeds[i].shadow = NULL;
         }
@@ -563,31 +563,30 @@ void sfu_cache_rebalance(cc_sfu *s)
 /* RTP from a publisher: fan-out                                         */
 /* ------------------------------------------------------------------ */
 
-/* The track a subscriber's out gets its packets from now (owner: the
- * publisher's; mirror: the feed's shadow), or NULL. */
-cc_track *sfu_out_track(sfu_room *r, const sfu_out *o)
+/* The m-line feeding an out (owner: the publisher's; mirror: the feed's
+ * shadow), or NULL. */
+sfu_in *sfu_out_in(sfu_room *r, const sfu_out *o)
 {
     int f = r ? sfu_feed_find(r, o->owner, o->slot) : -1;
     if (f < 0)
         return NULL;
-    if (r->mirror_of)
-        return r->feeds[f].mirror_live ? r->feeds[f].shadow : NULL;
+    if (r->mirror_of) {
+        sfu_in *in = r->feeds[f].mirror_live ? r->feeds[f].shadow : NULL;
+        return in && in->n_enc > 0 ? in : NULL;
+    }
     sfu_peer *pub = r->feeds[f].src;
-    if (!pub || !pub->in[o->slot].active)
+    return pub && pub->in[o->slot].active ? &pub->in[o->slot] : NULL;
+}
+
+/* The track a subscriber's out gets its packets from now, or NULL. */
+cc_track *sfu_out_track(sfu_room *r, const sfu_out *o)
+{
+    const sfu_in *in = sfu_out_in(r, o);
+    if (!in)
         return NULL;
-    const sfu_in *in = &pub->in[o->slot];
     if (in->n_enc > 1 && o->cur_enc >= 0)
         return in->enc[o->cur_enc < in->n_enc ? o->cur_enc : in->n_enc - 1];
     return in->track;
-}
-
-/* The publisher's m-line feeding an out (owner rooms; NULL on a mirror,
- * which gets the top encoding only). */
-sfu_in *sfu_out_in(sfu_room *r, const sfu_out *o)
-{
-    int f = r && !r->mirror_of ? sfu_feed_find(r, o->owner, o->slot) : -1;
-    sfu_peer *pub = f >= 0 ? r->feeds[f].src : NULL;
-    return pub && pub->in[o->slot].active ? &pub->in[o->slot] : NULL;
 }
 
 /* The encoding an out wants of in. */
@@ -607,8 +606,7 @@ static void first_picture(cc_sfu *s, const sfu_peer *sub, sfu_out *o, cc_time_us
  * them in a burst and shows the newest now rather than playing the past
  * again (RFC 3550 5.1: the timestamp is the sampling instant; a receiver
  * schedules display from it). 1 if the out started this way, 0 if it
- * must wait for a keyframe (no complete chain cached, a mirror room, a
- * held feed). */
+ * must wait for a keyframe (no complete chain cached, a held feed). */
 static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_out *o,
                       cc_time_us now)
 {
@@ -617,9 +615,9 @@ static int out_replay(cc_worker *w, cc_sfu *s, sfu_room *r, sfu_peer *sub, sfu_o
     if (!in || o->paused || o->fwd.started || !o->fwd.cfg.video || max_age <= 0)
         return 0;
     int fi = sfu_feed_find(r, o->owner, o->slot);
-    if (fi < 0 || !r->feeds[fi].src)
+    if (fi < 0)
         return 0;
-    const sfu_feed *f = &r->feeds[fi];
+    const sfu_feed *f = &r->feeds[fi]; /* a mirror's: its shadow keeps the chain */
     if (f->muted)
         return 0;
     if (f->owner != 0 && (!f->visible || f->teacher_only) && !sub->is_teacher)
@@ -708,16 +706,11 @@ void sfu_out_keyframe(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_out *o,
     int f = r ? sfu_feed_find(r, o->owner, o->slot) : -1;
     if (f < 0)
         return;
-    if (r->mirror_of) {
-        if (r->feeds[f].mirror_live)
-            sfu_mirror_keyreq(s, r, f, now);
-        return;
-    }
-    sfu_peer *pub = r->feeds[f].src;
-    if (pub && pub->in[o->slot].active) {
-        const sfu_in *in = &pub->in[o->slot];
-        sfu_request_keyframe(w, s, pub, in->enc[want_enc(in, o)], now);
-    }
+    const sfu_in *in = sfu_out_in(r, o);
+    if (in && r->mirror_of)
+        sfu_mirror_keyreq(s, r, f, want_enc(in, o), now);
+    else if (in)
+        sfu_request_keyframe(w, s, r->feeds[f].src, in->enc[want_enc(in, o)], now);
 }
 
 /* Remembers that (mid, rid) of pp is `ssrc` (rid "" without simulcast);
@@ -986,13 +979,13 @@ void sfu_pub_on_rtp(cc_worker *w, cc_sfu *s, sfu_peer *pp, uint8_t *buf,
         cc_pkt_unref(copy);
         return;
     }
-    int main = (!r->rec && !r->mirrors) ||
-               sfu_main_stream(w, s, pp, in, enc, dp && dp->keyframe, now);
-    if (r->rec && f->owner == 0 && main)
+    if (r->rec && f->owner == 0 &&
+        sfu_main_stream(w, s, pp, in, enc, dp && dp->keyframe, now))
         record_rtp(w, s, r, pp, in, buf, len, now);
-    /* Other workers' subscribers first: they work while this one sends. */
-    if (r->mirrors && main)
-        sfu_mirror_rtp(s, r, fi, t, copy, buf, len, now);
+    /* Other workers' subscribers first: they work while this one sends.
+     * Every encoding: each of them gets the one its link carries. */
+    if (r->mirrors)
+        sfu_mirror_rtp(s, r, fi, enc, t, copy, buf, len, now);
     cc_pkt_unref(copy);
     copy = NULL;
     cc_fwd_pkt fp = {

@@ -1,7 +1,10 @@
 /* classcast SFU: rooms over several workers (see docs/ARCHITECTURE.md):
- * an owner room copies its feeds' state and packets to mirror rooms on
- * other workers over SPSC rings; a mirror asks it for keyframes. Also the
- * one encoding of a simulcast m-line that recordings and mirrors take. */
+ * an owner room copies its feeds' state and every packet of every
+ * simulcast encoding to mirror rooms on other workers over SPSC rings; a
+ * mirror's subscribers each get the encoding their own allocation picks,
+ * as on the owner, and a mirror asks the owner for keyframes of the
+ * encoding they wait for. Also the one encoding of a simulcast m-line
+ * that recordings take. */
 #include "sfu_priv.h"
 
 /* The main encoding of a simulcast m-line that sent nothing this long has
@@ -13,31 +16,42 @@
 /* ------------------------------------------------------------------ */
 
 /* What crosses between workers is a cc_pkt on the SPSC ring from one to
- * the other (cc_pkt.flags: kind | feed << 8; meta[0]: the room):
+ * the other (cc_pkt.flags: kind | feed << 8 | encoding << 13; meta[0]:
+ * the room):
  * - XF_RTP, owner -> mirror: a publisher packet as it came (decrypted),
- *   meta[1] the source's track id. For video it is the very buffer the
- *   owner keeps for NACKs: the mirror keeps a reference for its own.
+ *   meta[1] the track id of its encoding. For video it is the very buffer
+ *   the owner keeps for NACKs: the mirror keeps a reference for its own.
  * - XF_FEED, owner -> mirror: a feed's state (xf_feed in data), sent
  *   before the first packet of a new source, when mute or last-N change,
- *   and every second (sender report mapping).
- * - XF_KEYREQ, mirror -> owner: a subscriber there waits for a keyframe.
+ *   and every second (sender report mappings, the encodings).
+ * - XF_KEYREQ, mirror -> owner: a subscriber there waits for a keyframe
+ *   of that encoding.
  * One ring each way per pair of workers, so a feed's state and packets
  * arrive in order. */
 enum { XF_RTP = 1, XF_FEED, XF_KEYREQ };
-/* A mirror asks the owner for a keyframe at most this often per feed (the
- * owner coalesces: SFU_PLI_GAP). */
+#define XF_FEED_SHIFT 8
+#define XF_ENC_SHIFT 13
+_Static_assert(CC_SFU_MAX_FEEDS <= 1 << (XF_ENC_SHIFT - XF_FEED_SHIFT), "feed bits");
+_Static_assert(SFU_SIM <= 1 << (16 - XF_ENC_SHIFT), "encoding bits");
+/* A mirror asks the owner for a keyframe at most this often per encoding
+ * (the owner coalesces: SFU_PLI_GAP). */
 #define SFU_XF_KEYREQ_GAP (50 * CC_USEC_PER_MSEC)
 #define SFU_XF_BATCH 512
 
-typedef struct xf_feed {
-    uint8_t used, slot, video, live, muted, teacher_only, visible;
-    uint32_t owner;        /* the sender (0: the teacher) */
-    uint32_t source;       /* track id of its source now (0: none) */
-    int clock_rate;
+typedef struct xf_enc {
+    uint32_t id;           /* its track id at the owner */
     unsigned quota;        /* the owner's NACK cache share for it */
     int have_sr;
     uint32_t sr_rtp;
     cc_time_us sr_unix_us;
+} xf_enc;
+
+typedef struct xf_feed {
+    uint8_t used, slot, video, live, muted, teacher_only, visible;
+    uint8_t n_enc;         /* encodings of its source now (0: none) */
+    uint32_t owner;        /* the sender (0: the teacher) */
+    int clock_rate;
+    xf_enc enc[SFU_SIM];   /* lowest first, as sfu_in */
 } xf_feed;
 
 int cc_sfu_set_links(cc_sfu *s, int self, int n, cc_ring *const *to, cc_ring *const *from,
@@ -75,14 +89,14 @@ static void xfer_push(cc_sfu *s, int k, cc_pkt *p)
     (void)wr;
 }
 
-static cc_pkt *xf_msg(cc_sfu *s, int kind, uint32_t room_id, int fi)
+static cc_pkt *xf_msg(cc_sfu *s, int kind, uint32_t room_id, int fi, int enc)
 {
     cc_pkt *p = cc_pkt_alloc(s->pool);
     if (!p) {
         INC(s, xfer_drop);
         return NULL;
     }
-    p->flags = (uint16_t)(kind | fi << 8);
+    p->flags = (uint16_t)(kind | fi << XF_FEED_SHIFT | enc << XF_ENC_SHIFT);
     p->meta[0] = room_id;
     return p;
 }
@@ -95,22 +109,21 @@ void sfu_mirror_feed(cc_sfu *s, sfu_room *r, int fi)
                  .video = (uint8_t)sfu_slot_is_video(f->slot), .live = f->src != NULL,
                  .muted = (uint8_t)f->muted, .teacher_only = (uint8_t)f->teacher_only,
                  .visible = (uint8_t)f->visible, .owner = f->owner};
-    const cc_track *t = f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
-                                f->src->in[f->slot].active
-                            ? f->src->in[f->slot].track
-                            : NULL;
-    if (t) {
-        x.source = t->id;
+    const sfu_in *in = f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
+                               f->src->in[f->slot].active
+                           ? &f->src->in[f->slot]
+                           : NULL;
+    for (int e = 0; in && e < in->n_enc && e < SFU_SIM; e++) {
+        const cc_track *t = in->enc[e];
         x.clock_rate = t->clock_rate;
-        x.quota = t->cache_quota;
-        x.have_sr = t->have_sr;
-        x.sr_rtp = t->sr_rtp;
-        x.sr_unix_us = t->sr_unix_us;
+        x.enc[e] = (xf_enc){.id = t->id, .quota = t->cache_quota, .have_sr = t->have_sr,
+                            .sr_rtp = t->sr_rtp, .sr_unix_us = t->sr_unix_us};
+        x.n_enc = (uint8_t)(e + 1);
     }
     for (int k = 0; k < s->n_workers; k++) {
         if (!(r->mirrors >> k & 1))
             continue;
-        cc_pkt *p = xf_msg(s, XF_FEED, r->id, fi);
+        cc_pkt *p = xf_msg(s, XF_FEED, r->id, fi, 0);
         if (!p)
             return;
         memcpy(p->data, &x, sizeof x);
@@ -128,9 +141,9 @@ void sfu_mirror_sync_room(cc_sfu *s, sfu_room *r)
             sfu_mirror_feed(s, r, i);
 }
 
-/* Owner: a publisher packet of feed fi to the mirrors. copy: the cached
- * copy (video), else one is made. */
-void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, const cc_track *t, cc_pkt *copy,
+/* Owner: a publisher packet of feed fi (encoding enc, track t) to the
+ * mirrors. copy: the cached copy (video), else one is made. */
+void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, int enc, const cc_track *t, cc_pkt *copy,
                     const uint8_t *buf, size_t len, cc_time_us now)
 {
     cc_pkt *p = copy;
@@ -145,7 +158,7 @@ void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, const cc_track *t, cc_pkt *c
     } else {
         cc_pkt_ref(p);
     }
-    p->flags = (uint16_t)(XF_RTP | fi << 8);
+    p->flags = (uint16_t)(XF_RTP | fi << XF_FEED_SHIFT | enc << XF_ENC_SHIFT);
     p->meta[0] = r->id;
     p->meta[1] = t->id;
     for (int k = 0; k < s->n_workers; k++)
@@ -154,25 +167,69 @@ void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, const cc_track *t, cc_pkt *c
     cc_pkt_unref(p);
 }
 
-/* Mirror: ask the owner for a keyframe of feed fi. */
-void sfu_mirror_keyreq(cc_sfu *s, sfu_room *r, int fi, cc_time_us now)
+/* Mirror: ask the owner for a keyframe of encoding enc of feed fi. */
+void sfu_mirror_keyreq(cc_sfu *s, sfu_room *r, int fi, int enc, cc_time_us now)
 {
-    sfu_feed *f = &r->feeds[fi];
-    if (!f->shadow || !f->shadow->video || now - f->shadow->last_pli < SFU_XF_KEYREQ_GAP)
+    sfu_in *in = r->feeds[fi].shadow;
+    cc_track *t = in && enc >= 0 && enc < in->n_enc ? in->enc[enc] : NULL;
+    if (!t || !t->video || now - t->last_pli < SFU_XF_KEYREQ_GAP)
         return;
-    f->shadow->last_pli = now;
-    cc_pkt *p = xf_msg(s, XF_KEYREQ, r->id, fi);
+    t->last_pli = now;
+    cc_pkt *p = xf_msg(s, XF_KEYREQ, r->id, fi, enc);
     if (p)
         xfer_push(s, r->mirror_of - 1, p);
 }
 
+/* Mirror: the shadow of feed f with n encodings (0: none), its tracks
+ * made or freed to match. 0, or CC_ENOMEM (then it has fewer). */
+static int shadow_encodings(sfu_feed *f, int n, int video, int clock_rate)
+{
+    if (!f->shadow && n > 0 && !(f->shadow = calloc(1, sizeof *f->shadow)))
+        return CC_ENOMEM;
+    sfu_in *in = f->shadow;
+    if (!in)
+        return 0;
+    while (in->n_enc > n) {
+        cc_track *t = in->enc[--in->n_enc];
+        cc_track_clear(t); /* its references to the owner's packets */
+        free(t);
+        in->enc[in->n_enc] = NULL;
+    }
+    int rc = 0;
+    while (in->n_enc < n) {
+        cc_track *t = calloc(1, sizeof *t);
+        if (!t) {
+            rc = CC_ENOMEM;
+            break;
+        }
+        cc_track_init(t, 0, f->slot, video, clock_rate);
+        in->enc[in->n_enc++] = t;
+    }
+    in->track = in->n_enc ? in->enc[in->n_enc - 1] : NULL;
+    return rc;
+}
+
+/* Mirror: encoding e of the shadow is now the owner's track `id`: another
+ * source's packets go. */
+static void shadow_bind(cc_track *t, uint32_t id, int clock_rate)
+{
+    if (!id || t->id == id)
+        return;
+    cc_track_clear(t);
+    t->id = id;
+    if (clock_rate > 0)
+        t->clock_rate = clock_rate;
+}
+
 /* Mirror: a feed's state from the owner. */
-static void on_xf_feed(sfu_room *r, int fi, const cc_pkt *p)
+static void on_xf_feed(cc_sfu *s, sfu_room *r, int fi, const cc_pkt *p)
 {
     xf_feed x;
     if (p->len != sizeof x)
         return;
     memcpy(&x, p->data, sizeof x);
+    if (x.n_enc > SFU_SIM)
+        return;
     sfu_feed *f = &r->feeds[fi];
     int remap = !f->used != !x.used || f->owner != x.owner || f->slot != x.slot;
     /* Muted from now on: the owner stops sending its packets; hold every
@@ -188,65 +245,81 @@ static void on_xf_feed(sfu_room *r, int fi, const cc_pkt *p)
     f->teacher_only = x.teacher_only;
     f->visible = x.visible;
     f->mirror_live = x.live;
-    if (x.used && !f->shadow) {
-        f->shadow = calloc(1, sizeof *f->shadow);
-        if (f->shadow)
-            cc_track_init(f->shadow, 0, x.slot, x.video, x.clock_rate);
-    }
-    if (f->shadow) {
-        if (x.source && f->shadow->id != x.source) {
-            cc_track_clear(f->shadow); /* another source's packets */
-            f->shadow->id = x.source;
-            f->shadow->clock_rate = x.clock_rate > 0 ? x.clock_rate : f->shadow->clock_rate;
-        }
-        if (x.quota)
-            cc_track_cache_set_quota(f->shadow, x.quota);
-        f->shadow->have_sr = x.have_sr;
-        f->shadow->sr_rtp = x.sr_rtp;
-        f->shadow->sr_unix_us = x.sr_unix_us;
+    /* A source gone keeps its encodings' tracks (and kept packets) until
+     * the next one says how many it has. */
+    if (x.used && x.n_enc && shadow_encodings(f, x.n_enc, x.video, x.clock_rate) != 0)
+        INC(s, xfer_drop);
+    for (int e = 0; f->shadow && e < f->shadow->n_enc && e < x.n_enc; e++) {
+        cc_track *t = f->shadow->enc[e];
+        shadow_bind(t, x.enc[e].id, x.clock_rate);
+        if (x.enc[e].quota)
+            cc_track_cache_set_quota(t, x.enc[e].quota);
+        t->have_sr = x.enc[e].have_sr;
+        t->sr_rtp = x.enc[e].sr_rtp;
+        t->sr_unix_us = x.enc[e].sr_unix_us;
     }
     if (remap)
         sfu_room_remap(r);
 }
 
-/* Mirror: a publisher packet from the owner, to this worker's
- * subscribers. */
-static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_pkt *p,
+/* Mirror: a publisher packet of encoding enc from the owner, to this
+ * worker's subscribers: each gets it if it is on that encoding, as on
+ * the owner (sfu_fanout). */
+static void on_xf_rtp(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, int enc, cc_pkt *p,
                       cc_time_us now)
 {
     sfu_feed *f = &r->feeds[fi];
-    cc_track *t = f->shadow;
+    sfu_in *in = f->shadow;
     cc_rtp_hdr h;
-    if (!f->used || !t || cc_rtp_parse(p->data, p->len, &h) != 0) {
+    if (!f->used || !in || cc_rtp_parse(p->data, p->len, &h) != 0) {
         INC(s, xfer_drop);
         return;
     }
-    t->id = p->meta[1];
+    /* Packets of an encoding the feed's state has not announced yet (a
+     * renegotiation added one): its track is made now. */
+    if (enc >= in->n_enc &&
+        shadow_encodings(f, enc + 1, sfu_slot_is_video(f->slot),
+                         in->track ? in->track->clock_rate : 0) != 0) {
+        INC(s, xfer_drop);
+        return;
+    }
+    cc_track *t = in->enc[enc];
+    shadow_bind(t, p->meta[1], 0);
+    cc_track_on_rtp(t, h.seq, h.ts, p->len, now);
     cc_vp8_desc d;
     const cc_vp8_desc *dp = NULL;
     uint32_t kf_done = 0;
-    if (t->video && h.payload_len > 0) {
-        if (cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
+    if (h.payload_len > 0) {
+        if (t->video && cc_vp8_parse(h.payload, h.payload_len, &d) != 0)
             return; /* the owner checked it */
-        dp = &d;
-        cc_track_on_layer(t, d.has_tid ? d.tid : 0, p->len + SFU_WIRE_OVERHEAD,
-                          d.start && d.partition == 0, now); /* wire bytes, as sfu.c */
+        dp = t->video ? &d : NULL;
+        /* As sfu_pub_on_rtp keeps them at the owner: what the
+         * allocation of this worker's subscribers reads. */
+        if (t->rx.started && t->last_media_rx && now - t->last_media_rx >= SFU_ENC_SILENT)
+            t->resumed_at = now;
+        t->last_media_rx = now;
+        cc_track_on_layer(t, dp && d.has_tid ? d.tid : 0, p->len + SFU_WIRE_OVERHEAD,
+                          dp ? d.start && d.partition == 0 : 1, now); /* wire bytes */
+    }
+    if (dp)
         kf_done = cc_track_on_frame_bytes(t, h.ts, p->len, d.keyframe, h.marker);
+    if (t->video) {
         cc_track_cache_expire(t, now, SFU_CACHE_AGE);
         cc_track_cache_put(t, h.seq, cc_pkt_ref(p));
-        if (d.keyframe)
-            cc_track_kf_seen(t, now);
+        if (dp && d.keyframe)
+            cc_track_kf_seen_seq(t, h.seq, now);
     }
     int gated = t->video && f->owner != 0 && (!f->visible || f->teacher_only);
     cc_fwd_pkt fp = {.source = t->id, .buf = p->data, .h = &h, .vp8 = dp,
                      .keyframe = dp ? dp->keyframe : 0};
-    if (sfu_fanout(w, s, r, fi, &fp, kf_done, gated, 0, 1, now)) {
+    if (in->n_enc > 1 && enc < in->n_enc - 1)
+        sfu_enc_stop_kick(s, r, fi, in, enc, now);
+    if (sfu_fanout(w, s, r, fi, &fp, kf_done, gated, enc, in->n_enc, now)) {
         INC(s, keyframe_waits);
-        sfu_mirror_keyreq(s, r, fi, now);
+        sfu_mirror_keyreq(s, r, fi, enc, now);
     }
 }
 
-/* Owner: a mirror's subscriber waits for a keyframe. */
 /* The track of in's main encoding (the only one without simulcast). */
 cc_track *sfu_main_track(sfu_in *in)
 {
@@ -254,17 +327,20 @@ cc_track *sfu_main_track(sfu_in *in)
                                                                            : in->track;
 }
 
-static void on_xf_keyreq(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, cc_time_us now)
+/* Owner: a mirror's subscriber waits for a keyframe of encoding enc. */
+static void on_xf_keyreq(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, int enc, cc_time_us now)
 {
     sfu_feed *f = &r->feeds[fi];
-    if (f->used && f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
-        f->src->in[f->slot].active)
-        sfu_request_keyframe(w, s, f->src, sfu_main_track(&f->src->in[f->slot]), now);
+    sfu_in *in = f->used && f->src && f->slot >= 0 && f->slot < CC_SLOT_COUNT &&
+                         f->src->in[f->slot].active
+                     ? &f->src->in[f->slot]
+                     : NULL;
+    if (in)
+        sfu_request_keyframe(w, s, f->src, enc < in->n_enc ? in->enc[enc] : in->track, now);
 }
 
-/* Recordings and other workers' subscribers take one encoding of a
- * simulcast m-line, the best that flows: 1 if this packet (encoding enc)
- * is of it. They move to a higher encoding that flows at its keyframe
+/* Recordings take one encoding of a simulcast m-line, the best that
+ * flows: 1 if this packet (encoding enc) is of it. They move to a higher encoding that flows at its keyframe
  * (asked for), and to the best remaining one when theirs stops. */
 int sfu_main_stream(cc_worker *w, cc_sfu *s, sfu_peer *pp, sfu_in *in, int enc,
                     int keyframe, cc_time_us now)
@@ -306,14 +382,17 @@ static void xfer_drain(cc_worker *w, void *ud, cc_time_us now)
         int n = 0;
         for (; ring && n < SFU_XF_BATCH && (p = cc_ring_pop(ring)); n++) {
             INC(s, xfer_in);
-            int kind = p->flags & 0xff, fi = p->flags >> 8;
-            sfu_room *r = fi < CC_SFU_MAX_FEEDS ? sfu_room_find(s, p->meta[0]) : NULL;
+            int kind = p->flags & 0xff;
+            int fi = p->flags >> XF_FEED_SHIFT & ((1 << (XF_ENC_SHIFT - XF_FEED_SHIFT)) - 1);
+            int enc = p->flags >> XF_ENC_SHIFT;
+            sfu_room *r = fi < CC_SFU_MAX_FEEDS && enc < SFU_SIM ? sfu_room_find(s, p->meta[0])
+                                                                 : NULL;
             if (r && r->mirror_of && kind == XF_RTP)
-                on_xf_rtp(w, s, r, fi, p, now);
+                on_xf_rtp(w, s, r, fi, enc, p, now);
             else if (r && r->mirror_of && kind == XF_FEED)
-                on_xf_feed(r, fi, p);
+                on_xf_feed(s, r, fi, p);
             else if (r && !r->mirror_of && kind == XF_KEYREQ)
-                on_xf_keyreq(w, s, r, fi, now);
+                on_xf_keyreq(w, s, r, fi, enc, now);
             cc_pkt_unref(p); /* a room closed meanwhile: dropped */
         }
         more |= n == SFU_XF_BATCH;

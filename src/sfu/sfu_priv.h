@@ -172,8 +172,8 @@ typedef struct sfu_in {
     int n_enc;
     cc_track *enc[SFU_SIM];
     char rid[SFU_SIM][CC_SDP_RID_LEN];
-    int main_enc;         /* simulcast: the encoding recordings and other
-                           * workers' subscribers get (sfu_main_stream) */
+    int main_enc;         /* simulcast: the encoding recordings get
+                           * (sfu_main_stream) */
     cc_time_us stop_kick_at[SFU_SIM]; /* sfu_enc_stop_kick last ran the
                            * allocations of this encoding's subscribers */
 } sfu_in;
@@ -368,11 +368,11 @@ typedef struct sfu_feed {
     int teacher_only;     /* camera: to teacher subscribers only */
     int visible;          /* guest camera: among the last N speakers */
     /* A mirror room's copy of the owner's feed (see "Rooms over several
-     * workers"): whether it has a source, and a track standing for that
-     * source (its id, clock, SR, and references to the owner's packets
-     * for NACKs). */
+     * workers"): whether it has a source, and an m-line standing for that
+     * source: a track per simulcast encoding (its id, clock, SR, rates,
+     * and references to the owner's packets for NACKs). */
     int mirror_live;
-    cc_track *shadow;
+    sfu_in *shadow;
 } sfu_feed;
 
 /* What the teacher decided about a sender, also for feeds to come. */
@@ -497,9 +497,9 @@ void sfu_slot_fallback(cc_worker *w, cc_sfu *s, sfu_room *r, const sfu_peer *pp,
 /* sfu_mirror.c */
 void sfu_mirror_feed(cc_sfu *s, sfu_room *r, int fi);
 void sfu_mirror_sync_room(cc_sfu *s, sfu_room *r);
-void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, const cc_track *t, cc_pkt *copy,
+void sfu_mirror_rtp(cc_sfu *s, sfu_room *r, int fi, int enc, const cc_track *t, cc_pkt *copy,
                     const uint8_t *buf, size_t len, cc_time_us now);
-void sfu_mirror_keyreq(cc_sfu *s, sfu_room *r, int fi, cc_time_us now);
+void sfu_mirror_keyreq(cc_sfu *s, sfu_room *r, int fi, int enc, cc_time_us now);
 cc_track *sfu_main_track(sfu_in *in);
 int sfu_main_stream(cc_worker *w, cc_sfu *s, sfu_peer *pp, sfu_in *in, int enc,
                     int keyframe, cc_time_us now);

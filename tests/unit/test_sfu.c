@@ -2106,6 +2106,123 @@ static void test_simulcast_stopped(void)
     room_close_free(all, 2);
 }
 
+/* A lesson over two workers with the teacher's camera in three simulcast
+ * encodings (q, h, f): the students on the mirror worker get each the
+ * encoding its own allocation picks, as the owner's do, not one for all.
+ * On each worker, one with transport-cc starts on q and one without on f;
+ * a NACK on the mirror is answered from its copy of q or f; when f stops,
+ * the one on f moves to h at a keyframe of h asked for from the mirror. */
+static void test_split_simulcast(void)
+{
+    cc_dataplane *dp = NULL;
+    cc_dataplane_config dc = {.workers = 2, .split_at = 2, .events = g_events};
+    cc_addr_from_string(&dc.bind, "127.0.0.1", 0);
+    char err[256] = "";
+    CC_CHECK_EQ(cc_dataplane_new(&dp, &dc, g_server_ctx, err, sizeof err), 0);
+    if (!dp)
+        return;
+    CC_CHECK_EQ(cc_dataplane_start(dp), 0);
+    count_events(0, NULL);
+    const uint32_t room = 9;
+    int owner = cc_dataplane_room_index(dp, room);
+    cc_worker *ow = cc_dataplane_worker(dp, owner);
+    CC_CHECK_EQ(cc_sfu_room_open(ow, room), 0);
+    browser pub, sub[4];
+    browser_init(&pub, 90);
+    pub.w = ow;
+    join_prepare(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 90, NULL, room, NULL, 0);
+    join_connect((browser *[]){&pub}, 1);
+    browser *subs[4];
+    int placed[4];
+    for (int i = 0; i < 4; i++) {
+        browser_init(&sub[i], 91 + i);
+        sub[i].no_twcc = i % 2; /* 0, 2: transport-cc; 1, 3: none */
+        placed[i] = cc_dataplane_place_subscriber(dp, room);
+        sub[i].w = cc_dataplane_worker(dp, placed[i]);
+        join_prepare(&sub[i], "chromium-offer-viewer.sdp", 0, 91 + (uint32_t)i, NULL, room,
+                     NULL, 0);
+        cc_dataplane_peer_placed(dp, sub[i].s_ufrag, room, placed[i]);
+        subs[i] = &sub[i];
+    }
+    CC_CHECK(placed[0] == owner && placed[1] == owner);
+    CC_CHECK(placed[2] != owner && placed[3] == placed[2]);
+    join_connect(subs, 4);
+    CC_CHECK_EQ(count_events(CC_SFU_EV_CONNECTED, NULL), 5);
+    browser *all[5] = {&pub, &sub[0], &sub[1], &sub[2], &sub[3]};
+    static const char *const rid[3] = {"q", "h", "f"};
+    static const size_t size[3] = {200, 200, 200};
+    uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
+    uint32_t ts = 90000;
+    int pli = pub.n_pli;
+    /* Phase 1 (1.5 s): all three, a keyframe in each first and for each
+     * request. */
+    for (int f = 0; f < 50; f++) {
+        sim_picture(&pub, 0x5900, seq, pid, ts, size, f == 0, &pli);
+        ts += 3000;
+        pump_all(all, 5, 30);
+    }
+    for (int i = 0; i < 4; i++) {
+        printf("split simulcast: student %d (worker %d, %s) on '%c' first, '%c' now\n", i,
+               placed[i], sub[i].no_twcc ? "no transport-cc" : "transport-cc",
+               sub[i].first_video_tag, sub[i].last_video_tag);
+        CC_CHECK(sub[i].n_rtp_video > 20);
+        CC_CHECK_EQ(sub[i].first_video_tag, sub[i].no_twcc ? 'c' : 'a');
+        CC_CHECK_EQ(sub[i].bad_video, 0);
+    }
+    CC_CHECK_EQ(sub[3].last_video_tag, 'c');
+    /* Each student on the mirror loses a packet and NACKs it. */
+    for (int i = 2; i < 4; i++)
+        sub[i].drop_next_video = 1;
+    sim_picture(&pub, 0x5900, seq, pid, ts, size, 0, &pli);
+    ts += 3000;
+    pump_all(all, 5, 50);
+    for (int i = 2; i < 4; i++) {
+        browser *m = &sub[i];
+        CC_CHECK_EQ(m->dropped, 1);
+        uint8_t nack[64];
+        int nl = cc_rtcp_write_nack(nack, sizeof nack, 1, m->video_ssrc, &m->dropped_seq, 1);
+        send_rtcp(m, nack, (size_t)nl);
+    }
+    pump_all(all, 5, 50);
+    for (int i = 2; i < 4; i++) {
+        CC_CHECK_EQ(sub[i].rtx_match, 1);
+        sub[i].bad_video = 0;
+    }
+    /* Phase 2 (2.5 s): f stops; h sends inter frames, and a keyframe when
+     * asked. */
+    int pli0 = pub.n_pli, key_h = 0;
+    for (int f = 0; f < 80; f++) {
+        int key = pub.n_pli > pli0 && !key_h;
+        key_h |= key;
+        for (int e = 0; e < 2; e++)
+            send_sim(&pub, 0x5900 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
+                     e == 1 && key, (uint8_t)('a' + e));
+        ts += 3000;
+        pump_all(all, 5, 30);
+    }
+    CC_CHECK(key_h);
+    for (int i = 1; i < 4; i += 2)
+        CC_CHECK_EQ(sub[i].last_video_tag, 'b');
+    for (int i = 0; i < 4; i++)
+        CC_CHECK_EQ(sub[i].bad_video, 0);
+    cc_sfu_stats st;
+    cc_sfu_get_stats(cc_dataplane_sfu(dp, placed[2]), &st);
+    CC_CHECK_EQ(st.mirror_rooms, 1);
+    CC_CHECK(st.sim_switches >= 1);
+    CC_CHECK(st.rtx_sent >= 2);
+    cc_sfu_get_stats(cc_dataplane_sfu(dp, owner), &st);
+    CC_CHECK_EQ(st.xfer_drop, 0);
+    CC_CHECK_EQ(cc_dataplane_room_close(dp, room), 0);
+    for (int i = 0; i < 50 && cc_dataplane_peer_count(dp) > 0; i++)
+        usleep(10000);
+    CC_CHECK_EQ(cc_dataplane_peer_count(dp), 0);
+    cc_dataplane_free(dp);
+    browser_free(&pub);
+    for (int i = 0; i < 4; i++)
+        browser_free(&sub[i]);
+    (void)count_events(-1, NULL);
+}
+
 /* A subscriber whose link carries less than even the lowest encoding: its
  * estimate shows the limit (an over-use) before its first allocation, a
  * second after it connected. It stays on q, the encoding it started on,
@@ -2508,6 +2625,7 @@ int main(void)
     CC_RUN(test_simulcast_start);
     CC_RUN(test_simulcast);
     CC_RUN(test_simulcast_stopped);
+    CC_RUN(test_split_simulcast);
     CC_RUN(test_start_limited);
     CC_RUN(test_fill_shows_more);
     CC_RUN(test_keyframe_floor);
