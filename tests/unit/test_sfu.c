@@ -1634,6 +1634,49 @@ static void test_nack_lessons_capped(void)
     count_events(0, NULL);
 }
 
+/* A lesson over two workers (dataplane.h, split at 2 subscribers): room
+ * `room` on its worker with a publisher (offer `pub_offer`, member m)
+ * and four viewers (members m + 1 ..., each browser initialised and
+ * flagged before): the first two on the room's worker, the other two on
+ * the other, in a mirror of the room; all connected. The dataplane, or
+ * NULL; placed[i]: viewer i's worker, *owner the room's. */
+static cc_dataplane *split_open(uint32_t room, browser *pub, const char *pub_offer,
+                                browser sub[4], uint32_t m, int placed[4], int *owner)
+{
+    cc_dataplane *dp = NULL;
+    cc_dataplane_config dc = {.workers = 2, .split_at = 2, .events = g_events};
+    cc_addr_from_string(&dc.bind, "127.0.0.1", 0);
+    char err[256] = "";
+    CC_CHECK_EQ(cc_dataplane_new(&dp, &dc, g_server_ctx, err, sizeof err), 0);
+    if (!dp)
+        return NULL;
+    CC_CHECK_EQ(cc_dataplane_start(dp), 0);
+    count_events(0, NULL);
+    *owner = cc_dataplane_room_index(dp, room);
+    cc_worker *ow = cc_dataplane_worker(dp, *owner);
+    CC_CHECK_EQ(cc_sfu_room_open(ow, room), 0);
+    pub->w = ow;
+    join_prepare(pub, pub_offer, 1, m, NULL, room, NULL, 0);
+    join_connect(&pub, 1);
+    browser *subs[4];
+    for (int i = 0; i < 4; i++) {
+        placed[i] = cc_dataplane_place_subscriber(dp, room);
+        sub[i].w = cc_dataplane_worker(dp, placed[i]);
+        join_prepare(&sub[i], "chromium-offer-viewer.sdp", 0, m + 1 + (uint32_t)i, NULL, room,
+                     NULL, 0);
+        /* the local ufrag is the answer's (the browser checks with it) */
+        cc_dataplane_peer_placed(dp, sub[i].s_ufrag, room, placed[i]);
+        subs[i] = &sub[i];
+    }
+    CC_CHECK_EQ(placed[0], *owner);
+    CC_CHECK_EQ(placed[1], *owner);
+    CC_CHECK(placed[2] != *owner);
+    CC_CHECK_EQ(placed[3], placed[2]);
+    join_connect(subs, 4);
+    CC_CHECK_EQ(count_events(CC_SFU_EV_CONNECTED, NULL), 5);
+    return dp;
+}
+
 /* One lesson over two workers (dataplane.h, split at 2 subscribers): the
  * publisher and two students on the room's worker, two more students on
  * the other worker, in a mirror of the room. Everyone starts on a
@@ -1643,42 +1686,17 @@ static void test_nack_lessons_capped(void)
  * stops it on both workers; closing the lesson closes all five. */
 static void test_split_room(void)
 {
-    cc_dataplane *dp = NULL;
-    cc_dataplane_config dc = {.workers = 2, .split_at = 2, .events = g_events};
-    cc_addr_from_string(&dc.bind, "127.0.0.1", 0);
-    char err[256] = "";
-    CC_CHECK_EQ(cc_dataplane_new(&dp, &dc, g_server_ctx, err, sizeof err), 0);
-    if (!dp)
-        return;
-    CC_CHECK_EQ(cc_dataplane_start(dp), 0);
-    count_events(0, NULL);
     const uint32_t room = 7;
-    int owner = cc_dataplane_room_index(dp, room);
-    cc_worker *ow = cc_dataplane_worker(dp, owner);
-    CC_CHECK_EQ(cc_sfu_room_open(ow, room), 0);
     browser pub, sub[4];
     browser_init(&pub, 70);
-    pub.w = ow;
-    join_prepare(&pub, "chromium-offer-publisher.sdp", 1, 80, NULL, room, NULL, 0);
-    join_connect((browser *[]){&pub}, 1);
-    int placed[4];
-    browser *subs[4];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4; i++)
         browser_init(&sub[i], 71 + i);
-        placed[i] = cc_dataplane_place_subscriber(dp, room);
-        sub[i].w = cc_dataplane_worker(dp, placed[i]);
-        join_prepare(&sub[i], "chromium-offer-viewer.sdp", 0, 81 + (uint32_t)i, NULL, room,
-                     NULL, 0);
-        /* the local ufrag is the answer's (the browser checks with it) */
-        cc_dataplane_peer_placed(dp, sub[i].s_ufrag, room, placed[i]);
-        subs[i] = &sub[i];
-    }
-    CC_CHECK_EQ(placed[0], owner);
-    CC_CHECK_EQ(placed[1], owner);
-    CC_CHECK(placed[2] != owner);
-    CC_CHECK_EQ(placed[3], placed[2]);
-    join_connect(subs, 4);
-    CC_CHECK_EQ(count_events(CC_SFU_EV_CONNECTED, NULL), 5);
+    int placed[4], owner;
+    cc_dataplane *dp = split_open(room, &pub, "chromium-offer-publisher.sdp", sub, 80, placed,
+                                  &owner);
+    if (!dp)
+        return;
+    cc_worker *ow = cc_dataplane_worker(dp, owner);
     browser *all[5] = {&pub, &sub[0], &sub[1], &sub[2], &sub[3]};
     uint16_t vseq = 100, aseq = 10, pid = 1;
     uint32_t vts = 1000, ats = 1000;
@@ -1878,6 +1896,26 @@ static void sim_picture(browser *pub, uint32_t base, uint16_t seq[3], uint16_t p
                    (uint8_t)('a' + e), size[e]);
 }
 
+/* 80 pictures (2.4 s) in which f has stopped: q and h go on, h with a
+ * keyframe at the first request (browsers bs[0..n) pumped after each).
+ * 1 if a request came. */
+static int sim_top_stopped(browser *pub, uint32_t base, uint16_t seq[3], uint16_t pid[3],
+                           uint32_t *ts, browser **bs, int n)
+{
+    static const char *const rid[3] = {"q", "h", "f"};
+    int pli0 = pub->n_pli, key_h = 0;
+    for (int f = 0; f < 80; f++) {
+        int key = pub->n_pli > pli0 && !key_h;
+        key_h |= key;
+        for (int e = 0; e < 2; e++)
+            send_sim(pub, base + (uint32_t)e, rid[e], &seq[e], *ts, pid[e]++, e == 1 && key,
+                     (uint8_t)('a' + e));
+        *ts += 3000;
+        pump_all(bs, n, 30);
+    }
+    return key_h;
+}
+
 /* Room 1 with a teacher offering simulcast (member m) and the viewers
  * (members m + 1, ...), each browser initialised and flagged before. */
 static void sim_room_open(browser *pub, browser **subs, int n, uint32_t m)
@@ -1966,17 +2004,7 @@ static void test_simulcast(void)
     CC_CHECK_EQ(sub.last_video_tag, 'c');
     /* Phase 2 (2.5 s): f stops; h sends inter frames, and a keyframe when
      * asked (a PLI arrives). */
-    int pli0 = pub.n_pli, key_h = 0;
-    for (int f = 0; f < 80; f++) {
-        int key = pub.n_pli > pli0 && !key_h;
-        key_h |= key;
-        for (int e = 0; e < 2; e++)
-            send_sim(&pub, 0x5100 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
-                     e == 1 && key, (uint8_t)('a' + e));
-        ts += 3000;
-        pump_all(all, 2, 30);
-    }
-    CC_CHECK(key_h);
+    CC_CHECK(sim_top_stopped(&pub, 0x5100, seq, pid, &ts, all, 2));
     CC_CHECK_EQ(sub.last_video_tag, 'b');
     /* Phase 2b (5 s): after 3.6 s (the allocation's hold since the step
      * down is over), f sends one lone keyframe, as a browser does on an
@@ -2114,42 +2142,19 @@ static void test_simulcast_stopped(void)
  * the one on f moves to h at a keyframe of h asked for from the mirror. */
 static void test_split_simulcast(void)
 {
-    cc_dataplane *dp = NULL;
-    cc_dataplane_config dc = {.workers = 2, .split_at = 2, .events = g_events};
-    cc_addr_from_string(&dc.bind, "127.0.0.1", 0);
-    char err[256] = "";
-    CC_CHECK_EQ(cc_dataplane_new(&dp, &dc, g_server_ctx, err, sizeof err), 0);
-    if (!dp)
-        return;
-    CC_CHECK_EQ(cc_dataplane_start(dp), 0);
-    count_events(0, NULL);
     const uint32_t room = 9;
-    int owner = cc_dataplane_room_index(dp, room);
-    cc_worker *ow = cc_dataplane_worker(dp, owner);
-    CC_CHECK_EQ(cc_sfu_room_open(ow, room), 0);
     browser pub, sub[4];
     browser_init(&pub, 90);
-    pub.w = ow;
-    join_prepare(&pub, "chromium-offer-simulcast-teacher.sdp", 1, 90, NULL, room, NULL, 0);
-    join_connect((browser *[]){&pub}, 1);
-    browser *subs[4];
-    int placed[4];
     for (int i = 0; i < 4; i++) {
         browser_init(&sub[i], 91 + i);
         sub[i].no_twcc = i % 2; /* 0, 2: transport-cc; 1, 3: none */
-        placed[i] = cc_dataplane_place_subscriber(dp, room);
-        sub[i].w = cc_dataplane_worker(dp, placed[i]);
-        join_prepare(&sub[i], "chromium-offer-viewer.sdp", 0, 91 + (uint32_t)i, NULL, room,
-                     NULL, 0);
-        cc_dataplane_peer_placed(dp, sub[i].s_ufrag, room, placed[i]);
-        subs[i] = &sub[i];
     }
-    CC_CHECK(placed[0] == owner && placed[1] == owner);
-    CC_CHECK(placed[2] != owner && placed[3] == placed[2]);
-    join_connect(subs, 4);
-    CC_CHECK_EQ(count_events(CC_SFU_EV_CONNECTED, NULL), 5);
+    int placed[4], owner;
+    cc_dataplane *dp = split_open(room, &pub, "chromium-offer-simulcast-teacher.sdp", sub, 90,
+                                  placed, &owner);
+    if (!dp)
+        return;
     browser *all[5] = {&pub, &sub[0], &sub[1], &sub[2], &sub[3]};
-    static const char *const rid[3] = {"q", "h", "f"};
     static const size_t size[3] = {200, 200, 200};
     uint16_t seq[3] = {100, 5000, 9000}, pid[3] = {1, 200, 400};
     uint32_t ts = 90000;
@@ -2190,17 +2195,7 @@ static void test_split_simulcast(void)
     }
     /* Phase 2 (2.5 s): f stops; h sends inter frames, and a keyframe when
      * asked. */
-    int pli0 = pub.n_pli, key_h = 0;
-    for (int f = 0; f < 80; f++) {
-        int key = pub.n_pli > pli0 && !key_h;
-        key_h |= key;
-        for (int e = 0; e < 2; e++)
-            send_sim(&pub, 0x5900 + (uint32_t)e, rid[e], &seq[e], ts, pid[e]++,
-                     e == 1 && key, (uint8_t)('a' + e));
-        ts += 3000;
-        pump_all(all, 5, 30);
-    }
-    CC_CHECK(key_h);
+    CC_CHECK(sim_top_stopped(&pub, 0x5900, seq, pid, &ts, all, 5));
     for (int i = 1; i < 4; i += 2)
         CC_CHECK_EQ(sub[i].last_video_tag, 'b');
     for (int i = 0; i < 4; i++)
