@@ -266,4 +266,49 @@ uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t send
                              uint32_t shown_bps, cc_time_us queue_us, double loss,
                              cc_time_us now);
 
+/* Filling a subscriber's link with padding (the SFU's sub_fill) to show
+ * whether it carries a step the allocation holds back for what the link
+ * has carried alone (cap_want_bps). What is known of the link: */
+typedef struct cc_alloc_link {
+    uint32_t want_bps;       /* the held step's total (cap_want_bps) */
+    uint32_t capacity_bps;   /* measured at over-uses; 0: none (yet) */
+    uint32_t shown_bps;      /* the most that arrived over a second lately */
+    uint32_t carried_bps;    /* what steps up stay within (0: no bound) */
+    cc_time_us overuse_age;  /* since its last over-use; < 0: none */
+} cc_alloc_link;
+
+/* Only for a step within CC_ALLOC_FILL_STEP x a measured capacity: a
+ * capacity read while the sender sent less than the link carries is low
+ * by that much (741 kbit/s on the 1 Mbit/s link of scripts/bench/links,
+ * which carries about 950); an estimate far above it is one that grew
+ * while little was sent, and a fill to 1.42 Mbit/s on that link queued
+ * within 240 ms. */
+#define CC_ALLOC_FILL_STEP 1.25
+/* ... and only for one above CC_ALLOC_FILL_MIN_STEP x a measured capacity
+ * or what the link carried: that capacity is what arrived at an
+ * over-use, and a step a few percent above it does not fit. A fill for
+ * 1002 kbit/s over a capacity of 982 (the 1 Mbit/s link) queued within
+ * 260 ms, and its over-use read a capacity of 720 from the second before
+ * the fill. */
+#define CC_ALLOC_FILL_MIN_STEP 1.05
+/* Before an over-use measured the capacity, a fill goes to at most
+ * CC_ALLOC_FILL_STEP_SHOWN x what the link has shown it carries; a step
+ * further takes another fill. */
+#define CC_ALLOC_FILL_STEP_SHOWN 2.0
+/* ... and none over a capacity the link has shown it carries (what
+ * arrived over a second reached CC_ALLOC_FILL_SHOWN_SHARE of it) while
+ * that link over-used in the last CC_ALLOC_FILL_QUIET: its layers fill
+ * it, and a step beyond fits only if the link got faster, which ends its
+ * over-uses. Such fills were most of case 1's failures in
+ * scripts/bench/links: each one on the 1 Mbit/s link (for 1170-1202
+ * kbit/s over a capacity of 973-982 it had carried) over-used, and the
+ * camera lost a temporal layer for 6-10 s. */
+#define CC_ALLOC_FILL_QUIET (20 * CC_USEC_PER_SEC)
+#define CC_ALLOC_FILL_SHOWN_SHARE 0.95
+
+/* The rate (bit/s) a fill should show the link carries, or 0: no fill
+ * for this step now (no want, nothing known of the link, or a rule
+ * above). */
+uint32_t cc_alloc_fill_want(const cc_alloc_link *l);
+
 #endif

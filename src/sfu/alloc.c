@@ -707,3 +707,23 @@ uint32_t cc_alloc_cut_target(cc_alloc_cut *c, uint32_t target_bps, uint32_t send
     double held = c->level * (1 + CC_ALLOC_CUT_SLACK);
     return held > target_bps ? (uint32_t)held : target_bps;
 }
+
+uint32_t cc_alloc_fill_want(const cc_alloc_link *l)
+{
+    /* Without a measured capacity the link is known by what it showed. */
+    uint32_t cap = l->capacity_bps ? l->capacity_bps : l->shown_bps;
+    if (!l->want_bps || !cap)
+        return 0;
+    if (l->carried_bps && l->want_bps < l->carried_bps * CC_ALLOC_FILL_MIN_STEP)
+        return 0;
+    if (!l->capacity_bps) /* a step at a time */
+        return l->want_bps > cap * CC_ALLOC_FILL_STEP_SHOWN
+                   ? (uint32_t)(cap * CC_ALLOC_FILL_STEP_SHOWN)
+                   : l->want_bps;
+    if (l->want_bps > cap * CC_ALLOC_FILL_STEP || l->want_bps < cap * CC_ALLOC_FILL_MIN_STEP)
+        return 0;
+    if (l->overuse_age >= 0 && l->overuse_age < CC_ALLOC_FILL_QUIET &&
+        l->shown_bps >= cap * CC_ALLOC_FILL_SHOWN_SHARE)
+        return 0; /* at a limit it has shown */
+    return l->want_bps;
+}

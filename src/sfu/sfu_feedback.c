@@ -386,6 +386,10 @@ void sfu_sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             cc_bwe_get_stats(sp->bwe, &bs);
             if (bs.rtt > 0 && (!sp->rtt_min || bs.rtt < sp->rtt_min))
                 sp->rtt_min = bs.rtt;
+            if (bs.overuses != sp->overuses) {
+                sp->overuses = bs.overuses;
+                sp->overuse_at = now;
+            }
         } else
             INC(s, twcc_feedback_bad);
     } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_AFB && sp->bwe) {
@@ -903,27 +907,21 @@ static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
         !probe_out(sp))
         return;
     uint32_t cap = sub_kf_cap(sp, now);
-    int measured = cc_bwe_capacity_bps(sp->bwe, now) > 0;
-    /* Not for a step beyond SFU_FILL_STEP x a measured capacity. Filled
-     * for in steps of 1.25 x (tried 2026-12-05), such steps sent the
-     * 1 Mbit/s student's link padding to 1.34 Mbit/s every few seconds
-     * for a 640x480 camera it cannot carry; the queue outlasted the
-     * floor below and its camera lost a temporal layer. */
-    /* ... nor for one within SFU_FILL_MIN_STEP of what the link has
-     * carried (a step of 5 % on a link at its limit: a fill to see it
-     * queues, and its over-use cuts the estimate for nothing). */
-    uint32_t carried = sub_carried(sp, now);
-    if (!cap || (measured && (sp->alloc.cap_want_bps > cap * SFU_FILL_STEP ||
-                              sp->alloc.cap_want_bps < cap * SFU_FILL_MIN_STEP)) ||
-        (carried && sp->alloc.cap_want_bps < carried * SFU_FILL_MIN_STEP))
+    /* Which steps get one, and to what (tried and not kept, 2026-12-05:
+     * filling for steps beyond CC_ALLOC_FILL_STEP x the capacity in steps
+     * of 1.25 x; it sent the 1 Mbit/s student's link padding to 1.34
+     * Mbit/s every few seconds for a 640x480 camera it cannot carry, the
+     * queue outlasted the floor below and its camera lost a temporal
+     * layer). */
+    cc_alloc_link l = {.want_bps = sp->alloc.cap_want_bps,
+                       .capacity_bps = cc_bwe_capacity_bps(sp->bwe, now),
+                       .shown_bps = cc_bwe_shown_bps(sp->bwe, now),
+                       .carried_bps = sub_carried(sp, now),
+                       .overuse_age = sp->overuse_at ? now - sp->overuse_at : -1};
+    if (!cap || !(sp->fill_want = cc_alloc_fill_want(&l)))
         return;
     cc_bwe_stats bs;
     cc_bwe_get_stats(sp->bwe, &bs);
-    /* Without a measured capacity, in steps of at most
-     * SFU_FILL_STEP_SHOWN x what the link has shown. */
-    sp->fill_want = sp->alloc.cap_want_bps;
-    if (!measured && sp->fill_want > cap * SFU_FILL_STEP_SHOWN)
-        sp->fill_want = (uint32_t)(cap * SFU_FILL_STEP_SHOWN);
     /* What arrives is measured: over a lossy link, send that much more
      * (1 packet in 12 lost left a fill at 1.1 x what was needed short). */
     double lost = bs.loss < 0.25 ? bs.loss : 0.25;

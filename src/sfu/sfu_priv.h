@@ -129,11 +129,7 @@
  * it is measured: 5 % random loss took 5 % off); the first after
  * SFU_FILL_GAP, then with the gap doubling to SFU_FILL_GAP_MAX while they
  * do not lift the capacity; stopped early by a queue of SFU_FILL_QUEUE.
- * Only for a step within SFU_FILL_STEP x the capacity: a capacity read
- * while the sender sent less than the link carries is low by that much
- * (741 kbit/s on the 1 Mbit/s link of scripts/bench/links, which carries
- * about 950); an estimate far above it is one that grew while little was
- * sent, and a fill to 1.42 Mbit/s on that link queued within 240 ms. */
+ * Which steps get a fill: cc_alloc_fill_want (alloc.h). */
 #define SFU_FILL_US (2 * CC_USEC_PER_SEC)
 #define SFU_FILL_OVER 1.1
 #define SFU_FILL_GAP (3 * CC_USEC_PER_SEC)
@@ -142,17 +138,6 @@
 /* A fill stopped by its queue: for this long while it drains, the
  * estimate stays at what the link is known to carry (cc_bwe_own_queue). */
 #define SFU_FILL_DRAIN_US (1 * CC_USEC_PER_SEC)
-#define SFU_FILL_STEP 1.25
-/* ... and only for one above this many times a measured capacity: that
- * capacity is what arrived at an over-use, and a step a few percent above
- * it does not fit. A fill for 1002 kbit/s over a capacity of 982 (the
- * 1 Mbit/s link of scripts/bench/links) queued within 260 ms, and its
- * over-use read a capacity of 720 from the second before the fill. */
-#define SFU_FILL_MIN_STEP 1.05
-/* Before an over-use measured the capacity, a fill goes to at most this
- * many times what the link has shown it carries (cc_bwe_shown_bps); a
- * step further takes another fill. */
-#define SFU_FILL_STEP_SHOWN 2.0
 
 typedef struct sfu_room sfu_room;
 typedef struct sfu_peer sfu_peer;
@@ -316,6 +301,8 @@ struct sfu_peer {
     uint32_t tgt_low;     /* the lowest of them (0: none; sub_pace) */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
     cc_time_us rtt_min;   /* the least round trip its estimate has had */
+    uint64_t overuses;    /* its estimate's over-uses, the last at overuse_at */
+    cc_time_us overuse_at;
     cc_alloc_cut cut;     /* holding through a cut (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;

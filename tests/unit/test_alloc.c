@@ -1020,6 +1020,52 @@ static void test_cut_hold(void)
                 (uint32_t)(400000 * (1 + CC_ALLOC_CUT_SLACK)));
 }
 
+/* Which held-back steps get a fill, and to what (cc_alloc_fill_want),
+ * on the 1 Mbit/s link of scripts/bench/links: its layers fill it, it
+ * has carried 980 kbit/s over a second and over-used at 973; the camera's
+ * 640x480 step wants 1170. */
+static void test_fill_want(void)
+{
+    cc_alloc_link l = {.want_bps = 1170000, .capacity_bps = 973000, .shown_bps = 980000,
+                       .carried_bps = 980000, .overuse_age = 2 * CC_USEC_PER_SEC};
+    /* At the limit it has shown, over-used 2 s ago, 19 s ago: none. */
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    l.overuse_age = CC_ALLOC_FILL_QUIET - 1;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    /* 20 s without an over-use (a link that got faster): the step. */
+    l.overuse_age = CC_ALLOC_FILL_QUIET;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
+    l.overuse_age = -1; /* none seen */
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
+    /* A capacity read while little was sent (741, the screen alone: what
+     * arrived over a second never came near it): a fill even right
+     * after the over-use. */
+    l = (cc_alloc_link){.want_bps = 900000, .capacity_bps = 741000, .shown_bps = 650000,
+                        .carried_bps = 741000, .overuse_age = CC_USEC_PER_SEC};
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 900000);
+    /* Beyond 1.25 x the capacity, or within 1.05 x of it or of what the
+     * link carried: none. */
+    l.want_bps = 930000;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    l.want_bps = 760000;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    l.want_bps = 800000;
+    l.carried_bps = 780000;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    /* No capacity yet: up to twice what the link has shown, a step at a
+     * time; nothing known, or nothing wanted: none. */
+    l = (cc_alloc_link){.want_bps = 500000, .shown_bps = 200000, .carried_bps = 200000,
+                        .overuse_age = -1};
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 400000);
+    l.want_bps = 300000;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 300000);
+    l.shown_bps = l.carried_bps = 0;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    l.shown_bps = 200000;
+    l.want_bps = 0;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+}
+
 /* carried_bps: any step up, a temporal one too, stays within what the
  * link has carried, and one held back by that alone is in cap_want_bps
  * (the step's total: what a fill must show). Not a step down: what is
@@ -1105,5 +1151,6 @@ int main(void)
     CC_RUN(test_sparse_screen_over_camera);
     CC_RUN(test_cut_hold);
     CC_RUN(test_carried);
+    CC_RUN(test_fill_want);
     CC_TEST_DONE();
 }
