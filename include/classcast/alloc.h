@@ -274,7 +274,8 @@ typedef struct cc_alloc_link {
     uint32_t capacity_bps;   /* measured at over-uses; 0: none (yet) */
     uint32_t shown_bps;      /* the most that arrived over a second lately */
     uint32_t carried_bps;    /* what steps up stay within (0: no bound) */
-    cc_time_us overuse_age;  /* since its last over-use; < 0: none */
+    cc_time_us limit_age;    /* since it last showed a limit (an over-use,
+                              * a standing queue); < 0: never */
 } cc_alloc_link;
 
 /* Only for a step within CC_ALLOC_FILL_STEP x a measured capacity: a
@@ -296,15 +297,18 @@ typedef struct cc_alloc_link {
  * further takes another fill. */
 #define CC_ALLOC_FILL_STEP_SHOWN 2.0
 /* ... and none over a capacity the link has shown it carries (what
- * arrived over a second reached CC_ALLOC_FILL_SHOWN_SHARE of it) while
- * that link over-used in the last CC_ALLOC_FILL_QUIET: its layers fill
- * it, and a step beyond fits only if the link got faster, which ends its
- * over-uses. Such fills were most of case 1's failures in
- * scripts/bench/links: each one on the 1 Mbit/s link (for 1170-1202
- * kbit/s over a capacity of 973-982 it had carried) over-used, and the
- * camera lost a temporal layer for 6-10 s. */
+ * arrived over a second reached CC_ALLOC_FILL_SHOWN_SHARE of it; without
+ * a measured capacity, what it has shown) while that link showed a limit
+ * in the last CC_ALLOC_FILL_QUIET: its layers fill it, and a step beyond
+ * fits only if the link got faster, which ends its over-uses and queues.
+ * Such fills were most of case 1's failures in scripts/bench/links: each
+ * one on the 1 Mbit/s link (for 1170-1202 kbit/s over a capacity of
+ * 973-982 it had carried) over-used, and the camera lost a temporal
+ * layer for 6-10 s; on the 300 kbit/s link, whose queue had stood 160 ms
+ * 3 s before, one to 490 kbit/s read a capacity of 392 through its
+ * shaper's bucket, and the screen stepped up to 1080p and froze. */
 #define CC_ALLOC_FILL_QUIET (20 * CC_USEC_PER_SEC)
-#define CC_ALLOC_FILL_SHOWN_SHARE 0.95
+#define CC_ALLOC_FILL_SHOWN_SHARE 0.9
 
 /* The rate (bit/s) a fill should show the link carries, or 0: no fill
  * for this step now (no want, nothing known of the link, or a rule

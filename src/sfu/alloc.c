@@ -716,14 +716,14 @@ uint32_t cc_alloc_fill_want(const cc_alloc_link *l)
         return 0;
     if (l->carried_bps && l->want_bps < l->carried_bps * CC_ALLOC_FILL_MIN_STEP)
         return 0;
+    if (l->limit_age >= 0 && l->limit_age < CC_ALLOC_FILL_QUIET &&
+        l->shown_bps >= cap * CC_ALLOC_FILL_SHOWN_SHARE)
+        return 0; /* at a limit it has shown */
     if (!l->capacity_bps) /* a step at a time */
         return l->want_bps > cap * CC_ALLOC_FILL_STEP_SHOWN
                    ? (uint32_t)(cap * CC_ALLOC_FILL_STEP_SHOWN)
                    : l->want_bps;
     if (l->want_bps > cap * CC_ALLOC_FILL_STEP || l->want_bps < cap * CC_ALLOC_FILL_MIN_STEP)
         return 0;
-    if (l->overuse_age >= 0 && l->overuse_age < CC_ALLOC_FILL_QUIET &&
-        l->shown_bps >= cap * CC_ALLOC_FILL_SHOWN_SHARE)
-        return 0; /* at a limit it has shown */
     return l->want_bps;
 }

@@ -386,10 +386,9 @@ void sfu_sub_on_rtcp(cc_worker *w, cc_sfu *s, sfu_peer *sp,
             cc_bwe_get_stats(sp->bwe, &bs);
             if (bs.rtt > 0 && (!sp->rtt_min || bs.rtt < sp->rtt_min))
                 sp->rtt_min = bs.rtt;
-            if (bs.overuses != sp->overuses) {
-                sp->overuses = bs.overuses;
-                sp->overuse_at = now;
-            }
+            if (bs.overuses != sp->overuses || bs.queue_delay > SFU_ALLOC_QUEUE)
+                sp->limit_at = now;
+            sp->overuses = bs.overuses;
         } else
             INC(s, twcc_feedback_bad);
     } else if (p->pt == CC_RTCP_PSFB && p->count == CC_PSFB_AFB && sp->bwe) {
@@ -917,7 +916,7 @@ static void fill_start(cc_sfu *s, sfu_peer *sp, cc_time_us now)
                        .capacity_bps = cc_bwe_capacity_bps(sp->bwe, now),
                        .shown_bps = cc_bwe_shown_bps(sp->bwe, now),
                        .carried_bps = sub_carried(sp, now),
-                       .overuse_age = sp->overuse_at ? now - sp->overuse_at : -1};
+                       .limit_age = sp->limit_at ? now - sp->limit_at : -1};
     if (!cap || !(sp->fill_want = cc_alloc_fill_want(&l)))
         return;
     cc_bwe_stats bs;

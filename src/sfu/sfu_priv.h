@@ -301,8 +301,9 @@ struct sfu_peer {
     uint32_t tgt_low;     /* the lowest of them (0: none; sub_pace) */
     int path_limited;     /* its estimate has shown a limit (sub_alloc) */
     cc_time_us rtt_min;   /* the least round trip its estimate has had */
-    uint64_t overuses;    /* its estimate's over-uses, the last at overuse_at */
-    cc_time_us overuse_at;
+    uint64_t overuses;    /* its estimate's over-uses seen */
+    cc_time_us limit_at;  /* its link last showed a limit: an over-use or a
+                           * standing queue (SFU_ALLOC_QUEUE) */
     cc_alloc_cut cut;     /* holding through a cut (sub_alloc) */
     unsigned tgt_i;
     cc_time_us probe_gap;

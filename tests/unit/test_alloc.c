@@ -1027,21 +1027,22 @@ static void test_cut_hold(void)
 static void test_fill_want(void)
 {
     cc_alloc_link l = {.want_bps = 1170000, .capacity_bps = 973000, .shown_bps = 980000,
-                       .carried_bps = 980000, .overuse_age = 2 * CC_USEC_PER_SEC};
-    /* At the limit it has shown, over-used 2 s ago, 19 s ago: none. */
+                       .carried_bps = 980000, .limit_age = 2 * CC_USEC_PER_SEC};
+    /* At the limit it has shown, over-used (or queued) 2 s ago, 19 s
+     * ago: none. */
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.overuse_age = CC_ALLOC_FILL_QUIET - 1;
+    l.limit_age = CC_ALLOC_FILL_QUIET - 1;
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
     /* 20 s without an over-use (a link that got faster): the step. */
-    l.overuse_age = CC_ALLOC_FILL_QUIET;
+    l.limit_age = CC_ALLOC_FILL_QUIET;
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
-    l.overuse_age = -1; /* none seen */
+    l.limit_age = -1; /* none seen */
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
     /* A capacity read while little was sent (741, the screen alone: what
      * arrived over a second never came near it): a fill even right
      * after the over-use. */
     l = (cc_alloc_link){.want_bps = 900000, .capacity_bps = 741000, .shown_bps = 650000,
-                        .carried_bps = 741000, .overuse_age = CC_USEC_PER_SEC};
+                        .carried_bps = 741000, .limit_age = CC_USEC_PER_SEC};
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 900000);
     /* Beyond 1.25 x the capacity, or within 1.05 x of it or of what the
      * link carried: none. */
@@ -1052,10 +1053,21 @@ static void test_fill_want(void)
     l.want_bps = 800000;
     l.carried_bps = 780000;
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    /* A capacity 10 % over what the link has shown over a second: a
+     * fill; 9 %: at the limit, none. */
+    l = (cc_alloc_link){.want_bps = 1170000, .capacity_bps = 1000000, .shown_bps = 899000,
+                        .carried_bps = 1000000, .limit_age = CC_USEC_PER_SEC};
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
+    l.shown_bps = 910000;
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
     /* No capacity yet: up to twice what the link has shown, a step at a
-     * time; nothing known, or nothing wanted: none. */
+     * time, once 20 s have passed since its last limit (the 300 kbit/s
+     * link whose queue stood 3 s before: none); nothing known, or nothing
+     * wanted: none. */
     l = (cc_alloc_link){.want_bps = 500000, .shown_bps = 200000, .carried_bps = 200000,
-                        .overuse_age = -1};
+                        .limit_age = 3 * CC_USEC_PER_SEC};
+    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    l.limit_age = -1;
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 400000);
     l.want_bps = 300000;
     CC_CHECK_EQ(cc_alloc_fill_want(&l), 300000);
