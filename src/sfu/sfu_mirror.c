@@ -340,8 +340,9 @@ static void on_xf_keyreq(cc_worker *w, cc_sfu *s, sfu_room *r, int fi, int enc, 
 }
 
 /* Recordings take one encoding of a simulcast m-line, the best that
- * flows: 1 if this packet (encoding enc) is of it. They move to a higher encoding that flows at its keyframe
- * (asked for), and to the best remaining one when theirs stops. */
+ * flows: 1 if this packet (encoding enc) is of it. They move to a higher
+ * encoding that flows at its keyframe (asked for), and to the best
+ * remaining one when theirs stops. */
 int sfu_main_stream(cc_worker *w, cc_sfu *s, sfu_peer *pp, sfu_in *in, int enc,
                     int keyframe, cc_time_us now)
 {

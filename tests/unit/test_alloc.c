@@ -1020,62 +1020,49 @@ static void test_cut_hold(void)
                 (uint32_t)(400000 * (1 + CC_ALLOC_CUT_SLACK)));
 }
 
-/* Which held-back steps get a fill, and to what (cc_alloc_fill_want),
- * on the 1 Mbit/s link of scripts/bench/links: its layers fill it, it
- * has carried 980 kbit/s over a second and over-used at 973; the camera's
- * 640x480 step wants 1170. */
+/* Which held-back steps get a fill, and to what (cc_alloc_fill_want).
+ * The first rows are the 1 Mbit/s link of scripts/bench/links: its
+ * layers fill it, it has carried 980 kbit/s over a second and over-used
+ * at 973; the camera's 640x480 step wants 1170. */
 static void test_fill_want(void)
 {
-    cc_alloc_link l = {.want_bps = 1170000, .capacity_bps = 973000, .shown_bps = 980000,
-                       .carried_bps = 980000, .limit_age = 2 * CC_USEC_PER_SEC};
-    /* At the limit it has shown, over-used (or queued) 2 s ago, 19 s
-     * ago: none. */
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.limit_age = CC_ALLOC_FILL_QUIET - 1;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    /* 20 s without an over-use (a link that got faster): the step. */
-    l.limit_age = CC_ALLOC_FILL_QUIET;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
-    l.limit_age = -1; /* none seen */
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
-    /* A capacity read while little was sent (741, the screen alone: what
-     * arrived over a second never came near it): a fill even right
-     * after the over-use. */
-    l = (cc_alloc_link){.want_bps = 900000, .capacity_bps = 741000, .shown_bps = 650000,
-                        .carried_bps = 741000, .limit_age = CC_USEC_PER_SEC};
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 900000);
-    /* Beyond 1.25 x the capacity, or within 1.05 x of it or of what the
-     * link carried: none. */
-    l.want_bps = 930000;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.want_bps = 760000;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.want_bps = 800000;
-    l.carried_bps = 780000;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    /* A capacity 10 % over what the link has shown over a second: a
-     * fill; 9 %: at the limit, none. */
-    l = (cc_alloc_link){.want_bps = 1170000, .capacity_bps = 1000000, .shown_bps = 899000,
-                        .carried_bps = 1000000, .limit_age = CC_USEC_PER_SEC};
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 1170000);
-    l.shown_bps = 910000;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    /* No capacity yet: up to twice what the link has shown, a step at a
-     * time, once 20 s have passed since its last limit (the 300 kbit/s
-     * link whose queue stood 3 s before: none); nothing known, or nothing
-     * wanted: none. */
-    l = (cc_alloc_link){.want_bps = 500000, .shown_bps = 200000, .carried_bps = 200000,
-                        .limit_age = 3 * CC_USEC_PER_SEC};
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.limit_age = -1;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 400000);
-    l.want_bps = 300000;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 300000);
-    l.shown_bps = l.carried_bps = 0;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
-    l.shown_bps = 200000;
-    l.want_bps = 0;
-    CC_CHECK_EQ(cc_alloc_fill_want(&l), 0);
+    const cc_time_us s = CC_USEC_PER_SEC, quiet = CC_ALLOC_FILL_QUIET;
+    static const struct {
+        uint32_t want, capacity, shown, carried;
+        cc_time_us limit_age;
+        uint32_t fill;
+        const char *why;
+    } c[] = {
+        {1170000, 973000, 980000, 980000, 2 * s, 0, "at its shown limit, over-used 2 s ago"},
+        {1170000, 973000, 980000, 980000, quiet - 1, 0, "... and just under 20 s ago"},
+        {1170000, 973000, 980000, 980000, quiet, 1170000, "20 s without a limit: got faster?"},
+        {1170000, 973000, 980000, 980000, -1, 1170000, "no limit seen"},
+        /* A capacity read while little was sent (the screen alone): what
+         * arrived over a second never came near it. */
+        {900000, 741000, 650000, 741000, s, 900000, "capacity read low, right after"},
+        {930000, 741000, 650000, 741000, s, 0, "beyond 1.25 x the capacity"},
+        {760000, 741000, 650000, 741000, s, 0, "within 1.05 x the capacity"},
+        {800000, 741000, 650000, 780000, s, 0, "within 1.05 x what the link carried"},
+        {1170000, 1000000, 899000, 1000000, s, 1170000, "shown under 90 % of the capacity"},
+        {1170000, 1000000, 910000, 1000000, s, 0, "shown over 90 %: at its limit"},
+        /* No capacity yet: up to twice what the link has shown, a step at
+         * a time, once 20 s have passed since its last limit (the 300
+         * kbit/s link whose queue stood 3 s before). */
+        {500000, 0, 200000, 200000, 3 * s, 0, "no capacity, queued 3 s ago"},
+        {500000, 0, 200000, 200000, -1, 400000, "no capacity: twice what it showed"},
+        {300000, 0, 200000, 200000, -1, 300000, "no capacity: the step"},
+        {300000, 0, 0, 0, -1, 0, "nothing known"},
+        {0, 0, 200000, 200000, -1, 0, "nothing wanted"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        cc_alloc_link l = {.want_bps = c[i].want, .capacity_bps = c[i].capacity,
+                           .shown_bps = c[i].shown, .carried_bps = c[i].carried,
+                           .limit_age = c[i].limit_age};
+        uint32_t got = cc_alloc_fill_want(&l);
+        if (got != c[i].fill)
+            printf("fill want, %s: %u, not %u\n", c[i].why, got, c[i].fill);
+        CC_CHECK_EQ(got, c[i].fill);
+    }
 }
 
 /* carried_bps: any step up, a temporal one too, stays within what the
